@@ -1,0 +1,395 @@
+import { inflateSync } from 'node:zlib';
+import { EtfDecodeError } from './errors';
+import { Tag, VERSION, tagNames } from './tags';
+import {
+  Atom,
+  BitBinary,
+  Closure,
+  ErlFloat,
+  ErlMap,
+  ExportFun,
+  ImproperList,
+  Pid,
+  Port,
+  Ref,
+  Term,
+  Tuple,
+} from './terms';
+
+/** Nesting deeper than this is refused rather than risking the JS stack. */
+const MAX_DEPTH = 4000;
+/** A compressed term may not claim to inflate to more than this. */
+const MAX_INFLATED_BYTES = 1 << 30;
+
+export interface DecodeOptions {
+  /** Return binaries as copies instead of views into the input buffer (default false: views). */
+  copyBinaries?: boolean;
+}
+
+/** Decodes one complete term (with its leading version byte 131) that must span the whole buffer. */
+export function decode(buf: Buffer, options: DecodeOptions = {}): Term {
+  const { term, end } = decodeAt(buf, 0, options);
+  if (end !== buf.length) throw new EtfDecodeError(`${buf.length - end} unexpected byte(s) after the term`, end);
+  return term;
+}
+
+/** Decodes one term (with version byte) starting at `offset`; returns the term and where it ended. */
+export function decodeAt(buf: Buffer, offset: number, options: DecodeOptions = {}): { term: Term; end: number } {
+  const decoder = new Decoder(buf, offset, options.copyBinaries === true);
+  const term = decoder.versioned();
+  return { term, end: decoder.pos };
+}
+
+class Decoder {
+  private depth = 0;
+
+  constructor(
+    private buf: Buffer,
+    public pos: number,
+    private readonly copyBinaries: boolean,
+  ) {}
+
+  versioned(): Term {
+    const start = this.pos;
+    this.need(1);
+    const version = this.buf[this.pos++];
+    if (version !== VERSION) throw new EtfDecodeError(`expected version byte 131, got ${version}`, start);
+    this.need(1);
+    if (this.buf[this.pos] === Tag.COMPRESSED) return this.compressed();
+    return this.guarded();
+  }
+
+  private guarded(): Term {
+    try {
+      return this.term();
+    } catch (err) {
+      if (err instanceof RangeError) throw new EtfDecodeError('term nested too deeply', this.pos);
+      throw err;
+    }
+  }
+
+  private compressed(): Term {
+    const tagAt = this.pos;
+    this.pos++;
+    this.need(4);
+    const size = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    if (size > MAX_INFLATED_BYTES) throw new EtfDecodeError(`compressed term claims ${size} bytes`, tagAt);
+    let inflated: Buffer;
+    let consumed: number;
+    try {
+      const result = inflateSync(this.buf.subarray(this.pos), { info: true, maxOutputLength: Math.max(size, 1) }) as unknown as {
+        buffer: Buffer;
+        engine: { bytesWritten: number };
+      };
+      inflated = result.buffer;
+      consumed = result.engine.bytesWritten;
+    } catch (err) {
+      throw new EtfDecodeError(`bad zlib data in compressed term (${(err as Error).message})`, this.pos);
+    }
+    if (inflated.length !== size) {
+      throw new EtfDecodeError(`compressed term inflated to ${inflated.length} bytes, header said ${size}`, tagAt);
+    }
+    const inner = new Decoder(inflated, 0, true);
+    const term = inner.guarded();
+    if (inner.pos !== inflated.length) throw new EtfDecodeError('trailing bytes inside compressed term', tagAt);
+    this.pos += consumed;
+    return term;
+  }
+
+  private need(n: number): void {
+    if (this.pos + n > this.buf.length) {
+      throw new EtfDecodeError(`truncated input: need ${n} more byte(s), ${this.buf.length - this.pos} left`, this.pos);
+    }
+  }
+
+  private u8(): number {
+    this.need(1);
+    return this.buf[this.pos++] as number;
+  }
+
+  private u16(): number {
+    this.need(2);
+    const v = this.buf.readUInt16BE(this.pos);
+    this.pos += 2;
+    return v;
+  }
+
+  private u32(): number {
+    this.need(4);
+    const v = this.buf.readUInt32BE(this.pos);
+    this.pos += 4;
+    return v;
+  }
+
+  /** A count of items, each taking at least `minBytes`: refuse counts the rest of the input cannot hold. */
+  private count(n: number, minBytes: number, what: string, at: number): number {
+    if (n * minBytes > this.buf.length - this.pos) {
+      throw new EtfDecodeError(`${what} claims ${n} elements but only ${this.buf.length - this.pos} bytes remain`, at);
+    }
+    return n;
+  }
+
+  term(): Term {
+    const at = this.pos;
+    this.need(1);
+    const tag = this.buf[this.pos++] as number;
+    switch (tag) {
+      case Tag.SMALL_INTEGER:
+        return this.u8();
+      case Tag.INTEGER: {
+        this.need(4);
+        const v = this.buf.readInt32BE(this.pos);
+        this.pos += 4;
+        return v;
+      }
+      case Tag.ATOM:
+      case Tag.ATOM_UTF8:
+        return this.atomBody(this.u16(), tag === Tag.ATOM_UTF8);
+      case Tag.SMALL_ATOM:
+      case Tag.SMALL_ATOM_UTF8:
+        return this.atomBody(this.u8(), tag === Tag.SMALL_ATOM_UTF8);
+      case Tag.SMALL_TUPLE:
+        return this.tupleBody(this.u8(), at);
+      case Tag.LARGE_TUPLE:
+        return this.tupleBody(this.u32(), at);
+      case Tag.NIL:
+        return [];
+      case Tag.STRING: {
+        const len = this.u16();
+        this.need(len);
+        const out = new Array<number>(len);
+        for (let i = 0; i < len; i++) out[i] = this.buf[this.pos + i] as number;
+        this.pos += len;
+        return out;
+      }
+      case Tag.LIST:
+        return this.listBody(at);
+      case Tag.BINARY: {
+        const len = this.u32();
+        return this.bytes(len);
+      }
+      case Tag.BIT_BINARY: {
+        const len = this.u32();
+        const bits = this.u8();
+        if (len === 0 ? bits !== 0 : bits < 1 || bits > 8) {
+          throw new EtfDecodeError(`bit binary with ${bits} bits in its last byte`, at);
+        }
+        return new BitBinary(this.bytes(len), bits);
+      }
+      case Tag.NEW_FLOAT: {
+        this.need(8);
+        const v = this.buf.readDoubleBE(this.pos);
+        this.pos += 8;
+        return new ErlFloat(v);
+      }
+      case Tag.FLOAT: {
+        this.need(31);
+        const text = this.buf.toString('latin1', this.pos, this.pos + 31).replace(/\0+$/, '');
+        const v = Number(text);
+        if (text.length === 0 || !Number.isFinite(v)) throw new EtfDecodeError(`bad float text "${text}"`, at);
+        this.pos += 31;
+        return new ErlFloat(v);
+      }
+      case Tag.SMALL_BIG:
+        return this.bigBody(this.u8(), at);
+      case Tag.LARGE_BIG:
+        return this.bigBody(this.u32(), at);
+      case Tag.MAP:
+        return this.mapBody(at);
+      case Tag.NEW_PID:
+      case Tag.PID: {
+        const node = this.nodeAtom();
+        const id = this.u32();
+        const serial = this.u32();
+        const creation = tag === Tag.NEW_PID ? this.u32() : this.u8();
+        return new Pid(node, id, serial, creation);
+      }
+      case Tag.PORT:
+      case Tag.NEW_PORT:
+      case Tag.V4_PORT: {
+        const node = this.nodeAtom();
+        let id: bigint;
+        if (tag === Tag.V4_PORT) {
+          this.need(8);
+          id = this.buf.readBigUInt64BE(this.pos);
+          this.pos += 8;
+        } else {
+          id = BigInt(this.u32());
+        }
+        const creation = tag === Tag.PORT ? this.u8() : this.u32();
+        return new Port(node, id, creation);
+      }
+      case Tag.REFERENCE: {
+        const node = this.nodeAtom();
+        const id = this.u32();
+        const creation = this.u8();
+        return new Ref(node, creation, [id]);
+      }
+      case Tag.NEW_REFERENCE:
+      case Tag.NEWER_REFERENCE: {
+        const len = this.u16();
+        if (len > 5) throw new EtfDecodeError(`reference with ${len} id words`, at);
+        const node = this.nodeAtom();
+        const creation = tag === Tag.NEWER_REFERENCE ? this.u32() : this.u8();
+        const ids: number[] = [];
+        for (let i = 0; i < len; i++) ids.push(this.u32());
+        return new Ref(node, creation, ids);
+      }
+      case Tag.EXPORT: {
+        const module = this.atomTerm('module of an export fun');
+        const fun = this.atomTerm('function of an export fun');
+        const arity = this.term();
+        if (typeof arity !== 'number' || arity < 0 || arity > 255) {
+          throw new EtfDecodeError('export fun arity is not a small integer', at);
+        }
+        return new ExportFun(module, fun, arity);
+      }
+      case Tag.NEW_FUN:
+        return this.newFunBody(at);
+      case Tag.FUN:
+        return this.oldFunBody(at);
+      case Tag.ATOM_CACHE_REF:
+        throw new EtfDecodeError('atom cache reference outside a distribution header (we never negotiate DIST_HDR_ATOM_CACHE)', at);
+      case Tag.LOCAL:
+        throw new EtfDecodeError('LOCAL_EXT term: it can only be decoded by the node that encoded it', at);
+      case Tag.COMPRESSED:
+        throw new EtfDecodeError('compressed term nested inside another term', at);
+      default:
+        throw new EtfDecodeError(`unknown tag ${tag}${tagNames[tag] ? ` (${tagNames[tag]})` : ''}`, at);
+    }
+  }
+
+  private enter(at: number): void {
+    if (++this.depth > MAX_DEPTH) throw new EtfDecodeError(`term nested deeper than ${MAX_DEPTH} levels`, at);
+  }
+
+  private tupleBody(arity: number, at: number): Tuple {
+    this.count(arity, 1, 'tuple', at);
+    this.enter(at);
+    const elements = new Array<Term>(arity);
+    for (let i = 0; i < arity; i++) elements[i] = this.term();
+    this.depth--;
+    return new Tuple(elements);
+  }
+
+  private listBody(at: number): Term[] | ImproperList {
+    const len = this.count(this.u32(), 1, 'list', at);
+    this.enter(at);
+    const elements = new Array<Term>(len);
+    for (let i = 0; i < len; i++) elements[i] = this.term();
+    const tailAt = this.pos;
+    this.need(1);
+    let result: Term[] | ImproperList;
+    if (this.buf[tailAt] === Tag.NIL) {
+      this.pos++;
+      result = elements;
+    } else {
+      const tail = this.term();
+      // A list with zero elements and a tail is not something any encoder produces; keep it faithful anyway.
+      result = new ImproperList(elements, tail);
+    }
+    this.depth--;
+    return result;
+  }
+
+  private mapBody(at: number): ErlMap {
+    const arity = this.count(this.u32(), 2, 'map', at);
+    this.enter(at);
+    const entries = new Array<[Term, Term]>(arity);
+    for (let i = 0; i < arity; i++) {
+      const k = this.term();
+      const v = this.term();
+      entries[i] = [k, v];
+    }
+    this.depth--;
+    return new ErlMap(entries);
+  }
+
+  private bigBody(n: number, at: number): number | bigint {
+    const sign = this.u8();
+    if (sign > 1) throw new EtfDecodeError(`bignum sign byte ${sign}`, at);
+    this.need(n);
+    let value: number | bigint;
+    if (n <= 6) {
+      // Fits in 48 bits: stay in doubles.
+      let v = 0;
+      for (let i = n - 1; i >= 0; i--) v = v * 256 + (this.buf[this.pos + i] as number);
+      value = sign ? -v : v;
+    } else {
+      let hex = '';
+      for (let i = n - 1; i >= 0; i--) hex += (this.buf[this.pos + i] as number).toString(16).padStart(2, '0');
+      let big = BigInt('0x' + hex);
+      if (sign) big = -big;
+      value = big >= BigInt(Number.MIN_SAFE_INTEGER) && big <= BigInt(Number.MAX_SAFE_INTEGER) ? Number(big) : big;
+    }
+    this.pos += n;
+    return value;
+  }
+
+  private bytes(len: number): Buffer {
+    this.need(len);
+    const view = this.buf.subarray(this.pos, this.pos + len);
+    this.pos += len;
+    return this.copyBinaries ? Buffer.from(view) : view;
+  }
+
+  private atomBody(len: number, utf8: boolean): Atom {
+    this.need(len);
+    const buf = this.buf;
+    const start = this.pos;
+    this.pos += len;
+    if (len <= 24) {
+      // Short atoms dominate real payloads; building the string by hand avoids a native call.
+      let name = '';
+      let i = start;
+      const end = start + len;
+      for (; i < end; i++) {
+        const c = buf[i] as number;
+        if (c >= 0x80 && utf8) break;
+        name += String.fromCharCode(c);
+      }
+      if (i === end) return Atom.of(name);
+    }
+    return Atom.of(buf.toString(utf8 ? 'utf8' : 'latin1', start, start + len));
+  }
+
+  private atomTerm(what: string): Atom {
+    const at = this.pos;
+    const t = this.term();
+    if (!(t instanceof Atom)) throw new EtfDecodeError(`${what} is not an atom`, at);
+    return t;
+  }
+
+  private nodeAtom(): Atom {
+    return this.atomTerm('node name');
+  }
+
+  private newFunBody(at: number): Closure {
+    const size = this.u32();
+    const end = at + 1 + size;
+    if (size < 4 + 1 + 16 + 4 + 4 || end > this.buf.length) {
+      throw new EtfDecodeError(`closure of ${size} bytes does not fit the input`, at);
+    }
+    const arity = this.u8();
+    this.pos += 16 + 4; // uniq, index
+    const numFree = this.u32();
+    const module = this.atomTerm('module of a closure');
+    this.term(); // old index
+    this.term(); // old uniq
+    this.term(); // pid
+    for (let i = 0; i < numFree; i++) this.term();
+    if (this.pos !== end) throw new EtfDecodeError(`closure size says ${size} bytes, its fields take ${this.pos - at - 1}`, at);
+    return new Closure(module, arity, Buffer.from(this.buf.subarray(at, end)));
+  }
+
+  private oldFunBody(at: number): Closure {
+    const numFree = this.u32();
+    this.term(); // pid
+    const module = this.atomTerm('module of a closure');
+    this.term(); // index
+    this.term(); // uniq
+    for (let i = 0; i < numFree; i++) this.term();
+    return new Closure(module, -1, Buffer.from(this.buf.subarray(at, this.pos)));
+  }
+}
