@@ -1,0 +1,38 @@
+// Bundles every entry point with esbuild. Type checking is separate (`npm run typecheck`).
+import { build } from 'esbuild';
+import { existsSync } from 'node:fs';
+
+const production = process.argv.includes('--production');
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  format: 'cjs',
+  sourcemap: !production,
+  minify: production,
+  logLevel: 'warning',
+};
+
+const entries = [
+  { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' },
+  { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
+  { entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' },
+];
+
+const webviews = ['supervision-tree', 'process-table', 'process-detail', 'dashboard', 'report'];
+
+await Promise.all([
+  ...entries.filter((e) => existsSync(e.entryPoints[0])).map((e) => build({ ...common, ...e })),
+  ...webviews
+    .filter((name) => existsSync(`webview/${name}/main.ts`))
+    .map((name) =>
+      build({
+        ...common,
+        platform: 'browser',
+        target: 'es2022',
+        format: 'iife',
+        entryPoints: [`webview/${name}/main.ts`],
+        outfile: `dist/webview/${name}.js`,
+      }),
+    ),
+]);

@@ -1,0 +1,90 @@
+// The `beam-lens` command line: a table of commands over the shared core.
+import { EtfDecodeError } from '../etf';
+import { UsageError, helpText, parseArgs } from './args';
+import type { Command } from './command';
+import { nodesCommand } from './commands/nodes';
+import { pingCommand } from './commands/ping';
+import { ExitCode, errorKind, exitCodeFor } from './exit-codes';
+import { processOutput, type Output } from './output';
+
+const commands: Command[] = [nodesCommand, pingCommand];
+
+export async function runCli(argv: readonly string[], output: Output, signal: AbortSignal): Promise<number> {
+  const [name, ...rest] = argv;
+  if (name === undefined || name === 'help' || name === '--help' || name === '-h') {
+    output.out(usage());
+    return name === undefined ? ExitCode.usage : ExitCode.ok;
+  }
+  if (name === '--version') {
+    output.out(VERSION);
+    return ExitCode.ok;
+  }
+  const command = commands.find((c) => c.spec.name === name);
+  if (command === undefined) {
+    output.err(`beam-lens: unknown command "${name}"\n\n${usage()}`);
+    return ExitCode.usage;
+  }
+  if (rest.includes('--help') || rest.includes('-h')) {
+    output.out(helpText(command.spec));
+    return ExitCode.ok;
+  }
+  try {
+    const args = parseArgs(command.spec, rest);
+    return await command.run({ output, args, signal, cwd: process.cwd(), env: process.env });
+  } catch (err) {
+    return reportError(output, err);
+  }
+}
+
+function reportError(output: Output, err: unknown): number {
+  if (err instanceof UsageError) {
+    output.err(`beam-lens: ${err.message}\nRun \`beam-lens help\` for the list of commands.`);
+    return ExitCode.usage;
+  }
+  const kind = errorKind(err);
+  const message = err instanceof Error ? err.message : String(err);
+  output.err(`beam-lens: ${message}`);
+  if (kind === undefined && !(err instanceof EtfDecodeError) && err instanceof Error && process.env.BEAM_LENS_DEBUG) {
+    output.err(err.stack ?? '');
+  }
+  return exitCodeFor(err, 'connect');
+}
+
+const VERSION = '0.1.0';
+
+function usage(): string {
+  const width = Math.max(...commands.map((c) => c.spec.name.length)) + 2;
+  return [
+    'beam-lens: look inside a running Erlang/Elixir node (as a hidden node; installs nothing by default)',
+    '',
+    'commands:',
+    ...commands.map((c) => `  ${c.spec.name.padEnd(width)}${c.spec.summary}`),
+    '',
+    'Run `beam-lens COMMAND --help` for its options. Exit codes: 0 ok, 1 failure, 2 usage,',
+    '3 cannot connect or authenticate, 4 refused for safety.',
+  ].join('\n');
+}
+
+/** Runs the CLI on process.argv and sets the exit code (called by bin/beam-lens). */
+export function main(): void {
+  const controller = new AbortController();
+  let interrupted = 0;
+  const onSignal = (): void => {
+    // First signal: end cleanly (sessions undo what they set). Second: leave now.
+    if (++interrupted > 1) process.exit(130);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  runCli(process.argv.slice(2), processOutput(), controller.signal).then(
+    (code) => {
+      process.exitCode = code;
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    },
+    (err: unknown) => {
+      process.stderr.write(`beam-lens: internal error: ${err instanceof Error ? err.stack : String(err)}\n`);
+      process.exitCode = ExitCode.failure;
+    },
+  );
+}
