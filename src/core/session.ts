@@ -1,0 +1,108 @@
+// A Session is one attachment to one target node: the connection, its environment tag, what we
+// have set on the target (the probe), and the inspections. detach() undoes everything we set.
+import { Atom } from '../etf';
+import type { ConsentGrants, EnvTag } from './consent';
+import { requireConsent } from './consent';
+import { getOverview, type Overview, type OverviewOptions } from './overview';
+import { parsePid } from './pids';
+import { ProbeHandle, loadProbe, type ProbeStatus } from './probe-loader';
+import { processDetail, type DetailOptions, type ProcessDetail } from './process-detail';
+import { topProcessesViaRpc, type ProcessPage, type ProcessQuery } from './processes';
+import { topProbeProcesses } from './probe-calls';
+import { topEtsTables, topPorts, type EtsRow, type PortRow } from './ports-ets';
+import { RemoteEvaluator } from './remote-eval';
+import type { RpcChannel } from './rpc';
+import { applicationTrees, type ApplicationTree, type TreeOptions } from './tree';
+
+/** What a Session needs from a connection (src/dist's NodeConnection satisfies it). */
+export interface SessionConnection extends RpcChannel {
+  /** Our own (hidden) node name, as the target sees it. */
+  readonly localName: string;
+  close(): Promise<void>;
+}
+
+export interface SessionOptions {
+  env: EnvTag;
+  grants?: ConsentGrants;
+  /** Where the probe's Erlang source and precompiled fallback live (default: found next to the bundle). */
+  probeDir?: string;
+}
+
+export class Session {
+  readonly evaluator: RemoteEvaluator;
+  private probeHandle: ProbeHandle | null = null;
+  private probeStatus: ProbeStatus = { state: 'absent' };
+  private detached = false;
+
+  constructor(
+    readonly connection: SessionConnection,
+    readonly options: SessionOptions,
+  ) {
+    this.evaluator = new RemoteEvaluator(connection);
+  }
+
+  get node(): string {
+    return this.connection.peer;
+  }
+
+  get env(): EnvTag {
+    return this.options.env;
+  }
+
+  get probe(): ProbeStatus {
+    return this.probeStatus;
+  }
+
+  /** Loads the probe (with consent). Falls back to zero-install mode when the target cannot take it. */
+  async loadProbe(): Promise<ProbeStatus> {
+    requireConsent('probe', this.node, this.env, this.options.grants ?? {});
+    if (this.probeHandle !== null) return this.probeStatus;
+    const result = await loadProbe(this.connection, this.evaluator, this.options.probeDir);
+    this.probeStatus = result.status;
+    this.probeHandle = result.handle;
+    return this.probeStatus;
+  }
+
+  overview(options?: OverviewOptions): Promise<Overview> {
+    return getOverview(this.evaluator, options);
+  }
+
+  async processes(query: ProcessQuery): Promise<ProcessPage> {
+    if (this.probeHandle !== null) return topProbeProcesses(this.connection, this.evaluator, query);
+    return topProcessesViaRpc(this.connection, this.evaluator, query);
+  }
+
+  async processDetail(pid: string, options?: DetailOptions): Promise<ProcessDetail> {
+    return processDetail(this.evaluator, this.node, await parsePid(this.connection, pid), options);
+  }
+
+  tree(options?: TreeOptions): Promise<ApplicationTree[]> {
+    return applicationTrees(this.connection, this.evaluator, {
+      ...options,
+      ...(this.probeHandle !== null ? { probe: true } : {}),
+    });
+  }
+
+  ports(limit: number): Promise<{ total: number; rows: PortRow[] }> {
+    return topPorts(this.evaluator, this.node, limit);
+  }
+
+  ets(limit: number, sortBy: 'memory' | 'size' = 'memory'): Promise<{ total: number; rows: EtsRow[] }> {
+    return topEtsTables(this.evaluator, this.node, limit, sortBy);
+  }
+
+  /** Undoes everything we set on the target, then closes the connection. Safe to call twice. */
+  async detach(): Promise<void> {
+    if (this.detached) return;
+    this.detached = true;
+    try {
+      if (this.probeHandle !== null) await this.probeHandle.unload();
+    } finally {
+      this.probeHandle = null;
+      this.probeStatus = { state: 'absent' };
+      await this.connection.close();
+    }
+  }
+}
+
+export const ourAtom = (s: Session): Atom => Atom.of(s.connection.localName);
