@@ -3,11 +3,26 @@ import { EtfDecodeError } from '../etf';
 import { UsageError, helpText, parseArgs } from './args';
 import type { Command } from './command';
 import { nodesCommand } from './commands/nodes';
+import { overviewCommand } from './commands/overview';
 import { pingCommand } from './commands/ping';
+import { etsCommand, portsCommand } from './commands/ports-ets';
+import { processCommand, processesCommand } from './commands/processes';
+import { reportCommand } from './commands/report';
+import { treeCommand } from './commands/tree';
 import { ExitCode, errorKind, exitCodeFor } from './exit-codes';
 import { processOutput, type Output } from './output';
 
-const commands: Command[] = [nodesCommand, pingCommand];
+const commands: Command[] = [
+  nodesCommand,
+  pingCommand,
+  overviewCommand,
+  processesCommand,
+  processCommand,
+  treeCommand,
+  portsCommand,
+  etsCommand,
+  reportCommand,
+];
 
 export async function runCli(argv: readonly string[], output: Output, signal: AbortSignal): Promise<number> {
   const [name, ...rest] = argv;

@@ -1,0 +1,50 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { computeFindings } from '../../core/findings';
+import { renderReport } from '../../core/report';
+import { sampleNode } from '../../core/sampler';
+import { UsageError, booleanFlag, numberFlag, stringFlag } from '../args';
+import type { Command } from '../command';
+import { connectionFlags } from '../command';
+import { ExitCode } from '../exit-codes';
+import { printJson } from '../output';
+import { probeFlags, progressLine, withSession } from '../session';
+
+export const reportCommand: Command = {
+  spec: {
+    name: 'report',
+    summary: 'Sample the node read-only for a while and write a diagnosis: findings, recommended changes, risk & validation.',
+    usage: 'beam-lens report --node NAME --out FILE.md [--duration S] [--json]',
+    flags: {
+      ...connectionFlags,
+      ...probeFlags,
+      out: { type: 'string', value: 'FILE', description: 'where to write the Markdown report' },
+      duration: { type: 'number', value: 'S', description: 'seconds to sample (default 10)', default: 10 },
+    },
+  },
+  async run({ args, output, signal, cwd }) {
+    const out = stringFlag(args.flags, 'out');
+    if (out === undefined) throw new UsageError('--out FILE.md is required (where to write the report)');
+    const seconds = numberFlag(args.flags, 'duration') ?? 10;
+    if (!(seconds >= 1 && seconds <= 3600)) throw new UsageError(`--duration must be from 1 to 3600 seconds, got ${seconds}`);
+    const progress = progressLine(output);
+    const { markdown, findings, samples, probe } = await withSession(args.flags, output, signal, async (s) => {
+      const samples = await sampleNode(s, { durationMs: seconds * 1000, onProgress: progress.report, signal });
+      const findings = computeFindings(samples);
+      const probe = s.probe.state === 'loaded';
+      return { samples, findings, probe, markdown: renderReport({ samples, findings, env: s.env, probe }) };
+    });
+    progress.done();
+    const file = path.resolve(cwd, out);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, markdown);
+    if (booleanFlag(args.flags, 'json')) {
+      printJson(output, { file, node: samples.node, windowMs: samples.windowMs, probe, findings });
+    } else {
+      output.out(`report written to ${file}`);
+      output.out(`${findings.length} findings on ${samples.node} over ${(samples.windowMs / 1000).toFixed(1)} s:`);
+      for (const f of findings) output.out(`  [${f.severity}] ${f.title}`);
+    }
+    return ExitCode.ok;
+  },
+};

@@ -1,0 +1,54 @@
+import { formatModule } from '../../etf';
+import type { TreeNode } from '../../core/tree';
+import { booleanFlag, countFlag, stringFlag } from '../args';
+import type { Command } from '../command';
+import { connectionFlags } from '../command';
+import { ExitCode } from '../exit-codes';
+import { printJson } from '../output';
+import { probeFlags, withSession } from '../session';
+
+export const treeCommand: Command = {
+  spec: {
+    name: 'tree',
+    summary: 'Running applications and their supervision trees (strategy, restart intensity, restarts, children).',
+    usage: 'beam-lens tree --node NAME [--app APP] [--page N] [--json]',
+    flags: {
+      ...connectionFlags,
+      ...probeFlags,
+      app: { type: 'string', value: 'APP', description: 'only this application' },
+      page: { type: 'number', value: 'N', description: 'children listed per supervisor before paging (default 100)', default: 100 },
+    },
+  },
+  async run({ args, output, signal }) {
+    const app = stringFlag(args.flags, 'app');
+    const pageSize = countFlag(args.flags, 'page', 100, { max: 10_000 });
+    const apps = await withSession(args.flags, output, signal, (s) => s.tree({ ...(app !== undefined ? { app } : {}), pageSize }));
+    if (booleanFlag(args.flags, 'json')) {
+      printJson(output, { applications: apps.map((a) => ({ name: a.name, description: a.description, version: a.version, supervisor: a.supervisor })) });
+      return ExitCode.ok;
+    }
+    const lines: string[] = [];
+    for (const a of apps) {
+      lines.push(`${a.name} ${a.version}${a.supervisor ? '' : '  (library application, no processes)'}`);
+      if (a.supervisor) renderNode(a.supervisor, '  ', lines);
+    }
+    output.out(lines.join('\n'));
+    return ExitCode.ok;
+  },
+};
+
+function renderNode(n: TreeNode, indent: string, lines: string[]): void {
+  const label = n.name ? formatModule(n.name) : n.id ? formatModule(n.id) : n.module ? formatModule(n.module) : '?';
+  const bits = [n.pid ?? n.status ?? ''];
+  if (n.type === 'supervisor') {
+    bits.push(n.strategy ?? '?');
+    bits.push(`${n.childCount} children`);
+    if (n.intensity !== undefined) bits.push(`${n.restarts ?? '?'} restarts/${n.period}s of ${n.intensity} allowed`);
+  } else if (n.module) {
+    bits.push(formatModule(n.module));
+  }
+  if (n.error) bits.push(`! ${n.error}`);
+  lines.push(`${indent}${n.type === 'supervisor' ? '▸' : '·'} ${label}  ${bits.filter(Boolean).join(' · ')}`);
+  for (const c of n.children) renderNode(c, indent + '  ', lines);
+  if (n.truncated && n.children.length < n.childCount) lines.push(`${indent}  … ${n.childCount - n.children.length} more (largest by memory shown)`);
+}

@@ -1,0 +1,335 @@
+// Findings: rules that turn samples into evidence-backed statements with a concrete
+// recommendation and a way to validate it. Pure functions over NodeSamples (unit-testable).
+import { formatModule } from '../etf';
+import type { MailboxSeries, NodeSamples, ProcessStat } from './sampler';
+import { walkTree, type ApplicationTree, type TreeNode } from './tree';
+
+export type Severity = 'info' | 'warning' | 'critical';
+
+export type RuleId =
+  | 'mailbox-growth'
+  | 'mailbox-backlog'
+  | 'reduction-hog'
+  | 'memory-hog'
+  | 'binary-holder'
+  | 'restart-storm'
+  | 'large-ets'
+  | 'limit-pressure';
+
+export interface SourceLocation {
+  module: string;
+  function?: string;
+  arity?: number;
+  file?: string;
+  line?: number;
+}
+
+export interface Finding {
+  /** Stable across runs for the same subject (rule + name or module), so sessions can be compared. */
+  id: string;
+  rule: RuleId;
+  severity: Severity;
+  title: string;
+  evidence: string[];
+  subject: { pid?: string; name?: string | null; module?: string | null };
+  location?: SourceLocation;
+  recommendation: string;
+  risk: string;
+  validation: string;
+}
+
+const MiB = 1024 * 1024;
+
+export function computeFindings(s: NodeSamples): Finding[] {
+  const findings = [
+    ...mailboxFindings(s),
+    ...reductionFindings(s),
+    ...memoryFindings(s),
+    ...restartFindings(s),
+    ...etsFindings(s),
+    ...limitFindings(s),
+  ];
+  const order: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
+  return findings.sort((a, b) => order[a.severity] - order[b.severity]);
+}
+
+function who(p: ProcessStat): string {
+  return p.row.name ? formatModule(p.row.name) : `${p.pid}${p.row.initialCall ? ` (${displayMfa(p.row.initialCall)})` : ''}`;
+}
+
+function moduleOf(p: ProcessStat): string | null {
+  const mfa = p.row.initialCall ?? p.row.currentFunction;
+  return mfa ? (mfa.split(':')[0] as string) : null;
+}
+
+export function displayMfa(mfa: string): string {
+  const [m, rest] = mfa.split(':');
+  return `${formatModule(m ?? '')}${rest !== undefined ? (m?.startsWith('Elixir.') ? '.' : ':') + rest : ''}`;
+}
+
+function location(s: NodeSamples, module: string | null, fn?: string): SourceLocation | undefined {
+  if (module === null) return undefined;
+  const loc: SourceLocation = { module };
+  if (fn) {
+    const [name, arity] = fn.split('/');
+    if (name) loc.function = name;
+    if (arity !== undefined) loc.arity = Number(arity);
+  }
+  const file = s.sources[module];
+  if (file) loc.file = file;
+  return loc;
+}
+
+function subjectKey(p: ProcessStat): string {
+  return p.row.name ?? p.row.initialCall ?? p.pid;
+}
+
+/** Least-squares slope (per second) and how steadily the series rises (share of non-falling steps). */
+export function growth(series: MailboxSeries): { perSec: number; steadiness: number } {
+  const pts = series.points;
+  if (pts.length < 2) return { perSec: 0, steadiness: 0 };
+  const n = pts.length;
+  const mx = pts.reduce((a, p) => a + p[0], 0) / n;
+  const my = pts.reduce((a, p) => a + p[1], 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of pts) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) * (x - mx);
+  }
+  let rising = 0;
+  for (let i = 1; i < n; i++) if ((pts[i] as [number, number])[1] >= (pts[i - 1] as [number, number])[1]) rising++;
+  return { perSec: den > 0 ? (num / den) * 1000 : 0, steadiness: rising / (n - 1) };
+}
+
+function mailboxFindings(s: NodeSamples): Finding[] {
+  const out: Finding[] = [];
+  const byPid = new Map(s.processes.map((p) => [p.pid, p]));
+  for (const series of s.mailboxes) {
+    const p = byPid.get(series.pid);
+    const g = growth(series);
+    const last = series.points[series.points.length - 1]?.[1] ?? 0;
+    const first = series.points[0]?.[1] ?? 0;
+    if (!p) continue;
+    const mod = moduleOf(p);
+    const modName = mod ? formatModule(mod) : 'the process';
+    if (g.perSec >= 5 && g.steadiness >= 0.7 && last > first) {
+      out.push({
+        id: `mailbox-growth:${subjectKey(p)}`,
+        rule: 'mailbox-growth',
+        severity: g.perSec >= 100 || last >= 100_000 ? 'critical' : 'warning',
+        title: `${who(p)}'s mailbox grows by ${Math.round(g.perSec)} messages/s and is not draining`,
+        evidence: [
+          `queue ${first} → ${last} messages over ${(s.windowMs / 1000).toFixed(1)} s (${series.points.length} samples, ${Math.round(g.steadiness * 100)}% of steps rising)`,
+          `process ${p.pid}, memory ${(p.memoryEnd / MiB).toFixed(1)} MiB, ${Math.round(p.reductionsPerSec)} reductions/s`,
+          ...(p.row.currentFunction ? [`running ${displayMfa(p.row.currentFunction)} at the end of the window`] : []),
+        ],
+        subject: { pid: p.pid, name: p.row.name, module: mod },
+        ...(mod ? { location: location(s, mod, 'handle_cast/2') as SourceLocation } : {}),
+        recommendation:
+          `${modName} receives messages faster than it handles them. Add back-pressure: turn the hot ` +
+          `\`cast\`/\`send\` into \`GenServer.call\` with a timeout (callers wait instead of piling up), or let ` +
+          `producers check the queue and shed load; if the work per message is independent, partition it ` +
+          `across N workers (PartitionSupervisor keyed by a hash of the message) or move the slow part out of ` +
+          `the handler (Task.Supervisor.async_nolink). Measure the handler's cost per message first.`,
+        risk:
+          'Switching casts to calls makes producers block and can move the bottleneck upstream (timeouts, ' +
+          'caller mailboxes); partitioning changes message ordering guarantees between keys.',
+        validation:
+          `Re-run \`beam-lens report\` (or \`beam-lens mailboxes\`) under the same load: the queue of ${who(p)} ` +
+          'should stay flat or drain; watch producer latency and caller timeouts.',
+      });
+    } else if (last >= 10_000) {
+      out.push({
+        id: `mailbox-backlog:${subjectKey(p)}`,
+        rule: 'mailbox-backlog',
+        severity: 'warning',
+        title: `${who(p)} has ${last} messages queued${g.perSec < 0 ? ` (draining at ${Math.round(-g.perSec)}/s)` : ''}`,
+        evidence: [`queue ${first} → ${last} over ${(s.windowMs / 1000).toFixed(1)} s`],
+        subject: { pid: p.pid, name: p.row.name, module: mod },
+        ...(mod ? { location: location(s, mod) as SourceLocation } : {}),
+        recommendation: `A standing backlog adds latency to every message ${modName} handles; find the burst source and bound it.`,
+        risk: 'Dropping or shedding messages loses work unless producers can retry.',
+        validation: 'Watch the queue length over a longer window; it should return to near zero between bursts.',
+      });
+    }
+  }
+  return out;
+}
+
+function reductionFindings(s: NodeSamples): Finding[] {
+  const out: Finding[] = [];
+  if (s.totalReductionsPerSec <= 0) return out;
+  for (const p of s.processes) {
+    const share = p.reductionsPerSec / s.totalReductionsPerSec;
+    if (share < 0.25 || p.reductionsPerSec < 50_000) continue;
+    const hot = p.hotFunctions?.[0];
+    const mod = hot ? (hot.mfa.split(':')[0] as string) : moduleOf(p);
+    const fn = hot ? hot.mfa.split(':')[1] : undefined;
+    out.push({
+      id: `reduction-hog:${subjectKey(p)}`,
+      rule: 'reduction-hog',
+      severity: share >= 0.5 ? 'warning' : 'info',
+      title: `${who(p)} does ${Math.round(share * 100)}% of the node's work (${Math.round(p.reductionsPerSec).toLocaleString('en-US')} reductions/s)`,
+      evidence: [
+        `${Math.round(p.reductionsPerSec).toLocaleString('en-US')} of ${Math.round(s.totalReductionsPerSec).toLocaleString('en-US')} reductions/s over ${(s.windowMs / 1000).toFixed(1)} s`,
+        ...(p.hotFunctions ?? []).map((h) => `running ${displayMfa(h.mfa)} in ${Math.round(h.share * 100)}% of 50 samples`),
+      ],
+      subject: { pid: p.pid, name: p.row.name, module: mod },
+      ...(mod ? { location: location(s, mod, fn) as SourceLocation } : {}),
+      recommendation:
+        `One process burning ${Math.round(share * 100)}% of all reductions is a serial hot spot${hot ? ` in ${displayMfa(hot.mfa)}` : ''}. ` +
+        'Check how often it is called (`beam-lens hot` counts calls per function) and whether the work can be ' +
+        'cached, batched, or spread over several processes; one process runs on one scheduler at a time.',
+      risk: 'Caching adds staleness; spreading work over processes adds copying of the data between them.',
+      validation: 'Compare reductions/s of this process and total scheduler utilization before and after under the same load.',
+    });
+  }
+  return out;
+}
+
+function memoryFindings(s: NodeSamples): Finding[] {
+  const out: Finding[] = [];
+  const total = s.overviewEnd.memory.total || 1;
+  const binaryTotal = s.overviewEnd.memory.binary || 1;
+  for (const p of s.processes) {
+    const mod = moduleOf(p);
+    if (p.binaryEnd >= 8 * MiB && p.binaryEnd / binaryTotal >= 0.2) {
+      out.push({
+        id: `binary-holder:${subjectKey(p)}`,
+        rule: 'binary-holder',
+        severity: p.binaryEnd / total >= 0.2 ? 'warning' : 'info',
+        title: `${who(p)} holds ${(p.binaryEnd / MiB).toFixed(1)} MiB of off-heap binaries (${Math.round((p.binaryEnd / binaryTotal) * 100)}% of the node's binary memory)`,
+        evidence: [
+          `binary references ${(p.binaryEnd / MiB).toFixed(1)} MiB; process heap ${(p.memoryEnd / MiB).toFixed(1)} MiB`,
+          `node binary memory ${(binaryTotal / MiB).toFixed(1)} MiB of ${(total / MiB).toFixed(1)} MiB total`,
+        ],
+        subject: { pid: p.pid, name: p.row.name, module: mod },
+        ...(mod ? { location: location(s, mod) as SourceLocation } : {}),
+        recommendation:
+          `Keeping large binaries in ${mod ? formatModule(mod) : 'this process'}'s state pins them in memory. Store ` +
+          'what is needed instead (`:binary.copy/1` of the slice you keep, so the large parent can be freed), evict ' +
+          'old entries (size or age bound), or move the cache to ETS with a size limit.',
+        risk: '`:binary.copy/1` costs a copy per stored slice; eviction means cache misses and reloads.',
+        validation: 'Watch `binary` memory in `beam-lens overview` and this process\'s binary total over a longer window: it should plateau.',
+      });
+    } else if (p.memoryEnd >= 50 * MiB || p.memoryEnd / total >= 0.1) {
+      out.push({
+        id: `memory-hog:${subjectKey(p)}`,
+        rule: 'memory-hog',
+        severity: p.memoryEnd / total >= 0.25 ? 'warning' : 'info',
+        title: `${who(p)} uses ${(p.memoryEnd / MiB).toFixed(1)} MiB (${Math.round((p.memoryEnd / total) * 100)}% of the node)`,
+        evidence: [`memory ${(p.memoryStart / MiB).toFixed(1)} → ${(p.memoryEnd / MiB).toFixed(1)} MiB over the window`],
+        subject: { pid: p.pid, name: p.row.name, module: mod },
+        ...(mod ? { location: location(s, mod) as SourceLocation } : {}),
+        recommendation: 'A large heap is copied on every garbage collection; keep state small (ETS for large data) or hibernate idle processes.',
+        risk: 'Moving state to ETS changes concurrency semantics (other processes can read it).',
+        validation: 'Watch the process\'s memory and long_gc events (`beam-lens monitor`) after the change.',
+      });
+    }
+  }
+  return out;
+}
+
+interface SupervisorView {
+  node: TreeNode;
+  app: string;
+  childPids: Map<string, string | null>;
+}
+
+function supervisors(trees: ApplicationTree[]): Map<string, SupervisorView> {
+  const out = new Map<string, SupervisorView>();
+  for (const t of trees) {
+    if (!t.supervisor) continue;
+    for (const { node } of walkTree(t.supervisor)) {
+      if (node.type !== 'supervisor' || node.pid === null) continue;
+      out.set(node.pid, { node, app: t.name, childPids: new Map(node.children.map((c) => [c.id ?? '', c.pid])) });
+    }
+  }
+  return out;
+}
+
+function restartFindings(s: NodeSamples): Finding[] {
+  const out: Finding[] = [];
+  const before = supervisors(s.treesStart);
+  for (const [pid, view] of supervisors(s.treesEnd)) {
+    const { node } = view;
+    const old = before.get(pid);
+    const replaced: string[] = [];
+    if (old) {
+      for (const [id, childPid] of view.childPids) {
+        const was = old.childPids.get(id);
+        if (was !== undefined && was !== childPid) replaced.push(id);
+      }
+    }
+    const remembered = node.restarts ?? 0;
+    const intensity = node.intensity;
+    const period = node.period;
+    if (replaced.length === 0 && remembered === 0) continue;
+    const ratio = intensity !== undefined && intensity > 0 ? remembered / intensity : 0;
+    const label = node.name ? formatModule(node.name) : node.module ? formatModule(node.module) : pid;
+    out.push({
+      id: `restart-storm:${node.name ?? node.module ?? pid}`,
+      rule: 'restart-storm',
+      severity: ratio >= 0.6 || (intensity !== undefined && remembered >= intensity) ? 'critical' : 'warning',
+      title:
+        intensity !== undefined && period !== undefined
+          ? `${label} restarted children ${remembered} times in its last ${period} s (gives up at more than ${intensity})`
+          : `${label} restarted ${replaced.length} children during the window`,
+      evidence: [
+        ...(replaced.length > 0 ? [`children replaced during the ${(s.windowMs / 1000).toFixed(1)} s window: ${replaced.slice(0, 5).join(', ')}`] : []),
+        `restart intensity: ${intensity ?? '?'} restarts per ${period ?? '?'} s, strategy ${node.strategy ?? '?'}, application ${view.app}`,
+      ],
+      subject: { pid, name: node.name, module: node.module },
+      ...(node.module ? { location: location(s, node.module, 'init/1') as SourceLocation } : {}),
+      recommendation:
+        `A child of ${label} keeps crashing${replaced.length ? ` (${replaced.slice(0, 3).join(', ')})` : ''}; at ` +
+        `this rate the supervisor is ${Math.round(ratio * 100)}% of the way to exceeding max_restarts and taking its ` +
+        'siblings (and possibly the application) down. Fix the crash first (the crash reports in the logs name it); ' +
+        'do not just raise max_restarts, which hides the fault. If the failure is external (a flaky dependency), ' +
+        'catch it in the worker and retry with backoff instead of crashing.',
+      risk: 'Raising max_restarts/max_seconds lets a crash loop burn CPU and logs longer before escalating.',
+      validation: 'Re-run the report: the supervisor\'s remembered restarts should stay at 0 and the child\'s pid should not change.',
+    });
+  }
+  return out;
+}
+
+function etsFindings(s: NodeSamples): Finding[] {
+  const total = s.overviewEnd.memory.total || 1;
+  return s.ets
+    .filter((t) => t.memoryBytes >= 50 * MiB || t.memoryBytes / total >= 0.1)
+    .map((t) => ({
+      id: `large-ets:${t.name}`,
+      rule: 'large-ets' as const,
+      severity: t.memoryBytes / total >= 0.3 ? ('warning' as const) : ('info' as const),
+      title: `ETS table ${t.name} holds ${t.size.toLocaleString('en-US')} rows in ${(t.memoryBytes / MiB).toFixed(1)} MiB (${Math.round((t.memoryBytes / total) * 100)}% of the node)`,
+      evidence: [`${t.type}, ${t.protection}, owned by ${t.ownerName ?? t.owner ?? '?'}`],
+      subject: { name: t.name, module: null },
+      recommendation: `Check that ${t.name} is bounded: add expiry or a maximum size, and that the owner cleans it up.`,
+      risk: 'Eviction causes misses; a table that is the cache of record must be rebuilt after restarts.',
+      validation: 'Track the table\'s size and memory over time (`beam-lens ets`); it should plateau.',
+    }));
+}
+
+function limitFindings(s: NodeSamples): Finding[] {
+  const out: Finding[] = [];
+  const limits = s.overviewEnd.limits;
+  for (const [what, v] of Object.entries(limits)) {
+    if (v.limit === null || v.limit === 0) continue;
+    const used = v.count / v.limit;
+    if (used < 0.7) continue;
+    out.push({
+      id: `limit-pressure:${what}`,
+      rule: 'limit-pressure',
+      severity: used >= 0.9 ? 'critical' : 'warning',
+      title: `${what} at ${Math.round(used * 100)}% of the limit (${v.count.toLocaleString('en-US')} of ${v.limit.toLocaleString('en-US')})`,
+      evidence: [`${what}: ${v.count} of ${v.limit}`],
+      subject: {},
+      recommendation: `Find what creates ${what} without bound before raising the limit.`,
+      risk: 'Raising the limit only postpones the failure if something leaks.',
+      validation: `Watch the ${what} count over time in \`beam-lens overview\`.`,
+    });
+  }
+  return out;
+}

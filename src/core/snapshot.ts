@@ -1,0 +1,66 @@
+// A whole-node snapshot of a few per-process numbers, read in chunks so no rpc carries more than
+// PIDS_PER_CALL pids. Only numbers travel back: no names, no rows.
+import { Atom, Pid } from '../etf';
+import { PIDS_PER_CALL } from './processes';
+import type { RemoteEvaluator } from './remote-eval';
+import type { ProgressReporter, RpcChannel } from './rpc';
+import { asList, asNumber, asTuple } from './terms';
+
+export interface ProcessNumbers {
+  reductions: number;
+  messageQueueLen: number;
+  memory: number;
+  /** Bytes of off-heap (refc) binaries the process refers to. */
+  binary: number;
+}
+
+export interface NodeSnapshot {
+  at: number;
+  pids: Pid[];
+  /** Aligned with pids; null for a process that died before it was read. */
+  values: Array<ProcessNumbers | null>;
+}
+
+const NUMBERS_OF_CHUNK = `
+[case erlang:process_info(P, [reductions, message_queue_len, memory, binary]) of
+   [{_, R}, {_, Q}, {_, M}, {_, B}] -> {R, Q, M, lists:foldl(fun({_, S, _}, A) -> A + S end, 0, B)};
+   _ -> undefined
+ end || P <- Pids].`;
+
+export async function snapshotProcesses(
+  channel: RpcChannel,
+  evaluator: RemoteEvaluator,
+  options: { pids?: Pid[]; onProgress?: ProgressReporter; signal?: AbortSignal } = {},
+): Promise<NodeSnapshot> {
+  const pids = options.pids ?? (asList(await channel.rpc('erlang', 'processes', [], { timeoutMs: 60_000 })) as Pid[]);
+  const values: Array<ProcessNumbers | null> = new Array<ProcessNumbers | null>(pids.length);
+  for (let start = 0; start < pids.length; start += PIDS_PER_CALL) {
+    options.signal?.throwIfAborted();
+    const chunk = pids.slice(start, start + PIDS_PER_CALL);
+    const reply = asList(await evaluator.eval(NUMBERS_OF_CHUNK, { Pids: chunk }, 60_000));
+    reply.forEach((r, i) => {
+      if (r instanceof Atom) {
+        values[start + i] = null;
+        return;
+      }
+      const [reductions, messageQueueLen, memory, binary] = asTuple(r, 4).elements.map((v) => asNumber(v));
+      values[start + i] = {
+        reductions: reductions as number,
+        messageQueueLen: messageQueueLen as number,
+        memory: memory as number,
+        binary: binary as number,
+      };
+    });
+    options.onProgress?.(Math.min(start + PIDS_PER_CALL, pids.length), pids.length, 'reading processes');
+  }
+  return { at: Date.now(), pids, values };
+}
+
+/** Queue lengths of a few pids (null when dead), for mailbox series between snapshots. */
+export async function queueLengths(evaluator: RemoteEvaluator, pids: Pid[]): Promise<Array<number | null>> {
+  if (pids.length === 0) return [];
+  const reply = asList(
+    await evaluator.eval(`[case erlang:process_info(P, message_queue_len) of {_, Q} -> Q; _ -> undefined end || P <- Pids].`, { Pids: pids }),
+  );
+  return reply.map((r) => (typeof r === 'number' ? r : null));
+}
