@@ -99,7 +99,15 @@ export async function loadProbe(
   const guardian = started instanceof Tuple && isAtom(started.elements[0], 'ok') ? formatTerm(started.elements[1] as Term, { localNode: Atom.of(channel.peer) }) : null;
   const handle: ProbeHandle = {
     async unload() {
+      // unload/0 returns at once; the guardian purges when our rpc worker has left the module.
       await channel.rpc(PROBE_MODULE, 'unload', [], { timeoutMs: 10_000 });
+      const deadline = Date.now() + 5000;
+      for (;;) {
+        const loaded = await channel.rpc('code', 'is_loaded', [Atom.of(PROBE_MODULE)], { timeoutMs: 5000 });
+        if (isAtom(loaded, 'false')) return;
+        if (Date.now() > deadline) throw new Error(`the probe is still loaded on ${channel.peer} 5 s after unload`);
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
     },
   };
   return { status: { state: 'loaded', how, guardian }, handle };

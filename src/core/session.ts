@@ -1,6 +1,5 @@
 // A Session is one attachment to one target node: the connection, its environment tag, what we
 // have set on the target (the probe), and the inspections. detach() undoes everything we set.
-import { Atom } from '../etf';
 import type { ConsentGrants, EnvTag } from './consent';
 import { requireConsent } from './consent';
 import { getOverview, type Overview, type OverviewOptions } from './overview';
@@ -77,10 +76,7 @@ export class Session {
   }
 
   tree(options?: TreeOptions): Promise<ApplicationTree[]> {
-    return applicationTrees(this.connection, this.evaluator, {
-      ...options,
-      ...(this.probeHandle !== null ? { probe: true } : {}),
-    });
+    return applicationTrees(this.connection, this.evaluator, options);
   }
 
   ports(limit: number): Promise<{ total: number; rows: PortRow[] }> {
@@ -104,5 +100,3 @@ export class Session {
     }
   }
 }
-
-export const ourAtom = (s: Session): Atom => Atom.of(s.connection.localName);

@@ -68,14 +68,19 @@ case Call(which_children) of
     end,
     Named = [{Id, P, T, Ms, case is_pid(P) andalso erlang:process_info(P, registered_name) of {registered_name, Nm} -> Nm; _ -> [] end}
              || {Id, P, T, Ms} <- Page],
+    %% Restart times are monotonic seconds; the list is pruned only at the next restart, so
+    %% count only those inside the current period, as the supervisor itself would.
+    Now = erlang:monotonic_time(second),
+    Recent = fun(L, P) when is_integer(P) -> length([T || T <- L, is_integer(T), T >= Now - P]);
+                (L, _) -> length(L) end,
     Info = try sys:get_state(Sup, Timeout) of
       S when is_map(S) ->
-        {maps:get(strategy, S, undefined), maps:get(max_restarts, S, undefined),
-         maps:get(max_seconds, S, undefined), length(maps:get(restarts, S, []))};
+        MaxS = maps:get(max_seconds, S, undefined),
+        {maps:get(strategy, S, undefined), maps:get(max_restarts, S, undefined), MaxS, Recent(maps:get(restarts, S, []), MaxS)};
       S when is_tuple(S), element(1, S) =:= state ->
         Find = fun F(I) when I + 2 =< tuple_size(S) ->
                      case {element(I, S), element(I + 1, S), element(I + 2, S)} of
-                       {A, B, L} when is_integer(A), is_integer(B), is_list(L) -> {A, B, length(L)};
+                       {A, B, L} when is_integer(A), is_integer(B), is_list(L) -> {A, B, Recent(L, B)};
                        _ -> F(I + 1)
                      end;
                    F(_) -> {undefined, undefined, undefined}
