@@ -103,8 +103,12 @@ export async function loadProbe(
       await channel.rpc(PROBE_MODULE, 'unload', [], { timeoutMs: 10_000 });
       const deadline = Date.now() + 5000;
       for (;;) {
-        const loaded = await channel.rpc('code', 'is_loaded', [Atom.of(PROBE_MODULE)], { timeoutMs: 5000 });
-        if (isAtom(loaded, 'false')) return;
+        // is_loaded turns false before the guardian's final purge; no old code means it is done.
+        const [loaded, oldCode] = await Promise.all([
+          channel.rpc('code', 'is_loaded', [Atom.of(PROBE_MODULE)], { timeoutMs: 5000 }),
+          channel.rpc('erlang', 'check_old_code', [Atom.of(PROBE_MODULE)], { timeoutMs: 5000 }),
+        ]);
+        if (isAtom(loaded, 'false') && isAtom(oldCode, 'false')) return;
         if (Date.now() > deadline) throw new Error(`the probe is still loaded on ${channel.peer} 5 s after unload`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }

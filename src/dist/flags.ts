@@ -35,10 +35,15 @@ export const DFLAG = {
 
 export type FlagName = keyof typeof DFLAG;
 
-/** What we offer. Not PUBLISHED (hidden), no atom cache, no fragments: pass-through frames only. */
+/**
+ * What we offer. Not PUBLISHED (hidden), no atom cache, no fragments: pass-through frames only.
+ * DIST_MONITOR_NAME matters beyond names: erts sends no DOWN (MONITOR_P_EXIT) to a node that
+ * lacks either DIST_MONITOR or DIST_MONITOR_NAME.
+ */
 export const OUR_FLAGS =
   DFLAG.EXTENDED_REFERENCES |
   DFLAG.DIST_MONITOR |
+  DFLAG.DIST_MONITOR_NAME |
   DFLAG.FUN_TAGS |
   DFLAG.NEW_FUN_TAGS |
   DFLAG.EXTENDED_PIDS_PORTS |

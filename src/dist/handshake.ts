@@ -59,6 +59,7 @@ export async function clientHandshake(p: HandshakeParams): Promise<HandshakeResu
     return reader.read(len, p.timeoutMs, `${p.peerName} (${what})`);
   };
   let stage = 'status';
+  let seenPeerFlags: bigint | null = null;
   try {
     p.socket.write(encodeSendName(p.ourName, p.ourFlags, p.ourCreation));
     const status = await read('handshake status');
@@ -76,6 +77,7 @@ export async function clientHandshake(p: HandshakeParams): Promise<HandshakeResu
       throw new DistError('protocol', `${p.peerName} sent a malformed challenge`);
     }
     const peerFlags = challengeMsg.readBigUInt64BE(1);
+    seenPeerFlags = peerFlags;
     const peerChallenge = challengeMsg.readUInt32BE(9);
     const peerCreation = challengeMsg.readUInt32BE(13);
     const nameLen = challengeMsg.readUInt16BE(17);
@@ -101,7 +103,7 @@ export async function clientHandshake(p: HandshakeParams): Promise<HandshakeResu
     return { peerName, peerFlags, peerCreation, rest: reader.detach() };
   } catch (err) {
     reader.detach();
-    if (err instanceof DistError && err.kind === 'closed') throw closedDuring(stage, p);
+    if (err instanceof DistError && err.kind === 'closed') throw closedDuring(stage, p, seenPeerFlags);
     throw err;
   }
 }
@@ -117,15 +119,17 @@ function statusError(peer: string, ourName: string, status: string): DistError {
   }
 }
 
-function closedDuring(stage: string, p: HandshakeParams): DistError {
+function closedDuring(stage: string, p: HandshakeParams, peerFlags: bigint | null): DistError {
+  // A node checks our capabilities after the challenge: if we left out one that current OTP
+  // releases require and the peer has, that (not the cookie) is why it hung up.
+  const lacking = KNOWN_MANDATORY & ~p.ourFlags & (peerFlags ?? KNOWN_MANDATORY);
+  if (lacking !== 0n && stage !== 'challenge ack') {
+    return new DistError('capability', `${p.peerName} closed the connection: it requires capabilities we did not offer: ${flagNames(lacking).join(', ')}`);
+  }
   if (stage === 'reply') {
     return new DistError('auth', `node ${p.peerName} rejected the cookie: check --cookie, --cookie-file or ~/.erlang.cookie`);
   }
   if (stage === 'status') {
-    const missing = KNOWN_MANDATORY & ~p.ourFlags;
-    if (missing !== 0n) {
-      return new DistError('capability', `${p.peerName} closed the connection: it requires capabilities we did not offer: ${flagNames(missing).join(', ')}`);
-    }
     return new DistError(
       'capability',
       `${p.peerName} closed the connection before the handshake started: it may require a distribution capability ` +
