@@ -65,6 +65,13 @@ export async function clientHandshake(p: HandshakeParams): Promise<HandshakeResu
     const status = await read('handshake status');
     if (status[0] !== 115) throw new DistError('protocol', `${p.peerName} sent an unexpected handshake message (tag ${status[0]})`);
     const text = status.subarray(1).toString('latin1');
+    if (text === 'not_allowed') {
+      // Sent both for an allow-list refusal and for missing mandatory capabilities.
+      const lacking = KNOWN_MANDATORY & ~p.ourFlags;
+      if (lacking !== 0n) {
+        throw new DistError('capability', `${p.peerName} refused the connection: it requires capabilities we did not offer: ${flagNames(lacking).join(', ')}`);
+      }
+    }
     if (text === 'nok' || text === 'not_allowed' || text === 'alive') throw statusError(p.peerName, p.ourName, text);
     if (text !== 'ok' && text !== 'ok_simultaneous') throw new DistError('protocol', `${p.peerName} answered the handshake with "${text}"`);
 
@@ -111,7 +118,11 @@ export async function clientHandshake(p: HandshakeParams): Promise<HandshakeResu
 function statusError(peer: string, ourName: string, status: string): DistError {
   switch (status) {
     case 'not_allowed':
-      return new DistError('auth', `${peer} does not allow connections from ${ourName} (net_kernel:allow/1 is restricting who may connect)`);
+      return new DistError(
+        'auth',
+        `${peer} does not allow connections from ${ourName}: net_kernel:allow/1 restricts who may connect, or it requires ` +
+          'a distribution capability BEAM Lens lacks (its log names it)',
+      );
     case 'alive':
       return new DistError('protocol', `${peer} already has a connection from a node named ${ourName}`);
     default:
