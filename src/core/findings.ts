@@ -173,7 +173,7 @@ function reductionFindings(s: NodeSamples): Finding[] {
       title: `${who(p)} does ${Math.round(share * 100)}% of the node's work (${Math.round(p.reductionsPerSec).toLocaleString('en-US')} reductions/s)`,
       evidence: [
         `${Math.round(p.reductionsPerSec).toLocaleString('en-US')} of ${Math.round(s.totalReductionsPerSec).toLocaleString('en-US')} reductions/s over ${(s.windowMs / 1000).toFixed(1)} s`,
-        ...(p.hotFunctions ?? []).map((h) => `running ${displayMfa(h.mfa)} in ${Math.round(h.share * 100)}% of 50 samples`),
+        ...(p.hotFunctions ?? []).map((h) => `in ${displayMfa(h.mfa)} in ${Math.round(h.share * 100)}% of 50 samples over 1 s`),
       ],
       subject: { pid: p.pid, name: p.row.name, module: mod },
       ...(mod ? { location: location(s, mod, fn) as SourceLocation } : {}),

@@ -18,7 +18,8 @@ export interface ReportInput {
 
 /** Escapes text for Markdown inline use: no HTML, no accidental emphasis or links. */
 export function md(text: string): string {
-  return text.replace(/[\\`*_{}[\]()<>#+!|~]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
+  // Brackets are escaped, so parentheses cannot form a link; < > cannot form HTML.
+  return text.replace(/[\\`*_[\]<>|~]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
 }
 
 function code(text: string): string {

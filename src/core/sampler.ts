@@ -171,30 +171,79 @@ async function interestingProcesses(session: Session, first: NodeSnapshot, last:
   return out.sort((x, y) => y.reductionsPerSec - x.reductionsPerSec);
 }
 
-const CURRENT_FUNCTIONS = `
+// Samples what the busiest processes are running, spread over a second (a process that works in
+// bursts is mostly waiting): status and stack, only while it is actually running.
+const STACK_SAMPLES = `
 lists:foldl(fun(_, Acc) ->
-  [case erlang:process_info(P, current_function) of {_, MFA} -> MFA; _ -> undefined end || P <- Pids] ++ Acc
+  receive after Gap -> ok end,
+  Now = [case erlang:process_info(P, [status, current_stacktrace]) of
+           [{status, S}, {current_stacktrace, St}] when S =/= waiting ->
+             [{M, F, if is_list(A) -> length(A); true -> A end} || {M, F, A, _} <- St];
+           _ -> idle
+         end || P <- Pids],
+  [Now | Acc]
 end, [], lists:seq(1, Samples)).`;
 
-/** A poor man's profiler: what the busiest processes are running, sampled 50 times. */
+// Which modules are libraries (OTP or Elixir itself) rather than the application's own code.
+const LIBRARY_MODULES = `
+Root = code:root_dir(),
+ElixirRoot = case code:which('Elixir.Enum') of
+  P when is_list(P) -> filename:dirname(filename:dirname(filename:dirname(P)));
+  _ -> Root
+end,
+[{M, case code:which(M) of
+       W when is_list(W) -> lists:prefix(Root, W) orelse lists:prefix(ElixirRoot, W);
+       _ -> true
+     end} || M <- Mods].`;
+
+/**
+ * A poor man's profiler: 50 samples over a second of what the busiest processes run, counting
+ * the innermost frame in the application's own code (library frames such as gen_server skipped).
+ */
 async function addHotFunctions(session: Session, stats: ProcessStat[], first: NodeSnapshot): Promise<void> {
   if (stats.length === 0) return;
   const byText = new Map(first.pids.map((p) => [pidText(p, session.node), p]));
-  const pids = stats.map((s) => byText.get(s.pid)).filter((p): p is Pid => p !== undefined);
+  const sampled = stats.filter((s) => byText.has(s.pid));
+  const pids = sampled.map((s) => byText.get(s.pid) as Pid);
   const samples = 50;
-  const reply = asList(await session.evaluator.eval(CURRENT_FUNCTIONS, { Pids: pids, Samples: samples }));
-  // Replies come newest-sample-first, pid order within each sample.
-  stats.forEach((s, k) => {
+  const reply = asList(await session.evaluator.eval(STACK_SAMPLES, { Pids: pids, Samples: samples, Gap: 20 }, 30_000));
+  const stacks: Array<Array<Array<{ m: string; mfa: string }>>> = pids.map(() => []);
+  const modules = new Set<string>();
+  for (const sample of reply) {
+    asList(sample).forEach((perPid, k) => {
+      if (!Array.isArray(perPid)) return;
+      const frames = perPid.map((f) => {
+        const mfa = mfaToString(f as Term) ?? '?';
+        const m = mfa.split(':')[0] as string;
+        modules.add(m);
+        return { m, mfa };
+      });
+      stacks[k]?.push(frames);
+    });
+  }
+  const lib = new Map<string, boolean>();
+  if (modules.size > 0) {
+    const flags = asList(await session.evaluator.eval(LIBRARY_MODULES, { Mods: [...modules].map((m) => Atom.of(m)) }));
+    for (const f of flags) {
+      if (f instanceof Tuple && f.elements[0] instanceof Atom) lib.set(f.elements[0].name, isAtomTrue(f.elements[1] as Term));
+    }
+  }
+  sampled.forEach((s, k) => {
     const counts = new Map<string, number>();
-    for (let j = k; j < reply.length; j += pids.length) {
-      const mfa = mfaToString(reply[j] as Term);
-      if (mfa) counts.set(mfa, (counts.get(mfa) ?? 0) + 1);
+    const running = stacks[k] ?? [];
+    for (const frames of running) {
+      const own = frames.find((f) => lib.get(f.m) === false) ?? frames[0];
+      if (own) counts.set(own.mfa, (counts.get(own.mfa) ?? 0) + 1);
     }
     s.hotFunctions = [...counts.entries()]
-      .sort((a, b) => b[1] - a[1])
+      .sort((x, y) => y[1] - x[1])
       .slice(0, 3)
       .map(([mfa, c]) => ({ mfa, share: c / samples }));
   });
+}
+
+function isAtomTrue(t: Term): boolean {
+  return t instanceof Atom && t.name === 'true';
 }
 
 async function moduleSources(session: Session, modules: string[]): Promise<Record<string, string>> {
