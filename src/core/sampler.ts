@@ -232,7 +232,8 @@ async function addHotFunctions(session: Session, stats: ProcessStat[], first: No
     const counts = new Map<string, number>();
     const running = stacks[k] ?? [];
     for (const frames of running) {
-      const own = frames.find((f) => lib.get(f.m) === false) ?? frames[0];
+      // Only the application's own frames count; a sample in library code alone says nothing.
+      const own = frames.find((f) => lib.get(f.m) === false);
       if (own) counts.set(own.mfa, (counts.get(own.mfa) ?? 0) + 1);
     }
     s.hotFunctions = [...counts.entries()]
