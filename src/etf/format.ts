@@ -63,7 +63,7 @@ export function formatTerm(term: Term, options: FormatOptions = {}): string {
   };
   const complete = walk(term);
   const text = out.join('');
-  return complete || text.length <= limit ? text : text.slice(0, Math.max(0, limit)) + '…';
+  return complete ? text : text.slice(0, Math.max(0, limit)) + '…';
 }
 
 export function formatPid(pid: Pid, localNode?: Atom): string {
