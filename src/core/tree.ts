@@ -90,7 +90,8 @@ case Call(which_children) of
       _ -> undefined
     catch _:_ -> undefined
     end,
-    {ok, N, Named, Info};
+    SupName = case erlang:process_info(Sup, registered_name) of {registered_name, SN} -> SN; _ -> [] end,
+    {ok, N, Named, Info, SupName};
   Other -> Other
 end.`;
 
@@ -166,8 +167,9 @@ export async function walkSupervisor(
     node.error = `not a supervisor (${formatTerm(reply, { maxLength: 120 })})`;
     return node;
   }
-  const [, count, page, info] = reply.elements;
+  const [, count, page, info, supName] = reply.elements;
   node.childCount = asNumber(count);
+  if (node.name === null && supName instanceof Atom) node.name = supName.name;
   if (info instanceof Tuple && info.elements.length === 4) {
     const [strategy, intensity, period, restarts] = info.elements;
     if (strategy instanceof Atom && strategy.name !== 'undefined') node.strategy = strategy.name;

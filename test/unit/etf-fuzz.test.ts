@@ -20,7 +20,10 @@ function mutate(src: Buffer, r: () => number): Buffer {
   switch (pick(6)) {
     case 0: {
       // flip a few bits
-      for (let i = 0, n = 1 + pick(4); i < n; i++) b[pick(b.length)] ^= 1 << pick(8);
+      for (let i = 0, n = 1 + pick(4); i < n; i++) {
+        const at = pick(b.length);
+        b[at] = (b[at] as number) ^ (1 << pick(8));
+      }
       return b;
     }
     case 1: {
