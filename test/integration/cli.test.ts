@@ -1,0 +1,137 @@
+import { strict as assert } from 'node:assert';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { shortHost, startNode, type TestNode } from './harness';
+
+const root = path.join(__dirname, '../..');
+const bin = path.join(root, 'bin/beam-lens');
+
+interface Run {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
+  return new Promise((resolve) => {
+    execFile(bin, args, { cwd: root, env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
+      const code = err && typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : err ? 1 : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+describe('beam-lens CLI', function () {
+  this.timeout(180_000);
+  let node: TestNode;
+  let conn: string[];
+
+  before(async () => {
+    if (!existsSync(path.join(root, 'dist/cli.js'))) execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' });
+    node = await startNode();
+    conn = ['--node', node.node, '--cookie-file', node.cookieFile];
+  });
+  after(async () => node?.stop());
+
+  it('nodes --json lists the node registered in EPMD', async () => {
+    const r = await run(['nodes', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { nodes: Array<{ name: string; node: string; port: number }> };
+    const me = out.nodes.find((n) => n.name === node.name);
+    assert.equal(me?.port, node.port);
+    assert.equal(me?.node, `${node.name}@${shortHost()}`);
+  });
+
+  it('ping --json reports OTP release, ERTS version and round trip', async () => {
+    const r = await run(['ping', ...conn, '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as Record<string, unknown>;
+    assert.equal(out.node, node.node);
+    assert.match(String(out.otpRelease), /^\d+$/);
+    assert.match(String(out.ertsVersion), /^\d+\.\d+/);
+    assert.ok(typeof out.rttMs === 'number' && out.rttMs > 0 && out.rttMs < 1000);
+    const text = await run(['ping', ...conn]);
+    assert.match(text.stdout, new RegExp(`${node.node}: OTP \\d+, ERTS [\\d.]+, rpc round trip [\\d.]+ ms`));
+  });
+
+  it('exit 3 for a wrong cookie or an unknown node; the cookie never printed', async () => {
+    const secret = 'wrong-cookie-value-xyz';
+    const r = await run(['ping', '--node', node.node, '--cookie', secret]);
+    assert.equal(r.code, 3);
+    assert.match(r.stderr, /rejected the cookie/);
+    assert.ok(!r.stderr.includes(secret) && !r.stdout.includes(secret));
+    const missing = await run(['ping', '--node', `nobody@${shortHost()}`, '--cookie-file', node.cookieFile]);
+    assert.equal(missing.code, 3);
+    assert.match(missing.stderr, /no node named nobody on .*; nodes there: .*/);
+  });
+
+  it('exit 2 for usage errors, with what to do', async () => {
+    const noNode = await run(['ping']);
+    assert.equal(noNode.code, 2);
+    assert.match(noNode.stderr, /--node NAME is required/);
+    const typo = await run(['processes', ...conn, '--srot', 'memory']);
+    assert.equal(typo.code, 2);
+    assert.match(typo.stderr, /did you mean --sort\?/);
+    const badSort = await run(['processes', ...conn, '--sort', 'size']);
+    assert.equal(badSort.code, 2);
+    assert.match(badSort.stderr, /--sort must be one of memory, reductions, mailbox, reduction-rate/);
+    assert.equal((await run(['frobnicate'])).code, 2);
+    const noCookie = await run(['ping', '--node', node.node, '--cookie-file', '/nonexistent/cookie']);
+    assert.equal(noCookie.code, 2);
+    assert.match(noCookie.stderr, /cookie file \/nonexistent\/cookie does not exist/);
+  });
+
+  it('processes --json keeps the documented keys', async () => {
+    const r = await run(['processes', ...conn, '--sort', 'reductions', '--limit', '5', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { total: number; sort: string; rows: Array<Record<string, unknown>> };
+    assert.equal(out.sort, 'reductions');
+    assert.ok(out.total > 10);
+    assert.equal(out.rows.length, 5);
+    for (const row of out.rows) {
+      assert.deepEqual(Object.keys(row).sort(), ['currentFunction', 'initialCall', 'memory', 'messageQueueLen', 'name', 'pid', 'reductions']);
+      assert.match(String(row.pid), /^<0\.\d+\.\d+>$/);
+    }
+  });
+
+  it('tree --json follows the TreeNode contract', async () => {
+    const r = await run(['tree', ...conn, '--app', 'kernel', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { applications: Array<{ name: string; supervisor: Record<string, unknown> | null }> };
+    const kernel = out.applications[0];
+    assert.equal(kernel?.name, 'kernel');
+    assert.equal(kernel?.supervisor?.type, 'supervisor');
+    assert.equal(kernel?.supervisor?.strategy, 'one_for_all');
+    assert.ok(Array.isArray(kernel?.supervisor?.children));
+    assert.equal(typeof kernel?.supervisor?.childCount, 'number');
+  });
+
+  it('overview, ports, ets and process print tables that fit 100 columns', async () => {
+    for (const args of [['overview'], ['ports'], ['ets'], ['processes', '--sort', 'mailbox'], ['tree']]) {
+      const r = await run([...args, ...conn]);
+      assert.equal(r.code, 0, `${args.join(' ')}: ${r.stderr}`);
+      const wide = r.stdout.split('\n').filter((l) => l.length > 100);
+      assert.deepEqual(wide, [], `${args.join(' ')} has lines over 100 columns`);
+      assert.ok(!r.stdout.includes('\x1b['), 'no colors when NO_COLOR is set or not a terminal');
+    }
+  });
+
+  it('report writes Markdown with the required sections', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bl-report-'));
+    try {
+      const file = path.join(dir, 'r.md');
+      const r = await run(['report', ...conn, '--duration', '2', '--out', file]);
+      assert.equal(r.code, 0, r.stderr);
+      assert.match(r.stdout, /report written to/);
+      const md = readFileSync(file, 'utf8');
+      for (const h of ['## Diagnostic summary', '## Findings', '## Recommended changes', '## Risk & validation plan']) assert.ok(md.includes(h), h);
+      assert.ok(!md.includes(node.cookieText), 'no cookie in the report');
+      const noOut = await run(['report', ...conn]);
+      assert.equal(noOut.code, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
