@@ -30,6 +30,8 @@ export class NodeConnection {
   private readonly ticker: NodeJS.Timeout;
   private unlinkId = 0n;
   private closeListeners = new Set<(reason: string) => void>();
+  /** Bytes received and sent on this connection (frames, ticks and headers included). */
+  readonly traffic = { bytesIn: 0, bytesOut: 0 };
   private closedReason: string | null = null;
   /** Resolves when the connection has ended, with why. */
   readonly closed: Promise<string>;
@@ -162,11 +164,13 @@ export class NodeConnection {
 
   private write(bytes: Buffer): void {
     this.lastSent = Date.now();
+    this.traffic.bytesOut += bytes.length;
     this.socket.write(bytes);
   }
 
   private onData(chunk: Buffer): void {
     this.lastReceived = Date.now();
+    this.traffic.bytesIn += chunk.length;
     try {
       this.frames.push(chunk, (f) => {
         if (f.length === 0) {

@@ -40,6 +40,38 @@ export function decodeAt(buf: Buffer, offset: number, options: DecodeOptions = {
   return { term, end: decoder.pos };
 }
 
+// Real payloads repeat a few atoms (keys, node names, module names) hundreds of thousands of
+// times. A small table keyed by a hash of the atom's bytes returns the interned Atom without
+// building a string, which is what makes decoding large process lists fast.
+interface AtomSlot {
+  bytes: Uint8Array;
+  utf8: boolean;
+  atom: Atom;
+}
+const ATOM_SLOTS = 4096;
+const atomSlots: Array<AtomSlot | undefined> = new Array<AtomSlot | undefined>(ATOM_SLOTS);
+
+function cachedAtom(buf: Buffer, start: number, len: number, utf8: boolean): Atom {
+  let h = 0x811c9dc5 ^ len;
+  for (let i = start, end = start + len; i < end; i++) h = Math.imul(h ^ (buf[i] as number), 16777619);
+  const slot = (h >>> 0) & (ATOM_SLOTS - 1);
+  const entry = atomSlots[slot];
+  if (entry !== undefined && entry.bytes.length === len && entry.utf8 === utf8) {
+    const bytes = entry.bytes;
+    let same = true;
+    for (let i = 0; i < len; i++) {
+      if (bytes[i] !== buf[start + i]) {
+        same = false;
+        break;
+      }
+    }
+    if (same) return entry.atom;
+  }
+  const atom = Atom.of(buf.toString(utf8 ? 'utf8' : 'latin1', start, start + len));
+  atomSlots[slot] = { bytes: Uint8Array.prototype.slice.call(buf, start, start + len), utf8, atom };
+  return atom;
+}
+
 class Decoder {
   private depth = 0;
 
@@ -267,10 +299,20 @@ class Decoder {
   private tupleBody(arity: number, at: number): Tuple {
     this.count(arity, 1, 'tuple', at);
     this.enter(at);
-    const elements = new Array<Term>(arity);
-    for (let i = 0; i < arity; i++) elements[i] = this.term();
+    let t: Tuple;
+    if (arity <= 4) {
+      const e0 = arity > 0 ? this.term() : undefined;
+      const e1 = arity > 1 ? this.term() : undefined;
+      const e2 = arity > 2 ? this.term() : undefined;
+      const e3 = arity > 3 ? this.term() : undefined;
+      t = Tuple.small(arity, e0, e1, e2, e3);
+    } else {
+      const elements = new Array<Term>(arity);
+      for (let i = 0; i < arity; i++) elements[i] = this.term();
+      t = new Tuple(elements);
+    }
     this.depth--;
-    return new Tuple(elements);
+    return t;
   }
 
   private listBody(at: number): Term[] | ImproperList {
@@ -336,22 +378,9 @@ class Decoder {
 
   private atomBody(len: number, utf8: boolean): Atom {
     this.need(len);
-    const buf = this.buf;
     const start = this.pos;
     this.pos += len;
-    if (len <= 24) {
-      // Short atoms dominate real payloads; building the string by hand avoids a native call.
-      let name = '';
-      let i = start;
-      const end = start + len;
-      for (; i < end; i++) {
-        const c = buf[i] as number;
-        if (c >= 0x80 && utf8) break;
-        name += String.fromCharCode(c);
-      }
-      if (i === end) return Atom.of(name);
-    }
-    return Atom.of(buf.toString(utf8 ? 'utf8' : 'latin1', start, start + len));
+    return cachedAtom(this.buf, start, len, utf8);
   }
 
   private atomTerm(what: string): Atom {

@@ -276,7 +276,7 @@ export class Writer {
   }
 
   private tuple(t: Tuple): void {
-    const n = t.elements.length;
+    const n = t.size;
     if (n < 256) {
       this.u8(Tag.SMALL_TUPLE);
       this.u8(n);
@@ -284,7 +284,7 @@ export class Writer {
       this.u8(Tag.LARGE_TUPLE);
       this.u32(n);
     }
-    for (const e of t.elements) this.term(e);
+    for (let i = 0; i < n; i++) this.term(t.at(i) as Term);
   }
 
   private list(items: Term[]): void {

@@ -62,15 +62,66 @@ export class ErlFloat {
   constructor(readonly value: number) {}
 }
 
+/**
+ * A tuple. Tuples of up to four elements keep them in fields of this one object (no array):
+ * large process lists are mostly small tuples, and every object the decoder allocates is work for
+ * the garbage collector. `elements` gives an array view, made on first use.
+ */
 export class Tuple {
-  constructor(readonly elements: Term[]) {}
-  get size(): number {
-    return this.elements.length;
+  readonly size: number;
+  private e0: Term | undefined;
+  private e1: Term | undefined;
+  private e2: Term | undefined;
+  private e3: Term | undefined;
+  private array: Term[] | undefined;
+
+  constructor(elements: Term[]) {
+    this.size = elements.length;
+    this.e0 = elements[0];
+    this.e1 = elements[1];
+    this.e2 = elements[2];
+    this.e3 = elements[3];
+    this.array = elements.length > 4 ? elements : undefined;
   }
+
+  /** A tuple of up to four elements without an intermediate array (the decoder's fast path). */
+  static small(size: number, e0?: Term, e1?: Term, e2?: Term, e3?: Term): Tuple {
+    const t = new Tuple(EMPTY);
+    (t as { size: number }).size = size;
+    t.e0 = e0;
+    t.e1 = e1;
+    t.e2 = e2;
+    t.e3 = e3;
+    return t;
+  }
+
+  get elements(): Term[] {
+    if (this.array === undefined) {
+      const all = [this.e0, this.e1, this.e2, this.e3] as Term[];
+      all.length = this.size;
+      this.array = all;
+    }
+    return this.array;
+  }
+
   at(index: number): Term | undefined {
-    return this.elements[index];
+    if (this.array !== undefined) return this.array[index];
+    switch (index) {
+      case 0:
+        return this.size > 0 ? this.e0 : undefined;
+      case 1:
+        return this.size > 1 ? this.e1 : undefined;
+      case 2:
+        return this.size > 2 ? this.e2 : undefined;
+      case 3:
+        return this.size > 3 ? this.e3 : undefined;
+      default:
+        return undefined;
+    }
   }
 }
+
+const EMPTY: Term[] = [];
 
 export class ImproperList {
   constructor(
@@ -170,7 +221,7 @@ export function isAtom(term: Term | undefined, name?: string): term is Atom {
 }
 
 export function isTuple(term: Term | undefined, size?: number): term is Tuple {
-  return term instanceof Tuple && (size === undefined || term.elements.length === size);
+  return term instanceof Tuple && (size === undefined || term.size === size);
 }
 
 export function isList(term: Term | undefined): term is Term[] {
