@@ -101,15 +101,17 @@ export async function loadProbe(
     async unload() {
       // unload/0 returns at once; the guardian purges when our rpc worker has left the module.
       await channel.rpc(PROBE_MODULE, 'unload', [], { timeoutMs: 10_000 });
-      const deadline = Date.now() + 5000;
+      // Purging scans every process for old code: on a node with a million processes that takes
+      // seconds, and code_server answers nothing else meanwhile.
+      const deadline = Date.now() + 30_000;
       for (;;) {
         // is_loaded turns false before the guardian's final purge; no old code means it is done.
         const [loaded, oldCode] = await Promise.all([
-          channel.rpc('code', 'is_loaded', [Atom.of(PROBE_MODULE)], { timeoutMs: 5000 }),
-          channel.rpc('erlang', 'check_old_code', [Atom.of(PROBE_MODULE)], { timeoutMs: 5000 }),
+          channel.rpc('code', 'is_loaded', [Atom.of(PROBE_MODULE)], { timeoutMs: 30_000 }),
+          channel.rpc('erlang', 'check_old_code', [Atom.of(PROBE_MODULE)], { timeoutMs: 30_000 }),
         ]);
         if (isAtom(loaded, 'false') && isAtom(oldCode, 'false')) return;
-        if (Date.now() > deadline) throw new Error(`the probe is still loaded on ${channel.peer} 5 s after unload`);
+        if (Date.now() > deadline) throw new Error(`the probe is still loaded on ${channel.peer} 30 s after unload; it unloads itself when we disconnect`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },

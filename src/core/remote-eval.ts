@@ -5,6 +5,8 @@ import { Atom, ErlMap, Term, Tuple, isAtom } from '../etf';
 import type { RpcChannel } from './rpc';
 import { UnexpectedReplyError } from './terms';
 
+const VALUE_TAG = '$beam_lens_value';
+
 export class RemoteEvaluator {
   private readonly parsed = new Map<string, Term>();
   private bindingsAsMap: boolean | undefined;
@@ -16,12 +18,14 @@ export class RemoteEvaluator {
    * with the given variable bindings, and returns the value of the last expression.
    */
   async eval(source: string, bindings: Record<string, Term> = {}, timeoutMs = 10_000): Promise<Term> {
-    const exprs = await this.parse(source, timeoutMs);
+    // erl_eval returns every binding with the value: the inputs and whatever the snippet bound
+    // (a list of 100,000 children, say). Throwing the value instead makes rex answer with it
+    // alone (rpc returns thrown values as results), so only the answer crosses the wire.
+    const body = source.trim().replace(/\.$/, '');
+    const exprs = await this.parse(`throw({'${VALUE_TAG}', begin ${body} end}).`, timeoutMs);
     const reply = await this.channel.rpc('erl_eval', 'exprs', [exprs, await this.bindings(bindings, timeoutMs)], { timeoutMs });
-    if (reply instanceof Tuple && reply.elements.length === 3 && isAtom(reply.elements[0], 'value')) {
-      return reply.elements[1] as Term;
-    }
-    throw new UnexpectedReplyError('{value, Value, Bindings} from erl_eval', reply);
+    if (reply instanceof Tuple && reply.size === 2 && isAtom(reply.at(0), VALUE_TAG)) return reply.at(1) as Term;
+    throw new UnexpectedReplyError(`{'${VALUE_TAG}', Value} from the evaluated expression`, reply);
   }
 
   private async parse(source: string, timeoutMs: number): Promise<Term> {

@@ -76,7 +76,7 @@ export class Session {
   }
 
   tree(options?: TreeOptions): Promise<ApplicationTree[]> {
-    return applicationTrees(this.connection, this.evaluator, options);
+    return applicationTrees(this.connection, this.evaluator, { ...options, useProbe: this.probeHandle !== null });
   }
 
   ports(limit: number): Promise<{ total: number; rows: PortRow[] }> {

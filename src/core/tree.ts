@@ -49,6 +49,8 @@ export interface TreeOptions {
   supervisorTimeoutMs?: number;
   /** Depth limit (default 32). */
   maxDepth?: number;
+  /** Page large supervisors with the loaded probe (set by Session when the probe is loaded). */
+  useProbe?: boolean;
 }
 
 // One round trip per supervisor: children (one page of them), their names, and the supervisor's
@@ -61,6 +63,12 @@ case Call(which_children) of
     N = length(Children),
     Page = case N =< Max of
       true -> Children;
+      false when UseProbe ->
+        %% The probe ranks in compiled code; erl_eval would interpret one step per child.
+        case beam_lens_probe:children_page(Sup, SortKey, 0, Max, Timeout) of
+          {_, Rows} when is_list(Rows) -> [{Id, P, T, Ms} || {Id, P, T, Ms, _} <- Rows];
+          _ -> lists:sublist(Children, Max)
+        end;
       false ->
         Scored = [{case is_pid(P) andalso erlang:process_info(P, SortKey) of {_, V} -> V; _ -> -1 end, C}
                   || {_, P, _, _} = C <- Children],
@@ -152,7 +160,7 @@ export async function walkSupervisor(
   try {
     reply = await evaluator.eval(
       SUPERVISOR,
-      { Sup: sup, Timeout: timeout, Max: max, SortKey: Atom.of(options.pageSort ?? 'memory') },
+      { Sup: sup, Timeout: timeout, Max: max, SortKey: Atom.of(options.pageSort ?? 'memory'), UseProbe: Atom.of(options.useProbe === true ? 'true' : 'false') },
       timeout * 2 + 5000,
     );
   } catch (err) {
