@@ -1,6 +1,7 @@
 // Bundles every entry point with esbuild. Type checking is separate (`npm run typecheck`).
 import { build } from 'esbuild';
-import { existsSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync } from 'node:fs';
 
 const production = process.argv.includes('--production');
 const common = {
@@ -36,3 +37,11 @@ await Promise.all([
       }),
     ),
 ]);
+
+// The probe is normally compiled on the target from source; a .beam built here is the fallback
+// for nodes without the compiler application (it loads on this OTP release and newer ones).
+if (spawnSync('erlc', ['-v'], { stdio: 'ignore' }).error === undefined) {
+  mkdirSync('dist/probe', { recursive: true });
+  const r = spawnSync('erlc', ['+deterministic', '-o', 'dist/probe', 'probe/beam_lens_probe.erl'], { stdio: 'inherit' });
+  if (r.status !== 0) process.exitCode = 1;
+}

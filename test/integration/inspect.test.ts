@@ -99,6 +99,45 @@ describe('inspection on a plain Erlang node', function () {
     assert.ok(loaded instanceof Tuple && loaded.elements.every((e) => isAtom(e, 'false') || isAtom(e, 'undefined')), 'probe gone within 5 s');
   });
 
+  it('without the compiler application: loads the precompiled probe, else stays zero-install', async () => {
+    const bare = await startNode();
+    try {
+      // A release without `compiler`: take it off the code path before anything loads it.
+      const removed = await bare.eval(`{code:is_loaded(compile), code:del_path(compiler)}.`);
+      assert.ok(removed instanceof Tuple && isAtom(removed.at(0), 'false') && isAtom(removed.at(1), 'true'));
+      const s = await attach(bare, { allowProbe: true });
+      try {
+        const status = await s.loadProbe();
+        assert.equal(status.state, 'loaded');
+        assert.equal(status.state === 'loaded' && status.how, 'precompiled');
+        assert.equal((await s.processes({ sort: 'memory', limit: 3, offset: 0 })).via, 'probe');
+      } finally {
+        await s.detach();
+      }
+      const { mkdtempSync, copyFileSync, rmSync } = await import('node:fs');
+      const { tmpdir } = await import('node:os');
+      const path = await import('node:path');
+      const onlySource = mkdtempSync(path.join(tmpdir(), 'bl-probe-'));
+      copyFileSync(path.join(__dirname, '../../probe/beam_lens_probe.erl'), path.join(onlySource, 'beam_lens_probe.erl'));
+      const conn = await connect({ node: bare.node, cookie: bare.cookie });
+      const z = new Session(conn, { env: 'local', grants: { allowProbe: true }, probeDir: onlySource });
+      try {
+        const status = await z.loadProbe();
+        assert.equal(status.state, 'unavailable');
+        assert.match(status.state === 'unavailable' ? status.reason : '', /no compiler application and no precompiled probe/);
+        const page = await z.processes({ sort: 'memory', limit: 3, offset: 0 });
+        assert.equal(page.via, 'rpc');
+        assert.equal(page.rows.length, 3);
+      } finally {
+        await z.detach();
+        rmSync(onlySource, { recursive: true, force: true });
+      }
+      assert.ok(isAtom(await bare.eval(`code:is_loaded(beam_lens_probe).`), 'false'));
+    } finally {
+      await bare.stop();
+    }
+  });
+
   it('refuses to load the probe without consent, with the flag to add', async () => {
     const s = await attach(node);
     try {
