@@ -1,13 +1,14 @@
 // ETF decode throughput on a realistic payload: process_info rows of 100,000 processes captured
 // from a real node, decoded by our codec, by the erlang_js npm package, and by Erlang's own
 // binary_to_term/1 on the target, all on the same bytes in one run.
-import { decode } from '../src/etf';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { RemoteEvaluator } from '../src/core/remote-eval';
 import { startNode } from '../test/integration/harness';
 import { heading, median, row } from './util';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
-const erlangJs = require('erlang_js') as { Erlang: { binary_to_term(data: Buffer, cb: (err: unknown, term: unknown) => void): void } };
 
 const PROCESSES = Number(process.env.BENCH_PROCESSES ?? 100_000);
 const ROUNDS = 7;
@@ -31,18 +32,21 @@ async function main(): Promise<void> {
     );
     const [bin, erlTimes] = (reply as { elements: unknown[] }).elements as [Buffer, number[]];
     const mb = bin.length / 1e6;
-    const ours: number[] = [];
-    const theirs: number[] = [];
-    for (let i = 0; i < ROUNDS; i++) {
-      let t0 = process.hrtime.bigint();
-      decode(bin);
-      ours.push(Number(process.hrtime.bigint() - t0) / 1e6);
-      t0 = process.hrtime.bigint();
-      erlangJs.Erlang.binary_to_term(bin, (err) => {
-        if (err) throw err;
-      });
-      theirs.push(Number(process.hrtime.bigint() - t0) / 1e6);
-    }
+    // Each decoder runs in a process of its own on the same bytes, after the node is stopped.
+    await node.stop();
+    const dir = mkdtempSync(path.join(tmpdir(), 'bl-etf-bench-'));
+    const file = path.join(dir, 'payload.etf');
+    writeFileSync(file, bin);
+    const timesOf = (which: string): number[] =>
+      JSON.parse(
+        execFileSync(process.execPath, ['--import', 'tsx', path.join(__dirname, 'etf-decode-worker.ts'), which, file, String(ROUNDS)], {
+          encoding: 'utf8',
+          maxBuffer: 1 << 20,
+        }),
+      ) as number[];
+    const ours = timesOf('ours');
+    const theirs = timesOf('erlang_js');
+    rmSync(dir, { recursive: true, force: true });
     const oursMs = median(ours);
     const jsMs = median(theirs);
     const erlMs = median(erlTimes) / 1000;
