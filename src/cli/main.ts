@@ -2,7 +2,9 @@
 import { EtfDecodeError } from '../etf';
 import { UsageError, helpText, parseArgs } from './args';
 import type { Command } from './command';
+import { mailboxesCommand } from './commands/mailboxes';
 import { nodesCommand } from './commands/nodes';
+import { sessionCommand } from './commands/session-files';
 import { overviewCommand } from './commands/overview';
 import { pingCommand } from './commands/ping';
 import { etsCommand, portsCommand } from './commands/ports-ets';
@@ -22,6 +24,8 @@ const commands: Command[] = [
   portsCommand,
   etsCommand,
   reportCommand,
+  mailboxesCommand,
+  sessionCommand,
 ];
 
 export async function runCli(argv: readonly string[], output: Output, signal: AbortSignal): Promise<number> {

@@ -1,0 +1,77 @@
+import { formatModule } from '../../etf';
+import { saveSession, newSessionId, type SessionRecord } from '../../core/sessions/store';
+import { watchMailboxes, type MailboxRow, type MailboxWatchResult } from '../../core/sessions/mailbox-watch';
+import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag } from '../args';
+import type { Command } from '../command';
+import { connectionFlags } from '../command';
+import { ExitCode } from '../exit-codes';
+import { formatCount, printJson, renderTable } from '../output';
+import { probeFlags, progressLine, withSession } from '../session';
+
+export const mailboxesCommand: Command = {
+  spec: {
+    name: 'mailboxes',
+    summary: 'Watch message queues over a window (read-only): which grow, which drain, and how fast.',
+    usage: 'beam-lens mailboxes --node NAME [--duration S] [--limit N] [--save FILE] [--json]',
+    flags: {
+      ...connectionFlags,
+      ...probeFlags,
+      duration: { type: 'number', value: 'S', description: 'seconds to watch (default 5)', default: 5 },
+      interval: { type: 'number', value: 'MS', description: 'time between samples (default 500)', default: 500 },
+      limit: { type: 'number', value: 'N', description: 'rows (default 20)', default: 20 },
+      save: { type: 'string', value: 'FILE', description: 'where to save the session (default .beam-lens/sessions/ID.json)' },
+    },
+  },
+  async run({ args, output, signal, cwd }) {
+    const seconds = numberFlag(args.flags, 'duration') ?? 5;
+    if (!(seconds >= 1 && seconds <= 3600)) throw new UsageError(`--duration must be from 1 to 3600 seconds, got ${seconds}`);
+    const limit = countFlag(args.flags, 'limit', 20, { max: 1000 });
+    const interval = countFlag(args.flags, 'interval', 500, { min: 100, max: 60_000 });
+    const progress = progressLine(output);
+    const started = new Date();
+    const { result, node, env } = await withSession(args.flags, output, signal, async (s) => ({
+      result: await watchMailboxes(s, { durationMs: seconds * 1000, intervalMs: interval, limit, onProgress: progress.report, signal }),
+      node: s.node,
+      env: s.env,
+    }));
+    progress.done();
+    const record: SessionRecord<MailboxWatchResult> = {
+      format: 1,
+      id: newSessionId('mailboxes', started),
+      kind: 'mailboxes',
+      node,
+      env,
+      startedAt: started.toISOString(),
+      endedAt: new Date().toISOString(),
+      durationMs: result.durationMs,
+      limits: { durationMs: seconds * 1000, intervalMs: interval, rows: limit },
+      endReason: 'completed',
+      result,
+    };
+    const file = saveSession(record, { cwd, ...(stringFlag(args.flags, 'save') !== undefined ? { file: stringFlag(args.flags, 'save') as string } : {}) });
+    if (booleanFlag(args.flags, 'json')) {
+      printJson(output, {
+        durationMs: result.durationMs,
+        session: file,
+        rows: result.rows.map((r) => ({ pid: r.pid, name: r.name, messageQueueLen: r.messageQueueLen, growthPerSec: r.growthPerSec, trend: r.trend })),
+      });
+      return ExitCode.ok;
+    }
+    output.out(renderMailboxes(result.rows));
+    output.out(`${result.rows.length} queues over ${(result.durationMs / 1000).toFixed(1)} s of ${result.processesSeen} processes; saved ${file}`);
+    return ExitCode.ok;
+  },
+};
+
+export function renderMailboxes(rows: MailboxRow[]): string {
+  return renderTable(
+    [
+      { header: 'PID', cell: (r: MailboxRow) => r.pid },
+      { header: 'NAME / INITIAL CALL', max: 40, cell: (r) => (r.name ? formatModule(r.name) : r.initialCall ? formatModule(r.initialCall) : '') },
+      { header: 'QUEUE', align: 'right', cell: (r) => formatCount(r.messageQueueLen) },
+      { header: 'GROWTH/S', align: 'right', cell: (r) => `${r.growthPerSec > 0 ? '+' : ''}${r.growthPerSec}` },
+      { header: 'TREND', cell: (r) => (r.trend === 'growing' ? 'growing, not draining' : r.trend) },
+    ],
+    rows,
+  );
+}

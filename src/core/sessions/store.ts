@@ -1,0 +1,67 @@
+// Saved session results: `.beam-lens/sessions/ID.json` in the working directory (or a path
+// given), so a session can be reopened offline and compared with a later one.
+import { randomBytes } from 'node:crypto';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+
+export type SessionKind = 'hot' | 'mailboxes' | 'trace' | 'trace-messages' | 'monitor' | 'report';
+
+export type EndReason = 'completed' | 'deadline' | 'cap' | 'stopped' | 'breaker' | 'owner_down' | 'error';
+
+export interface SessionRecord<R = unknown> {
+  /** Format version of this file. */
+  format: 1;
+  id: string;
+  kind: SessionKind;
+  node: string;
+  env: string;
+  startedAt: string;
+  endedAt: string;
+  durationMs: number;
+  limits: Record<string, unknown>;
+  endReason: EndReason;
+  /** Human-readable detail of why it ended (e.g. which breaker threshold). */
+  endDetail?: string;
+  result: R;
+}
+
+export function newSessionId(kind: SessionKind, at = new Date()): string {
+  const stamp = at.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+  return `${stamp}-${kind}-${randomBytes(3).toString('hex')}`;
+}
+
+export function sessionsDir(cwd: string): string {
+  return path.join(cwd, '.beam-lens', 'sessions');
+}
+
+/** Writes the record as JSON; returns the file written. */
+export function saveSession(record: SessionRecord, options: { cwd: string; file?: string }): string {
+  const file = options.file ? path.resolve(options.cwd, options.file) : path.join(sessionsDir(options.cwd), `${record.id}.json`);
+  mkdirSync(path.dirname(file), { recursive: true });
+  writeFileSync(file, JSON.stringify(record, null, 2) + '\n');
+  return file;
+}
+
+export class SessionFileError extends Error {
+  readonly kind = 'usage' as const;
+}
+
+export function loadSession(file: string): SessionRecord {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SessionFileError(`cannot read session file ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch {
+    throw new SessionFileError(`${file} is not a BEAM Lens session file (not JSON)`);
+  }
+  const r = data as Partial<SessionRecord>;
+  if (r.format !== 1 || typeof r.kind !== 'string' || typeof r.node !== 'string' || r.result === undefined) {
+    throw new SessionFileError(`${file} is not a BEAM Lens session file (missing format/kind/node/result)`);
+  }
+  return r as SessionRecord;
+}
