@@ -10,6 +10,7 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
 const connectKinds = new Set(['auth', 'unreachable', 'timeout', 'notFound', 'capability', 'handshake']);
 
+
 /** The exit code for an error, by its `kind`. Connection-phase timeouts map to 3; the caller decides others. */
 export function exitCodeFor(err: unknown, phase: 'connect' | 'run'): ExitCode {
   const kind = errorKind(err);

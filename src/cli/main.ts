@@ -11,6 +11,7 @@ import { etsCommand, portsCommand } from './commands/ports-ets';
 import { processCommand, processesCommand } from './commands/processes';
 import { reportCommand } from './commands/report';
 import { treeCommand } from './commands/tree';
+import { hotCommand, monitorCommand, traceCommand, traceMessagesCommand } from './commands/tracing';
 import { ExitCode, errorKind, exitCodeFor } from './exit-codes';
 import { processOutput, type Output } from './output';
 
@@ -25,6 +26,10 @@ const commands: Command[] = [
   etsCommand,
   reportCommand,
   mailboxesCommand,
+  hotCommand,
+  traceCommand,
+  traceMessagesCommand,
+  monitorCommand,
   sessionCommand,
 ];
 

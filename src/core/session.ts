@@ -1,7 +1,8 @@
 // A Session is one attachment to one target node: the connection, its environment tag, what we
 // have set on the target (the probe), and the inspections. detach() undoes everything we set.
+import type { LocalProcess } from '../dist';
 import type { ConsentGrants, EnvTag } from './consent';
-import { requireConsent } from './consent';
+import { ConsentRequiredError, requireConsent } from './consent';
 import { getOverview, type Overview, type OverviewOptions } from './overview';
 import { parsePid } from './pids';
 import { ProbeHandle, loadProbe, type ProbeStatus } from './probe-loader';
@@ -17,6 +18,8 @@ import { applicationTrees, type ApplicationTree, type TreeOptions } from './tree
 export interface SessionConnection extends RpcChannel {
   /** Our own (hidden) node name, as the target sees it. */
   readonly localName: string;
+  /** A local process (mailbox) on our node, e.g. to receive trace events. */
+  spawn(): LocalProcess;
   close(): Promise<void>;
 }
 
@@ -50,6 +53,27 @@ export class Session {
 
   get probe(): ProbeStatus {
     return this.probeStatus;
+  }
+
+  get hasProbe(): boolean {
+    return this.probeHandle !== null;
+  }
+
+  /** Tracing needs consent and runs inside the probe (so the target cleans up if we vanish). */
+  async prepareTracing(): Promise<void> {
+    requireConsent('trace', this.node, this.env, this.options.grants ?? {});
+    if (this.probeHandle === null) {
+      if (this.options.grants?.allowProbe !== true) {
+        throw new ConsentRequiredError(
+          `tracing runs inside the beam_lens_probe module, which removes every trace flag and pattern if BEAM Lens disappears: add --allow-probe${this.env === 'production' ? ` --confirm-node ${this.node}` : ''}`,
+          'probe',
+        );
+      }
+      const status = await this.loadProbe();
+      if (status.state !== 'loaded') {
+        throw Object.assign(new Error(`cannot trace ${this.node} without the probe: ${status.state === 'unavailable' ? status.reason : 'not loaded'}`), { kind: 'capability' });
+      }
+    }
   }
 
   /** Loads the probe (with consent). Falls back to zero-install mode when the target cannot take it. */

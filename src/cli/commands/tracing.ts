@@ -1,0 +1,273 @@
+// Tracing commands: hot, trace, trace-messages, monitor. Each needs --allow-trace and
+// --allow-probe (and --confirm-node on production), is bounded (rate, cap, deadline), is written
+// to the audit log, and saves its result as a session file.
+import { formatModule } from '../../etf';
+import { fileAuditLog } from '../../core/sessions/audit';
+import { measureCallTime, runHotFunctions, type HotFunction, type HotResult } from '../../core/sessions/hot';
+import { newSessionId, saveSession, type EndReason, type SessionKind } from '../../core/sessions/store';
+import { parseMfa, parseRate, runMonitor, runTrace, type TraceEvent, type TraceResult } from '../../core/sessions/trace';
+import type { Session } from '../../core/session';
+import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag, type FlagSpec, type FlagValues } from '../args';
+import type { Command, CommandContext } from '../command';
+import { connectionFlags } from '../command';
+import { ExitCode } from '../exit-codes';
+import { formatCount, printJson, renderTable } from '../output';
+import { probeFlags, withSession } from '../session';
+
+const traceFlags: Record<string, FlagSpec> = {
+  ...connectionFlags,
+  ...probeFlags,
+  'allow-trace': { type: 'boolean', description: 'allow setting trace patterns/flags (removed when the session ends)' },
+  save: { type: 'string', value: 'FILE', description: 'where to save the session (default .beam-lens/sessions/ID.json)' },
+  audit: { type: 'string', value: 'FILE', description: 'audit log (default .beam-lens/audit.log)' },
+};
+
+const boundFlags: Record<string, FlagSpec> = {
+  rate: { type: 'string', value: 'N/TIME', description: 'at most N events per TIME (default 10/1s)', default: '10/1s' },
+  limit: { type: 'number', value: 'N', description: 'stop after N events (default 100)', default: 100 },
+  duration: { type: 'number', value: 'S', description: 'deadline in seconds (default 30)', default: 30 },
+};
+
+interface Audited<T> {
+  value: T;
+  endReason: EndReason;
+  endDetail?: string;
+  durationMs: number;
+}
+
+async function audited<T>(
+  ctx: CommandContext,
+  kind: SessionKind,
+  limits: Record<string, unknown>,
+  body: (s: Session) => Promise<Audited<T>>,
+): Promise<{ record: Audited<T>; node: string; env: string; file: string; started: Date }> {
+  const audit = fileAuditLog({ cwd: ctx.cwd, ...(stringFlag(ctx.args.flags, 'audit') ? { file: stringFlag(ctx.args.flags, 'audit') as string } : {}) });
+  const started = new Date();
+  let node = '';
+  let env = '';
+  const record = await withSession(ctx.args.flags, ctx.output, ctx.signal, async (s) => {
+    node = s.node;
+    env = s.env;
+    audit.append({ node, env, action: `${kind} start`, limits, outcome: 'requested' });
+    try {
+      const r = await body(s);
+      audit.append({ node, env, action: `${kind} end`, limits, outcome: r.endReason, ...(r.endDetail ? { detail: r.endDetail } : {}) });
+      return r;
+    } catch (err) {
+      audit.append({ node, env, action: `${kind} end`, limits, outcome: 'error', detail: err instanceof Error ? err.message : String(err) });
+      throw err;
+    }
+  });
+  const file = saveSession(
+    {
+      format: 1,
+      id: newSessionId(kind, started),
+      kind,
+      node,
+      env,
+      startedAt: started.toISOString(),
+      endedAt: new Date().toISOString(),
+      durationMs: record.durationMs,
+      limits,
+      endReason: record.endReason,
+      ...(record.endDetail ? { endDetail: record.endDetail } : {}),
+      result: record.value,
+    },
+    { cwd: ctx.cwd, ...(stringFlag(ctx.args.flags, 'save') ? { file: stringFlag(ctx.args.flags, 'save') as string } : {}) },
+  );
+  return { record, node, env, file, started };
+}
+
+function seconds(flags: FlagValues, name: string, fallback: number): number {
+  const v = numberFlag(flags, name) ?? fallback;
+  if (!(v > 0 && v <= 3600)) throw new UsageError(`--${name} must be from 1 to 3600 seconds, got ${v}`);
+  return v;
+}
+
+export const hotCommand: Command = {
+  spec: {
+    name: 'hot',
+    summary: "Count calls to the target's own functions over a window (call_count) and rank them.",
+    usage: 'beam-lens hot --node NAME --duration S [--limit N] [--app APP | --module M] [--call-time N] --allow-trace --allow-probe [--json]',
+    flags: {
+      ...traceFlags,
+      duration: { type: 'number', value: 'S', description: 'seconds to count (default 5)', default: 5 },
+      limit: { type: 'number', value: 'N', description: 'functions listed (default 20)', default: 20 },
+      app: { type: 'string', value: 'APP', description: "only this application's modules (default: every non-OTP application)" },
+      module: { type: 'string', value: 'M', description: 'only these modules, comma-separated (raw atoms: Elixir.MyApp.Worker)' },
+      'call-time': { type: 'number', value: 'N', description: 'then measure call_time for the top N (at most 10)', default: 0 },
+    },
+  },
+  async run(ctx) {
+    const { args, output } = ctx;
+    const duration = seconds(args.flags, 'duration', 5);
+    const limit = countFlag(args.flags, 'limit', 20, { max: 500 });
+    const callTimeTop = countFlag(args.flags, 'call-time', 0, { min: 0, max: 10 });
+    const app = stringFlag(args.flags, 'app');
+    const modules = stringFlag(args.flags, 'module')?.split(',').map((m) => m.trim()).filter(Boolean);
+    const limits = { durationMs: duration * 1000, listed: limit, callTimeTop, ...(app ? { app } : {}), ...(modules ? { modules } : {}) };
+    const { record, file } = await audited<HotResult>(ctx, 'hot', limits, async (s) => {
+      const result = await runHotFunctions(s, {
+        durationMs: duration * 1000,
+        limit,
+        ...(app ? { apps: [app] } : {}),
+        ...(modules ? { modules } : {}),
+        signal: ctx.signal,
+      });
+      if (callTimeTop > 0 && result.endReason === 'completed') await measureCallTime(s, result.functions.slice(0, callTimeTop), 1000);
+      return {
+        value: result,
+        endReason: result.endReason,
+        ...(result.breaker ? { endDetail: `${result.breaker.what} ${result.breaker.value} over limit ${result.breaker.limit}` } : {}),
+        durationMs: result.durationMs,
+      };
+    });
+    const r = record.value;
+    if (booleanFlag(args.flags, 'json')) {
+      printJson(output, {
+        durationMs: r.durationMs,
+        session: file,
+        endReason: r.endReason,
+        totalCalls: r.totalCalls,
+        functions: r.functions.map((f) => ({
+          mfa: f.mfa,
+          module: f.module,
+          function: f.function,
+          arity: f.arity,
+          calls: f.calls,
+          callsPerSec: f.callsPerSec,
+          ...(f.usPerCall !== undefined ? { usPerCall: f.usPerCall } : {}),
+        })),
+      });
+      return ExitCode.ok;
+    }
+    output.out(
+      renderTable(
+        [
+          { header: 'FUNCTION', max: 50, cell: (f: HotFunction) => `${formatModule(f.module)}.${f.function}/${f.arity}` },
+          { header: 'CALLS', align: 'right', cell: (f) => formatCount(f.calls) },
+          { header: 'CALLS/S', align: 'right', cell: (f) => formatCount(f.callsPerSec) },
+          { header: 'SHARE', align: 'right', cell: (f) => `${Math.round(f.share * 100)}%` },
+          { header: 'µS/CALL', align: 'right', cell: (f) => (f.usPerCall === undefined ? '' : String(f.usPerCall)) },
+        ],
+        r.functions,
+      ),
+    );
+    output.out(`${formatCount(r.totalCalls)} calls in ${r.functionsCovered} functions of ${r.modules.length} modules over ${(r.durationMs / 1000).toFixed(1)} s (${r.endReason}); saved ${file}`);
+    return ExitCode.ok;
+  },
+};
+
+function printEvent(ctx: CommandContext, e: TraceEvent): void {
+  if (booleanFlag(ctx.args.flags, 'json')) return;
+  const ts = new Date(e.timestampUs / 1000).toISOString().slice(11, 23);
+  const line =
+    e.type === 'call' ? `${e.pid} call ${e.what}`
+    : e.type === 'return' ? `${e.pid} ${e.what} -> ${e.detail}`
+    : e.type === 'exception' ? `${e.pid} ${e.what} raised ${e.detail}`
+    : e.type === 'send' ? `${e.pid} ! ${e.what}: ${e.detail}`
+    : e.type === 'receive' ? `${e.pid} << ${e.detail}`
+    : `${e.what} ${e.pid} ${e.detail}`;
+  ctx.output.out(`${ts} ${line}`);
+}
+
+function finish(ctx: CommandContext, r: TraceResult, file: string): ExitCode {
+  if (booleanFlag(ctx.args.flags, 'json')) {
+    printJson(ctx.output, { session: file, endReason: r.endReason, forwarded: r.forwarded, dropped: r.dropped, durationMs: r.durationMs, ...(r.breaker ? { breaker: r.breaker } : {}), events: r.events });
+  } else {
+    const why = r.endReason === 'breaker' && r.breaker ? `circuit breaker: ${r.breaker.what} ${r.breaker.value} over ${r.breaker.limit}` : r.endReason;
+    ctx.output.err(`session ended (${why}): ${r.forwarded} events shown, ${r.dropped} dropped by the rate limit; saved ${file}`);
+  }
+  return ExitCode.ok;
+}
+
+function traceLimits(flags: FlagValues): { rate: { count: number; perMs: number }; cap: number; deadlineMs: number } {
+  return {
+    rate: parseRate(stringFlag(flags, 'rate') ?? '10/1s'),
+    cap: countFlag(flags, 'limit', 100, { max: 100_000 }),
+    deadlineMs: seconds(flags, 'duration', 30) * 1000,
+  };
+}
+
+export const traceCommand: Command = {
+  spec: {
+    name: 'trace',
+    summary: 'Trace calls of Module:function/arity with return values, rate-limited and capped (recon_trace-like).',
+    usage: "beam-lens trace 'Mod:fun/arity' --node NAME [--match 'fun([A, _]) when A > 1 -> true end'] [--rate 10/1s] [--limit 100] [--duration S] --allow-trace --allow-probe",
+    positionals: ['mfa'],
+    flags: {
+      ...traceFlags,
+      ...boundFlags,
+      match: { type: 'string', value: 'FUN', description: 'only calls whose arguments match this Erlang fun (as dbg:fun2ms takes)' },
+      'no-return': { type: 'boolean', description: 'do not trace return values' },
+      chars: { type: 'number', value: 'N', description: 'cut printed terms at N characters (default 200)', default: 200 },
+    },
+  },
+  async run(ctx) {
+    const mfa = parseMfa(ctx.args.positionals[0] as string);
+    const limits = traceLimits(ctx.args.flags);
+    const match = stringFlag(ctx.args.flags, 'match');
+    const maxChars = countFlag(ctx.args.flags, 'chars', 200, { min: 20, max: 10_000 });
+    const { record, file } = await audited<TraceResult>(ctx, 'trace', { ...limits, mfa: ctx.args.positionals[0], ...(match ? { match } : {}) }, async (s) => {
+      const r = await runTrace(
+        s,
+        { kind: 'call', ...mfa, returns: !booleanFlag(ctx.args.flags, 'no-return'), ...(match ? { match } : {}) },
+        { ...limits, maxChars },
+        (e) => printEvent(ctx, e),
+        ctx.signal,
+      );
+      return { value: r, endReason: r.endReason, durationMs: r.durationMs, ...(r.breaker ? { endDetail: `${r.breaker.what} ${r.breaker.value} over ${r.breaker.limit}` } : {}) };
+    });
+    return finish(ctx, record.value, file);
+  },
+};
+
+export const traceMessagesCommand: Command = {
+  spec: {
+    name: 'trace-messages',
+    summary: 'Trace what one process sends and receives, rate-limited and capped, messages truncated.',
+    usage: 'beam-lens trace-messages PID --node NAME [--rate 10/1s] [--limit 100] [--duration S] --allow-trace --allow-probe',
+    positionals: ['pid'],
+    flags: { ...traceFlags, ...boundFlags, chars: { type: 'number', value: 'N', description: 'cut messages at N characters (default 200)', default: 200 } },
+  },
+  async run(ctx) {
+    const limits = traceLimits(ctx.args.flags);
+    const pid = ctx.args.positionals[0] as string;
+    const maxChars = countFlag(ctx.args.flags, 'chars', 200, { min: 20, max: 10_000 });
+    const { record, file } = await audited<TraceResult>(ctx, 'trace-messages', { ...limits, pid }, async (s) => {
+      const r = await runTrace(s, { kind: 'messages', pid }, { ...limits, maxChars }, (e) => printEvent(ctx, e), ctx.signal);
+      return { value: r, endReason: r.endReason, durationMs: r.durationMs, ...(r.breaker ? { endDetail: `${r.breaker.what} ${r.breaker.value} over ${r.breaker.limit}` } : {}) };
+    });
+    return finish(ctx, record.value, file);
+  },
+};
+
+export const monitorCommand: Command = {
+  spec: {
+    name: 'monitor',
+    summary: 'System monitor over a window: long_gc, long_schedule, large_heap, busy_port, busy_dist_port.',
+    usage: 'beam-lens monitor --node NAME --duration S [--long-gc MS] [--long-schedule MS] [--large-heap WORDS] --allow-trace --allow-probe',
+    flags: {
+      ...traceFlags,
+      ...boundFlags,
+      'long-gc': { type: 'number', value: 'MS', description: 'report GCs longer than this (default 100)' },
+      'long-schedule': { type: 'number', value: 'MS', description: 'report time slices longer than this (default 100)' },
+      'large-heap': { type: 'number', value: 'WORDS', description: 'report heaps larger than this (default 8 MB in words)' },
+    },
+  },
+  async run(ctx) {
+    const limits = traceLimits(ctx.args.flags);
+    const f = ctx.args.flags;
+    const opts = {
+      ...limits,
+      ...(numberFlag(f, 'long-gc') !== undefined ? { longGcMs: numberFlag(f, 'long-gc') as number } : {}),
+      ...(numberFlag(f, 'long-schedule') !== undefined ? { longScheduleMs: numberFlag(f, 'long-schedule') as number } : {}),
+      ...(numberFlag(f, 'large-heap') !== undefined ? { largeHeapWords: numberFlag(f, 'large-heap') as number } : {}),
+    };
+    const { record, file } = await audited<TraceResult>(ctx, 'monitor', opts, async (s) => {
+      const r = await runMonitor(s, opts, (e) => printEvent(ctx, e), ctx.signal);
+      return { value: r, endReason: r.endReason, durationMs: r.durationMs };
+    });
+    return finish(ctx, record.value, file);
+  },
+};
