@@ -2,6 +2,7 @@
 import { EtfDecodeError } from '../etf';
 import { UsageError, helpText, parseArgs } from './args';
 import type { Command } from './command';
+import { findingsCommand } from './commands/findings';
 import { mailboxesCommand } from './commands/mailboxes';
 import { nodesCommand } from './commands/nodes';
 import { sessionCommand } from './commands/session-files';
@@ -30,6 +31,7 @@ const commands: Command[] = [
   traceCommand,
   traceMessagesCommand,
   monitorCommand,
+  findingsCommand,
   sessionCommand,
 ];
 

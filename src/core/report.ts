@@ -148,7 +148,10 @@ export function renderReport(input: ReportInput): string {
       'at most 10,000 processes per call), mailbox samples every second for the largest queues, the supervision trees ' +
       'at both ends (restart counts from each supervisor\'s state, child pids compared), and 50 samples of what the busiest ' +
       'processes were running. Scheduler utilization was measured by switching `scheduler_wall_time` on for 0.5 s and back off ' +
-      'in the same call. No trace flags or patterns were set.',
+      'in the same call. ' +
+      (s.hot
+        ? `Calls were counted with call_count on ${s.hot.modules.length} modules of the node's own applications for ${(s.hot.durationMs / 1000).toFixed(1)} s; the patterns were removed at the end (and would have been by the probe's guardian had BEAM Lens vanished).`
+        : 'No trace flags or patterns were set.'),
     '',
   );
   return out.join('\n');

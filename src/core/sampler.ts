@@ -47,6 +47,17 @@ export interface NodeSamples {
   ets: EtsRow[];
   /** Module -> source file, from the target's module_info(compile). */
   sources: Record<string, string>;
+  /** Processes that several callers were blocked on (in gen calls) at the start or end. */
+  callees: CalleeStat[];
+  /** Tracing results merged in when tracing was allowed. */
+  hot?: import('./sessions/hot').HotResult;
+}
+
+export interface CalleeStat {
+  pid: string;
+  row: ProcessRow;
+  /** Most callers seen blocked on it at once (in one snapshot). */
+  waiters: number;
 }
 
 export interface SampleOptions {
@@ -103,6 +114,11 @@ export async function sampleNode(session: Session, options: SampleOptions): Prom
   await addHotFunctions(session, stats.filter((s) => s.reductionsPerSec > 0).slice(0, 3), first);
   const modules = new Set<string>();
   for (const s of stats) for (const m of [s.row.initialCall, s.row.currentFunction]) if (m) modules.add(m.split(':')[0] as string);
+  const callees = await blockedCallees(session, [first, last]);
+  for (const c of callees) {
+    const m = c.row.initialCall?.split(':')[0];
+    if (m) modules.add(m);
+  }
   const sources = await moduleSources(session, [...modules]);
   return {
     node: session.node,
@@ -118,7 +134,30 @@ export async function sampleNode(session: Session, options: SampleOptions): Prom
     treesEnd,
     ets: ets.rows,
     sources,
+    callees,
   };
+}
+
+/** Processes that at least three callers were blocked on at once, most waited-on first. */
+async function blockedCallees(session: Session, snapshots: NodeSnapshot[]): Promise<CalleeStat[]> {
+  const most = new Map<string, { pid: Pid; waiters: number }>();
+  for (const snap of snapshots) {
+    const counts = new Map<string, { pid: Pid; n: number }>();
+    for (const v of snap.values) {
+      for (const callee of v?.waitingOn ?? []) {
+        const c = counts.get(callee.key) ?? { pid: callee, n: 0 };
+        c.n++;
+        counts.set(callee.key, c);
+      }
+    }
+    for (const [key, c] of counts) if (c.n > (most.get(key)?.waiters ?? 0)) most.set(key, { pid: c.pid, waiters: c.n });
+  }
+  const top = [...most.values()].filter((c) => c.waiters >= 3).sort((a, b) => b.waiters - a.waiters).slice(0, 5);
+  const rows = await processRows(session.connection, session.evaluator, top.map((c) => c.pid));
+  return top.flatMap((c, i) => {
+    const row = rows[i];
+    return row ? [{ pid: row.pid, row, waiters: c.waiters }] : [];
+  });
 }
 
 function sumRates(first: NodeSnapshot, last: NodeSnapshot, windowMs: number): number {

@@ -12,6 +12,8 @@ export interface ProcessNumbers {
   memory: number;
   /** Bytes of off-heap (refc) binaries the process refers to. */
   binary: number;
+  /** When blocked in a gen call (gen:do_call/4): the processes it monitors, i.e. whom it waits on. */
+  waitingOn?: Pid[];
 }
 
 export interface NodeSnapshot {
@@ -21,9 +23,16 @@ export interface NodeSnapshot {
   values: Array<ProcessNumbers | null>;
 }
 
+// Only numbers travel back, plus, for a process blocked in a gen call, whom it monitors (the
+// callee: gen:do_call monitors it for the duration of the call).
 const NUMBERS_OF_CHUNK = `
-[case erlang:process_info(P, [reductions, message_queue_len, memory, binary]) of
-   [{_, R}, {_, Q}, {_, M}, {_, B}] -> {R, Q, M, lists:foldl(fun({_, S, _}, A) -> A + S end, 0, B)};
+[case erlang:process_info(P, [reductions, message_queue_len, memory, binary, current_function]) of
+   [{_, R}, {_, Q}, {_, M}, {_, B}, {_, CF}] ->
+     W = case CF of
+           {gen, do_call, 4} -> case erlang:process_info(P, monitors) of {monitors, Ms} -> [T || {process, T} <- Ms, is_pid(T)]; _ -> [] end;
+           _ -> []
+         end,
+     {R, Q, M, lists:foldl(fun({_, S, _}, A) -> A + S end, 0, B), W};
    _ -> undefined
  end || P <- Pids].`;
 
@@ -43,12 +52,14 @@ export async function snapshotProcesses(
         values[start + i] = null;
         return;
       }
-      const [reductions, messageQueueLen, memory, binary] = asTuple(r, 4).elements.map((v) => asNumber(v));
+      const t = asTuple(r, 5);
+      const waiting = asList(t.at(4)).filter((p): p is Pid => p instanceof Pid);
       values[start + i] = {
-        reductions: reductions as number,
-        messageQueueLen: messageQueueLen as number,
-        memory: memory as number,
-        binary: binary as number,
+        reductions: asNumber(t.at(0)),
+        messageQueueLen: asNumber(t.at(1)),
+        memory: asNumber(t.at(2)),
+        binary: asNumber(t.at(3)),
+        ...(waiting.length > 0 ? { waitingOn: waiting } : {}),
       };
     });
     options.onProgress?.(Math.min(start + PIDS_PER_CALL, pids.length), pids.length, 'reading processes');

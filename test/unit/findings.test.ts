@@ -59,7 +59,7 @@ function samples(over: Partial<NodeSamples>): NodeSamples {
   return {
     node: 'demo@host', windowMs: 5000, startedAt: new Date(0).toISOString(), overviewStart: overview(), overviewEnd: overview(),
     processCount: 1000, totalReductionsPerSec: 1_000_000, processes: [], mailboxes: [], treesStart: tree(0, '<0.5.0>'),
-    treesEnd: tree(0, '<0.5.0>'), ets: [], sources: {}, ...over,
+    treesEnd: tree(0, '<0.5.0>'), ets: [], sources: {}, callees: [], ...over,
   };
 }
 
@@ -112,6 +112,31 @@ describe('findings rules', () => {
     assert.equal(f.severity, 'critical');
     assert.match(f.title, /restarted children 2 times in its last 5 s \(gives up at more than 3\)/);
     assert.ok(f.evidence.some((e) => e.includes("'Elixir.Demo.FlakyWorker'")));
+  });
+
+  it('flags a process many callers are blocked on, and suggests partitioning', () => {
+    const callee = { pid: '<0.77.0>', waiters: 12, row: { pid: '<0.77.0>', name: 'Elixir.Demo.Registry', memory: 1, reductions: 1, messageQueueLen: 11, currentFunction: 'Elixir.Demo.Registry:handle_call/3', initialCall: 'Elixir.Demo.Registry:init/1' } };
+    const f = computeFindings(samples({ callees: [callee] })).find((x) => x.rule === 'bottleneck');
+    assert.ok(f);
+    assert.match(f.title, /12 processes were blocked calling Demo\.Registry at the same time/);
+    assert.match(f.recommendation, /PartitionSupervisor/);
+    assert.equal(f.location?.function, 'handle_call');
+    assert.equal(computeFindings(samples({ callees: [{ ...callee, waiters: 3 }] })).filter((x) => x.rule === 'bottleneck').length, 0);
+  });
+
+  it('turns a hot-functions session into findings for functions with a large share of calls', () => {
+    const hot = {
+      durationMs: 5000, modules: ['Elixir.Demo.Pricing'], functionsCovered: 10, totalCalls: 1_600_000, endReason: 'completed' as const,
+      functions: [
+        { mfa: 'Elixir.Demo.Pricing:compute/2', module: 'Elixir.Demo.Pricing', function: 'compute', arity: 2, calls: 1_500_000, callsPerSec: 300_000, share: 0.94, usPerCall: 0.4 },
+        { mfa: 'Elixir.Demo.Pricing:round/1', module: 'Elixir.Demo.Pricing', function: 'round', arity: 1, calls: 100, callsPerSec: 20, share: 0.0001 },
+      ],
+    };
+    const f = computeFindings(samples({ hot, sources: { 'Elixir.Demo.Pricing': '/app/lib/pricing.ex' } })).filter((x) => x.rule === 'hot-function');
+    assert.equal(f.length, 1);
+    assert.match(f[0]?.title ?? '', /Demo\.Pricing\.compute\/2 takes 94% of calls \(300,000\/s\)/);
+    assert.deepEqual(f[0]?.location, { module: 'Elixir.Demo.Pricing', file: '/app/lib/pricing.ex', function: 'compute', arity: 2 });
+    assert.ok(f[0]?.evidence.some((e) => e.includes('0.4 µs per call')));
   });
 
   it('says nothing about a quiet node', () => {

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { computeFindings } from '../../core/findings';
+import { diagnose } from '../../core/diagnose';
 import { renderReport } from '../../core/report';
-import { sampleNode } from '../../core/sampler';
+import { fileAuditLog } from '../../core/sessions/audit';
 import { UsageError, booleanFlag, numberFlag, stringFlag } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
@@ -20,6 +20,7 @@ export const reportCommand: Command = {
       ...probeFlags,
       out: { type: 'string', value: 'FILE', description: 'where to write the Markdown report' },
       duration: { type: 'number', value: 'S', description: 'seconds to sample (default 10)', default: 10 },
+      'allow-trace': { type: 'boolean', description: 'also count calls per function (call_count) over the window; needs --allow-probe' },
     },
   },
   async run({ args, output, signal, cwd }) {
@@ -28,12 +29,16 @@ export const reportCommand: Command = {
     const seconds = numberFlag(args.flags, 'duration') ?? 10;
     if (!(seconds >= 1 && seconds <= 3600)) throw new UsageError(`--duration must be from 1 to 3600 seconds, got ${seconds}`);
     const progress = progressLine(output);
-    const { markdown, findings, samples, probe } = await withSession(args.flags, output, signal, async (s) => {
-      const samples = await sampleNode(s, { durationMs: seconds * 1000, onProgress: progress.report, signal });
-      const findings = computeFindings(samples);
+    const trace = booleanFlag(args.flags, 'allow-trace');
+    const audit = fileAuditLog({ cwd });
+    const { markdown, findings, samples, probe, note } = await withSession(args.flags, output, signal, async (s) => {
+      if (trace) audit.append({ node: s.node, env: s.env, action: 'report with hot functions', limits: { durationMs: seconds * 1000 }, outcome: 'requested' });
+      const d = await diagnose(s, { durationMs: seconds * 1000, trace, onProgress: progress.report, signal });
+      if (trace) audit.append({ node: s.node, env: s.env, action: 'report with hot functions', limits: { durationMs: seconds * 1000 }, outcome: d.tracingNote ? 'error' : 'completed', ...(d.tracingNote ? { detail: d.tracingNote } : {}) });
       const probe = s.probe.state === 'loaded';
-      return { samples, findings, probe, markdown: renderReport({ samples, findings, env: s.env, probe }) };
+      return { samples: d.samples, findings: d.findings, probe, note: d.tracingNote, markdown: renderReport({ samples: d.samples, findings: d.findings, env: s.env, probe }) };
     });
+    if (note) output.err(`beam-lens: hot functions not counted: ${note}`);
     progress.done();
     const file = path.resolve(cwd, out);
     mkdirSync(path.dirname(file), { recursive: true });

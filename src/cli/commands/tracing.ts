@@ -54,7 +54,8 @@ async function audited<T>(
       audit.append({ node, env, action: `${kind} end`, limits, outcome: r.endReason, ...(r.endDetail ? { detail: r.endDetail } : {}) });
       return r;
     } catch (err) {
-      audit.append({ node, env, action: `${kind} end`, limits, outcome: 'error', detail: err instanceof Error ? err.message : String(err) });
+      const refused = typeof err === 'object' && err !== null && (err as { kind?: unknown }).kind === 'consentRequired';
+      audit.append({ node, env, action: `${kind} end`, limits, outcome: refused ? 'refused' : 'error', detail: err instanceof Error ? err.message : String(err) });
       throw err;
     }
   });
