@@ -3,7 +3,6 @@
 import { readFileSync } from 'node:fs';
 import { decode } from '../src/etf';
 
-// eslint-disable-next-line @typescript-eslint/no-require-imports
 const erlangJs = require('erlang_js') as { Erlang: { binary_to_term(data: Buffer, cb: (err: unknown, term: unknown) => void): void } };
 
 const [which, file, roundsText] = process.argv.slice(2);

@@ -50,8 +50,8 @@ export interface TestNode {
   output(): string;
   /** A connection for assertions, opened on first use and closed by stop(). */
   admin(): Promise<NodeConnection>;
-  /** Evaluates an Erlang expression on the node (through our own rpc + erl_eval). */
-  eval(source: string): Promise<Term>;
+  /** Evaluates an Erlang expression on the node (through our own rpc + erl_eval), with variable bindings. */
+  eval(source: string, bindings?: Record<string, Term>): Promise<Term>;
   stop(): Promise<void>;
 }
 
@@ -138,10 +138,10 @@ export async function startNode(options: StartOptions = {}): Promise<TestNode> {
       if (!adminConn || !adminConn.isOpen) adminConn = await connect({ node, cookie, host: epmdHost === 'localhost' ? shortHost() : host, timeoutMs: 5000 });
       return adminConn;
     },
-    async eval(source: string) {
+    async eval(source: string, bindings: Record<string, Term> = {}) {
       const conn = await t.admin();
       if (!evaluator || !adminConn || adminConn !== conn) evaluator = new RemoteEvaluator(conn);
-      return evaluator.eval(source);
+      return evaluator.eval(source, bindings, 30_000);
     },
     async stop() {
       started.delete(t);
