@@ -1,6 +1,7 @@
 // Call traces (recon_trace-like) and message traces of one process, run by the probe's tracer on
 // the target with a rate limit, a total cap and a deadline. Events arrive already printed and
 // truncated on the target: a 100 MB message never crosses the wire.
+import type { LocalProcess } from '../../dist';
 import { Atom, ErlMap, Pid, Term, Tuple, formatTerm, isAtom } from '../../etf';
 import { pidText } from '../pids';
 import { PROBE_MODULE } from '../probe-loader';
@@ -119,39 +120,46 @@ export async function runTrace(
   }
   const tracer = started.at(1) as Pid;
   const events: TraceEvent[] = [];
-  let forwarded = 0;
   const onAbort = (): void => {
     void session.connection.rpc(PROBE_MODULE, 'stop_trace', [tracer]).catch(() => undefined);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    for (;;) {
-      // The deadline is the tracer's; ours only guards against a lost done message.
-      const msg = await owner.receive((m) => (m instanceof Tuple && (isAtom(m.at(0), 'beam_lens_trace') || isAtom(m.at(0), 'beam_lens_trace_done')) ? m : undefined), limits.deadlineMs + 30_000);
-      if (isAtom(msg.at(0), 'beam_lens_trace_done')) {
-        const info = msg.at(2) as ErlMap;
-        const reason = (info.getAtom('reason') as Atom).name as TraceResult['endReason'];
-        const breaker = info.getAtom('breaker');
-        return {
-          events,
-          forwarded: asNumber(info.getAtom('events') ?? forwarded),
-          dropped: asNumber(info.getAtom('dropped') ?? 0),
-          endReason: reason,
-          durationMs: Date.now() - t0,
-          ...(breaker instanceof ErlMap
-            ? { breaker: { what: (breaker.getAtom('what') as Atom).name, value: asNumber(breaker.getAtom('value')), limit: asNumber(breaker.getAtom('limit')) } }
-            : {}),
-        };
-      }
-      const e = eventFrom(msg.at(2) as Tuple, session.node);
-      forwarded++;
+    const info = await collect(owner, 'beam_lens_trace', 'beam_lens_trace_done', limits.deadlineMs + 30_000, (raw) => {
+      const e = eventFrom(raw, session.node);
       events.push(e);
       onEvent(e);
-    }
+    });
+    return { events, ...endOf(info, events.length, t0) };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     owner.exit();
   }
+}
+
+/**
+ * Receives `{EventTag, From, Event}` messages until `{DoneTag, From, Info}`, handing each event
+ * to `onEvent`; returns Info. Our own deadline only guards against a lost done message.
+ */
+async function collect(owner: LocalProcess, eventTag: string, doneTag: string, waitMs: number, onEvent: (e: Tuple) => void): Promise<ErlMap> {
+  for (;;) {
+    const msg = await owner.receive((m) => (m instanceof Tuple && (isAtom(m.at(0), eventTag) || isAtom(m.at(0), doneTag)) ? m : undefined), waitMs);
+    if (isAtom(msg.at(0), doneTag)) return msg.at(2) as ErlMap;
+    onEvent(msg.at(2) as Tuple);
+  }
+}
+
+function endOf(info: ErlMap, forwarded: number, t0: number): Pick<TraceResult, 'forwarded' | 'dropped' | 'endReason' | 'durationMs' | 'breaker'> {
+  const breaker = info.getAtom('breaker');
+  return {
+    forwarded: asNumber(info.getAtom('events') ?? forwarded),
+    dropped: asNumber(info.getAtom('dropped') ?? 0),
+    endReason: (info.getAtom('reason') as Atom).name as TraceResult['endReason'],
+    durationMs: Date.now() - t0,
+    ...(breaker instanceof ErlMap
+      ? { breaker: { what: (breaker.getAtom('what') as Atom).name, value: asNumber(breaker.getAtom('value')), limit: asNumber(breaker.getAtom('limit')) } }
+      : {}),
+  };
 }
 
 function text(t: Term | undefined): string {
@@ -233,19 +241,7 @@ export async function runMonitor(session: Session, options: MonitorOptions, onEv
   };
   signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    for (;;) {
-      const msg = await owner.receive((m) => (m instanceof Tuple && (isAtom(m.at(0), 'beam_lens_monitor') || isAtom(m.at(0), 'beam_lens_monitor_done')) ? m : undefined), options.deadlineMs + 30_000);
-      if (isAtom(msg.at(0), 'beam_lens_monitor_done')) {
-        const info = msg.at(2) as ErlMap;
-        return {
-          events,
-          forwarded: asNumber(info.getAtom('events') ?? events.length),
-          dropped: asNumber(info.getAtom('dropped') ?? 0),
-          endReason: (info.getAtom('reason') as Atom).name as TraceResult['endReason'],
-          durationMs: Date.now() - t0,
-        };
-      }
-      const e = msg.at(2) as Tuple;
+    const info = await collect(owner, 'beam_lens_monitor', 'beam_lens_monitor_done', options.deadlineMs + 30_000, (e) => {
       const ev: TraceEvent = {
         type: 'monitor',
         pid: e.at(1) instanceof Pid ? pidText(e.at(1) as Pid, session.node) : text(e.at(1)),
@@ -255,7 +251,8 @@ export async function runMonitor(session: Session, options: MonitorOptions, onEv
       };
       events.push(ev);
       onEvent(ev);
-    }
+    });
+    return { events, ...endOf(info, events.length, t0) };
   } finally {
     signal?.removeEventListener('abort', onAbort);
     owner.exit();
