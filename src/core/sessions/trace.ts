@@ -65,6 +65,7 @@ const MATCH_SPEC = `
 {ok, [{'fun', _, {clauses, Clauses}}]} = erl_parse:parse_exprs(Toks),
 case ms_transform:transform_from_shell(dbg, Clauses, []) of
   {error, _, _} = E -> E;
+  MS when Return -> {ok, [{Head, Guard, Body ++ [{return_trace}]} || {Head, Guard, Body} <- MS]};
   MS -> {ok, MS}
 end.`;
 
@@ -97,7 +98,7 @@ export async function runTrace(
     spec.push([Atom.of('return'), Atom.of(target.returns ? 'true' : 'false')]);
     if (target.match !== undefined) {
       const source = target.match.trim().replace(/\.$/, '') + '.';
-      const ms = await session.evaluator.eval(MATCH_SPEC, { Src: [...source].map((c) => c.codePointAt(0) as number) }).catch((err: unknown) => {
+      const ms = await session.evaluator.eval(MATCH_SPEC, { Src: [...source].map((c) => c.codePointAt(0) as number), Return: Atom.of(target.returns ? 'true' : 'false') }).catch((err: unknown) => {
         throw Object.assign(new Error(`--match is not a fun the target can turn into a match specification: ${err instanceof Error ? err.message : String(err)}`), { kind: 'usage' });
       });
       if (!(ms instanceof Tuple) || !isAtom(ms.at(0), 'ok')) {
