@@ -1,10 +1,11 @@
 // One diagnosis, shared by `report`, `findings` and the editor: read-only sampling over a
 // window and, when tracing is allowed, a hot-functions session over the same window.
-import { computeFindings, type Finding } from './findings';
+import { computeFindings, monitorFindings, type Finding } from './findings';
 import type { ProgressReporter } from './rpc';
 import { sampleNode, type NodeSamples } from './sampler';
 import type { Session } from './session';
 import { runHotFunctions } from './sessions/hot';
+import { runMonitor } from './sessions/trace';
 
 export interface Diagnosis {
   samples: NodeSamples;
@@ -17,19 +18,29 @@ export async function diagnose(
   session: Session,
   options: { durationMs: number; trace: boolean; onProgress?: ProgressReporter; signal?: AbortSignal },
 ): Promise<Diagnosis> {
-  let tracingNote: string | undefined;
+  const notes: string[] = [];
+  const note = (what: string) => (err: unknown): undefined => {
+    notes.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  };
+  const signal = options.signal ? { signal: options.signal } : {};
   const hot = options.trace
-    ? runHotFunctions(session, { durationMs: options.durationMs, limit: 20, ...(options.signal ? { signal: options.signal } : {}) }).catch((err: unknown) => {
-        tracingNote = err instanceof Error ? err.message : String(err);
-        return undefined;
-      })
+    ? runHotFunctions(session, { durationMs: options.durationMs, limit: 20, ...signal }).catch(note('hot functions not counted'))
+    : Promise.resolve(undefined);
+  // Long GCs and large heaps over the same window, if no other tool holds the system monitor.
+  const monitor = options.trace
+    ? runMonitor(session, { longGcMs: 50, rate: { count: 100, perMs: 1000 }, cap: 1000, deadlineMs: options.durationMs }, () => undefined, options.signal).catch(
+        note('system monitor not used'),
+      )
     : Promise.resolve(undefined);
   const samples = await sampleNode(session, {
     durationMs: options.durationMs,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
-    ...(options.signal ? { signal: options.signal } : {}),
+    ...signal,
   });
-  const hotResult = await hot;
+  const [hotResult, monitorResult] = await Promise.all([hot, monitor]);
   if (hotResult) samples.hot = hotResult;
-  return { samples, findings: computeFindings(samples), ...(tracingNote ? { tracingNote } : {}) };
+  const findings = computeFindings(samples);
+  if (monitorResult) findings.push(...monitorFindings(monitorResult.events));
+  return { samples, findings, ...(notes.length > 0 ? { tracingNote: notes.join('; ') } : {}) };
 }

@@ -34,6 +34,7 @@ export class Session {
   readonly evaluator: RemoteEvaluator;
   private probeHandle: ProbeHandle | null = null;
   private probeStatus: ProbeStatus = { state: 'absent' };
+  private probeLoading: Promise<ProbeStatus> | null = null;
   private detached = false;
 
   constructor(
@@ -80,10 +81,17 @@ export class Session {
   async loadProbe(): Promise<ProbeStatus> {
     requireConsent('probe', this.node, this.env, this.options.grants ?? {});
     if (this.probeHandle !== null) return this.probeStatus;
-    const result = await loadProbe(this.connection, this.evaluator, this.options.probeDir);
-    this.probeStatus = result.status;
-    this.probeHandle = result.handle;
-    return this.probeStatus;
+    // Concurrent sessions (hot functions and the system monitor in one report) share one load.
+    this.probeLoading ??= loadProbe(this.connection, this.evaluator, this.options.probeDir).then((result) => {
+      this.probeStatus = result.status;
+      this.probeHandle = result.handle;
+      return result.status;
+    });
+    try {
+      return await this.probeLoading;
+    } finally {
+      this.probeLoading = null;
+    }
   }
 
   overview(options?: OverviewOptions): Promise<Overview> {

@@ -180,6 +180,34 @@ describe('tracing sessions on the demo node', function () {
     await clean(demo, []);
   });
 
+  it('a session stopped by the user ends as stopped and leaves nothing', async () => {
+    const s = await attach();
+    const stop = new AbortController();
+    try {
+      const pending = runTrace(s, { kind: 'call', module: 'Elixir.Demo.EventProducer', function: 'page_view', arity: 1, returns: false }, { rate: { count: 1, perMs: 1000 }, cap: 1000, deadlineMs: 60_000 }, () => stop.abort(), stop.signal);
+      const r = await pending;
+      assert.equal(r.endReason, 'stopped');
+    } finally {
+      await s.detach();
+    }
+    await clean(demo, [['Elixir.Demo.EventProducer', 'page_view', 1]]);
+  });
+
+  it('a report with tracing allowed names the hot function and still leaves nothing', async () => {
+    const { diagnose } = await import('../../src/core/diagnose');
+    const s = await attach();
+    try {
+      const d = await diagnose(s, { durationMs: 4000, trace: true });
+      const ids = d.findings.map((f) => f.id);
+      assert.ok(ids.includes('hot-function:Elixir.Demo.Pricing:compute/2'), ids.join(', '));
+      assert.ok(ids.includes('mailbox-growth:Elixir.Demo.EventSink'), ids.join(', '));
+      assert.equal(d.tracingNote, undefined);
+    } finally {
+      await s.detach();
+    }
+    await clean(demo, [COMPUTE]);
+  });
+
   it('SIGKILL of the CLI mid-trace: the target removes everything within 5 s', async () => {
     if (!existsSync(path.join(root, 'dist/cli.js'))) throw new Error('run `npm run build` first');
     const dir = mkdtempSync(path.join(tmpdir(), 'bl-kill-'));

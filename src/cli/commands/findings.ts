@@ -27,7 +27,7 @@ export const findingsCommand: Command = {
       diagnose(s, { durationMs: seconds * 1000, trace: booleanFlag(args.flags, 'allow-trace'), onProgress: progress.report, signal }),
     );
     progress.done();
-    if (d.tracingNote) output.err(`beam-lens: hot functions not counted: ${d.tracingNote}`);
+    if (d.tracingNote) output.err(`beam-lens: ${d.tracingNote}`);
     if (booleanFlag(args.flags, 'json')) {
       printJson(output, { node: d.samples.node, windowMs: d.samples.windowMs, findings: d.findings });
       return ExitCode.ok;

@@ -38,7 +38,7 @@ export const reportCommand: Command = {
       const probe = s.probe.state === 'loaded';
       return { samples: d.samples, findings: d.findings, probe, note: d.tracingNote, markdown: renderReport({ samples: d.samples, findings: d.findings, env: s.env, probe }) };
     });
-    if (note) output.err(`beam-lens: hot functions not counted: ${note}`);
+    if (note) output.err(`beam-lens: ${note}`);
     progress.done();
     const file = path.resolve(cwd, out);
     mkdirSync(path.dirname(file), { recursive: true });
