@@ -28,19 +28,18 @@ export async function withSession<T>(
       ...(confirmNode !== undefined ? { confirmNode } : {}),
     },
   });
-  const onAbort = (): void => {
-    void session.detach();
-  };
-  signal.addEventListener('abort', onAbort, { once: true });
+  // Ctrl-C aborts `signal`: commands end their work through it (a trace session asks the tracer
+  // to stop and saves what it got) and we detach below. A second Ctrl-C exits at once; the
+  // probe's guardian then cleans up on the target by itself.
   try {
     if (booleanFlag(flags, 'allow-probe')) {
       const status = await session.loadProbe();
       if (status.state === 'unavailable') output.err(`beam-lens: probe not loaded: ${status.reason}`);
       else if (status.state === 'loaded' && output.progress) output.err(`probe loaded on ${session.node} (${status.how})`);
     }
+    signal.throwIfAborted();
     return await body(session);
   } finally {
-    signal.removeEventListener('abort', onAbort);
     await session.detach();
   }
 }
