@@ -24,7 +24,15 @@
          unload/0,
          add_undo/1,
          remove_undo/1,
-         status/0]).
+         status/0,
+         hot_start/2,
+         hot_read/1,
+         hot_stop/1,
+         hot_call_time/2,
+         trace_start/1,
+         stop_trace/1,
+         monitor_start/2,
+         monitor_stop/1]).
 
 -type sort_key() :: memory | reductions | message_queue_len.
 -type row() :: {pid(), Value :: non_neg_integer(), Info :: [{atom(), term()}]}.
@@ -40,7 +48,7 @@
 
 %% @doc Version of this probe's API; the client reloads the probe when it differs.
 -spec version() -> pos_integer().
-version() -> 1.
+version() -> 2.
 
 %% @doc Page of processes ranked by SortKey, descending.
 %% One pass over erlang:processes() keeping only the best Offset + Limit entries, then
@@ -165,17 +173,191 @@ remove_undo({M, F, A} = Undo) when is_atom(M), is_atom(F), is_list(A) ->
         _ -> result_ok(guardian_request({remove_undo, Undo}))
     end.
 
-%% @doc The guardian's pid, owners and pending undo actions (guardian undefined if none).
--spec status() -> #{guardian := pid() | undefined, owners := [owner()], undo := [undo()]}.
+%% @doc The guardian's pid, owners, pending undo actions and the undo groups of live probe
+%% processes (tracer, system monitor, a running hot_call_time), as [{Holder, [Undo]}]
+%% (guardian undefined if none).
+-spec status() -> #{guardian := pid() | undefined, owners := [owner()], undo := [undo()],
+                    groups := [{pid(), [undo()]}]}.
 status() ->
+    Empty = #{guardian => undefined, owners => [], undo => [], groups => []},
     case whereis(beam_lens_guardian) of
-        undefined -> #{guardian => undefined, owners => [], undo => []};
+        undefined -> Empty;
         _ ->
             case guardian_request(status) of
                 {ok, Status} -> Status;
-                {error, _} -> #{guardian => undefined, owners => [], undo => []}
+                {error, _} -> Empty
             end
     end.
+
+%%% Hot functions: call counts, then call times ----------------------------------------
+
+%% @doc Counts every call to every function of Modules, from all processes
+%% (erlang:trace_pattern({M, '_', '_'}, true, [call_count]); no process trace flags). Each
+%% module is loaded first (code:ensure_loaded/1); modules that do not load are skipped and
+%% not counted. Before each pattern is set an undo action
+%% {erlang, trace_pattern, [{M, '_', '_'}, false, [call_count]]} is registered with the
+%% guardian, so the patterns go when the client's node does. Refused, with a readable
+%% reason and nothing set: [] , more than 200 modules, '_', this probe, and any module of
+%% erts (preloaded modules included), kernel, stdlib, compiler, elixir, logger,
+%% runtime_tools or sasl. Setting a module again restarts its counts at zero. Functions is
+%% the number of functions now counted. OwnerPid is informational: the guardian watches
+%% the client's node since start/1.
+-spec hot_start([module()], pid()) ->
+          {ok, Functions :: non_neg_integer()} | {error, {refused, binary()} | term()}.
+hot_start(Modules, OwnerPid) when is_list(Modules), is_pid(OwnerPid) ->
+    case check_modules(Modules, 200) of
+        ok -> hot_start_modules(lists:usort(Modules), 0, []);
+        {error, _} = Error -> Error
+    end.
+
+%% @doc Call counts of Modules' functions set by hot_start/2: only functions called at
+%% least once, Count descending, at most 500 entries. Modules not loaded, or without
+%% patterns, give nothing. Reads erlang:trace_info({M, F, A}, call_count) for every
+%% function of erlang:get_module_info(M, functions) (not M:module_info/1, which would count
+%% itself).
+-spec hot_read([module()]) ->
+          [{module(), atom(), arity(), Count :: pos_integer()}].
+hot_read(Modules) when is_list(Modules) ->
+    Entries = [{M, F, A, N} || M <- lists:usort(Modules), is_atom(M), M =/= '_',
+                               {F, A} <- module_functions(M),
+                               {call_count, N} <- [erlang:trace_info({M, F, A}, call_count)],
+                               is_integer(N), N > 0],
+    Sorted = lists:sort(fun({_, _, _, X}, {_, _, _, Y}) -> X >= Y end, Entries),
+    lists:sublist(Sorted, 500).
+
+%% @doc Removes the call_count patterns of Modules (erlang:trace_pattern({M, '_', '_'},
+%% false, [call_count])) and their undo actions. '_' and non-atoms are ignored.
+-spec hot_stop([module()]) -> ok.
+hot_stop(Modules) when is_list(Modules) ->
+    lists:foreach(fun(M) ->
+                          Pattern = {M, '_', '_'},
+                          _ = (catch erlang:trace_pattern(Pattern, false, [call_count])),
+                          _ = remove_undo({erlang, trace_pattern, [Pattern, false, [call_count]]})
+                  end,
+                  [M || M <- lists:usort(Modules), is_atom(M), M =/= '_']),
+    ok.
+
+%% @doc Calls and microseconds spent (while scheduled in; sum over all processes) in each
+%% of at most 10 MFAs during a window of WindowMs (0..10,000) ms. F and A may be '_' (all
+%% functions of M / all arities). call_time needs processes with the call trace flag: a
+%% sink tracer (registered beam_lens_sink, discards every message) becomes the tracer of
+%% erlang:trace(all, true, [call, {tracer, Sink}]) and trace_pattern(MFA, true,
+%% [call_time]) is set for each MFA. Undo actions for both are registered with the
+%% guardian first, grouped under the calling process: if the caller dies during the
+%% window the guardian removes them. At the end everything is removed again and the sink
+%% stops. The caller blocks for the window.
+%% Rows: one per concrete function, Microseconds descending; a function given with a
+%% concrete arity is always listed, the expansion of '_' only with calls. Refused: '_' as
+%% module, modules hot_start/2 refuses, a tracer or sink already running (busy), or
+%% default trace flags for new processes set by another tool (busy).
+-spec hot_call_time([{module(), atom(), arity() | '_'}], non_neg_integer()) ->
+          [{module(), atom(), arity(), Calls :: non_neg_integer(),
+            Microseconds :: non_neg_integer()}]
+              | {error, {refused, binary()} | {busy, term()} | term()}.
+hot_call_time(MFAs, WindowMs)
+  when is_list(MFAs), is_integer(WindowMs), WindowMs >= 0, WindowMs =< 10000 ->
+    case check_mfas(MFAs) of
+        ok -> call_time_window(lists:usort(MFAs), WindowMs);
+        {error, _} = Error -> Error
+    end.
+
+%%% Tracing ---------------------------------------------------------------------------
+
+%% @doc Starts the tracer (registered beam_lens_tracer; one at a time) for a call trace or
+%% a message trace, forwarding rate-limited, printed and truncated events to Owner.
+%%
+%% Spec keys (defaults in brackets):
+%%   owner => pid() (required; the client's process that receives the events),
+%%   kind => call | messages (required),
+%%   mfa => {M, F, Arity | '_'} (call; M not '_'),
+%%   match => MatchSpec | undefined (call; [undefined]: [{'_', [], [{exception_trace}]}]
+%%            with return => true, which reports returns and exceptions, else
+%%            [{'_', [], []}]),
+%%   return => boolean() (call) [false],
+%%   pid => pid() (messages; a local process, not traced by another tracer),
+%%   rate => {Count, PerMs} [{100, 1000}], cap => pos_integer() [1000],
+%%   deadline_ms => pos_integer() [60000], max_chars => pos_integer() [200],
+%%   breaker => #{run_queue => N [2 * schedulers online], memory_growth => Bytes [200 MB],
+%%               tracer_queue => N [1000], check_ms => Ms [250]}.
+%% Unknown keys are ignored.
+%%
+%% The tracer registers its undo actions with the guardian (grouped under the tracer: the
+%% guardian runs them if the tracer dies without removing them) before it sets anything:
+%%   call: trace_pattern(MFA, MatchSpec, [local]), then erlang:trace(all, true, [call,
+%%         monotonic_timestamp, {tracer, Tracer}]) (the tracer's own flags are removed);
+%%   messages: erlang:trace(Pid, true, [send, 'receive', monotonic_timestamp,
+%%         {tracer, Tracer}]).
+%% Events arrive as {beam_lens_trace, Tracer, Event}:
+%%   {call, Pid, <<"M:F(Arg1, ...)">>, TimestampUs}
+%%   {return, Pid, <<"M:F/A">>, Value :: binary(), TimestampUs}
+%%   {exception, Pid, <<"M:F/A">>, <<"Class:Reason">>, TimestampUs}
+%%   {send, From, To :: pid() | port() | atom() | {atom(), node()}, Msg :: binary(), TimestampUs}
+%%   {'receive', Pid, Msg :: binary(), TimestampUs}
+%% (TimestampUs: Erlang system time in microseconds; printed terms are cut to max_chars
+%% characters followed by "..."). At most Count events per PerMs window are forwarded,
+%% the other trace messages are dropped unprinted. The trace ends at cap, at the deadline,
+%% on stop_trace/1, when Owner goes down (any reason, noconnection included) or when the
+%% breaker trips (checked every check_ms: total run queue above run_queue 3 checks in a
+%% row, erlang:memory(total) grown by more than memory_growth since the start, or the
+%% tracer's own message queue above tracer_queue, which is also checked every 256
+%% messages). Then the tracer removes its flags and patterns, drains the trace messages
+%% still in flight (erlang:trace_delivered/1), drops its undo group and, unless Owner is
+%% down, sends {beam_lens_trace_done, Tracer, #{reason => cap | deadline | stopped |
+%% breaker, events => N, dropped => D, breaker => undefined | #{what => run_queue |
+%% memory | tracer_queue, value => V, limit => L}}} and exits normally.
+%% Errors: {bad_spec, Key}, {refused, binary()}, {busy, Pid} (a tracer or sink is
+%% running), {busy, {new_processes_traced_by, Tracer}} (another tool set default trace
+%% flags), {already_traced, Pid, Tracer}, {no_such_function, MFA}, {no_process, Pid},
+%% {bad_match_spec, Errors}, {guardian, Reason}.
+-spec trace_start(map()) -> {ok, pid()} | {error, term()}.
+trace_start(Spec) when is_map(Spec) ->
+    case trace_config(Spec) of
+        {ok, Config} -> start_worker(beam_lens_tracer, Config);
+        {error, _} = Error -> Error
+    end.
+
+%% @doc Asks a tracer started by trace_start/1 to stop; returns at once, the
+%% beam_lens_trace_done message follows (reason stopped).
+-spec stop_trace(pid()) -> ok.
+stop_trace(Tracer) when is_pid(Tracer) ->
+    Tracer ! {beam_lens_stop, self()},
+    ok.
+
+%% @doc Becomes the node's system monitor (erlang:system_monitor/2) and forwards its
+%% reports to Owner, if nobody holds it: otherwise {error, {busy, HolderPid}} and nothing
+%% changes. Opts (defaults in brackets): long_gc => Ms | false [100], long_schedule =>
+%% Ms | false [100], large_heap => Words | false [8 MB in words], busy_port => boolean()
+%% [true], busy_dist_port => boolean() [true], rate => {Count, PerMs} [{100, 1000}],
+%% cap => pos_integer() [1000], deadline_ms => pos_integer() [60000], max_chars =>
+%% pos_integer() [200]. The monitor process is registered as beam_lens_monitor and groups
+%% the undo action {erlang, system_monitor, [undefined]} with the guardian (which applies
+%% it only while the monitor is still the holder). Events arrive as
+%% {beam_lens_monitor, Monitor, {Kind, PidOrPort, Info :: binary(), TimestampUs}} with
+%% Kind long_gc | long_schedule | large_heap | busy_port | busy_dist_port (| any other kind
+%% a newer OTP reports). It ends at cap, deadline, monitor_stop/1, Owner down, or when
+%% another tool takes the system monitor over (reason taken_over; then it is left alone);
+%% otherwise it sets erlang:system_monitor(undefined) again if still the holder, and sends
+%% {beam_lens_monitor_done, Monitor, #{reason => cap | deadline | stopped | taken_over,
+%% events => N, dropped => D}} unless Owner is down.
+-spec monitor_start(pid(), map()) ->
+          {ok, pid()} | {error, {busy, pid() | port() | term()} | term()}.
+monitor_start(Owner, Opts) when is_pid(Owner), is_map(Opts) ->
+    case erlang:system_monitor() of
+        undefined ->
+            case monitor_config(Owner, Opts) of
+                {ok, Config} -> start_worker(beam_lens_monitor, Config);
+                {error, _} = Error -> Error
+            end;
+        {Holder, _} ->
+            {error, {busy, Holder}}
+    end.
+
+%% @doc Asks a monitor started by monitor_start/2 to stop; returns at once, the
+%% beam_lens_monitor_done message follows (reason stopped).
+-spec monitor_stop(pid()) -> ok.
+monitor_stop(Monitor) when is_pid(Monitor) ->
+    Monitor ! {beam_lens_stop, self()},
+    ok.
 
 %%% Ranking ---------------------------------------------------------------------------
 
@@ -388,6 +570,850 @@ restart_window(_Restarts, _Period) ->
 child_count(Children) when is_map(Children) -> maps:size(Children);
 child_count(_) -> unknown.
 
+%%% Hot functions (implementation) -------------------------------------------------------
+
+%% Applications whose modules are never counted or timed: they run under everything else
+%% on the node, so a pattern on them slows every process.
+refused_apps() -> [erts, kernel, stdlib, compiler, elixir, logger, runtime_tools, sasl].
+
+refused(Format, Args) ->
+    {error, {refused, unicode:characters_to_binary(io_lib:format(Format, Args))}}.
+
+check_modules([], _Max) ->
+    refused("no modules given", []);
+check_modules(Modules, Max) ->
+    case length(Modules) of
+        N when N > Max -> refused("~b modules given; at most ~b per call", [N, Max]);
+        _ -> first_refusal(Modules, core_dirs())
+    end.
+
+first_refusal([], _Dirs) ->
+    ok;
+first_refusal([M | Ms], Dirs) ->
+    case module_refusal(M, Dirs) of
+        ok -> first_refusal(Ms, Dirs);
+        Error -> Error
+    end.
+
+module_refusal('_', _Dirs) ->
+    refused("'_' (every module) is refused: it would trace every call on the node", []);
+module_refusal(M, _Dirs) when not is_atom(M) ->
+    refused("not a module name: ~0tP", [M, 5]);
+module_refusal(beam_lens_probe, _Dirs) ->
+    refused("beam_lens_probe (this probe) cannot be traced", []);
+module_refusal(M, Dirs) ->
+    case core_app(M, Dirs) of
+        none -> ok;
+        App -> refused("~tw belongs to ~tw: modules of ~ts are refused (everything on the node "
+                       "calls them, so tracing them slows every process)",
+                       [M, App, lists:join(", ", [atom_to_list(A) || A <- refused_apps()])])
+    end.
+
+%% The application by the application controller's module lists, else by the directory
+%% the module is (or would be) loaded from; preloaded modules are erts.
+core_app(M, Dirs) ->
+    case code:is_loaded(M) of
+        {file, preloaded} -> erts;
+        _ ->
+            case application:get_application(M) of
+                {ok, App} ->
+                    case lists:member(App, refused_apps()) of
+                        true -> App;
+                        false -> none
+                    end;
+                undefined ->
+                    dir_app(code:which(M), Dirs)
+            end
+    end.
+
+dir_app(Path, Dirs) when is_list(Path) ->
+    case [App || {App, Dir} <- Dirs, lists:prefix(Dir, Path)] of
+        [App | _] -> App;
+        [] -> none
+    end;
+dir_app(_NotAPath, _Dirs) ->
+    none.
+
+core_dirs() ->
+    [{App, Dir ++ "/"} || App <- refused_apps(),
+                          Dir <- [code:lib_dir(App)], is_list(Dir)].
+
+hot_start_modules([], Functions, _Done) ->
+    {ok, Functions};
+hot_start_modules([M | Ms], Functions, Done) ->
+    case code:ensure_loaded(M) of
+        {module, M} ->
+            Pattern = {M, '_', '_'},
+            case add_undo({erlang, trace_pattern, [Pattern, false, [call_count]]}) of
+                ok ->
+                    N = erlang:trace_pattern(Pattern, true, [call_count]),
+                    hot_start_modules(Ms, Functions + N, [M | Done]);
+                {error, Reason} ->
+                    hot_stop(Done),
+                    {error, {guardian, Reason}}
+            end;
+        _ ->
+            hot_start_modules(Ms, Functions, Done)
+    end.
+
+%% erlang:get_module_info/2 is what M:module_info/1 calls; calling it directly keeps
+%% module_info out of the counts.
+module_functions(M) ->
+    case erlang:module_loaded(M) of
+        true ->
+            try erlang:get_module_info(M, functions)
+            catch error:_ -> []
+            end;
+        false ->
+            []
+    end.
+
+check_mfas([]) ->
+    refused("no functions given", []);
+check_mfas(MFAs) when length(MFAs) > 10 ->
+    refused("~b functions given; at most 10 per call", [length(MFAs)]);
+check_mfas(MFAs) ->
+    case [X || X <- MFAs, not valid_mfa(X)] of
+        [Bad | _] -> refused("not {Module, Function, Arity | '_'}: ~0tP", [Bad, 5]);
+        [] -> first_refusal(lists:usort([M || {M, _, _} <- MFAs]), core_dirs())
+    end.
+
+%% trace_pattern/3 takes {M, F, A}, {M, F, '_'} and {M, '_', '_'}.
+valid_mfa({M, '_', '_'}) -> is_atom(M);
+valid_mfa({_M, '_', _A}) -> false;
+valid_mfa({M, F, '_'}) -> is_atom(M) andalso is_atom(F);
+valid_mfa({M, F, A}) -> is_atom(M) andalso is_atom(F) andalso is_integer(A)
+                            andalso A >= 0 andalso A =< 255;
+valid_mfa(_) -> false.
+
+%% The sink is registered first and the others checked after: of two concurrent starts
+%% (this and trace_start/1, which registers its tracer and then looks for a sink) at least
+%% one sees the other.
+call_time_window(MFAs, WindowMs) ->
+    case start_sink(self()) of
+        {ok, Sink} ->
+            case tracing_busy(call, Sink) of
+                free ->
+                    [code:ensure_loaded(M) || M <- lists:usort([M || {M, _, _} <- MFAs])],
+                    call_time_traced(MFAs, WindowMs, Sink);
+                Busy ->
+                    stop_sink(Sink),
+                    {error, Busy}
+            end;
+        {error, _} = Error ->
+            Error
+    end.
+
+call_time_traced(MFAs, WindowMs, Sink) ->
+    Undos = [{erlang, trace, [all, false, [call]]}
+             | [{erlang, trace_pattern, [MFA, false, [call_time]]} || MFA <- MFAs]],
+    case group_add(self(), Undos) of
+        ok ->
+            try
+                _ = erlang:trace(all, true, [call, {tracer, Sink}]),
+                [erlang:trace_pattern(MFA, true, [call_time]) || MFA <- MFAs],
+                receive after WindowMs -> ok end,
+                %% Paused patterns keep their counters: every row is read at the same point.
+                [erlang:trace_pattern(MFA, pause, [call_time]) || MFA <- MFAs],
+                call_time_rows(MFAs)
+            after
+                [catch erlang:trace_pattern(MFA, false, [call_time]) || MFA <- MFAs],
+                catch erlang:trace(all, false, [call]),
+                _ = group_remove(self()),
+                stop_sink(Sink)
+            end;
+        {error, Reason} ->
+            stop_sink(Sink),
+            {error, {guardian, Reason}}
+    end.
+
+call_time_rows(MFAs) ->
+    Rows = lists:foldl(
+             fun({M, F, A}, Acc) when is_integer(A) ->
+                     Acc#{{M, F, A} => call_time_row(M, F, A)};
+                ({M, F, '_'}, Acc) ->
+                     lists:foldl(fun({F1, A1}, Acc1) when F =:= '_'; F1 =:= F ->
+                                         case call_time_row(M, F1, A1) of
+                                             {_, _, _, 0, _} -> Acc1;
+                                             Row -> Acc1#{{M, F1, A1} => Row}
+                                         end;
+                                    (_, Acc1) -> Acc1
+                                 end, Acc, module_functions(M))
+             end, #{}, MFAs),
+    Sorted = lists:sort(fun({_, _, _, _, X}, {_, _, _, _, Y}) -> X >= Y end, maps:values(Rows)),
+    lists:sublist(Sorted, 500).
+
+call_time_row(M, F, A) ->
+    case erlang:trace_info({M, F, A}, call_time) of
+        {call_time, PerProcess} when is_list(PerProcess) ->
+            {Calls, Us} = lists:foldl(fun({_Pid, C, S, U}, {C0, U0}) ->
+                                              {C0 + C, U0 + S * 1000000 + U}
+                                      end, {0, 0}, PerProcess),
+            {M, F, A, Calls, Us};
+        _ ->
+            {M, F, A, 0, 0}
+    end.
+
+%% One tracer-like process at a time: the tracer and the sink both become tracers of
+%% processes (a process has one tracer) and both clear flags on all processes when done.
+%% Default flags for new processes mean another tool traces: leave it alone. Mine is the
+%% caller's own tracer or sink, already registered.
+tracing_busy(Kind, Mine) ->
+    case {whereis(beam_lens_tracer), whereis(beam_lens_sink)} of
+        {T, _} when is_pid(T), T =/= Mine -> {busy, T};
+        {_, S} when is_pid(S), S =/= Mine -> {busy, S};
+        _ when Kind =:= call ->
+            case erlang:trace_info(new, flags) of
+                {flags, []} -> free;
+                _ -> {busy, {new_processes_traced_by, new_tracer()}}
+            end;
+        _ ->
+            free
+    end.
+
+new_tracer() ->
+    case erlang:trace_info(new, tracer) of
+        {tracer, Tracer} -> Tracer;
+        Other -> Other
+    end.
+
+start_sink(Caller) ->
+    Tag = make_ref(),
+    {Pid, MRef} = spawn_opt(fun() -> sink_init(Caller, Tag) end,
+                            [monitor, {message_queue_data, off_heap}]),
+    receive
+        {Tag, registered} ->
+            erlang:demonitor(MRef, [flush]),
+            {ok, Pid};
+        {'DOWN', MRef, process, Pid, _} ->
+            {error, {busy, whereis(beam_lens_sink)}}
+    end.
+
+sink_init(Caller, Tag) ->
+    case catch register(beam_lens_sink, self()) of
+        true ->
+            detach_group_leader(),
+            Ref = erlang:monitor(process, Caller),
+            Caller ! {Tag, registered},
+            sink_loop(Caller, Ref);
+        _ ->
+            ok
+    end.
+
+%% Discards everything (call trace messages of patterns other tools may have set) until
+%% the caller says stop or dies.
+sink_loop(Caller, Ref) ->
+    receive
+        {beam_lens_stop, Caller} -> ok;
+        {'DOWN', Ref, process, _, _} -> ok;
+        _ -> sink_loop(Caller, Ref)
+    end.
+
+stop_sink(Sink) ->
+    Ref = erlang:monitor(process, Sink),
+    Sink ! {beam_lens_stop, self()},
+    receive
+        {'DOWN', Ref, process, Sink, _} -> ok
+    after 5000 ->
+            exit(Sink, kill),
+            receive {'DOWN', Ref, process, Sink, _} -> ok end
+    end.
+
+detach_group_leader() ->
+    case whereis(user) of
+        undefined -> ok;
+        User -> group_leader(User, self())
+    end.
+
+%%% Tracer and system monitor (implementation) --------------------------------------------
+
+%% The state of a tracer (kind call | messages) or system monitor (kind system_monitor).
+%% next is the earliest of the rate window's end and the deadline: until then a trace
+%% message costs one clock read and a comparison. suspended: the window's quota is used
+%% up and the tracer has switched its trace off at the source until the window ends.
+-record(lens, {kind, owner, oref, mfa, pid, pref, settings,
+               count, per, win_end, win_n = 0, suspended = false,
+               cap, events = 0, dropped = 0,
+               deadline, next, check_ms, max_chars, seen = 0,
+               rq_limit = infinity, rq_strikes = 0, mem_limit = infinity, mem0 = 0,
+               q_limit = infinity}).
+
+trace_config(Spec) ->
+    try
+        Owner = spec(owner, Spec, required, fun erlang:is_pid/1),
+        Kind = spec(kind, Spec, required, fun(K) -> K =:= call orelse K =:= messages end),
+        Common = common_config(Spec),
+        Breaker = breaker_config(spec(breaker, Spec, #{}, fun erlang:is_map/1)),
+        Specific = kind_config(Kind, Spec),
+        {ok, maps:merge(Common, Specific#{owner => Owner, kind => Kind, breaker => Breaker})}
+    catch
+        throw:{error, _} = Error -> Error
+    end.
+
+monitor_config(Owner, Opts) ->
+    try
+        Common = common_config(Opts),
+        Word = erlang:system_info(wordsize),
+        Settings =
+            [{long_gc, V} || V <- [spec(long_gc, Opts, 100, fun non_neg_or_false/1)], V =/= false]
+            ++ [{long_schedule, V}
+                || V <- [spec(long_schedule, Opts, 100, fun non_neg_or_false/1)], V =/= false]
+            ++ [{large_heap, V} || V <- [spec(large_heap, Opts, 8 * 1024 * 1024 div Word,
+                                              fun non_neg_or_false/1)], V =/= false]
+            ++ [busy_port || spec(busy_port, Opts, true, fun erlang:is_boolean/1)]
+            ++ [busy_dist_port || spec(busy_dist_port, Opts, true, fun erlang:is_boolean/1)],
+        case Settings of
+            [] -> throw({error, {bad_spec, nothing_to_monitor}});
+            _ -> ok
+        end,
+        {ok, Common#{owner => Owner, kind => system_monitor, settings => Settings}}
+    catch
+        throw:{error, _} = Error -> Error
+    end.
+
+non_neg_or_false(false) -> true;
+non_neg_or_false(N) -> is_integer(N) andalso N >= 0.
+
+spec(Key, Spec, Default, Valid) ->
+    case maps:find(Key, Spec) of
+        {ok, Value} ->
+            case Valid(Value) of
+                true -> Value;
+                false -> throw({error, {bad_spec, Key}})
+            end;
+        error when Default =:= required ->
+            throw({error, {bad_spec, Key}});
+        error ->
+            Default
+    end.
+
+int_between(Min, Max) ->
+    fun(N) -> is_integer(N) andalso N >= Min andalso N =< Max end.
+
+common_config(Spec) ->
+    #{rate => spec(rate, Spec, {100, 1000},
+                   fun({C, P}) -> is_integer(C) andalso C >= 1 andalso C =< 100000
+                                      andalso is_integer(P) andalso P >= 1 andalso P =< 3600000;
+                      (_) -> false
+                   end),
+      cap => spec(cap, Spec, 1000, int_between(1, 1000000)),
+      deadline_ms => spec(deadline_ms, Spec, 60000, int_between(1, 3600000)),
+      max_chars => spec(max_chars, Spec, 200, int_between(1, 65536))}.
+
+breaker_config(B) ->
+    #{run_queue => spec(run_queue, B, 2 * erlang:system_info(schedulers_online),
+                        int_between(1, 1 bsl 40)),
+      memory_growth => spec(memory_growth, B, 200 * 1024 * 1024, int_between(1, 1 bsl 60)),
+      tracer_queue => spec(tracer_queue, B, 1000, int_between(1, 1 bsl 40)),
+      check_ms => spec(check_ms, B, 250, int_between(10, 60000))}.
+
+kind_config(call, Spec) ->
+    {M, _, _} = MFA = spec(mfa, Spec, required, fun valid_mfa/1),
+    case M of
+        '_' -> throw(refused("'_' as module is refused: it would trace every call on the node", []));
+        beam_lens_probe -> throw(refused("beam_lens_probe (this probe) cannot be traced", []));
+        _ -> ok
+    end,
+    Return = spec(return, Spec, false, fun erlang:is_boolean/1),
+    MatchSpec = case spec(match, Spec, undefined, fun(X) -> X =:= undefined orelse is_list(X) end) of
+                    undefined when Return -> [{'_', [], [{exception_trace}]}];
+                    undefined -> [{'_', [], []}];
+                    Given -> check_match_spec(Given)
+                end,
+    _ = code:ensure_loaded(M),
+    #{mfa => MFA, match => MatchSpec};
+kind_config(messages, Spec) ->
+    Pid = spec(pid, Spec, required, fun erlang:is_pid/1),
+    case node(Pid) =:= node() andalso is_process_alive(Pid) of
+        true -> #{pid => Pid};
+        false -> throw({error, {no_process, Pid}})
+    end.
+
+%% A match spec may not change trace flags or modes (trace, enable_trace, disable_trace,
+%% silent, set_seq_token): the tracer could not undo those.
+check_match_spec(MatchSpec) ->
+    case catch erlang:match_spec_test([], MatchSpec, trace) of
+        {ok, _, _, _} -> ok;
+        {error, Errors} -> throw({error, {bad_match_spec, Errors}});
+        _ -> throw({error, {bad_match_spec, MatchSpec}})
+    end,
+    case [A || {_, _, Body} <- MatchSpec, A <- flag_actions(Body)] of
+        [] -> MatchSpec;
+        [Action | _] ->
+            throw(refused("match spec action ~tw changes trace flags and is refused", [Action]))
+    end.
+
+flag_actions(Term) when is_tuple(Term), tuple_size(Term) > 0 ->
+    Head = element(1, Term),
+    Own = [Head || lists:member(Head, [trace, enable_trace, disable_trace, silent,
+                                        set_seq_token])],
+    Own ++ lists:append([flag_actions(E) || E <- tl(tuple_to_list(Term))]);
+flag_actions([H | T]) ->
+    flag_actions(H) ++ flag_actions(T);
+flag_actions(_) ->
+    [].
+
+%% Spawns the tracer or monitor, which registers Name (so there is one at a time) and
+%% sets itself up; the caller gets {ok, Pid} or the reason it gave up.
+start_worker(Name, Config) ->
+    Tag = make_ref(),
+    Parent = self(),
+    {Pid, MRef} = spawn_opt(fun() -> worker_init(Name, Parent, Tag, Config) end,
+                            [monitor, {message_queue_data, off_heap}]),
+    receive
+        {Tag, Reply} ->
+            erlang:demonitor(MRef, [flush]),
+            Reply;
+        {'DOWN', MRef, process, Pid, Reason} ->
+            {error, {start_failed, Reason}}
+    after 30000 ->
+            exit(Pid, kill),
+            erlang:demonitor(MRef, [flush]),
+            {error, timeout}
+    end.
+
+worker_init(Name, Parent, Tag, Config) ->
+    case catch register(Name, self()) of
+        true ->
+            detach_group_leader(),
+            case worker_setup(Config) of
+                {ok, State} ->
+                    Parent ! {Tag, {ok, self()}},
+                    worker_loop(State);
+                {error, _} = Error ->
+                    Parent ! {Tag, Error}
+            end;
+        _ ->
+            Parent ! {Tag, {error, {busy, whereis(Name)}}}
+    end.
+
+%% Undo actions are registered (grouped under this process) before anything is set.
+worker_setup(#{kind := system_monitor, owner := Owner, settings := Settings} = Config) ->
+    ORef = erlang:monitor(process, Owner),
+    case group_add(self(), [{erlang, system_monitor, [undefined]}]) of
+        ok ->
+            %% system_monitor/2 swaps atomically: if someone took it since the caller
+            %% looked, give it back.
+            case erlang:system_monitor(self(), Settings) of
+                undefined ->
+                    {ok, new_state(Config, ORef)};
+                {Holder, _} = Previous ->
+                    _ = erlang:system_monitor(Previous),
+                    _ = group_remove(self()),
+                    erlang:demonitor(ORef, [flush]),
+                    {error, {busy, Holder}}
+            end;
+        {error, Reason} ->
+            erlang:demonitor(ORef, [flush]),
+            {error, {guardian, Reason}}
+    end;
+worker_setup(#{kind := Kind, owner := Owner} = Config) ->
+    case tracer_free(Config) of
+        ok ->
+            ORef = erlang:monitor(process, Owner),
+            case group_add(self(), trace_undo(Config)) of
+                ok ->
+                    case catch set_trace(Config) of
+                        ok ->
+                            State = new_state(Config, ORef),
+                            case Config of
+                                #{pid := Pid} ->
+                                    {ok, State#lens{pref = erlang:monitor(process, Pid)}};
+                                _ ->
+                                    {ok, State}
+                            end;
+                        Failed ->
+                            unset_trace(Kind, Config),
+                            _ = group_remove(self()),
+                            erlang:demonitor(ORef, [flush]),
+                            case Failed of
+                                {error, _} -> Failed;
+                                {'EXIT', {Reason, _}} -> {error, Reason};
+                                Other -> {error, Other}
+                            end
+                    end;
+                {error, Reason} ->
+                    erlang:demonitor(ORef, [flush]),
+                    {error, {guardian, Reason}}
+            end;
+        {error, _} = Error ->
+            Error
+    end.
+
+tracer_free(#{kind := call}) ->
+    case tracing_busy(call, self()) of
+        free -> ok;
+        Busy -> {error, Busy}
+    end;
+tracer_free(#{kind := messages, pid := Pid}) ->
+    case tracing_busy(messages, self()) of
+        free ->
+            case erlang:trace_info(Pid, tracer) of
+                {tracer, []} -> ok;
+                {tracer, Tracer} -> {error, {already_traced, Pid, Tracer}};
+                undefined -> {error, {no_process, Pid}}
+            end;
+        Busy ->
+            {error, Busy}
+    end.
+
+%% The timestamp flag is removed with the others: left alone it stays on every process.
+trace_undo(#{kind := call, mfa := MFA}) ->
+    [{erlang, trace_pattern, [MFA, false, [local]]},
+     {erlang, trace, [all, false, [call, monotonic_timestamp]]}];
+trace_undo(#{kind := messages, pid := Pid}) ->
+    [{erlang, trace, [Pid, false, [send, 'receive', monotonic_timestamp]]}].
+
+set_trace(#{kind := call, mfa := MFA, match := MatchSpec}) ->
+    case erlang:trace_pattern(MFA, MatchSpec, [local]) of
+        0 ->
+            {error, {no_such_function, MFA}};
+        _ ->
+            _ = erlang:trace(all, true, [call, monotonic_timestamp, {tracer, self()}]),
+            %% 'all' includes the tracer: it must not trace its own calls.
+            _ = erlang:trace(self(), false, [call, monotonic_timestamp]),
+            ok
+    end;
+set_trace(#{kind := messages, pid := Pid}) ->
+    try erlang:trace(Pid, true, [send, 'receive', monotonic_timestamp, {tracer, self()}]) of
+        1 -> ok
+    catch
+        error:badarg -> {error, {no_process, Pid}}
+    end.
+
+%% Over the rate for the rest of a window: switch the trace off where it is generated, so
+%% the traced processes stop paying for events that would be dropped (the call pattern of
+%% one MFA costs ~20 us to toggle; the process flags on all processes are left alone).
+suspend_trace(#lens{kind = call, mfa = MFA}) ->
+    _ = (catch erlang:trace_pattern(MFA, false, [local])),
+    ok;
+suspend_trace(#lens{kind = messages, pid = Pid}) ->
+    _ = (catch erlang:trace(Pid, false, [send, 'receive'])),
+    ok.
+
+resume_trace(#lens{kind = call, mfa = MFA, settings = #{match := MatchSpec}}) ->
+    _ = (catch erlang:trace_pattern(MFA, MatchSpec, [local])),
+    ok;
+resume_trace(#lens{kind = messages, pid = Pid}) ->
+    Self = self(),
+    case erlang:trace_info(Pid, tracer) of
+        {tracer, T} when T =:= []; T =:= Self ->
+            try erlang:trace(Pid, true, [send, 'receive', monotonic_timestamp, {tracer, Self}]) of
+                _ -> ok
+            catch
+                error:badarg -> process_down
+            end;
+        {tracer, _Other} -> taken_over;
+        undefined -> process_down
+    end.
+
+unset_trace(call, #{mfa := MFA}) ->
+    _ = (catch erlang:trace_pattern(MFA, false, [local])),
+    _ = (catch erlang:trace(all, false, [call, monotonic_timestamp])),
+    ok;
+unset_trace(messages, #{pid := Pid}) ->
+    _ = (catch erlang:trace(Pid, false, [send, 'receive', monotonic_timestamp])),
+    ok.
+
+new_state(Config, ORef) ->
+    Now = erlang:monotonic_time(millisecond),
+    {Count, Per} = maps:get(rate, Config),
+    DeadlineMs = maps:get(deadline_ms, Config),
+    Breaker = maps:get(breaker, Config, #{}),
+    CheckMs = maps:get(check_ms, Breaker, 250),
+    erlang:send_after(CheckMs, self(), beam_lens_tick),
+    erlang:send_after(DeadlineMs, self(), beam_lens_deadline),
+    #lens{kind = maps:get(kind, Config), owner = maps:get(owner, Config), oref = ORef,
+          mfa = maps:get(mfa, Config, undefined), pid = maps:get(pid, Config, undefined),
+          settings = Config,
+          count = Count, per = Per, win_end = Now + Per,
+          cap = maps:get(cap, Config), deadline = Now + DeadlineMs,
+          next = min(Now + Per, Now + DeadlineMs), check_ms = CheckMs,
+          max_chars = maps:get(max_chars, Config),
+          rq_limit = maps:get(run_queue, Breaker, infinity),
+          mem_limit = maps:get(memory_growth, Breaker, infinity),
+          mem0 = erlang:memory(total),
+          q_limit = maps:get(tracer_queue, Breaker, infinity)}.
+
+%% Every message is taken from the head of the queue (no selective receive, which would
+%% scan a long queue). Over the rate a trace message is dropped without being looked at.
+worker_loop(S) ->
+    receive
+        Msg -> worker_msg(Msg, S)
+    end.
+
+worker_msg(Msg, #lens{seen = Seen0} = S0)
+  when is_tuple(Msg), (element(1, Msg) =:= trace_ts orelse element(1, Msg) =:= monitor) ->
+    Seen = Seen0 + 1,
+    S = S0#lens{seen = Seen},
+    case Seen band 255 of
+        0 ->
+            case queue_check(S) of
+                ok -> clocked(Msg, S);
+                {breaker, Info} -> worker_finish(breaker, Info, S)
+            end;
+        _ ->
+            clocked(Msg, S)
+    end;
+worker_msg({'DOWN', ORef, process, _, _}, #lens{oref = ORef} = S) ->
+    worker_finish(owner_down, undefined, S);
+worker_msg({'DOWN', PRef, process, _, _}, #lens{pref = PRef} = S) when is_reference(PRef) ->
+    worker_finish(process_down, undefined, S);
+worker_msg(beam_lens_resume, #lens{suspended = true} = S) ->
+    case resume_trace(S) of
+        ok ->
+            case timed(erlang:monotonic_time(millisecond), S#lens{suspended = false}) of
+                {stop, Reason} -> worker_finish(Reason, undefined, S);
+                S1 -> worker_loop(S1)
+            end;
+        Reason ->
+            worker_finish(Reason, undefined, S)
+    end;
+worker_msg({beam_lens_stop, _From}, S) ->
+    worker_finish(stopped, undefined, S);
+worker_msg(beam_lens_deadline, S) ->
+    worker_finish(deadline, undefined, S);
+worker_msg(beam_lens_tick, #lens{check_ms = CheckMs} = S) ->
+    erlang:send_after(CheckMs, self(), beam_lens_tick),
+    case checks(S) of
+        {ok, S1} ->
+            case timed(erlang:monotonic_time(millisecond), S1) of
+                {stop, Reason} -> worker_finish(Reason, undefined, S1);
+                S2 -> worker_loop(S2)
+            end;
+        {stop, Reason, Info, S1} ->
+            worker_finish(Reason, Info, S1)
+    end;
+worker_msg(_Other, S) ->
+    worker_loop(S).
+
+clocked(Msg, #lens{next = Next} = S) ->
+    Now = erlang:monotonic_time(millisecond),
+    case Now < Next of
+        true ->
+            forward(Msg, Now, S);
+        false ->
+            case timed(Now, S) of
+                {stop, Reason} -> worker_finish(Reason, undefined, S);
+                S1 -> forward(Msg, Now, S1)
+            end
+    end.
+
+timed(Now, #lens{deadline = Deadline}) when Now >= Deadline ->
+    {stop, deadline};
+timed(Now, #lens{win_end = WinEnd, per = Per, deadline = Deadline} = S) ->
+    case Now >= WinEnd of
+        true -> S#lens{win_n = 0, win_end = Now + Per, next = min(Now + Per, Deadline)};
+        false -> S#lens{next = min(WinEnd, Deadline)}
+    end.
+
+forward(Msg, _Now, #lens{win_n = N, count = Count, owner = Owner} = S) when N < Count ->
+    case event(Msg, S) of
+        skip ->
+            worker_loop(S);
+        Event ->
+            Tagged = case S#lens.kind of
+                         system_monitor -> {beam_lens_monitor, self(), Event};
+                         _ -> {beam_lens_trace, self(), Event}
+                     end,
+            %% Never block on a busy distribution connection: drop instead.
+            case erlang:send(Owner, Tagged, [noconnect, nosuspend]) of
+                ok ->
+                    Events = S#lens.events + 1,
+                    S1 = S#lens{win_n = N + 1, events = Events},
+                    case Events >= S#lens.cap of
+                        true -> worker_finish(cap, undefined, S1);
+                        false -> worker_loop(S1)
+                    end;
+                _ ->
+                    worker_loop(S#lens{dropped = S#lens.dropped + 1})
+            end
+    end;
+forward(_Msg, Now, #lens{kind = Kind, suspended = false, win_end = WinEnd,
+                         dropped = Dropped} = S)
+  when Kind =/= system_monitor, WinEnd - Now >= 5 ->
+    suspend_trace(S),
+    erlang:send_after(WinEnd - Now, self(), beam_lens_resume),
+    worker_loop(S#lens{suspended = true, dropped = Dropped + 1});
+forward(_Msg, _Now, #lens{dropped = Dropped} = S) ->
+    worker_loop(S#lens{dropped = Dropped + 1}).
+
+queue_check(#lens{q_limit = infinity}) ->
+    ok;
+queue_check(#lens{q_limit = Limit}) ->
+    case erlang:process_info(self(), message_queue_len) of
+        {message_queue_len, Q} when Q > Limit ->
+            {breaker, #{what => tracer_queue, value => Q, limit => Limit}};
+        _ ->
+            ok
+    end.
+
+%% Every check_ms: the circuit breaker (tracers) or whether the system monitor is still
+%% ours (monitor).
+checks(#lens{kind = system_monitor} = S) ->
+    Self = self(),
+    case erlang:system_monitor() of
+        {Self, _} -> {ok, S};
+        _ -> {stop, taken_over, undefined, S}
+    end;
+checks(#lens{rq_limit = RqLimit, rq_strikes = Strikes, mem_limit = MemLimit, mem0 = Mem0} = S) ->
+    case queue_check(S) of
+        {breaker, Info} ->
+            {stop, breaker, Info, S};
+        ok ->
+            Growth = erlang:memory(total) - Mem0,
+            RunQueue = run_queue(),
+            if
+                Growth > MemLimit ->
+                    {stop, breaker, #{what => memory, value => Growth, limit => MemLimit}, S};
+                RunQueue > RqLimit, Strikes >= 2 ->
+                    {stop, breaker, #{what => run_queue, value => RunQueue, limit => RqLimit}, S};
+                RunQueue > RqLimit ->
+                    {ok, S#lens{rq_strikes = Strikes + 1}};
+                true ->
+                    {ok, S#lens{rq_strikes = 0}}
+            end
+    end.
+
+run_queue() ->
+    try erlang:statistics(total_run_queue_lengths)
+    catch error:badarg -> erlang:statistics(run_queue)
+    end.
+
+worker_finish(Reason, _Breaker, #lens{kind = system_monitor, owner = Owner} = S) ->
+    Self = self(),
+    case erlang:system_monitor() of
+        {Self, _} -> _ = erlang:system_monitor(undefined);
+        _ -> ok
+    end,
+    _ = group_remove(self()),
+    erlang:demonitor(S#lens.oref, [flush]),
+    Summary = #{reason => Reason, events => S#lens.events, dropped => S#lens.dropped},
+    notify(Reason, Owner, {beam_lens_monitor_done, self(), Summary}),
+    exit(normal);
+worker_finish(Reason, Breaker, #lens{kind = Kind, owner = Owner, settings = Config} = S) ->
+    unset_trace(Kind, Config),
+    Dropped = drain(S#lens.dropped),
+    _ = group_remove(self()),
+    erlang:demonitor(S#lens.oref, [flush]),
+    is_reference(S#lens.pref) andalso erlang:demonitor(S#lens.pref, [flush]),
+    Summary = #{reason => Reason, events => S#lens.events, dropped => Dropped,
+                breaker => Breaker},
+    notify(Reason, Owner, {beam_lens_trace_done, self(), Summary}),
+    exit(normal).
+
+notify(owner_down, _Owner, _Msg) -> ok;
+notify(_Reason, Owner, Msg) -> _ = erlang:send(Owner, Msg, [noconnect]), ok.
+
+%% After the flags are off, trace messages already sent are still on their way:
+%% trace_delivered/1 answers after all of them have arrived. They are counted as dropped
+%% and thrown away (at most 5 s; whatever is left goes with the process).
+drain(Dropped) ->
+    Ref = erlang:trace_delivered(all),
+    drain(Ref, Dropped, erlang:monotonic_time(millisecond) + 5000).
+
+drain(Ref, Dropped, Deadline) ->
+    Left = max(0, Deadline - erlang:monotonic_time(millisecond)),
+    receive
+        {trace_delivered, all, Ref} -> Dropped;
+        Msg when is_tuple(Msg), element(1, Msg) =:= trace_ts -> drain(Ref, Dropped + 1, Deadline);
+        _ -> drain(Ref, Dropped, Deadline)
+    after Left ->
+            Dropped
+    end.
+
+%%% Events -------------------------------------------------------------------------------
+
+event({trace_ts, Pid, call, {M, F, Args}, Ts}, S) ->
+    call_event(Pid, M, F, Args, Ts, S);
+event({trace_ts, Pid, call, {M, F, Args}, _Extra, Ts}, S) ->
+    call_event(Pid, M, F, Args, Ts, S);
+event({trace_ts, Pid, return_from, {M, F, A}, Value, Ts}, #lens{max_chars = Max} = S) ->
+    case ours(M, F, A, S) of
+        true -> {return, Pid, mfa_text(M, F, A), print(Value, Max), ts_us(Ts)};
+        false -> skip
+    end;
+event({trace_ts, Pid, exception_from, {M, F, A}, {Class, Reason}, Ts},
+      #lens{max_chars = Max} = S) ->
+    case ours(M, F, A, S) of
+        true ->
+            Text = [io_lib:format("~tw:", [Class]), limited(Reason, Max)],
+            {exception, Pid, mfa_text(M, F, A), truncate(Text, Max), ts_us(Ts)};
+        false ->
+            skip
+    end;
+event({trace_ts, Pid, send, Msg, To, Ts}, #lens{max_chars = Max}) ->
+    {send, Pid, destination(To, Max), print(Msg, Max), ts_us(Ts)};
+event({trace_ts, Pid, send_to_non_existing_process, Msg, To, Ts}, #lens{max_chars = Max}) ->
+    {send, Pid, destination(To, Max), print(Msg, Max), ts_us(Ts)};
+event({trace_ts, Pid, 'receive', Msg, Ts}, #lens{max_chars = Max}) ->
+    {'receive', Pid, print(Msg, Max), ts_us(Ts)};
+event({monitor, Who, Kind, Info}, #lens{max_chars = Max}) ->
+    {Kind, Who, print(Info, Max), erlang:system_time(microsecond)};
+event(_Other, _S) ->
+    skip.
+
+%% 'all' processes carry the call flag, so patterns other tools set would reach us too.
+call_event(Pid, M, F, Args, Ts, #lens{max_chars = Max} = S) when is_list(Args) ->
+    case ours(M, F, length(Args), S) of
+        true ->
+            Text = [io_lib:format("~tw:~tw(", [M, F]), args_text(Args, Max, []), ")"],
+            {call, Pid, truncate(Text, Max), ts_us(Ts)};
+        false ->
+            skip
+    end;
+call_event(_Pid, _M, _F, _Args, _Ts, _S) ->
+    skip.
+
+ours(M, F, A, #lens{mfa = {PM, PF, PA}}) ->
+    M =:= PM andalso (PF =:= '_' orelse F =:= PF) andalso (PA =:= '_' orelse A =:= PA);
+ours(_M, _F, _A, _S) ->
+    false.
+
+args_text([], _Budget, Acc) ->
+    lists:reverse(Acc);
+args_text(_Args, Budget, Acc) when Budget =< 0 ->
+    lists:reverse(Acc);
+args_text([Arg | Args], Budget, Acc) ->
+    Text = lists:flatten(limited(Arg, Budget)),
+    Sep = case Args of [] -> ""; _ -> ", " end,
+    args_text(Args, Budget - length(Text) - 2, [Sep, Text | Acc]).
+
+destination(To, _Max) when is_pid(To); is_port(To); is_atom(To) -> To;
+destination({Name, Node} = To, _Max) when is_atom(Name), is_atom(Node) -> To;
+destination(Other, Max) -> print(Other, Max).
+
+mfa_text(M, F, A) ->
+    unicode:characters_to_binary(io_lib:format("~tw:~tw/~w", [M, F, A])).
+
+%% Printing stops after about Max characters (chars_limit), so a huge term costs about as
+%% much as a small one; large binaries are referenced by the trace message, not copied.
+print(Term, Max) ->
+    truncate(limited(Term, Max), Max).
+
+limited(Term, Max) ->
+    try io_lib:format("~0tP", [Term, 30], [{chars_limit, Max + 3}])
+    catch error:_ -> io_lib:format("~0tP", [Term, 10])
+    end.
+
+truncate(Chars, Max) ->
+    Flat = lists:flatten(Chars),
+    Cut = case length(Flat) > Max of
+              true -> lists:sublist(Flat, Max) ++ "...";
+              false -> Flat
+          end,
+    case unicode:characters_to_binary(Cut) of
+        Bin when is_binary(Bin) -> Bin;
+        _ -> list_to_binary([C || C <- Cut, C < 256])
+    end.
+
+ts_us(Ts) when is_integer(Ts) ->
+    erlang:convert_time_unit(Ts + erlang:time_offset(), native, microsecond);
+ts_us({Mega, Sec, Micro}) ->
+    (Mega * 1000000 + Sec) * 1000000 + Micro;
+ts_us(_) ->
+    erlang:system_time(microsecond).
+
 %%% Guardian --------------------------------------------------------------------------
 
 result_ok({ok, _}) -> ok;
@@ -442,12 +1468,15 @@ guardian_init(Parent, Tag) ->
                 User -> group_leader(User, self())
             end,
             Parent ! {Tag, registered},
-            guardian_loop(#{owners => [], undo => []})
+            guardian_loop(#{owners => [], undo => [], groups => #{}})
     catch
         error:badarg -> ok
     end.
 
-%% owners: [{Owner, node | MonitorRef}]; undo: newest first.
+%% owners: [{Owner, node | MonitorRef}]; undo: newest first; groups: Holder =>
+%% {MonitorRef, [Undo], newest first}, the undo actions of one live probe process (tracer,
+%% system monitor, a caller inside hot_call_time), run when that process dies without
+%% removing them.
 guardian_loop(State) ->
     receive
         {beam_lens_request, From, Ref, Request} ->
@@ -463,8 +1492,15 @@ guardian_loop(State) ->
             shutdown(From, State);
         {nodedown, Node} ->
             owner_gone(Node, State);
-        {'DOWN', _MRef, process, Pid, _Reason} ->
-            owner_gone(Pid, State);
+        {'DOWN', MRef, process, Pid, _Reason} ->
+            #{groups := Groups} = State,
+            case Groups of
+                #{Pid := {MRef, Undos}} ->
+                    run_group(Pid, Undos),
+                    guardian_loop(State#{groups := maps:remove(Pid, Groups)});
+                _ ->
+                    owner_gone(Pid, State)
+            end;
         _Stray ->
             guardian_loop(State)
     end.
@@ -492,8 +1528,24 @@ handle_request({add_undo, Undo}, #{undo := Undos} = State) ->
     {reply, {ok, added}, State#{undo := [Undo | lists:delete(Undo, Undos)]}};
 handle_request({remove_undo, Undo}, #{undo := Undos} = State) ->
     {reply, {ok, removed}, State#{undo := lists:delete(Undo, Undos)}};
-handle_request(status, #{owners := Owners, undo := Undos} = State) ->
-    {reply, {ok, #{guardian => self(), owners => [O || {O, _} <- Owners], undo => Undos}},
+handle_request({group_add, Holder, Undos}, State) ->
+    #{groups := Groups} = State1 = reap_groups(State),
+    Entry = case Groups of
+                #{Holder := {MRef, Old}} -> {MRef, lists:reverse(Undos) ++ Old};
+                _ -> {erlang:monitor(process, Holder), lists:reverse(Undos)}
+            end,
+    {reply, {ok, added}, State1#{groups := Groups#{Holder => Entry}}};
+handle_request({group_remove, Holder}, #{groups := Groups} = State) ->
+    case Groups of
+        #{Holder := {MRef, _}} ->
+            erlang:demonitor(MRef, [flush]),
+            {reply, {ok, removed}, State#{groups := maps:remove(Holder, Groups)}};
+        _ ->
+            {reply, {ok, removed}, State}
+    end;
+handle_request(status, #{owners := Owners, undo := Undos, groups := Groups} = State) ->
+    {reply, {ok, #{guardian => self(), owners => [O || {O, _} <- Owners], undo => Undos,
+                   groups => [{H, U} || {H, {_, U}} <- maps:to_list(Groups)]}},
      State};
 handle_request(Other, State) ->
     {reply, {error, {unknown_request, Other}}, State}.
@@ -525,7 +1577,8 @@ owner_gone(Owner, #{owners := Owners} = State) ->
 %% guardian runs this module's code, so the last purge is left to a process started in
 %% code:purge/1 itself, which kills whatever still runs probe code (e.g. a
 %% reduction_window for an owner that is gone) and then removes the old code.
-shutdown(Requester, #{undo := Undos}) ->
+shutdown(Requester, #{undo := Undos, groups := Groups}) ->
+    maps:fold(fun(Holder, {_, GroupUndos}, _) -> run_group(Holder, GroupUndos) end, ok, Groups),
     lists:foreach(fun({M, F, A}) -> catch erlang:apply(M, F, A) end, Undos),
     stop_probe_processes(),
     catch unregister(beam_lens_guardian),
@@ -536,6 +1589,40 @@ shutdown(Requester, #{undo := Undos}) ->
     wait_until_out_of(Module, Requester, Deadline),
     _ = erlang:spawn(code, purge, [Module]),
     exit(normal).
+
+%% A group whose holder died before the guardian saw its DOWN is run before a new group
+%% is added, so the new holder's settings cannot be undone by an older holder's actions.
+reap_groups(#{groups := Groups} = State) ->
+    Dead = [{H, MRef, U} || {H, {MRef, U}} <- maps:to_list(Groups), not is_process_alive(H)],
+    lists:foreach(fun({H, MRef, U}) ->
+                          erlang:demonitor(MRef, [flush]),
+                          run_group(H, U)
+                  end, Dead),
+    State#{groups := maps:without([H || {H, _, _} <- Dead], Groups)}.
+
+%% Each action under catch. Clearing the system monitor is only done while the group's
+%% holder still is the system monitor: it may have been handed to another tool since.
+run_group(Holder, Undos) ->
+    lists:foreach(fun({erlang, system_monitor, [undefined]} = Undo) ->
+                          case erlang:system_monitor() of
+                              {Holder, _} -> apply_undo(Undo);
+                              _ -> ok
+                          end;
+                     (Undo) ->
+                          apply_undo(Undo)
+                  end, Undos).
+
+apply_undo({M, F, A}) ->
+    catch erlang:apply(M, F, A).
+
+group_add(Holder, Undos) ->
+    result_ok(guardian_request({group_add, Holder, Undos})).
+
+group_remove(Holder) ->
+    case whereis(beam_lens_guardian) of
+        undefined -> ok;
+        _ -> result_ok(guardian_request({group_remove, Holder}))
+    end.
 
 stop_probe_processes() ->
     [exit(Pid, kill) || Name <- registered(),
