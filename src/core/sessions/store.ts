@@ -6,7 +6,7 @@ import path from 'node:path';
 
 export type SessionKind = 'hot' | 'mailboxes' | 'trace' | 'trace-messages' | 'monitor' | 'report';
 
-export type EndReason = 'completed' | 'deadline' | 'cap' | 'stopped' | 'breaker' | 'owner_down' | 'error';
+export type EndReason = 'completed' | 'deadline' | 'cap' | 'stopped' | 'breaker' | 'owner_down' | 'process_down' | 'taken_over' | 'error';
 
 export interface SessionRecord<R = unknown> {
   /** Format version of this file. */

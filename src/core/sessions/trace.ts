@@ -37,7 +37,8 @@ export interface TraceResult {
   events: TraceEvent[];
   forwarded: number;
   dropped: number;
-  endReason: 'cap' | 'deadline' | 'stopped' | 'breaker' | 'owner_down';
+  /** process_down: the traced process exited; taken_over: another tool took the trace or the monitor. */
+  endReason: 'cap' | 'deadline' | 'stopped' | 'breaker' | 'owner_down' | 'process_down' | 'taken_over';
   breaker?: { what: string; value: number; limit: number };
   durationMs: number;
 }
