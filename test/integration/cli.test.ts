@@ -118,6 +118,41 @@ describe('beam-lens CLI', function () {
     }
   });
 
+  it('tracing needs consent: exit 4 with exactly what to add; refused patterns are usage errors', async () => {
+    const noTrace = await run(['hot', ...conn, '--duration', '1']);
+    assert.equal(noTrace.code, 4);
+    assert.match(noTrace.stderr, /add --allow-trace/);
+    const noProbe = await run(['trace', 'lists:seq/2', ...conn, '--allow-trace']);
+    assert.equal(noProbe.code, 4);
+    assert.match(noProbe.stderr, /add --allow-probe/);
+    const prod = await run(['monitor', ...conn, '--env', 'production', '--allow-trace', '--allow-probe']);
+    assert.equal(prod.code, 4);
+    assert.match(prod.stderr, new RegExp(`--confirm-node ${node.node}`));
+    const everything = await run(['trace', 'lists:_/1', ...conn, '--allow-trace', '--allow-probe']);
+    assert.equal(everything.code, 2);
+    const stdlib = await run(['hot', ...conn, '--module', 'lists', '--duration', '1', '--allow-trace', '--allow-probe']);
+    assert.equal(stdlib.code, 2, stdlib.stderr);
+    assert.match(stdlib.stderr, /refused/);
+  });
+
+  it('mailboxes --json keeps the documented keys and saves a session that session show reopens', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'bl-mbox-'));
+    try {
+      const file = path.join(dir, 's.json');
+      const r = await run(['mailboxes', ...conn, '--duration', '1', '--save', file, '--json']);
+      assert.equal(r.code, 0, r.stderr);
+      const out = JSON.parse(r.stdout) as { rows: Array<Record<string, unknown>> };
+      for (const row of out.rows) for (const k of ['pid', 'name', 'messageQueueLen', 'growthPerSec']) assert.ok(k in row, k);
+      const shown = await run(['session', 'show', file]);
+      assert.equal(shown.code, 0, shown.stderr);
+      assert.match(shown.stdout, /mailboxes session .* ended: completed/);
+      const bad = await run(['session', 'show', path.join(dir, 'missing.json')]);
+      assert.equal(bad.code, 2);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('report writes Markdown with the required sections', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'bl-report-'));
     try {

@@ -5,7 +5,7 @@ import { formatModule } from '../../etf';
 import { fileAuditLog } from '../../core/sessions/audit';
 import { measureCallTime, runHotFunctions, type HotFunction, type HotResult } from '../../core/sessions/hot';
 import { newSessionId, saveSession, type EndReason, type SessionKind } from '../../core/sessions/store';
-import { parseMfa, parseRate, runMonitor, runTrace, type TraceEvent, type TraceResult } from '../../core/sessions/trace';
+import { parseMfa, parseRate, runMonitor, runTrace, type TraceEvent, type TraceResult, type TraceTarget } from '../../core/sessions/trace';
 import type { Session } from '../../core/session';
 import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag, type FlagSpec, type FlagValues } from '../args';
 import type { Command, CommandContext } from '../command';
@@ -206,22 +206,24 @@ export const traceCommand: Command = {
   },
   async run(ctx) {
     const mfa = parseMfa(ctx.args.positionals[0] as string);
-    const limits = traceLimits(ctx.args.flags);
     const match = stringFlag(ctx.args.flags, 'match');
-    const maxChars = countFlag(ctx.args.flags, 'chars', 200, { min: 20, max: 10_000 });
-    const { record, file } = await audited<TraceResult>(ctx, 'trace', { ...limits, mfa: ctx.args.positionals[0], ...(match ? { match } : {}) }, async (s) => {
-      const r = await runTrace(
-        s,
-        { kind: 'call', ...mfa, returns: !booleanFlag(ctx.args.flags, 'no-return'), ...(match ? { match } : {}) },
-        { ...limits, maxChars },
-        (e) => printEvent(ctx, e),
-        ctx.signal,
-      );
-      return { value: r, endReason: r.endReason, durationMs: r.durationMs, ...(r.breaker ? { endDetail: `${r.breaker.what} ${r.breaker.value} over ${r.breaker.limit}` } : {}) };
+    return traceSession(ctx, 'trace', { kind: 'call', ...mfa, returns: !booleanFlag(ctx.args.flags, 'no-return'), ...(match ? { match } : {}) }, {
+      mfa: ctx.args.positionals[0],
+      ...(match ? { match } : {}),
     });
-    return finish(ctx, record.value, file);
   },
 };
+
+/** Runs one bounded trace session, audited and saved, printing events as they come. */
+async function traceSession(ctx: CommandContext, kind: SessionKind, target: TraceTarget, what: Record<string, unknown>): Promise<ExitCode> {
+  const limits = traceLimits(ctx.args.flags);
+  const maxChars = countFlag(ctx.args.flags, 'chars', 200, { min: 20, max: 10_000 });
+  const { record, file } = await audited<TraceResult>(ctx, kind, { ...limits, ...what }, async (s) => {
+    const r = await runTrace(s, target, { ...limits, maxChars }, (e) => printEvent(ctx, e), ctx.signal);
+    return { value: r, endReason: r.endReason, durationMs: r.durationMs, ...(r.breaker ? { endDetail: `${r.breaker.what} ${r.breaker.value} over ${r.breaker.limit}` } : {}) };
+  });
+  return finish(ctx, record.value, file);
+}
 
 export const traceMessagesCommand: Command = {
   spec: {
@@ -232,14 +234,8 @@ export const traceMessagesCommand: Command = {
     flags: { ...traceFlags, ...boundFlags, chars: { type: 'number', value: 'N', description: 'cut messages at N characters (default 200)', default: 200 } },
   },
   async run(ctx) {
-    const limits = traceLimits(ctx.args.flags);
     const pid = ctx.args.positionals[0] as string;
-    const maxChars = countFlag(ctx.args.flags, 'chars', 200, { min: 20, max: 10_000 });
-    const { record, file } = await audited<TraceResult>(ctx, 'trace-messages', { ...limits, pid }, async (s) => {
-      const r = await runTrace(s, { kind: 'messages', pid }, { ...limits, maxChars }, (e) => printEvent(ctx, e), ctx.signal);
-      return { value: r, endReason: r.endReason, durationMs: r.durationMs, ...(r.breaker ? { endDetail: `${r.breaker.what} ${r.breaker.value} over ${r.breaker.limit}` } : {}) };
-    });
-    return finish(ctx, record.value, file);
+    return traceSession(ctx, 'trace-messages', { kind: 'messages', pid }, { pid });
   },
 };
 
