@@ -1022,7 +1022,11 @@ t_trace_flood_breaker(#{src := Src}) ->
     Blast = flood(fun(Target) -> [spawn(fun() -> blast_sender(Target) end) || _ <- [1, 2]] end,
                   #{run_queue => 1000}, 5000),
     io:format("      unpaced blast: ~w~n", [Blast]),
-    #{done := #{reason := breaker, breaker := #{what := tracer_queue}}, peak_memory := Mem2} = Blast,
+    %% Whether the tracer falls behind far enough to trip the default bound depends on how
+    %% the two schedulers are shared at that moment (on a loaded machine it kept up and the
+    %% session ran to its deadline): either ending is right, memory is what is asserted.
+    #{done := #{reason := Reason2}, peak_memory := Mem2} = Blast,
+    true = Reason2 =:= breaker orelse Reason2 =:= deadline,
     %% Millions of messages a second, far beyond the 100k/s requirement: the traced process
     %% pulls its own backlog in within one time slice and emits a trace message (~160
     %% bytes) for each, up to ~70,000 seen here (11 MB) before the tracer runs again. Only
