@@ -1,6 +1,7 @@
 // One diagnosis, shared by `report`, `findings` and the editor: read-only sampling over a
 // window and, when tracing is allowed, a hot-functions session over the same window.
-import { computeFindings, monitorFindings, type Finding } from './findings';
+import { computeFindings, type Finding } from './findings';
+import { monitorFindings } from './sessions/session-findings';
 import type { ProgressReporter } from './rpc';
 import { sampleNode, type NodeSamples } from './sampler';
 import type { Session } from './session';
