@@ -19,6 +19,8 @@ export async function diagnose(
   session: Session,
   options: { durationMs: number; trace: boolean; onProgress?: ProgressReporter; signal?: AbortSignal },
 ): Promise<Diagnosis> {
+  // Missing consent is an error (exit 4 in the CLI), not a note: check it before sampling.
+  if (options.trace) await session.prepareTracing();
   const notes: string[] = [];
   const note = (what: string) => (err: unknown): undefined => {
     notes.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
