@@ -33,15 +33,11 @@ async function main(): Promise<void> {
   const node = await startNode({ args: ['+P', String(N * 2 + 100_000)], startTimeoutMs: 120_000 });
   try {
     const admin = new RemoteEvaluator(await node.admin());
+    await node.loadModule(DIRECT);
     await admin.eval(
-      `{ok, Toks, _} = erl_scan:string(Src),
-       Forms = (fun S([], [], Out) -> lists:reverse(Out);
-                    S([{dot, _} = D | R], Acc, Out) -> {ok, F} = erl_parse:parse_form(lists:reverse([D | Acc])), S(R, [], [F | Out]);
-                    S([T | R], Acc, Out) -> S(R, [T | Acc], Out) end)(Toks, [], []),
-       {ok, M, B} = compile:forms(Forms, [binary]), {module, _} = code:load_binary(M, "bl_bench_direct.erl", B),
-       register(bl_bench_holder, spawn(fun() -> Ps = [spawn(fun() -> L = lists:seq(1, I rem 500), receive stop -> length(L) end end) || I <- lists:seq(1, Count)], receive stop -> [exit(P, kill) || P <- Ps] end end)),
+      `register(bl_bench_holder, spawn(fun() -> Ps = [spawn(fun() -> L = lists:seq(1, I rem 500), receive stop -> length(L) end end) || I <- lists:seq(1, Count)], receive stop -> [exit(P, kill) || P <- Ps] end end)),
        ok.`,
-      { Src: [...DIRECT].map((c) => c.charCodeAt(0)), Count: N },
+      { Count: N },
       600_000,
     );
     while (((await admin.eval(`erlang:system_info(process_count).`)) as number) < N) await new Promise((r) => setTimeout(r, 200));

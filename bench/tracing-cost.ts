@@ -25,14 +25,7 @@ async function main(): Promise<void> {
   const node = await startNode();
   try {
     const admin = new RemoteEvaluator(await node.admin());
-    await admin.eval(
-      `{ok, Toks, _} = erl_scan:string(Src),
-       Forms = (fun S([], [], Out) -> lists:reverse(Out);
-                    S([{dot, _} = D | R], Acc, Out) -> {ok, F} = erl_parse:parse_form(lists:reverse([D | Acc])), S(R, [], [F | Out]);
-                    S([T | R], Acc, Out) -> S(R, [T | Acc], Out) end)(Toks, [], []),
-       {ok, M, B} = compile:forms(Forms, [binary]), {module, _} = code:load_binary(M, "bl_bench_loop.erl", B), ok.`,
-      { Src: [...LOOP].map((c) => c.charCodeAt(0)) },
-    );
+    await node.loadModule(LOOP);
     const loop = (await admin.eval(`bl_bench_loop:start().`)) as Pid;
     const rate = async (ms: number): Promise<number> => {
       const a = (await admin.eval(`bl_bench_loop:rate(P).`, { P: loop })) as number;

@@ -52,6 +52,8 @@ export interface TestNode {
   admin(): Promise<NodeConnection>;
   /** Evaluates an Erlang expression on the node (through our own rpc + erl_eval), with variable bindings. */
   eval(source: string, bindings?: Record<string, Term>): Promise<Term>;
+  /** Compiles an Erlang module from source on the node and loads it (test and benchmark fixtures only). */
+  loadModule(source: string): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -72,6 +74,15 @@ export interface StartOptions {
 }
 
 const started = new Set<TestNode>();
+
+const LOAD_MODULE = `
+{ok, Toks, _} = erl_scan:string(Src),
+Forms = (fun S([], [], Out) -> lists:reverse(Out);
+             S([{dot, _} = D | R], Acc, Out) -> {ok, F} = erl_parse:parse_form(lists:reverse([D | Acc])), S(R, [], [F | Out]);
+             S([T | R], Acc, Out) -> S(R, [T | Acc], Out) end)(Toks, [], []),
+{ok, M, B} = compile:forms(Forms, [binary]),
+{module, _} = code:load_binary(M, atom_to_list(M) ++ ".erl", B),
+ok.`;
 
 export async function startNode(options: StartOptions = {}): Promise<TestNode> {
   ensureEpmd();
@@ -142,6 +153,9 @@ export async function startNode(options: StartOptions = {}): Promise<TestNode> {
       const conn = await t.admin();
       if (!evaluator || !adminConn || adminConn !== conn) evaluator = new RemoteEvaluator(conn);
       return evaluator.eval(source, bindings, 30_000);
+    },
+    async loadModule(source: string) {
+      await t.eval(LOAD_MODULE, { Src: [...source].map((c) => c.charCodeAt(0)) });
     },
     async stop() {
       started.delete(t);

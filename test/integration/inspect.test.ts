@@ -169,19 +169,15 @@ describe('inspection on a plain Erlang node', function () {
   it('a supervisor that does not answer is marked and the walk goes on; a large one is paged by memory', async () => {
     // A tree to walk: a root with a simple_one_for_one pool of 3,000 workers and a "supervisor"
     // child that never answers. Supervisors need a callback module: compile a tiny one on the node.
-    await node.eval(`
-      Src = "-module(bl_lens_sup). -export([init/1, start_worker/1, start_stuck/0]).
+    await node.loadModule(`-module(bl_lens_sup). -export([init/1, start_worker/1, start_stuck/0]).
              init(root) -> {ok, {#{strategy => one_for_one, intensity => 5, period => 10},
                [#{id => pool, start => {supervisor, start_link, [{local, bl_pool}, bl_lens_sup, pool]}, type => supervisor},
                 #{id => stuck, start => {bl_lens_sup, start_stuck, []}, type => supervisor}]}};
              init(pool) -> {ok, {#{strategy => simple_one_for_one, intensity => 1, period => 5},
                [#{id => w, start => {bl_lens_sup, start_worker, []}}]}}.
              start_worker(N) -> {ok, spawn_link(fun() -> L = lists:seq(1, N), receive stop -> length(L) end end)}.
-             start_stuck() -> {ok, spawn_link(fun() -> receive never -> ok end end)}.",
-      {ok, Toks, _} = erl_scan:string(Src),
-      Forms = [F || {ok, F} <- [erl_parse:parse_form(T) || T <- (fun S([], Acc, Out) -> lists:reverse(Out); S([{dot, _} = D | Rest], Acc, Out) -> S(Rest, [], [lists:reverse([D | Acc]) | Out]); S([T | Rest], Acc, Out) -> S(Rest, [T | Acc], Out) end)(Toks, [], [])]],
-      {ok, M, B} = compile:forms(Forms, [binary]),
-      {module, _} = code:load_binary(M, "bl_lens_sup.erl", B),
+             start_stuck() -> {ok, spawn_link(fun() -> receive never -> ok end end)}.`);
+    await node.eval(`
       Parent = self(),
       spawn(fun() -> {ok, Root} = supervisor:start_link({local, bl_root}, bl_lens_sup, root), Parent ! {up, Root}, receive stop -> ok end end),
       receive {up, _} -> ok after 5000 -> timeout end,
