@@ -1,7 +1,10 @@
 // Tracing commands: hot, trace, trace-messages, monitor. Each needs --allow-trace and
 // --allow-probe (and --confirm-node on production), is bounded (rate, cap, deadline), is written
 // to the audit log, and saves its result as a session file.
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
 import { formatModule } from '../../etf';
+import { renderTraceLog, traceLine } from '../../core/sessions/trace-log';
 import { fileAuditLog } from '../../core/sessions/audit';
 import { measureCallTime, runHotFunctions, type HotFunction, type HotResult } from '../../core/sessions/hot';
 import { newSessionId, saveSession, type EndReason, type SessionKind } from '../../core/sessions/store';
@@ -161,23 +164,27 @@ export const hotCommand: Command = {
 
 function printEvent(ctx: CommandContext, e: TraceEvent): void {
   if (booleanFlag(ctx.args.flags, 'json')) return;
-  const ts = new Date(e.timestampUs / 1000).toISOString().slice(11, 23);
-  const line =
-    e.type === 'call' ? `${e.pid} call ${e.what}`
-    : e.type === 'return' ? `${e.pid} ${e.what} -> ${e.detail}`
-    : e.type === 'exception' ? `${e.pid} ${e.what} raised ${e.detail}`
-    : e.type === 'send' ? `${e.pid} ! ${e.what}: ${e.detail}`
-    : e.type === 'receive' ? `${e.pid} << ${e.detail}`
-    : `${e.what} ${e.pid} ${e.detail}`;
-  ctx.output.out(`${ts} ${line}`);
+  ctx.output.out(traceLine(e));
 }
 
-function finish(ctx: CommandContext, r: TraceResult, file: string): ExitCode {
+/** Saves the trace log (`.beamtrace`) next to the session's JSON record; returns its path. */
+function saveTraceLog(file: string, node: string, target: string, limits: Record<string, unknown>, r: TraceResult): string {
+  const logFile = file.replace(/\.json$/, '') + '.beamtrace';
+  const printable: Record<string, string | number> = {};
+  for (const [k, v] of Object.entries(limits)) {
+    if (typeof v === 'number' || typeof v === 'string') printable[k] = v;
+    else if (v !== null && typeof v === 'object' && 'count' in v && 'perMs' in v) printable[k] = `${String(v.count)}/${String(v.perMs)}ms`;
+  }
+  writeFileSync(logFile, renderTraceLog(node, path.basename(file, '.json'), target, printable, r));
+  return logFile;
+}
+
+function finish(ctx: CommandContext, r: TraceResult, file: string, logFile: string): ExitCode {
   if (booleanFlag(ctx.args.flags, 'json')) {
-    printJson(ctx.output, { session: file, endReason: r.endReason, forwarded: r.forwarded, dropped: r.dropped, durationMs: r.durationMs, ...(r.breaker ? { breaker: r.breaker } : {}), events: r.events });
+    printJson(ctx.output, { session: file, log: logFile, endReason: r.endReason, forwarded: r.forwarded, dropped: r.dropped, durationMs: r.durationMs, ...(r.breaker ? { breaker: r.breaker } : {}), events: r.events });
   } else {
     const why = r.endReason === 'breaker' && r.breaker ? `circuit breaker: ${r.breaker.what} ${r.breaker.value} over ${r.breaker.limit}` : r.endReason;
-    ctx.output.err(`session ended (${why}): ${r.forwarded} events shown, ${r.dropped} dropped by the rate limit; saved ${file}`);
+    ctx.output.err(`session ended (${why}): ${r.forwarded} events shown, ${r.dropped} dropped by the rate limit; saved ${file} and ${logFile}`);
   }
   return ExitCode.ok;
 }
@@ -218,11 +225,12 @@ export const traceCommand: Command = {
 async function traceSession(ctx: CommandContext, kind: SessionKind, target: TraceTarget, what: Record<string, unknown>): Promise<ExitCode> {
   const limits = traceLimits(ctx.args.flags);
   const maxChars = countFlag(ctx.args.flags, 'chars', 200, { min: 20, max: 10_000 });
-  const { record, file } = await audited<TraceResult>(ctx, kind, { ...limits, ...what }, async (s) => {
+  const { record, file, node } = await audited<TraceResult>(ctx, kind, { ...limits, ...what }, async (s) => {
     const r = await runTrace(s, target, { ...limits, maxChars }, (e) => printEvent(ctx, e), ctx.signal);
     return { value: r, endReason: r.endReason, durationMs: r.durationMs, ...(r.breaker ? { endDetail: `${r.breaker.what} ${r.breaker.value} over ${r.breaker.limit}` } : {}) };
   });
-  return finish(ctx, record.value, file);
+  const targetText = target.kind === 'call' ? `${formatModule(target.module)}:${target.function}/${target.arity}` : `messages of ${target.pid}`;
+  return finish(ctx, record.value, file, saveTraceLog(file, node, targetText, { ...limits, chars: maxChars }, record.value));
 }
 
 export const traceMessagesCommand: Command = {
@@ -261,10 +269,10 @@ export const monitorCommand: Command = {
       ...(numberFlag(f, 'long-schedule') !== undefined ? { longScheduleMs: numberFlag(f, 'long-schedule') as number } : {}),
       ...(numberFlag(f, 'large-heap') !== undefined ? { largeHeapWords: numberFlag(f, 'large-heap') as number } : {}),
     };
-    const { record, file } = await audited<TraceResult>(ctx, 'monitor', opts, async (s) => {
+    const { record, file, node } = await audited<TraceResult>(ctx, 'monitor', opts, async (s) => {
       const r = await runMonitor(s, opts, (e) => printEvent(ctx, e), ctx.signal);
       return { value: r, endReason: r.endReason, durationMs: r.durationMs };
     });
-    return finish(ctx, record.value, file);
+    return finish(ctx, record.value, file, saveTraceLog(file, node, 'system_monitor', opts, record.value));
   },
 };

@@ -1,0 +1,133 @@
+// Messages between the extension host and its webviews. Each view has a union per direction;
+// both ends switch on `type` exhaustively (see assertNever). Only plain JSON crosses: node data
+// (names, atoms, printed terms) is text the webview must render with textContent, never as HTML.
+import type { Finding } from '../core/findings';
+import type { Overview } from '../core/overview';
+import type { ProcessDetail } from '../core/process-detail';
+import type { ProcessRow, ProcessSort } from '../core/processes';
+import type { ApplicationTree } from '../core/tree';
+
+export function assertNever(x: never): never {
+  throw new Error(`unhandled message ${JSON.stringify(x)}`);
+}
+
+/** Sent by every webview once its script runs; the host answers with the current state. */
+export interface ReadyMessage {
+  type: 'ready';
+}
+
+// ---- Supervision tree ----------------------------------------------------------------------
+
+/** Health marks for processes in the tree, keyed by pid text. */
+export interface ProcessHealth {
+  messageQueueLen?: number;
+  /** Mailbox growth in messages/s over the last refresh, when known. */
+  mailboxGrowth?: number;
+  memory?: number;
+}
+
+export interface TreeFocus {
+  pid?: string;
+  name?: string;
+  module?: string;
+}
+
+export type HostToTree =
+  | { type: 'tree'; node: string; apps: ApplicationTree[]; health: Record<string, ProcessHealth>; refreshedAt: number }
+  | { type: 'focus'; focus: TreeFocus }
+  | { type: 'error'; message: string };
+
+export type TreeToHost =
+  | ReadyMessage
+  | { type: 'openProcess'; pid: string }
+  /** Next page of a large supervisor's children (DynamicSupervisor with thousands of children). */
+  | { type: 'page'; supervisorPid: string; offset: number }
+  | { type: 'refresh' };
+
+// ---- Process table -------------------------------------------------------------------------
+
+export interface TableQuery {
+  sort: ProcessSort;
+  offset: number;
+  limit: number;
+  /** Substring of the registered name, pid or initial/current call; empty for none. */
+  filter: string;
+}
+
+export interface TablePage {
+  query: TableQuery;
+  total: number;
+  /** Rows matching the filter (equals total without a filter). */
+  matched: number;
+  rows: ProcessRow[];
+  via: 'probe' | 'rpc';
+  refreshedAt: number;
+}
+
+export type HostToTable =
+  | { type: 'page'; node: string; page: TablePage }
+  | { type: 'error'; message: string };
+
+export type TableToHost =
+  | ReadyMessage
+  | { type: 'query'; query: TableQuery }
+  | { type: 'openProcess'; pid: string };
+
+// ---- Process detail ------------------------------------------------------------------------
+
+export type HostToDetail =
+  | { type: 'detail'; node: string; detail: ProcessDetail; refreshedAt: number }
+  | { type: 'error'; message: string };
+
+export type DetailToHost =
+  | ReadyMessage
+  | { type: 'openProcess'; pid: string }
+  | { type: 'showInTree'; pid: string }
+  | { type: 'traceMessages'; pid: string }
+  | { type: 'refresh' };
+
+// ---- Dashboard -----------------------------------------------------------------------------
+
+export interface DashboardSample {
+  at: number;
+  memory: Overview['memory'];
+  /** Busy fraction 0..1 per normal scheduler and in total; null when not measured. */
+  schedulerUtilization: { total: number; perScheduler: number[] } | null;
+  runQueue: number;
+  processCount: number;
+  /** Bytes per second since the previous sample (0 for the first). */
+  ioInPerSec: number;
+  ioOutPerSec: number;
+}
+
+export type HostToDashboard =
+  | { type: 'samples'; node: string; samples: DashboardSample[] }
+  | { type: 'sample'; sample: DashboardSample }
+  | { type: 'error'; message: string };
+
+export type DashboardToHost = ReadyMessage | { type: 'pause'; paused: boolean };
+
+// ---- Report --------------------------------------------------------------------------------
+
+export type HostToReport =
+  | { type: 'report'; node: string; markdown: string; findings: Finding[]; generatedAt: number; focusFinding?: string }
+  | { type: 'progress'; message: string }
+  | { type: 'error'; message: string };
+
+export type ReportToHost = ReadyMessage | { type: 'save' } | { type: 'regenerate' } | { type: 'openFinding'; findingId: string };
+
+/** Each webview: its folder under webview/, and the message unions of both directions. */
+export interface WebviewMessages {
+  'supervision-tree': { toView: HostToTree; toHost: TreeToHost };
+  'process-table': { toView: HostToTable; toHost: TableToHost };
+  'process-detail': { toView: HostToDetail; toHost: DetailToHost };
+  dashboard: { toView: HostToDashboard; toHost: DashboardToHost };
+  report: { toView: HostToReport; toHost: ReportToHost };
+}
+
+export type WebviewName = keyof WebviewMessages;
+
+/** Validates the shape of a message from a webview (which is untrusted JSON) enough to dispatch it. */
+export function isMessageFromView(x: unknown): x is { type: string } {
+  return typeof x === 'object' && x !== null && typeof (x as { type?: unknown }).type === 'string';
+}
