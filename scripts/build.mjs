@@ -1,7 +1,7 @@
 // Bundles every entry point with esbuild. Type checking is separate (`npm run typecheck`).
 import { build } from 'esbuild';
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
 
 const production = process.argv.includes('--production');
 const common = {
@@ -14,6 +14,14 @@ const common = {
   logLevel: 'warning',
 };
 
+// web-tree-sitter's ESM build reads import.meta.url, which is empty in a CommonJS bundle: give it
+// the bundle's own file URL.
+const nodeCommon = {
+  ...common,
+  define: { 'import.meta.url': '__beamLensImportMetaUrl' },
+  banner: { js: "var __beamLensImportMetaUrl = require('url').pathToFileURL(__filename).href;" },
+};
+
 const entries = [
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
@@ -23,7 +31,7 @@ const entries = [
 const webviews = ['supervision-tree', 'process-table', 'process-detail', 'dashboard', 'report'];
 
 await Promise.all([
-  ...entries.filter((e) => existsSync(e.entryPoints[0])).map((e) => build({ ...common, ...e })),
+  ...entries.filter((e) => existsSync(e.entryPoints[0])).map((e) => build({ ...nodeCommon, ...e })),
   ...webviews
     .filter((name) => existsSync(`webview/${name}/main.ts`))
     .map((name) =>
@@ -37,6 +45,12 @@ await Promise.all([
       }),
     ),
 ]);
+
+// The language server parses Elixir with tree-sitter compiled to WebAssembly: ship both .wasm
+// files next to the bundles that load them (dist/server.js and dist/cli.js).
+mkdirSync('dist', { recursive: true });
+copyFileSync('node_modules/web-tree-sitter/web-tree-sitter.wasm', 'dist/web-tree-sitter.wasm');
+copyFileSync('node_modules/tree-sitter-elixir/tree-sitter-elixir.wasm', 'dist/tree-sitter-elixir.wasm');
 
 // The probe is normally compiled on the target from source; a .beam built here is the fallback
 // for nodes without the compiler application (it loads on this OTP release and newer ones).

@@ -3,6 +3,7 @@ import { EtfDecodeError } from '../etf';
 import { UsageError, helpText, parseArgs } from './args';
 import type { Command } from './command';
 import { findingsCommand } from './commands/findings';
+import { lspCommand } from './commands/lsp';
 import { mailboxesCommand } from './commands/mailboxes';
 import { nodesCommand } from './commands/nodes';
 import { sessionCommand } from './commands/session-files';
@@ -33,6 +34,7 @@ const commands: Command[] = [
   monitorCommand,
   findingsCommand,
   sessionCommand,
+  lspCommand,
 ];
 
 export async function runCli(argv: readonly string[], output: Output, signal: AbortSignal): Promise<number> {

@@ -3,6 +3,8 @@ import path from 'node:path';
 import { diagnose } from '../../core/diagnose';
 import { renderReport } from '../../core/report';
 import { fileAuditLog } from '../../core/sessions/audit';
+import { factsFromDiagnosis } from '../../core/sessions/saved-facts';
+import { newSessionId, saveSession } from '../../core/sessions/store';
 import { UsageError, booleanFlag, numberFlag, stringFlag } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
@@ -31,22 +33,48 @@ export const reportCommand: Command = {
     const progress = progressLine(output);
     const trace = booleanFlag(args.flags, 'allow-trace');
     const audit = fileAuditLog({ cwd });
-    const { markdown, findings, samples, probe, note } = await withSession(args.flags, output, signal, async (s) => {
+    const started = new Date();
+    const { markdown, findings, samples, probe, note, facts, env } = await withSession(args.flags, output, signal, async (s) => {
       if (trace) audit.append({ node: s.node, env: s.env, action: 'report with hot functions', limits: { durationMs: seconds * 1000 }, outcome: 'requested' });
       const d = await diagnose(s, { durationMs: seconds * 1000, trace, onProgress: progress.report, signal });
       if (trace) audit.append({ node: s.node, env: s.env, action: 'report with hot functions', limits: { durationMs: seconds * 1000 }, outcome: d.tracingNote ? 'error' : 'completed', ...(d.tracingNote ? { detail: d.tracingNote } : {}) });
       const probe = s.probe.state === 'loaded';
-      return { samples: d.samples, findings: d.findings, probe, note: d.tracingNote, markdown: renderReport({ samples: d.samples, findings: d.findings, env: s.env, probe }) };
+      return {
+        samples: d.samples,
+        findings: d.findings,
+        probe,
+        note: d.tracingNote,
+        facts: factsFromDiagnosis(d, s.env),
+        env: s.env,
+        markdown: renderReport({ samples: d.samples, findings: d.findings, env: s.env, probe }),
+      };
     });
     if (note) output.err(`beam-lens: ${note}`);
     progress.done();
     const file = path.resolve(cwd, out);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, markdown);
+    // Saved so the editor can show lenses and diagnostics from it without a node.
+    const sessionFile = saveSession(
+      {
+        format: 1,
+        id: newSessionId('report', started),
+        kind: 'report',
+        node: samples.node,
+        env,
+        startedAt: started.toISOString(),
+        endedAt: new Date().toISOString(),
+        durationMs: samples.windowMs,
+        limits: { durationMs: seconds * 1000, trace },
+        endReason: 'completed',
+        result: { facts },
+      },
+      { cwd },
+    );
     if (booleanFlag(args.flags, 'json')) {
-      printJson(output, { file, node: samples.node, windowMs: samples.windowMs, probe, findings });
+      printJson(output, { file, session: sessionFile, node: samples.node, windowMs: samples.windowMs, probe, findings });
     } else {
-      output.out(`report written to ${file}`);
+      output.out(`report written to ${file} (session saved in ${sessionFile})`);
       output.out(`${findings.length} findings on ${samples.node} over ${(samples.windowMs / 1000).toFixed(1)} s:`);
       for (const f of findings) output.out(`  [${f.severity}] ${f.title}`);
     }

@@ -1,0 +1,198 @@
+// Runtime facts for the editor: per-module process summaries (aggregated on the target in one
+// call: only one row per module crosses the wire), the supervisors of the application trees, and
+// findings that need no tracing (supervisors near their restart limit, growing mailboxes). The
+// language server turns these into lenses and diagnostics; it never calls the node per request.
+import { Atom, Pid, Term, formatModule } from '../etf';
+import type { Finding } from './findings';
+import type { HotResult } from './sessions/hot';
+import { pidText } from './pids';
+import type { Session } from './session';
+import { asList, asNumber, asTuple } from './terms';
+import { walkTree, type ApplicationTree } from './tree';
+import type { HotRuntime, ModuleRuntime, RuntimeFacts, SupervisorRuntime } from '../protocol/lsp';
+
+// A process belongs to the module of proc_lib's $initial_call (GenServer, Supervisor, Agent
+// callbacks), else to its initial call's module. Aggregated with a map on the target.
+const MODULE_SUMMARY = `
+Add = fun(P, Acc) ->
+  case erlang:process_info(P, [initial_call, dictionary, message_queue_len, memory]) of
+    [{initial_call, IC}, {dictionary, D}, {message_queue_len, Q}, {memory, Mem}] ->
+      Mod = case lists:keyfind('$initial_call', 1, D) of
+              {_, {M0, _, _}} when is_atom(M0) -> M0;
+              _ -> case IC of {M1, _, _} -> M1; _ -> undefined end
+            end,
+      case Acc of
+        #{Mod := {N, MemS, QS, MaxQ, MaxP}} ->
+          {MaxQ2, MaxP2} = if Q > MaxQ -> {Q, P}; true -> {MaxQ, MaxP} end,
+          Acc#{Mod := {N + 1, MemS + Mem, QS + Q, MaxQ2, MaxP2}};
+        _ -> Acc#{Mod => {1, Mem, Q, Q, P}}
+      end;
+    _ -> Acc
+  end
+end,
+Summary = lists:foldl(Add, #{}, erlang:processes()),
+Rows = lists:sublist(lists:reverse(lists:keysort(2, [{M, N, MemS, QS, MaxQ, MaxP} || {M, {N, MemS, QS, MaxQ, MaxP}} <- maps:to_list(Summary)])), Limit),
+Src = fun(M) ->
+  try M:module_info(compile) of C -> case lists:keyfind(source, 1, C) of {source, S} -> S; _ -> undefined end
+  catch _:_ -> undefined end
+end,
+[{M, N, MemS, QS, MaxQ, MaxP, case code:is_loaded(M) of false -> undefined; _ -> Src(M) end} || {M, N, MemS, QS, MaxQ, MaxP} <- Rows].`;
+
+export interface ModuleSummaryRow extends ModuleRuntime {
+  /** Full pid text of the largest queue (for growth tracking across collections). */
+  largestMailboxPid: string;
+}
+
+export async function moduleSummaries(session: Session, limit = 2000): Promise<ModuleSummaryRow[]> {
+  const result = await session.evaluator.eval(MODULE_SUMMARY, { Limit: limit }, 60_000);
+  return asList(result).map((t: Term) => {
+    const [m, n, mem, qs, maxQ, maxP, src] = asTuple(t).elements;
+    const module = m instanceof Atom ? formatModule(m.name) : 'undefined';
+    const source = Buffer.isBuffer(src) ? src.toString('utf8') : Array.isArray(src) ? String.fromCodePoint(...(src as number[])) : undefined;
+    return {
+      module,
+      processes: asNumber(n),
+      memory: asNumber(mem),
+      messages: asNumber(qs),
+      largestMailbox: asNumber(maxQ),
+      largestMailboxPid: maxP instanceof Pid ? pidText(maxP, session.node) : '',
+      ...(source !== undefined ? { sourceHint: source } : {}),
+    };
+  });
+}
+
+/** Supervisors of the trees, flattened, with their restart numbers. */
+export function supervisorsOf(trees: ApplicationTree[]): SupervisorRuntime[] {
+  const out: SupervisorRuntime[] = [];
+  for (const app of trees) {
+    if (app.supervisor === null) continue;
+    for (const { node } of walkTree(app.supervisor)) {
+      if (node.type !== 'supervisor' || node.pid === null) continue;
+      out.push({
+        module: node.module !== null ? formatModule(node.module) : null,
+        name: node.name !== null ? formatModule(node.name) : null,
+        pid: node.pid,
+        app: app.name,
+        ...(node.strategy !== undefined ? { strategy: node.strategy } : {}),
+        ...(node.intensity !== undefined ? { intensity: node.intensity } : {}),
+        ...(node.period !== undefined ? { period: node.period } : {}),
+        ...(node.restarts !== undefined ? { restarts: node.restarts } : {}),
+        childCount: node.childCount,
+      });
+    }
+  }
+  return out;
+}
+
+export function hotOf(hot: HotResult | undefined): HotRuntime[] {
+  if (!hot) return [];
+  return hot.functions.map((f) => ({
+    module: formatModule(f.module),
+    function: f.function,
+    arity: f.arity,
+    calls: f.calls,
+    callsPerSec: f.callsPerSec,
+    share: f.share,
+    ...(f.usPerCall !== undefined ? { usPerCall: f.usPerCall } : {}),
+  }));
+}
+
+/** Mailbox growth of each module's largest queue since the previous collection (same pid only). */
+export function withGrowth(rows: ModuleSummaryRow[], previous: { at: number; rows: ModuleSummaryRow[] } | null, at: number): ModuleSummaryRow[] {
+  if (previous === null || at <= previous.at) return rows;
+  const before = new Map(previous.rows.map((r) => [r.module, r]));
+  const dt = (at - previous.at) / 1000;
+  return rows.map((r) => {
+    const old = before.get(r.module);
+    if (!old || old.largestMailboxPid !== r.largestMailboxPid) return r;
+    return { ...r, mailboxGrowthPerSec: (r.largestMailbox - old.largestMailbox) / dt };
+  });
+}
+
+/** Findings that the facts alone support: supervisors near their limit, steadily growing mailboxes. */
+export function factFindings(node: string, modules: ModuleRuntime[], supervisors: SupervisorRuntime[]): Finding[] {
+  const out: Finding[] = [];
+  for (const s of supervisors) {
+    const restarts = s.restarts ?? 0;
+    if (restarts === 0 || s.intensity === undefined || s.intensity <= 0) continue;
+    const ratio = restarts / s.intensity;
+    if (ratio < 0.5) continue;
+    const label = s.name ?? s.module ?? s.pid;
+    out.push({
+      id: `restart-storm:${s.name ?? s.module ?? s.pid}`,
+      rule: 'restart-storm',
+      severity: ratio >= 0.8 ? 'critical' : 'warning',
+      title: `${label} restarted children ${restarts} times in its last ${s.period ?? '?'} s (gives up at more than ${s.intensity})`,
+      evidence: [`restart intensity: ${s.intensity} restarts per ${s.period ?? '?'} s, strategy ${s.strategy ?? '?'}, application ${s.app}`, `observed on ${node}`],
+      subject: { pid: s.pid, name: s.name, module: s.module },
+      ...(s.module !== null ? { location: { module: s.module, function: 'init', arity: 1 } } : {}),
+      recommendation:
+        `A child of ${label} keeps crashing; the supervisor is ${Math.round(ratio * 100)}% of the way to exceeding max_restarts and ` +
+        'taking its siblings down. Fix the crash (the crash reports name it); do not just raise max_restarts. For a flaky ' +
+        'dependency, catch the failure in the worker and retry with backoff.',
+      risk: 'Raising max_restarts/max_seconds lets a crash loop burn CPU and logs longer before escalating.',
+      validation: "Watch the lens: the supervisor's restarts in period should stay at 0.",
+    });
+  }
+  for (const m of modules) {
+    const growth = m.mailboxGrowthPerSec ?? 0;
+    if (!(growth >= 10 && m.largestMailbox >= 1000) && m.largestMailbox < 10_000) continue;
+    const growing = growth >= 10;
+    out.push({
+      id: `${growing ? 'mailbox-growth' : 'mailbox-backlog'}:${m.module}`,
+      rule: growing ? 'mailbox-growth' : 'mailbox-backlog',
+      severity: m.largestMailbox >= 100_000 || growth >= 1000 ? 'critical' : 'warning',
+      title: growing
+        ? `${m.module}: mailbox growing by ${Math.round(growth)} messages/s (${m.largestMailbox} queued)`
+        : `${m.module}: ${m.largestMailbox} messages queued`,
+      evidence: [
+        `largest queue: ${m.largestMailbox} messages in ${m.largestMailboxPid ?? 'one process'} (${m.processes} processes run ${m.module})`,
+        ...(growing ? [`growth between the last two collections: ${growth.toFixed(0)} messages/s`] : []),
+      ],
+      subject: { ...(m.largestMailboxPid ? { pid: m.largestMailboxPid } : {}), module: m.module },
+      location: { module: m.module },
+      recommendation:
+        `The process receives faster than its handle_cast/handle_info clauses finish. Make the slow work asynchronous ` +
+        '(a Task or a pool), batch it, or apply back-pressure to the producers (GenServer.call instead of cast, or a bounded buffer).',
+      risk: 'Back-pressure moves the wait to the producers; shedding load drops work: decide which is acceptable.',
+      validation: 'The lens on the module should show the largest mailbox flat or falling over a few minutes.',
+    });
+  }
+  return out;
+}
+
+export interface FactsCollector {
+  collect(): Promise<RuntimeFacts>;
+}
+
+/** Collects facts from a session, remembering the previous collection for mailbox growth. */
+export function factsCollector(session: Session, options: { treePageSize?: number; extraFindings?: () => Finding[]; hot?: () => HotResult | undefined } = {}): FactsCollector {
+  let previous: { at: number; rows: ModuleSummaryRow[] } | null = null;
+  return {
+    async collect() {
+      const [rows, trees] = await Promise.all([moduleSummaries(session), session.tree({ pageSize: options.treePageSize ?? 20 })]);
+      const at = Date.now();
+      const modules = withGrowth(rows, previous, at);
+      previous = { at, rows };
+      const supervisors = supervisorsOf(trees);
+      const findings = [...factFindings(session.node, modules, supervisors), ...(options.extraFindings?.() ?? [])];
+      return {
+        node: session.node,
+        env: session.env,
+        source: 'live',
+        capturedAt: at,
+        modules,
+        supervisors,
+        hot: hotOf(options.hot?.()),
+        findings: dedupe(findings),
+      };
+    },
+  };
+}
+
+/** Later findings with the same id replace earlier ones (a diagnosis beats a quick estimate). */
+export function dedupe(findings: Finding[]): Finding[] {
+  const byId = new Map<string, Finding>();
+  for (const f of findings) byId.set(f.id, f);
+  return [...byId.values()];
+}

@@ -1,0 +1,442 @@
+// What one Elixir file defines, read from its tree-sitter syntax tree: modules (nested, full
+// names, aliases resolved), functions with arity and ranges, `use` of OTP behaviours, supervisor
+// specs (children, strategy, max_restarts, max_seconds), registered names. A file with syntax
+// errors is read as far as it parses: ERROR nodes are skipped, never fatal.
+import type { Node, Parser, Tree } from 'web-tree-sitter';
+
+export interface Position {
+  line: number;
+  character: number;
+}
+
+export interface Range {
+  start: Position;
+  end: Position;
+}
+
+export type FunctionKind = 'def' | 'defp' | 'defmacro' | 'defmacrop' | 'defguard' | 'defguardp' | 'defdelegate';
+
+export interface FunctionClause {
+  range: Range;
+  /** The function name in the head (where diagnostics go). */
+  nameRange: Range;
+}
+
+export interface FunctionDef {
+  name: string;
+  arity: number;
+  /** Lowest arity callable, with default arguments (`\\`) taken off. */
+  minArity: number;
+  kind: FunctionKind;
+  clauses: FunctionClause[];
+}
+
+export type Behaviour = 'Supervisor' | 'DynamicSupervisor' | 'PartitionSupervisor' | 'Task.Supervisor' | 'GenServer' | 'Agent' | 'Application' | 'GenStage' | 'Task';
+
+export interface ChildRef {
+  /** The child's module (resolved), or null when it is an expression we cannot name. */
+  module: string | null;
+  /** `name:` given in the child's options, when literal. */
+  name?: string;
+  text: string;
+  range: Range;
+}
+
+export interface SupervisorSpec {
+  /** Which call defined it: `Supervisor.init`, `DynamicSupervisor.init`, `Supervisor.start_link`, … */
+  call: string;
+  kind: 'Supervisor' | 'DynamicSupervisor' | 'PartitionSupervisor' | 'Task.Supervisor';
+  strategy?: string;
+  maxRestarts?: number;
+  maxSeconds?: number;
+  /** Registered name given to an inline `Supervisor.start_link(children, name: X)`. */
+  name?: string;
+  children: ChildRef[];
+  range: Range;
+  /** The enclosing function (usually init/1 or start/2). */
+  inFunction?: { name: string; arity: number };
+}
+
+export interface ModuleDef {
+  name: string;
+  range: Range;
+  nameRange: Range;
+  uses: Behaviour[];
+  /** Every `use X` (resolved), including non-OTP ones. */
+  useModules: string[];
+  functions: FunctionDef[];
+  supervisors: SupervisorSpec[];
+  /** Names this module registers its processes under (`name: __MODULE__`, `name: Some.Alias`). */
+  registeredNames: string[];
+  /** `def child_spec` is overridden. */
+  childSpecOverride: boolean;
+}
+
+export interface FileIndex {
+  modules: ModuleDef[];
+  hasErrors: boolean;
+  lines: number;
+}
+
+const BEHAVIOURS = new Set<string>(['Supervisor', 'DynamicSupervisor', 'PartitionSupervisor', 'Task.Supervisor', 'GenServer', 'Agent', 'Application', 'GenStage', 'Task']);
+const DEF_KINDS = new Set<string>(['def', 'defp', 'defmacro', 'defmacrop', 'defguard', 'defguardp', 'defdelegate']);
+const SUPERVISOR_CALLS = new Set<string>([
+  'Supervisor.init',
+  'Supervisor.start_link',
+  'DynamicSupervisor.init',
+  'DynamicSupervisor.start_link',
+  'PartitionSupervisor.start_link',
+  'Task.Supervisor.start_link',
+]);
+
+const STARTERS = /^(GenServer|Agent|Supervisor|DynamicSupervisor|PartitionSupervisor|Task\.Supervisor|GenStage|Registry)\.start(_link)?$/;
+
+function range(n: Node): Range {
+  return {
+    start: { line: n.startPosition.row, character: n.startPosition.column },
+    end: { line: n.endPosition.row, character: n.endPosition.column },
+  };
+}
+
+/** Parses and extracts; the tree is freed before returning. */
+export function indexSource(parser: Parser, text: string): FileIndex {
+  const tree: Tree | null = parser.parse(text);
+  if (tree === null) return { modules: [], hasErrors: true, lines: countLines(text) };
+  try {
+    const root = tree.rootNode;
+    const modules: ModuleDef[] = [];
+    const scope: Scope = { prefix: '', aliases: new Map() };
+    for (const stmt of root.namedChildren) if (stmt) visitStatement(stmt, null, scope, modules);
+    return { modules, hasErrors: root.hasError, lines: countLines(text) };
+  } finally {
+    tree.delete();
+  }
+}
+
+function countLines(text: string): number {
+  let n = 1;
+  for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
+  return n;
+}
+
+interface Scope {
+  /** Enclosing module's full name ('' at top level). */
+  prefix: string;
+  aliases: Map<string, string>;
+}
+
+function callName(call: Node): string | null {
+  const target = call.childForFieldName('target');
+  if (target === null) return null;
+  if (target.type === 'identifier') return target.text;
+  return null;
+}
+
+function dottedCallName(call: Node, scope: Scope): string | null {
+  const target = call.childForFieldName('target');
+  if (target === null || target.type !== 'dot') return null;
+  const left = target.childForFieldName('left');
+  const right = target.childForFieldName('right');
+  if (left === null || right === null || left.type !== 'alias') return null;
+  return `${resolveAlias(left.text, scope)}.${right.text}`;
+}
+
+function args(call: Node): Node[] {
+  const a = call.namedChildren.find((c) => c?.type === 'arguments');
+  return a ? (a.namedChildren.filter((c) => c !== null) as Node[]) : [];
+}
+
+function doBlock(call: Node): Node | null {
+  return (call.namedChildren.find((c) => c?.type === 'do_block') as Node | undefined) ?? null;
+}
+
+/** `A.B` with the first segment looked up in the aliases; `__MODULE__` is the enclosing module. */
+export function resolveAlias(text: string, scope: Scope): string {
+  const clean = text.replace(/\s+/g, '');
+  if (clean === '__MODULE__') return scope.prefix;
+  if (clean.startsWith('__MODULE__.')) return `${scope.prefix}.${clean.slice('__MODULE__.'.length)}`;
+  const dot = clean.indexOf('.');
+  const first = dot === -1 ? clean : clean.slice(0, dot);
+  const rest = dot === -1 ? '' : clean.slice(dot);
+  const target = scope.aliases.get(first);
+  return target !== undefined ? target + rest : clean;
+}
+
+function moduleRef(n: Node, scope: Scope): string | null {
+  if (n.type === 'alias') return resolveAlias(n.text, scope);
+  if (n.type === 'identifier' && n.text === '__MODULE__') return scope.prefix || null;
+  if (n.type === 'atom') return n.text.replace(/^:"?|"$/g, '');
+  if (n.type === 'dot') {
+    // __MODULE__.Sub
+    const text = n.text.replace(/\s+/g, '');
+    if (/^(__MODULE__|[A-Z][\w]*)(\.[A-Z]\w*)+$/.test(text)) return resolveAlias(text, scope);
+  }
+  return null;
+}
+
+function visitStatement(stmt: Node, mod: ModuleDef | null, scope: Scope, out: ModuleDef[]): void {
+  if (stmt.type === 'unary_operator' || stmt.type === 'ERROR') {
+    // @impl true, @doc ... ; an ERROR node may still hold parseable statements.
+    if (stmt.type === 'ERROR') for (const c of stmt.namedChildren) if (c && c.type === 'call') visitStatement(c, mod, scope, out);
+    return;
+  }
+  if (stmt.type !== 'call') return;
+  const name = callName(stmt);
+  if (name === null) return;
+  switch (name) {
+    case 'defmodule':
+      visitModule(stmt, scope, out);
+      return;
+    case 'alias':
+      addAliases(stmt, scope);
+      return;
+    case 'use':
+      if (mod) addUse(stmt, mod, scope);
+      return;
+    default:
+      if (mod && DEF_KINDS.has(name)) addFunction(stmt, name as FunctionKind, mod, scope);
+  }
+}
+
+function visitModule(call: Node, outer: Scope, out: ModuleDef[]): void {
+  const a = args(call);
+  const nameNode = a[0];
+  const body = doBlock(call);
+  if (nameNode === undefined) return;
+  const local = nameNode.text.replace(/\s+/g, '');
+  if (!/^[A-Z_][\w.]*$/.test(local)) return;
+  const full = local.startsWith('__MODULE__') ? resolveAlias(local, outer) : outer.prefix ? `${outer.prefix}.${local}` : local;
+  // A nested module is aliased by its last segment in the enclosing scope.
+  if (outer.prefix) outer.aliases.set(local.split('.')[0] as string, outer.prefix ? `${outer.prefix}.${local.split('.')[0]}` : local);
+  const mod: ModuleDef = {
+    name: full,
+    range: range(call),
+    nameRange: range(nameNode),
+    uses: [],
+    useModules: [],
+    functions: [],
+    supervisors: [],
+    registeredNames: [],
+    childSpecOverride: false,
+  };
+  out.push(mod);
+  if (body === null) return;
+  const scope: Scope = { prefix: full, aliases: new Map(outer.aliases) };
+  for (const stmt of body.namedChildren) if (stmt) visitStatement(stmt, mod, scope, out);
+  mod.childSpecOverride = mod.functions.some((f) => f.name === 'child_spec');
+}
+
+function addAliases(call: Node, scope: Scope): void {
+  const a = args(call);
+  const target = a[0];
+  if (target === undefined) return;
+  const opts = a[1];
+  if (target.type === 'alias' || (target.type === 'dot' && !target.text.includes('{'))) {
+    const full = resolveAlias(target.text, scope);
+    let as = full.split('.').pop() as string;
+    if (opts?.type === 'keywords') {
+      const asValue = keyword(opts, 'as');
+      if (asValue?.type === 'alias') as = asValue.text;
+    }
+    scope.aliases.set(as, full);
+    return;
+  }
+  // alias A.B.{C, D.E}
+  if (target.type === 'dot') {
+    const left = target.childForFieldName('left');
+    const right = target.childForFieldName('right');
+    if (left === null || right === null || right.type !== 'tuple') return;
+    const base = resolveAlias(left.text, scope);
+    for (const item of right.namedChildren) {
+      if (item?.type !== 'alias') continue;
+      const full = `${base}.${item.text}`;
+      scope.aliases.set(item.text.split('.').pop() as string, full);
+    }
+  }
+}
+
+function addUse(call: Node, mod: ModuleDef, scope: Scope): void {
+  const target = args(call)[0];
+  if (target === undefined) return;
+  const used = moduleRef(target, scope);
+  if (used === null) return;
+  mod.useModules.push(used);
+  if (BEHAVIOURS.has(used)) mod.uses.push(used as Behaviour);
+}
+
+/** The value node of `key:` in a keywords node. */
+function keyword(keywords: Node, key: string): Node | null {
+  for (const pair of keywords.namedChildren) {
+    if (pair?.type !== 'pair') continue;
+    const k = pair.childForFieldName('key');
+    if (k !== null && k.text.replace(/:\s*$/, '').trim() === key) return pair.childForFieldName('value');
+  }
+  return null;
+}
+
+function addFunction(call: Node, kind: FunctionKind, mod: ModuleDef, scope: Scope): void {
+  let head = args(call)[0];
+  if (head === undefined) return;
+  // def f(x) when guard
+  if (head.type === 'binary_operator' && head.childForFieldName('operator')?.text === 'when') {
+    head = head.childForFieldName('left') ?? head;
+  }
+  let name: string;
+  let nameNode: Node;
+  let arity = 0;
+  let defaults = 0;
+  if (head.type === 'identifier') {
+    name = head.text;
+    nameNode = head;
+  } else if (head.type === 'call') {
+    const target = head.childForFieldName('target');
+    if (target === null || target.type !== 'identifier') return;
+    name = target.text;
+    nameNode = target;
+    const params = args(head);
+    arity = params.length;
+    for (const p of params) if (p.type === 'binary_operator' && p.childForFieldName('operator')?.text === '\\\\') defaults++;
+  } else {
+    return;
+  }
+  let fn = mod.functions.find((f) => f.name === name && f.arity === arity);
+  if (fn === undefined) {
+    fn = { name, arity, minArity: arity - defaults, kind, clauses: [] };
+    mod.functions.push(fn);
+  }
+  fn.clauses.push({ range: range(call), nameRange: range(nameNode) });
+  scanBody(call, mod, scope, { name, arity });
+}
+
+/**
+ * Walks a function body for supervisor specs and registered names. Bodies are walked with a
+ * cursor (no Node objects for nodes we skip), which keeps a 300,000-line workspace fast.
+ */
+function scanBody(def: Node, mod: ModuleDef, scope: Scope, fn: { name: string; arity: number }): void {
+  const cursor = def.walk();
+  try {
+    let depth = 0;
+    for (;;) {
+      const type = cursor.nodeType;
+      if (type === 'call' && depth > 0) {
+        const node = cursor.currentNode;
+        const dotted = dottedCallName(node, scope);
+        if (dotted !== null && SUPERVISOR_CALLS.has(dotted)) {
+          const spec = supervisorSpec(node, dotted, scope, def);
+          if (spec) mod.supervisors.push({ ...spec, inFunction: fn });
+        }
+        // GenServer.start_link(__MODULE__, arg, name: __MODULE__) and friends: the name its process has.
+        if (dotted !== null && STARTERS.test(dotted)) {
+          const opts = args(node).find((n) => n.type === 'keywords');
+          const value = opts ? keyword(opts, 'name') : null;
+          const ref = value ? moduleRef(value, scope) : null;
+          if (ref !== null && ref !== '' && !mod.registeredNames.includes(ref)) mod.registeredNames.push(ref);
+        }
+      }
+      if (cursor.gotoFirstChild()) {
+        depth++;
+        continue;
+      }
+      while (!cursor.gotoNextSibling()) {
+        if (depth === 0 || !cursor.gotoParent()) return;
+        depth--;
+        if (depth === 0) return;
+      }
+    }
+  } finally {
+    cursor.delete();
+  }
+}
+
+function supervisorSpec(call: Node, dotted: string, scope: Scope, def: Node): Omit<SupervisorSpec, 'inFunction'> | null {
+  const kind = dotted.slice(0, dotted.lastIndexOf('.')) as SupervisorSpec['kind'];
+  const a = args(call);
+  // Supervisor.start_link(Module, arg, opts) starts a module-based supervisor: that module's init
+  // holds the spec, not this call.
+  const first = a[0];
+  const isModuleRef = first !== undefined && (first.type === 'alias' || first.text === '__MODULE__' || first.type === 'dot');
+  if (dotted === 'Supervisor.start_link' && (first === undefined || isModuleRef)) return null;
+  if (dotted === 'DynamicSupervisor.start_link' && a[0]?.type !== 'keywords') return null;
+  const spec: Omit<SupervisorSpec, 'inFunction'> = { call: dotted, kind, children: [], range: range(call) };
+  const opts = a.find((n) => n.type === 'keywords');
+  if (opts) {
+    const strategy = keyword(opts, 'strategy');
+    if (strategy?.type === 'atom') spec.strategy = strategy.text.replace(/^:/, '');
+    const maxRestarts = keyword(opts, 'max_restarts');
+    if (maxRestarts?.type === 'integer') spec.maxRestarts = Number(maxRestarts.text.replace(/_/g, ''));
+    const maxSeconds = keyword(opts, 'max_seconds');
+    if (maxSeconds?.type === 'integer') spec.maxSeconds = Number(maxSeconds.text.replace(/_/g, ''));
+    const name = keyword(opts, 'name');
+    const ref = name ? moduleRef(name, scope) : null;
+    if (ref) spec.name = ref;
+  }
+  if (kind === 'DynamicSupervisor' || kind === 'PartitionSupervisor' || kind === 'Task.Supervisor') return spec;
+  let list: Node | null = a[0] ?? null;
+  if (list?.type === 'identifier') list = findAssignment(def, list.text, call.startIndex);
+  if (list?.type === 'list') {
+    for (const item of list.namedChildren) if (item) spec.children.push(childRef(item, scope));
+  }
+  return spec;
+}
+
+/** The last `var = [...]` before `before` in the function body. */
+function findAssignment(def: Node, variable: string, before: number): Node | null {
+  let found: Node | null = null;
+  const cursor = def.walk();
+  try {
+    for (;;) {
+      if (cursor.startIndex > before) break;
+      if (cursor.nodeType === 'binary_operator') {
+        const node = cursor.currentNode;
+        if (node.childForFieldName('operator')?.text === '=' && node.childForFieldName('left')?.text === variable) {
+          found = node.childForFieldName('right');
+        }
+      }
+      if (cursor.gotoFirstChild()) continue;
+      let moved = cursor.gotoNextSibling();
+      while (!moved) {
+        if (!cursor.gotoParent()) return found;
+        moved = cursor.gotoNextSibling();
+      }
+    }
+  } finally {
+    cursor.delete();
+  }
+  return found;
+}
+
+function childRef(item: Node, scope: Scope): ChildRef {
+  const base = { text: item.text.length > 120 ? `${item.text.slice(0, 117)}...` : item.text, range: range(item) };
+  const direct = moduleRef(item, scope);
+  if (direct !== null) return { module: direct, ...base };
+  if (item.type === 'tuple') {
+    const [first, second] = item.namedChildren;
+    const module = first ? moduleRef(first, scope) : null;
+    const nameNode = second?.type === 'keywords' ? keyword(second, 'name') : second?.type === 'list' ? listKeyword(second, 'name') : null;
+    const name = nameNode ? moduleRef(nameNode, scope) : null;
+    return { module, ...(name ? { name } : {}), ...base };
+  }
+  if (item.type === 'map') {
+    // %{id: ..., start: {Mod, :start_link, [...]}}
+    const content = item.namedChildren.find((c) => c?.type === 'map_content');
+    const kw = content?.namedChildren.find((c) => c?.type === 'keywords');
+    const start = kw ? keyword(kw, 'start') : null;
+    const first = start?.type === 'tuple' ? start.namedChildren[0] : null;
+    return { module: first ? moduleRef(first, scope) : null, ...base };
+  }
+  if (item.type === 'call') {
+    // Supervisor.child_spec({Mod, arg}, id: ...) / Mod.child_spec(arg)
+    const dotted = dottedCallName(item, scope);
+    if (dotted === 'Supervisor.child_spec') {
+      const first = args(item)[0];
+      if (first) return { ...childRef(first, scope), ...base };
+    }
+    if (dotted?.endsWith('.child_spec')) return { module: dotted.slice(0, -'.child_spec'.length), ...base };
+  }
+  return { module: null, ...base };
+}
+
+function listKeyword(list: Node, key: string): Node | null {
+  const kw = list.namedChildren.find((c) => c?.type === 'keywords');
+  return kw ? keyword(kw, key) : null;
+}
