@@ -26,6 +26,7 @@ const entries = [
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
   { entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' },
+  { entryPoints: ['src/server/index/worker.ts'], outfile: 'dist/index-worker.js' },
 ];
 
 const webviews = ['supervision-tree', 'process-table', 'process-detail', 'dashboard', 'report'];

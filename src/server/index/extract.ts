@@ -105,7 +105,7 @@ export function indexSource(parser: Parser, text: string): FileIndex {
   try {
     const root = tree.rootNode;
     const modules: ModuleDef[] = [];
-    const scope: Scope = { prefix: '', aliases: new Map() };
+    const scope: Scope = { prefix: '', aliases: new Map(), text };
     for (const stmt of root.namedChildren) if (stmt) visitStatement(stmt, null, scope, modules);
     return { modules, hasErrors: root.hasError, lines: countLines(text) };
   } finally {
@@ -123,7 +123,12 @@ interface Scope {
   /** Enclosing module's full name ('' at top level). */
   prefix: string;
   aliases: Map<string, string>;
+  /** The file's text: function bodies are searched as text before their syntax trees are walked. */
+  text: string;
 }
+
+/** Bodies worth walking: they mention a supervisor or start a process. */
+const BODY_HINT = /Supervisor|start_link|\.start\(/;
 
 function callName(call: Node): string | null {
   const target = call.childForFieldName('target');
@@ -221,7 +226,7 @@ function visitModule(call: Node, outer: Scope, out: ModuleDef[]): void {
   };
   out.push(mod);
   if (body === null) return;
-  const scope: Scope = { prefix: full, aliases: new Map(outer.aliases) };
+  const scope: Scope = { prefix: full, aliases: new Map(outer.aliases), text: outer.text };
   for (const stmt of body.namedChildren) if (stmt) visitStatement(stmt, mod, scope, out);
   mod.childSpecOverride = mod.functions.some((f) => f.name === 'child_spec');
 }
@@ -305,7 +310,8 @@ function addFunction(call: Node, kind: FunctionKind, mod: ModuleDef, scope: Scop
     mod.functions.push(fn);
   }
   fn.clauses.push({ range: range(call), nameRange: range(nameNode) });
-  scanBody(call, mod, scope, { name, arity });
+  // Walking every body node by node is most of the cost of indexing; most bodies have nothing for us.
+  if (BODY_HINT.test(scope.text.slice(call.startIndex, call.endIndex))) scanBody(call, mod, scope, { name, arity });
 }
 
 /**

@@ -1,10 +1,14 @@
 // The workspace index: every .ex/.exs file's FileIndex, and lookups by module, registered name and
 // supervisor name. Files are re-indexed one at a time on edits; a file that fails to read or parse
 // is recorded with the error and the rest of the workspace stays indexed.
+import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
+import { Worker } from 'node:worker_threads';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Parser } from 'web-tree-sitter';
+import type { WorkerReply } from './worker';
 import { indexSource, type FileIndex, type FunctionDef, type ModuleDef, type SupervisorSpec } from './extract';
 
 /** Directories never indexed: build output, dependencies, tool caches. */
@@ -28,6 +32,12 @@ export class WorkspaceIndex {
   private supervisorsByName: Map<string, { uri: string; module: ModuleDef; spec: SupervisorSpec }> | null = null;
 
   constructor(private readonly parser: Parser) {}
+
+  /** Stores an index computed elsewhere (the cold-index worker). */
+  put(uri: string, index: FileIndex | null, error?: string): void {
+    this.files.set(uri, index ? { uri, version: null, ...index } : { uri, version: null, modules: [], hasErrors: true, lines: 0, ...(error ? { error } : {}) });
+    this.invalidate();
+  }
 
   /** Indexes (or re-indexes) one file's text. Never throws for bad source. */
   indexText(uri: string, text: string, version: number | null = null): IndexedFile {
@@ -147,16 +157,27 @@ export async function elixirFiles(root: string, limit = 50_000): Promise<string[
   return out;
 }
 
-/** Indexes every Elixir file under the roots; returns how long it took. Open documents win over disk. */
-export async function indexFolders(index: WorkspaceIndex, roots: string[], skip: (uri: string) => boolean = () => false): Promise<{ files: number; ms: number }> {
+/**
+ * Indexes every Elixir file under the roots; returns how long it took. Open documents win over
+ * disk. With a worker script available (the bundle), a second thread parses half of the files.
+ */
+export async function indexFolders(
+  index: WorkspaceIndex,
+  roots: string[],
+  skip: (uri: string) => boolean = () => false,
+  options: { workerScript?: string | null } = {},
+): Promise<{ files: number; ms: number; workers: number }> {
   const started = performance.now();
+  const paths: string[] = [];
+  for (const root of roots) paths.push(...(await elixirFiles(root)));
+  const script = options.workerScript === undefined ? defaultWorkerScript() : options.workerScript;
+  const useWorker = script !== null && paths.length >= 200 && availableParallelism() > 1;
   let files = 0;
-  for (const root of roots) {
-    const paths = await elixirFiles(root);
+  const local = async (share: string[]): Promise<void> => {
     // Read a batch of files concurrently, parse them one by one (parsing is synchronous).
     const BATCH = 64;
-    for (let i = 0; i < paths.length; i += BATCH) {
-      const batch = paths.slice(i, i + BATCH);
+    for (let i = 0; i < share.length; i += BATCH) {
+      const batch = share.slice(i, i + BATCH);
       const texts = await Promise.all(batch.map((p) => readFile(p, 'utf8').catch(() => null)));
       batch.forEach((p, j) => {
         const uri = pathToFileURL(p).toString();
@@ -166,6 +187,61 @@ export async function indexFolders(index: WorkspaceIndex, roots: string[], skip:
         files++;
       });
     }
+  };
+  if (!useWorker) {
+    await local(paths);
+    return { files, ms: performance.now() - started, workers: 0 };
   }
-  return { files, ms: performance.now() - started };
+  const half = Math.floor(paths.length / 2);
+  const [mine, theirs] = [paths.slice(0, half), paths.slice(half)];
+  const remote = inWorker(script, theirs, (reply) => {
+    for (const r of reply) {
+      if (skip(r.uri)) continue;
+      index.put(r.uri, r.index, r.error);
+      files++;
+    }
+  }).catch(() => local(theirs)); // a worker that cannot start: do its share here
+  await local(mine);
+  await remote;
+  return { files, ms: performance.now() - started, workers: 1 };
+}
+
+function defaultWorkerScript(): string | null {
+  const candidate = path.join(__dirname, 'index-worker.js');
+  return existsSync(candidate) ? candidate : null;
+}
+
+/** Runs one worker over `paths` in batches; the worker is terminated when done or on error. */
+async function inWorker(script: string, paths: string[], onReply: (r: WorkerReply) => void): Promise<void> {
+  const worker = new Worker(script, { workerData: { wasmDir: __dirname } });
+  try {
+    await new Promise<void>((resolve, reject) => {
+      const BATCH = 100;
+      let next = 0;
+      let pending = 0;
+      const send = (): void => {
+        if (next >= paths.length) {
+          if (pending === 0) resolve();
+          return;
+        }
+        pending++;
+        worker.postMessage({ paths: paths.slice(next, next + BATCH) });
+        next += BATCH;
+      };
+      worker.on('message', (m: WorkerReply | 'ready') => {
+        if (m === 'ready') {
+          send();
+          send(); // keep one batch queued while the other is parsed
+          return;
+        }
+        pending--;
+        onReply(m);
+        send();
+      });
+      worker.once('error', reject);
+      worker.once('exit', (code) => (next < paths.length || pending > 0 ? reject(new Error(`index worker exited (${code})`)) : resolve()));
+    });
+  } finally {
+    await worker.terminate();
+  }
 }
