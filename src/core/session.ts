@@ -12,7 +12,7 @@ import { topProbeProcesses } from './probe-calls';
 import { topEtsTables, topPorts, type EtsRow, type PortRow } from './ports-ets';
 import { RemoteEvaluator } from './remote-eval';
 import type { RpcChannel } from './rpc';
-import { applicationTrees, type ApplicationTree, type TreeOptions } from './tree';
+import { applicationTrees, walkSupervisor, type ApplicationTree, type TreeNode, type TreeOptions } from './tree';
 
 /** What a Session needs from a connection (src/dist's NodeConnection satisfies it). */
 export interface SessionConnection extends RpcChannel {
@@ -54,6 +54,11 @@ export class Session {
 
   get probe(): ProbeStatus {
     return this.probeStatus;
+  }
+
+  /** Adds consent given later (the editor asks when an action needs it). */
+  grant(grants: ConsentGrants): void {
+    this.options.grants = { ...(this.options.grants ?? {}), ...grants };
   }
 
   get hasProbe(): boolean {
@@ -109,6 +114,12 @@ export class Session {
 
   tree(options?: TreeOptions): Promise<ApplicationTree[]> {
     return applicationTrees(this.connection, this.evaluator, { ...options, useProbe: this.probeHandle !== null });
+  }
+
+  /** One page of one supervisor's children (sorted on the target by memory), for paging large ones. */
+  async supervisorPage(pid: string, offset: number, limit: number): Promise<TreeNode> {
+    const sup = await parsePid(this.connection, pid);
+    return walkSupervisor(this.connection, this.evaluator, sup, { id: null, module: null, name: null }, { pageSize: limit, pageOffset: offset, maxDepth: 1, useProbe: this.probeHandle !== null }, 0);
   }
 
   ports(limit: number): Promise<{ total: number; rows: PortRow[] }> {

@@ -49,6 +49,8 @@ export interface TreeOptions {
   supervisorTimeoutMs?: number;
   /** Depth limit (default 32). */
   maxDepth?: number;
+  /** Children skipped before the page of the supervisor the walk starts at (paging one large supervisor). */
+  pageOffset?: number;
   /** Page large supervisors with the loaded probe (set by Session when the probe is loaded). */
   useProbe?: boolean;
 }
@@ -61,18 +63,19 @@ Call = fun(Req) -> try gen_server:call(Sup, Req, Timeout) catch exit:{timeout, _
 case Call(which_children) of
   Children when is_list(Children) ->
     N = length(Children),
-    Page = case N =< Max of
+    Off = min(Offset, N),
+    Page = case N =< Max andalso Off =:= 0 of
       true -> Children;
       false when UseProbe ->
         %% The probe ranks in compiled code; erl_eval would interpret one step per child.
-        case beam_lens_probe:children_page(Sup, SortKey, 0, Max, Timeout) of
+        case beam_lens_probe:children_page(Sup, SortKey, Off, Max, Timeout) of
           {_, Rows} when is_list(Rows) -> [{Id, P, T, Ms} || {Id, P, T, Ms, _} <- Rows];
-          _ -> lists:sublist(Children, Max)
+          _ -> lists:sublist(Children, Off + 1, Max)
         end;
       false ->
         Scored = [{case is_pid(P) andalso erlang:process_info(P, SortKey) of {_, V} -> V; _ -> -1 end, C}
                   || {_, P, _, _} = C <- Children],
-        [C || {_, C} <- lists:sublist(lists:reverse(lists:keysort(1, Scored)), Max)]
+        [C || {_, C} <- lists:sublist(lists:reverse(lists:keysort(1, Scored)), Off + 1, Max)]
     end,
     Named = [{Id, P, T, Ms, case is_pid(P) andalso erlang:process_info(P, registered_name) of {registered_name, Nm} -> Nm; _ -> [] end}
              || {Id, P, T, Ms} <- Page],
@@ -160,7 +163,7 @@ export async function walkSupervisor(
   try {
     reply = await evaluator.eval(
       SUPERVISOR,
-      { Sup: sup, Timeout: timeout, Max: max, SortKey: Atom.of(options.pageSort ?? 'memory'), UseProbe: Atom.of(options.useProbe === true ? 'true' : 'false') },
+      { Sup: sup, Timeout: timeout, Max: max, Offset: depth === 0 ? (options.pageOffset ?? 0) : 0, SortKey: Atom.of(options.pageSort ?? 'memory'), UseProbe: Atom.of(options.useProbe === true ? 'true' : 'false') },
       timeout * 2 + 5000,
     );
   } catch (err) {

@@ -1,0 +1,79 @@
+// Pure parts of attaching (no 'vscode' here, unit-tested): saved connections, node-name and
+// host:port validation, the attach picker's items.
+import type { EnvTag } from '../../core/consent';
+
+export interface SavedConnection {
+  node: string;
+  host?: string;
+  port?: number;
+  env: EnvTag;
+  /** Where the cookie comes from: SecretStorage (keyed by node), a file the user named, or ~/.erlang.cookie. */
+  cookie: { kind: 'secret' } | { kind: 'file'; path: string } | { kind: 'default' };
+}
+
+export interface PickItem {
+  label: string;
+  description: string;
+  detail?: string;
+  action: { kind: 'local'; node: string; port: number } | { kind: 'saved'; connection: SavedConnection } | { kind: 'remote' };
+}
+
+/** Checks a node name; returns an error message or null. A bare name gets `@host` added by the caller. */
+export function nodeNameError(text: string): string | null {
+  const t = text.trim();
+  if (t === '') return 'Enter a node name such as demo@localhost';
+  const parts = t.split('@');
+  if (parts.length > 2) return `"${t}" has more than one @; expected name@host`;
+  const [name, host] = parts as [string, string | undefined];
+  if (!/^[A-Za-z0-9_\-.]+$/.test(name)) return `"${name}" is not a valid node name (letters, digits, _ - . only)`;
+  if (host !== undefined && !/^[A-Za-z0-9_\-.]+$/.test(host)) return `"${host}" is not a valid host name`;
+  return null;
+}
+
+export function fullNodeName(text: string, localHost: string): string {
+  const t = text.trim();
+  return t.includes('@') ? t : `${t}@${localHost}`;
+}
+
+/** "host" or "host:port" (the port of the node's distribution listener, e.g. an SSH tunnel). */
+export function parseHostPort(text: string): { host: string; port?: number } | { error: string } {
+  const t = text.trim();
+  if (t === '') return { error: 'Enter a host, or host:port when EPMD is not reachable (e.g. localhost:9100 through an SSH tunnel)' };
+  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(t);
+  if (!m) return { error: `"${t}" is not host or host:port` };
+  const host = (m[1] as string).replace(/^\[|\]$/g, '');
+  if (m[2] === undefined) return { host };
+  const port = Number(m[2]);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) return { error: `port ${m[2]} is not between 1 and 65535` };
+  return { host, port };
+}
+
+export function connectionKey(c: Pick<SavedConnection, 'node' | 'host' | 'port'>): string {
+  return `${c.node}|${c.host ?? ''}|${c.port ?? ''}`;
+}
+
+/** Saved connections first (most recent first), then EPMD's nodes not already saved, then "remote…". */
+export function attachItems(local: Array<{ name: string; port: number }>, localHost: string, saved: SavedConnection[], attached: Set<string>): PickItem[] {
+  const items: PickItem[] = [];
+  const savedNodes = new Set(saved.map((s) => s.node));
+  for (const c of saved) {
+    items.push({
+      label: c.node,
+      description: `saved · ${c.env}${c.port ? ` · port ${c.port}` : ''}${attached.has(c.node) ? ' · attached' : ''}`,
+      detail: c.cookie.kind === 'file' ? `cookie from ${c.cookie.path}` : c.cookie.kind === 'secret' ? 'cookie in secret storage' : 'cookie from ~/.erlang.cookie',
+      action: { kind: 'saved', connection: c },
+    });
+  }
+  for (const n of local) {
+    const node = `${n.name}@${localHost}`;
+    if (savedNodes.has(node)) continue;
+    items.push({ label: node, description: `EPMD · port ${n.port}${attached.has(node) ? ' · attached' : ''}`, action: { kind: 'local', node, port: n.port } });
+  }
+  items.push({ label: 'Remote node…', description: 'another host, or a port through an SSH tunnel', action: { kind: 'remote' } });
+  return items;
+}
+
+/** Keeps at most `max` saved connections, the newest first, one per node/host/port. */
+export function rememberConnection(saved: SavedConnection[], c: SavedConnection, max = 20): SavedConnection[] {
+  return [c, ...saved.filter((s) => connectionKey(s) !== connectionKey(c))].slice(0, max);
+}

@@ -1,0 +1,104 @@
+// Shapes the sidebar tree (pure, unit-tested): what each level shows, bounded so a supervisor
+// with 100,000 children or a node with a million processes never floods the view.
+import { formatModule } from '../../etf';
+import type { Finding } from '../../core/findings';
+import type { Overview } from '../../core/overview';
+import type { ProcessRow, ProcessSort } from '../../core/processes';
+import type { ApplicationTree, TreeNode } from '../../core/tree';
+
+export const MAX_CHILDREN_SHOWN = 50;
+
+export type SidebarItem =
+  | { kind: 'node'; node: string; env: string; error?: string }
+  | { kind: 'section'; node: string; section: 'overview' | 'applications' | 'processes' | 'findings' | 'sessions' }
+  | { kind: 'stat'; node: string; label: string; value: string; warn?: boolean }
+  | { kind: 'app'; node: string; app: ApplicationTree }
+  | { kind: 'tree'; node: string; app: string; tree: TreeNode }
+  | { kind: 'more'; node: string; label: string }
+  | { kind: 'processSort'; node: string; sort: ProcessSort }
+  | { kind: 'process'; node: string; row: ProcessRow; sort: ProcessSort }
+  | { kind: 'finding'; node: string; finding: Finding }
+  | { kind: 'session'; node: string; file: string; label: string; description: string }
+  | { kind: 'message'; node: string; label: string };
+
+export function bytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  if (n < 1024 ** 2) return `${(n / 1024).toFixed(1)} KiB`;
+  if (n < 1024 ** 3) return `${(n / 1024 ** 2).toFixed(1)} MiB`;
+  return `${(n / 1024 ** 3).toFixed(2)} GiB`;
+}
+
+export function count(n: number): string {
+  return Math.round(n).toLocaleString('en-US');
+}
+
+export function overviewStats(node: string, o: Overview): SidebarItem[] {
+  const stat = (label: string, value: string, warn = false): SidebarItem => ({ kind: 'stat', node, label, value, ...(warn ? { warn } : {}) });
+  const pressure = (c: { count: number; limit: number | null }): boolean => c.limit !== null && c.count / c.limit > 0.8;
+  const util = o.schedulerUtilization;
+  return [
+    stat('OTP / ERTS', `${o.otpRelease} / ${o.ertsVersion}`),
+    stat('Uptime', `${(o.uptimeMs / 3_600_000).toFixed(1)} h`),
+    stat('Memory', `${bytes(o.memory.total)} (processes ${bytes(o.memory.processes)}, binary ${bytes(o.memory.binary)}, ets ${bytes(o.memory.ets)})`),
+    stat('Processes', `${count(o.limits.processes.count)} of ${o.limits.processes.limit === null ? '?' : count(o.limits.processes.limit)}`, pressure(o.limits.processes)),
+    stat('Schedulers', `${o.schedulers.online} online${util ? `, ${Math.round(util.total * 100)}% busy` : ''}`, util !== null && util.total > 0.8),
+    stat('Run queue', count(o.runQueue.total), o.runQueue.total > o.schedulers.online * 2),
+    stat('Atoms', `${count(o.limits.atoms.count)} of ${o.limits.atoms.limit === null ? '?' : count(o.limits.atoms.limit)}`, pressure(o.limits.atoms)),
+    stat('Ports / ETS tables', `${count(o.limits.ports.count)} / ${count(o.limits.etsTables.count)}`, pressure(o.limits.ports) || pressure(o.limits.etsTables)),
+  ];
+}
+
+export function treeLabel(t: TreeNode): string {
+  return t.name !== null ? formatModule(t.name) : t.module !== null ? formatModule(t.module) : (t.id ?? t.pid ?? '?');
+}
+
+export function treeDescription(t: TreeNode): string {
+  if (t.error) return `not answering: ${t.error}`;
+  if (t.status) return t.status;
+  if (t.type === 'worker') return t.pid ?? '';
+  const parts = [t.strategy ?? 'supervisor', `${count(t.childCount)} ${t.childCount === 1 ? 'child' : 'children'}`];
+  if (t.intensity !== undefined && t.period !== undefined) parts.push(`${t.restarts ?? 0}/${t.intensity} restarts per ${t.period} s`);
+  return parts.join(' · ');
+}
+
+/** A supervisor's children, bounded, with a "N more" item when the page or the view cuts them. */
+export function treeChildren(node: string, app: string, t: TreeNode): SidebarItem[] {
+  const shown = t.children.slice(0, MAX_CHILDREN_SHOWN);
+  const items: SidebarItem[] = shown.map((c) => ({ kind: 'tree', node, app, tree: c }));
+  const hidden = t.childCount - shown.length;
+  if (hidden > 0) items.push({ kind: 'more', node, label: `${count(hidden)} more children (open the supervision tree to page through them)` });
+  return items;
+}
+
+export function restartHealth(t: TreeNode): 'ok' | 'warning' | 'error' {
+  if (t.error) return 'error';
+  if (t.intensity === undefined || t.intensity <= 0) return 'ok';
+  const ratio = (t.restarts ?? 0) / t.intensity;
+  return ratio >= 1 ? 'error' : ratio >= 0.6 ? 'warning' : 'ok';
+}
+
+export function processLabel(r: ProcessRow): string {
+  if (r.name) return formatModule(r.name);
+  const mfa = r.initialCall ?? r.currentFunction;
+  return mfa ? formatModule(mfa.split(':')[0] as string) : r.pid;
+}
+
+export function processDescription(r: ProcessRow, sort: ProcessSort): string {
+  switch (sort) {
+    case 'memory':
+      return `${bytes(r.memory)} · ${r.pid}`;
+    case 'mailbox':
+      return `${count(r.messageQueueLen)} messages · ${r.pid}`;
+    case 'reductions':
+      return `${count(r.reductions)} reductions · ${r.pid}`;
+    case 'reduction-rate':
+      return `${count(r.reductionRate ?? 0)} reductions/s · ${r.pid}`;
+  }
+}
+
+export const SORT_LABELS: Record<ProcessSort, string> = {
+  memory: 'Top by memory',
+  mailbox: 'Top by mailbox',
+  reductions: 'Top by reductions',
+  'reduction-rate': 'Top by reduction rate',
+};
