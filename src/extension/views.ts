@@ -21,6 +21,7 @@ import {
 } from '../protocol/webview';
 import type { Log } from './log';
 import type { AttachedNode, NodeManager } from './nodes';
+import { sanitizeQuery } from './model/messages';
 import { Panel } from './panel';
 import { askConsent } from './consent';
 
@@ -196,17 +197,6 @@ export class TableView {
       this.panel.post({ type: 'error', message: `could not read processes of ${this.n.node}: ${errorText(err)}` });
     }
   }
-}
-
-/** A query from the webview is untrusted input: clamp it. */
-export function sanitizeQuery(q: TableQuery): TableQuery {
-  const sorts = ['memory', 'reductions', 'mailbox', 'reduction-rate'] as const;
-  return {
-    sort: sorts.includes(q.sort) ? q.sort : 'memory',
-    offset: Number.isInteger(q.offset) && q.offset >= 0 ? Math.min(q.offset, 10_000_000) : 0,
-    limit: Number.isInteger(q.limit) && q.limit > 0 ? Math.min(q.limit, 500) : 200,
-    filter: typeof q.filter === 'string' ? q.filter.slice(0, 200) : '',
-  };
 }
 
 // ---- Process detail ------------------------------------------------------------------------
