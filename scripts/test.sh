@@ -27,7 +27,7 @@ step() { # name, command...
   fi
 }
 
-step typecheck npx tsc -p . --noEmit || failed=$((failed + 1))
+step typecheck npm run --silent typecheck || failed=$((failed + 1))
 step lint npx eslint . || failed=$((failed + 1))
 step unit npx mocha --config .mocharc.unit.json; count_mocha "$logdir/unit.log"
 if [ -x test/probe/run.sh ]; then

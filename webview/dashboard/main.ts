@@ -66,7 +66,9 @@ function draw(): void {
     const svg = select(box.svg);
     svg.selectAll('*').remove();
     svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${height - m.bottom})`).call(axisBottom(x).ticks(Math.max(2, Math.floor(width / 90))));
-    svg.append('g').attr('class', 'axis').attr('transform', `translate(${m.left},0)`).call(axisLeft(y).ticks(4).tickFormat((v) => c.format(Number(v))));
+    // Counts (run queue, processes) get whole-number ticks only.
+    const whole = c.id === 'runqueue' || c.id === 'processes';
+    svg.append('g').attr('class', 'axis').attr('transform', `translate(${m.left},0)`).call(axisLeft(y).ticks(4).tickFormat((v) => (whole && !Number.isInteger(Number(v)) ? '' : c.format(Number(v)))));
     const path = line<[number, number]>().x((p) => x(p[0])).y((p) => y(p[1]));
     for (const s of series) svg.append('path').attr('class', 'line').attr('d', path(s.points) ?? '').style('stroke', s.color);
     box.legend.replaceChildren(...series.slice(0, 8).map((s) => {

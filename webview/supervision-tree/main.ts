@@ -54,8 +54,11 @@ const zoomer = zoom<SVGSVGElement, unknown>()
     saveState();
   });
 svg.call(zoomer);
-if (saved?.transform) svg.call(zoomer.transform, zoomIdentity.translate(saved.transform.x, saved.transform.y).scale(saved.transform.k));
-else svg.call(zoomer.transform, zoomIdentity.translate(40, 40));
+let placed = false;
+if (saved?.transform) {
+  svg.call(zoomer.transform, zoomIdentity.translate(saved.transform.x, saved.transform.y).scale(saved.transform.k));
+  placed = true;
+}
 
 function saveState(): void {
   const t = zoomTransform(svgEl);
@@ -211,6 +214,12 @@ vs.listen((m: HostToTree) => {
       title.textContent = `${m.node} · refreshed ${new Date(m.refreshedAt).toLocaleTimeString()}`;
       status.set('');
       render();
+      if (!placed) {
+        // First view: the root at the left, vertically in the middle of the view.
+        placed = true;
+        const r = layoutNodes[0];
+        svg.call(zoomer.transform, zoomIdentity.translate(40, (svgEl.clientHeight || 600) / 2 - (r?.x ?? 0)));
+      }
       if (pendingFocus && focusOn(matchFocus(pendingFocus))) pendingFocus = null;
       return;
     }

@@ -1,0 +1,196 @@
+// Drives the real VS Code workbench (code-server) in headless Debian chromium through
+// playwright-core: temp user-data and extensions dirs, the .vsix installed like a user would,
+// palette commands, quick picks, sidebar items, webviews (two nested iframes), screenshots.
+// Every wait has a deadline and names what it waited for; code-server is stopped by its PID.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser, type FrameLocator, type Locator, type Page } from 'playwright-core';
+
+const HERE = __dirname;
+const CODE_SERVER = path.join(HERE, 'node_modules/.bin/code-server');
+export const ARTIFACTS = path.join(HERE, 'artifacts');
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+export async function until<T>(what: string, f: () => Promise<T | undefined | false> | T | undefined | false, timeoutMs = 30_000, everyMs = 200): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = await f();
+      if (v !== undefined && v !== false) return v;
+    } catch (err) {
+      lastError = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}${lastError ? ` (last error: ${lastError instanceof Error ? lastError.message : String(lastError)})` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+export interface WorkbenchOptions {
+  vsix: string;
+  folder: string;
+  settings?: Record<string, unknown>;
+}
+
+export class Workbench {
+  private constructor(
+    readonly page: Page,
+    private readonly browser: Browser,
+    private readonly server: ChildProcess,
+    private readonly dirs: string[],
+    readonly url: string,
+  ) {}
+
+  static async start(options: WorkbenchOptions): Promise<Workbench> {
+    const base = mkdtempSync(path.join(tmpdir(), 'beam-lens-e2e-'));
+    const userData = path.join(base, 'user');
+    const extensions = path.join(base, 'extensions');
+    mkdirSync(path.join(userData, 'User'), { recursive: true });
+    mkdirSync(extensions, { recursive: true });
+    writeFileSync(
+      path.join(userData, 'User', 'settings.json'),
+      JSON.stringify({
+        'security.workspace.trust.enabled': false,
+        'workbench.startupEditor': 'none',
+        'telemetry.telemetryLevel': 'off',
+        'workbench.tips.enabled': false,
+        'extensions.ignoreRecommendations': true,
+        ...options.settings,
+      }),
+    );
+    // Its own config file, so nothing is written under ~/.config.
+    const config = path.join(base, 'config.yaml');
+    writeFileSync(config, 'auth: none\n');
+    const install = spawnSync(CODE_SERVER, ['--config', config, '--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', options.vsix], { encoding: 'utf8', timeout: 120_000 });
+    if (install.status !== 0) throw new Error(`installing ${options.vsix} failed: ${install.stderr || install.stdout}`);
+    const port = await freePort();
+    const server = spawn(
+      CODE_SERVER,
+      ['--config', config, '--bind-addr', `127.0.0.1:${port}`, '--auth', 'none', '--user-data-dir', userData, '--extensions-dir', extensions, '--disable-telemetry', '--disable-update-check', '--disable-workspace-trust', options.folder],
+      { stdio: ['ignore', 'pipe', 'pipe'], detached: true },
+    );
+    let output = '';
+    server.stdout?.on('data', (d: Buffer) => (output += d.toString()));
+    server.stderr?.on('data', (d: Buffer) => (output += d.toString()));
+    const url = `http://127.0.0.1:${port}/?folder=${encodeURIComponent(options.folder)}`;
+    try {
+      await until('code-server to answer HTTP', async () => (await fetch(`http://127.0.0.1:${port}/healthz`).catch(() => null))?.ok === true, 60_000, 250);
+    } catch (err) {
+      stopProcessGroup(server);
+      throw new Error(`${err instanceof Error ? err.message : String(err)}; code-server output: ${output.slice(-2000)}`);
+    }
+    const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'] });
+    const page = await browser.newPage({ viewport: { width: 1600, height: 1000 } });
+    await page.goto(url);
+    await page.locator('.monaco-workbench').waitFor({ timeout: 90_000 });
+    return new Workbench(page, browser, server, [base], url);
+  }
+
+  /** Runs a command from the palette by its full title ("BEAM: Attach to Node…"). */
+  async runCommand(title: string): Promise<void> {
+    await this.page.keyboard.press('Escape');
+    await this.page.keyboard.press('F1');
+    const input = this.page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill(`>${title}`);
+    const item = this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
+    await item.waitFor({ timeout: 15_000 });
+    await input.press('Enter');
+  }
+
+  /** Picks the item of the open quick pick whose label contains `label`. */
+  async quickPick(label: string, timeoutMs = 20_000): Promise<void> {
+    const row = this.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: label }).first();
+    await row.waitFor({ timeout: timeoutMs });
+    await row.click();
+  }
+
+  /** Types into the open input box and presses Enter. */
+  async typeInQuickInput(text: string): Promise<void> {
+    const input = this.page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill(text);
+    await input.press('Enter');
+  }
+
+  /** Shows a view container (clicking its activity bar item again would hide it). */
+  async openViewContainer(title: string): Promise<void> {
+    const item = this.page.locator(`.activitybar .action-item:has([aria-label*="${title}"])`).first();
+    const checked = await item.getAttribute('aria-selected').catch(() => null) ?? await item.locator('[aria-label]').first().getAttribute('aria-checked').catch(() => null);
+    const open = (await item.getAttribute('class'))?.includes('checked') || checked === 'true';
+    if (!open) await this.page.locator(`.activitybar [aria-label*="${title}"]`).first().click();
+  }
+
+  /** Opens a workspace file through quick open (typed into the palette without '>'). */
+  async openFile(name: string): Promise<void> {
+    await this.page.keyboard.press('Escape');
+    await this.page.keyboard.press('F1');
+    const input = this.page.locator('.quick-input-widget input');
+    await input.waitFor({ timeout: 10_000 });
+    await input.fill(name);
+    await this.page.locator('.quick-input-list .monaco-list-row', { hasText: name }).first().waitFor({ timeout: 30_000 });
+    await input.press('Enter');
+    await this.page.locator('.tabs-container .tab', { hasText: name }).first().waitFor({ timeout: 30_000 });
+  }
+
+  /** Expands a sidebar tree item by its twistie (clicking the label runs the item's command). */
+  async expand(label: string): Promise<void> {
+    const row = this.treeItem(label);
+    await row.waitFor({ timeout: 30_000 });
+    if ((await row.getAttribute('aria-expanded')) !== 'true') await row.locator('.monaco-tl-twistie').click();
+  }
+
+  treeItem(label: string): Locator {
+    return this.page.locator('.sidebar .monaco-list-row', { hasText: label }).first();
+  }
+
+  /** The visible webview's own document (outer iframe, then the active frame inside it). */
+  webview(): FrameLocator {
+    return this.page.locator('iframe.webview.ready:visible').last().contentFrame().locator('iframe#active-frame').contentFrame();
+  }
+
+  async notification(text: RegExp, timeoutMs = 60_000): Promise<string> {
+    const toast = this.page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
+    await toast.waitFor({ timeout: timeoutMs });
+    return (await toast.textContent()) ?? '';
+  }
+
+  async screenshot(name: string): Promise<string> {
+    mkdirSync(ARTIFACTS, { recursive: true });
+    const file = path.join(ARTIFACTS, `${name}.png`);
+    await this.page.screenshot({ path: file });
+    return file;
+  }
+
+  async close(): Promise<void> {
+    await this.browser.close().catch(() => undefined);
+    stopProcessGroup(this.server);
+    await until('code-server to exit', () => this.server.exitCode !== null || this.server.signalCode !== null, 15_000, 100).catch(() => {
+      if (this.server.pid) process.kill(-this.server.pid, 'SIGKILL');
+    });
+    for (const d of this.dirs) rmSync(d, { recursive: true, force: true });
+  }
+}
+
+/** code-server runs its own children (extension host, language server): stop its process group. */
+function stopProcessGroup(p: ChildProcess): void {
+  if (p.pid === undefined || p.exitCode !== null) return;
+  try {
+    process.kill(-p.pid, 'SIGTERM');
+  } catch {
+    // already gone
+  }
+}

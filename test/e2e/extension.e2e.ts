@@ -1,0 +1,151 @@
+// BEAM Lens in a real VS Code workbench (code-server) against the demo node, as a new user would
+// use it: install the .vsix, attach from the palette, see the node and the application's
+// supervisor in the sidebar, open the supervision tree, the process table sorted by mailbox and
+// the dashboard, see code lenses on a supervisor, run a hot-functions session with consent, detach
+// and find the target clean. Screenshots of each step land in test/e2e/artifacts/.
+import { strict as assert } from 'node:assert';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Atom, Tuple, isAtom, type Term } from '../../src/etf';
+import { startNode, type TestNode } from '../integration/harness';
+import { Workbench, until } from './driver';
+
+const root = path.join(__dirname, '../..');
+const vsix = process.env.BEAM_LENS_VSIX;
+
+const LEFTOVERS = `
+Flagged = [P || P <- erlang:processes(), {flags, F} <- [erlang:trace_info(P, flags)], F =/= []],
+Counted = [MFA || MFA <- MFAs, {call_count, C} <- [erlang:trace_info(MFA, call_count)], C =/= false],
+{length(Flagged), length(Counted), code:is_loaded(beam_lens_probe), whereis(beam_lens_tracer), length(nodes(hidden))}.`;
+
+describe('VS Code extension end to end (code-server + chromium, demo node)', function () {
+  this.timeout(600_000);
+  let demo: TestNode;
+  let wb: Workbench;
+  let folder: string;
+  let hiddenBefore = 0;
+
+  before(async function () {
+    if (!vsix) throw new Error('BEAM_LENS_VSIX is not set: run test/e2e/run.sh, which packages the extension first');
+    demo = await startNode({ command: { file: 'test/fixtures/demo/start.sh', args: (name, cookie) => [name, cookie] }, startTimeoutMs: 240_000 });
+    hiddenBefore = ((await demo.eval('length(nodes(hidden)).')) as number) ?? 0;
+    folder = mkdtempSync(path.join(tmpdir(), 'beam-lens-e2e-ws-'));
+    cpSync(path.join(root, 'test/fixtures/demo/lib'), path.join(folder, 'lib'), { recursive: true });
+    cpSync(path.join(root, 'test/fixtures/demo/mix.exs'), path.join(folder, 'mix.exs'));
+    wb = await Workbench.start({
+      vsix,
+      folder,
+      settings: { 'beamLens.hotFunctions.durationSeconds': 3, 'beamLens.refreshIntervalSeconds': 2, 'beamLens.factsIntervalSeconds': 3 },
+    });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && wb) await wb.screenshot(`failed-${(this.currentTest.title ?? 'test').replace(/[^\w]+/g, '-').slice(0, 60)}`).catch(() => undefined);
+  });
+
+  after(async () => {
+    await wb?.close();
+    await demo?.stop();
+    if (folder) rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('shows the BEAM view with a welcome and an Attach button', async () => {
+    await wb.openViewContainer('BEAM');
+    await wb.page.locator('.welcome-view-content', { hasText: 'No Erlang/Elixir node attached' }).waitFor({ timeout: 30_000 });
+    await wb.page.locator('.welcome-view-content a, .welcome-view-content .monaco-button', { hasText: 'Attach to Node' }).first().waitFor();
+    await wb.screenshot('01-welcome');
+  });
+
+  it('attaches from the command palette (EPMD list, environment, cookie file)', async () => {
+    await wb.runCommand('BEAM: Attach to Node…');
+    await wb.quickPick(demo.node);
+    await wb.quickPick('local');
+    await wb.quickPick('Cookie file…');
+    await wb.typeInQuickInput(demo.cookieFile);
+    await wb.treeItem(demo.node).waitFor({ timeout: 60_000 });
+    await wb.page.locator('.statusbar', { hasText: `${demo.node} · local` }).waitFor({ timeout: 30_000 });
+    await wb.screenshot('02-attached');
+  });
+
+  it("shows the node and the application's supervisor in the sidebar", async () => {
+    await wb.treeItem('Applications').waitFor({ timeout: 30_000 });
+    const app = wb.page.locator('.sidebar .monaco-list-row[aria-level="3"]', { hasText: /^demo/ }).first();
+    await app.waitFor({ timeout: 30_000 });
+    if ((await app.getAttribute('aria-expanded')) !== 'true') await app.locator('.monaco-tl-twistie').click();
+    await wb.expand('Demo.Supervisor');
+    await wb.treeItem('Demo.Workers.Supervisor').waitFor({ timeout: 30_000 });
+    await wb.expand('Demo.Workers.Supervisor');
+    await wb.treeItem('Demo.Flaky.Supervisor').waitFor({ timeout: 30_000 });
+    await wb.screenshot('03-sidebar');
+  });
+
+  it('opens the supervision tree webview and finds the supervisor in it', async () => {
+    await wb.runCommand('BEAM: Show Supervision Tree');
+    const view = wb.webview();
+    await view.locator('g.node[data-label="Demo.Flaky.Supervisor"]').waitFor({ timeout: 60_000 });
+    const detail = await view.locator('g.node[data-label="Demo.Flaky.Supervisor"] text.detail').textContent();
+    assert.match(detail ?? '', /^one_for_one · 1 child · \d+ restarts\/5 s of 3 allowed$/);
+    await view.locator('g.node[data-label="Demo.SessionSupervisor"]').waitFor();
+    // Search centers and selects the node.
+    await view.locator('input[type="search"]').fill('Flaky.Supervisor');
+    await view.locator('g.node.selected[data-label="Demo.Flaky.Supervisor"]').waitFor({ timeout: 10_000 });
+    await wb.screenshot('04-supervision-tree');
+  });
+
+  it('opens the process table sorted by mailbox with the growing GenServer first', async () => {
+    await wb.runCommand('BEAM: Show Processes by Mailbox');
+    const view = wb.webview();
+    const first = view.locator('.row[data-index="0"] [data-col="name"]');
+    await until('Demo.EventSink to lead the table', async () => /Demo\.EventSink/.test((await first.textContent({ timeout: 2000 })) ?? ''), 60_000);
+    const header = await view.locator('.toolbar .muted').textContent();
+    assert.match(header ?? '', /sorted by mailbox on the target/);
+    await wb.screenshot('05-process-table');
+  });
+
+  it('opens the dashboard with live readouts', async () => {
+    await wb.runCommand('BEAM: Show Dashboard');
+    const view = wb.webview();
+    await until('two samples on the dashboard', async () => ((await view.locator('[data-readout="processes"]').textContent({ timeout: 2000 })) ?? '').includes('processes') && (await view.locator('[data-chart="memory"] path.line').count()) >= 7, 60_000);
+    await until('a scheduler readout', async () => /busy|not measured/.test((await view.locator('[data-readout="schedulers"]').textContent({ timeout: 2000 })) ?? ''), 30_000);
+    await wb.screenshot('06-dashboard');
+  });
+
+  it('shows code lenses on a supervisor in the Elixir source', async () => {
+    await wb.openFile('flaky_supervisor.ex');
+    const lens = wb.page.locator('.contentWidgets .codelens-decoration, .codelens-decoration', { hasText: /one_for_one · 1 child · \d+ restarts\/5 s of 3 allowed/ }).first();
+    await lens.waitFor({ timeout: 90_000 });
+    await wb.screenshot('07-code-lens-supervisor');
+  });
+
+  it('runs a hot-functions session after consent and shows the result', async () => {
+    await wb.runCommand('BEAM: Start Hot-Functions Session');
+    const dialog = wb.page.locator('.monaco-dialog-box', { hasText: 'Allow BEAM Lens to change' });
+    await dialog.waitFor({ timeout: 30_000 });
+    await wb.screenshot('08-consent');
+    await dialog.locator('.monaco-button', { hasText: 'Allow' }).first().click();
+    const text = await wb.notification(/hot functions on .*\(completed\)/, 90_000);
+    assert.match(text, /Demo\.Pricing\.compute\/2/);
+    await wb.screenshot('09-hot-functions');
+  });
+
+  it('detaches and leaves the target clean', async () => {
+    await wb.runCommand('BEAM: Detach');
+    await wb.notification(/detached from/, 60_000);
+    const mfas = [new Tuple([Atom.of('Elixir.Demo.Pricing'), Atom.of('compute'), 2])];
+    const state = await until(
+      'the target to be clean',
+      async () => {
+        const t = (await demo.eval(LEFTOVERS, { MFAs: mfas })) as Tuple;
+        const [flagged, counted, loaded, tracer, hidden] = t.elements as Term[];
+        return flagged === 0 && counted === 0 && isAtom(loaded, 'false') && isAtom(tracer, 'undefined') && hidden === hiddenBefore ? t : undefined;
+      },
+      30_000,
+      250,
+    );
+    assert.ok(state);
+    await wb.openViewContainer('BEAM');
+    await wb.page.locator('.welcome-view-content', { hasText: 'No Erlang/Elixir node attached' }).waitFor({ timeout: 30_000 });
+    await wb.screenshot('10-detached');
+  });
+});
