@@ -9,7 +9,7 @@ const run = (cmd, args) => {
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
 run(process.execPath, ['scripts/build.mjs', '--production']);
-run(process.execPath, ['node_modules/@vscode/vsce/vsce', 'package', '--no-dependencies', '--allow-missing-repository', '-o', out]);
+run(process.execPath, ['node_modules/@vscode/vsce/vsce', 'package', '--no-dependencies', '--allow-missing-repository', '--readme-path', 'docs/extension-readme.md', '-o', out]);
 const size = statSync(out).size;
 console.log(`${out}: ${(size / 1024 / 1024).toFixed(2)} MB`);
 if (size > 5 * 1024 * 1024) {

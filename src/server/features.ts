@@ -1,5 +1,6 @@
 // Code lenses, diagnostics and hovers: pure functions over the workspace index and the runtime
 // facts held in memory. Nothing here talks to a node, so a lens request costs a few map lookups.
+import { pathToFileURL } from 'node:url';
 import { formatModule } from '../etf';
 import type { Finding } from '../core/findings';
 import { DIAGNOSTIC_SOURCE, type LensCommand, type ModuleRuntime, type RuntimeFacts, type SupervisorRuntime } from '../protocol/lsp';
@@ -127,7 +128,7 @@ export function codeLenses(uri: string, index: WorkspaceIndex, allFacts: Iterabl
           command: { command: 'beamLens.showSupervisionTree', arguments: [{ node, pid: s.pid, name: spec.name }] },
         });
       }
-      const runtime = modules.get(m.name);
+      const runtime = modules.get(m.name) ?? (file.modules.length === 1 ? facts.modules.find((r) => r.sourceHint !== undefined && pathToFileURL(r.sourceHint).toString() === uri && !index.module(r.module)) : undefined);
       if (runtime) {
         lenses.push({ range: line, title: prefix + moduleLensTitle(runtime), command: { command: 'beamLens.showProcesses', arguments: [{ node, module: m.name }] } });
       }
@@ -157,9 +158,9 @@ export function findingModule(f: Finding): string | null {
 }
 
 /** Where in the index a finding belongs: file and ranges. */
-export function placeFinding(f: Finding, index: WorkspaceIndex): { uri: string; ranges: Range[] } | null {
+export function placeFinding(f: Finding, index: WorkspaceIndex, hints?: ReadonlyMap<string, string>): { uri: string; ranges: Range[] } | null {
   let moduleName = findingModule(f);
-  let entry = moduleName !== null ? index.module(moduleName) : undefined;
+  let entry = moduleName !== null ? (index.module(moduleName) ?? byHint(index, moduleName, hints)) : undefined;
   // A process known by its registered name (e.g. a supervisor started inline, or a named GenServer).
   if (!entry && f.subject.name) {
     const name = formatModule(f.subject.name);
@@ -184,12 +185,30 @@ export function placeFinding(f: Finding, index: WorkspaceIndex): { uri: string; 
   return { uri: entry.uri, ranges };
 }
 
+/**
+ * A module the index does not know by name (defined by a macro, say), found through the
+ * target's module_info(compile) source path when that file is in the workspace.
+ */
+export function byHint(index: WorkspaceIndex, module: string, hints: ReadonlyMap<string, string> | undefined): { uri: string; module: ModuleDef } | undefined {
+  const source = hints?.get(module);
+  if (!source) return undefined;
+  const uri = pathToFileURL(source).toString();
+  const file = index.file(uri);
+  const m = file?.modules.find((x) => x.name === module) ?? file?.modules[0];
+  return m ? { uri, module: m } : undefined;
+}
+
+export function sourceHints(facts: RuntimeFacts): Map<string, string> {
+  return new Map(facts.modules.filter((m) => m.sourceHint).map((m) => [m.module, m.sourceHint as string]));
+}
+
 /** Diagnostics per file uri for all findings of all attached nodes. */
 export function diagnosticsByUri(index: WorkspaceIndex, allFacts: Iterable<RuntimeFacts>): Map<string, BeamDiagnostic[]> {
   const out = new Map<string, BeamDiagnostic[]>();
   for (const facts of allFacts) {
+    const hints = sourceHints(facts);
     for (const f of facts.findings) {
-      const place = placeFinding(f, index);
+      const place = placeFinding(f, index, hints);
       if (!place) continue;
       const list = out.get(place.uri) ?? [];
       const saved = facts.source === 'saved' ? ' (saved session)' : '';
@@ -242,8 +261,9 @@ export function findingMarkdown(f: Finding, facts: RuntimeFacts, now = Date.now(
 export function hover(uri: string, line: number, character: number, index: WorkspaceIndex, allFacts: RuntimeFacts[], now = Date.now()): string | null {
   const parts: string[] = [];
   for (const facts of allFacts) {
+    const hints = sourceHints(facts);
     for (const f of facts.findings) {
-      const place = placeFinding(f, index);
+      const place = placeFinding(f, index, hints);
       if (place?.uri === uri && place.ranges.some((r) => contains(r, line, character))) parts.push(findingMarkdown(f, facts, now));
     }
     const file = index.file(uri);

@@ -36,7 +36,7 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     wb = await Workbench.start({
       vsix,
       folder,
-      settings: { 'beamLens.hotFunctions.durationSeconds': 3, 'beamLens.refreshIntervalSeconds': 2, 'beamLens.factsIntervalSeconds': 3 },
+      settings: { 'beamLens.report.durationSeconds': 2, 'beamLens.hotFunctions.durationSeconds': 3, 'beamLens.refreshIntervalSeconds': 2, 'beamLens.factsIntervalSeconds': 3 },
     });
   });
 
@@ -101,6 +101,12 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     const header = await view.locator('.toolbar .muted').textContent();
     assert.match(header ?? '', /sorted by mailbox on the target/);
     await wb.screenshot('05-process-table');
+    // Click the row: the process detail opens.
+    await view.locator('.row[data-index="0"]').click();
+    const detail = wb.webview();
+    await until('the detail of the sink', async () => /Demo\.EventSink/.test((await detail.locator('h2').textContent({ timeout: 2000 })) ?? ''), 30_000);
+    await detail.locator('text=Place in the supervision tree').waitFor();
+    await wb.screenshot('05b-process-detail');
   });
 
   it('opens the dashboard with live readouts', async () => {
@@ -116,6 +122,24 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     const lens = wb.page.locator('.contentWidgets .codelens-decoration, .codelens-decoration', { hasText: /one_for_one · 1 child · \d+ restarts\/5 s of 3 allowed/ }).first();
     await lens.waitFor({ timeout: 90_000 });
     await wb.screenshot('07-code-lens-supervisor');
+    // Clicking the lens opens the supervision tree focused on that supervisor.
+    await lens.locator('a').first().click();
+    await wb.webview().locator('g.node.selected[data-label="Demo.Flaky.Supervisor"]').waitFor({ timeout: 30_000 });
+  });
+
+  it('generates the report in its webview', async () => {
+    await wb.runCommand('BEAM: Generate Report');
+    const view = wb.webview();
+    await view.locator('h1').first().waitFor({ timeout: 90_000 });
+    await until('the mailbox finding in the report', async () => /Demo\.EventSink/.test((await view.locator('.report').textContent({ timeout: 2000 })) ?? ''), 30_000);
+    await view.locator('button', { hasText: 'Save as Markdown' }).waitFor();
+    await wb.screenshot('07b-report');
+  });
+
+  it('tags the node production: the status bar warns and consent asks for the node name', async () => {
+    await wb.runCommand('BEAM: Set Environment Tag…');
+    await wb.quickPick('production');
+    await wb.page.locator('.statusbar', { hasText: `${demo.node} · production` }).waitFor({ timeout: 30_000 });
   });
 
   it('runs a hot-functions session after consent and shows the result', async () => {
@@ -124,6 +148,9 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     await dialog.waitFor({ timeout: 30_000 });
     await wb.screenshot('08-consent');
     await dialog.locator('.monaco-button', { hasText: 'Allow' }).first().click();
+    // Production: the node's name must be typed.
+    await wb.page.locator('.quick-input-widget', { hasText: 'is tagged production' }).waitFor({ timeout: 30_000 });
+    await wb.typeInQuickInput(demo.node);
     const text = await wb.notification(/hot functions on .*\(completed\)/, 90_000);
     assert.match(text, /Demo\.Pricing\.compute\/2/);
     await wb.screenshot('09-hot-functions');

@@ -12,7 +12,7 @@ import { Session } from '../../src/core/session';
 import { factsCollector } from '../../src/core/runtime-facts';
 import { runHotFunctions } from '../../src/core/sessions/hot';
 import { saveSession, newSessionId } from '../../src/core/sessions/store';
-import type { RuntimeFacts } from '../../src/protocol/lsp';
+import { LspMethods, type RuntimeFacts } from '../../src/protocol/lsp';
 import { startNode, waitFor, type TestNode } from './harness';
 import { LspTestClient } from './lsp-client';
 
@@ -120,6 +120,17 @@ describe('language server (LSP over stdio, live demo node)', function () {
     assert.ok(lenses.some((t) => t.startsWith('1 process')));
     await client.close(sinkUri);
     await client.waitDiagnostics(sinkUri, (d) => d.some((x) => x.range.start.line === 20), 'back to the file on disk after close');
+
+    // Files created and deleted on disk (the client forwards its file watcher's events).
+    const file = path.join(ws, 'lib/demo/new_worker.ex');
+    writeFileSync(file, 'defmodule Demo.NewWorker do\n  use GenServer\n  def init(a), do: {:ok, a}\nend\n');
+    const newUri = pathToFileURL(file).toString();
+    await client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: newUri, type: 1 }] });
+    const found = await waitFor(async () => (await client.connection.sendRequest<{ uri: string; line: number } | null>(LspMethods.findSource, { module: 'Demo.NewWorker', function: 'init', arity: 1 })) ?? undefined, 10_000, 'the new module to be indexed');
+    assert.deepEqual(found, { uri: newUri, line: 2, character: 2 });
+    rmSync(file);
+    await client.connection.sendNotification('workspace/didChangeWatchedFiles', { changes: [{ uri: newUri, type: 3 }] });
+    await waitFor(async () => (await client.connection.sendRequest(LspMethods.findSource, { module: 'Demo.NewWorker' })) === null, 10_000, 'the deleted module to leave the index');
   });
 
   it('clears lenses and diagnostics on detach', async () => {

@@ -206,3 +206,26 @@ describe('lenses, diagnostics and hovers from facts', () => {
     assert.equal(diagnosticsByUri(index, []).size, 0);
   });
 });
+
+describe('mapping through the target\'s compile source', () => {
+  it('places a finding for a module the index does not know by name in the file the target compiled it from', async () => {
+    const parser = await elixirParser();
+    try {
+      const index = new WorkspaceIndex(parser);
+      const uri = 'file:///ws/lib/generated.ex';
+      index.indexText(uri, 'defmodule Gen.Macro do\n  defmacro __using__(_), do: :ok\n  def handle_info(m, s), do: {:noreply, s}\nend\n');
+      const f: RuntimeFacts = {
+        node: 'n@h', env: 'local', source: 'live', capturedAt: Date.now(),
+        modules: [{ module: 'Gen.Generated', processes: 1, memory: 1, messages: 0, largestMailbox: 0, sourceHint: '/ws/lib/generated.ex' }],
+        supervisors: [], hot: [],
+        findings: [{ id: 'm', rule: 'mailbox-backlog', severity: 'warning', title: 't', evidence: [], subject: {}, location: { module: 'Elixir.Gen.Generated' }, recommendation: 'r', risk: 'r', validation: 'v' }],
+      };
+      const d = diagnosticsByUri(index, [f]).get(uri);
+      assert.equal(d?.length, 1);
+      assert.equal(d?.[0]?.range.start.line, 2);
+      assert.deepEqual(codeLenses(uri, index, [f]).map((l) => l.title), ['1 process · 1 B']);
+    } finally {
+      parser.delete();
+    }
+  });
+});

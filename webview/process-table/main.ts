@@ -25,6 +25,7 @@ let via = '';
 const cache = new BlockCache();
 cache.reset(sort, filter);
 let changed = new Set<string>();
+let changedTimer: number | undefined;
 
 const COLUMNS: Array<{ id: Column; title: string; sort?: ProcessSort; num?: boolean }> = [
   { id: 'pid', title: 'Pid' },
@@ -201,6 +202,9 @@ vs.listen((m: HostToTable) => {
       total = p.matched;
       const before = cache.put(p.query.offset, p.rows);
       changed = changedCells(before, p.rows, ['memory', 'reductions', 'mailbox', 'reductionRate', 'currentFunction']);
+      // The highlight marks what this refresh changed, then goes.
+      window.clearTimeout(changedTimer);
+      if (changed.size > 0) changedTimer = window.setTimeout(() => { changed = new Set(); render(); }, 1500);
       status.set(total === 0 && filter ? `No process matches "${filter}"` : '');
       render();
       if (saved && grid.scrollTop === 0 && saved.scrollTop > 0 && saved.sort === sort && saved.filter === filter) grid.scrollTop = saved.scrollTop;
