@@ -32,7 +32,8 @@
          trace_start/1,
          stop_trace/1,
          monitor_start/2,
-         monitor_stop/1]).
+         monitor_stop/1,
+         module_summary/1]).
 
 -type sort_key() :: memory | reductions | message_queue_len.
 -type row() :: {pid(), Value :: non_neg_integer(), Info :: [{atom(), term()}]}.
@@ -48,7 +49,7 @@
 
 %% @doc Version of this probe's API; the client reloads the probe when it differs.
 -spec version() -> pos_integer().
-version() -> 2.
+version() -> 3.
 
 %% @doc Page of processes ranked by SortKey, descending.
 %% One pass over erlang:processes() keeping only the best Offset + Limit entries, then
@@ -1644,3 +1645,61 @@ wait_until_out_of(Module, Pid, Deadline) when is_pid(Pid), node(Pid) =:= node() 
     end;
 wait_until_out_of(_Module, _RemotePid, _Deadline) ->
     ok.
+
+%%% Module summary ----------------------------------------------------------------------
+
+%% @doc Processes grouped by the module they run, for the editor's lenses: one pass over
+%% erlang:processes(), one row per module {Module, Count, Memory, Messages, MaxQueue,
+%% MaxQueuePid}, the Limit modules with the most processes first. A process belongs to the
+%% module of proc_lib's '$initial_call' (GenServer, Supervisor, Agent callbacks), else to its
+%% initial call's module. Only that dictionary key is read where the running OTP can
+%% (process_info(P, {dictionary, Key}), OTP 26); older releases copy the dictionary. Memory
+%% is proportional to the number of modules, not of processes (no pid list is kept besides
+%% the one erlang:processes/0 returns). The calling process is left out.
+-spec module_summary(pos_integer()) ->
+    [{module() | undefined, pos_integer(), non_neg_integer(), non_neg_integer(),
+      non_neg_integer(), pid()}].
+module_summary(Limit) when is_integer(Limit), Limit > 0 ->
+    Self = self(),
+    Items = case dict_key_supported() of
+                true -> [initial_call, {dictionary, '$initial_call'}, message_queue_len, memory];
+                false -> [initial_call, dictionary, message_queue_len, memory]
+            end,
+    Acc = lists:foldl(fun(P, M) when P =:= Self -> M;
+                         (P, M) -> summary_add(P, Items, M)
+                      end, #{}, erlang:processes()),
+    Rows = [{Mod, N, Mem, Q, MaxQ, MaxP} || {Mod, {N, Mem, Q, MaxQ, MaxP}} <- maps:to_list(Acc)],
+    lists:sublist(lists:reverse(lists:keysort(2, Rows)), Limit).
+
+dict_key_supported() ->
+    try erlang:process_info(self(), {dictionary, '$initial_call'}) of
+        _ -> true
+    catch
+        error:badarg -> false
+    end.
+
+summary_add(P, Items, M) ->
+    case erlang:process_info(P, Items) of
+        [{initial_call, IC}, {_, Dict}, {message_queue_len, Q}, {memory, Mem}] ->
+            Mod = summary_module(IC, Dict),
+            case M of
+                #{Mod := {N, MemS, QS, MaxQ, MaxP}} ->
+                    {MaxQ2, MaxP2} = if Q > MaxQ -> {Q, P}; true -> {MaxQ, MaxP} end,
+                    M#{Mod := {N + 1, MemS + Mem, QS + Q, MaxQ2, MaxP2}};
+                _ ->
+                    M#{Mod => {1, Mem, Q, Q, P}}
+            end;
+        _ ->
+            M
+    end.
+
+%% A supervisor's '$initial_call' is {supervisor, CallbackModule, 1}: it runs its callback module.
+summary_module(_IC, {supervisor, M, _}) when is_atom(M) -> M;
+summary_module(_IC, {M, _, _}) when is_atom(M) -> M;
+summary_module(IC, Dict) when is_list(Dict) ->
+    case lists:keyfind('$initial_call', 1, Dict) of
+        {_, Call} -> summary_module(IC, Call);
+        false -> summary_module(IC, undefined)
+    end;
+summary_module({M, _, _}, _) -> M;
+summary_module(_, _) -> undefined.

@@ -12,12 +12,14 @@ import { walkTree, type ApplicationTree } from './tree';
 import type { HotRuntime, ModuleRuntime, RuntimeFacts, SupervisorRuntime } from '../protocol/lsp';
 
 // A process belongs to the module of proc_lib's $initial_call (GenServer, Supervisor, Agent
-// callbacks), else to its initial call's module. Aggregated with a map on the target.
+// callbacks), else to its initial call's module. Aggregated with a map on the target: by the
+// probe's compiled module_summary/1 when it is loaded, else by erl_eval (same result, slower).
 const MODULE_SUMMARY = `
 Add = fun(P, Acc) ->
   case erlang:process_info(P, [initial_call, dictionary, message_queue_len, memory]) of
     [{initial_call, IC}, {dictionary, D}, {message_queue_len, Q}, {memory, Mem}] ->
       Mod = case lists:keyfind('$initial_call', 1, D) of
+              {_, {supervisor, MS, _}} when is_atom(MS) -> MS;
               {_, {M0, _, _}} when is_atom(M0) -> M0;
               _ -> case IC of {M1, _, _} -> M1; _ -> undefined end
             end,
@@ -30,8 +32,12 @@ Add = fun(P, Acc) ->
     _ -> Acc
   end
 end,
-Summary = lists:foldl(Add, #{}, erlang:processes()),
-Rows = lists:sublist(lists:reverse(lists:keysort(2, [{M, N, MemS, QS, MaxQ, MaxP} || {M, {N, MemS, QS, MaxQ, MaxP}} <- maps:to_list(Summary)])), Limit),
+Rows = case UseProbe of
+  true -> beam_lens_probe:module_summary(Limit);
+  false ->
+    Summary = lists:foldl(Add, #{}, erlang:processes()),
+    lists:sublist(lists:reverse(lists:keysort(2, [{M, N, MemS, QS, MaxQ, MaxP} || {M, {N, MemS, QS, MaxQ, MaxP}} <- maps:to_list(Summary)])), Limit)
+end,
 Src = fun(M) ->
   try M:module_info(compile) of C -> case lists:keyfind(source, 1, C) of {source, S} -> S; _ -> undefined end
   catch _:_ -> undefined end
@@ -44,7 +50,7 @@ export interface ModuleSummaryRow extends ModuleRuntime {
 }
 
 export async function moduleSummaries(session: Session, limit = 2000): Promise<ModuleSummaryRow[]> {
-  const result = await session.evaluator.eval(MODULE_SUMMARY, { Limit: limit }, 60_000);
+  const result = await session.evaluator.eval(MODULE_SUMMARY, { Limit: limit, UseProbe: Atom.of(session.hasProbe ? 'true' : 'false') }, 60_000);
   return asList(result).map((t: Term) => {
     const [m, n, mem, qs, maxQ, maxP, src] = asTuple(t).elements;
     const module = m instanceof Atom ? formatModule(m.name) : 'undefined';

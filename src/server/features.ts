@@ -78,7 +78,7 @@ function supervisorLensTitle(s: SupervisorRuntime, sourceLimits?: { maxRestarts?
 
 function moduleLensTitle(r: ModuleRuntime): string {
   const parts = [`${formatNumber(r.processes)} ${r.processes === 1 ? 'process' : 'processes'}`];
-  if (r.largestMailbox > 0 || r.mailboxGrowthPerSec !== undefined) {
+  if (r.largestMailbox > 0 || Math.abs(r.mailboxGrowthPerSec ?? 0) >= 1) {
     const growth = r.mailboxGrowthPerSec;
     const trend = growth !== undefined && Math.abs(growth) >= 1 ? ` (${growth > 0 ? '+' : '−'}${formatRate(Math.abs(growth))})` : '';
     parts.push(`largest mailbox ${formatNumber(r.largestMailbox)}${trend}`);

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { connect } from '../../src/dist';
 import { Session } from '../../src/core/session';
-import { factsCollector } from '../../src/core/runtime-facts';
+import { factsCollector, moduleSummaries } from '../../src/core/runtime-facts';
 import { runHotFunctions } from '../../src/core/sessions/hot';
 import { saveSession, newSessionId } from '../../src/core/sessions/store';
 import { LspMethods, type RuntimeFacts } from '../../src/protocol/lsp';
@@ -87,6 +87,25 @@ describe('language server (LSP over stdio, live demo node)', function () {
     const cmd = lenses.find((l) => l.command?.command === 'beamLens.showSupervisionTree')?.command;
     assert.ok(cmd, 'supervisor lens opens the supervision tree');
     assert.equal((cmd.arguments?.[0] as { node: string }).node, demo.node);
+  });
+
+  it('module summaries agree with and without the probe', async () => {
+    assert.ok(session.hasProbe, 'the hot-functions session loaded the probe');
+    const plain = new Session(await connect({ node: demo.node, cookie: demo.cookie }), { env: 'local' });
+    try {
+      const [withProbe, without] = await Promise.all([moduleSummaries(session), moduleSummaries(plain)]);
+      const pick = (rows: typeof without, m: string): [number, boolean] | undefined => {
+        const r = rows.find((x) => x.module === m);
+        return r && [r.processes, r.sourceHint?.endsWith('.ex') ?? false];
+      };
+      for (const m of ['Demo.Session', 'Demo.EventSink', 'Demo.Settings', 'Demo.Flaky.Supervisor']) {
+        assert.deepEqual(pick(withProbe, m), pick(without, m), m);
+        assert.ok(pick(without, m)?.[1], `${m} has its source hint`);
+      }
+      assert.equal(pick(without, 'Demo.Session')?.[0], 300);
+    } finally {
+      await plain.detach();
+    }
   });
 
   it('publishes diagnostics for findings, with hovers and a code action', async () => {

@@ -76,7 +76,8 @@ tests() ->
      {"system monitor: events, cap, stop, deadline", fun t_monitor_events/1},
      {"system monitor: owner down, killed, taken over", fun t_monitor_ends/1},
      {"owner node down with everything running: all undone", fun t_nodedown_everything/1},
-     {"unload/0 with everything running: all undone", fun t_unload_everything/1}].
+     {"unload/0 with everything running: all undone", fun t_unload_everything/1},
+     {"module_summary groups by $initial_call and matches a full count", fun t_module_summary/1}].
 
 run_test(Name, Fun, Ctx) ->
     T0 = erlang:monotonic_time(millisecond),
@@ -129,7 +130,7 @@ probe_gone() ->
 
 t_load_from_source(#{src := Src}) ->
     load_probe(Src),
-    2 = ?PROBE:version(),
+    3 = ?PROBE:version(),
     %% Loaded from memory only: code:which/1 answers the name given to load_binary.
     "beam_lens_probe.erl" = code:which(?PROBE),
     %% And it compiles without warnings, so no OTP release should choke on it.
@@ -1260,3 +1261,37 @@ t_unload_everything(#{src := Src}) ->
         flush_from(M),
         [stop_proc(P) || P <- [Ticker, Target]]
     end.
+
+%%% Module summary ----------------------------------------------------------------------
+
+t_module_summary(#{src := Src}) ->
+    ok = load_probe(Src),
+    Before = case lists:keyfind(?MODULE, 1, ?PROBE:module_summary(100000)) of
+                 false -> 0;
+                 {_, N0, _, _, _, _} -> N0
+             end,
+    %% 50 proc_lib processes of this module ('$initial_call' is a fun of probe_test), one with
+    %% 500 messages queued.
+    Pids = [proc_lib:spawn(fun() -> receive stop -> ok end end) || _ <- lists:seq(1, 50)],
+    [Busy | _] = Pids,
+    [Busy ! {hello, N} || N <- lists:seq(1, 500)],
+    try
+        Rows = ?PROBE:module_summary(100000),
+        {?MODULE, After, Mem, Msgs, MaxQ, MaxP} = lists:keyfind(?MODULE, 1, Rows),
+        50 = After - Before,
+        true = MaxQ >= 500,
+        true = MaxQ > 500 orelse MaxP =:= Busy,
+        true = Mem > 0,
+        true = Msgs >= 500,
+        %% Against a naive count on the same node: every process is counted once.
+        Total = lists:sum([N || {_, N, _, _, _, _} <- Rows]),
+        Naive = length(erlang:processes()) - 1,
+        true = abs(Total - Naive) =< 5,
+        %% Sorted by count, and the limit holds.
+        Counts = [N || {_, N, _, _, _, _} <- Rows],
+        Counts = lists:reverse(lists:sort(Counts)),
+        [_] = ?PROBE:module_summary(1)
+    after
+        [exit(P, kill) || P <- Pids]
+    end,
+    ok.
