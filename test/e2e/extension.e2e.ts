@@ -4,7 +4,7 @@
 // the dashboard, see code lenses on a supervisor, run a hot-functions session with consent, detach
 // and find the target clean. Screenshots of each step land in test/e2e/artifacts/.
 import { strict as assert } from 'node:assert';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom, Tuple, isAtom, type Term } from '../../src/etf';
@@ -36,7 +36,7 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     wb = await Workbench.start({
       vsix,
       folder,
-      settings: { 'beamLens.report.durationSeconds': 2, 'beamLens.hotFunctions.durationSeconds': 3, 'beamLens.refreshIntervalSeconds': 2, 'beamLens.factsIntervalSeconds': 3 },
+      settings: { 'beamLens.trace.durationSeconds': 5, 'beamLens.trace.limit': 10, 'beamLens.report.durationSeconds': 2, 'beamLens.hotFunctions.durationSeconds': 3, 'beamLens.refreshIntervalSeconds': 2, 'beamLens.factsIntervalSeconds': 3 },
     });
   });
 
@@ -154,6 +154,52 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     const text = await wb.notification(/hot functions on .*\(completed\)/, 90_000);
     assert.match(text, /Demo\.Pricing\.compute\/2/);
     await wb.screenshot('09-hot-functions');
+  });
+
+  it('writes the audit log and the session file, never the cookie', async () => {
+    const audit = readFileSync(path.join(folder, '.beam-lens/audit.log'), 'utf8');
+    assert.match(audit, /"action":"consent for probe\+trace","outcome":"granted"/);
+    assert.match(audit, /"action":"hot start"/);
+    assert.match(audit, /"action":"hot end"[^\n]*"outcome":"completed"/);
+    assert.ok(!audit.includes(demo.cookieText), 'no cookie in the audit log');
+    assert.ok(readdirSync(path.join(folder, '.beam-lens/sessions')).some((f) => /-hot-/.test(f)));
+  });
+
+  it('traces the messages of a process from its detail view into a .beamtrace log', async () => {
+    await wb.runCommand('BEAM: Show Processes by Mailbox');
+    const table = wb.webview();
+    await until('Demo.EventSink to lead the table', async () => /Demo\.EventSink/.test((await table.locator('.row[data-index="0"] [data-col="name"]').textContent({ timeout: 2000 })) ?? ''), 60_000);
+    await table.locator('.row[data-index="0"]').click();
+    const detail = wb.webview();
+    await detail.locator('button', { hasText: 'Trace messages' }).click();
+    // Consent was given for this attachment (and the name typed): no second dialog.
+    const editor = wb.page.locator('.monaco-editor .view-lines', { hasText: '# end reason=' }).first();
+    await editor.waitFor({ timeout: 60_000 });
+    const text = (await editor.textContent()) ?? '';
+    assert.match(text, /receive/);
+    await wb.screenshot('09b-trace-messages');
+  });
+
+  it('attaches a second node at once through host:port (no EPMD), then detaches it', async () => {
+    const other = await startNode({});
+    try {
+      await wb.runCommand('BEAM: Attach to Remote Node…');
+      await wb.typeInQuickInput(`localhost:${other.port}`);
+      await wb.typeInQuickInput(other.node);
+      await wb.quickPick('Cookie file…');
+      await wb.typeInQuickInput(other.cookieFile);
+      await wb.quickPick('staging');
+      await wb.treeItem(other.node).waitFor({ timeout: 60_000 });
+      await wb.treeItem(demo.node).waitFor();
+      await wb.page.locator('.statusbar', { hasText: `${other.node} · staging` }).waitFor({ timeout: 30_000 });
+      await wb.screenshot('09c-two-nodes');
+      await wb.runCommand('BEAM: Detach');
+      await wb.quickPick(other.node);
+      await wb.notification(new RegExp(`detached from ${other.node}`), 60_000);
+      await until('the second node to leave the sidebar', async () => (await wb.treeItem(other.node).count()) === 0, 30_000);
+    } finally {
+      await other.stop();
+    }
   });
 
   it('detaches and leaves the target clean', async () => {
