@@ -117,17 +117,21 @@ async function attachWith(deps: CommandDeps, c: SavedConnection, cookie: Cookie)
   });
 }
 
+/** Registers a command whose failures are logged and shown as an error message. */
+export function registerCommand(log: Log, id: string, f: (arg?: unknown) => unknown): vscode.Disposable {
+  return vscode.commands.registerCommand(id, async (arg?: unknown) => {
+    try {
+      await f(arg);
+    } catch (err) {
+      log.error(`${id}: ${errorText(err)}`);
+      void vscode.window.showErrorMessage(`BEAM Lens: ${errorText(err)}`);
+    }
+  });
+}
+
 export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
   const { nodes, log } = deps;
-  const reg = (id: string, f: (...args: unknown[]) => unknown): vscode.Disposable =>
-    vscode.commands.registerCommand(id, async (...args: unknown[]) => {
-      try {
-        await f(...args);
-      } catch (err) {
-        log.error(`${id}: ${errorText(err)}`);
-        void vscode.window.showErrorMessage(`BEAM Lens: ${errorText(err)}`);
-      }
-    });
+  const reg = (id: string, f: (arg?: unknown) => unknown): vscode.Disposable => registerCommand(log, id, f);
 
   return [
     reg('beamLens.attach', async () => {

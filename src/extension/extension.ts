@@ -6,7 +6,7 @@ import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerO
 import { listNodes } from '../dist';
 import { LspMethods } from '../protocol/lsp';
 import type { TreeFocus } from '../protocol/webview';
-import { pickNode, registerCommands } from './commands';
+import { pickNode, registerCommand, registerCommands } from './commands';
 import { createLog } from './log';
 import { NodeManager } from './nodes';
 import { Sidebar } from './sidebar';
@@ -89,17 +89,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     return track(`report:${node}`, new ReportView(views, n, { durationMs, trace: config().get<boolean>('report.allowTrace', false) }, findingId));
   };
   const cmd = (id: string, f: (arg?: unknown) => unknown): void => {
-    context.subscriptions.push(
-      vscode.commands.registerCommand(id, async (arg?: unknown) => {
-        try {
-          await f(arg);
-        } catch (err) {
-          const message = err instanceof Error ? err.message : String(err);
-          log.error(`${id}: ${message}`);
-          void vscode.window.showErrorMessage(`BEAM Lens: ${message}`);
-        }
-      }),
-    );
+    context.subscriptions.push(registerCommand(log, id, f));
   };
   cmd('beamLens.showSupervisionTree', async (arg) => {
     const n = await pickNode(nodes, arg);

@@ -3,6 +3,7 @@
 // lenses, diagnostics and hovers over its tree-sitter index. Commands in lenses and code actions
 // are executed by the client (see LensCommand).
 import type { Finding } from '../core/findings';
+import type { HotFunction } from '../core/sessions/hot';
 
 /** Module names are in Elixir's display form ("Demo.EventSink"); Erlang modules stay as atoms ("ets"). */
 export interface ModuleRuntime {
@@ -33,16 +34,8 @@ export interface SupervisorRuntime {
   childCount: number;
 }
 
-export interface HotRuntime {
-  module: string;
-  function: string;
-  arity: number;
-  calls: number;
-  callsPerSec: number;
-  /** Share of all counted calls, 0..1. */
-  share: number;
-  usPerCall?: number;
-}
+/** A function ranked by a hot-functions session (module in display form). */
+export type HotRuntime = Pick<HotFunction, 'module' | 'function' | 'arity' | 'calls' | 'callsPerSec' | 'share' | 'usPerCall'>;
 
 export interface RuntimeFacts {
   node: string;

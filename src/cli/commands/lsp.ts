@@ -2,8 +2,8 @@
 // itself and refreshes runtime facts; without, it shows the newest saved session of the workspace.
 import type { EnvTag } from '../../core/consent';
 import { startLanguageServer } from '../../server/standalone';
-import { UsageError, booleanFlag, numberFlag, stringFlag } from '../args';
-import type { Command } from '../command';
+import { UsageError, booleanFlag, numberFlag, stringFlag, type FlagSpec } from '../args';
+import { connectionFlags, type Command } from '../command';
 import { targetFromFlags } from '../connection';
 
 export const lspCommand: Command = {
@@ -14,11 +14,11 @@ export const lspCommand: Command = {
     flags: {
       stdio: { type: 'boolean', description: 'talk LSP over stdin/stdout' },
       'node-ipc': { type: 'boolean', description: 'talk LSP over Node IPC (when started by a Node client)' },
-      node: { type: 'string', value: 'NAME', description: 'attach to this node and refresh facts periodically' },
-      'cookie-file': { type: 'string', value: 'F', description: 'file holding the cookie (default ~/.erlang.cookie)' },
-      host: { type: 'string', value: 'H', description: 'host to reach (default: the host part of --node)' },
-      port: { type: 'number', value: 'P', description: 'distribution port; skips EPMD' },
-      env: { type: 'string', value: 'ENV', description: 'environment tag: local | staging | production', default: 'local' },
+      node: { ...connectionFlags.node, description: 'attach to this node and refresh facts periodically' } as FlagSpec,
+      'cookie-file': connectionFlags['cookie-file'] as FlagSpec,
+      host: connectionFlags.host as FlagSpec,
+      port: connectionFlags.port as FlagSpec,
+      env: connectionFlags.env as FlagSpec,
       refresh: { type: 'number', value: 'S', description: 'seconds between fact collections (default 10)', default: 10 },
       'no-saved-sessions': { type: 'boolean', description: 'do not show lenses from saved sessions when no node is attached' },
     },
