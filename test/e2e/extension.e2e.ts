@@ -91,6 +91,12 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     await view.locator('input[type="search"]').fill('Flaky.Supervisor');
     await view.locator('g.node.selected[data-label="Demo.Flaky.Supervisor"]').waitFor({ timeout: 10_000 });
     await wb.screenshot('04-supervision-tree');
+    // Live refresh (every 2 s here) keeps the zoom/pan and the selection.
+    const transform = await view.locator('svg > g').first().getAttribute('transform');
+    const refreshed = await view.locator('.toolbar .muted').first().textContent();
+    await until('a live refresh', async () => (await view.locator('.toolbar .muted').first().textContent()) !== refreshed, 30_000);
+    assert.equal(await view.locator('svg > g').first().getAttribute('transform'), transform);
+    await view.locator('g.node.selected[data-label="Demo.Flaky.Supervisor"]').waitFor({ timeout: 5000 });
   });
 
   it('opens the process table sorted by mailbox with the growing GenServer first', async () => {
