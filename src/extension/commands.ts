@@ -201,7 +201,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
       if (!n) return;
       const seconds = deps.config().get<number>('hotFunctions.durationSeconds', 10);
       if (!(await askConsent(n, ['probe', 'trace'], `count calls per function of the node's own applications for ${seconds} s (call_count)`, log))) return;
-      const { value: result } = await runAudited<HotResult>(deps, n, 'hot', { durationMs: seconds * 1000 }, `hot functions on ${n.node}`, async (signal) => {
+      const { value: result } = await runAudited<HotResult>(deps, n, 'hot', { durationMs: seconds * 1000 }, `hot functions on ${n.node} · ${seconds} s`, async (signal) => {
         const r = await runHotFunctions(n.session, { durationMs: seconds * 1000, limit: 30, signal });
         return { value: r, endReason: r.endReason };
       });

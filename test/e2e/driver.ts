@@ -60,17 +60,16 @@ export class Workbench {
     const extensions = path.join(base, 'extensions');
     mkdirSync(path.join(userData, 'User'), { recursive: true });
     mkdirSync(extensions, { recursive: true });
-    writeFileSync(
-      path.join(userData, 'User', 'settings.json'),
-      JSON.stringify({
-        'security.workspace.trust.enabled': false,
-        'workbench.startupEditor': 'none',
-        'telemetry.telemetryLevel': 'off',
-        'workbench.tips.enabled': false,
-        'extensions.ignoreRecommendations': true,
-        ...options.settings,
-      }),
-    );
+    const settingsFile = path.join(userData, 'User', 'settings.json');
+    const settings = {
+      'security.workspace.trust.enabled': false,
+      'workbench.startupEditor': 'none',
+      'telemetry.telemetryLevel': 'off',
+      'workbench.tips.enabled': false,
+      'extensions.ignoreRecommendations': true,
+      ...options.settings,
+    };
+    writeFileSync(settingsFile, JSON.stringify(settings));
     // Its own config file, so nothing is written under ~/.config.
     const config = path.join(base, 'config.yaml');
     writeFileSync(config, 'auth: none\n');

@@ -7,7 +7,8 @@ import { strict as assert } from 'node:assert';
 import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Atom, Tuple, isAtom, type Term } from '../../src/etf';
+import { Atom, Pid, Tuple, isAtom, type Term } from '../../src/etf';
+import { pidText } from '../../src/core/pids';
 import { startNode, type TestNode } from '../integration/harness';
 import { Workbench, until } from './driver';
 
@@ -36,7 +37,7 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     wb = await Workbench.start({
       vsix,
       folder,
-      settings: { 'beamLens.trace.durationSeconds': 5, 'beamLens.trace.limit': 10, 'beamLens.report.durationSeconds': 2, 'beamLens.hotFunctions.durationSeconds': 3, 'beamLens.refreshIntervalSeconds': 2, 'beamLens.factsIntervalSeconds': 3 },
+      settings: { 'beamLens.trace.durationSeconds': 20, 'beamLens.trace.limit': 10, 'beamLens.report.durationSeconds': 2, 'beamLens.hotFunctions.durationSeconds': 3, 'beamLens.refreshIntervalSeconds': 2, 'beamLens.factsIntervalSeconds': 3 },
     });
   });
 
@@ -160,6 +161,21 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     const text = await wb.notification(/hot functions on .*\(completed\)/, 90_000);
     assert.match(text, /Demo\.Pricing\.compute\/2/);
     await wb.screenshot('09-hot-functions');
+  });
+
+  it('stops a running session from the status bar', async () => {
+    // A message trace of an idle process runs until its 20 s deadline unless stopped.
+    const pid = pidText((await demo.eval("whereis('Elixir.Demo.Settings').")) as Pid, demo.node);
+    const started = Date.now();
+    await wb.runCommand('BEAM: Trace Messages of Process…');
+    await wb.typeInQuickInput(pid);
+    const stop = wb.page.locator('.statusbar-item', { hasText: `tracing messages of ${pid}` }).first();
+    await stop.waitFor({ timeout: 30_000 });
+    await wb.screenshot('09a-session-running');
+    await stop.click();
+    await wb.page.locator('.monaco-editor .view-lines', { hasText: '# end reason=stopped' }).first().waitFor({ timeout: 30_000 });
+    assert.ok(Date.now() - started < 15_000, 'stopped before its 20 s deadline');
+    await until('the status bar item to go', async () => (await stop.count()) === 0, 30_000);
   });
 
   it('writes the audit log and the session file, never the cookie', async () => {
