@@ -1,230 +1,249 @@
-// Supervision tree webview: d3 tree layout with zoom/pan, collapse, paging of large supervisors,
-// health colors, keyboard navigation and live refresh that keeps zoom, collapsed set and selection.
+// Supervision tree webview: wiring of the toolbar, the d3 canvas (render.ts) and the messages of
+// the host. Live refresh keeps the zoom, the collapsed set and the selection (all keyed by
+// stable ids from model.ts) and saves them in the webview state.
 import '../common/base.css';
 import './style.css';
-import { hierarchy, select, tree as d3tree, zoom, zoomIdentity, zoomTransform, type HierarchyPointNode, type ZoomTransform } from 'd3';
 import { assertNever, type HostToTree, type TreeFocus } from '../../src/protocol/webview';
 import { h, statusLine } from '../common/dom';
 import { channel } from '../common/vscode-api';
-import { defaultCollapsed, findPath, matchFocus, shapeTree, visible, type VNode } from './model';
+import {
+  defaultCollapsed,
+  effectiveCollapsed,
+  expandPath,
+  focusPath,
+  navigate,
+  nodeById,
+  pagedChildPath,
+  prunePrefs,
+  searchPaths,
+  setExpanded,
+  shapeTree,
+  type CollapsePrefs,
+  type VNode,
+} from './model';
+import { TreeCanvas, type Transform } from './render';
 
 interface State {
-  collapsed: string[];
+  prefs: CollapsePrefs;
   selected: string | null;
-  transform: { k: number; x: number; y: number } | null;
+  transform: Transform | null;
+}
+
+/** State saved by the first version of this view: a plain collapsed list. */
+interface OldState {
+  collapsed?: string[];
 }
 
 const vs = channel('supervision-tree');
-const saved = vs.getState<State>();
-let collapsed = new Set<string>(saved?.collapsed ?? []);
-let collapsedInitialized = saved !== undefined;
+const saved = vs.getState<Partial<State> & OldState>();
+let prefs: CollapsePrefs = saved?.prefs ?? { collapsed: saved?.collapsed ?? [], expanded: [] };
 let selected: string | null = saved?.selected ?? null;
 let root: VNode | null = null;
-let layoutNodes: Array<HierarchyPointNode<VNode>> = [];
+let collapsed = new Set<string>();
+let matches: string[][] = [];
+let matchIndex = 0;
+let pendingFocus: { focus: TreeFocus; triesLeft: number } | null = null;
+let pendingPage: { supervisorPid: string; offset: number } | null = null;
 
 const status = statusLine();
 const search = h('input', { attrs: { type: 'search', placeholder: 'Find by name, module or pid', 'aria-label': 'Find in tree' } });
+const matchInfo = h('span', { class: 'match-info', aria: { live: 'polite' } });
 const title = h('span', { class: 'muted' });
-const svgEl = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-svgEl.setAttribute('role', 'tree');
-svgEl.setAttribute('aria-label', 'Supervision tree');
-const canvas = h('div', { class: 'canvas', tabindex: 0 });
-canvas.appendChild(svgEl);
-const legend = h('span', { class: 'legend muted' }, h('span', { class: 'warn' }, 'restarts ≥ 60% of limit or mailbox ≥ 1,000'), h('span', { class: 'bad' }, 'at limit, not answering, or mailbox ≥ 10,000'));
+const legend = h(
+  'span',
+  { class: 'legend' },
+  h('span', { class: 'warn' }, 'restarts ≥ 60% of allowed, mailbox ≥ 1,000 or growing > 10/s'),
+  h('span', { class: 'bad' }, 'restarts at the limit, not answering, mailbox ≥ 10,000'),
+);
+const canvas = new TreeCanvas({
+  toggle: (n) => {
+    selected = n.id;
+    toggle(n.id);
+  },
+  activate: (n) => activate(n),
+  zoomed: () => saveState(),
+});
+const empty = h('div', { class: 'empty muted' }, 'Loading the supervision tree…');
+const frame = h('div', { class: 'canvas' }, empty);
+frame.appendChild(canvas.svg);
 document.getElementById('root')?.append(
-  h('div', { class: 'toolbar' },
+  h(
+    'div',
+    { class: 'toolbar' },
     search,
-    h('button', { on: { click: () => vs.post({ type: 'refresh' }) } }, 'Refresh'),
-    h('button', { class: 'secondary', on: { click: () => fit() } }, 'Fit'),
-    h('button', { class: 'secondary', on: { click: () => { collapsed = new Set(); render(); } } }, 'Expand all'),
+    matchInfo,
+    h('button', { title: 'Read the tree from the node again', on: { click: () => vs.post({ type: 'refresh' }) } }, 'Refresh'),
+    h('button', { class: 'secondary', title: 'Show the whole tree', on: { click: () => canvas.fit() } }, 'Fit'),
+    h('button', { class: 'secondary', title: 'Expand every node, groups included', on: { click: () => expandAll() } }, 'Expand all'),
     title,
     legend,
   ),
   status.el,
-  canvas,
+  frame,
 );
-status.set('Loading the supervision tree…');
+status.set('');
 
-const svg = select(svgEl);
-const g = svg.append('g');
-const zoomer = zoom<SVGSVGElement, unknown>()
-  .scaleExtent([0.05, 4])
-  .on('zoom', (event: { transform: ZoomTransform }) => {
-    g.attr('transform', event.transform.toString());
-    saveState();
-  });
-svg.call(zoomer);
 let placed = false;
 if (saved?.transform) {
-  svg.call(zoomer.transform, zoomIdentity.translate(saved.transform.x, saved.transform.y).scale(saved.transform.k));
+  canvas.setTransform(saved.transform);
   placed = true;
 }
 
 function saveState(): void {
-  const t = zoomTransform(svgEl);
-  vs.setState<State>({ collapsed: [...collapsed], selected, transform: { k: t.k, x: t.x, y: t.y } });
+  vs.setState<State>({ prefs, selected, transform: canvas.transform });
 }
 
 function render(): void {
   if (!root) return;
-  const shown = hierarchy(visible(root, collapsed), (d) => d.children);
-  const layout = d3tree<VNode>().nodeSize([26, 300]);
-  const laid = layout(shown);
-  layoutNodes = laid.descendants();
-  g.selectAll('*').remove();
-  g.selectAll('path.link')
-    .data(laid.links())
-    .join('path')
-    .attr('class', 'link')
-    .attr('d', (l) => `M${l.source.y},${l.source.x}C${(l.source.y + l.target.y) / 2},${l.source.x} ${(l.source.y + l.target.y) / 2},${l.target.x} ${l.target.y},${l.target.x}`);
-  const term = search.value.trim().toLowerCase();
-  const node = g
-    .selectAll('g.node')
-    .data(layoutNodes)
-    .join('g')
-    .attr('class', (d) => {
-      const c = ['node', d.data.kind, d.data.health];
-      if (collapsed.has(d.data.id) && d.data.children.length > 0) c.push('collapsed');
-      if (d.data.id === selected) c.push('selected');
-      if (term && d.data.searchText.includes(term)) c.push('match');
-      return c.join(' ');
-    })
-    .attr('transform', (d) => `translate(${d.y},${d.x})`)
-    .attr('role', 'treeitem')
-    .attr('aria-label', (d) => `${d.data.label}, ${d.data.detail}`)
-    .attr('aria-selected', (d) => String(d.data.id === selected))
-    .attr('data-label', (d) => d.data.label)
-    .attr('data-pid', (d) => d.data.pid ?? '')
-    .on('click', (event: MouseEvent, d) => {
-      event.stopPropagation();
-      activate(d.data, event.detail >= 2);
-    });
-  node.append('circle').attr('r', 6);
-  node.append('text').attr('class', 'label').attr('x', 10).attr('dy', '-0.1em').text((d) => d.data.label);
-  node.append('text').attr('class', 'detail').attr('x', 10).attr('dy', '1.1em').text((d) => d.data.detail);
+  collapsed = effectiveCollapsed(root, prefs);
+  const ids = new Set(matches.map((p) => p[p.length - 1] ?? ''));
+  canvas.render({ root, collapsed, selected, matches: ids });
   saveState();
 }
 
-/** Click: toggle a supervisor/group, page "more", select; double click or Enter: open the process. */
-function activate(n: VNode, open: boolean): void {
+function toggle(id: string, expand?: boolean): void {
+  if (!root) return;
+  prefs = setExpanded(prefs, root, id, expand ?? collapsed.has(id));
+  render();
+}
+
+function expandAll(): void {
+  if (!root) return;
+  prefs = { collapsed: [], expanded: [...defaultCollapsed(root)] };
+  render();
+}
+
+/** Click on a node or Enter: "more" pages, a process opens, anything else toggles. */
+function activate(n: VNode): void {
   selected = n.id;
   if (n.kind === 'more' && n.page) {
+    pendingPage = n.page;
     status.set('Loading the next page of children…');
     vs.post({ type: 'page', supervisorPid: n.page.supervisorPid, offset: n.page.offset });
-  } else if (open && n.pid) {
+    render();
+  } else if (n.pid !== null) {
+    render();
     vs.post({ type: 'openProcess', pid: n.pid });
-  } else if (n.kind === 'worker' && n.pid) {
-    vs.post({ type: 'openProcess', pid: n.pid });
-  } else if (n.children.length > 0) {
-    if (collapsed.has(n.id)) collapsed.delete(n.id);
-    else collapsed.add(n.id);
-  }
-  render();
+  } else if (n.children.length > 0) toggle(n.id);
+  else render();
 }
 
-function fit(): void {
-  const box = (g.node() as SVGGElement).getBBox();
-  const w = svgEl.clientWidth || 800;
-  const hgt = svgEl.clientHeight || 600;
-  const k = Math.min(2, 0.9 / Math.max(box.width / w, box.height / hgt));
-  svg.call(zoomer.transform, zoomIdentity.translate(w / 2 - k * (box.x + box.width / 2), hgt / 2 - k * (box.y + box.height / 2)).scale(k));
-}
-
-function center(id: string): void {
-  const d = layoutNodes.find((n) => n.data.id === id);
-  if (!d) return;
-  const t = zoomTransform(svgEl);
-  svg.call(zoomer.transform, zoomIdentity.translate((svgEl.clientWidth || 800) / 3 - d.y * t.k, (svgEl.clientHeight || 600) / 2 - d.x * t.k).scale(t.k));
-}
-
-function focusOn(match: (n: VNode) => boolean): boolean {
-  if (!root) return false;
-  const path = findPath(root, match);
-  if (!path) return false;
-  for (const id of path.slice(0, -1)) collapsed.delete(id);
+/** Expands the ancestors of the path's last node, selects and centers it. */
+function goTo(path: string[], animate: boolean): void {
+  if (!root) return;
+  prefs = expandPath(prefs, root, path);
   selected = path[path.length - 1] ?? null;
   render();
-  if (selected) center(selected);
+  if (selected !== null) canvas.center(selected, animate);
+}
+
+function runSearch(step: number): void {
+  if (!root) return;
+  const text = search.value;
+  matches = searchPaths(root, text);
+  if (text.trim() === '') {
+    matchInfo.textContent = '';
+    render();
+    return;
+  }
+  if (matches.length === 0) {
+    matchInfo.textContent = 'no match';
+    render();
+    return;
+  }
+  matchIndex = step === 0 ? 0 : (matchIndex + step + matches.length) % matches.length;
+  matchInfo.textContent = `${matchIndex + 1} of ${matches.length}`;
+  const path = matches[matchIndex];
+  // Typing jumps at once (no animation per key stroke).
+  if (path) goTo(path, false);
+}
+
+search.addEventListener('input', () => runSearch(0));
+search.addEventListener('keydown', (e: KeyboardEvent) => {
+  if (e.key === 'Enter') {
+    e.preventDefault();
+    runSearch(e.shiftKey ? -1 : 1);
+  } else if (e.key === 'Escape') {
+    search.value = '';
+    runSearch(0);
+  }
+});
+
+canvas.svg.addEventListener('keydown', (e: KeyboardEvent) => {
+  if (!root || e.altKey || e.ctrlKey || e.metaKey) return;
+  const action = navigate(root, collapsed, selected, e.key);
+  if (action === null) return;
+  e.preventDefault();
+  switch (action.kind) {
+    case 'select':
+      selected = action.id;
+      render();
+      canvas.reveal(action.id);
+      return;
+    case 'expand':
+      toggle(action.id, action.expand);
+      return;
+    case 'activate': {
+      const n = nodeById(root, action.id);
+      if (n) activate(n);
+      return;
+    }
+    default:
+      assertNever(action);
+  }
+});
+
+function tryFocus(focus: TreeFocus): boolean {
+  if (!root) return false;
+  const path = focusPath(root, focus);
+  if (!path) return false;
+  goTo(path, false);
   return true;
 }
 
-let pendingFocus: TreeFocus | null = null;
-
-search.addEventListener('input', () => {
-  const term = search.value.trim().toLowerCase();
-  if (term === '') return render();
-  if (!focusOn((n) => n.kind !== 'root' && n.searchText.includes(term))) {
-    status.set(`Nothing matches "${search.value}"`);
-    render();
-  } else status.set('');
-});
-
-canvas.addEventListener('keydown', (e: KeyboardEvent) => {
-  if (layoutNodes.length === 0) return;
-  const current = layoutNodes.find((n) => n.data.id === selected) ?? layoutNodes[0];
-  if (!current) return;
-  let next: HierarchyPointNode<VNode> | undefined;
-  const siblings = current.parent?.children ?? [current];
-  const i = siblings.indexOf(current);
-  switch (e.key) {
-    case 'ArrowDown':
-      next = siblings[i + 1];
-      break;
-    case 'ArrowUp':
-      next = siblings[i - 1];
-      break;
-    case 'ArrowLeft':
-      if (!collapsed.has(current.data.id) && current.data.children.length > 0) {
-        collapsed.add(current.data.id);
-        render();
-        return e.preventDefault();
-      }
-      next = current.parent ?? undefined;
-      break;
-    case 'ArrowRight':
-      if (collapsed.has(current.data.id)) {
-        collapsed.delete(current.data.id);
-        render();
-        return e.preventDefault();
-      }
-      next = current.children?.[0];
-      break;
-    case 'Enter':
-      activate(current.data, true);
-      return e.preventDefault();
-    default:
-      return;
-  }
-  e.preventDefault();
-  if (next) {
-    selected = next.data.id;
-    render();
-    center(next.data.id);
-  }
-});
+function focusText(focus: TreeFocus): string {
+  return focus.name ?? focus.module ?? focus.pid ?? 'the process';
+}
 
 vs.listen((m: HostToTree) => {
   switch (m.type) {
     case 'tree': {
       root = shapeTree(m.node, m.apps, m.health);
-      if (!collapsedInitialized) {
-        collapsed = defaultCollapsed(root);
-        collapsedInitialized = true;
-      }
+      if (prefs.collapsed.length + prefs.expanded.length > 500) prefs = prunePrefs(prefs, root);
       title.textContent = `${m.node} · refreshed ${new Date(m.refreshedAt).toLocaleTimeString()}`;
+      empty.hidden = root.children.length > 0;
+      empty.textContent = 'No application with a supervisor is running on this node.';
       status.set('');
+      if (search.value.trim() !== '') matches = searchPaths(root, search.value);
       render();
       if (!placed) {
-        // First view: the root at the left, vertically in the middle of the view.
         placed = true;
-        const r = layoutNodes[0];
-        svg.call(zoomer.transform, zoomIdentity.translate(40, (svgEl.clientHeight || 600) / 2 - (r?.x ?? 0)));
+        canvas.place(root.id);
       }
-      if (pendingFocus && focusOn(matchFocus(pendingFocus))) pendingFocus = null;
+      if (pendingPage) {
+        const path = pagedChildPath(root, pendingPage.supervisorPid, pendingPage.offset);
+        pendingPage = null;
+        status.set(path ? '' : 'That supervisor has no further children.');
+        if (path) goTo(path, true);
+      }
+      if (pendingFocus) {
+        if (tryFocus(pendingFocus.focus)) pendingFocus = null;
+        else if (--pendingFocus.triesLeft <= 0) {
+          status.set(`${focusText(pendingFocus.focus)} is not in the supervision tree.`);
+          pendingFocus = null;
+        }
+      }
       return;
     }
     case 'focus':
-      if (!focusOn(matchFocus(m.focus))) pendingFocus = m.focus;
+      if (tryFocus(m.focus)) {
+        status.set('');
+        pendingFocus = null;
+      } else {
+        // Not there yet (no tree, or it appears with the next refresh): try again with the next tree.
+        pendingFocus = { focus: m.focus, triesLeft: root ? 1 : 2 };
+        if (root) status.set(`Looking for ${focusText(m.focus)}…`);
+      }
       return;
     case 'error':
       status.set(m.message, 'error');

@@ -1,137 +1,262 @@
-// Pure shaping of the supervision tree for drawing (no DOM; unit-tested in Node): stable ids that
-// survive restarts (children get new pids), aggregation of many same-module children, health.
+// Pure shaping of the supervision tree for drawing (no DOM, no d3; unit-tested in Node):
+// - stable ids that survive restarts (application + path of child ids/names; never pids, since a
+//   restarted child gets a new pid), made unique among siblings (every DynamicSupervisor child
+//   has the id `undefined`);
+// - many listed children of one module aggregated into a group node "Module × count";
+// - a "N more children" node for supervisors that list only a page of their children;
+// - health from restarts against intensity, mailboxes and supervisors that did not answer;
+// - collapse state (user choices over defaults), focus/search lookup and keyboard navigation.
 import type { ApplicationTree, TreeNode } from '../../src/core/tree';
-import type { ProcessHealth } from '../../src/protocol/webview';
+import type { ProcessHealth, TreeFocus } from '../../src/protocol/webview';
 
 export type Health = 'ok' | 'warning' | 'error';
+export type Kind = 'root' | 'app' | 'supervisor' | 'worker' | 'group' | 'more';
 
 export interface VNode {
-  /** Stable across refreshes: application + path of child ids/names. */
+  /** Stable across refreshes: node + application + path of child ids/names. */
   id: string;
   label: string;
   detail: string;
-  kind: 'root' | 'app' | 'supervisor' | 'worker' | 'group' | 'more';
+  kind: Kind;
   pid: string | null;
+  /** Registered name as the node has it (Elixir. prefix included), else null. */
+  name: string | null;
+  /** Callback module for display (Elixir. prefix removed), else null. */
+  module: string | null;
   health: Health;
+  /** Why the node is colored, for tooltips and screen readers (empty when ok). */
+  reasons: string[];
+  /** Worst health among the descendants (so a collapsed node can show trouble inside). */
+  inner: Health;
   children: VNode[];
+  /** Position among its supervisor's listed children (processes only). */
+  index?: number;
   /** For 'more': which supervisor to page and from where. */
   page?: { supervisorPid: string; offset: number };
+  /** Lower-case text searched by the toolbar: label, name, module, pid. */
   searchText: string;
 }
 
+/** A supervisor listing more than this many children of one module shows them as one group. */
 export const GROUP_THRESHOLD = 20;
+export const RESTART_WARNING = 0.6;
+export const MAILBOX_WARNING = 1000;
+export const MAILBOX_ERROR = 10_000;
+/** Messages per second. */
+export const GROWTH_WARNING = 10;
 
 export function displayName(atom: string): string {
   return atom.startsWith('Elixir.') ? atom.slice(7) : atom;
 }
 
+/** Registered name, else module, else pid. */
 export function nodeLabel(t: TreeNode): string {
   if (t.name) return displayName(t.name);
   if (t.module) return displayName(t.module);
-  return t.id ?? t.pid ?? '?';
+  return t.pid ?? t.id ?? '?';
+}
+
+const RANK: Record<Health, number> = { ok: 0, warning: 1, error: 2 };
+export function worst(a: Health, b: Health): Health {
+  return RANK[a] >= RANK[b] ? a : b;
 }
 
 export function restartHealth(t: TreeNode): Health {
   if (t.error) return 'error';
   if (t.intensity === undefined || t.intensity <= 0) return 'ok';
   const ratio = (t.restarts ?? 0) / t.intensity;
-  return ratio >= 1 ? 'error' : ratio >= 0.6 ? 'warning' : 'ok';
+  return ratio >= 1 ? 'error' : ratio >= RESTART_WARNING ? 'warning' : 'ok';
 }
 
 export function mailboxHealth(h: ProcessHealth | undefined): Health {
   if (!h) return 'ok';
-  if ((h.messageQueueLen ?? 0) >= 10_000) return 'error';
-  if ((h.messageQueueLen ?? 0) >= 1000 || (h.mailboxGrowth ?? 0) > 10) return 'warning';
+  const q = h.messageQueueLen ?? 0;
+  if (q >= MAILBOX_ERROR) return 'error';
+  if (q >= MAILBOX_WARNING || (h.mailboxGrowth ?? 0) > GROWTH_WARNING) return 'warning';
   return 'ok';
 }
 
-function worst(a: Health, b: Health): Health {
-  return a === 'error' || b === 'error' ? 'error' : a === 'warning' || b === 'warning' ? 'warning' : 'ok';
+function count(n: number): string {
+  return n.toLocaleString('en-US');
+}
+
+function healthReasons(t: TreeNode, h: ProcessHealth | undefined): string[] {
+  const out: string[] = [];
+  if (t.error) out.push(`supervisor ${t.error}`);
+  if (t.intensity !== undefined && t.intensity > 0 && restartHealth(t) !== 'ok') out.push(`${t.restarts ?? 0} of ${t.intensity} allowed restarts in ${t.period ?? '?'} s`);
+  if (t.status === 'restarting') out.push('restarting');
+  const q = h?.messageQueueLen ?? 0;
+  if (q >= MAILBOX_WARNING) out.push(`${count(q)} messages queued`);
+  if ((h?.mailboxGrowth ?? 0) > GROWTH_WARNING) out.push(`mailbox growing ${Math.round(h?.mailboxGrowth ?? 0)}/s`);
+  return out;
 }
 
 export function supervisorDetail(t: TreeNode): string {
   if (t.error) return `not answering: ${t.error}`;
-  const parts = [t.strategy ?? 'supervisor', `${t.childCount} ${t.childCount === 1 ? 'child' : 'children'}`];
+  const parts = [t.strategy ?? 'supervisor', `${count(t.childCount)} ${t.childCount === 1 ? 'child' : 'children'}`];
   if (t.intensity !== undefined && t.period !== undefined) parts.push(`${t.restarts ?? 0} restarts/${t.period} s of ${t.intensity} allowed`);
   return parts.join(' · ');
 }
 
-function shape(t: TreeNode, parentId: string, health: Record<string, ProcessHealth>, index: number): VNode {
-  const key = t.id ?? t.name ?? t.module ?? String(index);
-  const id = `${parentId}/${key}`;
-  const h = t.pid ? health[t.pid] : undefined;
-  const label = nodeLabel(t);
-  if (t.type === 'worker') {
-    const q = h?.messageQueueLen;
-    return {
-      id,
-      label,
-      detail: t.status ?? (q !== undefined && q > 0 ? `${q.toLocaleString('en-US')} queued${h?.mailboxGrowth ? ` (${h.mailboxGrowth > 0 ? '+' : ''}${Math.round(h.mailboxGrowth)}/s)` : ''}` : (t.pid ?? '')),
-      kind: 'worker',
-      pid: t.pid,
-      health: t.status === 'restarting' ? 'warning' : mailboxHealth(h),
-      children: [],
-      searchText: `${label} ${t.pid ?? ''} ${t.module ?? ''}`.toLowerCase(),
-    };
+function workerDetail(t: TreeNode, h: ProcessHealth | undefined): string {
+  if (t.status === 'restarting') return 'restarting';
+  if (t.status === 'undefined') return 'not running';
+  const q = h?.messageQueueLen;
+  if (q !== undefined && q > 0) {
+    const g = h?.mailboxGrowth;
+    return `${t.pid ?? ''} · ${count(q)} queued${g !== undefined && Math.round(g) !== 0 ? ` (${g > 0 ? '+' : ''}${Math.round(g)}/s)` : ''}`;
   }
-  const children = groupChildren(t, id, health);
-  return {
-    id,
-    label,
-    detail: supervisorDetail(t),
-    kind: 'supervisor',
-    pid: t.pid,
-    health: worst(restartHealth(t), mailboxHealth(h)),
-    children,
-    searchText: `${label} ${t.pid ?? ''} ${t.module ?? ''}`.toLowerCase(),
-  };
+  return t.pid ?? '';
 }
 
-/** Children of a supervisor: many workers of one module become a group; a truncated list ends with "more". */
-function groupChildren(t: TreeNode, id: string, health: Record<string, ProcessHealth>): VNode[] {
-  const byModule = new Map<string, TreeNode[]>();
-  for (const c of t.children) {
-    if (c.type !== 'worker') continue;
-    const m = c.module ?? '?';
-    byModule.set(m, [...(byModule.get(m) ?? []), c]);
+/** Ids are paths; keys are escaped so a child id containing "/" cannot collide with a deeper path. */
+function escapeKey(key: string): string {
+  return key.replace(/[\\/#×…]/g, (c) => `\\${c}`);
+}
+
+/** The part of a child's stable id that identifies it among its siblings (before deduplication). */
+export function childKey(t: TreeNode): string {
+  // DynamicSupervisor children all have the id `undefined`: their name or module says more.
+  if (t.id !== undefined && t.id !== 'undefined') return escapeKey(t.id);
+  if (t.name) return `name:${escapeKey(t.name)}`;
+  if (t.module) return `module:${escapeKey(t.module)}`;
+  return '?';
+}
+
+/** Sibling keys made unique: the second child with the same key gets "#2", and so on. */
+export function siblingKeys(children: TreeNode[]): string[] {
+  const seen = new Map<string, number>();
+  return children.map((c) => {
+    const k = childKey(c);
+    const n = (seen.get(k) ?? 0) + 1;
+    seen.set(k, n);
+    return n === 1 ? k : `${k}#${n}`;
+  });
+}
+
+function subtreeHealth(children: VNode[]): Health {
+  return children.reduce<Health>((acc, c) => worst(acc, worst(c.health, c.inner)), 'ok');
+}
+
+function shape(t: TreeNode, id: string, health: Record<string, ProcessHealth>, index: number | undefined): VNode {
+  const h = t.pid ? health[t.pid] : undefined;
+  const label = nodeLabel(t);
+  const module = t.module ? displayName(t.module) : null;
+  const searchText = [label, t.name ?? '', module ?? '', t.pid ?? ''].join(' ').toLowerCase();
+  const base = { id, label, pid: t.pid, name: t.name, module, reasons: healthReasons(t, h), searchText, ...(index !== undefined ? { index } : {}) };
+  if (t.type === 'worker') {
+    return { ...base, kind: 'worker', detail: workerDetail(t, h), health: t.status === 'restarting' ? worst('warning', mailboxHealth(h)) : mailboxHealth(h), inner: 'ok', children: [] };
   }
+  const children = supervisorChildren(t, id, health);
+  return { ...base, kind: 'supervisor', detail: supervisorDetail(t), health: worst(restartHealth(t), mailboxHealth(h)), inner: subtreeHealth(children), children };
+}
+
+/** Children of a supervisor: many of one module become a group; a partial list ends with "more". */
+function supervisorChildren(t: TreeNode, id: string, health: Record<string, ProcessHealth>): VNode[] {
+  const keys = siblingKeys(t.children);
+  const byModule = new Map<string, number>();
+  for (const c of t.children) if (c.module) byModule.set(c.module, (byModule.get(c.module) ?? 0) + 1);
   const out: VNode[] = [];
-  const grouped = new Set<string>();
+  const groups = new Map<string, VNode>();
   t.children.forEach((c, i) => {
-    const m = c.module ?? '?';
-    const same = byModule.get(m);
-    if (c.type === 'worker' && same && same.length > GROUP_THRESHOLD) {
-      if (grouped.has(m)) return;
-      grouped.add(m);
-      const members = same.map((x, j) => shape(x, `${id}/${m}*`, health, j));
-      const h = members.reduce<Health>((acc, x) => worst(acc, x.health), 'ok');
-      out.push({ id: `${id}/${m}*`, label: `${displayName(m)} × ${same.length}`, detail: `${same.length} of ${t.childCount} children`, kind: 'group', pid: null, health: h, children: members, searchText: displayName(m).toLowerCase() });
+    // Member ids are the same as when not grouped: selection survives a group forming or dissolving.
+    const v = shape(c, `${id}/${keys[i] ?? '?'}`, health, i);
+    const m = c.module;
+    if (m && (byModule.get(m) ?? 0) > GROUP_THRESHOLD) {
+      let g = groups.get(m);
+      if (!g) {
+        const n = byModule.get(m) ?? 0;
+        const shown = displayName(m);
+        g = {
+          id: `${id}/×${escapeKey(m)}`,
+          label: `${shown} × ${count(n)}`,
+          detail: t.childCount > t.children.length ? `${count(n)} of ${count(t.childCount)} children listed` : `${count(n)} children`,
+          kind: 'group',
+          pid: null,
+          name: null,
+          module: shown,
+          health: 'ok',
+          reasons: [],
+          inner: 'ok',
+          children: [],
+          searchText: shown.toLowerCase(),
+        };
+        groups.set(m, g);
+        out.push(g);
+      }
+      g.children.push(v);
       return;
     }
-    out.push(shape(c, id, health, i));
+    out.push(v);
   });
-  if (t.childCount > t.children.length && t.pid) {
-    out.push({ id: `${id}/more`, label: `${(t.childCount - t.children.length).toLocaleString('en-US')} more children`, detail: 'next page', kind: 'more', pid: null, health: 'ok', children: [], page: { supervisorPid: t.pid, offset: t.children.length }, searchText: '' });
+  for (const g of groups.values()) {
+    g.inner = subtreeHealth(g.children);
+    const troubled = g.children.filter((c) => c.health !== 'ok').length;
+    if (troubled > 0) g.reasons = [`${troubled} of ${g.children.length} need attention`];
+  }
+  const listed = t.children.length;
+  if (t.childCount > listed && t.pid) {
+    out.push({
+      id: `${id}/…more`,
+      label: `${count(t.childCount - listed)} more children`,
+      detail: 'next page ▸',
+      kind: 'more',
+      pid: null,
+      name: null,
+      module: null,
+      health: 'ok',
+      reasons: [],
+      inner: 'ok',
+      children: [],
+      page: { supervisorPid: t.pid, offset: listed },
+      searchText: '',
+    });
   }
   return out;
 }
 
+/** A synthetic root for the node, one child per application with a supervisor, then its top supervisor. */
 export function shapeTree(node: string, apps: ApplicationTree[], health: Record<string, ProcessHealth>): VNode {
+  const children = apps
+    .filter((a): a is ApplicationTree & { supervisor: TreeNode } => a.supervisor !== null)
+    .map((a): VNode => {
+      const appId = `${escapeKey(node)}/${escapeKey(a.name)}`;
+      const top = shape(a.supervisor, `${appId}/${childKey(a.supervisor)}`, health, undefined);
+      return {
+        id: appId,
+        label: a.name,
+        detail: a.version,
+        kind: 'app',
+        pid: null,
+        name: null,
+        module: null,
+        health: 'ok',
+        reasons: [],
+        inner: worst(top.health, top.inner),
+        children: [top],
+        searchText: a.name.toLowerCase(),
+      };
+    });
+  const without = apps.length - children.length;
   return {
-    id: node,
+    id: escapeKey(node),
     label: node,
-    detail: `${apps.length} applications`,
+    detail: `${apps.length} applications${without > 0 ? ` (${without} without a supervisor)` : ''}`,
     kind: 'root',
     pid: null,
+    name: null,
+    module: null,
     health: 'ok',
+    reasons: [],
+    inner: subtreeHealth(children),
+    children,
     searchText: node.toLowerCase(),
-    children: apps
-      .filter((a) => a.supervisor !== null)
-      .map((a) => ({ id: `${node}/${a.name}`, label: a.name, detail: a.version, kind: 'app' as const, pid: null, health: 'ok' as Health, searchText: a.name.toLowerCase(), children: [shape(a.supervisor as TreeNode, `${node}/${a.name}`, health, 0)] })),
   };
 }
 
-/** Ids from the root to the first node matching, or null. */
+// ---- lookup --------------------------------------------------------------------------------
+
+/** Ids from the root to the first node (depth first, pre-order) matching, or null. */
 export function findPath(root: VNode, match: (n: VNode) => boolean): string[] | null {
   if (match(root)) return [root.id];
   for (const c of root.children) {
@@ -141,21 +266,79 @@ export function findPath(root: VNode, match: (n: VNode) => boolean): string[] | 
   return null;
 }
 
-export function matchFocus(focus: { pid?: string; name?: string; module?: string }): (n: VNode) => boolean {
-  return (n) =>
-    (focus.pid !== undefined && n.pid === focus.pid) ||
-    (focus.name !== undefined && n.label === displayName(focus.name)) ||
-    (focus.module !== undefined && n.searchText.includes(displayName(focus.module).toLowerCase()) && n.kind !== 'root');
+/** Paths of every node matching, in pre-order. */
+export function findAll(root: VNode, match: (n: VNode) => boolean, path: string[] = [], out: string[][] = []): string[][] {
+  const here = [...path, root.id];
+  if (match(root)) out.push(here);
+  for (const c of root.children) findAll(c, match, here, out);
+  return out;
 }
 
-/** The visible tree: children of collapsed nodes removed. */
-export function visible(root: VNode, collapsed: ReadonlySet<string>): VNode {
-  return { ...root, children: collapsed.has(root.id) ? [] : root.children.map((c) => visible(c, collapsed)) };
+/** The node with this id, or undefined. */
+export function nodeById(root: VNode, id: string): VNode | undefined {
+  if (root.id === id) return root;
+  for (const c of root.children) {
+    const f = nodeById(c, id);
+    if (f) return f;
+  }
+  return undefined;
 }
+
+/** Any of pid, name or module (the predicate used before focusPath tried them in order). */
+export function matchFocus(focus: TreeFocus): (n: VNode) => boolean {
+  return (n) =>
+    (focus.pid !== undefined && n.pid === focus.pid) ||
+    (focus.name !== undefined && isProcess(n) && (n.name === focus.name || n.label === displayName(focus.name))) ||
+    (focus.module !== undefined && n.kind !== 'root' && n.module === displayName(focus.module));
+}
+
+function isProcess(n: VNode): boolean {
+  return n.kind === 'supervisor' || n.kind === 'worker';
+}
+
+/** Path to the node a focus request names: by pid first, then registered name, then module. */
+export function focusPath(root: VNode, focus: TreeFocus): string[] | null {
+  const tries: Array<(n: VNode) => boolean> = [];
+  if (focus.pid !== undefined) tries.push((n) => n.pid === focus.pid);
+  if (focus.name !== undefined) {
+    const name = focus.name;
+    tries.push((n) => isProcess(n) && (n.name === name || n.label === displayName(name)));
+  }
+  if (focus.module !== undefined) {
+    const m = displayName(focus.module);
+    tries.push((n) => n.kind !== 'root' && n.module === m);
+  }
+  for (const t of tries) {
+    const p = findPath(root, t);
+    if (p) return p;
+  }
+  return null;
+}
+
+/** Paths of nodes whose name, module or pid contains the text (case-insensitive), pre-order. */
+export function searchPaths(root: VNode, text: string): string[][] {
+  const term = text.trim().toLowerCase();
+  if (term === '') return [];
+  return findAll(root, (n) => n.kind !== 'root' && n.kind !== 'more' && n.searchText.includes(term));
+}
+
+/** After asking for the next page of a supervisor: the path to the first child of that page. */
+export function pagedChildPath(root: VNode, supervisorPid: string, offset: number): string[] | null {
+  const sup = findPath(root, (n) => n.kind === 'supervisor' && n.pid === supervisorPid);
+  if (!sup) return null;
+  const node = nodeById(root, sup[sup.length - 1] ?? '');
+  for (const c of node?.children ?? []) {
+    if (c.index === offset) return [...sup, c.id];
+    if (c.kind === 'group') for (const m of c.children) if (m.index === offset) return [...sup, c.id, m.id];
+  }
+  return null;
+}
+
+// ---- collapse state ------------------------------------------------------------------------
 
 const PLATFORM = new Set(['kernel', 'stdlib', 'logger', 'elixir', 'sasl', 'runtime_tools', 'compiler', 'crypto', 'ssl', 'inets', 'public_key', 'asn1', 'mix', 'iex', 'hex', 'os_mon', 'mnesia', 'telemetry']);
 
-/** Collapsed at first: platform applications and groups of many same-module children. */
+/** Collapsed unless the user opens them: platform applications and groups of same-module children. */
 export function defaultCollapsed(root: VNode): Set<string> {
   const out = new Set<string>();
   const walk = (n: VNode): void => {
@@ -163,5 +346,139 @@ export function defaultCollapsed(root: VNode): Set<string> {
     n.children.forEach(walk);
   };
   walk(root);
+  return out;
+}
+
+/** What the user changed: nodes they collapsed, and collapsed-by-default nodes they opened. */
+export interface CollapsePrefs {
+  collapsed: string[];
+  expanded: string[];
+}
+
+/**
+ * The collapsed set for a tree: defaults (also for groups that appear only in a later refresh)
+ * minus what the user opened, plus what the user closed.
+ */
+export function effectiveCollapsed(root: VNode, prefs: CollapsePrefs): Set<string> {
+  const expanded = new Set(prefs.expanded);
+  const out = new Set([...defaultCollapsed(root)].filter((id) => !expanded.has(id)));
+  for (const id of prefs.collapsed) out.add(id);
+  return out;
+}
+
+/** Prefs after collapsing (expand false) or expanding (expand true) one node. */
+export function setExpanded(prefs: CollapsePrefs, root: VNode, id: string, expand: boolean): CollapsePrefs {
+  const isDefault = defaultCollapsed(root).has(id);
+  const collapsed = prefs.collapsed.filter((x) => x !== id);
+  const expanded = prefs.expanded.filter((x) => x !== id);
+  if (expand) {
+    if (isDefault) expanded.push(id);
+  } else if (!isDefault) collapsed.push(id);
+  return { collapsed, expanded };
+}
+
+/** Prefs with every ancestor on the path (all ids but the last) expanded. */
+export function expandPath(prefs: CollapsePrefs, root: VNode, path: string[]): CollapsePrefs {
+  let p = prefs;
+  const shut = effectiveCollapsed(root, prefs);
+  for (const id of path.slice(0, -1)) if (shut.has(id)) p = setExpanded(p, root, id, true);
+  return p;
+}
+
+/** Prefs without ids that are no longer in the tree (so the saved state stays small). */
+export function prunePrefs(prefs: CollapsePrefs, root: VNode): CollapsePrefs {
+  const ids = new Set<string>();
+  const walk = (n: VNode): void => {
+    ids.add(n.id);
+    n.children.forEach(walk);
+  };
+  walk(root);
+  return { collapsed: prefs.collapsed.filter((id) => ids.has(id)), expanded: prefs.expanded.filter((id) => ids.has(id)) };
+}
+
+/** The visible tree: children of collapsed nodes removed. */
+export function visible(root: VNode, collapsed: ReadonlySet<string>): VNode {
+  return { ...root, children: collapsed.has(root.id) ? [] : root.children.map((c) => visible(c, collapsed)) };
+}
+
+// ---- keyboard ------------------------------------------------------------------------------
+
+export type NavAction =
+  | { kind: 'select'; id: string }
+  | { kind: 'expand'; id: string; expand: boolean }
+  | { kind: 'activate'; id: string }
+  | null;
+
+/**
+ * What a key does on the visible tree: Up/Down move among siblings, Left collapses or goes to
+ * the parent, Right expands or goes to the first child, Home goes to the root, Enter activates,
+ * Space toggles. Null when the key means nothing here.
+ */
+export function navigate(root: VNode, collapsed: ReadonlySet<string>, selected: string | null, key: string): NavAction {
+  const path = selected === null ? null : findPath(root, (n) => n.id === selected);
+  const ancestry = path ?? [root.id];
+  const nodes: VNode[] = [root];
+  for (const id of ancestry.slice(1)) {
+    const parent = nodes[nodes.length - 1];
+    const next = parent?.children.find((c) => c.id === id);
+    if (!next) break;
+    nodes.push(next);
+  }
+  const current = nodes[nodes.length - 1] ?? root;
+  // A selection hidden inside a collapsed ancestor: start from that ancestor.
+  const hiddenBy = nodes.findIndex((n, i) => i < nodes.length - 1 && collapsed.has(n.id));
+  if (hiddenBy >= 0) {
+    const anchor = nodes[hiddenBy] ?? root;
+    return key === 'Enter' ? { kind: 'activate', id: anchor.id } : { kind: 'select', id: anchor.id };
+  }
+  if (path === null) return key.startsWith('Arrow') || key === 'Home' ? { kind: 'select', id: root.id } : null;
+  const parent = nodes[nodes.length - 2];
+  const siblings = parent?.children ?? [current];
+  const i = siblings.indexOf(current);
+  const open = current.children.length > 0 && !collapsed.has(current.id);
+  const pick = (n: VNode | undefined): NavAction => (n ? { kind: 'select', id: n.id } : null);
+  switch (key) {
+    case 'ArrowDown':
+      return pick(siblings[i + 1]);
+    case 'ArrowUp':
+      return pick(siblings[i - 1]);
+    case 'ArrowLeft':
+      return open ? { kind: 'expand', id: current.id, expand: false } : pick(parent);
+    case 'ArrowRight':
+      if (current.children.length === 0) return null;
+      return open ? pick(current.children[0]) : { kind: 'expand', id: current.id, expand: true };
+    case 'Home':
+      return pick(root);
+    case 'Enter':
+      return { kind: 'activate', id: current.id };
+    case ' ':
+      return current.children.length > 0 ? { kind: 'expand', id: current.id, expand: !open } : null;
+    default:
+      return null;
+  }
+}
+
+// ---- layout helpers ------------------------------------------------------------------------
+
+/** Labels longer than this many characters are shortened on screen (the full text stays in data-label and the tooltip). */
+export const MAX_LABEL_CHARS = 60;
+
+export function shorten(text: string, max = MAX_LABEL_CHARS): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
+}
+
+/**
+ * Horizontal position of each depth: columns as wide as their widest node (text width in px, as
+ * measured by the renderer), at least `minColumn`, plus a gap for the links.
+ */
+export function columnOffsets(nodes: ReadonlyArray<{ depth: number; width: number }>, minColumn = 140, gap = 48): number[] {
+  const widest: number[] = [];
+  for (const n of nodes) widest[n.depth] = Math.max(widest[n.depth] ?? 0, n.width);
+  const out: number[] = [];
+  let x = 0;
+  for (let d = 0; d < widest.length; d++) {
+    out.push(x);
+    x += Math.max(minColumn, widest[d] ?? 0) + gap;
+  }
   return out;
 }
