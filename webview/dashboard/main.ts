@@ -1,95 +1,102 @@
-// Dashboard webview: Observer-style load charts over the session (d3 line charts): memory by type,
-// scheduler utilization, run queue, process count, IO rates. Current values are text readouts.
+// Dashboard webview: Observer-style load charts over the session (render.ts draws them with d3):
+// memory by type, scheduler utilization, run queue, process count, IO rates. The latest values
+// are text readouts next to each title. Samples live in a ring of at most 600 (model.ts).
 import '../common/base.css';
 import './style.css';
-import { axisBottom, axisLeft, line, scaleLinear, scaleTime, select } from 'd3';
-import type { DashboardSample } from '../../src/protocol/webview';
 import { assertNever, type HostToDashboard } from '../../src/protocol/webview';
-import { formatBytes, formatCount, h, statusLine } from '../common/dom';
+import { h, statusLine } from '../common/dom';
 import { channel } from '../common/vscode-api';
-import { domains, ioSeries, memorySeries, pushSample, single, utilizationSeries, type Series } from './model';
+import { CHARTS, SampleRing, readouts, type ChartId } from './model';
+import { LineChart } from './render';
 
-const vs = channel('dashboard');
-let samples: DashboardSample[] = [];
-let paused = false;
-const status = statusLine();
-const title = h('span', { class: 'muted' });
-const pause = h('button', { class: 'secondary', on: { click: () => { paused = !paused; pause.textContent = paused ? 'Resume' : 'Pause'; vs.post({ type: 'pause', paused }); } } }, 'Pause');
-const charts = h('div', { class: 'charts' });
-document.getElementById('root')?.append(h('div', { class: 'toolbar' }, pause, title), status.el, charts);
-status.set('Waiting for the first sample…');
-
-interface Chart {
-  id: string;
-  title: string;
-  series: (s: DashboardSample[]) => Series[];
-  format: (v: number) => string;
-  readout: (s: DashboardSample) => string;
-  yMax?: number;
+interface State {
+  paused: boolean;
+  /** Series hidden through the legend, per chart. */
+  hidden: Partial<Record<ChartId, string[]>>;
 }
 
-const pct = (v: number): string => `${v.toFixed(0)}%`;
-const CHARTS: Chart[] = [
-  { id: 'memory', title: 'Memory', series: memorySeries, format: formatBytes, readout: (s) => `total ${formatBytes(s.memory.total)} · processes ${formatBytes(s.memory.processes)} · binary ${formatBytes(s.memory.binary)} · ets ${formatBytes(s.memory.ets)}` },
-  { id: 'schedulers', title: 'Scheduler utilization', series: utilizationSeries, format: pct, readout: (s) => (s.schedulerUtilization ? `${pct(s.schedulerUtilization.total * 100)} busy` : 'not measured'), yMax: 100 },
-  { id: 'runqueue', title: 'Run queue', series: (s) => single(s, 'run queue', 'var(--vscode-charts-red)', (x) => x.runQueue), format: formatCount, readout: (s) => `${s.runQueue} waiting` },
-  { id: 'processes', title: 'Processes', series: (s) => single(s, 'processes', 'var(--vscode-charts-blue)', (x) => x.processCount), format: formatCount, readout: (s) => `${s.processCount.toLocaleString('en-US')} processes` },
-  { id: 'io', title: 'IO', series: ioSeries, format: (v) => `${formatBytes(v)}/s`, readout: (s) => `in ${formatBytes(s.ioInPerSec)}/s · out ${formatBytes(s.ioOutPerSec)}/s` },
-];
+const vs = channel('dashboard');
+const saved = vs.getState<Partial<State>>();
+let paused = saved?.paused === true;
+const hidden = new Map(CHARTS.map((c) => [c.id, new Set(saved?.hidden?.[c.id] ?? [])]));
+const ring = new SampleRing();
+let node = '';
 
-const boxes = new Map<string, { svg: SVGSVGElement; value: HTMLElement; legend: HTMLElement }>();
-for (const c of CHARTS) {
-  const svg = document.createElementNS('http://www.w3.org/2000/svg', 'svg');
-  svg.setAttribute('role', 'img');
-  svg.setAttribute('aria-label', `${c.title} over time`);
-  const value = h('span', { class: 'value', dataset: { readout: c.id } });
-  const legend = h('div', { class: 'legend' });
-  charts.append(h('section', { class: 'chart', dataset: { chart: c.id } }, h('h3', {}, c.title, value), svg, legend));
-  boxes.set(c.id, { svg, value, legend });
+const status = statusLine();
+const title = h('span', { class: 'muted' });
+const pause = h('button', { class: 'secondary', on: { click: () => setPaused(!paused) } });
+const empty = h('div', { class: 'empty muted' }, 'Waiting for the first sample…');
+const charts = CHARTS.map((spec) => new LineChart(spec, hidden.get(spec.id) ?? new Set(), () => legendChanged()));
+const grid = h('div', { class: 'charts' }, ...charts.map((c) => c.el));
+document.getElementById('root')?.append(h('div', { class: 'toolbar' }, pause, title), status.el, empty, grid);
+status.set('');
+
+function saveState(): void {
+  vs.setState<State>({ paused, hidden: Object.fromEntries([...hidden].map(([id, set]) => [id, [...set]])) });
+}
+
+function setPaused(p: boolean): void {
+  paused = p;
+  vs.post({ type: 'pause', paused });
+  saveState();
+  updateHeader();
+}
+
+function updateHeader(): void {
+  pause.textContent = paused ? 'Resume' : 'Pause';
+  pause.title = paused ? 'Take samples again' : 'Stop taking samples (the charts keep what they have)';
+  pause.setAttribute('aria-pressed', String(paused));
+  const first = ring.toArray()[0];
+  const parts = [node];
+  if (first) parts.push(`${ring.size} ${ring.size === 1 ? 'sample' : 'samples'} since ${new Date(first.at).toLocaleTimeString()}`);
+  if (paused) parts.push('paused');
+  title.textContent = parts.filter((p) => p !== '').join(' · ');
+}
+
+function legendChanged(): void {
+  saveState();
+  draw();
+}
+
+let frame = 0;
+/** Redraws once per animation frame however many samples or resizes arrive. */
+function scheduleDraw(): void {
+  if (frame !== 0) return;
+  frame = requestAnimationFrame(() => {
+    frame = 0;
+    draw();
+  });
 }
 
 function draw(): void {
-  const last = samples[samples.length - 1];
+  const last = ring.last();
+  updateHeader();
+  empty.hidden = last !== undefined;
+  grid.hidden = last === undefined;
   if (!last) return;
-  status.set('');
-  for (const c of CHARTS) {
-    const box = boxes.get(c.id);
-    if (!box) continue;
-    box.value.textContent = c.readout(last);
-    const series = c.series(samples);
-    const width = box.svg.clientWidth || 420;
-    const height = box.svg.clientHeight || 160;
-    const m = { top: 8, right: 10, bottom: 20, left: 64 };
-    const d = domains(series, c.yMax ?? 1);
-    const x = scaleTime().domain(d.x).range([m.left, width - m.right]);
-    const y = scaleLinear().domain(c.yMax ? [0, Math.max(c.yMax, d.y[1])] : d.y).nice().range([height - m.bottom, m.top]);
-    const svg = select(box.svg);
-    svg.selectAll('*').remove();
-    svg.append('g').attr('class', 'axis').attr('transform', `translate(0,${height - m.bottom})`).call(axisBottom(x).ticks(Math.max(2, Math.floor(width / 90))));
-    // Counts (run queue, processes) get whole-number ticks only.
-    const whole = c.id === 'runqueue' || c.id === 'processes';
-    svg.append('g').attr('class', 'axis').attr('transform', `translate(${m.left},0)`).call(axisLeft(y).ticks(4).tickFormat((v) => (whole && !Number.isInteger(Number(v)) ? '' : c.format(Number(v)))));
-    const path = line<[number, number]>().x((p) => x(p[0])).y((p) => y(p[1]));
-    for (const s of series) svg.append('path').attr('class', 'line').attr('d', path(s.points) ?? '').style('stroke', s.color);
-    box.legend.replaceChildren(...series.slice(0, 8).map((s) => {
-      const swatch = h('i');
-      swatch.style.background = s.color;
-      return h('span', {}, swatch, s.name);
-    }));
+  const samples = ring.toArray();
+  const text = readouts(last);
+  for (const c of charts) {
+    c.setReadout(text[c.spec.id]);
+    c.draw(samples);
   }
 }
 
-new ResizeObserver(() => draw()).observe(charts);
+new ResizeObserver(() => scheduleDraw()).observe(grid);
+updateHeader();
+draw();
 
 vs.listen((m: HostToDashboard) => {
   switch (m.type) {
     case 'samples':
-      samples = m.samples.slice(-600);
-      title.textContent = m.node;
+      node = m.node;
+      ring.reset(m.samples);
+      status.set('');
       draw();
       return;
     case 'sample':
-      samples = pushSample(samples, m.sample);
+      ring.push(m.sample);
+      status.set('');
       draw();
       return;
     case 'error':
@@ -99,3 +106,5 @@ vs.listen((m: HostToDashboard) => {
       assertNever(m);
   }
 });
+// A view reloaded while paused tells the host again (it may have been recreated since).
+if (paused) vs.post({ type: 'pause', paused });
