@@ -117,6 +117,21 @@ export class Workbench {
     await row.click();
   }
 
+  /**
+   * Answers the input box whose title or prompt shows `title`: waits for that step (a multi-step
+   * input reuses one widget, so typing too early lands in the previous step), types, presses
+   * Enter and waits until the step is gone.
+   */
+  async answer(title: string | RegExp, text: string): Promise<void> {
+    const widget = this.page.locator('.quick-input-widget', { hasText: title });
+    await widget.waitFor({ timeout: 30_000 });
+    const input = widget.locator('input').first();
+    await input.fill(text);
+    await until(`the input "${String(title)}" to hold the text`, async () => (await input.inputValue()) === text, 5000, 50);
+    await input.press('Enter');
+    await until(`the input "${String(title)}" to close`, async () => (await widget.count()) === 0 || !(await widget.isVisible()), 30_000, 50);
+  }
+
   /** Types into the open input box and presses Enter. */
   async typeInQuickInput(text: string): Promise<void> {
     const input = this.page.locator('.quick-input-widget input');

@@ -63,7 +63,7 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     await wb.quickPick(demo.node);
     await wb.quickPick('local');
     await wb.quickPick('Cookie file…');
-    await wb.typeInQuickInput(demo.cookieFile);
+    await wb.answer('Path of the file holding the cookie', demo.cookieFile);
     await wb.treeItem(demo.node).waitFor({ timeout: 60_000 });
     await wb.page.locator('.statusbar', { hasText: `${demo.node} · local` }).waitFor({ timeout: 30_000 });
     await wb.screenshot('02-attached');
@@ -139,8 +139,15 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     const view = wb.webview();
     await view.locator('h1').first().waitFor({ timeout: 90_000 });
     await until('the mailbox finding in the report', async () => /Demo\.EventSink/.test((await view.locator('.report').textContent({ timeout: 2000 })) ?? ''), 30_000);
-    await view.locator('button', { hasText: 'Save as Markdown' }).waitFor();
     await wb.screenshot('07b-report');
+    // Save as Markdown: the workbench's save dialog proposes a file in the workspace.
+    await view.locator('button', { hasText: 'Save as Markdown' }).click();
+    const input = wb.page.locator('.quick-input-widget input');
+    await until('the save dialog to propose the report file', async () => /beam-lens-report-.*\.md$/.test(await input.inputValue({ timeout: 1000 })), 30_000);
+    await input.press('Enter');
+    const saved = await wb.notification(/Report saved to/, 30_000);
+    const file = /Report saved to (\S+\.md)/.exec(saved)?.[1] ?? '';
+    assert.match(readFileSync(file, 'utf8'), /^# BEAM Lens report/);
   });
 
   it('tags the node production: the status bar warns and consent asks for the node name', async () => {
@@ -156,8 +163,7 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     await wb.screenshot('08-consent');
     await dialog.locator('.monaco-button', { hasText: 'Allow' }).first().click();
     // Production: the node's name must be typed.
-    await wb.page.locator('.quick-input-widget', { hasText: 'is tagged production' }).waitFor({ timeout: 30_000 });
-    await wb.typeInQuickInput(demo.node);
+    await wb.answer('is tagged production', demo.node);
     const text = await wb.notification(/hot functions on .*\(completed\)/, 90_000);
     assert.match(text, /Demo\.Pricing\.compute\/2/);
     await wb.screenshot('09-hot-functions');
@@ -168,7 +174,7 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     const pid = pidText((await demo.eval("whereis('Elixir.Demo.Settings').")) as Pid, demo.node);
     const started = Date.now();
     await wb.runCommand('BEAM: Trace Messages of Process…');
-    await wb.typeInQuickInput(pid);
+    await wb.answer('Trace messages of which process?', pid);
     const stop = wb.page.locator('.statusbar-item', { hasText: `tracing messages of ${pid}` }).first();
     await stop.waitFor({ timeout: 30_000 });
     await wb.screenshot('09a-session-running');
@@ -206,10 +212,10 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     const other = await startNode({});
     try {
       await wb.runCommand('BEAM: Attach to Remote Node…');
-      await wb.typeInQuickInput(`localhost:${other.port}`);
-      await wb.typeInQuickInput(other.node);
+      await wb.answer('(1/4)', `localhost:${other.port}`);
+      await wb.answer('(2/4)', other.node);
       await wb.quickPick('Cookie file…');
-      await wb.typeInQuickInput(other.cookieFile);
+      await wb.answer('Path of the file holding the cookie', other.cookieFile);
       await wb.quickPick('staging');
       await wb.treeItem(other.node).waitFor({ timeout: 60_000 });
       await wb.treeItem(demo.node).waitFor();
