@@ -68,6 +68,8 @@ export class TreeView {
   readonly panel: Panel<'supervision-tree'>;
   private apps: ApplicationTree[] = [];
   private previousQueues = new Map<string, { at: number; len: number }>();
+  /** Supervisors the user paged through, and how many of their children to keep listing. */
+  private readonly paged = new Map<string, number>();
   private pendingFocus: TreeFocus | undefined;
 
   constructor(
@@ -81,8 +83,15 @@ export class TreeView {
   }
 
   focus(focus: TreeFocus): void {
+    // A hidden panel reloads its page when revealed (no retained context): a message posted now
+    // would reach the page being torn down. Keep it for the new page's 'ready' instead.
+    const wasVisible = this.panel.visible;
+    this.pendingFocus = focus;
     this.panel.reveal();
-    this.panel.post({ type: 'focus', focus });
+    if (wasVisible) {
+      this.panel.post({ type: 'focus', focus });
+      this.pendingFocus = undefined;
+    }
   }
 
   private async onMessage(m: TreeToHost): Promise<void> {
@@ -98,16 +107,14 @@ export class TreeView {
         return;
       case 'page': {
         const page = await this.n.session.supervisorPage(m.supervisorPid, m.offset, 100);
-        for (const app of this.apps) {
-          if (!app.supervisor) continue;
-          for (const { node } of walkTree(app.supervisor)) {
-            if (node.pid === m.supervisorPid) {
-              const seen = new Set(node.children.map((c) => c.pid));
-              node.children.push(...page.children.filter((c) => !seen.has(c.pid)));
-              node.childCount = page.childCount;
-              node.truncated = node.children.length < node.childCount;
-            }
-          }
+        const node = findTreeNode(this.apps, m.supervisorPid);
+        if (node) {
+          const seen = new Set(node.children.map((c) => c.pid));
+          node.children.push(...page.children.filter((c) => !seen.has(c.pid)));
+          node.childCount = page.childCount;
+          node.truncated = node.children.length < node.childCount;
+          // Later refreshes keep this many children of it (they would otherwise drop back to one page).
+          this.paged.set(m.supervisorPid, node.children.length);
         }
         this.post();
         return;
@@ -120,6 +127,17 @@ export class TreeView {
   private async load(): Promise<void> {
     try {
       const [apps, mailboxes] = await Promise.all([this.n.session.tree({ pageSize: 100 }), this.n.session.processes({ sort: 'mailbox', limit: 50, offset: 0 })]);
+      for (const [pid, count] of this.paged) {
+        const node = findTreeNode(apps, pid);
+        if (!node) {
+          this.paged.delete(pid);
+          continue;
+        }
+        const page = await this.n.session.supervisorPage(pid, 0, Math.min(count, 5000));
+        node.children = page.children;
+        node.childCount = page.childCount;
+        node.truncated = node.children.length < node.childCount;
+      }
       this.apps = apps;
       this.n.trees = apps;
       const now = Date.now();

@@ -98,6 +98,13 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     await until('a live refresh', async () => (await view.locator('.toolbar .muted').first().textContent()) !== refreshed, 30_000);
     assert.equal(await view.locator('svg > g').first().getAttribute('transform'), transform);
     await view.locator('g.node.selected[data-label="Demo.Flaky.Supervisor"]').waitFor({ timeout: 5000 });
+    // Paging a large DynamicSupervisor (300 sessions, 100 per page) survives the next refresh.
+    await view.locator('g.node[data-label="200 more children"]').first().click();
+    await view.locator('g.node[data-label="100 more children"]').first().waitFor({ timeout: 30_000 });
+    const pagedAt = await view.locator('.toolbar .muted').first().textContent();
+    await until('another live refresh', async () => (await view.locator('.toolbar .muted').first().textContent()) !== pagedAt, 30_000);
+    assert.equal(await view.locator('g.node[data-label="200 more children"]').count(), 0, 'the paged children stay after a refresh');
+    await view.locator('g.node[data-label="100 more children"]').first().waitFor({ timeout: 5000 });
   });
 
   it('opens the process table sorted by mailbox with the growing GenServer first', async () => {
