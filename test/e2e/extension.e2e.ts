@@ -131,6 +131,14 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     await wb.screenshot('06-dashboard');
   });
 
+  it('says clearly when a process cannot be shown', async () => {
+    await wb.runCommand('BEAM: Show Process…');
+    await wb.answer('Show process on', 'no_such_process_name');
+    const status = wb.webview().locator('.status.error');
+    await status.waitFor({ timeout: 30_000 });
+    assert.match((await status.textContent()) ?? '', /could not read no_such_process_name on/);
+  });
+
   it('shows code lenses on a supervisor in the Elixir source', async () => {
     await wb.openFile('flaky_supervisor.ex');
     const lens = wb.page.locator('.contentWidgets .codelens-decoration, .codelens-decoration', { hasText: /one_for_one · 1 child · \d+ restarts\/5 s of 3 allowed/ }).first();

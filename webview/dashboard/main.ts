@@ -86,7 +86,7 @@ new ResizeObserver(() => scheduleDraw()).observe(grid);
 updateHeader();
 draw();
 
-vs.listen((m: HostToDashboard) => {
+vs.listen((m: Exclude<HostToDashboard, { type: 'error' }>) => {
   switch (m.type) {
     case 'samples':
       node = m.node;
@@ -99,12 +99,9 @@ vs.listen((m: HostToDashboard) => {
       status.set('');
       draw();
       return;
-    case 'error':
-      status.set(m.message, 'error');
-      return;
     default:
       assertNever(m);
   }
-});
+}, (message) => status.set(message, 'error'));
 // A view reloaded while paused tells the host again (it may have been recreated since).
 if (paused) vs.post({ type: 'pause', paused });

@@ -63,16 +63,14 @@ function render(node: string, d: ProcessDetail, at: number): void {
   );
 }
 
-vs.listen((m: HostToDetail) => {
+vs.listen((m: Exclude<HostToDetail, { type: 'error' }>) => {
   switch (m.type) {
     case 'detail':
       status.set('');
       render(m.node, m.detail, m.refreshedAt);
       return;
-    case 'error':
-      status.set(m.message, 'error');
-      return;
     default:
-      assertNever(m);
+      // One message type besides errors: the union has a single member, so check its tag.
+      assertNever(m.type);
   }
-});
+}, (message) => status.set(message, 'error'));

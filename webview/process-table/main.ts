@@ -193,7 +193,7 @@ grid.addEventListener('keydown', (e: KeyboardEvent) => {
 });
 
 renderHead();
-vs.listen((m: HostToTable) => {
+vs.listen((m: Exclude<HostToTable, { type: 'error' }>) => {
   switch (m.type) {
     case 'page': {
       const p = m.page;
@@ -210,10 +210,8 @@ vs.listen((m: HostToTable) => {
       if (saved && grid.scrollTop === 0 && saved.scrollTop > 0 && saved.sort === sort && saved.filter === filter) grid.scrollTop = saved.scrollTop;
       return;
     }
-    case 'error':
-      status.set(m.message, 'error');
-      return;
     default:
-      assertNever(m);
+      // One message type besides errors: the union has a single member, so check its tag.
+      assertNever(m.type);
   }
-});
+}, (message) => status.set(message, 'error'));

@@ -57,7 +57,7 @@ function render(markdown: string, focus: string | undefined): void {
   }
 }
 
-vs.listen((m: HostToReport) => {
+vs.listen((m: Exclude<HostToReport, { type: 'error' }>) => {
   switch (m.type) {
     case 'report': {
       status.set('');
@@ -68,10 +68,7 @@ vs.listen((m: HostToReport) => {
     case 'progress':
       status.set(m.message);
       return;
-    case 'error':
-      status.set(m.message, 'error');
-      return;
     default:
       assertNever(m);
   }
-});
+}, (message) => status.set(message, 'error'));

@@ -205,7 +205,7 @@ function focusText(focus: TreeFocus): string {
   return focus.name ?? focus.module ?? focus.pid ?? 'the process';
 }
 
-vs.listen((m: HostToTree) => {
+vs.listen((m: Exclude<HostToTree, { type: 'error' }>) => {
   switch (m.type) {
     case 'tree': {
       root = shapeTree(m.node, m.apps, m.health);
@@ -245,10 +245,7 @@ vs.listen((m: HostToTree) => {
         if (root) status.set(`Looking for ${focusText(m.focus)}…`);
       }
       return;
-    case 'error':
-      status.set(m.message, 'error');
-      return;
     default:
       assertNever(m);
   }
-});
+}, (message) => status.set(message, 'error'));
