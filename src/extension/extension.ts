@@ -11,7 +11,8 @@ import { createLog } from './log';
 import { NodeManager } from './nodes';
 import { Sidebar } from './sidebar';
 import { StatusBar } from './status-bar';
-import { DashboardView, DetailView, ReportView, TableView, TreeView, type ViewContext } from './views';
+import { ReportView } from './report-view';
+import { DashboardView, DetailView, TableView, TreeView, type ViewContext } from './views';
 
 let manager: NodeManager | null = null;
 let client: LanguageClient | null = null;

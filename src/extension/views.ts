@@ -1,11 +1,8 @@
 // Controllers of the webviews: each reads from the node's core Session (nothing is computed twice)
 // and talks to its view through the typed messages of src/protocol/webview.ts. Live refresh runs
 // only while the panel is visible; every timer belongs to its panel and dies with it.
-import { writeFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
-import { diagnose } from '../core/diagnose';
 import { filteredProcesses } from '../core/process-filter';
-import { renderReport } from '../core/report';
 import { walkTree, type ApplicationTree, type TreeNode } from '../core/tree';
 import {
   assertNever,
@@ -13,7 +10,6 @@ import {
   type DashboardToHost,
   type DetailToHost,
   type ProcessHealth,
-  type ReportToHost,
   type TableQuery,
   type TableToHost,
   type TreeFocus,
@@ -23,7 +19,6 @@ import type { Log } from './log';
 import type { AttachedNode, NodeManager } from './nodes';
 import { sanitizeQuery } from './model/messages';
 import { Panel } from './panel';
-import { askConsent } from './consent';
 
 export interface ViewContext {
   extensionUri: vscode.Uri;
@@ -58,7 +53,7 @@ function liveRefresh(panel: { readonly visible: boolean; onDidDispose: vscode.Ev
   });
 }
 
-function errorText(err: unknown): string {
+export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
@@ -316,115 +311,6 @@ export class DashboardView {
     } catch (err) {
       this.panel.post({ type: 'error', message: `could not sample ${this.n.node}: ${errorText(err)}` });
     }
-  }
-}
-
-// ---- Report --------------------------------------------------------------------------------
-
-export class ReportView {
-  readonly panel: Panel<'report'>;
-  private markdown = '';
-  private focusFinding: string | undefined;
-
-  constructor(
-    private readonly ctx: ViewContext,
-    private readonly n: AttachedNode,
-    private readonly options: { durationMs: number; trace: boolean },
-    focusFinding?: string,
-  ) {
-    this.focusFinding = focusFinding;
-    this.panel = new Panel('report', `Report · ${n.node}`, ctx.extensionUri, (m) => this.onMessage(m));
-  }
-
-  showFinding(findingId: string): void {
-    this.focusFinding = findingId;
-    this.panel.reveal();
-    this.post();
-  }
-
-  private async onMessage(m: ReportToHost): Promise<void> {
-    switch (m.type) {
-      case 'ready':
-        if (this.n.diagnosis) this.render();
-        else await this.generate();
-        return;
-      case 'regenerate':
-        await this.generate();
-        return;
-      case 'save':
-        await this.save();
-        return;
-      case 'openFinding':
-        this.focusFinding = m.findingId;
-        this.post();
-        return;
-      default:
-        assertNever(m);
-    }
-  }
-
-  async generate(): Promise<void> {
-    const n = this.n;
-    if (this.options.trace && !(await askConsent(n, ['probe', 'trace'], `count calls per function for ${this.options.durationMs / 1000} s while sampling`, this.ctx.log))) {
-      this.options.trace = false;
-    }
-    await vscode.window.withProgress(
-      { location: vscode.ProgressLocation.Notification, title: `BEAM Lens: diagnosing ${n.node}`, cancellable: true },
-      async (progress, token) => {
-        await this.ctx.nodes.runTask(n.node, 'report', async (signal) => {
-          const controller = new AbortController();
-          const sub = token.onCancellationRequested(() => controller.abort());
-          signal.addEventListener('abort', () => controller.abort());
-          try {
-            this.panel.post({ type: 'progress', message: `Sampling ${n.node} for ${this.options.durationMs / 1000} s…` });
-            if (this.options.trace) this.ctx.log.audit({ node: n.node, env: n.env, action: 'report with hot functions', limits: { durationMs: this.options.durationMs }, outcome: 'requested' });
-            let last = 0;
-            const d = await diagnose(n.session, {
-              durationMs: this.options.durationMs,
-              trace: this.options.trace,
-              signal: controller.signal,
-              onProgress: (done, total, what) => {
-                const pct = Math.round((done / Math.max(1, total)) * 100);
-                progress.report({ message: `${what} ${pct}%`, increment: pct - last });
-                last = pct;
-              },
-            });
-            if (this.options.trace) this.ctx.log.audit({ node: n.node, env: n.env, action: 'report with hot functions', limits: { durationMs: this.options.durationMs }, outcome: d.tracingNote ? 'error' : 'completed', ...(d.tracingNote ? { detail: d.tracingNote } : {}) });
-            this.ctx.nodes.setDiagnosis(n, d);
-            this.render();
-          } catch (err) {
-            this.panel.post({ type: 'error', message: controller.signal.aborted ? 'Report cancelled.' : `report failed: ${errorText(err)}` });
-          } finally {
-            sub.dispose();
-          }
-        });
-      },
-    );
-  }
-
-  private render(): void {
-    const d = this.n.diagnosis;
-    if (!d) return;
-    this.markdown = renderReport({ samples: d.samples, findings: d.findings, env: this.n.env, probe: this.n.session.hasProbe });
-    this.post();
-  }
-
-  private post(): void {
-    const d = this.n.diagnosis;
-    if (!d) return;
-    this.panel.post({ type: 'report', node: this.n.node, markdown: this.markdown, findings: d.findings, generatedAt: Date.now(), ...(this.focusFinding ? { focusFinding: this.focusFinding } : {}) });
-  }
-
-  private async save(): Promise<void> {
-    if (this.markdown === '') return;
-    const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
-    const uri = await vscode.window.showSaveDialog({
-      filters: { Markdown: ['md'] },
-      ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, `beam-lens-report-${this.n.node.replace(/[^\w.-]/g, '_')}.md`) } : {}),
-    });
-    if (!uri) return;
-    await writeFile(uri.fsPath, this.markdown);
-    void vscode.window.showInformationMessage(`Report saved to ${uri.fsPath}`);
   }
 }
 

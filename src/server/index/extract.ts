@@ -3,6 +3,8 @@
 // specs (children, strategy, max_restarts, max_seconds), registered names. A file with syntax
 // errors is read as far as it parses: ERROR nodes are skipped, never fatal.
 import type { Node, Parser, Tree } from 'web-tree-sitter';
+import { SUPERVISOR_CALLS, supervisorSpec } from './supervisor-spec';
+import { args, callName, doBlock, dottedCallName, keyword, moduleRef, range, resolveAlias, type Scope } from './syntax';
 
 export interface Position {
   line: number;
@@ -80,24 +82,7 @@ export interface FileIndex {
 
 const BEHAVIOURS = new Set<string>(['Supervisor', 'DynamicSupervisor', 'PartitionSupervisor', 'Task.Supervisor', 'GenServer', 'Agent', 'Application', 'GenStage', 'Task']);
 const DEF_KINDS = new Set<string>(['def', 'defp', 'defmacro', 'defmacrop', 'defguard', 'defguardp', 'defdelegate']);
-const SUPERVISOR_CALLS = new Set<string>([
-  'Supervisor.init',
-  'Supervisor.start_link',
-  'DynamicSupervisor.init',
-  'DynamicSupervisor.start_link',
-  'PartitionSupervisor.start_link',
-  'Task.Supervisor.start_link',
-]);
-
 const STARTERS = /^(GenServer|Agent|Supervisor|DynamicSupervisor|PartitionSupervisor|Task\.Supervisor|GenStage|Registry)\.start(_link)?$/;
-
-function range(n: Node): Range {
-  return {
-    start: { line: n.startPosition.row, character: n.startPosition.column },
-    end: { line: n.endPosition.row, character: n.endPosition.column },
-  };
-}
-
 /** Parses and extracts; the tree is freed before returning. */
 export function indexSource(parser: Parser, text: string): FileIndex {
   const tree: Tree | null = parser.parse(text);
@@ -118,67 +103,8 @@ function countLines(text: string): number {
   for (let i = text.indexOf('\n'); i !== -1; i = text.indexOf('\n', i + 1)) n++;
   return n;
 }
-
-interface Scope {
-  /** Enclosing module's full name ('' at top level). */
-  prefix: string;
-  aliases: Map<string, string>;
-  /** The file's text: function bodies are searched as text before their syntax trees are walked. */
-  text: string;
-}
-
 /** Bodies worth walking: they mention a supervisor or start a process. */
 const BODY_HINT = /Supervisor|start_link|\.start\(/;
-
-function callName(call: Node): string | null {
-  const target = call.childForFieldName('target');
-  if (target === null) return null;
-  if (target.type === 'identifier') return target.text;
-  return null;
-}
-
-function dottedCallName(call: Node, scope: Scope): string | null {
-  const target = call.childForFieldName('target');
-  if (target === null || target.type !== 'dot') return null;
-  const left = target.childForFieldName('left');
-  const right = target.childForFieldName('right');
-  if (left === null || right === null || left.type !== 'alias') return null;
-  return `${resolveAlias(left.text, scope)}.${right.text}`;
-}
-
-function args(call: Node): Node[] {
-  const a = call.namedChildren.find((c) => c?.type === 'arguments');
-  return a ? (a.namedChildren.filter((c) => c !== null) as Node[]) : [];
-}
-
-function doBlock(call: Node): Node | null {
-  return (call.namedChildren.find((c) => c?.type === 'do_block') as Node | undefined) ?? null;
-}
-
-/** `A.B` with the first segment looked up in the aliases; `__MODULE__` is the enclosing module. */
-export function resolveAlias(text: string, scope: Scope): string {
-  const clean = text.replace(/\s+/g, '');
-  if (clean === '__MODULE__') return scope.prefix;
-  if (clean.startsWith('__MODULE__.')) return `${scope.prefix}.${clean.slice('__MODULE__.'.length)}`;
-  const dot = clean.indexOf('.');
-  const first = dot === -1 ? clean : clean.slice(0, dot);
-  const rest = dot === -1 ? '' : clean.slice(dot);
-  const target = scope.aliases.get(first);
-  return target !== undefined ? target + rest : clean;
-}
-
-function moduleRef(n: Node, scope: Scope): string | null {
-  if (n.type === 'alias') return resolveAlias(n.text, scope);
-  if (n.type === 'identifier' && n.text === '__MODULE__') return scope.prefix || null;
-  if (n.type === 'atom') return n.text.replace(/^:"?|"$/g, '');
-  if (n.type === 'dot') {
-    // __MODULE__.Sub
-    const text = n.text.replace(/\s+/g, '');
-    if (/^(__MODULE__|[A-Z][\w]*)(\.[A-Z]\w*)+$/.test(text)) return resolveAlias(text, scope);
-  }
-  return null;
-}
-
 function visitStatement(stmt: Node, mod: ModuleDef | null, scope: Scope, out: ModuleDef[]): void {
   if (stmt.type === 'unary_operator' || stmt.type === 'ERROR') {
     // @impl true, @doc ... ; an ERROR node may still hold parseable statements.
@@ -268,17 +194,6 @@ function addUse(call: Node, mod: ModuleDef, scope: Scope): void {
   mod.useModules.push(used);
   if (BEHAVIOURS.has(used)) mod.uses.push(used as Behaviour);
 }
-
-/** The value node of `key:` in a keywords node. */
-function keyword(keywords: Node, key: string): Node | null {
-  for (const pair of keywords.namedChildren) {
-    if (pair?.type !== 'pair') continue;
-    const k = pair.childForFieldName('key');
-    if (k !== null && k.text.replace(/:\s*$/, '').trim() === key) return pair.childForFieldName('value');
-  }
-  return null;
-}
-
 function addFunction(call: Node, kind: FunctionKind, mod: ModuleDef, scope: Scope): void {
   let head = args(call)[0];
   if (head === undefined) return;
@@ -352,97 +267,4 @@ function scanBody(def: Node, mod: ModuleDef, scope: Scope, fn: { name: string; a
   } finally {
     cursor.delete();
   }
-}
-
-function supervisorSpec(call: Node, dotted: string, scope: Scope, def: Node): Omit<SupervisorSpec, 'inFunction'> | null {
-  const kind = dotted.slice(0, dotted.lastIndexOf('.')) as SupervisorSpec['kind'];
-  const a = args(call);
-  // Supervisor.start_link(Module, arg, opts) starts a module-based supervisor: that module's init
-  // holds the spec, not this call.
-  const first = a[0];
-  const isModuleRef = first !== undefined && (first.type === 'alias' || first.text === '__MODULE__' || first.type === 'dot');
-  if (dotted === 'Supervisor.start_link' && (first === undefined || isModuleRef)) return null;
-  if (dotted === 'DynamicSupervisor.start_link' && a[0]?.type !== 'keywords') return null;
-  const spec: Omit<SupervisorSpec, 'inFunction'> = { call: dotted, kind, children: [], range: range(call) };
-  const opts = a.find((n) => n.type === 'keywords');
-  if (opts) {
-    const strategy = keyword(opts, 'strategy');
-    if (strategy?.type === 'atom') spec.strategy = strategy.text.replace(/^:/, '');
-    const maxRestarts = keyword(opts, 'max_restarts');
-    if (maxRestarts?.type === 'integer') spec.maxRestarts = Number(maxRestarts.text.replace(/_/g, ''));
-    const maxSeconds = keyword(opts, 'max_seconds');
-    if (maxSeconds?.type === 'integer') spec.maxSeconds = Number(maxSeconds.text.replace(/_/g, ''));
-    const name = keyword(opts, 'name');
-    const ref = name ? moduleRef(name, scope) : null;
-    if (ref) spec.name = ref;
-  }
-  if (kind === 'DynamicSupervisor' || kind === 'PartitionSupervisor' || kind === 'Task.Supervisor') return spec;
-  let list: Node | null = a[0] ?? null;
-  if (list?.type === 'identifier') list = findAssignment(def, list.text, call.startIndex);
-  if (list?.type === 'list') {
-    for (const item of list.namedChildren) if (item) spec.children.push(childRef(item, scope));
-  }
-  return spec;
-}
-
-/** The last `var = [...]` before `before` in the function body. */
-function findAssignment(def: Node, variable: string, before: number): Node | null {
-  let found: Node | null = null;
-  const cursor = def.walk();
-  try {
-    for (;;) {
-      if (cursor.startIndex > before) break;
-      if (cursor.nodeType === 'binary_operator') {
-        const node = cursor.currentNode;
-        if (node.childForFieldName('operator')?.text === '=' && node.childForFieldName('left')?.text === variable) {
-          found = node.childForFieldName('right');
-        }
-      }
-      if (cursor.gotoFirstChild()) continue;
-      let moved = cursor.gotoNextSibling();
-      while (!moved) {
-        if (!cursor.gotoParent()) return found;
-        moved = cursor.gotoNextSibling();
-      }
-    }
-  } finally {
-    cursor.delete();
-  }
-  return found;
-}
-
-function childRef(item: Node, scope: Scope): ChildRef {
-  const base = { text: item.text.length > 120 ? `${item.text.slice(0, 117)}...` : item.text, range: range(item) };
-  const direct = moduleRef(item, scope);
-  if (direct !== null) return { module: direct, ...base };
-  if (item.type === 'tuple') {
-    const [first, second] = item.namedChildren;
-    const module = first ? moduleRef(first, scope) : null;
-    const nameNode = second?.type === 'keywords' ? keyword(second, 'name') : second?.type === 'list' ? listKeyword(second, 'name') : null;
-    const name = nameNode ? moduleRef(nameNode, scope) : null;
-    return { module, ...(name ? { name } : {}), ...base };
-  }
-  if (item.type === 'map') {
-    // %{id: ..., start: {Mod, :start_link, [...]}}
-    const content = item.namedChildren.find((c) => c?.type === 'map_content');
-    const kw = content?.namedChildren.find((c) => c?.type === 'keywords');
-    const start = kw ? keyword(kw, 'start') : null;
-    const first = start?.type === 'tuple' ? start.namedChildren[0] : null;
-    return { module: first ? moduleRef(first, scope) : null, ...base };
-  }
-  if (item.type === 'call') {
-    // Supervisor.child_spec({Mod, arg}, id: ...) / Mod.child_spec(arg)
-    const dotted = dottedCallName(item, scope);
-    if (dotted === 'Supervisor.child_spec') {
-      const first = args(item)[0];
-      if (first) return { ...childRef(first, scope), ...base };
-    }
-    if (dotted?.endsWith('.child_spec')) return { module: dotted.slice(0, -'.child_spec'.length), ...base };
-  }
-  return { module: null, ...base };
-}
-
-function listKeyword(list: Node, key: string): Node | null {
-  const kw = list.namedChildren.find((c) => c?.type === 'keywords');
-  return kw ? keyword(kw, key) : null;
 }
