@@ -1,217 +1,276 @@
-// Process table webview: virtualized rows over a scroll space sized for the whole node, blocks of
-// 200 rows fetched on demand (sorted and filtered on the target), live refresh with changed
-// cells highlighted, keyboard navigation, click to open a process.
+// Process table webview: sorted and filtered on the target, one block of 200 rows per query.
+// The scroll space stands for every matching process (scaled past 8M px); only the rows in view
+// are in the DOM, drawn from a cache of fetched blocks; blocks scrolled into are asked for after
+// a short pause (one query per block at a time). The host re-sends the last query periodically:
+// cells that changed since a pid's previous row fade from a highlight. Logic: model.ts; DOM: render.ts.
 import '../common/base.css';
 import './style.css';
-import type { ProcessRow, ProcessSort } from '../../src/core/processes';
-import { assertNever, type HostToTable, type TableQuery } from '../../src/protocol/webview';
-import { formatBytes, formatCount, h, replaceChildren, statusLine } from '../common/dom';
+import type { ProcessSort } from '../../src/core/processes';
+import { assertNever, type HostToTable, type TablePage } from '../../src/protocol/webview';
+import { statusLine } from '../common/dom';
 import { channel } from '../common/vscode-api';
-import { BLOCK, BlockCache, ROW_HEIGHT, changedCells, firstRow, moveSelection, scrollSpace, scrollTopFor, type Column } from './model';
+import {
+  BlockCache,
+  CHANGE_FADE_MS,
+  ChangeTracker,
+  PREFETCH,
+  SORTS,
+  SORT_LABELS,
+  TRACKED,
+  blockOf,
+  blockQuery,
+  changedCells,
+  moveSelection,
+  pageDecision,
+  pageRows,
+  planFetch,
+  revealScrollTop,
+  scrollTopFor,
+  summaryText,
+  visibleRows,
+} from './model';
+import { TableDom } from './render';
 
 interface State {
   sort: ProcessSort;
   filter: string;
-  scrollTop: number;
+  /** Row at the top of the viewport (scrollTop depends on the viewport and the scaling). */
+  top: number;
+  selected: number;
 }
+
+const FILTER_DEBOUNCE_MS = 250;
+const FETCH_DEBOUNCE_MS = 60;
+const FETCH_MAX_WAIT_MS = 250;
+/** After scrolling stops this long, the host's live refresh is moved to the block in view. */
+const SETTLE_MS = 1000;
 
 const vs = channel('process-table');
-const saved = vs.getState<State>();
-let sort: ProcessSort = saved?.sort ?? 'mailbox';
-let filter = saved?.filter ?? '';
+const saved = vs.getState<Partial<State>>();
+let sort: ProcessSort = saved?.sort !== undefined && SORTS.includes(saved.sort) ? saved.sort : 'mailbox';
+let filter = typeof saved?.filter === 'string' ? saved.filter : '';
+/** Whether the view has a sort+filter of its own yet (else it takes the host's first page's). */
+let adopted = false;
+/** Scroll position to restore once the first page of the saved query is in. */
+let pendingRestore: { top: number; selected: number } | null = saved && typeof saved.top === 'number' ? { top: saved.top, selected: Number(saved.selected ?? 0) } : null;
+/** Processes on the node, and rows in the table (those matching the filter). */
 let total = 0;
+let matched = 0;
+let via: TablePage['via'] | null = null;
 let selected = 0;
-let via = '';
+/** The block of the last query posted: the one the host keeps refreshing. */
+let hostBlock: number | null = null;
 const cache = new BlockCache();
 cache.reset(sort, filter);
-let changed = new Set<string>();
-let changedTimer: number | undefined;
-
-const COLUMNS: Array<{ id: Column; title: string; sort?: ProcessSort; num?: boolean }> = [
-  { id: 'pid', title: 'Pid' },
-  { id: 'name', title: 'Name' },
-  { id: 'memory', title: 'Memory', sort: 'memory', num: true },
-  { id: 'reductions', title: 'Reductions', sort: 'reductions', num: true },
-  { id: 'mailbox', title: 'Mailbox', sort: 'mailbox', num: true },
-  { id: 'reductionRate', title: 'Reds/s', sort: 'reduction-rate', num: true },
-  { id: 'currentFunction', title: 'Current function' },
-  { id: 'initialCall', title: 'Initial call' },
-];
+const changes = new ChangeTracker();
 
 const status = statusLine();
-const summary = h('span', { class: 'muted' });
-const filterBox = h('input', { attrs: { type: 'search', placeholder: 'Filter by name, module or pid (on the target)', 'aria-label': 'Filter processes' } });
-filterBox.value = filter;
-const head = h('div', { class: 'head', role: 'row' });
-const spacer = h('div', { class: 'spacer' });
-const rowsEl = h('div', { class: 'rows', role: 'rowgroup' });
-const grid = h('div', { class: 'grid', role: 'grid', tabindex: 0, aria: { label: 'Processes' } }, spacer, rowsEl);
-document.getElementById('root')?.append(h('div', { class: 'toolbar' }, filterBox, summary), status.el, head, grid);
+const dom = new TableDom(document.getElementById('root') ?? document.body, status.el, {
+  sort: (s) => setSort(s),
+  filter: () => filterChanged(),
+  open: (i) => {
+    selected = i;
+    openSelected();
+    render();
+    persistSoon();
+  },
+  scroll: () => {
+    scheduleRender();
+    scheduleFetch();
+    persistSoon();
+  },
+  key: (e) => onKey(e),
+  resize: () => {
+    scheduleRender();
+    scheduleFetch();
+  },
+});
+dom.setFilter(filter);
+dom.renderHead(sort);
+status.set('Reading processes…');
 
-function name(r: ProcessRow): string {
-  return r.name ?? '';
+function post(block: number): void {
+  adopted = true;
+  hostBlock = block;
+  vs.post({ type: 'query', query: blockQuery(sort, filter, block) });
 }
 
-function cell(r: ProcessRow, c: Column): string {
-  switch (c) {
-    case 'pid':
-      return r.pid;
-    case 'name':
-      return name(r);
-    case 'memory':
-      return formatBytes(r.memory);
-    case 'reductions':
-      return formatCount(r.reductions);
-    case 'mailbox':
-      return r.messageQueueLen.toLocaleString('en-US');
-    case 'reductionRate':
-      return r.reductionRate === undefined ? '' : formatCount(r.reductionRate);
-    case 'currentFunction':
-      return r.currentFunction ?? '';
-    case 'initialCall':
-      return r.initialCall ?? '';
-  }
+// ---- Fetching ------------------------------------------------------------------------------
+
+let fetchTimer: number | undefined;
+let fetchFirstAsked = 0;
+
+let settleTimer: number | undefined;
+
+/**
+ * Fetches what the viewport needs once scrolling pauses (at least every FETCH_MAX_WAIT_MS while
+ * it goes on); once it has stopped for SETTLE_MS, moves the host's refresh to the rows in view.
+ */
+function scheduleFetch(): void {
+  const now = performance.now();
+  if (fetchTimer === undefined) fetchFirstAsked = now;
+  else window.clearTimeout(fetchTimer);
+  const wait = Math.max(0, Math.min(FETCH_DEBOUNCE_MS, fetchFirstAsked + FETCH_MAX_WAIT_MS - now));
+  fetchTimer = window.setTimeout(() => fetchNow(false), wait);
+  window.clearTimeout(settleTimer);
+  settleTimer = window.setTimeout(() => fetchNow(true), SETTLE_MS);
 }
 
-function renderHead(): void {
-  replaceChildren(
-    head,
-    ...COLUMNS.map((c) =>
-      h(
-        'span',
-        {
-          class: [c.num ? 'num' : '', c.sort ? 'sortable' : '', c.sort === sort ? 'sorted' : ''].join(' ').trim(),
-          role: 'columnheader',
-          aria: { sort: c.sort === sort ? 'descending' : 'none' },
-          ...(c.sort ? { title: `Sort by ${c.title.toLowerCase()} on the target`, on: { click: () => setSort(c.sort as ProcessSort) } } : {}),
-        },
-        c.title,
-      ),
-    ),
-  );
+function fetchNow(moveRefresh: boolean): void {
+  window.clearTimeout(fetchTimer);
+  fetchTimer = undefined;
+  const v = visibleRows(dom.grid.scrollTop, matched, dom.viewport(), 0);
+  if (v.last < v.first) return;
+  const blocks = planFetch(cache, { first: v.first - PREFETCH, last: v.last + PREFETCH, center: Math.floor((v.first + v.last) / 2) }, matched, hostBlock, Date.now(), moveRefresh);
+  for (const b of blocks) post(b);
 }
 
-function query(offset: number): TableQuery {
-  return { sort, filter, offset, limit: BLOCK };
+// ---- Sort and filter -----------------------------------------------------------------------
+
+function restart(message: string): void {
+  cache.reset(sort, filter);
+  changes.clear();
+  pendingRestore = null;
+  pendingOpen = null;
+  selected = 0;
+  dom.grid.scrollTop = 0;
+  status.set(message);
+  cache.markInFlight(0, Date.now());
+  post(0);
+  render();
+  persistSoon();
 }
 
 function setSort(s: ProcessSort): void {
   if (s === sort) return;
   sort = s;
-  cache.reset(sort, filter);
-  grid.scrollTop = 0;
-  selected = 0;
-  renderHead();
-  status.set(`Sorting by ${s} on the target…`);
-  vs.post({ type: 'query', query: query(0) });
-  persist();
+  dom.renderHead(sort);
+  restart(s === 'reduction-rate' ? 'Measuring reductions per second on the target…' : `Sorting by ${SORT_LABELS[s]} on the target…`);
 }
 
 let filterTimer: number | undefined;
-filterBox.addEventListener('input', () => {
+function filterChanged(): void {
   window.clearTimeout(filterTimer);
   filterTimer = window.setTimeout(() => {
-    filter = filterBox.value.trim();
-    cache.reset(sort, filter);
-    grid.scrollTop = 0;
-    selected = 0;
-    status.set(filter ? `Filtering by "${filter}" on the target…` : '');
-    vs.post({ type: 'query', query: query(0) });
-    persist();
-  }, 250);
-});
-
-function persist(): void {
-  vs.setState<State>({ sort, filter, scrollTop: grid.scrollTop });
+    const next = dom.filterBox.value.trim();
+    if (next === filter) return;
+    filter = next;
+    restart(filter ? `Filtering by “${filter}” on the target…` : 'Reading processes…');
+  }, FILTER_DEBOUNCE_MS);
 }
 
+// ---- Rendering -----------------------------------------------------------------------------
+
+let frame = 0;
+function scheduleRender(): void {
+  if (frame === 0) frame = requestAnimationFrame(() => render());
+}
+
+let fadeTimer: number | undefined;
 function render(): void {
-  const { height } = scrollSpace(total);
-  spacer.style.height = `${height}px`;
-  const viewport = grid.clientHeight || 600;
-  const { index, offsetPx } = firstRow(grid.scrollTop, total, viewport);
-  const count = Math.ceil(viewport / ROW_HEIGHT) + 2;
-  for (const b of cache.missing(index - 20, index + count + 20, total)) vs.post({ type: 'query', query: query(b * BLOCK) });
-  rowsEl.style.transform = `translateY(${grid.scrollTop + offsetPx}px)`;
-  const rows: HTMLElement[] = [];
-  for (let i = index; i < Math.min(total, index + count); i++) {
-    const r = cache.row(i);
-    if (!r) {
-      rows.push(h('div', { class: 'row loading', role: 'row', aria: { rowindex: String(i + 1) } }, h('span', {}, 'loading…')));
-      continue;
-    }
-    rows.push(
-      h(
-        'div',
-        {
-          class: `row${i === selected ? ' selected' : ''}`,
-          role: 'row',
-          dataset: { pid: r.pid, index: String(i) },
-          aria: { rowindex: String(i + 1), selected: String(i === selected) },
-          on: {
-            click: () => {
-              selected = i;
-              vs.post({ type: 'openProcess', pid: r.pid });
-              render();
-            },
-          },
-        },
-        ...COLUMNS.map((c) => h('span', { class: `${c.num ? 'num' : ''}${changed.has(`${r.pid}|${c.id}`) ? ' changed' : ''}`.trim(), role: 'gridcell', title: cell(r, c.id), dataset: { col: c.id } }, cell(r, c.id))),
-      ),
-    );
-  }
-  replaceChildren(rowsEl, ...rows);
-  grid.setAttribute('aria-rowcount', String(total));
-  summary.textContent = `${total.toLocaleString('en-US')} ${filter ? 'matching ' : ''}processes · sorted by ${sort} on the target (${via})`;
+  cancelAnimationFrame(frame);
+  frame = 0;
+  const now = Date.now();
+  dom.renderRows({ visible: visibleRows(dom.grid.scrollTop, matched, dom.viewport()), total: matched, sort, selected, cache, changes, now });
+  dom.summary.textContent = via === null && total === 0 ? '' : summaryText({ total, matched, filter, sort, via });
+  // Drop highlights once faded.
+  window.clearTimeout(fadeTimer);
+  if (changes.prune(now) > 0) fadeTimer = window.setTimeout(() => render(), CHANGE_FADE_MS / 4);
 }
 
-let scrollFrame = 0;
-grid.addEventListener('scroll', () => {
-  cancelAnimationFrame(scrollFrame);
-  scrollFrame = requestAnimationFrame(() => {
-    render();
-    persist();
-  });
-});
-new ResizeObserver(() => render()).observe(grid);
+let persistTimer: number | undefined;
+function persistSoon(): void {
+  window.clearTimeout(persistTimer);
+  persistTimer = window.setTimeout(() => {
+    const top = visibleRows(dom.grid.scrollTop, matched, dom.viewport(), 0).top;
+    vs.setState<State>({ sort, filter, top, selected });
+  }, 200);
+}
 
-grid.addEventListener('keydown', (e: KeyboardEvent) => {
+// ---- Keyboard and opening ------------------------------------------------------------------
+
+/** A row asked to open (Enter) before its block arrived: opened when it does, unless the selection moved. */
+let pendingOpen: number | null = null;
+
+function openSelected(): void {
+  const r = cache.row(selected);
+  pendingOpen = r === undefined && !cache.loaded(selected) ? selected : null;
+  if (r) vs.post({ type: 'openProcess', pid: r.pid });
+}
+
+function onKey(e: KeyboardEvent): void {
   if (e.key === 'Enter') {
-    const r = cache.row(selected);
-    if (r) vs.post({ type: 'openProcess', pid: r.pid });
+    e.preventDefault();
+    openSelected();
     return;
   }
-  const next = moveSelection(e.key, selected, total, Math.floor((grid.clientHeight || 600) / ROW_HEIGHT));
+  const viewport = dom.viewport();
+  const next = moveSelection(e.key, selected, matched, pageRows(viewport));
   if (next === null) return;
   e.preventDefault();
   selected = next;
-  const viewport = grid.clientHeight || 600;
-  const { index } = firstRow(grid.scrollTop, total, viewport);
-  const visibleRows = Math.floor(viewport / ROW_HEIGHT);
-  if (selected < index || selected >= index + visibleRows) grid.scrollTop = scrollTopFor(Math.max(0, selected - Math.floor(visibleRows / 2)), total);
+  const top = revealScrollTop(selected, visibleRows(dom.grid.scrollTop, matched, viewport, 0), matched, viewport);
+  if (top !== null) dom.grid.scrollTop = top;
   render();
-});
+  scheduleFetch();
+  persistSoon();
+}
 
-renderHead();
-vs.listen((m: Exclude<HostToTable, { type: 'error' }>) => {
-  switch (m.type) {
-    case 'page': {
-      const p = m.page;
-      if (p.query.sort !== sort || p.query.filter !== filter) return; // an answer to an older query
-      via = p.via;
-      total = p.matched;
-      const before = cache.put(p.query.offset, p.rows);
-      changed = changedCells(before, p.rows, ['memory', 'reductions', 'mailbox', 'reductionRate', 'currentFunction']);
-      // The highlight marks what this refresh changed, then goes.
-      window.clearTimeout(changedTimer);
-      if (changed.size > 0) changedTimer = window.setTimeout(() => { changed = new Set(); render(); }, 1500);
-      status.set(total === 0 && filter ? `No process matches "${filter}"` : '');
-      render();
-      if (saved && grid.scrollTop === 0 && saved.scrollTop > 0 && saved.sort === sort && saved.filter === filter) grid.scrollTop = saved.scrollTop;
-      return;
-    }
-    default:
-      // One message type besides errors: the union has a single member, so check its tag.
-      assertNever(m.type);
+// ---- Pages from the host -------------------------------------------------------------------
+
+function onPage(page: TablePage): void {
+  const q = page.query;
+  const decision = pageDecision({ sort, filter, adopted }, q);
+  if (decision === 'stale') return;
+  if (decision === 'adopt') {
+    sort = q.sort;
+    filter = q.filter;
+    cache.reset(sort, filter);
+    changes.clear();
+    dom.setFilter(filter);
+    dom.renderHead(sort);
   }
-}, (message) => status.set(message, 'error'));
+  adopted = true;
+  if (hostBlock === null) hostBlock = blockOf(q.offset);
+  via = page.via;
+  total = page.total;
+  matched = page.matched;
+  const now = Date.now();
+  const previous = cache.store(q.offset, q.limit, page.rows, now);
+  changes.mark(changedCells(previous, page.rows, TRACKED), now);
+  if (pendingOpen !== null && cache.loaded(pendingOpen)) {
+    const r = pendingOpen === selected ? cache.row(pendingOpen) : undefined;
+    pendingOpen = null;
+    if (r) vs.post({ type: 'openProcess', pid: r.pid });
+  }
+  selected = Math.min(selected, Math.max(0, matched - 1));
+  status.set(matched === 0 ? (filter ? `No process matches “${filter}”.` : 'No processes.') : '');
+  render();
+  if (pendingRestore && saved?.sort === sort && (saved.filter ?? '') === filter) {
+    // After render(): the scroll space has its height now, so the scrollTop is not clamped to 0.
+    selected = Math.min(pendingRestore.selected, Math.max(0, matched - 1));
+    dom.grid.scrollTop = scrollTopFor(pendingRestore.top, matched, dom.viewport());
+    render();
+  }
+  pendingRestore = null;
+  cache.prune(blockOf(visibleRows(dom.grid.scrollTop, matched, dom.viewport(), 0).top));
+  scheduleFetch();
+}
+
+vs.listen(
+  (m: Exclude<HostToTable, { type: 'error' }>) => {
+    switch (m.type) {
+      case 'page':
+        onPage(m.page);
+        return;
+      default:
+        // The union has one member besides errors: check its tag.
+        assertNever(m.type);
+    }
+  },
+  (message) => {
+    // Ask again on the next scroll instead of waiting for answers that will not come.
+    cache.clearInFlight();
+    status.set(message, 'error');
+  },
+);
