@@ -5,7 +5,8 @@ import type { ConsentGrants, EnvTag } from './consent';
 import { ConsentRequiredError, requireConsent } from './consent';
 import { getOverview, type Overview, type OverviewOptions } from './overview';
 import { parsePid } from './pids';
-import { ProbeHandle, loadProbe, type ProbeStatus } from './probe-loader';
+import { loadedModules, restoreLoadedModules, type ModulesRestored } from './loaded-modules';
+import { PROBE_MODULE, ProbeHandle, loadProbe, type ProbeStatus } from './probe-loader';
 import { processDetail, type DetailOptions, type ProcessDetail } from './process-detail';
 import { topProcessesViaRpc, type ProcessPage, type ProcessQuery } from './processes';
 import { topProbeProcesses } from './probe-calls';
@@ -21,6 +22,8 @@ export interface SessionConnection extends RpcChannel {
   /** A local process (mailbox) on our node, e.g. to receive trace events. */
   spawn(): LocalProcess;
   close(): Promise<void>;
+  /** False once the connection has ended (NodeConnection has it). */
+  readonly isOpen?: boolean;
 }
 
 export interface SessionOptions {
@@ -36,12 +39,21 @@ export class Session {
   private probeStatus: ProbeStatus = { state: 'absent' };
   private probeLoading: Promise<ProbeStatus> | null = null;
   private detached = false;
+  /** Modules loaded on the target when we attached (taken before our first evaluation). */
+  private readonly modulesBefore: Promise<Set<string> | null>;
+  private restored: ModulesRestored | null = null;
 
   constructor(
     readonly connection: SessionConnection,
     readonly options: SessionOptions,
   ) {
-    this.evaluator = new RemoteEvaluator(connection);
+    this.modulesBefore = loadedModules(connection).catch(() => null);
+    this.evaluator = new RemoteEvaluator(connection, this.modulesBefore);
+  }
+
+  /** After detach: the OTP modules our work had loaded and that were removed again (or kept). */
+  get modulesRestored(): ModulesRestored | null {
+    return this.restored;
   }
 
   get node(): string {
@@ -87,7 +99,7 @@ export class Session {
     requireConsent('probe', this.node, this.env, this.options.grants ?? {});
     if (this.probeHandle !== null) return this.probeStatus;
     // Concurrent sessions (hot functions and the system monitor in one report) share one load.
-    this.probeLoading ??= loadProbe(this.connection, this.evaluator, this.options.probeDir).then((result) => {
+    this.probeLoading ??= loadProbe(this.connection, this.evaluator, this.options.probeDir !== undefined ? { probeDir: this.options.probeDir } : {}).then((result) => {
       this.probeStatus = result.status;
       this.probeHandle = result.handle;
       return result.status;
@@ -136,6 +148,12 @@ export class Session {
     this.detached = true;
     try {
       if (this.probeHandle !== null) await this.probeHandle.unload();
+      // What our zero-install work (or the fallback compile) loaded goes again: the node's set
+      // of loaded modules is what it was when we attached.
+      const before = await this.modulesBefore;
+      if (before !== null && this.connection.isOpen !== false) {
+        this.restored = await restoreLoadedModules(this.connection, before, new Set([PROBE_MODULE])).catch(() => null);
+      }
     } finally {
       this.probeHandle = null;
       this.probeStatus = { state: 'absent' };

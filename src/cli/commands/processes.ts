@@ -1,5 +1,5 @@
 import { formatModule } from '../../etf';
-import { processSorts, type ProcessRow, type ProcessSort } from '../../core/processes';
+import { probeSkipReason, processSorts, type ProcessRow, type ProcessSort } from '../../core/processes';
 import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
@@ -15,6 +15,11 @@ export const processesCommand: Command = {
     flags: {
       ...connectionFlags,
       ...probeFlags,
+      'allow-probe': {
+        type: 'boolean',
+        description:
+          'load the probe for --sort reduction-rate only: memory, reductions and mailbox are sorted in one compiled pass on the node without it, as fast as the probe, and purging the probe again would scan every process (stderr says which way ran)',
+      },
       sort: { type: 'string', value: 'KEY', description: 'memory | reductions | mailbox | reduction-rate', default: 'memory' },
       limit: { type: 'number', value: 'N', description: 'rows per page (default 50, at most 1000)', default: 50 },
       offset: { type: 'number', value: 'N', description: 'rows to skip (default 0)', default: 0 },
@@ -30,6 +35,7 @@ export const processesCommand: Command = {
     const progress = progressLine(output);
     const page = await withSession(args.flags, output, signal, (s) =>
       s.processes({ sort: sort as ProcessSort, limit, offset, ...(windowMs !== undefined ? { windowMs } : {}), onProgress: progress.report, signal }),
+      probeSkipReason(sort as ProcessSort),
     );
     progress.done();
     if (booleanFlag(args.flags, 'json')) {
