@@ -1,70 +1,20 @@
-// Runtime facts for the editor: per-module process summaries (aggregated on the target in one
-// call: only one row per module crosses the wire), the supervisors of the application trees, and
+// Runtime facts for the editor: per-module process summaries (see module-summary.ts: compiled
+// passes on the target, each process's module read once), the supervisors of the application trees, and
 // findings that need no tracing (supervisors near their restart limit, growing mailboxes). The
 // language server turns these into lenses and diagnostics; it never calls the node per request.
-import { Atom, Pid, Term, formatModule } from '../etf';
+import { formatModule } from '../etf';
 import type { Finding } from './findings';
 import type { HotResult } from './sessions/hot';
-import { pidText } from './pids';
+import { ModuleSummarizer, type ModuleSummaryRow } from './module-summary';
 import type { Session } from './session';
-import { asList, asNumber, asTuple } from './terms';
 import { walkTree, type ApplicationTree } from './tree';
 import type { HotRuntime, ModuleRuntime, RuntimeFacts, SupervisorRuntime } from '../protocol/lsp';
 
-// A process belongs to the module of proc_lib's $initial_call (GenServer, Supervisor, Agent
-// callbacks), else to its initial call's module. Aggregated with a map on the target: by the
-// probe's compiled module_summary/1 when it is loaded, else by erl_eval (same result, slower).
-const MODULE_SUMMARY = `
-Add = fun(P, Acc) ->
-  case erlang:process_info(P, [initial_call, dictionary, message_queue_len, memory]) of
-    [{initial_call, IC}, {dictionary, D}, {message_queue_len, Q}, {memory, Mem}] ->
-      Mod = case lists:keyfind('$initial_call', 1, D) of
-              {_, {supervisor, MS, _}} when is_atom(MS) -> MS;
-              {_, {M0, _, _}} when is_atom(M0) -> M0;
-              _ -> case IC of {M1, _, _} -> M1; _ -> undefined end
-            end,
-      case Acc of
-        #{Mod := {N, MemS, QS, MaxQ, MaxP}} ->
-          {MaxQ2, MaxP2} = if Q > MaxQ -> {Q, P}; true -> {MaxQ, MaxP} end,
-          Acc#{Mod := {N + 1, MemS + Mem, QS + Q, MaxQ2, MaxP2}};
-        _ -> Acc#{Mod => {1, Mem, Q, Q, P}}
-      end;
-    _ -> Acc
-  end
-end,
-Rows = case UseProbe of
-  true -> beam_lens_probe:module_summary(Limit);
-  false ->
-    Summary = lists:foldl(Add, #{}, erlang:processes()),
-    lists:sublist(lists:reverse(lists:keysort(2, [{M, N, MemS, QS, MaxQ, MaxP} || {M, {N, MemS, QS, MaxQ, MaxP}} <- maps:to_list(Summary)])), Limit)
-end,
-Src = fun(M) ->
-  try M:module_info(compile) of C -> case lists:keyfind(source, 1, C) of {source, S} -> S; _ -> undefined end
-  catch _:_ -> undefined end
-end,
-[{M, N, MemS, QS, MaxQ, MaxP, case code:is_loaded(M) of false -> undefined; _ -> Src(M) end} || {M, N, MemS, QS, MaxQ, MaxP} <- Rows].`;
+export type { ModuleSummaryRow } from './module-summary';
 
-export interface ModuleSummaryRow extends ModuleRuntime {
-  /** Full pid text of the largest queue (for growth tracking across collections). */
-  largestMailboxPid: string;
-}
-
+/** One summary pass (a fresh summarizer: every process's module is read). */
 export async function moduleSummaries(session: Session, limit = 2000): Promise<ModuleSummaryRow[]> {
-  const result = await session.evaluator.eval(MODULE_SUMMARY, { Limit: limit, UseProbe: Atom.of(session.hasProbe ? 'true' : 'false') }, 60_000);
-  return asList(result).map((t: Term) => {
-    const [m, n, mem, qs, maxQ, maxP, src] = asTuple(t).elements;
-    const module = m instanceof Atom ? formatModule(m.name) : 'undefined';
-    const source = Buffer.isBuffer(src) ? src.toString('utf8') : Array.isArray(src) ? String.fromCodePoint(...(src as number[])) : undefined;
-    return {
-      module,
-      processes: asNumber(n),
-      memory: asNumber(mem),
-      messages: asNumber(qs),
-      largestMailbox: asNumber(maxQ),
-      largestMailboxPid: maxP instanceof Pid ? pidText(maxP, session.node) : '',
-      ...(source !== undefined ? { sourceHint: source } : {}),
-    };
-  });
+  return new ModuleSummarizer(session.evaluator, session.node).summarize(limit);
 }
 
 /** Supervisors of the trees, flattened, with their restart numbers. */
@@ -168,15 +118,19 @@ export function factFindings(node: string, modules: ModuleRuntime[], supervisors
 }
 
 export interface FactsCollector {
-  collect(): Promise<RuntimeFacts>;
+  /** Aborting stops the collection's work on the node. */
+  collect(signal?: AbortSignal): Promise<RuntimeFacts>;
 }
 
 /** Collects facts from a session, remembering the previous collection for mailbox growth. */
 export function factsCollector(session: Session, options: { treePageSize?: number; extraFindings?: () => Finding[]; hot?: () => HotResult | undefined } = {}): FactsCollector {
   let previous: { at: number; rows: ModuleSummaryRow[] } | null = null;
+  const summarizer = new ModuleSummarizer(session.evaluator, session.node);
   return {
-    async collect() {
-      const [rows, trees] = await Promise.all([moduleSummaries(session), session.tree({ pageSize: options.treePageSize ?? 20 })]);
+    async collect(signal?: AbortSignal) {
+      // Facts need the supervisors, not a ranking of workers: pages of large supervisors are
+      // taken in child order (no per-child read), so the tree costs little beyond which_children.
+      const [rows, trees] = await Promise.all([summarizer.summarize(2000, signal), session.tree({ pageSize: options.treePageSize ?? 20, pageSort: 'none' })]);
       const at = Date.now();
       const modules = withGrowth(rows, previous, at);
       previous = { at, rows };

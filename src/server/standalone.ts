@@ -4,6 +4,7 @@
 import { hostname } from 'node:os';
 import { createConnection, ProposedFeatures, type Connection } from 'vscode-languageserver/node';
 import type { EnvTag } from '../core/consent';
+import { startFactsLoop, type FactsLoop } from '../core/facts-loop';
 import { factsCollector } from '../core/runtime-facts';
 import { Session } from '../core/session';
 import { latestSavedFacts } from '../core/sessions/saved-facts';
@@ -94,7 +95,7 @@ export function parseServerArgs(argv: readonly string[]): StandaloneOptions {
 /** Runs until the client exits. Owns the connection, the parser and the standalone session. */
 export async function startLanguageServer(options: StandaloneOptions, connection: Connection = createConnection(ProposedFeatures.all)): Promise<void> {
   const parser = await elixirParser(options.wasmDir);
-  let timer: NodeJS.Timeout | null = null;
+  let loop: FactsLoop | null = null;
   let cleaned = false;
   let session: Session | null = null;
   const server = new BeamLensServer(connection, {
@@ -123,28 +124,37 @@ export async function startLanguageServer(options: StandaloneOptions, connection
       const conn = await connect({ node, cookie, ...(options.host ? { host: options.host } : {}), ...(options.port ? { port: options.port } : {}), timeoutMs: 5000 });
       session = new Session(conn, { env: options.env ?? 'local' });
       conn.onClose(() => {
-        if (timer) clearTimeout(timer);
-        timer = null;
+        loop?.stop();
+        loop = null;
         session = null;
         server.clearFacts(node);
         state({ node, state: 'detached', message: `connection to ${node} closed` });
       });
       const collector = factsCollector(session);
-      // One collection scans every process on the target (4.5 s of one scheduler at 100,000
-      // processes without the probe): wait at least 5x its duration before the next, so the
-      // load we add stays under ~20% of one scheduler however large the node.
-      const tick = async (): Promise<void> => {
-        if (session === null) return;
-        const started = Date.now();
-        try {
-          server.setFacts(await collector.collect());
-        } catch (err) {
-          connection.console.warn(`beam-lens: collecting facts from ${node} failed: ${err instanceof Error ? err.message : String(err)}`);
-        }
-        if (session === null || cleaned) return;
-        timer = setTimeout(() => void tick(), Math.max(options.refreshMs ?? 10_000, 5 * (Date.now() - started)));
-      };
-      await tick();
+      // The shared schedule (core/facts-loop.ts): at most ~1% of one scheduler of the node, backing
+      // off on failures; a collection that fails or takes too long is stopped on the node.
+      let first = true;
+      const attached = new Promise<void>((resolve) => {
+        loop = startFactsLoop(
+          async (signal) => {
+            if (session === null) return;
+            try {
+              server.setFacts(await collector.collect(signal));
+            } finally {
+              if (first) {
+                first = false;
+                resolve();
+              }
+            }
+          },
+          {
+            baseMs: options.refreshMs ?? 10_000,
+            onError: (err, next) => connection.console.warn(`beam-lens: collecting facts from ${node} failed (next try in ${Math.round(next / 1000)} s): ${err instanceof Error ? err.message : String(err)}`),
+          },
+        );
+      });
+      await attached;
+      if (cleaned) loop?.stop();
       state({ node, state: 'attached' });
     } catch (err) {
       const message = err instanceof Error ? err.message : String(err);
@@ -157,8 +167,8 @@ export async function startLanguageServer(options: StandaloneOptions, connection
   const cleanup = async (): Promise<void> => {
     if (cleaned) return;
     cleaned = true;
-    if (timer) clearTimeout(timer);
-    timer = null;
+    loop?.stop();
+    loop = null;
     const s = session;
     session = null;
     if (s) await s.detach().catch(() => undefined);

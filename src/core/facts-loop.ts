@@ -1,0 +1,77 @@
+// When to collect runtime facts again. Every face that keeps lenses fresh (the language server
+// attached with --node, the extension) uses this one schedule, so the cost to the node is bounded
+// the same way everywhere:
+// - after a collection that took d ms, wait max(base, d / budget): with the default budget of 1%
+//   the node spends at most ~1% of one scheduler on us (d is our wall time, which includes the
+//   network and our decoding, so the node's own share is smaller). At 100,000 processes a pass
+//   takes ~0.2 s, so lenses are refreshed about every 20-25 s;
+// - a collection that fails or times out is stopped on the node (the signal aborts the linked
+//   evaluation) and the next try waits twice as long each time, up to 10 minutes, instead of
+//   retrying an impossible pass;
+// - nothing runs between collections.
+export interface FactsScheduleOptions {
+  /** Shortest wait between collections (the face's refresh setting). */
+  baseMs: number;
+  /** Share of one scheduler a collection may cost on average (default 0.01). */
+  budget?: number;
+  /** Longest wait after failures (default 10 min). */
+  maxBackoffMs?: number;
+}
+
+export function nextFactsDelay(lastCostMs: number, consecutiveFailures: number, options: FactsScheduleOptions): number {
+  const budget = options.budget ?? 0.01;
+  const steady = Math.max(options.baseMs, lastCostMs / budget);
+  if (consecutiveFailures === 0) return Math.round(steady);
+  return Math.round(Math.min(options.maxBackoffMs ?? 600_000, steady * 2 ** consecutiveFailures));
+}
+
+export interface FactsLoop {
+  stop(): void;
+}
+
+export interface FactsLoopOptions extends FactsScheduleOptions {
+  /** A collection taking longer is cancelled (default 60 s). */
+  timeoutMs?: number;
+  onError?: (err: unknown, nextInMs: number) => void;
+  /** Called after each collection (cost, delay) — for logs and benchmarks. */
+  onCollected?: (costMs: number, nextInMs: number) => void;
+}
+
+/** Runs `collect` now and then on the schedule above until stop(). */
+export function startFactsLoop(collect: (signal: AbortSignal) => Promise<void>, options: FactsLoopOptions): FactsLoop {
+  let stopped = false;
+  let failures = 0;
+  let timer: NodeJS.Timeout | null = null;
+  let running: AbortController | null = null;
+  const tick = async (): Promise<void> => {
+    if (stopped) return;
+    const ac = new AbortController();
+    running = ac;
+    const deadline = setTimeout(() => ac.abort(new Error(`collecting facts took longer than ${options.timeoutMs ?? 60_000} ms; stopped on the node`)), options.timeoutMs ?? 60_000);
+    const t0 = Date.now();
+    let delay: number;
+    try {
+      await collect(ac.signal);
+      failures = 0;
+      delay = nextFactsDelay(Date.now() - t0, 0, options);
+      options.onCollected?.(Date.now() - t0, delay);
+    } catch (err) {
+      failures++;
+      delay = nextFactsDelay(Date.now() - t0, failures, options);
+      if (!stopped) options.onError?.(err, delay);
+    } finally {
+      clearTimeout(deadline);
+      running = null;
+    }
+    if (!stopped) timer = setTimeout(() => void tick(), delay);
+  };
+  timer = setTimeout(() => void tick(), 0);
+  return {
+    stop() {
+      stopped = true;
+      if (timer) clearTimeout(timer);
+      timer = null;
+      running?.abort(new Error('stopped'));
+    },
+  };
+}
