@@ -32,6 +32,7 @@ import { heading, median, row } from './util';
 const root = path.join(__dirname, '..');
 const parts = (process.env.BENCH_PART ?? 'load,oneshot,idle').split(',');
 const IDLE_S = Number(process.env.BENCH_IDLE_S ?? 60);
+const FACES = (process.env.BENCH_IDLE_FACES ?? 'baseline,lsp,facts,sidebar,dashboard').split(',');
 const ONESHOT = (process.env.BENCH_ONESHOT ?? '200000,1000000').split(',').map(Number);
 const fmt = (ms: number): string => (ms >= 100 ? `${Math.round(ms)} ms` : `${ms.toFixed(1)} ms`);
 
@@ -102,7 +103,6 @@ async function loadUnload(node: TestNode, label: string): Promise<void> {
     await node.eval(WATCH_CODE_SERVER);
     unloads.push((await handle.unload()).unloadMs);
     blocked.push(await codeServerMax(node));
-    await node.eval(`exit(whereis(bl_cs_watch), kill), ok.`);
     await conn.close();
   }
   // The old way, for comparison: code:delete + code:soft_purge, both through code_server.
@@ -115,7 +115,6 @@ async function loadUnload(node: TestNode, label: string): Promise<void> {
   await conn.rpc('code', 'soft_purge', [Atom.of('beam_lens_probe')], { timeoutMs: 120_000 });
   const oldMs = performance.now() - t0;
   const oldBlocked = await codeServerMax(node);
-  await node.eval(`exit(whereis(bl_cs_watch), kill), ok.`);
   await conn.close();
   row([label, fmt(median(loads)), fmt(median(unloads)), fmt(Math.max(...blocked)), fmt(oldMs), fmt(oldBlocked)]);
 }
@@ -207,17 +206,29 @@ async function idle(dir: string): Promise<void> {
     heading(`Idle cost at ${N.toLocaleString('en-US')} idle gen_servers (node CPU time / wall, % of one scheduler; ${IDLE_S} s each)`);
     row(['attached', 'node CPU', 'detail', 'lens age / interval']);
     row(['---', '---', '---', '---']);
-    await window(node, 'nothing (baseline)', async (stop) => {
-      await stop;
-      return '';
-    });
-    await window(node, 'language server `beam-lens lsp --node` (zero-install)', async (stop) => {
+    if (FACES.includes('baseline')) {
+      await window(node, 'nothing (baseline)', async (stop) => {
+        await stop;
+        return '';
+      });
+    }
+    if (FACES.includes('lsp')) {
+      // The window starts once the server has attached (its first collection reads every
+      // process's module once: reported separately below).
       const c = await LspTestClient.start([path.join(root, 'bin/beam-lens'), 'lsp', '--stdio', '--node', node.node, '--cookie-file', node.cookieFile, '--no-saved-sessions'], ws);
-      await stop;
+      const pid = node.process.pid as number;
+      const c0 = cpuMs(pid);
+      const t0 = performance.now();
+      while (!c.attachStates.some((a) => a.state === 'attached')) await new Promise((r) => setTimeout(r, 50));
+      const firstCpu = cpuMs(pid) - c0;
+      const firstWall = performance.now() - t0;
+      await window(node, 'language server `beam-lens lsp --node` (zero-install), after attach', async (stop) => {
+        await stop;
+        return `real process, default refresh (10 s base); attach + first collection: ${Math.round(firstCpu)} ms node CPU in ${Math.round(firstWall)} ms`;
+      });
       await c.stop();
-      return 'real process, default refresh';
-    });
-    for (const withProbe of [false, true]) {
+    }
+    for (const withProbe of FACES.includes('facts') ? [false, true] : []) {
       await window(node, `facts loop in process, ${withProbe ? 'with' : 'without'} the probe`, async (stop) => {
         const conn = await connect({ node: node.node, cookie: node.cookie });
         const s = new Session(conn, { env: 'local', grants: { allowProbe: withProbe } });
@@ -225,14 +236,23 @@ async function idle(dir: string): Promise<void> {
         const collector = factsCollector(s);
         const ages: number[] = [];
         const costs: number[] = [];
-        const loop = startFactsLoop(async (signal) => void (await collector.collect(signal)), { baseMs: 10_000, onCollected: (cost, next) => (costs.push(cost), ages.push(cost + next)) });
+        const walls: number[] = [];
+        const loop = startFactsLoop(
+          async (signal) => {
+            const t0 = performance.now();
+            await collector.collect(signal);
+            walls.push(performance.now() - t0);
+            return collector.lastNodeCostMs;
+          },
+          { baseMs: 10_000, onCollected: (cost, next) => (costs.push(cost), ages.push((walls[walls.length - 1] ?? 0) + next)) },
+        );
         await stop;
         loop.stop();
         await s.detach();
-        return `${costs.length} collections, cost ${costs.map((c) => Math.round(c)).join('/')} ms, lens age <= ${Math.round(Math.max(...ages.slice(1), 0) / 1000)} s`;
+        return `${costs.length} collections; node cost ${costs.map((c) => Math.round(c)).join('/')} ms (wall ${walls.map((c) => Math.round(c)).join('/')} ms); lens age <= ${Math.round(Math.max(...ages.slice(1), 0) / 1000)} s (first collection reads every module once)`;
       });
     }
-    for (const withProbe of [false, true]) {
+    for (const withProbe of FACES.includes('sidebar') ? [false, true] : []) {
       await window(node, `sidebar refresh (overview 200 ms window + tree page 50), ${withProbe ? 'with' : 'without'} the probe`, async (stop) => {
         const conn = await connect({ node: node.node, cookie: node.cookie });
         const s = new Session(conn, { env: 'local', grants: { allowProbe: withProbe } });
@@ -260,7 +280,7 @@ async function idle(dir: string): Promise<void> {
         return `${costs.length} refreshes, cost ${costs.map((c) => Math.round(c)).join('/')} ms, every ${Math.round(Math.max(...delays) / 1000)} s`;
       });
     }
-    await window(node, 'dashboard (overview, 250 ms window, every 5 s)', async (stop) => {
+    if (FACES.includes('dashboard')) await window(node, 'dashboard (overview, 250 ms window, every 5 s)', async (stop) => {
       const conn = await connect({ node: node.node, cookie: node.cookie });
       const s = new Session(conn, { env: 'local' });
       let done = false;

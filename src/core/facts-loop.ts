@@ -1,10 +1,11 @@
 // When to collect runtime facts again. Every face that keeps lenses fresh (the language server
 // attached with --node, the extension) uses this one schedule, so the cost to the node is bounded
 // the same way everywhere:
-// - after a collection that took d ms, wait max(base, d / budget): with the default budget of 1%
-//   the node spends at most ~1% of one scheduler on us (d is our wall time, which includes the
-//   network and our decoding, so the node's own share is smaller). At 100,000 processes a pass
-//   takes ~0.2 s, so lenses are refreshed about every 20-25 s;
+// - after a collection that cost the node d ms, wait max(base, d / budget): with the default
+//   budget of 1% the node spends about 1% of one scheduler on us at most. d is what the
+//   collector reports as the node's time (the pass timed on the node's clock), else our wall
+//   time. At 100,000 processes a pass costs the node ~0.2 s, so lenses are refreshed about every
+//   20-25 s;
 // - a collection that fails or times out is stopped on the node (the signal aborts the linked
 //   evaluation) and the next try waits twice as long each time, up to 10 minutes, instead of
 //   retrying an impossible pass;
@@ -37,8 +38,8 @@ export interface FactsLoopOptions extends FactsScheduleOptions {
   onCollected?: (costMs: number, nextInMs: number) => void;
 }
 
-/** Runs `collect` now and then on the schedule above until stop(). */
-export function startFactsLoop(collect: (signal: AbortSignal) => Promise<void>, options: FactsLoopOptions): FactsLoop {
+/** Runs `collect` now and then on the schedule above until stop(). `collect` may return the node's cost in ms. */
+export function startFactsLoop(collect: (signal: AbortSignal) => Promise<number | void>, options: FactsLoopOptions): FactsLoop {
   let stopped = false;
   let failures = 0;
   let timer: NodeJS.Timeout | null = null;
@@ -51,10 +52,11 @@ export function startFactsLoop(collect: (signal: AbortSignal) => Promise<void>, 
     const t0 = Date.now();
     let delay: number;
     try {
-      await collect(ac.signal);
+      const reported = await collect(ac.signal);
       failures = 0;
-      delay = nextFactsDelay(Date.now() - t0, 0, options);
-      options.onCollected?.(Date.now() - t0, delay);
+      const cost = typeof reported === 'number' ? reported : Date.now() - t0;
+      delay = nextFactsDelay(cost, 0, options);
+      options.onCollected?.(cost, delay);
     } catch (err) {
       failures++;
       delay = nextFactsDelay(Date.now() - t0, failures, options);

@@ -17,19 +17,24 @@ export interface ModuleSummaryRow extends ModuleRuntime {
   largestMailboxPid: string;
 }
 
+// T is the pass's own time on the node (its monotonic clock), what the schedule budgets.
 const PASS = `
+T0 = erlang:monotonic_time(microsecond),
 Ps = lists:delete(self(), erlang:processes()),
 Vals = lists:zipwith(fun erlang:process_info/2, Ps, lists:duplicate(length(Ps), [message_queue_len, memory])),
 H = erlang:phash2(Ps),
+T = erlang:monotonic_time(microsecond) - T0,
 case H =:= Known of
-  true -> {same, H, Vals};
-  false -> {new, H, Ps, Vals}
+  true -> {same, H, Vals, T};
+  false -> {new, H, Ps, Vals, T}
 end.`;
 
 // translate_initial_call/1 reads '$initial_call' (it copies the dictionary: once per process).
 const MODULES_OF = `
-{lists:zipwith(fun erlang:process_info/2, Ps, lists:duplicate(length(Ps), initial_call)),
- lists:map(fun proc_lib:translate_initial_call/1, Ps)}.`;
+T0 = erlang:monotonic_time(microsecond),
+R = {lists:zipwith(fun erlang:process_info/2, Ps, lists:duplicate(length(Ps), initial_call)),
+     lists:map(fun proc_lib:translate_initial_call/1, Ps)},
+{R, erlang:monotonic_time(microsecond) - T0}.`;
 
 const SOURCES_OF = `
 Src = fun(M) ->
@@ -54,8 +59,12 @@ export class ModuleSummarizer {
   private pids: Pid[] = [];
   private readonly moduleByPid = new Map<string, string | null>();
   private readonly sourceByModule = new Map<string, string | null>();
-  /** Bytes of the last pass's reply (for the benchmarks). */
-  lastPass = { processes: 0, pidsShipped: false, newPids: 0 };
+  /**
+   * The last pass: processes seen, whether the pid list was shipped, how many pids were new, the
+   * pass's time on the node's clock (what recurs every collection) and the one-off time spent
+   * reading the modules of new pids.
+   */
+  lastPass = { processes: 0, pidsShipped: false, newPids: 0, nodeMs: 0, newPidsNodeMs: 0 };
 
   constructor(
     private readonly evaluator: RemoteEvaluator,
@@ -73,13 +82,17 @@ export class ModuleSummarizer {
     }
     this.hash = asNumber(reply.at(1));
     const vals = asList(reply.at(shipped ? 3 : 2) as Term);
+    const nodeMs = asNumber(reply.at(shipped ? 4 : 3)) / 1000;
+    let newPidsNodeMs = 0;
     if (vals.length !== this.pids.length) throw new Error(`internal error: ${vals.length} values for ${this.pids.length} processes`);
     const unknown = this.pids.filter((p) => !this.moduleByPid.has(p.key));
     if (unknown.length > 0) {
-      const [ics, translated] = asTuple(await this.evaluator.eval(MODULES_OF, { Ps: unknown }, opts), 2).elements.map((t) => asList(t as Term));
+      const [r, t] = asTuple(await this.evaluator.eval(MODULES_OF, { Ps: unknown }, opts), 2).elements;
+      newPidsNodeMs = asNumber(t) / 1000;
+      const [ics, translated] = asTuple(r as Term, 2).elements.map((x) => asList(x as Term));
       unknown.forEach((p, i) => this.moduleByPid.set(p.key, moduleOf(ics?.[i] as Term, translated?.[i] as Term)));
     }
-    this.lastPass = { processes: this.pids.length, pidsShipped: shipped, newPids: unknown.length };
+    this.lastPass = { processes: this.pids.length, pidsShipped: shipped, newPids: unknown.length, nodeMs, newPidsNodeMs };
 
     const byModule = new Map<string, { n: number; mem: number; q: number; maxQ: number; maxP: Pid }>();
     for (let i = 0; i < vals.length; i++) {

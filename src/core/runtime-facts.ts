@@ -120,17 +120,38 @@ export function factFindings(node: string, modules: ModuleRuntime[], supervisors
 export interface FactsCollector {
   /** Aborting stops the collection's work on the node. */
   collect(signal?: AbortSignal): Promise<RuntimeFacts>;
+  /**
+   * What the last collection cost the node, in ms, as it recurs: the summary pass timed on the
+   * node's own clock plus the tree walk's round trips (decoding on our side is not the node's
+   * cost; reading the modules of new pids is one-off work and not counted: on the first
+   * collection that is every process).
+   */
+  readonly lastNodeCostMs: number;
 }
 
 /** Collects facts from a session, remembering the previous collection for mailbox growth. */
 export function factsCollector(session: Session, options: { treePageSize?: number; extraFindings?: () => Finding[]; hot?: () => HotResult | undefined } = {}): FactsCollector {
   let previous: { at: number; rows: ModuleSummaryRow[] } | null = null;
   const summarizer = new ModuleSummarizer(session.evaluator, session.node);
+  let lastNodeCostMs = 0;
   return {
+    get lastNodeCostMs() {
+      return lastNodeCostMs;
+    },
     async collect(signal?: AbortSignal) {
       // Facts need the supervisors, not a ranking of workers: pages of large supervisors are
       // taken in child order (no per-child read), so the tree costs little beyond which_children.
-      const [rows, trees] = await Promise.all([summarizer.summarize(2000, signal), session.tree({ pageSize: options.treePageSize ?? 20, pageSort: 'none' })]);
+      let treeMs = 0;
+      const [rows, trees] = await Promise.all([
+        summarizer.summarize(2000, signal),
+        (async () => {
+          const t0 = Date.now();
+          const t = await session.tree({ pageSize: options.treePageSize ?? 20, pageSort: 'none' });
+          treeMs = Date.now() - t0;
+          return t;
+        })(),
+      ]);
+      lastNodeCostMs = summarizer.lastPass.nodeMs + treeMs;
       const at = Date.now();
       const modules = withGrowth(rows, previous, at);
       previous = { at, rows };

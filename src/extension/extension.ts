@@ -194,6 +194,7 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
         async (signal) => {
           if (nodes.get(node) !== n) return void factsTimers.get(node)?.stop();
           await nodes.collectFacts(n, signal, true);
+          return n.collector.lastNodeCostMs;
         },
         { baseMs: config().get<number>('factsIntervalSeconds', 10) * 1000 },
       ),

@@ -140,6 +140,7 @@ export async function startLanguageServer(options: StandaloneOptions, connection
             if (session === null) return;
             try {
               server.setFacts(await collector.collect(signal));
+              return collector.lastNodeCostMs;
             } finally {
               if (first) {
                 first = false;

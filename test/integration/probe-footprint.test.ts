@@ -165,6 +165,16 @@ describe('what BEAM Lens leaves on the node', function () {
       await waitFor(async () => isAtom(await node.eval(`whereis(${name}).`), 'undefined'), 10_000, `${name} to stop on the node`);
     };
 
+    it('atoms of 255 characters taking 1,020 bytes cross the wire both ways', async () => {
+      const conn = await connect({ node: node.node, cookie: node.cookie });
+      const long = '\u{1F600}'.repeat(255);
+      // Ours to the node: it sees 255 characters; the node's to us: the same atom back.
+      assert.equal(await conn.rpc('erlang', 'atom_to_list', [Atom.of(long)]).then((l) => (l as number[]).length), 255);
+      const back = await conn.rpc('erlang', 'list_to_atom', [[...long].map((c) => c.codePointAt(0) as number)]);
+      assert.equal((back as Atom).name, long);
+      await conn.close();
+    });
+
     it('on timeout', async () => {
       const conn = await connect({ node: node.node, cookie: node.cookie });
       const ev = new RemoteEvaluator(conn);
