@@ -183,17 +183,31 @@ async function oneShot(dir: string, processes: number): Promise<void> {
 
 // ---- idle cost -------------------------------------------------------------------------------
 
-async function window(node: TestNode, what: string, body: (stop: Promise<void>) => Promise<string>): Promise<void> {
+/**
+ * The node's CPU share over IDLE_S seconds of `body`'s steady state: the window opens when body
+ * calls begin() (after attaching, loading the probe, a first collection) and closes at end()
+ * (before detaching), so set-up and clean-up are not in it.
+ */
+async function window(node: TestNode, what: string, body: (stop: Promise<void>, begin: () => void, end: () => void) => Promise<string>): Promise<void> {
   const pid = node.process.pid as number;
   let release!: () => void;
   const stop = new Promise<void>((r) => (release = r));
-  const before = cpuMs(pid);
-  const t0 = performance.now();
-  const timer = setTimeout(release, IDLE_S * 1000);
-  const note = await body(stop);
+  let before = 0;
+  let t0 = 0;
+  let used = 0;
+  let wall = 0;
+  let timer: NodeJS.Timeout | undefined;
+  const begin = (): void => {
+    before = cpuMs(pid);
+    t0 = performance.now();
+    timer = setTimeout(release, IDLE_S * 1000);
+  };
+  const end = (): void => {
+    used = cpuMs(pid) - before;
+    wall = performance.now() - t0;
+  };
+  const note = await body(stop, begin, end);
   clearTimeout(timer);
-  const used = cpuMs(pid) - before;
-  const wall = performance.now() - t0;
   row([what, `${((100 * used) / wall).toFixed(2)}%`, `${Math.round(used)} ms in ${Math.round(wall / 1000)} s`, note]);
 }
 
@@ -207,8 +221,10 @@ async function idle(dir: string): Promise<void> {
     row(['attached', 'node CPU', 'detail', 'lens age / interval']);
     row(['---', '---', '---', '---']);
     if (FACES.includes('baseline')) {
-      await window(node, 'nothing (baseline)', async (stop) => {
+      await window(node, 'nothing (baseline)', async (stop, begin, end) => {
+        begin();
         await stop;
+        end();
         return '';
       });
     }
@@ -222,14 +238,16 @@ async function idle(dir: string): Promise<void> {
       while (!c.attachStates.some((a) => a.state === 'attached')) await new Promise((r) => setTimeout(r, 50));
       const firstCpu = cpuMs(pid) - c0;
       const firstWall = performance.now() - t0;
-      await window(node, 'language server `beam-lens lsp --node` (zero-install), after attach', async (stop) => {
+      await window(node, 'language server `beam-lens lsp --node` (zero-install), after attach', async (stop, begin, end) => {
+        begin();
         await stop;
+        end();
         return `real process, default refresh (10 s base); attach + first collection: ${Math.round(firstCpu)} ms node CPU in ${Math.round(firstWall)} ms`;
       });
       await c.stop();
     }
     for (const withProbe of FACES.includes('facts') ? [false, true] : []) {
-      await window(node, `facts loop in process, ${withProbe ? 'with' : 'without'} the probe`, async (stop) => {
+      await window(node, `facts loop in process, ${withProbe ? 'with' : 'without'} the probe`, async (stop, begin, end) => {
         const conn = await connect({ node: node.node, cookie: node.cookie });
         const s = new Session(conn, { env: 'local', grants: { allowProbe: withProbe } });
         if (withProbe) await s.loadProbe();
@@ -237,26 +255,39 @@ async function idle(dir: string): Promise<void> {
         const ages: number[] = [];
         const costs: number[] = [];
         const walls: number[] = [];
+        const parts: string[] = [];
         const loop = startFactsLoop(
           async (signal) => {
             const t0 = performance.now();
             await collector.collect(signal);
             walls.push(performance.now() - t0);
+            const d = collector.lastCostDetail;
+            parts.push(`${Math.round(d.summaryNodeMs)}+${Math.round(d.treeMs)} ms, ${d.memoryReads} memory reads`);
             return collector.lastNodeCostMs;
           },
-          { baseMs: 10_000, onCollected: (cost, next) => (costs.push(cost), ages.push((walls[walls.length - 1] ?? 0) + next)) },
+          {
+            baseMs: 10_000,
+            onCollected: (cost, next) => {
+              // The first collection reads every process's module and memory once: not in the window.
+              if (costs.length === 0) begin();
+              costs.push(cost);
+              ages.push((walls[walls.length - 1] ?? 0) + next);
+            },
+          },
         );
         await stop;
+        end();
         loop.stop();
         await s.detach();
-        return `${costs.length} collections; node cost ${costs.map((c) => Math.round(c)).join('/')} ms (wall ${walls.map((c) => Math.round(c)).join('/')} ms); lens age <= ${Math.round(Math.max(...ages.slice(1), 0) / 1000)} s (first collection reads every module once)`;
+        return `${costs.length} collections (the first, which reads every process once, is before the window); cost on the node, summary+tree: ${parts.join('; ')}; our wall ${walls.map((c) => Math.round(c)).join('/')} ms; lens age <= ${Math.round(Math.max(...ages, 0) / 1000)} s`;
       });
     }
     for (const withProbe of FACES.includes('sidebar') ? [false, true] : []) {
-      await window(node, `sidebar refresh (overview 200 ms window + tree page 50), ${withProbe ? 'with' : 'without'} the probe`, async (stop) => {
+      await window(node, `sidebar refresh (overview 200 ms window + tree page 50), ${withProbe ? 'with' : 'without'} the probe`, async (stop, begin, end) => {
         const conn = await connect({ node: node.node, cookie: node.cookie });
         const s = new Session(conn, { env: 'local', grants: { allowProbe: withProbe } });
         if (withProbe) await s.loadProbe();
+        begin();
         let done = false;
         const costs: number[] = [];
         const delays: number[] = [];
@@ -276,13 +307,15 @@ async function idle(dir: string): Promise<void> {
         await stop;
         done = true;
         await run;
+        end();
         await s.detach();
         return `${costs.length} refreshes, cost ${costs.map((c) => Math.round(c)).join('/')} ms, every ${Math.round(Math.max(...delays) / 1000)} s`;
       });
     }
-    if (FACES.includes('dashboard')) await window(node, 'dashboard (overview, 250 ms window, every 5 s)', async (stop) => {
+    if (FACES.includes('dashboard')) await window(node, 'dashboard (overview, 250 ms window, every 5 s)', async (stop, begin, end) => {
       const conn = await connect({ node: node.node, cookie: node.cookie });
       const s = new Session(conn, { env: 'local' });
+      begin();
       let done = false;
       let n = 0;
       const run = (async () => {
@@ -295,6 +328,7 @@ async function idle(dir: string): Promise<void> {
       await stop;
       done = true;
       await run;
+      end();
       await s.detach();
       return `${n} samples`;
     });

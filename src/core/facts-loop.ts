@@ -1,11 +1,12 @@
 // When to collect runtime facts again. Every face that keeps lenses fresh (the language server
 // attached with --node, the extension) uses this one schedule, so the cost to the node is bounded
 // the same way everywhere:
-// - after a collection that cost the node d ms, wait max(base, d / budget): with the default
-//   budget of 1% the node spends about 1% of one scheduler on us at most. d is what the
-//   collector reports as the node's time (the pass timed on the node's clock), else our wall
-//   time. At 100,000 processes a pass costs the node ~0.2 s, so lenses are refreshed about every
-//   20-25 s;
+// - after a collection that took the node d ms, wait max(base, d / budget). The default budget
+//   is 0.5% of the wall time: a pass makes other processes answer on every scheduler, so the
+//   node's CPU time is up to twice the pass's own time on a 2-scheduler node, and the share of
+//   one scheduler stays under ~1%. d is what the collector reports as the node's time (the pass
+//   timed on the node's clock), else our wall time. At an idle 100,000-process node a pass takes
+//   ~50-100 ms there, so lenses are refreshed every 10-20 s;
 // - a collection that fails or times out is stopped on the node (the signal aborts the linked
 //   evaluation) and the next try waits twice as long each time, up to 10 minutes, instead of
 //   retrying an impossible pass;
@@ -13,14 +14,14 @@
 export interface FactsScheduleOptions {
   /** Shortest wait between collections (the face's refresh setting). */
   baseMs: number;
-  /** Share of one scheduler a collection may cost on average (default 0.01). */
+  /** Share of the wall time the collections may take on the node (default 0.005, see above). */
   budget?: number;
   /** Longest wait after failures (default 10 min). */
   maxBackoffMs?: number;
 }
 
 export function nextFactsDelay(lastCostMs: number, consecutiveFailures: number, options: FactsScheduleOptions): number {
-  const budget = options.budget ?? 0.01;
+  const budget = options.budget ?? 0.005;
   const steady = Math.max(options.baseMs, lastCostMs / budget);
   if (consecutiveFailures === 0) return Math.round(steady);
   return Math.round(Math.min(options.maxBackoffMs ?? 600_000, steady * 2 ** consecutiveFailures));

@@ -6,6 +6,10 @@
 // asked of erts_code_purger directly (code_server stays free; a purge is one pass over the
 // processes); a module some process is running is left loaded (soft purge), and in embedded mode
 // nothing is removed (there nothing loads on demand, so nothing could be loaded again later).
+// On a node with more than `maxProcesses` processes (default 100,000) they are left loaded and
+// reported as kept: each removal is a pass over every process (~3.5 s at a million), a high price
+// for OTP's own modules that the node loads on demand anyway. Elixir nodes and releases normally
+// have them loaded before we come.
 import { Atom, Term, isAtom } from '../etf';
 import type { RpcChannel } from './rpc';
 import { asList } from './terms';
@@ -13,8 +17,10 @@ import { asList } from './terms';
 export interface ModulesRestored {
   /** Modules that were not loaded when we attached and are gone again. */
   removed: string[];
-  /** Modules that appeared while we were attached and stay: application code, or OTP code in use. */
+  /** Modules that appeared while we were attached and stay: application code, OTP code in use, or all of them on a large node. */
   kept: string[];
+  /** Why OTP modules were kept, when it was not because a process runs them. */
+  note?: string;
 }
 
 export async function loadedModules(channel: RpcChannel): Promise<Set<string>> {
@@ -23,11 +29,15 @@ export async function loadedModules(channel: RpcChannel): Promise<Set<string>> {
 }
 
 /** Removes OTP modules loaded since `before` (see the file comment). */
-export async function restoreLoadedModules(channel: RpcChannel, before: Set<string>, keep: ReadonlySet<string> = new Set()): Promise<ModulesRestored> {
+export async function restoreLoadedModules(channel: RpcChannel, before: Set<string>, keep: ReadonlySet<string> = new Set(), maxProcesses = 100_000): Promise<ModulesRestored> {
   const now = await loadedModules(channel);
   const appeared = [...now].filter((m) => !before.has(m) && !keep.has(m)).sort();
   const out: ModulesRestored = { removed: [], kept: [] };
   if (appeared.length === 0) return out;
+  const count = await channel.rpc('erlang', 'system_info', [Atom.of('process_count')], { timeoutMs: 10_000 });
+  if (typeof count === 'number' && count > maxProcesses) {
+    return { removed: [], kept: appeared, note: `left loaded: removing each would be a pass over ${count} processes` };
+  }
   const mode = await channel.rpc('code', 'get_mode', [], { timeoutMs: 10_000 });
   const libDir = charlist(await channel.rpc('code', 'lib_dir', [], { timeoutMs: 10_000 }));
   const purger = isAtom(await channel.rpc('erlang', 'function_exported', [Atom.of('erts_code_purger'), Atom.of('soft_purge'), 1], { timeoutMs: 10_000 }), 'true');

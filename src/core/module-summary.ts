@@ -3,9 +3,13 @@
 // calls, and the per-process steps are OTP functions applied as external funs by lists:zipwith/3
 // (no interpreted step per process, no code loaded). Which module a process runs never changes
 // (proc_lib's '$initial_call', else its initial call), so it is read once per process, for pids
-// we have not seen; every pass reads only message_queue_len and memory. The pid list crosses the
-// wire only when it changed (the node compares its phash2 with the last one we saw). Aggregation
-// is done here, so the probe is not needed (the same pass runs with or without it).
+// we have not seen. Every pass reads message_queue_len and reductions, which the VM answers
+// without involving the process; memory needs the process itself to answer (a signal to each,
+// ~1.5 us here), so it is read again only for processes that ran or got messages since the last
+// pass (their queue changed, or their reductions by more than the one our own memory read costs
+// them): an idle process's memory does not change. The pid
+// list crosses the wire only when it changed (the node compares its phash2 with the last one we
+// saw). Aggregation is done here, so the probe is not needed (the same pass with or without it).
 import { Atom, Pid, Term, Tuple, formatModule, isAtom } from '../etf';
 import { pidText } from './pids';
 import type { RemoteEvaluator } from './remote-eval';
@@ -21,13 +25,18 @@ export interface ModuleSummaryRow extends ModuleRuntime {
 const PASS = `
 T0 = erlang:monotonic_time(microsecond),
 Ps = lists:delete(self(), erlang:processes()),
-Vals = lists:zipwith(fun erlang:process_info/2, Ps, lists:duplicate(length(Ps), [message_queue_len, memory])),
+Vals = lists:zipwith(fun erlang:process_info/2, Ps, lists:duplicate(length(Ps), [message_queue_len, reductions])),
 H = erlang:phash2(Ps),
 T = erlang:monotonic_time(microsecond) - T0,
 case H =:= Known of
   true -> {same, H, Vals, T};
   false -> {new, H, Ps, Vals, T}
 end.`;
+
+const MEMORY_OF = `
+T0 = erlang:monotonic_time(microsecond),
+R = lists:zipwith(fun erlang:process_info/2, Ps, lists:duplicate(length(Ps), memory)),
+{R, erlang:monotonic_time(microsecond) - T0}.`;
 
 // translate_initial_call/1 reads '$initial_call' (it copies the dictionary: once per process).
 const MODULES_OF = `
@@ -59,12 +68,14 @@ export class ModuleSummarizer {
   private pids: Pid[] = [];
   private readonly moduleByPid = new Map<string, string | null>();
   private readonly sourceByModule = new Map<string, string | null>();
+  /** pid key -> what the last pass saw (memory re-read when reductions or queue changed). */
+  private readonly seen = new Map<string, { reds: number; q: number; mem: number }>();
   /**
    * The last pass: processes seen, whether the pid list was shipped, how many pids were new, the
    * pass's time on the node's clock (what recurs every collection) and the one-off time spent
    * reading the modules of new pids.
    */
-  lastPass = { processes: 0, pidsShipped: false, newPids: 0, nodeMs: 0, newPidsNodeMs: 0 };
+  lastPass = { processes: 0, pidsShipped: false, newPids: 0, memoryReads: 0, nodeMs: 0, newPidsNodeMs: 0 };
 
   constructor(
     private readonly evaluator: RemoteEvaluator,
@@ -79,6 +90,7 @@ export class ModuleSummarizer {
       this.pids = asList(reply.at(2) as Term) as Pid[];
       const alive = new Set(this.pids.map((p) => p.key));
       for (const k of this.moduleByPid.keys()) if (!alive.has(k)) this.moduleByPid.delete(k);
+      for (const k of this.seen.keys()) if (!alive.has(k)) this.seen.delete(k);
     }
     this.hash = asNumber(reply.at(1));
     const vals = asList(reply.at(shipped ? 3 : 2) as Term);
@@ -92,15 +104,43 @@ export class ModuleSummarizer {
       const [ics, translated] = asTuple(r as Term, 2).elements.map((x) => asList(x as Term));
       unknown.forEach((p, i) => this.moduleByPid.set(p.key, moduleOf(ics?.[i] as Term, translated?.[i] as Term)));
     }
-    this.lastPass = { processes: this.pids.length, pidsShipped: shipped, newPids: unknown.length, nodeMs, newPidsNodeMs };
+    // Memory only where it can have changed.
+    const current: Array<{ q: number; reds: number } | null> = vals.map((v) =>
+      Array.isArray(v) && v.length === 2 ? { q: asNumber((v[0] as Tuple).at(1)), reds: asNumber((v[1] as Tuple).at(1)) } : null,
+    );
+    const firstPass = this.seen.size === 0;
+    const stale: number[] = [];
+    current.forEach((c, i) => {
+      if (c === null) return;
+      const before = this.seen.get((this.pids[i] as Pid).key);
+      // Answering process_info(P, memory) costs the process one reduction: a difference of 1 is
+      // our own last read, not work.
+      if (before === undefined || c.reds - before.reds > 1 || before.q !== c.q) stale.push(i);
+      else {
+        before.reds = c.reds;
+        before.q = c.q;
+      }
+    });
+    let memoryNodeMs = 0;
+    if (stale.length > 0) {
+      const [mems, t] = asTuple(await this.evaluator.eval(MEMORY_OF, { Ps: stale.map((i) => this.pids[i] as Pid) }, opts), 2).elements;
+      memoryNodeMs = asNumber(t) / 1000;
+      asList(mems as Term).forEach((m, j) => {
+        const i = stale[j] as number;
+        const c = current[i];
+        if (c && m instanceof Tuple) this.seen.set((this.pids[i] as Pid).key, { reds: c.reds, q: c.q, mem: asNumber(m.at(1)) });
+        else current[i] = null; // died meanwhile
+      });
+    }
+    this.lastPass = { processes: this.pids.length, pidsShipped: shipped, newPids: unknown.length, memoryReads: stale.length, nodeMs: nodeMs + (firstPass ? 0 : memoryNodeMs), newPidsNodeMs: newPidsNodeMs + (firstPass ? memoryNodeMs : 0) };
 
     const byModule = new Map<string, { n: number; mem: number; q: number; maxQ: number; maxP: Pid }>();
-    for (let i = 0; i < vals.length; i++) {
-      const v = vals[i];
-      if (!Array.isArray(v) || v.length !== 2) continue; // died meanwhile
+    for (let i = 0; i < current.length; i++) {
+      const c = current[i];
+      if (!c) continue; // died meanwhile
       const pid = this.pids[i] as Pid;
-      const q = asNumber((v[0] as Tuple).at(1));
-      const mem = asNumber((v[1] as Tuple).at(1));
+      const q = c.q;
+      const mem = this.seen.get(pid.key)?.mem ?? 0;
       const module = this.moduleByPid.get(pid.key) ?? 'undefined';
       const acc = byModule.get(module);
       if (acc === undefined) byModule.set(module, { n: 1, mem, q, maxQ: q, maxP: pid });

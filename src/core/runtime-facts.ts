@@ -127,6 +127,8 @@ export interface FactsCollector {
    * collection that is every process).
    */
   readonly lastNodeCostMs: number;
+  /** Its parts: the summary pass on the node's clock, memory reads included; the tree walk's wall time. */
+  readonly lastCostDetail: { summaryNodeMs: number; treeMs: number; memoryReads: number };
 }
 
 /** Collects facts from a session, remembering the previous collection for mailbox growth. */
@@ -134,24 +136,25 @@ export function factsCollector(session: Session, options: { treePageSize?: numbe
   let previous: { at: number; rows: ModuleSummaryRow[] } | null = null;
   const summarizer = new ModuleSummarizer(session.evaluator, session.node);
   let lastNodeCostMs = 0;
+  let lastCostDetail = { summaryNodeMs: 0, treeMs: 0, memoryReads: 0 };
   return {
     get lastNodeCostMs() {
       return lastNodeCostMs;
     },
+    get lastCostDetail() {
+      return lastCostDetail;
+    },
     async collect(signal?: AbortSignal) {
       // Facts need the supervisors, not a ranking of workers: pages of large supervisors are
       // taken in child order (no per-child read), so the tree costs little beyond which_children.
-      let treeMs = 0;
-      const [rows, trees] = await Promise.all([
-        summarizer.summarize(2000, signal),
-        (async () => {
-          const t0 = Date.now();
-          const t = await session.tree({ pageSize: options.treePageSize ?? 20, pageSort: 'none' });
-          treeMs = Date.now() - t0;
-          return t;
-        })(),
-      ]);
+      // One after the other: the tree's round trips then measure the tree, not the summary's
+      // transfer sharing the connection.
+      const rows = await summarizer.summarize(2000, signal);
+      const t0 = Date.now();
+      const trees = await session.tree({ pageSize: options.treePageSize ?? 20, pageSort: 'none' });
+      const treeMs = Date.now() - t0;
       lastNodeCostMs = summarizer.lastPass.nodeMs + treeMs;
+      lastCostDetail = { summaryNodeMs: summarizer.lastPass.nodeMs, treeMs, memoryReads: summarizer.lastPass.memoryReads };
       const at = Date.now();
       const modules = withGrowth(rows, previous, at);
       previous = { at, rows };
