@@ -12,14 +12,20 @@ import { formatBytes, formatCount, formatDuration, printJson, renderTable } from
 import { withSession } from '../session';
 
 export const clusterFlags: Record<string, FlagSpec> = {
-  via: { type: 'string', value: 'HOW', description: "entry (through the entry node's own distribution: one connection is enough) | direct (a hidden connection to each member)", default: 'entry' },
+  via: {
+    type: 'string',
+    value: 'HOW',
+    description: "entry (through the entry node's own distribution: one connection is enough) | direct (a hidden connection to each member; needed for the probe and tracing). Default: entry, or direct with --allow-probe",
+  },
   hidden: { type: 'boolean', description: 'also hidden nodes connected to the entry node (other than BEAM Lens)' },
 };
 
 /** Reads --via/--timeout/--hidden (--timeout is also each member's deadline); direct members are attached with the entry's cookie and flags. */
 export function clusterOptions(flags: FlagValues): ClusterOptions {
-  const via = stringFlag(flags, 'via') ?? 'entry';
+  const probe = booleanFlag(flags, 'allow-probe');
+  const via = stringFlag(flags, 'via') ?? (probe ? 'direct' : 'entry');
   if (via !== 'entry' && via !== 'direct') throw new UsageError(`--via must be entry or direct, got "${via}"`);
+  if (probe && via === 'entry') throw new UsageError('the probe is loaded on each member over a direct connection (its guardian watches BEAM Lens): use --via direct with --allow-probe');
   const timeoutMs = numberFlag(flags, 'timeout') ?? 5000;
   if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 120_000) throw new UsageError(`--timeout must be between 100 and 120000 ms, got ${timeoutMs}`);
   return {
@@ -29,15 +35,16 @@ export function clusterOptions(flags: FlagValues): ClusterOptions {
     connectDirect: async (node) => {
       // The member's own host (from its name) through EPMD there; --host/--port named the entry only.
       const { connection } = await connectFromFlags({ ...flags, node, host: undefined, port: undefined, timeout: timeoutMs });
-      return { channel: connection, close: () => connection.close() };
+      return connection;
     },
   };
 }
 
 /** Opens the cluster view of an attached entry node for the body, and closes what it opened. */
 export async function withCluster<T>(session: Session, flags: FlagValues, body: (view: ClusterView) => Promise<T>): Promise<T> {
-  const view = await ClusterView.open(session.connection, clusterOptions(flags));
+  const view = await ClusterView.open(session, clusterOptions(flags));
   try {
+    if (booleanFlag(flags, 'allow-probe')) await view.loadProbes();
     return await body(view);
   } finally {
     await view.close();

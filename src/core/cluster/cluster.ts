@@ -3,20 +3,18 @@
 // Every question is asked of all members at once with a per-member deadline; a member that does
 // not answer is reported with its status while the others are shown.
 import { Atom, type Term } from '../../etf';
-import { getOverview, type Overview } from '../overview';
-import { topProcessesViaRpc, type ProcessRow, type ProcessSort } from '../processes';
-import { RemoteEvaluator } from '../remote-eval';
-import type { RpcChannel } from '../rpc';
+import type { Overview } from '../overview';
+import type { ProcessRow, ProcessSort } from '../processes';
+import { Session, type SessionConnection } from '../session';
 import { asList } from '../terms';
+import type { ProbeStatus } from '../probe-loader';
+import { DistError } from '../../dist';
 import { memberFacts, type MemberFacts } from './facts';
-import { DEFAULT_MEMBER_TIMEOUT_MS, channelViaEntry, fanOut, type MemberAnswer, type MemberStatus, type Via } from './members';
+import { DEFAULT_MEMBER_TIMEOUT_MS, connectionViaEntry, fanOut, type MemberAnswer, type MemberStatus, type Via } from './members';
 import { clusterFindings, type ClusterFinding } from './rules';
 
-/** A direct connection to a member, opened by the face's attach (same cookie as the entry). */
-export interface DirectMember {
-  channel: RpcChannel;
-  close(): Promise<void>;
-}
+/** Opens a direct connection to a member (the face's attach, with the entry's cookie). */
+export type ConnectMember = (node: string) => Promise<SessionConnection>;
 
 export interface ClusterOptions {
   /** How members are reached; 'entry' unless told otherwise. */
@@ -26,13 +24,13 @@ export interface ClusterOptions {
   /** Also hidden nodes connected to the entry node (other than BEAM Lens itself). */
   includeHidden?: boolean;
   /** Opens a direct connection to a member; needed for via 'direct'. */
-  connectDirect?: (node: string) => Promise<DirectMember>;
+  connectDirect?: ConnectMember;
 }
 
 interface Member {
   node: string;
-  channel: RpcChannel;
-  evaluator: RemoteEvaluator;
+  /** The member as an attachment: over its own connection (direct) or through the entry node. */
+  session: Session;
   /** Set when the member could not even be connected to (direct). */
   failure?: { status: Exclude<MemberStatus, 'ok'>; error: string };
 }
@@ -43,42 +41,37 @@ export class ClusterView {
     readonly via: Via,
     readonly timeoutMs: number,
     private readonly members: Member[],
-    private readonly closers: Array<() => Promise<void>>,
   ) {}
 
-  /** Discovers the members from the entry node and reaches each (direct connections in parallel, each within the deadline). */
-  static async open(entry: RpcChannel & { readonly localName: string }, options: ClusterOptions = {}): Promise<ClusterView> {
+  /**
+   * Discovers the members from the entry node and reaches each (direct connections in parallel,
+   * each within the deadline). Members share the entry attachment's environment tag and consent.
+   */
+  static async open(entry: Session, options: ClusterOptions = {}): Promise<ClusterView> {
     const via = options.via ?? 'entry';
     const timeoutMs = options.timeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 120_000) {
       throw new RangeError(`the member timeout must be between 100 and 120000 ms, got ${timeoutMs}`);
     }
-    const names = await discoverMembers(entry, options.includeHidden ?? false);
-    const members: Member[] = [{ node: entry.peer, channel: entry, evaluator: new RemoteEvaluator(entry) }];
-    const closers: Array<() => Promise<void>> = [];
+    const names = await discoverMembers(entry.connection, options.includeHidden ?? false);
+    const memberOptions = { ...entry.options, grants: { ...(entry.options.grants ?? {}) } };
+    const members: Member[] = [{ node: entry.node, session: entry }];
     if (via === 'entry') {
-      for (const node of names) {
-        const channel = channelViaEntry(entry, node, timeoutMs);
-        members.push({ node, channel, evaluator: new RemoteEvaluator(channel) });
-      }
+      for (const node of names) members.push({ node, session: new Session(connectionViaEntry(entry.connection, node, timeoutMs), memberOptions) });
     } else {
       const connect = options.connectDirect;
       if (!connect) throw new Error('via direct needs a way to connect to each member');
       const opened = await fanOut(
-        names.map((node) => ({ node, channel: entry })),
+        names.map((node) => ({ node, channel: entry.connection })),
         timeoutMs,
         (_, node) => connect(node),
       );
       for (const a of opened) {
-        if (a.status === 'ok' && a.value) {
-          closers.push(() => (a.value as DirectMember).close());
-          members.push({ node: a.node, channel: a.value.channel, evaluator: new RemoteEvaluator(a.value.channel) });
-        } else {
-          members.push({ node: a.node, channel: entry, evaluator: new RemoteEvaluator(entry), failure: { status: a.status === 'ok' ? 'error' : a.status, error: a.error ?? 'not connected' } });
-        }
+        if (a.status === 'ok' && a.value) members.push({ node: a.node, session: new Session(a.value, memberOptions) });
+        else members.push({ node: a.node, session: entry, failure: { status: a.status === 'ok' ? 'error' : a.status, error: a.error ?? 'not connected' } });
       }
     }
-    return new ClusterView(entry.peer, via, timeoutMs, members, closers);
+    return new ClusterView(entry.node, via, timeoutMs, members);
   }
 
   get nodes(): string[] {
@@ -86,21 +79,38 @@ export class ClusterView {
   }
 
   /** Runs `work` on every member within the deadline; members that failed to connect answer with their failure. */
-  async ask<T>(work: (channel: RpcChannel, evaluator: RemoteEvaluator, node: string) => Promise<T>): Promise<Array<MemberAnswer<T>>> {
+  async ask<T>(work: (session: Session, node: string) => Promise<T>): Promise<Array<MemberAnswer<T>>> {
     const reachable = this.members.filter((m) => !m.failure);
-    const answers = await fanOut(reachable, this.timeoutMs, (channel, node) => work(channel, (this.members.find((m) => m.node === node) as Member).evaluator, node));
+    const sessions = new Map(reachable.map((m) => [m.node, m.session]));
+    const answers = await fanOut(
+      reachable.map((m) => ({ node: m.node, channel: m.session.connection })),
+      this.timeoutMs,
+      (_, node) => work(sessions.get(node) as Session, node),
+    );
     const byNode = new Map(answers.map((a) => [a.node, a]));
     return this.members.map((m) => (m.failure ? { node: m.node, status: m.failure.status, error: m.failure.error, elapsedMs: 0 } : (byNode.get(m.node) as MemberAnswer<T>)));
   }
 
-  /** Closes the direct connections this view opened (the entry connection belongs to its attachment). */
+  /**
+   * Loads the probe on every member that answers (with the consent the entry attachment holds);
+   * members that cannot take it stay zero-install. Needs direct connections.
+   */
+  async loadProbes(): Promise<Array<MemberAnswer<ProbeStatus>>> {
+    if (this.via !== 'direct') throw new DistError('capability', 'the probe is loaded on each member over a direct connection: open the cluster with via direct');
+    return this.ask((session) => session.loadProbe());
+  }
+
+  /**
+   * Detaches from every member this view attached (undoing what was set there, e.g. the probe) and
+   * closes their connections; the entry attachment belongs to its owner and stays.
+   */
   async close(): Promise<void> {
-    await Promise.allSettled(this.closers.map((c) => c()));
-    this.closers.length = 0;
+    const mine = this.members.filter((m) => m.session !== this.members[0]?.session && !m.failure);
+    await Promise.allSettled(mine.map((m) => m.session.detach()));
   }
 }
 
-async function discoverMembers(entry: RpcChannel & { readonly localName: string }, includeHidden: boolean): Promise<string[]> {
+async function discoverMembers(entry: SessionConnection, includeHidden: boolean): Promise<string[]> {
   const names = (t: Term): string[] => asList(t).map((n) => (n instanceof Atom ? n.name : String(n)));
   const visible = names(await entry.rpc('erlang', 'nodes', []));
   const hidden = includeHidden ? names(await entry.rpc('erlang', 'nodes', [Atom.of('hidden')])).filter((n) => n !== entry.localName) : [];
@@ -142,8 +152,8 @@ export interface ClusterOverview {
 }
 
 export async function clusterOverview(view: ClusterView): Promise<ClusterOverview> {
-  const answers = await view.ask(async (_, evaluator) => {
-    const [overview, facts] = await Promise.all([getOverview(evaluator, { utilizationWindowMs: 500 }), memberFacts(evaluator, view.timeoutMs)]);
+  const answers = await view.ask(async (session) => {
+    const [overview, facts] = await Promise.all([session.overview({ utilizationWindowMs: 500 }), memberFacts(session.evaluator, view.timeoutMs)]);
     return { overview, facts };
   });
   const ok = answers.filter((a): a is MemberAnswer<{ overview: Overview; facts: MemberFacts }> & { value: { overview: Overview; facts: MemberFacts } } => a.status === 'ok' && a.value !== undefined);
@@ -217,7 +227,7 @@ export interface ClusterProcessPage {
  * sends only its top `limit` rows; they are merged here.
  */
 export async function clusterTopProcesses(view: ClusterView, sort: ProcessSort, limit: number): Promise<ClusterProcessPage> {
-  const answers = await view.ask((channel, evaluator) => topProcessesViaRpc(channel, evaluator, { sort, limit, offset: 0 }));
+  const answers = await view.ask((session) => session.processes({ sort, limit, offset: 0 }));
   const key = (r: ProcessRow): number =>
     sort === 'memory' ? r.memory : sort === 'mailbox' ? r.messageQueueLen : sort === 'reduction-rate' ? (r.reductionRate ?? 0) : r.reductions;
   const rows = answers.flatMap((a) => (a.status === 'ok' && a.value ? a.value.rows.map((r) => ({ ...r, node: a.node })) : []));

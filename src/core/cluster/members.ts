@@ -6,8 +6,9 @@
 // Either way a member is an RpcChannel, so every inspection that runs on one node runs on a
 // member unchanged.
 import { Atom, type Term } from '../../etf';
-import { timeoutError } from '../../dist';
+import { DistError, timeoutError } from '../../dist';
 import type { RpcChannel, RpcOptions } from '../rpc';
+import type { SessionConnection } from '../session';
 
 export type Via = 'entry' | 'direct';
 
@@ -28,6 +29,25 @@ export function channelViaEntry(entry: RpcChannel, member: string, defaultTimeou
       const timeoutMs = options.timeoutMs ?? defaultTimeoutMs;
       return entry.rpc('rpc', 'call', [Atom.of(member), Atom.of(module), Atom.of(fun), args, timeoutMs], { timeoutMs: timeoutMs + 2000 });
     },
+  };
+}
+
+/**
+ * A member as an attachment through the entry node: rpc and evaluation work; what needs our own
+ * processes on the member's side (tracers, the probe's guardian watching us) does not, since the
+ * member is not connected to BEAM Lens — those need --via direct.
+ */
+export function connectionViaEntry(entry: SessionConnection, member: string, defaultTimeoutMs = DEFAULT_MEMBER_TIMEOUT_MS): SessionConnection {
+  const channel = channelViaEntry(entry, member, defaultTimeoutMs);
+  return {
+    peer: member,
+    localName: entry.localName,
+    rpc: (m, f, a, o) => channel.rpc(m, f, a, o),
+    spawn() {
+      throw new DistError('capability', `${member} is reached through ${entry.peer}: tracing and the probe need a direct connection to it (use --via direct)`);
+    },
+    // The connection is the entry's: closing a member through it closes nothing.
+    close: () => Promise.resolve(),
   };
 }
 

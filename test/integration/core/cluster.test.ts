@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Atom } from '../../../src/etf';
 import { ClusterView, clusterOverview, clusterTopProcesses, type ClusterOverview } from '../../../src/core/cluster/cluster';
 import { connect } from '../../../src/dist';
+import { Session } from '../../../src/core/session';
 import { shortHost, startNode, waitFor, type TestNode } from '../harness';
 
 const root = path.join(__dirname, '../../..');
@@ -40,7 +41,7 @@ describe('clusters from one entry node (four real nodes)', function () {
   let demo2: TestNode;
   let plain1: TestNode;
   let plain2: TestNode;
-  let entry: Awaited<ReturnType<typeof connect>>;
+  let entry: Session;
 
   before(async () => {
     if (!existsSync(path.join(root, 'dist/cli.js'))) execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' });
@@ -66,11 +67,11 @@ describe('clusters from one entry node (four real nodes)', function () {
       }
       return true;
     }, 20_000, 'a full mesh of four nodes');
-    entry = await connect({ node: demo1.node, cookie: demo1.cookie, host: shortHost(), timeoutMs: 5000 });
+    entry = new Session(await connect({ node: demo1.node, cookie: demo1.cookie, host: shortHost(), timeoutMs: 5000 }), { env: 'local' });
   });
 
   after(async () => {
-    await entry?.close();
+    await entry?.detach();
     await Promise.all([demo1, demo2, plain1, plain2].map((n) => n?.stop()));
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
   });
@@ -135,7 +136,7 @@ describe('clusters from one entry node (four real nodes)', function () {
     const view = await ClusterView.open(entry, { via: 'entry', timeoutMs: 10_000 });
     assert.ok(view.nodes.includes(extra.node));
     // Every member sleeps 1 s; the extra node is killed meanwhile.
-    const answers = view.ask((channel) => channel.rpc('timer', 'sleep', [1000]));
+    const answers = view.ask((session) => session.connection.rpc('timer', 'sleep', [1000]));
     setTimeout(() => extra.process.kill('SIGKILL'), 200);
     const got = await answers;
     await view.close();
