@@ -3,6 +3,8 @@
 // Every question is asked of all members at once with a per-member deadline; a member that does
 // not answer is reported with its status while the others are shown.
 import { Atom, type Term } from '../../etf';
+import { diagnose } from '../diagnose';
+import type { Finding } from '../findings';
 import type { Overview } from '../overview';
 import type { ProcessRow, ProcessSort } from '../processes';
 import { Session, type SessionConnection } from '../session';
@@ -78,13 +80,16 @@ export class ClusterView {
     return this.members.map((m) => m.node);
   }
 
-  /** Runs `work` on every member within the deadline; members that failed to connect answer with their failure. */
-  async ask<T>(work: (session: Session, node: string) => Promise<T>): Promise<Array<MemberAnswer<T>>> {
+  /**
+   * Runs `work` on every member within the deadline (`extraMs` more for work that takes a window,
+   * such as sampling); members that failed to connect answer with their failure.
+   */
+  async ask<T>(work: (session: Session, node: string) => Promise<T>, extraMs = 0): Promise<Array<MemberAnswer<T>>> {
     const reachable = this.members.filter((m) => !m.failure);
     const sessions = new Map(reachable.map((m) => [m.node, m.session]));
     const answers = await fanOut(
       reachable.map((m) => ({ node: m.node, channel: m.session.connection })),
-      this.timeoutMs,
+      this.timeoutMs + extraMs,
       (_, node) => work(sessions.get(node) as Session, node),
     );
     const byNode = new Map(answers.map((a) => [a.node, a]));
@@ -237,5 +242,38 @@ export async function clusterTopProcesses(view: ClusterView, sort: ProcessSort, 
     rows: rows.slice(0, limit),
     total: answers.reduce((s, a) => s + (a.value?.total ?? 0), 0),
     members: answers.map((a) => ({ node: a.node, status: a.status, ...(a.error ? { error: a.error } : {}), ...(a.value ? { total: a.value.total } : {}) })),
+  };
+}
+
+// ---- findings of every member, and of the cluster -------------------------------------------
+
+export interface ClusterDiagnosis {
+  entry: string;
+  via: Via;
+  windowMs: number;
+  nodes: Array<{ node: string; status: MemberStatus; error?: string; findings?: Finding[]; tracingNote?: string }>;
+  /** What only the cluster shows (mesh, drift, outliers, distribution, global names). */
+  clusterFindings: ClusterFinding[];
+}
+
+/**
+ * Samples every member over the same window (read-only, as `findings` does on one node) and
+ * computes the cluster findings from the members' facts at the end of it.
+ */
+export async function diagnoseCluster(view: ClusterView, options: { durationMs: number; signal?: AbortSignal }): Promise<ClusterDiagnosis> {
+  const answers = await view.ask((session) => diagnose(session, { durationMs: options.durationMs, trace: false, ...(options.signal ? { signal: options.signal } : {}) }), options.durationMs + 30_000);
+  const overview = await clusterOverview(view);
+  return {
+    entry: view.entry,
+    via: view.via,
+    windowMs: options.durationMs,
+    nodes: answers.map((a) => ({
+      node: a.node,
+      status: a.status,
+      ...(a.error ? { error: a.error } : {}),
+      ...(a.value ? { findings: a.value.findings } : {}),
+      ...(a.value?.tracingNote ? { tracingNote: a.value.tracingNote } : {}),
+    })),
+    clusterFindings: overview.findings,
   };
 }

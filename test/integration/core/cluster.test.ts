@@ -157,12 +157,12 @@ describe('clusters from one entry node (four real nodes)', function () {
         await view.close();
         return r.findings.some((f) => f.rule === 'cluster-mesh') ? r : false;
       }, 15_000, 'a cluster-mesh finding', 200);
-      // OTP 25's global (prevent_overlapping_partitions) may cut plain1 off from more members
-      // than plain2: whichever side still answers says it lacks the other.
+      // OTP 25's global (prevent_overlapping_partitions) reacts by cutting more connections of
+      // plain1 and may reconnect some: whichever members answer say they lack plain1 (or it them).
       const mesh = o.findings.filter((f) => f.rule === 'cluster-mesh');
-      assert.ok(mesh.some((f) => f.nodes.includes(plain1.node) && f.nodes.includes(plain2.node)), o.findings.map((f) => f.title).join('\n'));
-      const edge = o.topology.find((e) => [e.a, e.b].sort().join() === [plain1.node, plain2.node].sort().join());
-      assert.ok(edge && edge.aSeesB !== true && edge.bSeesA !== true, JSON.stringify(edge));
+      assert.ok(mesh.some((f) => f.nodes.includes(plain1.node)), o.findings.map((f) => f.title).join('\n'));
+      assert.ok(mesh.every((f) => f.evidence.length > 0 && f.recommendation.includes('net_kernel:connect_node')));
+      assert.ok(o.topology.some((e) => (e.a === plain1.node || e.b === plain1.node) && (e.aSeesB === false || e.bSeesA === false)), JSON.stringify(o.topology));
       assert.ok(o.nodes.some((n) => n.node === plain1.node), 'a member the entry lost is still listed');
     } finally {
       for (const other of [demo1, demo2, plain2]) await plain1.eval(`net_kernel:connect_node('${other.node}').`);
@@ -198,5 +198,21 @@ describe('clusters from one entry node (four real nodes)', function () {
     const rows = (JSON.parse(top.stdout) as { rows: Array<{ node: string }> }).rows;
     assert.equal(rows.length, 3);
     assert.ok(rows.every((r) => typeof r.node === 'string'));
+  });
+
+  it('findings --cluster: each member sampled over one window, the demo pathologies on both demo nodes, and the cluster findings', async () => {
+    const conn = ['--node', demo1.node, '--cookie-file', demo1.cookieFile];
+    const r = await run(['findings', ...conn, '--cluster', '--duration', '3', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const d = JSON.parse(r.stdout) as { nodes: Array<{ node: string; status: string; findings?: Array<{ id: string }> }>; clusterFindings: Array<{ id: string }> };
+    assert.equal(d.nodes.length, 4);
+    for (const demo of [demo1, demo2]) {
+      const ids = d.nodes.find((n) => n.node === demo.node)?.findings?.map((f) => f.id) ?? [];
+      assert.ok(ids.some((id) => id.startsWith('mailbox-growth:')), `${demo.node}: ${ids.join(', ')}`);
+    }
+    assert.ok(d.clusterFindings.some((f) => f.id === 'version-drift:app:bl_cluster_app'));
+    const text = await run(['findings', ...conn, '--cluster', '--duration', '2']);
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, /== cluster: \d+ findings/);
   });
 });
