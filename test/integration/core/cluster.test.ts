@@ -215,4 +215,12 @@ describe('clusters from one entry node (four real nodes)', function () {
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /== cluster: \d+ findings/);
   });
+
+  it('tree --cluster lists each member with its applications', async () => {
+    const r = await run(['tree', '--node', demo1.node, '--cookie-file', demo1.cookieFile, '--cluster', '--app', 'kernel', '--json']);
+    assert.equal(r.code, 0, r.stderr);
+    const t = JSON.parse(r.stdout) as { nodes: Array<{ node: string; status: string; applications?: Array<{ name: string }> }> };
+    assert.equal(t.nodes.length, 4);
+    for (const n of t.nodes) assert.deepEqual(n.applications?.map((a) => a.name), ['kernel'], n.node);
+  });
 });
