@@ -39,7 +39,7 @@ const zones = [
     except: ['./protocol'],
     message: 'webviews may import only src/protocol and webview/common (see docs/ARCHITECTURE.md, "Layers").',
   },
-  ...['dashboard', 'process-detail', 'process-table', 'report', 'supervision-tree', 'flame-graph'].map((v) => ({
+  ...['cluster', 'dashboard', 'process-detail', 'process-table', 'report', 'supervision-tree', 'flame-graph'].map((v) => ({
     target: `./webview/${v}`,
     from: './webview',
     except: [`./${v}`, './common'],
