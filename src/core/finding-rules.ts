@@ -196,7 +196,7 @@ export function mailboxFinding(o: MailboxObservation): Finding | null {
       subject,
       ...(o.location ? { location: o.location } : {}),
       recommendation:
-        `${modName} receives messages faster than it handles them. Add back-pressure: turn the hot ` +
+        `${modName} receives messages faster than its handle_cast/handle_info clauses finish. Add back-pressure: turn the hot ` +
         `\`cast\`/\`send\` into \`GenServer.call\` with a timeout (callers wait instead of piling up), or let ` +
         `producers check the queue and shed load; if the work per message is independent, partition it ` +
         `across N workers (PartitionSupervisor keyed by a hash of the message) or move the slow part out of ` +
