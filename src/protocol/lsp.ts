@@ -2,6 +2,7 @@
 // BEAM Lens language server. Runtime facts flow client -> server; the server turns them into code
 // lenses, diagnostics and hovers over its tree-sitter index. Commands in lenses and code actions
 // are executed by the client (see LensCommand).
+import type { ErrorKind } from '../errors';
 
 // The facts themselves are core's model (src/core/runtime-facts.ts); they cross to the server as is.
 export type { HotRuntime, ModuleRuntime, RuntimeFacts, SupervisorRuntime } from '../core/runtime-facts';
@@ -52,6 +53,8 @@ export interface AttachStateParams {
   node: string;
   state: 'attached' | 'detached' | 'error';
   message?: string;
+  /** On 'error': what kind of failure (src/errors.ts), so a client can react (ask for the cookie, …). */
+  kind?: ErrorKind;
 }
 
 /** Commands the server puts in lenses and code actions; the client implements them. */

@@ -6,7 +6,7 @@ import type { Session } from '../../core/session';
 import { UsageError, booleanFlag, numberFlag, stringFlag, type FlagSpec, type FlagValues } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
-import { connectFromFlags } from '../connection';
+import { attachFromFlags } from '../connection';
 import { ExitCode } from '../exit-codes';
 import { formatBytes, formatCount, formatDuration, printJson, renderTable } from '../output';
 import { withSession } from '../session';
@@ -32,11 +32,8 @@ export function clusterOptions(flags: FlagValues): ClusterOptions {
     via: via as Via,
     timeoutMs,
     includeHidden: booleanFlag(flags, 'hidden'),
-    connectDirect: async (node) => {
-      // The member's own host (from its name) through EPMD there; --host/--port named the entry only.
-      const { connection } = await connectFromFlags({ ...flags, node, host: undefined, port: undefined, timeout: timeoutMs });
-      return connection;
-    },
+    // The member's own host (from its name) through EPMD there; --host/--port named the entry only.
+    connectDirect: (node) => attachFromFlags({ ...flags, node, host: undefined, port: undefined, timeout: timeoutMs }),
   };
 }
 
