@@ -22,7 +22,7 @@ const mod = {
   protocol: 'src/protocol/lsp',
   cli: 'src/cli/main',
   extension: 'src/extension/extension',
-  server: 'src/server/main',
+  server: 'src/server/server',
   webviewCommon: 'webview/common/dom',
   webviewReport: 'webview/report/main',
   webviewTree: 'webview/supervision-tree/model',
