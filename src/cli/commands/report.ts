@@ -1,7 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { diagnose } from '../../core/diagnose';
-import { renderReport } from '../../core/report';
+import { buildReport } from '../../core/report';
+import { renderReportMarkdown } from '../../core/report-markdown';
 import { fileAuditLog } from '../../core/sessions/audit';
 import { factsFromDiagnosis } from '../../core/sessions/saved-facts';
 import { newSessionId, saveSession } from '../../core/sessions/store';
@@ -34,7 +35,7 @@ export const reportCommand: Command = {
     const trace = booleanFlag(args.flags, 'allow-trace');
     const audit = fileAuditLog({ cwd });
     const started = new Date();
-    const { markdown, findings, samples, probe, note, facts, env } = await withSession(args.flags, output, signal, async (s) => {
+    const { report, findings, samples, probe, note, facts, env } = await withSession(args.flags, output, signal, async (s) => {
       if (trace) audit.append({ node: s.node, env: s.env, action: 'report with hot functions', limits: { durationMs: seconds * 1000 }, outcome: 'requested' });
       const d = await diagnose(s, { durationMs: seconds * 1000, trace, onProgress: progress.report, signal });
       if (trace) audit.append({ node: s.node, env: s.env, action: 'report with hot functions', limits: { durationMs: seconds * 1000 }, outcome: d.tracingNote ? 'error' : 'completed', ...(d.tracingNote ? { detail: d.tracingNote } : {}) });
@@ -46,14 +47,14 @@ export const reportCommand: Command = {
         note: d.tracingNote,
         facts: factsFromDiagnosis(d, s.env),
         env: s.env,
-        markdown: renderReport({ samples: d.samples, findings: d.findings, env: s.env, probe }),
+        report: buildReport({ samples: d.samples, findings: d.findings, env: s.env, probe, ...(d.tracingNote ? { tracingNote: d.tracingNote } : {}) }),
       };
     });
     if (note) output.err(`beam-lens: ${note}`);
     progress.done();
     const file = path.resolve(cwd, out);
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, markdown);
+    writeFileSync(file, renderReportMarkdown(report));
     // Saved so the editor can show lenses and diagnostics from it without a node.
     const sessionFile = saveSession(
       {
@@ -67,7 +68,7 @@ export const reportCommand: Command = {
         durationMs: samples.windowMs,
         limits: { durationMs: seconds * 1000, trace },
         endReason: 'completed',
-        result: { facts },
+        result: { facts, report },
       },
       { cwd },
     );
