@@ -3,7 +3,7 @@
 // (report-markdown.ts), the report webview renders it to DOM with text nodes only, and a saved
 // report session carries it. Plain JSON only: it crosses to the webview and into session files.
 // Every string is plain text (node data comes from strangers): markup exists only as span kinds.
-import type { RuleId, Severity } from './findings';
+import type { Severity } from './findings';
 
 /** A run of text with one meaning; `text` is shown as it is, never read as markup. */
 export type TextSpan =
@@ -62,7 +62,8 @@ export interface ReportFinding {
   /** Its position in the report, from 1. */
   number: number;
   severity: Severity;
-  rule: RuleId;
+  /** The rule that found it: a RuleId when built by this version, kept as any name when read back from a file. */
+  rule: string;
   title: RichText;
   process?: { pid: string; name?: string };
   /** The function or module it points at, as the user would write it, and its source file when known. */

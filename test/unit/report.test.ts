@@ -8,6 +8,7 @@ import { buildReport } from '../../src/core/report';
 import { sparkline } from '../../src/core/report-appendix';
 import { plainTextOf, spansOfMarkedText, type ReportBlock, type ReportDocument, type ReportFinding, type ReportSection } from '../../src/core/report-document';
 import { codeSpan, escapeText, renderReportMarkdown } from '../../src/core/report-markdown';
+import { readReportDocument } from '../../src/core/report-validate';
 import { HOSTILE, reportFindings, reportSamples } from './report-fixture';
 
 // markdown-it ships without types; this is the little of it the tests use.
@@ -124,6 +125,29 @@ describe('report document', () => {
   it('is plain JSON (it crosses to the webview and into session files)', () => {
     const d = doc();
     assert.deepEqual(JSON.parse(JSON.stringify(d)), d);
+  });
+});
+
+describe('reading a report document back from a session file', () => {
+  it('accepts what buildReport wrote, through JSON', () => {
+    const d = doc();
+    assert.deepEqual(readReportDocument(JSON.parse(JSON.stringify(d))), d);
+  });
+
+  it('says where a document is broken', () => {
+    const broken = (edit: (d: ReportDocument & Record<string, unknown>) => void): unknown => {
+      const d = JSON.parse(JSON.stringify(doc())) as ReportDocument & Record<string, unknown>;
+      edit(d);
+      return d;
+    };
+    assert.throws(() => readReportDocument(null), /the document is not an object/);
+    assert.throws(() => readReportDocument(broken((d) => Object.assign(d, { version: 2 }))), /version is 2, this BEAM Lens reads version 1/);
+    assert.throws(() => readReportDocument(broken((d) => Object.assign(d.title[0] ?? {}, { kind: 'html' }))), /title\[0\]\.kind is not one of text, code/);
+    assert.throws(
+      () => readReportDocument(broken((d) => (d.sections[4]?.sections[0]?.blocks[0] as { table: { rows: unknown[][] } }).table.rows[0]?.pop())),
+      /sections\[4\]\.sections\[0\]\.blocks\[0\]\.table\.rows\[0\] has 6 cells for 7 columns/,
+    );
+    assert.throws(() => readReportDocument(broken((d) => Object.assign((d.sections[1]?.blocks[0] as { finding: object }).finding, { severity: 'fatal' }))), /sections\[1\]\.blocks\[0\]\.finding\.severity is not one of/);
   });
 });
 
