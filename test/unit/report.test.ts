@@ -248,3 +248,53 @@ describe('sparkline', () => {
     assert.equal(sparkline(Array.from({ length: 1000 }, (_, i) => i), 10).length, 10);
   });
 });
+
+describe('report Markdown: any text reads back as itself', () => {
+  // Deterministic pseudo-random strings over the characters Markdown cares about.
+  const alphabet = ['\\', '`', '*', '_', '[', ']', '(', ')', '<', '>', '|', '~', '&', '#', '!', '-', '+', '=', '.', ':', ';', ' ', 'a', 'b', '1', '\n', 'amp;', '#60;', 'http://x', '<b>', '</a>', '<!--', '1.', '- ', '> '];
+  let seed = 7;
+  const next = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) % 2 ** 31;
+    return seed % n;
+  };
+  const samples = Array.from({ length: 400 }, () => Array.from({ length: 1 + next(12) }, () => alphabet[next(alphabet.length)] ?? '').join('')).filter((s) => s.trim() !== '');
+  const flat = (s: string): string => s.replace(/\n/g, ' ');
+  const squash = (s: string): string => flat(s).replace(/ +/g, ' ').trim();
+
+  it('as a paragraph, a list item, a heading and table cells (text and code)', () => {
+    for (const s of samples) {
+      const d: ReportDocument = {
+        ...doc(),
+        title: [{ kind: 'text', text: s }],
+        byline: [{ kind: 'text', text: s }],
+        sections: [
+          {
+            id: 'x',
+            title: 'x',
+            sections: [],
+            blocks: [
+              { kind: 'list', ordered: false, items: [[{ kind: 'text', text: s }], [{ kind: 'strong', text: s }]] },
+              { kind: 'table', table: { columns: [{ label: 'a', type: 'text' }, { label: 'b', type: 'text' }, { label: 'c', type: 'text' }], rows: [[{ kind: 'text', text: s }, { kind: 'code', text: s }, { kind: 'text', text: 'end' }]] } },
+            ],
+          },
+        ],
+      };
+      const md = renderReportMarkdown(d);
+      const tokens = reader.parse(md, {});
+      const inlines = tokens.filter((t) => t.type === 'inline');
+      const textOf = (t: MarkdownToken | undefined): string => (t?.children ?? []).filter((c) => c.type === 'text' || c.type === 'code_inline' || c.type === 'softbreak').map((c) => (c.type === 'softbreak' ? ' ' : c.content)).join('');
+      const what = JSON.stringify(s);
+      assert.ok(!tokens.some((t) => t.type === 'html_block') && !inlines.some((t) => (t.children ?? []).some((c) => c.type === 'html_inline' || c.type === 'link_open')), `${what}: no HTML or link`);
+      assert.equal(squash(textOf(inlines[0])), squash(s), `${what} as the title`);
+      assert.equal(squash(textOf(inlines[1])), squash(s), `${what} as a paragraph`);
+      assert.equal(squash(textOf(inlines[3])), squash(s), `${what} as a list item`);
+      const strongItem = inlines[4]?.children ?? [];
+      assert.equal(strongItem.filter((c) => c.type === 'strong_open').length, 1, `${what} in bold`);
+      assert.equal(squash(textOf(inlines[4])), squash(s), `${what} in bold`);
+      // Table: header a b c, then the row.
+      assert.equal(squash(textOf(inlines[8])), squash(s), `${what} in a table cell`);
+      assert.equal(textOf(inlines[9]), flat(s), `${what} as code in a table cell`);
+      assert.equal(textOf(inlines[10]), 'end', `${what}: the row keeps its cells`);
+    }
+  });
+});
