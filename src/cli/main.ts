@@ -2,6 +2,7 @@
 import { EtfDecodeError } from '../etf';
 import { UsageError, helpText, parseArgs } from './args';
 import type { Command } from './command';
+import { clusterCommand } from './commands/cluster';
 import { findingsCommand } from './commands/findings';
 import { lspCommand } from './commands/lsp';
 import { mailboxesCommand } from './commands/mailboxes';
@@ -21,6 +22,7 @@ const commands: Command[] = [
   nodesCommand,
   pingCommand,
   overviewCommand,
+  clusterCommand,
   processesCommand,
   processCommand,
   treeCommand,

@@ -18,7 +18,14 @@ export type RuleId =
   | 'limit-pressure'
   | 'hot-function'
   | 'bottleneck'
-  | 'long-gc';
+  | 'long-gc'
+  // Cluster rules (src/core/cluster/rules.ts).
+  | 'cluster-mesh'
+  | 'version-drift'
+  | 'config-drift'
+  | 'node-outlier'
+  | 'dist-busy'
+  | 'global-conflict';
 
 export interface SourceLocation {
   module: string;

@@ -4,12 +4,57 @@
 // language server turns these into lenses and diagnostics; it never calls the node per request.
 import { Atom, Pid, Term, formatModule } from '../etf';
 import type { Finding } from './findings';
-import type { HotResult } from './sessions/hot';
+import type { HotFunction, HotResult } from './sessions/hot';
 import { pidText } from './pids';
 import type { Session } from './session';
 import { asList, asNumber, asTuple } from './terms';
 import { walkTree, type ApplicationTree } from './tree';
-import type { HotRuntime, ModuleRuntime, RuntimeFacts, SupervisorRuntime } from '../protocol/lsp';
+
+/** Module names are in Elixir's display form ("Demo.EventSink"); Erlang modules stay as atoms ("ets"). */
+export interface ModuleRuntime {
+  module: string;
+  processes: number;
+  memory: number;
+  /** Sum of all its processes' queues and the largest single one. */
+  messages: number;
+  largestMailbox: number;
+  largestMailboxPid?: string;
+  /** Growth of the largest queue between the last two collections, messages/s (when known). */
+  mailboxGrowthPerSec?: number;
+  /** From the target's module_info(compile): where the module was compiled from. */
+  sourceHint?: string;
+}
+
+export interface SupervisorRuntime {
+  /** The callback module (for `Supervisor.start_link(children, opts)` this is Supervisor.Default). */
+  module: string | null;
+  /** Registered name in display form, when registered. */
+  name: string | null;
+  pid: string;
+  app: string;
+  strategy?: string;
+  intensity?: number;
+  period?: number;
+  restarts?: number;
+  childCount: number;
+}
+
+/** A function ranked by a hot-functions session (module in display form). */
+export type HotRuntime = Pick<HotFunction, 'module' | 'function' | 'arity' | 'calls' | 'callsPerSec' | 'share' | 'usPerCall'>;
+
+export interface RuntimeFacts {
+  node: string;
+  env: string;
+  /** live: from an attached node; saved: from a session file (lenses say so, with the age). */
+  source: 'live' | 'saved';
+  /** When the facts were collected (epoch ms). */
+  capturedAt: number;
+  sessionFile?: string;
+  modules: ModuleRuntime[];
+  supervisors: SupervisorRuntime[];
+  hot: HotRuntime[];
+  findings: Finding[];
+}
 
 // A process belongs to the module of proc_lib's $initial_call (GenServer, Supervisor, Agent
 // callbacks), else to its initial call's module. Aggregated with a map on the target: by the

@@ -7,7 +7,7 @@ export { Cookie, resolveCookie } from './cookie';
 export type { CookieSource } from './cookie';
 export { listNodes, lookupNodePort, parseNames, EPMD_PORT } from './epmd';
 export type { NodePort, RegisteredNode } from './epmd';
-export { DistError, RpcError } from './errors';
+export { DistError, RpcError, timeoutError } from './errors';
 export type { DistErrorKind } from './errors';
 export { DFLAG, OUR_FLAGS, flagNames } from './flags';
 export { LocalNode, LocalProcess } from './local-node';

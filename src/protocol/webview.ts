@@ -1,11 +1,16 @@
 // Messages between the extension host and its webviews. Each view has a union per direction;
 // both ends switch on `type` exhaustively (see assertNever). Only plain JSON crosses: node data
 // (names, atoms, printed terms) is text the webview must render with textContent, never as HTML.
+// The DTOs that cross are core's types; webviews get them from here (they import only this file
+// and webview/common), so this is the one list of what a webview may see of core.
+import type { Finding } from '../core/findings';
 import type { Overview } from '../core/overview';
 import type { ProcessDetail } from '../core/process-detail';
 import type { ProcessRow, ProcessSort } from '../core/processes';
 import type { ReportDocument } from '../core/report-document';
-import type { ApplicationTree } from '../core/tree';
+import type { ApplicationTree, TreeNode } from '../core/tree';
+
+export type { ApplicationTree, Finding, Overview, ProcessDetail, ProcessRow, ProcessSort, TreeNode };
 
 export function assertNever(x: never): never {
   throw new Error(`unhandled message ${JSON.stringify(x)}`);
