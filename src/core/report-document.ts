@@ -66,8 +66,8 @@ export interface ReportFinding {
   rule: string;
   title: RichText;
   process?: { pid: string; name?: string };
-  /** The function or module it points at, as the user would write it, and its source file when known. */
-  where?: { code: string; file?: string; line?: number };
+  /** The function or module it points at, as the user would write it (`Demo.Sink.handle_cast/2`, `gen_server:loop/7`), and its source file when known. */
+  where?: { symbol: string; file?: string; line?: number };
   evidence: RichText[];
   recommendation: RichText;
   risk: RichText;

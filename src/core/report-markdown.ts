@@ -52,7 +52,7 @@ function finding(f: ReportFinding, level: number): string[] {
   if (f.process) lines.push(`- Process: ${codeSpan(f.process.pid, 'inline')}${f.process.name ? ` (${codeSpan(f.process.name, 'inline')})` : ''}`);
   if (f.where) {
     const w = f.where;
-    lines.push(`- Where: ${codeSpan(w.code, 'inline')}${w.file ? ` in ${codeSpan(w.file, 'inline')}${w.line ? `:${w.line}` : ''}` : ''}`);
+    lines.push(`- Where: ${codeSpan(w.symbol, 'inline')}${w.file ? ` in ${codeSpan(w.file, 'inline')}${w.line ? `:${w.line}` : ''}` : ''}`);
   }
   lines.push('- Evidence:', ...f.evidence.map((e) => `  - ${startOfLine(inline(e))}`), `- Recommendation: ${inline(f.recommendation)}`);
   return lines;

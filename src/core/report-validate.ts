@@ -133,7 +133,7 @@ function finding(x: unknown, where: string): ReportFinding {
   if (o.where !== undefined) {
     const w = obj(o.where, `${where}.where`);
     f.where = {
-      code: str(w.code, `${where}.where.code`),
+      symbol: str(w.symbol, `${where}.where.symbol`),
       ...(w.file !== undefined ? { file: str(w.file, `${where}.where.file`) } : {}),
       ...(w.line !== undefined ? { line: num(w.line, `${where}.where.line`) } : {}),
     };

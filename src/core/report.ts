@@ -128,7 +128,7 @@ function reportFinding(f: Finding, number: number): ReportFinding {
   if (f.location) {
     const l = f.location;
     const where = l.function ? displayMfa(`${l.module}:${l.function}${l.arity !== undefined ? `/${l.arity}` : ''}`) : formatModule(l.module);
-    out.where = { code: where, ...(l.file ? { file: l.file } : {}), ...(l.file && l.line ? { line: l.line } : {}) };
+    out.where = { symbol: where, ...(l.file ? { file: l.file } : {}), ...(l.file && l.line ? { line: l.line } : {}) };
   }
   return out;
 }

@@ -83,8 +83,8 @@ describe('report document', () => {
     ]);
     const first = findings[0] as ReportFinding;
     assert.deepEqual(first.process, { pid: '<0.170.0>', name: 'Demo.EventSink' });
-    assert.deepEqual(first.where, { code: 'Demo.EventSink.handle_cast/2', file: 'lib/demo/event_sink.ex', line: 12 });
-    assert.equal((findings[1] as ReportFinding).where?.code, 'gen_server2:process_next_msg/1', 'Erlang modules keep Erlang notation');
+    assert.deepEqual(first.where, { symbol: 'Demo.EventSink.handle_cast/2', file: 'lib/demo/event_sink.ex', line: 12 });
+    assert.equal((findings[1] as ReportFinding).where?.symbol, 'gen_server2:process_next_msg/1', 'Erlang modules keep Erlang notation');
     assert.deepEqual(first.recommendation, [
       { kind: 'text', text: 'Add back-pressure: turn the hot ' },
       { kind: 'code', text: 'cast' },

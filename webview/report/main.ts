@@ -58,6 +58,8 @@ const dom: DomBuilder<HTMLElement, Node> = {
 /** The report shown, and each finding's element by id. */
 let shown: { document: ReportDocument; findings: Map<string, HTMLElement> } | null = null;
 let focused: HTMLElement | null = null;
+/** Whether the status line says a finding asked for is missing (cleared once one is found). */
+let saysMissing = false;
 
 function render(doc: ReportDocument, focusId: string | undefined): void {
   // The same document again (a finding asked for in a report already shown): keep the DOM and scroll.
@@ -78,9 +80,11 @@ function focusFinding(id: string): void {
   const el = shown?.findings.get(id);
   if (!el) {
     status.set(`The finding ${id} is not in this report (it may have gone since it was reported).`);
+    saysMissing = true;
     return;
   }
-  status.set('');
+  if (saysMissing) status.set('');
+  saysMissing = false;
   focused?.classList.remove('focused');
   focused = el;
   el.classList.add('focused');

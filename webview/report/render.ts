@@ -128,7 +128,7 @@ export function renderReportDocument<E extends N, N>(doc: ReportDocument, dom: D
     if (f.where) {
       const w = f.where;
       const file = w.file ? [dom.text(' in '), el('code', {}, dom.text(w.file)), ...(w.line ? [dom.text(`:${w.line}`)] : [])] : [];
-      items.push(el('li', {}, dom.text('Where: '), el('code', {}, dom.text(w.code)), ...file));
+      items.push(el('li', {}, dom.text('Where: '), el('code', {}, dom.text(w.symbol)), ...file));
     }
     items.push(el('li', {}, dom.text('Evidence:'), el('ul', {}, ...f.evidence.map((e) => dom.element('li', {}, rich(e))))));
     items.push(el('li', {}, dom.text('Recommendation: '), ...rich(f.recommendation)));
