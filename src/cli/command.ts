@@ -1,3 +1,4 @@
+import { TLS_FLAG_HELP, TLS_FLAG_NAMES } from '../dist';
 import type { CommandSpec, FlagSpec, ParsedArgs } from './args';
 import type { ExitCode } from './exit-codes';
 import type { Output } from './output';
@@ -25,5 +26,16 @@ export const connectionFlags: Record<string, FlagSpec> = {
   port: { type: 'number', value: 'P', description: 'distribution port; skips EPMD (e.g. an SSH tunnel)' },
   env: { type: 'string', value: 'ENV', description: 'environment tag: local | staging | production', default: 'local' },
   timeout: { type: 'number', value: 'MS', description: 'connect timeout in milliseconds', default: 5000 },
+  ...tlsFlagSpecs(),
   json: { type: 'boolean', description: 'machine-readable output' },
 };
+
+/** --tls-cert/--tls-key/--tls-ca/--tls-insecure/--ssl-dist-optfile as CLI flags. */
+export function tlsFlagSpecs(): Record<string, FlagSpec> {
+  const out: Record<string, FlagSpec> = {};
+  for (const name of TLS_FLAG_NAMES) {
+    const h = TLS_FLAG_HELP[name];
+    out[name] = { type: h.value === undefined ? 'boolean' : 'string', description: h.description, ...(h.value !== undefined ? { value: h.value } : {}) };
+  }
+  return out;
+}

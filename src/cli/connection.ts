@@ -1,5 +1,5 @@
 import { hostname } from 'node:os';
-import { connect, resolveCookie, type NodeConnection } from '../dist';
+import { connect, resolveCookie, tlsFlagValues, tlsFromFlags, type NodeConnection } from '../dist';
 import { UsageError, numberFlag, stringFlag, type FlagValues } from './args';
 
 export type EnvTag = 'local' | 'staging' | 'production';
@@ -32,14 +32,19 @@ export function targetFromFlags(flags: FlagValues): ConnectionTarget {
   return { node, host, env, ...(port !== undefined ? { port } : {}) };
 }
 
-export async function connectFromFlags(flags: FlagValues): Promise<{ target: ConnectionTarget; connection: NodeConnection }> {
+export async function connectFromFlags(
+  flags: FlagValues,
+  warn: (message: string) => void = (m) => process.stderr.write(`beam-lens: ${m}\n`),
+): Promise<{ target: ConnectionTarget; connection: NodeConnection }> {
   const target = targetFromFlags(flags);
   const cookieText = stringFlag(flags, 'cookie');
   const cookieFile = stringFlag(flags, 'cookie-file');
   if (cookieText !== undefined && cookieFile !== undefined) throw new UsageError('give either --cookie or --cookie-file, not both');
+  const tls = await tlsFromFlags(tlsFlagValues((n) => flags[n]), warn);
   const cookie = await resolveCookie({
     ...(cookieText !== undefined ? { cookie: cookieText } : {}),
     ...(cookieFile !== undefined ? { cookieFile } : {}),
+    warn,
   });
   const timeoutMs = numberFlag(flags, 'timeout') ?? 5000;
   const connection = await connect({
@@ -47,6 +52,7 @@ export async function connectFromFlags(flags: FlagValues): Promise<{ target: Con
     cookie,
     host: target.host,
     ...(target.port !== undefined ? { port: target.port } : {}),
+    ...(tls ? { tls } : {}),
     timeoutMs,
   });
   return { target, connection };

@@ -17,7 +17,8 @@ export function exitCodeFor(err: unknown, phase: 'connect' | 'run'): ExitCode {
   if (kind === 'usage') return ExitCode.usage;
   if (kind === 'consentRequired') return ExitCode.refusedForSafety;
   if (phase === 'connect' && kind !== undefined && connectKinds.has(kind)) return ExitCode.cannotConnect;
-  if (kind === 'auth' || kind === 'notFound' || kind === 'capability') return ExitCode.cannotConnect;
+  // 'closed': the node went down or the network to it failed mid-command.
+  if (kind === 'auth' || kind === 'notFound' || kind === 'capability' || kind === 'closed') return ExitCode.cannotConnect;
   return ExitCode.failure;
 }
 

@@ -89,7 +89,7 @@ function usage(): string {
     ...commands.map((c) => `  ${c.spec.name.padEnd(width)}${c.spec.summary}`),
     '',
     'Run `beam-lens COMMAND --help` for its options. Exit codes: 0 ok, 1 failure, 2 usage,',
-    '3 cannot connect or authenticate, 4 refused for safety.',
+    '3 cannot connect or authenticate, or the node went down, 4 refused for safety.',
   ].join('\n');
 }
 

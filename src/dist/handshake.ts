@@ -55,8 +55,15 @@ function withLength(body: Buffer): Buffer {
 export async function clientHandshake(p: HandshakeParams): Promise<HandshakeResult> {
   const reader = new SocketReader(p.socket);
   const read = async (what: string): Promise<Buffer> => {
-    const len = (await reader.read(2, p.timeoutMs, `${p.peerName} (${what})`)).readUInt16BE(0);
-    return reader.read(len, p.timeoutMs, `${p.peerName} (${what})`);
+    const head = await reader.read(2, p.timeoutMs, `${p.peerName} (${what})`);
+    // A TLS record (alert 0x15 or handshake 0x16, version 3.x) where a handshake length should be.
+    if ((head[0] === 0x15 || head[0] === 0x16) && head[1] === 0x03) {
+      throw new DistError(
+        'capability',
+        `node ${p.peerName} uses TLS distribution (it answered with a TLS record): pass --tls-ca F with --tls-cert F --tls-key F, or --ssl-dist-optfile F`,
+      );
+    }
+    return reader.read(head.readUInt16BE(0), p.timeoutMs, `${p.peerName} (${what})`);
   };
   let stage = 'status';
   let seenPeerFlags: bigint | null = null;
@@ -143,8 +150,8 @@ function closedDuring(stage: string, p: HandshakeParams, peerFlags: bigint | nul
   if (stage === 'status') {
     return new DistError(
       'capability',
-      `${p.peerName} closed the connection before the handshake started: it may require a distribution capability ` +
-        'BEAM Lens lacks (a newer OTP?) or refuse hidden nodes; its log says why',
+      `${p.peerName} closed the connection before the handshake started: it may use TLS distribution (pass --tls-… or ` +
+        '--ssl-dist-optfile), require a distribution capability BEAM Lens lacks (a newer OTP?) or refuse hidden nodes; its log says why',
     );
   }
   return new DistError('closed', `${p.peerName} closed the connection during the handshake (${stage})`);

@@ -7,7 +7,7 @@ import type { EnvTag } from '../core/consent';
 import { factsCollector } from '../core/runtime-facts';
 import { Session } from '../core/session';
 import { latestSavedFacts } from '../core/sessions/saved-facts';
-import { connect, resolveCookie } from '../dist';
+import { connect, resolveCookie, tlsFromFlags, type TlsFlagValues } from '../dist';
 import { LspMethods, type AttachStateParams } from '../protocol/lsp';
 import { elixirParser } from './index/parser';
 import { BeamLensServer } from './server';
@@ -18,6 +18,8 @@ export interface StandaloneOptions {
   host?: string;
   port?: number;
   cookieFile?: string;
+  /** TLS distribution flags (file paths; never key contents). */
+  tls?: TlsFlagValues;
   env?: EnvTag;
   refreshMs?: number;
   /** Show lenses from the newest saved session under the workspace when no node is attached (default true). */
@@ -62,6 +64,21 @@ export function parseServerArgs(argv: readonly string[]): StandaloneOptions {
       case '--cookie-file':
         opts.cookieFile = take();
         break;
+      case '--tls-cert':
+      case '--tls-key':
+      case '--tls-ca':
+      case '--ssl-dist-optfile': {
+        const v = take();
+        const tls = (opts.tls ??= {});
+        if (flag === '--tls-cert') tls.tlsCert = v;
+        else if (flag === '--tls-key') tls.tlsKey = v;
+        else if (flag === '--tls-ca') tls.tlsCa = v;
+        else tls.sslDistOptfile = v;
+        break;
+      }
+      case '--tls-insecure':
+        (opts.tls ??= {}).tlsInsecure = true;
+        break;
       case '--env': {
         const env = take();
         if (env !== 'local' && env !== 'staging' && env !== 'production') throw new ServerArgsError(`--env must be local, staging or production, got "${env}"`);
@@ -85,7 +102,7 @@ export function parseServerArgs(argv: readonly string[]): StandaloneOptions {
         if (flag === '--clientProcessId' && inline === undefined) i++;
         break;
       default:
-        throw new ServerArgsError(`unknown option ${a} (options: --stdio | --node-ipc | --socket=PORT, --node NAME, --host H, --port P, --cookie-file F, --env E, --refresh S, --no-saved-sessions)`);
+        throw new ServerArgsError(`unknown option ${a} (options: --stdio | --node-ipc | --socket=PORT, --node NAME, --host H, --port P, --cookie-file F, --tls-cert F, --tls-key F, --tls-ca F, --tls-insecure, --ssl-dist-optfile F, --env E, --refresh S, --no-saved-sessions)`);
     }
   }
   return opts;
@@ -119,30 +136,47 @@ export async function startLanguageServer(options: StandaloneOptions, connection
   const attach = async (): Promise<void> => {
     const node = options.node as string;
     try {
-      const cookie = await resolveCookie(options.cookieFile !== undefined ? { cookieFile: options.cookieFile } : {});
-      const conn = await connect({ node, cookie, ...(options.host ? { host: options.host } : {}), ...(options.port ? { port: options.port } : {}), timeoutMs: 5000 });
+      const warn = (m: string): void => connection.console.warn(`beam-lens: ${m}`);
+      const tls = options.tls ? await tlsFromFlags(options.tls, warn) : undefined;
+      const cookie = await resolveCookie({ ...(options.cookieFile !== undefined ? { cookieFile: options.cookieFile } : {}), warn });
+      const conn = await connect({
+        node,
+        cookie,
+        ...(options.host ? { host: options.host } : {}),
+        ...(options.port ? { port: options.port } : {}),
+        ...(tls ? { tls } : {}),
+        timeoutMs: 5000,
+      });
       session = new Session(conn, { env: options.env ?? 'local' });
-      conn.onClose(() => {
+      conn.onClose((reason) => {
         if (timer) clearTimeout(timer);
         timer = null;
         session = null;
         server.clearFacts(node);
-        state({ node, state: 'detached', message: `connection to ${node} closed` });
+        connection.console.warn(`beam-lens: ${reason}`);
+        state({ node, state: 'detached', message: reason });
       });
       const collector = factsCollector(session);
       // One collection scans every process on the target (4.5 s of one scheduler at 100,000
       // processes without the probe): wait at least 5x its duration before the next, so the
       // load we add stays under ~20% of one scheduler however large the node.
+      // A node that misses its deadlines (overloaded) is asked less often: the wait doubles up to 5 min.
+      let backoff = 1;
       const tick = async (): Promise<void> => {
         if (session === null) return;
         const started = Date.now();
         try {
           server.setFacts(await collector.collect());
+          backoff = 1;
         } catch (err) {
+          const overloaded = typeof err === 'object' && err !== null && 'kind' in err && err.kind === 'timeout';
+          if (overloaded) backoff = Math.min(backoff * 2, 32);
           connection.console.warn(`beam-lens: collecting facts from ${node} failed: ${err instanceof Error ? err.message : String(err)}`);
         }
         if (session === null || cleaned) return;
-        timer = setTimeout(() => void tick(), Math.max(options.refreshMs ?? 10_000, 5 * (Date.now() - started)));
+        const wait = Math.min(300_000, backoff * Math.max(options.refreshMs ?? 10_000, 5 * (Date.now() - started)));
+        if (backoff > 1) connection.console.warn(`beam-lens: ${node} is overloaded; next refresh in ${Math.round(wait / 1000)} s`);
+        timer = setTimeout(() => void tick(), wait);
       };
       await tick();
       state({ node, state: 'attached' });

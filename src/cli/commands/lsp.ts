@@ -3,7 +3,8 @@
 import type { EnvTag } from '../../core/consent';
 import { startLanguageServer } from '../../server/standalone';
 import { UsageError, booleanFlag, numberFlag, stringFlag, type FlagSpec } from '../args';
-import { connectionFlags, type Command } from '../command';
+import { tlsFlagValues } from '../../dist';
+import { connectionFlags, tlsFlagSpecs, type Command } from '../command';
 import { targetFromFlags } from '../connection';
 
 export const lspCommand: Command = {
@@ -19,6 +20,7 @@ export const lspCommand: Command = {
       host: connectionFlags.host as FlagSpec,
       port: connectionFlags.port as FlagSpec,
       env: connectionFlags.env as FlagSpec,
+      ...tlsFlagSpecs(),
       refresh: { type: 'number', value: 'S', description: 'seconds between fact collections (default 10)', default: 10 },
       'no-saved-sessions': { type: 'boolean', description: 'do not show lenses from saved sessions when no node is attached' },
     },
@@ -32,7 +34,9 @@ export const lspCommand: Command = {
     if (!(refresh >= 1 && refresh <= 3600)) throw new UsageError(`--refresh must be from 1 to 3600 seconds, got ${refresh}`);
     const target = stringFlag(f, 'node') !== undefined ? targetFromFlags(f) : null;
     const cookieFile = stringFlag(f, 'cookie-file');
+    const tls = tlsFlagValues((n) => f[n]);
     await startLanguageServer({
+      ...(Object.keys(tls).length > 0 ? { tls } : {}),
       ...(target ? { node: target.node, host: target.host, env: target.env as EnvTag, ...(target.port !== undefined ? { port: target.port } : {}) } : {}),
       ...(cookieFile !== undefined ? { cookieFile } : {}),
       refreshMs: refresh * 1000,
