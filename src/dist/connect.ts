@@ -85,6 +85,7 @@ export async function connect(options: ConnectOptions): Promise<NodeConnection> 
       cookie: options.cookie,
       peerName: options.node,
       timeoutMs,
+      lengthBytes: tlsOptions ? 4 : 2,
     });
     socket.off('error', onTlsError);
     const conn = new NodeConnection(localNode, socket, result.peerName, result.peerFlags, result.peerCreation, result.rest, options);

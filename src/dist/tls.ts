@@ -94,7 +94,8 @@ export function connectTls(host: string, port: number, node: string, nodeHost: s
 /** A person's reading of a TLS failure, or null when `err` is not about TLS. */
 export function tlsProblem(err: NodeJS.ErrnoException, node: string, where: string, options: TlsOptions, serverName: string | false = false): DistError | null {
   const code = err.code ?? '';
-  const caHint = `pass --tls-ca FILE with the CA that signed it (or fix cacertfile in ${options.source}); --tls-insecure skips the check (not for production)`;
+  const fromFile = options.source.startsWith('--') ? '' : ` (or fix cacertfile in ${options.source})`;
+  const caHint = `pass --tls-ca FILE with the CA that signed it${fromFile}; --tls-insecure skips the check (not for production)`;
   if (UNTRUSTED.has(code)) {
     return new DistError('auth', `the TLS certificate of node ${node} is not trusted (${err.message}): ${caHint}`);
   }
@@ -108,7 +109,10 @@ export function tlsProblem(err: NodeJS.ErrnoException, node: string, where: stri
     );
   }
   if (/ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|ACCESS_DENIED|CERTIFICATE_EXPIRED|UNSUPPORTED_CERTIFICATE|CERTIFICATE_REVOKED|HANDSHAKE_FAILURE|DECRYPT_ERROR)/.test(code)) {
-    const why = /CERTIFICATE_REQUIRED/.test(code) ? 'it requires a client certificate and we sent none: pass --tls-cert and --tls-key' : `check that --tls-cert is signed by a CA in the node's cacertfile`;
+    const why =
+      options.cert === undefined
+        ? 'it requires a client certificate and we sent none: pass --tls-cert F --tls-key F (or --ssl-dist-optfile F)'
+        : "check that the client certificate is signed by a CA in the node's cacertfile and is valid now";
     return new DistError('auth', `node ${node} rejected our TLS client certificate (${alertName(code)}): ${why}`);
   }
   if (/ALERT/.test(code)) return new DistError('auth', `node ${node} refused the TLS connection (${alertName(code)}) — see its log`);
