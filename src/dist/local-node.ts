@@ -140,6 +140,17 @@ export class LocalProcess {
     this.node.connectionIfAny(m.node)?.sendControl([DOP.DEMONITOR_P, this.pid, m.target, ref]);
   }
 
+  /**
+   * Rejects every receive still waiting (after EXIT/DOWN messages were offered to them): used when
+   * the node this process was linked to or monitored went away, so nothing waits for its deadline.
+   */
+  failWaiters(error: Error): void {
+    for (const w of this.waiters.splice(0)) {
+      if (w.timer) clearTimeout(w.timer);
+      w.reject(error);
+    }
+  }
+
   /** Ends the process: linked remote processes get an exit signal, remote monitors a DOWN. */
   exit(reason: Term = atom('normal')): void {
     if (!this.alive) return;
@@ -308,19 +319,28 @@ export class LocalNode {
     if (this.connections.get(conn.peer) !== conn) return;
     this.connections.delete(conn.peer);
     const peerAtom = Atom.of(conn.peer);
+    const error = conn.closeError ?? new DistError('closed', `node ${conn.peer} went down`);
     for (const p of [...this.processes.values()]) {
+      let tied = false;
       for (const [key, remote] of p.links) {
         if (remote.node !== peerAtom) continue;
+        tied = true;
         p.links.delete(key);
         p.deliver(new Tuple([atom('EXIT'), remote, atom('noconnection')]));
       }
       for (const [key, mon] of p.monitors) {
         if (mon.node !== conn.peer) continue;
+        tied = true;
         p.monitors.delete(key);
         const who = mon.target instanceof Pid ? mon.target : new Tuple([mon.target, peerAtom]);
         p.deliver(new Tuple([atom('DOWN'), mon.ref, atom('process'), who, atom('noconnection')]));
       }
-      for (const [key, mon] of p.monitoredBy) if (mon.from.node === peerAtom) p.monitoredBy.delete(key);
+      for (const [key, mon] of p.monitoredBy) {
+        if (mon.from.node !== peerAtom) continue;
+        tied = true;
+        p.monitoredBy.delete(key);
+      }
+      if (tied) p.failWaiters(new DistError(error.kind, error.message));
     }
   }
 

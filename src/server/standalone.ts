@@ -11,6 +11,7 @@ import { connect, resolveCookie, tlsFromFlags, type TlsFlagValues } from '../dis
 import { LspMethods, type AttachStateParams } from '../protocol/lsp';
 import { elixirParser } from './index/parser';
 import { BeamLensServer } from './server';
+import { RefreshBackoff } from './refresh-backoff';
 
 export interface StandaloneOptions {
   /** Attach to this node and collect facts every refreshMs. */
@@ -160,22 +161,20 @@ export async function startLanguageServer(options: StandaloneOptions, connection
       // One collection scans every process on the target (4.5 s of one scheduler at 100,000
       // processes without the probe): wait at least 5x its duration before the next, so the
       // load we add stays under ~20% of one scheduler however large the node.
-      // A node that misses its deadlines (overloaded) is asked less often: the wait doubles up to 5 min.
-      let backoff = 1;
+      const backoff = new RefreshBackoff(options.refreshMs ?? 10_000);
       const tick = async (): Promise<void> => {
         if (session === null) return;
         const started = Date.now();
+        let failure: unknown;
         try {
           server.setFacts(await collector.collect());
-          backoff = 1;
         } catch (err) {
-          const overloaded = typeof err === 'object' && err !== null && 'kind' in err && err.kind === 'timeout';
-          if (overloaded) backoff = Math.min(backoff * 2, 32);
+          failure = err;
           connection.console.warn(`beam-lens: collecting facts from ${node} failed: ${err instanceof Error ? err.message : String(err)}`);
         }
         if (session === null || cleaned) return;
-        const wait = Math.min(300_000, backoff * Math.max(options.refreshMs ?? 10_000, 5 * (Date.now() - started)));
-        if (backoff > 1) connection.console.warn(`beam-lens: ${node} is overloaded; next refresh in ${Math.round(wait / 1000)} s`);
+        const wait = backoff.next(Date.now() - started, failure);
+        if (backoff.overloaded) connection.console.warn(`beam-lens: ${node} is overloaded; next refresh in ${Math.round(wait / 1000)} s`);
         timer = setTimeout(() => void tick(), wait);
       };
       await tick();
