@@ -81,6 +81,12 @@ describe('TLS distribution (inet_tls_dist, mutual TLS)', function () {
         10_000,
         'the node to be clean after the trace',
       );
+      const audit = readFileSync(path.join(dir, '.beam-lens/audit.log'), 'utf8');
+      assert.match(audit, /"action":"trace start"/);
+      const keyLine = readFileSync(certs.clientKey, 'utf8').split('\n')[1] as string;
+      for (const text of [audit, r.stdout, r.stderr]) {
+        assert.ok(!text.includes(keyLine) && !text.includes(node.cookieText), 'key material or cookie in the output or audit log');
+      }
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
