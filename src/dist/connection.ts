@@ -79,8 +79,8 @@ export class NodeConnection {
     node.addConnection(this);
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
-    socket.on('close', () => this.shutdown(new DistError('closed', `node ${peer} went down (the connection closed)`)));
-    socket.on('error', (err: NodeJS.ErrnoException) => this.shutdown(new DistError('closed', `node ${peer} went down (connection failed: ${socketProblem(err)})`)));
+    socket.on('close', () => this.shutdown(new DistError('nodeDown', `node ${peer} went down (the connection closed)`)));
+    socket.on('error', (err: NodeJS.ErrnoException) => this.shutdown(new DistError('nodeDown', `node ${peer} went down (connection failed: ${socketProblem(err)})`)));
     this.ticker = this.startTicker();
     if (firstBytes.length > 0) this.onData(firstBytes);
   }
@@ -90,7 +90,7 @@ export class NodeConnection {
       const now = Date.now();
       if (now - this.lastReceived > this.silenceMs) {
         const silent = Math.round((now - this.lastReceived) / 1000);
-        this.fail(new DistError('closed', `lost the connection to node ${this.peer}: nothing received (not even a tick) for ${silent} s; the network or the node is down`));
+        this.fail(new DistError('nodeDown', `lost the connection to node ${this.peer}: nothing received (not even a tick) for ${silent} s; the network or the node is down`));
         return;
       }
       const stall = this.frames.stalled(now);
@@ -173,7 +173,7 @@ export class NodeConnection {
           throw err;
         });
       if (isAtom(reply.elements[0], '$connection_down')) {
-        const cause = this.closedError ?? new DistError('closed', `node ${this.peer} went down`);
+        const cause = this.closedError ?? new DistError('nodeDown', `node ${this.peer} went down`);
         throw new DistError(cause.kind, `${cause.message} (during rpc ${module}:${fun}/${args.length})`);
       }
       const value = reply.elements[1] as Term;
@@ -218,7 +218,7 @@ export class NodeConnection {
   /** Closes the connection; the peer sees nodedown. */
   async close(): Promise<void> {
     if (this.isOpen) {
-      this.shutdown(new DistError('closed', `detached from ${this.peer}`));
+      this.shutdown(new DistError('nodeDown', `detached from ${this.peer}`));
       await new Promise<void>((resolve) => {
         this.socket.once('close', () => resolve());
         this.socket.end();
@@ -238,7 +238,7 @@ export class NodeConnection {
 
   private notConnected(): DistError {
     const cause = this.closedError;
-    return new DistError(cause?.kind === 'protocol' ? 'protocol' : 'closed', `not connected to ${this.peer} (${this.closedReason ?? 'closed'})`);
+    return new DistError(cause?.kind === 'protocol' ? 'protocol' : 'nodeDown', `not connected to ${this.peer} (${this.closedReason ?? 'closed'})`);
   }
 
   private onData(chunk: Buffer): void {

@@ -88,7 +88,7 @@ export class LocalProcess {
    * leaving the others queued; rejects with a timeout error after timeoutMs.
    */
   receive<T>(matcher: Matcher<T>, timeoutMs = Infinity): Promise<T> {
-    if (!this.alive) return Promise.reject(new DistError('closed', 'the receiving process has exited'));
+    if (!this.alive) return Promise.reject(new DistError('nodeDown', 'the receiving process has exited'));
     for (let i = 0; i < this.queue.length; i++) {
       const v = matcher((this.queue[i] as Queued).message);
       if (v !== undefined) {
@@ -170,7 +170,7 @@ export class LocalProcess {
     while (this.queue.length > 0) this.dequeue(this.queue.length - 1);
     for (const w of this.waiters.splice(0)) {
       if (w.timer) clearTimeout(w.timer);
-      w.reject(new DistError('closed', 'the receiving process has exited'));
+      w.reject(new DistError('nodeDown', 'the receiving process has exited'));
     }
     this.node.forget(this);
   }
@@ -240,7 +240,7 @@ export class LocalNode {
 
   connectionOf(peer: string): NodeConnection {
     const c = this.connections.get(peer);
-    if (!c) throw new DistError('closed', `not connected to ${peer}`);
+    if (!c) throw new DistError('nodeDown', `not connected to ${peer}`);
     return c;
   }
 
@@ -319,7 +319,7 @@ export class LocalNode {
     if (this.connections.get(conn.peer) !== conn) return;
     this.connections.delete(conn.peer);
     const peerAtom = Atom.of(conn.peer);
-    const error = conn.closeError ?? new DistError('closed', `node ${conn.peer} went down`);
+    const error = conn.closeError ?? new DistError('nodeDown', `node ${conn.peer} went down`);
     for (const p of [...this.processes.values()]) {
       let tied = false;
       for (const [key, remote] of p.links) {

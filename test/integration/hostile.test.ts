@@ -7,7 +7,8 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Cookie, DistError, connect, makeLocalNode } from '../../src/dist';
+import { Cookie, DistError, connect } from '../../src/dist';
+import { makeLocalNode } from '../../src/dist/connect';
 import { attacks, startFakeNode, type FakeNode } from './fake-node';
 import { shortHost, startNode, type TestNode } from './harness';
 

@@ -54,7 +54,10 @@ describe('sidebar shaping', () => {
     assert.equal(items.length, MAX_CHILDREN_SHOWN + 1);
     assert.deepEqual(items[items.length - 1], { kind: 'more', node: 'n', label: '99,950 more children (open the supervision tree to page through them)' });
     assert.equal(treeDescription(many), 'one_for_one · 100,000 children · 0/3 restarts per 5 s');
-    assert.equal(restartHealth({ ...many, restarts: 2 }), 'warning');
+    // The same rule as the restart-storm finding: 1 of 3 is a warning, 2 of 3 is critical (an error mark).
+    assert.equal(restartHealth({ ...many, restarts: 0 }), 'ok');
+    assert.equal(restartHealth({ ...many, restarts: 1 }), 'warning');
+    assert.equal(restartHealth({ ...many, restarts: 2 }), 'error');
     assert.equal(restartHealth({ ...many, restarts: 3 }), 'error');
     assert.equal(restartHealth({ ...many, error: 'timeout' }), 'error');
   });
