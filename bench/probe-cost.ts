@@ -17,14 +17,14 @@ import { mkdtempSync, readFileSync, rmSync, copyFileSync, mkdirSync } from 'node
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { connect } from '../src/dist';
+import { connect } from '../src/erldist';
 import { Atom, Tuple, type Term } from '../src/etf';
-import { nextFactsDelay, startFactsLoop } from '../src/core/facts-loop';
-import { loadProbe } from '../src/core/probe-loader';
-import { processRows } from '../src/core/processes';
-import { RemoteEvaluator } from '../src/core/remote-eval';
-import { factsCollector } from '../src/core/runtime-facts';
-import { Session } from '../src/core/session';
+import { nextFactsDelay, startFactsLoop } from '../src/core/facts/schedule';
+import { loadProbe } from '../src/core/probe/loader';
+import { processRows } from '../src/core/inspect/processes';
+import { RemoteEvaluator } from '../src/core/target/remote-eval';
+import { factsCollector } from '../src/core/facts/runtime-facts';
+import { Attachment } from '../src/core/attach/attachment';
 import { startNode, type TestNode } from '../test/integration/harness';
 import { LspTestClient } from '../test/integration/lsp-client';
 import { heading, median, row } from './util';
@@ -249,7 +249,7 @@ async function idle(dir: string): Promise<void> {
     for (const withProbe of FACES.includes('facts') ? [false, true] : []) {
       await window(node, `facts loop in process, ${withProbe ? 'with' : 'without'} the probe`, async (stop, begin, end) => {
         const conn = await connect({ node: node.node, cookie: node.cookie });
-        const s = new Session(conn, { env: 'local', grants: { allowProbe: withProbe } });
+        const s = new Attachment(conn, { env: 'local', grants: { allowProbe: withProbe } });
         if (withProbe) await s.loadProbe();
         const collector = factsCollector(s);
         const ages: number[] = [];
@@ -285,7 +285,7 @@ async function idle(dir: string): Promise<void> {
     for (const withProbe of FACES.includes('sidebar') ? [false, true] : []) {
       await window(node, `sidebar refresh (overview 200 ms window + tree page 50), ${withProbe ? 'with' : 'without'} the probe`, async (stop, begin, end) => {
         const conn = await connect({ node: node.node, cookie: node.cookie });
-        const s = new Session(conn, { env: 'local', grants: { allowProbe: withProbe } });
+        const s = new Attachment(conn, { env: 'local', grants: { allowProbe: withProbe } });
         if (withProbe) await s.loadProbe();
         begin();
         let done = false;
@@ -314,7 +314,7 @@ async function idle(dir: string): Promise<void> {
     }
     if (FACES.includes('dashboard')) await window(node, 'dashboard (overview, 250 ms window, every 5 s)', async (stop, begin, end) => {
       const conn = await connect({ node: node.node, cookie: node.cookie });
-      const s = new Session(conn, { env: 'local' });
+      const s = new Attachment(conn, { env: 'local' });
       begin();
       let done = false;
       let n = 0;

@@ -2,7 +2,7 @@
 // a cache of fetched blocks keyed by sort+filter with in-flight bookkeeping, what to fetch for a
 // viewport, changed-cell detection between refreshes, columns and the header text. The scroll
 // geometry and keyboard selection are in geometry.ts (re-exported here).
-import type { ProcessRow, ProcessSort } from '../../src/core/processes';
+import type { ProcessRow, ProcessSort } from '../../src/protocol/webview';
 import type { TableQuery } from '../../src/protocol/webview';
 
 export * from './geometry';
@@ -113,13 +113,6 @@ export class BlockCache {
   /** Forgets pending fetches (after an error from the host), so the next scroll asks again. */
   clearInFlight(): void {
     this.inFlight.clear();
-  }
-
-  /** Stores one block's rows at `offset`; returns the rows the block held before. */
-  put(offset: number, rows: ProcessRow[], now = Date.now()): ProcessRow[] | undefined {
-    const before = this.blocks.get(blockOf(offset))?.rows.filter((r): r is ProcessRow => r !== undefined);
-    this.store(offset, BLOCK, rows, now);
-    return before;
   }
 
   /**
@@ -268,18 +261,14 @@ export function cellKey(pid: string, c: Column): string {
   return `${pid}|${c}`;
 }
 
-function isRowList(x: ReadonlyMap<string, ProcessRow> | readonly ProcessRow[]): x is readonly ProcessRow[] {
-  return Array.isArray(x);
-}
-
 /**
- * Cells of `rows` whose value differs from the previous row of the same pid (a map by pid, or
- * the previous rows); pids not seen before have none.
+ * Cells of `rows` whose value differs from the previous row of the same pid (as BlockCache.store
+ * returns them); pids not seen before have none.
  */
-export function changedCells(previous: ReadonlyMap<string, ProcessRow> | readonly ProcessRow[] | undefined, rows: readonly ProcessRow[], columns: readonly Column[] = TRACKED): Set<string> {
+export function changedCells(previous: ReadonlyMap<string, ProcessRow> | undefined, rows: readonly ProcessRow[], columns: readonly Column[] = TRACKED): Set<string> {
   const out = new Set<string>();
   if (!previous) return out;
-  const byPid = isRowList(previous) ? new Map(previous.map((r) => [r.pid, r])) : previous;
+  const byPid = previous;
   for (const r of rows) {
     const o = byPid.get(r.pid);
     if (!o || o === r) continue;
