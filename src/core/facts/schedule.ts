@@ -7,6 +7,8 @@
 //   one scheduler stays under ~1%. d is what the collector reports as the node's time (the pass
 //   timed on the node's clock), else our wall time. At an idle 100,000-process node a pass takes
 //   ~50-100 ms there, so lenses are refreshed every 10-20 s;
+// - the first collection reads every process once (its module, its memory): the second follows
+//   after the base interval, and the schedule is set by what the collections after it cost;
 // - a collection that fails or times out is stopped on the node (the signal aborts the linked
 //   evaluation) and the next try waits twice as long each time, up to 10 minutes, instead of
 //   retrying an impossible pass;
@@ -43,6 +45,7 @@ export interface FactsLoopOptions extends FactsScheduleOptions {
 export function startFactsLoop(collect: (signal: AbortSignal) => Promise<number | void>, options: FactsLoopOptions): FactsLoop {
   let stopped = false;
   let failures = 0;
+  let collected = 0;
   let timer: NodeJS.Timeout | null = null;
   let running: AbortController | null = null;
   const tick = async (): Promise<void> => {
@@ -56,7 +59,7 @@ export function startFactsLoop(collect: (signal: AbortSignal) => Promise<number 
       const reported = await collect(ac.signal);
       failures = 0;
       const cost = typeof reported === 'number' ? reported : Date.now() - t0;
-      delay = nextFactsDelay(cost, 0, options);
+      delay = collected++ === 0 ? options.baseMs : nextFactsDelay(cost, 0, options);
       options.onCollected?.(cost, delay);
     } catch (err) {
       failures++;
