@@ -159,8 +159,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   const treeView = vscode.window.createTreeView('beamLens.nodes', { treeDataProvider: sidebar, showCollapseAll: true });
   context.subscriptions.push(sidebar, treeView);
   let sidebarTimer: NodeJS.Timeout | null = null;
-  // A refresh walks the trees (one which_children per supervisor): on a large node it waits 200x
-  // what the last one took (the facts' budget), never less than twice the setting.
+  // A refresh walks the trees (one which_children per supervisor): on a large node it waits as the
+  // facts do (about 100x what the last one took), never less than twice the setting.
   let sidebarCostMs = 0;
   const scheduleSidebar = (): void => {
     sidebarTimer = setTimeout(() => {
