@@ -199,8 +199,8 @@ describe('tracing sessions on the demo node', function () {
     try {
       const d = await diagnose(s, { durationMs: 4000, trace: true });
       const ids = d.findings.map((f) => f.id);
-      assert.ok(ids.includes('hot-function:Elixir.Demo.Pricing:compute/2'), ids.join(', '));
-      assert.ok(ids.includes('mailbox-growth:Elixir.Demo.EventSink'), ids.join(', '));
+      assert.ok(ids.includes('hot-function:Demo.Pricing.compute/2'), ids.join(', '));
+      assert.ok(ids.includes('mailbox-growth:Demo.EventSink'), ids.join(', '));
       assert.equal(d.tracingNote, undefined);
     } finally {
       await s.detach();
