@@ -33,7 +33,7 @@ async function main(): Promise<void> {
       const ev = evaluators[i] as RemoteEvaluator;
       await Promise.all([getOverview(ev, { utilizationWindowMs: 500 }), memberFacts(ev, 5000)]);
     };
-    const direct = (node: string) => connect({ node, cookie: entryNode.cookie, host: shortHost(), timeoutMs: 5000 });
+    const direct = async (node: string) => new Session(await connect({ node, cookie: entryNode.cookie, host: shortHost(), timeoutMs: 5000 }), { env: 'local' });
     const entrySession = new Session(entry, { env: 'local' });
     // Warm up (parse caches on every path).
     for (let i = 0; i < N; i++) await single(i);
@@ -115,7 +115,7 @@ async function topAcrossMembers(): Promise<void> {
       connectDirect: async (node) => {
         const c = await connect({ node, cookie: entryNode.cookie, host: shortHost(), timeoutMs: 5000 });
         conns.push(c);
-        return c;
+        return new Session(c, { env: 'local' });
       },
     });
     const loaded = await view.loadProbes();

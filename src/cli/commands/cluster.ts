@@ -32,11 +32,8 @@ export function clusterOptions(flags: FlagValues): ClusterOptions {
     via: via as Via,
     timeoutMs,
     includeHidden: booleanFlag(flags, 'hidden'),
-    connectDirect: async (node) => {
-      // The member's own host (from its name) through EPMD there; --host/--port named the entry only.
-      const member = await attachFromFlags({ ...flags, node, host: undefined, port: undefined, timeout: timeoutMs });
-      return member.connection;
-    },
+    // The member's own host (from its name) through EPMD there; --host/--port named the entry only.
+    connectDirect: (node) => attachFromFlags({ ...flags, node, host: undefined, port: undefined, timeout: timeoutMs }),
   };
 }
 

@@ -2,7 +2,6 @@
 // and reached through the entry's own distribution (default) or by direct hidden connections.
 // Every question is asked of all members at once with a per-member deadline; a member that does
 // not answer is reported with its status while the others are shown.
-import { BeamLensError } from '../../errors';
 import { Atom, type Term } from '../../etf';
 import { diagnose } from '../diagnose';
 import type { Finding } from '../findings';
@@ -11,13 +10,13 @@ import type { ProcessRow, ProcessSort } from '../processes';
 import { Session, type SessionConnection } from '../session';
 import { asList } from '../terms';
 import type { ProbeStatus } from '../probe-loader';
-import { DistError } from '../../dist';
+import { BeamLensError } from '../../errors';
 import { memberFacts, type MemberFacts } from './facts';
 import { DEFAULT_MEMBER_TIMEOUT_MS, connectionViaEntry, fanOut, type MemberAnswer, type MemberStatus, type Via } from './members';
 import { clusterFindings, type ClusterFinding } from './rules';
 
-/** Opens a direct connection to a member (the face's attach, with the entry's cookie). */
-export type ConnectMember = (node: string) => Promise<SessionConnection>;
+/** Attaches directly to a member (the core attach with the entry's cookie and flags). */
+export type ConnectMember = (node: string) => Promise<Session>;
 
 export interface ClusterOptions {
   /** How members are reached; 'entry' unless told otherwise. */
@@ -57,10 +56,15 @@ export class ClusterView {
       throw new BeamLensError('usage', `the member timeout must be between 100 and 120000 ms, got ${timeoutMs}`);
     }
     const names = await discoverMembers(entry.connection, options.includeHidden ?? false);
-    const memberOptions = { ...entry.options, grants: { ...(entry.options.grants ?? {}) } };
+    // One consent for the cluster: production anywhere needs the entry node's name typed, and that
+    // name then stands for every member.
+    const grants = entry.options.grants ?? {};
+    const clusterConsent = grants.confirmNode !== undefined && grants.confirmNode === entry.node;
+    const memberGrants = (node: string) => ({ ...grants, ...(clusterConsent ? { confirmNode: node } : {}) });
+    const memberOptions = (node: string) => ({ ...entry.options, grants: memberGrants(node) });
     const members: Member[] = [{ node: entry.node, session: entry }];
     if (via === 'entry') {
-      for (const node of names) members.push({ node, session: new Session(connectionViaEntry(entry.connection, node, timeoutMs), memberOptions) });
+      for (const node of names) members.push({ node, session: new Session(connectionViaEntry(entry.connection, node, timeoutMs), memberOptions(node)) });
     } else {
       const connect = options.connectDirect;
       if (!connect) throw new BeamLensError('internal', 'via direct needs a way to connect to each member');
@@ -70,7 +74,10 @@ export class ClusterView {
         (_, node) => connect(node),
       );
       for (const a of opened) {
-        if (a.status === 'ok' && a.value) members.push({ node: a.node, session: new Session(a.value, memberOptions) });
+        if (a.status === 'ok' && a.value) {
+          a.value.grant(memberGrants(a.node));
+          members.push({ node: a.node, session: a.value });
+        }
         else members.push({ node: a.node, session: entry, failure: { status: a.status === 'ok' ? 'error' : a.status, error: a.error ?? 'not connected' } });
       }
     }
@@ -102,7 +109,7 @@ export class ClusterView {
    * members that cannot take it stay zero-install. Needs direct connections.
    */
   async loadProbes(): Promise<Array<MemberAnswer<ProbeStatus>>> {
-    if (this.via !== 'direct') throw new DistError('capability', 'the probe is loaded on each member over a direct connection: open the cluster with via direct');
+    if (this.via !== 'direct') throw new BeamLensError('capability', 'the probe is loaded on each member over a direct connection: open the cluster with via direct');
     return this.ask((session) => session.loadProbe());
   }
 

@@ -6,8 +6,8 @@
 // Either way a member is an RpcChannel, so every inspection that runs on one node runs on a
 // member unchanged.
 import { Atom, type Term } from '../../etf';
-import { DistError, timeoutError } from '../../dist';
-import { errorKindOf } from '../../errors';
+import { RpcError, timeoutError } from '../../dist';
+import { BeamLensError, errorKindOf } from '../../errors';
 import type { RpcChannel, RpcOptions } from '../rpc';
 import type { SessionConnection } from '../session';
 
@@ -45,10 +45,11 @@ export function connectionViaEntry(entry: SessionConnection, member: string, def
     localName: entry.localName,
     rpc: (m, f, a, o) => channel.rpc(m, f, a, o),
     spawn() {
-      throw new DistError('capability', `${member} is reached through ${entry.peer}: tracing and the probe need a direct connection to it (use --via direct)`);
+      throw new BeamLensError('capability', `${member} is reached through ${entry.peer}: tracing and the probe need a direct connection to it (use --via direct)`);
     },
-    // The connection is the entry's: it goes when the entry's goes, and closing a member through it closes nothing.
+    // A member reached through the entry is lost with the entry's connection.
     onClose: (listener) => entry.onClose(listener),
+    // The connection is the entry's: closing a member through it closes nothing.
     close: () => Promise.resolve(),
   };
 }
@@ -56,7 +57,8 @@ export function connectionViaEntry(entry: SessionConnection, member: string, def
 /** Classifies an error of a member's call: what the cluster view shows as the member's status. */
 export function memberStatusOf(err: unknown): Exclude<MemberStatus, 'ok'> {
   const kind = errorKindOf(err);
-  const reason = typeof err === 'object' && err !== null && 'reason' in err ? String((err as { reason: unknown }).reason) : '';
+  // Through the entry node, rpc:call/5 answers {badrpc, timeout} and {badrpc, nodedown}.
+  const reason = err instanceof RpcError ? err.reason : '';
   if (kind === 'timeout' || reason === 'timeout') return 'timeout';
   if (reason === 'nodedown' || kind === 'unreachable' || kind === 'nodeDown' || kind === 'noSuchNode') return 'unreachable';
   return 'error';
