@@ -67,7 +67,7 @@ describe('beam-lens CLI', function () {
     assert.match(missing.stderr, /no node named nobody on .*; nodes there: .*/);
   });
 
-  it('exit 1 (not 3) for a timeout or a lost node after attaching', async () => {
+  it('exit 1 (not 3) for a timeout after attaching; 3 for a node that goes down mid-run', async () => {
     const doomed = await startNode();
     try {
       const hidden = async (): Promise<number> => Number(String(await doomed.eval('length(nodes(hidden)).')));
@@ -87,8 +87,8 @@ describe('beam-lens CLI', function () {
       await waitFor(async () => (await hidden()) > before, 30_000, 'the CLI to attach');
       await doomed.stop();
       const r = await lost;
-      assert.equal(r.code, 1, r.stderr);
-      assert.match(r.stderr, /beam-lens: .*(closed|not connected)/);
+      assert.equal(r.code, 3, r.stderr);
+      assert.match(r.stderr, new RegExp(`beam-lens: node ${doomed.node} went down`));
     } finally {
       doomed.process.kill('SIGCONT');
       await doomed.stop();
@@ -191,6 +191,13 @@ describe('beam-lens CLI', function () {
       const md = readFileSync(file, 'utf8');
       for (const h of ['## Diagnostic summary', '## Findings', '## Recommended changes', '## Risk & validation plan']) assert.ok(md.includes(h), h);
       assert.ok(!md.includes(node.cookieText), 'no cookie in the report');
+      // The saved session carries the report as a typed document (what `session show` can render).
+      const sessionFile = /session saved in (.+)\)$/m.exec(r.stdout)?.[1] ?? '';
+      const saved = JSON.parse(readFileSync(sessionFile, 'utf8')) as { result: { report?: { version?: unknown; node?: unknown; sections?: Array<{ id?: unknown }> } } };
+      rmSync(sessionFile, { force: true });
+      assert.equal(saved.result.report?.version, 1);
+      assert.equal(saved.result.report?.node, node.node);
+      assert.deepEqual(saved.result.report?.sections?.map((x) => x.id), ['summary', 'findings', 'recommended-changes', 'risk-and-validation', 'appendix']);
       const noOut = await run(['report', ...conn]);
       assert.equal(noOut.code, 2);
     } finally {

@@ -54,7 +54,8 @@ describe('cli argument parsing', () => {
     // A timeout while attaching cannot connect (3); the same timeout in the middle of a run is a failure (1).
     assert.equal(exitCodeFor(new BeamLensError('timeout', 'x', { phase: 'attach' })), ExitCode.cannotConnect);
     assert.equal(exitCodeFor(new BeamLensError('timeout', 'x')), ExitCode.failure);
-    assert.equal(exitCodeFor(new BeamLensError('nodeDown', 'x')), ExitCode.failure);
+    // A node that goes down (or a link that goes silent) is 3 at any time (issue 14).
+    assert.equal(exitCodeFor(new BeamLensError('nodeDown', 'x')), ExitCode.cannotConnect);
     assert.equal(exitCodeFor(attachError(new BeamLensError('nodeDown', 'x'))), ExitCode.cannotConnect);
     assert.equal(exitCodeFor(attachError(new Error('bug'))), ExitCode.failure, 'an internal error is never "cannot connect"');
     // Every kind has a code and a description (the switches are exhaustive).

@@ -10,7 +10,6 @@ import type { ProcessRow, ProcessSort } from '../processes';
 import { Session, type SessionConnection } from '../session';
 import { asList } from '../terms';
 import type { ProbeStatus } from '../probe-loader';
-import { BeamLensError } from '../../errors';
 import { memberFacts, type MemberFacts } from './facts';
 import { DEFAULT_MEMBER_TIMEOUT_MS, connectionViaEntry, fanOut, type MemberAnswer, type MemberStatus, type Via } from './members';
 import { clusterFindings, type ClusterFinding } from './rules';
