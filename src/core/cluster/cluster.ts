@@ -2,6 +2,7 @@
 // and reached through the entry's own distribution (default) or by direct hidden connections.
 // Every question is asked of all members at once with a per-member deadline; a member that does
 // not answer is reported with its status while the others are shown.
+import { BeamLensError } from '../../errors';
 import { Atom, type Term } from '../../etf';
 import { diagnose } from '../diagnose';
 import type { Finding } from '../findings';
