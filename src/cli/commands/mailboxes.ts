@@ -1,12 +1,12 @@
 import { formatModule } from '../../etf';
-import { runAudited } from '../../core/sessions/run';
-import { watchMailboxes, type MailboxRow, type MailboxWatchResult } from '../../core/sessions/mailbox-watch';
+import { runAudited } from '../../core/runs/run';
+import { watchMailboxes, type MailboxRow, type MailboxWatchResult } from '../../core/runs/mailbox-watch';
 import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { formatCount, printJson, renderTable } from '../output';
-import { probeFlags, progressLine, withSession } from '../session';
+import { probeFlags, progressLine, withAttachment } from '../attachment';
 
 export const mailboxesCommand: Command = {
   spec: {
@@ -30,7 +30,7 @@ export const mailboxesCommand: Command = {
     const progress = progressLine(output);
     const saveFile = stringFlag(args.flags, 'save');
     // Read-only: saved like every session, not audited (it sets nothing on the target).
-    const run = await withSession(args.flags, output, signal, (s) =>
+    const run = await withAttachment(args.flags, output, signal, (s) =>
       runAudited<MailboxWatchResult>({
         session: s,
         kind: 'mailboxes',

@@ -5,8 +5,8 @@
 // knows. Bounded: at most MAX_NAMES registered and global names each.
 import { BeamLensError } from '../../errors';
 import { Atom, ErlMap, Pid, Tuple, type Term } from '../../etf';
-import type { RemoteEvaluator } from '../remote-eval';
-import { asList, asNumber, charlistToString } from '../terms';
+import type { RemoteEvaluator } from '../target/remote-eval';
+import { asList, asNumber, charlistToString } from '../target/terms';
 
 export const MAX_NAMES = 2000;
 
