@@ -12,6 +12,9 @@ import type { ApplicationTree, TreeNode } from '../core/inspect/tree';
 import type { ClusterNodeRow, ClusterOverview, TopologyEdge } from '../core/cluster/cluster';
 import type { ClusterFinding } from '../core/cluster/rules';
 
+/** The findings' threshold table: webviews color restarts and mailboxes by the same numbers as the findings. */
+export { FINDING_THRESHOLDS } from '../core/findings/table';
+
 export type { ApplicationTree, ClusterFinding, ClusterNodeRow, ClusterOverview, Finding, Overview, ProcessDetail, ProcessRow, ProcessSort, TopologyEdge, TreeNode };
 
 export function assertNever(x: never): never {
