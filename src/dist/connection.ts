@@ -238,7 +238,7 @@ export class NodeConnection {
 
   private notConnected(): DistError {
     const cause = this.closedError;
-    return new DistError(cause?.kind === 'protocol' ? 'protocol' : 'nodeDown', `not connected to ${this.peer} (${this.closedReason ?? 'closed'})`);
+    return cause ? new DistError(cause.kind, cause.message) : new DistError('nodeDown', `not connected to ${this.peer}`);
   }
 
   private onData(chunk: Buffer): void {
