@@ -166,7 +166,7 @@ export class NodeConnection {
             throw new DistError(
               'timeout',
               this.lastReceived > sentAt
-                ? `${what}, although the node is alive (it kept sending ticks): node ${this.peer} is overloaded (busy schedulers or a long queue); try again later or raise --timeout`
+                ? `${what}, although the node is alive (it kept sending ticks): node ${this.peer} is overloaded (busy schedulers or a long queue); try again when it is less busy`
                 : `${what} and sent nothing else meanwhile: node ${this.peer} is overloaded or the network is slow`,
             );
           }
