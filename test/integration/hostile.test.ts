@@ -5,9 +5,10 @@ import { strict as assert } from 'node:assert';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Cookie, DistError, connect } from '../../src/dist';
+import { Cookie, DistError, connect, listNodes } from '../../src/dist';
 import { makeLocalNode } from '../../src/dist/connect';
 import { attacks, startFakeNode, type FakeNode } from './fake-node';
 import { shortHost, startNode, type TestNode } from './harness';
@@ -79,6 +80,55 @@ describe('hostile fake node: bounded decoding', function () {
       }
     });
   }
+
+  it('a peer that floods during the handshake is cut off with a protocol error, not buffered', async () => {
+    const server = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      // A status message, then megabytes at once where the challenge should be.
+      const junk = Buffer.alloc(8 << 20, 0x41);
+      const pump = (): void => {
+        while (!socket.destroyed && socket.write(junk));
+      };
+      socket.once('data', () => socket.write(Buffer.from([0, 3, 115, 111, 107])));
+      socket.on('drain', pump);
+      socket.once('data', pump);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      const err = await connect({ node: 'flood@127.0.0.1', cookie: new Cookie('x'), port, timeoutMs: 5000 }).then(
+        () => assert.fail('connected to a flood'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof DistError);
+      assert.equal(err.kind, 'protocol', err.message);
+      assert.match(err.message, /sent (a malformed challenge|more than 1048576 bytes nobody asked for)/);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('an EPMD that never stops listing names is cut off after 1 MiB', async () => {
+    const server = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      const names = Buffer.from('name x at port 1\n'.repeat(60_000));
+      const pump = (): void => {
+        while (!socket.destroyed && socket.write(names));
+      };
+      socket.on('drain', pump);
+      socket.once('data', () => {
+        socket.write(Buffer.from([0, 0, 17, 17]));
+        pump();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const epmdPort = (server.address() as net.AddressInfo).port;
+      await assert.rejects(listNodes('127.0.0.1', { epmdPort, timeoutMs: 10_000 }), (e: unknown) => e instanceof DistError && e.kind === 'protocol' && /more than 1048576 bytes/.test(e.message));
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
 
   it('in one process, every attack ends only its own connection: the real node keeps answering', async () => {
     const local = makeLocalNode(shortHost());
