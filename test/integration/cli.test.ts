@@ -191,6 +191,13 @@ describe('beam-lens CLI', function () {
       const md = readFileSync(file, 'utf8');
       for (const h of ['## Diagnostic summary', '## Findings', '## Recommended changes', '## Risk & validation plan']) assert.ok(md.includes(h), h);
       assert.ok(!md.includes(node.cookieText), 'no cookie in the report');
+      // The saved session carries the report as a typed document (what `session show` can render).
+      const sessionFile = /session saved in (.+)\)$/m.exec(r.stdout)?.[1] ?? '';
+      const saved = JSON.parse(readFileSync(sessionFile, 'utf8')) as { result: { report?: { version?: unknown; node?: unknown; sections?: Array<{ id?: unknown }> } } };
+      rmSync(sessionFile, { force: true });
+      assert.equal(saved.result.report?.version, 1);
+      assert.equal(saved.result.report?.node, node.node);
+      assert.deepEqual(saved.result.report?.sections?.map((x) => x.id), ['summary', 'findings', 'recommended-changes', 'risk-and-validation', 'appendix']);
       const noOut = await run(['report', ...conn]);
       assert.equal(noOut.code, 2);
     } finally {

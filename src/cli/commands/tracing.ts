@@ -15,6 +15,8 @@ import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { formatCount, printJson, renderTable } from '../output';
 import { probeFlags, withSession } from '../session';
+import { clusterHot, type ClusterHotResult } from '../../core/cluster/sessions';
+import { clusterFlags, withCluster } from './cluster';
 
 const traceFlags: Record<string, FlagSpec> = {
   ...connectionFlags,
@@ -74,6 +76,8 @@ export const hotCommand: Command = {
       app: { type: 'string', value: 'APP', description: "only this application's modules (default: every non-OTP application)" },
       module: { type: 'string', value: 'M', description: 'only these modules, comma-separated (raw atoms: Elixir.MyApp.Worker)' },
       'call-time': { type: 'number', value: 'N', description: 'then measure call_time for the top N (at most 10)', default: 0 },
+      ...clusterFlags,
+      cluster: { type: 'boolean', description: 'count on every member of the cluster of --node (direct connections, the probe on each; one consent for all)' },
     },
   },
   async run(ctx) {
@@ -84,6 +88,33 @@ export const hotCommand: Command = {
     const app = stringFlag(args.flags, 'app');
     const modules = stringFlag(args.flags, 'module')?.split(',').map((m) => m.trim()).filter(Boolean);
     const limits = { durationMs: duration * 1000, listed: limit, callTimeTop, ...(app ? { app } : {}), ...(modules ? { modules } : {}) };
+    if (booleanFlag(args.flags, 'cluster')) {
+      if (callTimeTop > 0) throw new UsageError('--call-time is not available with --cluster');
+      const options = { durationMs: duration * 1000, limit, ...(app ? { apps: [app] } : {}), ...(modules ? { modules } : {}) };
+      const run = await audited<ClusterHotResult>(ctx, 'hot', { ...limits, cluster: true }, async (s, signal) => {
+        const value = await withCluster(s, args.flags, (view) => clusterHot(view, { ...options, signal }));
+        return { value, endReason: value.endReason, durationMs: value.durationMs };
+      });
+      const r = run.value;
+      if (booleanFlag(args.flags, 'json')) {
+        printJson(output, { session: run.file, ...r });
+        return ExitCode.ok;
+      }
+      output.out(
+        renderTable(
+          [
+            { header: 'NODE', cell: (f: ClusterHotResult['functions'][number]) => f.node },
+            { header: 'FUNCTION', max: 50, cell: (f) => `${formatModule(f.module)}.${f.function}/${f.arity}` },
+            { header: 'CALLS', align: 'right', cell: (f) => formatCount(f.calls) },
+            { header: 'CALLS/S', align: 'right', cell: (f) => formatCount(f.callsPerSec) },
+          ],
+          r.functions,
+        ),
+      );
+      for (const n of r.nodes) output.out(`  ${n.node}: ${n.status === 'ok' ? `${formatCount(n.totalCalls ?? 0)} calls (${n.endReason})` : `${n.status} (${n.error ?? ''})`}`);
+      output.out(`${r.nodes.filter((n) => n.status === 'ok').length} of ${r.nodes.length} nodes counted over ${(r.durationMs / 1000).toFixed(1)} s (${r.endReason}); saved ${run.file ?? '(not saved)'}`);
+      return ExitCode.ok;
+    }
     const run = await audited<HotResult>(ctx, 'hot', limits, async (s, signal) => {
       const result = await runHotFunctions(s, {
         durationMs: duration * 1000,

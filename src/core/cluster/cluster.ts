@@ -2,6 +2,7 @@
 // and reached through the entry's own distribution (default) or by direct hidden connections.
 // Every question is asked of all members at once with a per-member deadline; a member that does
 // not answer is reported with its status while the others are shown.
+import { BeamLensError } from '../../errors';
 import { Atom, type Term } from '../../etf';
 import { diagnose } from '../diagnose';
 import type { Finding } from '../findings';
@@ -10,7 +11,6 @@ import type { ProcessRow, ProcessSort } from '../processes';
 import { Session, type SessionConnection } from '../session';
 import { asList } from '../terms';
 import type { ProbeStatus } from '../probe-loader';
-import { BeamLensError } from '../../errors';
 import { memberFacts, type MemberFacts } from './facts';
 import { DEFAULT_MEMBER_TIMEOUT_MS, connectionViaEntry, fanOut, type MemberAnswer, type MemberStatus, type Via } from './members';
 import { clusterFindings, type ClusterFinding } from './rules';
@@ -67,7 +67,7 @@ export class ClusterView {
       for (const node of names) members.push({ node, session: new Session(connectionViaEntry(entry.connection, node, timeoutMs), memberOptions(node)) });
     } else {
       const connect = options.connectDirect;
-      if (!connect) throw new Error('via direct needs a way to connect to each member');
+      if (!connect) throw new BeamLensError('internal', 'via direct needs a way to connect to each member');
       const opened = await fanOut(
         names.map((node) => ({ node, channel: entry.connection })),
         timeoutMs,

@@ -2,7 +2,7 @@
 // demo application on two, plain Erlang on two (one of them with another version of a test
 // application). Members are reached through the entry node's own distribution and directly.
 import { strict as assert } from 'node:assert';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +12,7 @@ import { ClusterView, clusterOverview, clusterTopProcesses, type ClusterOverview
 import { connect } from '../../../src/dist';
 import { Session } from '../../../src/core/session';
 import { shortHost, startNode, waitFor, type TestNode } from '../harness';
+import { clean } from '../target-state';
 
 const root = path.join(__dirname, '../../..');
 const bin = path.join(root, 'bin/beam-lens');
@@ -222,5 +223,42 @@ describe('clusters from one entry node (four real nodes)', function () {
     const t = JSON.parse(r.stdout) as { nodes: Array<{ node: string; status: string; applications?: Array<{ name: string }> }> };
     assert.equal(t.nodes.length, 4);
     for (const n of t.nodes) assert.deepEqual(n.applications?.map((a) => a.name), ['kernel'], n.node);
+  });
+
+  const COMPUTE: [string, string, number] = ['Elixir.Demo.Pricing', 'compute', 2];
+
+  it('hot --cluster: one consent, counts on every member, every node clean afterwards', async () => {
+    const conn = ['--node', demo1.node, '--cookie-file', demo1.cookieFile];
+    const dir = mkdtempSync(path.join(tmpdir(), 'beam-lens-cluster-hot-'));
+    dirs.push(dir);
+    const refused = await run(['hot', ...conn, '--cluster', '--duration', '2', '--allow-probe', '--audit', path.join(dir, 'audit.log'), '--save', path.join(dir, 's0.json')]);
+    assert.equal(refused.code, 4, refused.stderr);
+    for (const n of [demo1, demo2, plain1, plain2]) await clean(n, [COMPUTE]);
+    const r = await run(['hot', ...conn, '--cluster', '--duration', '2', '--allow-trace', '--allow-probe', '--json', '--audit', path.join(dir, 'audit.log'), '--save', path.join(dir, 's1.json')]);
+    assert.equal(r.code, 0, r.stderr);
+    const hot = JSON.parse(r.stdout) as { nodes: Array<{ node: string; status: string; error?: string }>; functions: Array<{ node: string; module: string; function: string }> };
+    assert.equal(hot.nodes.length, 4);
+    for (const d of [demo1, demo2]) assert.equal(hot.nodes.find((n) => n.node === d.node)?.status, 'ok', JSON.stringify(hot.nodes));
+    // Plain nodes run no application of their own: said, not hidden.
+    assert.match(hot.nodes.find((n) => n.node === plain1.node)?.error ?? '', /no application of its own/);
+    const pricing = hot.functions.filter((f) => f.module === 'Elixir.Demo.Pricing').map((f) => f.node);
+    assert.ok(pricing.includes(demo1.node) && pricing.includes(demo2.node), JSON.stringify(hot.functions.slice(0, 5)));
+    for (const n of [demo1, demo2, plain1, plain2]) await clean(n, [COMPUTE]);
+  });
+
+  it('hot --cluster killed with SIGKILL mid-session: every member cleans itself within 5 s', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'beam-lens-cluster-kill-'));
+    dirs.push(dir);
+    const child = spawn(bin, ['hot', '--node', demo1.node, '--cookie-file', demo1.cookieFile, '--cluster', '--duration', '60', '--allow-trace', '--allow-probe', '--audit', path.join(dir, 'audit.log'), '--save', path.join(dir, 's.json')], { cwd: root, stdio: 'ignore' });
+    try {
+      // Counting has started on both demo nodes once their patterns are set.
+      await waitFor(async () => {
+        for (const d of [demo1, demo2]) if (((await d.eval(`element(2, erlang:trace_info({'Elixir.Demo.Pricing', compute, 2}, call_count)).`)) as unknown) === Atom.of('false')) return false;
+        return true;
+      }, 60_000, 'call counting on both demo nodes', 200);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    for (const n of [demo1, demo2, plain1, plain2]) await clean(n, [COMPUTE], 5000);
   });
 });
