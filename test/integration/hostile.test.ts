@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Cookie, DistError, connect, listNodes } from '../../src/dist';
+import { Cookie, DistError, connect, limitsForMessageMb, listNodes } from '../../src/dist';
 import { makeLocalNode } from '../../src/dist/connect';
 import { attacks, startFakeNode, type FakeNode } from './fake-node';
 import { shortHost, startNode, type TestNode } from './harness';
@@ -80,6 +80,21 @@ describe('hostile fake node: bounded decoding', function () {
       }
     });
   }
+
+  it('the message cap is configurable: a real 2 MiB reply passes by default and is refused at --max-message-mb 1', async () => {
+    const big = await connect({ node: real.node, cookie: real.cookie, timeoutMs: 5000 });
+    const small = await connect({ node: real.node, cookie: real.cookie, timeoutMs: 5000, limits: limitsForMessageMb(1) });
+    try {
+      const reply = await big.rpc('binary', 'copy', [Buffer.from('x'), 2 * 1024 * 1024]);
+      assert.ok(Buffer.isBuffer(reply) && reply.length === 2 * 1024 * 1024);
+      await assert.rejects(small.rpc('binary', 'copy', [Buffer.from('x'), 2 * 1024 * 1024]), (e: unknown) => e instanceof DistError && e.kind === 'protocol' && /sent a frame of \d+ bytes; the limit is 1048576 bytes/.test(e.message));
+    } finally {
+      await Promise.all([big.close(), small.close()]);
+    }
+    const r = await runCli(['ping', '--node', real.node, '--cookie-file', real.cookieFile, '--max-message-mb', '0']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /message size limit must be from 1 to 4095 MiB/);
+  });
 
   it('a peer that floods during the handshake is cut off with a protocol error, not buffered', async () => {
     const server = net.createServer((socket) => {
