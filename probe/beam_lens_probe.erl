@@ -49,7 +49,7 @@
 
 %% @doc Version of this probe's API; the client reloads the probe when it differs.
 -spec version() -> pos_integer().
-version() -> 3.
+version() -> 4.
 
 %% @doc Page of processes ranked by SortKey, descending.
 %% One pass over erlang:processes() keeping only the best Offset + Limit entries, then
@@ -63,7 +63,7 @@ version() -> 3.
 top_processes(SortKey, Offset, Limit, Items)
   when is_integer(Offset), Offset >= 0, is_integer(Limit), Limit >= 0, is_list(Items) ->
     check_sort_key(SortKey),
-    {Total, Ranked} = rank_processes(erlang:processes(), self(), SortKey, Offset + Limit,
+    {Total, Ranked} = rank_processes(all_processes(), self(), SortKey, Offset + Limit,
                                      1, 0, 0, gb_sets:empty(), infinity),
     {Total, page_rows(Ranked, Offset, supported_items(Items))}.
 
@@ -80,7 +80,7 @@ reduction_window(Offset, Limit, WindowMs, Items)
     Before = maps:from_list([{P, R} || P <- erlang:processes(),
                                        {reductions, R} <- [erlang:process_info(P, reductions)]]),
     receive after WindowMs -> ok end,
-    {Total, Ranked} = rank_deltas(erlang:processes(), self(), Before, Offset + Limit,
+    {Total, Ranked} = rank_deltas(all_processes(), self(), Before, Offset + Limit,
                                   1, 0, 0, gb_sets:empty(), infinity),
     {Total, page_rows(Ranked, Offset, supported_items(Items))}.
 
@@ -370,45 +370,73 @@ check_sort_key(Other) -> erlang:error({bad_sort_key, Other}).
 %% Keeps the best Keep entries of a stream of {Value, Seq, Term}. Min is the value of the
 %% worst kept entry once the set is full; until then it is the atom 'infinity', which every
 %% integer compares below, so with Keep = 0 nothing is ever inserted.
-rank_processes([Self | Ps], Self, Key, Keep, Seq, Count, Size, Set, Min) ->
-    rank_processes(Ps, Self, Key, Keep, Seq + 1, Count, Size, Set, Min);
-rank_processes([P | Ps], Self, Key, Keep, Seq, Count, Size, Set, Min) ->
-    case erlang:process_info(P, Key) of
-        {_, V} when Size < Keep ->
-            {Size1, Set1, Min1} = insert_new({V, -Seq, P}, Keep, Size, Set, Min),
-            rank_processes(Ps, Self, Key, Keep, Seq + 1, Count + 1, Size1, Set1, Min1);
-        {_, V} when V > Min ->
-            {Set1, Min1} = replace_worst({V, -Seq, P}, Set),
-            rank_processes(Ps, Self, Key, Keep, Seq + 1, Count + 1, Size, Set1, Min1);
-        {_, _} ->
-            rank_processes(Ps, Self, Key, Keep, Seq + 1, Count + 1, Size, Set, Min);
-        undefined ->
-            rank_processes(Ps, Self, Key, Keep, Seq + 1, Count, Size, Set, Min)
-    end;
-rank_processes([], _Self, _Key, _Keep, _Seq, Count, _Size, Set, _Min) ->
-    {Count, descending(Set)}.
-
-rank_deltas([Self | Ps], Self, Before, Keep, Seq, Count, Size, Set, Min) ->
-    rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count, Size, Set, Min);
-rank_deltas([P | Ps], Self, Before, Keep, Seq, Count, Size, Set, Min) ->
-    case erlang:process_info(P, reductions) of
-        {reductions, R} ->
-            V = R - maps:get(P, Before, 0),
-            if
-                Size < Keep ->
+rank_processes(Cursor, Self, Key, Keep, Seq, Count, Size, Set, Min) ->
+    case next_process(Cursor) of
+        {Self, Ps} ->
+            rank_processes(Ps, Self, Key, Keep, Seq + 1, Count, Size, Set, Min);
+        {P, Ps} ->
+            case erlang:process_info(P, Key) of
+                {_, V} when Size < Keep ->
                     {Size1, Set1, Min1} = insert_new({V, -Seq, P}, Keep, Size, Set, Min),
-                    rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count + 1, Size1, Set1, Min1);
-                V > Min ->
+                    rank_processes(Ps, Self, Key, Keep, Seq + 1, Count + 1, Size1, Set1, Min1);
+                {_, V} when V > Min ->
                     {Set1, Min1} = replace_worst({V, -Seq, P}, Set),
-                    rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count + 1, Size, Set1, Min1);
-                true ->
-                    rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count + 1, Size, Set, Min)
+                    rank_processes(Ps, Self, Key, Keep, Seq + 1, Count + 1, Size, Set1, Min1);
+                {_, _} ->
+                    rank_processes(Ps, Self, Key, Keep, Seq + 1, Count + 1, Size, Set, Min);
+                undefined ->
+                    rank_processes(Ps, Self, Key, Keep, Seq + 1, Count, Size, Set, Min)
             end;
-        undefined ->
-            rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count, Size, Set, Min)
-    end;
-rank_deltas([], _Self, _Before, _Keep, _Seq, Count, _Size, Set, _Min) ->
-    {Count, descending(Set)}.
+        none ->
+            {Count, descending(Set)}
+    end.
+
+rank_deltas(Cursor, Self, Before, Keep, Seq, Count, Size, Set, Min) ->
+    case next_process(Cursor) of
+        {Self, Ps} ->
+            rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count, Size, Set, Min);
+        {P, Ps} ->
+            case erlang:process_info(P, reductions) of
+                {reductions, R} ->
+                    V = R - maps:get(P, Before, 0),
+                    if
+                        Size < Keep ->
+                            {Size1, Set1, Min1} = insert_new({V, -Seq, P}, Keep, Size, Set, Min),
+                            rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count + 1, Size1, Set1, Min1);
+                        V > Min ->
+                            {Set1, Min1} = replace_worst({V, -Seq, P}, Set),
+                            rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count + 1, Size, Set1, Min1);
+                        true ->
+                            rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count + 1, Size, Set, Min)
+                    end;
+                undefined ->
+                    rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count, Size, Set, Min)
+            end;
+        none ->
+            {Count, descending(Set)}
+    end.
+
+%% Whole-node passes walk a cursor: erlang:processes_iterator/0 where the node has it (OTP 28:
+%% no list of every pid is built), else the list erlang:processes/0 returns.
+all_processes() ->
+    case erlang:function_exported(erlang, processes_iterator, 0) of
+        true -> {iterator, erlang:apply(erlang, processes_iterator, [])};
+        false -> erlang:processes()
+    end.
+
+next_process([P | Ps]) -> {P, Ps};
+next_process([]) -> none;
+next_process({iterator, Iter}) ->
+    case erlang:apply(erlang, process_next, [Iter]) of
+        {P, Next} -> {P, {iterator, Next}};
+        none -> none
+    end.
+
+fold_processes(Fun, Acc, Cursor) ->
+    case next_process(Cursor) of
+        {P, Rest} -> fold_processes(Fun, Fun(P, Acc), Rest);
+        none -> Acc
+    end.
 
 %% Children are ranked as {Value, -Seq, {Id, Child, Type, Modules}}.
 rank_children([{Id, Child, Type, Modules} | Cs], Key, Keep, Seq, Size, Set, Min) ->
@@ -1460,8 +1488,9 @@ ensure_guardian(Tries) ->
             {ok, Pid}
     end.
 
+%% No try/catch frame stays on the stack (the final purge must find no frame of this module).
 guardian_init(Parent, Tag) ->
-    try register(beam_lens_guardian, self()) of
+    case catch register(beam_lens_guardian, self()) of
         true ->
             %% Detach from the rpc caller's group leader, which lives on the client's node.
             case whereis(user) of
@@ -1469,9 +1498,9 @@ guardian_init(Parent, Tag) ->
                 User -> group_leader(User, self())
             end,
             Parent ! {Tag, registered},
-            guardian_loop(#{owners => [], undo => [], groups => #{}})
-    catch
-        error:badarg -> ok
+            guardian_loop(#{owners => [], undo => [], groups => #{}});
+        {'EXIT', {badarg, _}} ->
+            ok
     end.
 
 %% owners: [{Owner, node | MonitorRef}]; undo: newest first; groups: Holder =>
@@ -1574,22 +1603,36 @@ owner_gone(Owner, #{owners := Owners} = State) ->
             guardian_loop(State)
     end.
 
-%% Undo what was set up, stop the probe's other processes, then remove this module. The
-%% guardian runs this module's code, so the last purge is left to a process started in
-%% code:purge/1 itself, which kills whatever still runs probe code (e.g. a
-%% reduction_window for an owner that is gone) and then removes the old code.
+%% Undo what was set up, stop the probe's other processes, then remove this module with one
+%% pass over the processes. code:delete/1 makes this code old; the final purge is asked of
+%% erts_code_purger directly (code:purge/1 would hold code_server for the whole pass, seconds at
+%% a million processes, and nothing else could load code meanwhile). The guardian reaches that
+%% call by tail calls only, so no frame of this module is left on its stack and the purge does
+%% not need to kill it; whatever else still runs probe code (e.g. a reduction_window for an
+%% owner that is gone) is killed by it. The guardian exits when the purge returns.
 shutdown(Requester, #{undo := Undos, groups := Groups}) ->
     maps:fold(fun(Holder, {_, GroupUndos}, _) -> run_group(Holder, GroupUndos) end, ok, Groups),
     lists:foreach(fun({M, F, A}) -> catch erlang:apply(M, F, A) end, Undos),
     stop_probe_processes(),
     catch unregister(beam_lens_guardian),
     Module = beam_lens_probe,
-    _ = code:purge(Module),
+    %% Only a module without old code can be deleted; a fresh load has none (no pass needed).
+    _ = case erlang:check_old_code(Module) of
+            true -> final_purge(Module);
+            false -> ok
+        end,
     _ = code:delete(Module),
     Deadline = erlang:monotonic_time(millisecond) + 5000,
     wait_until_out_of(Module, Requester, Deadline),
-    _ = erlang:spawn(code, purge, [Module]),
-    exit(normal).
+    final_purge(Module).
+
+%% erts_code_purger:purge/1 exists from OTP 19 on (code_server itself calls it); code:purge/1 is
+%% the fallback.
+final_purge(Module) ->
+    case erlang:function_exported(erts_code_purger, purge, 1) of
+        true -> erts_code_purger:purge(Module);
+        false -> code:purge(Module)
+    end.
 
 %% A group whose holder died before the guardian saw its DOWN is run before a new group
 %% is added, so the new holder's settings cannot be undone by an older holder's actions.
@@ -1665,9 +1708,9 @@ module_summary(Limit) when is_integer(Limit), Limit > 0 ->
                 true -> [initial_call, {dictionary, '$initial_call'}, message_queue_len, memory];
                 false -> [initial_call, dictionary, message_queue_len, memory]
             end,
-    Acc = lists:foldl(fun(P, M) when P =:= Self -> M;
-                         (P, M) -> summary_add(P, Items, M)
-                      end, #{}, erlang:processes()),
+    Acc = fold_processes(fun(P, M) when P =:= Self -> M;
+                            (P, M) -> summary_add(P, Items, M)
+                         end, #{}, all_processes()),
     Rows = [{Mod, N, Mem, Q, MaxQ, MaxP} || {Mod, {N, Mem, Q, MaxQ, MaxP}} <- maps:to_list(Acc)],
     lists:sublist(lists:reverse(lists:keysort(2, Rows)), Limit).
 
