@@ -11,6 +11,7 @@ import { overviewCommand } from './commands/overview';
 import { pingCommand } from './commands/ping';
 import { etsCommand, portsCommand } from './commands/ports-ets';
 import { processCommand, processesCommand } from './commands/processes';
+import { profileCommand } from './commands/profile';
 import { reportCommand } from './commands/report';
 import { treeCommand } from './commands/tree';
 import { hotCommand, monitorCommand, traceCommand, traceMessagesCommand } from './commands/tracing';
@@ -29,6 +30,7 @@ const commands: Command[] = [
   reportCommand,
   mailboxesCommand,
   hotCommand,
+  profileCommand,
   traceCommand,
   traceMessagesCommand,
   monitorCommand,

@@ -31,14 +31,15 @@ const boundFlags: Record<string, FlagSpec> = {
   duration: { type: 'number', value: 'S', description: 'deadline in seconds (default 30)', default: 30 },
 };
 
-interface Audited<T> {
+export interface Audited<T> {
   value: T;
   endReason: EndReason;
   endDetail?: string;
   durationMs: number;
 }
 
-async function audited<T>(
+/** Runs `body` on a session with its start and end in the audit log, and saves the result as a session file. */
+export async function audited<T>(
   ctx: CommandContext,
   kind: SessionKind,
   limits: Record<string, unknown>,

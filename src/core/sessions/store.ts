@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
-export type SessionKind = 'hot' | 'mailboxes' | 'trace' | 'trace-messages' | 'monitor' | 'report';
+export type SessionKind = 'hot' | 'mailboxes' | 'trace' | 'trace-messages' | 'monitor' | 'report' | 'profile';
 
 export type EndReason = 'completed' | 'deadline' | 'cap' | 'stopped' | 'breaker' | 'owner_down' | 'process_down' | 'taken_over' | 'error';
 
