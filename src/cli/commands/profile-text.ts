@@ -2,7 +2,10 @@
 // by total samples (busy samples only unless idle ones were included). Shared by `profile` and
 // `session show`.
 import { bySelf, byTotal, summarize, type FoldOptions, type FunctionStat } from '../../core/profile/fold';
-import type { Profile } from '../../core/profile/profile';
+import type { ProfileComparison } from '../../core/profile/compare';
+import { isProfile, type Profile } from '../../core/profile/profile';
+import type { SessionRecord } from '../../core/sessions/store';
+import { UsageError } from '../args';
 import { formatCount, renderTable } from '../output';
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
@@ -59,4 +62,32 @@ export function profileText(profile: Profile, options: FoldOptions & { top: numb
     ),
   );
   return out.join('\n');
+}
+
+/** The profile inside a saved profile session (checked: the file is untrusted). */
+export function profileOf(r: SessionRecord, file: string): Profile {
+  const p = (r.result as { profile?: unknown } | null)?.profile;
+  if (!isProfile(p)) throw new UsageError(`${file} is a profile session without a readable profile (frames, stacks, processes)`);
+  return p;
+}
+
+const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)}`;
+
+/** Function by function: share of busy samples before and after; negative is cheaper now. */
+export function profileCompareText(c: ProfileComparison, top: number): string {
+  const rows = c.changes.slice(0, top);
+  return [
+    `busy samples: ${formatCount(c.before.busy)} → ${formatCount(c.after.busy)} (shares are of each run's busy samples; a negative change means cheaper now)`,
+    renderTable(
+      [
+        { header: 'FUNCTION', max: 56, cell: (r: ProfileComparison['changes'][number]) => r.name },
+        { header: 'TOTAL BEFORE', align: 'right', cell: (r) => (r.before ? pct(r.before.total) : '-') },
+        { header: 'AFTER', align: 'right', cell: (r) => (r.after ? pct(r.after.total) : '-') },
+        { header: 'CHANGE', align: 'right', cell: (r) => signed(r.totalDelta) },
+        { header: 'SELF BEFORE', align: 'right', cell: (r) => (r.before ? pct(r.before.self) : '-') },
+        { header: 'AFTER', align: 'right', cell: (r) => (r.after ? pct(r.after.self) : '-') },
+      ],
+      rows,
+    ),
+  ].join('\n');
 }

@@ -123,13 +123,14 @@ export function summarize(profile: Profile, options: FoldOptions = {}): ProfileS
     const f = profile.frames[i];
     return f ? `${f.module}\u0000${f.function}\u0000${f.arity}` : '';
   };
-  const stats = new Map<string, FunctionStat & { lineMap: Map<number, LineStat> }>();
-  const statOf = (frame: number): FunctionStat & { lineMap: Map<number, LineStat> } => {
+  type Building = FunctionStat & { lineMap: Map<number, LineStat>; depthSum: number };
+  const stats = new Map<string, Building>();
+  const statOf = (frame: number): Building => {
     const key = fnKey(frame);
     let st = stats.get(key);
     if (!st) {
       const f = profile.frames[frame] as Profile['frames'][number];
-      st = { module: f.module, function: f.function, arity: f.arity, name: functionName(f), ...(f.file ? { file: f.file } : {}), self: 0, total: 0, selfShare: 0, totalShare: 0, lines: [], lineMap: new Map() };
+      st = { module: f.module, function: f.function, arity: f.arity, name: functionName(f), ...(f.file ? { file: f.file } : {}), self: 0, total: 0, selfShare: 0, totalShare: 0, lines: [], lineMap: new Map(), depthSum: 0 };
       stats.set(key, st);
     }
     return st;
@@ -150,6 +151,7 @@ export function summarize(profile: Profile, options: FoldOptions = {}): ProfileS
       if (!seenFn.has(fnKey(frame))) {
         seenFn.add(fnKey(frame));
         st.total += n;
+        st.depthSum += i * n;
       }
       if (!seenLine.has(frame)) {
         seenLine.add(frame);
@@ -161,13 +163,19 @@ export function summarize(profile: Profile, options: FoldOptions = {}): ProfileS
       }
     }
   }
-  const functions: FunctionStat[] = [...stats.values()].map(({ lineMap, ...st }) => ({
+  const depth = new Map<string, number>();
+  const functions: FunctionStat[] = [...stats.values()].map(({ lineMap, depthSum, ...st }) => {
+    const out = {
     ...st,
     selfShare: counted > 0 ? st.self / counted : 0,
     totalShare: counted > 0 ? st.total / counted : 0,
     lines: [...lineMap.values()].sort((a, b) => b.self - a.self || b.total - a.total || a.line - b.line),
-  }));
-  functions.sort((a, b) => b.total - a.total || b.self - a.self || a.name.localeCompare(b.name));
+    };
+    depth.set(out.name, st.total > 0 ? depthSum / st.total : 0);
+    return out;
+  });
+  // Equal totals (a caller and the callee doing all its work): the deeper, more specific one first.
+  functions.sort((a, b) => b.total - a.total || (depth.get(b.name) ?? 0) - (depth.get(a.name) ?? 0) || b.self - a.self || a.name.localeCompare(b.name));
   const processes = profile.processes
     .filter((p) => !options.pids || options.pids.includes(p.pid))
     .map((p) => {
