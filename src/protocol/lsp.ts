@@ -51,6 +51,30 @@ export interface RuntimeFacts {
   findings: Finding[];
 }
 
+/** A function seen in a sampling profile: its shares of the profile's busy samples (0..1). */
+export interface ProfiledRuntime {
+  /** Display form ("Demo.Pricing"), like ModuleRuntime.module. */
+  module: string;
+  function: string;
+  arity: number;
+  /** Display name, e.g. "fn in Demo.Pricing.compute/2" for a generated function. */
+  name: string;
+  /** The function whose definition holds it (itself unless generated). */
+  definedIn: { function: string; arity: number };
+  self: number;
+  total: number;
+}
+
+/** The lenses of one profile, until its flame graph is closed or the node detached. */
+export interface ProfileFacts {
+  node: string;
+  /** Whose samples: "Demo.PricingWorker" or "3 processes". */
+  of: string;
+  capturedAt: number;
+  sessionFile?: string;
+  functions: ProfiledRuntime[];
+}
+
 export interface IndexStatus {
   files: number;
   modules: number;
@@ -79,6 +103,10 @@ export const LspMethods = {
   indexStatus: 'beamLens/indexStatus',
   /** request client -> server: where a module (and optionally function/arity) is defined. */
   findSource: 'beamLens/findSource',
+  /** notification client -> server: lenses of a profile (replaces the node's previous profile). */
+  profile: 'beamLens/profile',
+  /** notification client -> server: the profile's lenses go (its flame graph closed). */
+  clearProfile: 'beamLens/clearProfile',
   /** notification server -> client: the standalone server attached or lost its node. */
   attachState: 'beamLens/attachState',
 } as const;
@@ -104,13 +132,17 @@ export type LensCommand =
   | { command: 'beamLens.showSupervisionTree'; arguments: [{ node: string; pid?: string; name?: string; module?: string }] }
   | { command: 'beamLens.showProcesses'; arguments: [{ node: string; module: string }] }
   | { command: 'beamLens.showFinding'; arguments: [{ node: string; findingId: string }] }
-  | { command: 'beamLens.showHotFunctions'; arguments: [{ node: string; module: string; function: string; arity: number }] };
+  | { command: 'beamLens.showHotFunctions'; arguments: [{ node: string; module: string; function: string; arity: number }] }
+  | { command: 'beamLens.showFlameGraph'; arguments: [{ node: string; search?: string }] }
+  | { command: 'beamLens.profileProcess'; arguments: [{ node: string; top?: number; search?: string }] };
 
 export const LENS_COMMANDS: ReadonlyArray<LensCommand['command']> = [
   'beamLens.showSupervisionTree',
   'beamLens.showProcesses',
   'beamLens.showFinding',
   'beamLens.showHotFunctions',
+  'beamLens.showFlameGraph',
+  'beamLens.profileProcess',
 ];
 
 export const DIAGNOSTIC_SOURCE = 'beam-lens';

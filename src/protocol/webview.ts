@@ -116,6 +116,64 @@ export type HostToReport =
 
 export type ReportToHost = ReadyMessage | { type: 'save' } | { type: 'regenerate' } | { type: 'openFinding'; findingId: string };
 
+// ---- Flame graph ---------------------------------------------------------------------------
+
+/** A frame of the profile: a function (display name in Erlang or Elixir notation) at a line. */
+export interface FlameFrame {
+  name: string;
+  /** Raw module atom (Elixir.Demo.Pricing) and function, for finding the source. */
+  module: string;
+  function: string;
+  arity: number;
+  line: number;
+  file?: string;
+}
+
+/** A call tree: frame index (-1 at the root), self and total samples, children largest first. */
+export interface FlameTree {
+  frame: number;
+  self: number;
+  total: number;
+  children: FlameTree[];
+}
+
+export interface FlameProcess {
+  pid: string;
+  label: string;
+  busy: number;
+  idle: number;
+  exited?: string;
+  tree: FlameTree;
+}
+
+export interface FlameProfile {
+  node: string;
+  title: string;
+  mode: 'probe' | 'rpc';
+  hz: number;
+  durationMs: number;
+  samples: number;
+  endReason: string;
+  endDetail?: string;
+  sessionFile?: string;
+  frames: FlameFrame[];
+  processes: FlameProcess[];
+  /** All processes folded together. */
+  all: FlameTree;
+}
+
+export type HostToFlame =
+  | { type: 'profile'; profile: FlameProfile; search?: string }
+  | { type: 'progress'; message: string }
+  | { type: 'error'; message: string };
+
+export type FlameToHost =
+  | ReadyMessage
+  /** Open the source of frame `frame` (index into profile.frames). */
+  | { type: 'openSource'; frame: number }
+  | { type: 'saveSpeedscope' }
+  | { type: 'profileAgain' };
+
 /** Each webview: its folder under webview/, and the message unions of both directions. */
 export interface WebviewMessages {
   'supervision-tree': { toView: HostToTree; toHost: TreeToHost };
@@ -123,6 +181,7 @@ export interface WebviewMessages {
   'process-detail': { toView: HostToDetail; toHost: DetailToHost };
   dashboard: { toView: HostToDashboard; toHost: DashboardToHost };
   report: { toView: HostToReport; toHost: ReportToHost };
+  'flame-graph': { toView: HostToFlame; toHost: FlameToHost };
 }
 
 export type WebviewName = keyof WebviewMessages;
