@@ -241,6 +241,9 @@ export class DetailView {
       case 'traceMessages':
         await this.ctx.traceMessages(this.n.node, m.pid);
         return;
+      case 'profile':
+        await vscode.commands.executeCommand('beamLens.profileProcess', { node: this.n.node, pid: m.pid });
+        return;
       default:
         assertNever(m);
     }

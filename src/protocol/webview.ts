@@ -84,6 +84,7 @@ export type DetailToHost =
   | { type: 'openProcess'; pid: string }
   | { type: 'showInTree'; pid: string }
   | { type: 'traceMessages'; pid: string }
+  | { type: 'profile'; pid: string }
   | { type: 'refresh' };
 
 // ---- Dashboard -----------------------------------------------------------------------------
