@@ -1711,8 +1711,9 @@ summary_module(_, _) -> undefined.
 %% @doc Starts the sampler, registered as beam_lens_sampler (one per node), which reads
 %% process_info(P, [status, current_stacktrace]) of each of Pids (at most 100 local
 %% processes) every interval_us microseconds and sends what it saw to Owner in batches:
-%% {beam_lens_profile, Sampler, {samples, [{TimeUs, Pid, Status, Stack}], Files}} with
-%% Stack = [{M, F, Arity, Line}] innermost first (Line 0 when unknown) and Files the
+%% {beam_lens_profile, Sampler, {samples, [{TimeUs, Pid, Status, StackId}], Stacks, Files}}
+%% with Stacks the [{StackId, [{M, F, Arity, Line}]}] (innermost first, Line 0 when unknown)
+%% first seen in this batch (each distinct stack crosses the wire once) and Files the
 %% [{M, File}] of modules seen for the first time; then once
 %% {beam_lens_profile, Sampler, {done, Reason, Stats}} with Reason completed | cap |
 %% stopped | process_down. No trace flag, no code change: only process_info/2.
@@ -1782,7 +1783,8 @@ sampler_init(Parent, Tag, Pids, Owner, Config) ->
             S = Config#{owner => Owner, oref => ORef, pids => Watched, base_us => Interval,
                         start_us => Now, end_us => Now + DurationMs * 1000, next_us => Now,
                         flush_us => Now + maps:get(batch_ms, Config) * 1000,
-                        batch => [], seen => #{}, files => [], count => 0, ticks => 0,
+                        batch => [], seen => #{}, files => [], stacks => #{}, new_stacks => [],
+                        count => 0, ticks => 0,
                         late => 0, backoffs => 0, cost_us => 0, cost_max_us => 0,
                         reductions0 => Reductions, down => []},
             Parent ! {Tag, {ok, self()}},
@@ -1831,12 +1833,24 @@ sample_one(Pid, T, #{cost_us := Cost, cost_max_us := CostMax} = S) ->
     S1 = S#{cost_us := Cost + Us, cost_max_us := max(CostMax, Us)},
     case Info of
         [{status, Status}, {current_stacktrace, Stack}] ->
-            {Frames, S2} = sample_frames(Stack, [], S1),
-            S2#{batch := [{T, Pid, Status, Frames} | maps:get(batch, S2)],
+            {Id, S2} = stack_id(Stack, S1),
+            S2#{batch := [{T, Pid, Status, Id} | maps:get(batch, S2)],
                 count := maps:get(count, S2) + 1};
         _ ->
             %% Gone: its DOWN message ends its part of the profile.
             S1
+    end.
+
+%% Distinct stacks get an id; their frames are read (and sent) only the first time.
+stack_id(Stack, #{stacks := Stacks} = S) ->
+    case Stacks of
+        #{Stack := Id} ->
+            {Id, S};
+        _ ->
+            Id = map_size(Stacks),
+            {Frames, S1} = sample_frames(Stack, [], S),
+            {Id, S1#{stacks := Stacks#{Stack => Id},
+                     new_stacks := [{Id, Frames} | maps:get(new_stacks, S1)]}}
     end.
 
 sample_frames([], Acc, S) ->
@@ -1859,9 +1873,9 @@ sample_frames([_ | Rest], Acc, S) ->
 
 sampler_flush(#{batch := [], files := []} = S) ->
     S;
-sampler_flush(#{owner := Owner, batch := Batch, files := Files} = S) ->
-    Owner ! {beam_lens_profile, self(), {samples, lists:reverse(Batch), Files}},
-    S#{batch := [], files := []}.
+sampler_flush(#{owner := Owner, batch := Batch, new_stacks := New, files := Files} = S) ->
+    Owner ! {beam_lens_profile, self(), {samples, lists:reverse(Batch), lists:reverse(New), Files}},
+    S#{batch := [], new_stacks := [], files := []}.
 
 %% The interval doubles while the run queue is over the limit, and halves back towards
 %% the asked one once the queue is at half the limit or below.

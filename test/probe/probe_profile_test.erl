@@ -25,13 +25,18 @@ load(#{src := Src}) ->
     {ok, _} = ?PROBE:start(self()),
     ok.
 
+%% Samples with their stacks resolved: each stack id must have been defined (once) in this
+%% or an earlier batch.
 collect(Sampler, Timeout) ->
-    collect(Sampler, Timeout, [], []).
+    collect(Sampler, Timeout, [], #{}, []).
 
-collect(Sampler, Timeout, Samples, Files) ->
+collect(Sampler, Timeout, Samples, Stacks, Files) ->
     receive
-        {beam_lens_profile, Sampler, {samples, Batch, NewFiles}} ->
-            collect(Sampler, Timeout, Samples ++ Batch, Files ++ NewFiles);
+        {beam_lens_profile, Sampler, {samples, Batch, NewStacks, NewFiles}} ->
+            [false = maps:is_key(Id, Stacks) || {Id, _} <- NewStacks],
+            Stacks1 = maps:merge(Stacks, maps:from_list(NewStacks)),
+            Resolved = [{T, P, St, maps:get(Id, Stacks1)} || {T, P, St, Id} <- Batch],
+            collect(Sampler, Timeout, Samples ++ Resolved, Stacks1, Files ++ NewFiles);
         {beam_lens_profile, Sampler, {done, Reason, Stats}} ->
             {Reason, Stats, Samples, Files}
     after Timeout ->

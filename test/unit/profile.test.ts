@@ -100,6 +100,17 @@ describe('profile folding', () => {
     assert.ok(Math.abs((compute?.totalShare ?? 0) - 64 / 69) < 1e-9);
   });
 
+  it('counts a "running" sample at a place where the process was seen waiting as idle (woken by our request)', () => {
+    const p = build([
+      { stack: [F.init, F.loop], n: 6, idle: true },
+      { stack: [F.init, F.loop], n: 2 },
+      { stack: [F.init, F.handle], n: 3 },
+    ]);
+    const s = summarize(p);
+    assert.deepEqual([s.busy, s.idle], [3, 8]);
+    assert.equal(s.functions.find((f) => f.function === 'loop'), undefined);
+  });
+
   it('keeps processes apart and counts idle samples per process', () => {
     const p = build(
       [

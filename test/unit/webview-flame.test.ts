@@ -12,6 +12,7 @@ const F = {
   compute: { module: 'Elixir.Demo.Pricing', function: 'compute', arity: 2, line: 13 },
   discount: { module: 'Elixir.Demo.Pricing', function: 'volume_discount', arity: 1, line: 17 },
   loop: { module: 'gen_server', function: 'loop', arity: 7, line: 871 },
+  loopBusy: { module: 'gen_server', function: 'loop', arity: 7, line: 880 },
   fun: { module: 'Elixir.Demo.Pricing', function: '-compute/2-fun-0-', arity: 1, line: 14 },
 } satisfies Record<string, RawFrame>;
 
@@ -27,7 +28,7 @@ function profile() {
   add('<0.100.0>', [F.init, F.handle, F.reprice, F.compute, F.discount], 30);
   add('<0.100.0>', [F.init, F.handle, F.reprice, F.compute], 20);
   add('<0.100.0>', [F.init, F.handle, F.reprice, F.compute, F.fun], 10);
-  add('<0.100.0>', [F.init, F.loop], 5);
+  add('<0.100.0>', [F.init, F.loopBusy], 5);
   add('<0.100.0>', [F.init, F.loop], 40, false);
   add('<0.200.0>', [F.init, F.compute], 35);
   const p = b.profile({ mode: 'probe', stats: { hz: 97, intervalUs: 10309, samples: b.count, ticks: 0, lateTicks: 0, backoffs: 0, costUsPerSample: 1, costUsMax: 2 }, durationMs: 1400 });

@@ -39,38 +39,37 @@ export function stackCounts(profile: Profile, options: FoldOptions = {}): { coun
   return { counts, busy, idle };
 }
 
-interface Building {
-  frame: number;
-  self: number;
-  total: number;
-  kids: Map<number, Building>;
-}
-
 export function foldStacks(profile: Profile, options: FoldOptions = {}): CallTree {
   const { counts } = stackCounts(profile, options);
-  const root: Building = { frame: -1, self: 0, total: 0, kids: new Map() };
+  const root: CallTree = { frame: -1, self: 0, total: 0, children: [] };
   for (const [s, n] of counts) {
     const stack = profile.stacks[s] ?? [];
     let node = root;
     node.total += n;
     for (const f of stack) {
-      let next = node.kids.get(f);
+      // Few children per node in practice: a linear search beats a Map per node.
+      let next: CallTree | undefined;
+      for (const k of node.children) {
+        if (k.frame === f) {
+          next = k;
+          break;
+        }
+      }
       if (!next) {
-        next = { frame: f, self: 0, total: 0, kids: new Map() };
-        node.kids.set(f, next);
+        next = { frame: f, self: 0, total: 0, children: [] };
+        node.children.push(next);
       }
       next.total += n;
       node = next;
     }
     node.self += n;
   }
-  const done = (b: Building): CallTree => ({
-    frame: b.frame,
-    self: b.self,
-    total: b.total,
-    children: [...b.kids.values()].map(done).sort((x, y) => y.total - x.total),
-  });
-  return done(root);
+  const order = (t: CallTree): void => {
+    if (t.children.length > 1) t.children.sort((x, y) => y.total - x.total);
+    for (const c of t.children) order(c);
+  };
+  order(root);
+  return root;
 }
 
 export interface LineStat {
@@ -118,70 +117,83 @@ export interface ProfileSummary {
 /** Self and total samples per function; a sample counts once per function even under recursion. */
 export function summarize(profile: Profile, options: FoldOptions = {}): ProfileSummary {
   const { counts, busy, idle } = stackCounts(profile, options);
-  const counted = [...counts.values()].reduce((a, b) => a + b, 0);
-  const fnKey = (i: number): string => {
-    const f = profile.frames[i];
-    return f ? `${f.module}\u0000${f.function}\u0000${f.arity}` : '';
-  };
-  type Building = FunctionStat & { lineMap: Map<number, LineStat>; depthSum: number };
-  const stats = new Map<string, Building>();
-  const statOf = (frame: number): Building => {
-    const key = fnKey(frame);
-    let st = stats.get(key);
-    if (!st) {
-      const f = profile.frames[frame] as Profile['frames'][number];
-      st = { module: f.module, function: f.function, arity: f.arity, name: functionName(f), ...(f.file ? { file: f.file } : {}), self: 0, total: 0, selfShare: 0, totalShare: 0, lines: [], lineMap: new Map(), depthSum: 0 };
-      stats.set(key, st);
+  let counted = 0;
+  for (const n of counts.values()) counted += n;
+  // Function index per frame (frames are function + line), built once over the frames.
+  const fnIndex = new Map<string, number>();
+  const fnOfFrame = new Int32Array(profile.frames.length);
+  const fnFirstFrame: number[] = [];
+  profile.frames.forEach((f, i) => {
+    const key = `${f.module}\u0000${f.function}\u0000${f.arity}`;
+    let fi = fnIndex.get(key);
+    if (fi === undefined) {
+      fi = fnFirstFrame.length;
+      fnIndex.set(key, fi);
+      fnFirstFrame.push(i);
     }
-    return st;
-  };
+    fnOfFrame[i] = fi;
+  });
+  const nFns = fnFirstFrame.length;
+  const fnSelf = new Float64Array(nFns);
+  const fnTotal = new Float64Array(nFns);
+  const fnDepth = new Float64Array(nFns);
+  const frameSelf = new Float64Array(profile.frames.length);
+  const frameTotal = new Float64Array(profile.frames.length);
+  // "Seen in this stack" stamps instead of a Set per stack.
+  const fnStamp = new Int32Array(nFns).fill(-1);
+  const frameStamp = new Int32Array(profile.frames.length).fill(-1);
+  let stamp = 0;
   for (const [s, n] of counts) {
     const stack = profile.stacks[s] ?? [];
-    const seenFn = new Set<string>();
-    const seenLine = new Set<number>();
+    stamp++;
     for (let i = 0; i < stack.length; i++) {
       const frame = stack[i] as number;
-      const st = statOf(frame);
-      const line = profile.frames[frame]?.line ?? 0;
-      let ls = st.lineMap.get(line);
-      if (!ls) {
-        ls = { line, self: 0, total: 0 };
-        st.lineMap.set(line, ls);
+      const fi = fnOfFrame[frame] as number;
+      if (fnStamp[fi] !== stamp) {
+        fnStamp[fi] = stamp;
+        fnTotal[fi] = (fnTotal[fi] as number) + n;
+        fnDepth[fi] = (fnDepth[fi] as number) + i * n;
       }
-      if (!seenFn.has(fnKey(frame))) {
-        seenFn.add(fnKey(frame));
-        st.total += n;
-        st.depthSum += i * n;
-      }
-      if (!seenLine.has(frame)) {
-        seenLine.add(frame);
-        ls.total += n;
-      }
-      if (i === stack.length - 1) {
-        st.self += n;
-        ls.self += n;
+      if (frameStamp[frame] !== stamp) {
+        frameStamp[frame] = stamp;
+        frameTotal[frame] = (frameTotal[frame] as number) + n;
       }
     }
+    const top = stack[stack.length - 1];
+    if (top !== undefined) {
+      frameSelf[top] = (frameSelf[top] as number) + n;
+      const fi = fnOfFrame[top] as number;
+      fnSelf[fi] = (fnSelf[fi] as number) + n;
+    }
   }
-  const depth = new Map<string, number>();
-  const functions: FunctionStat[] = [...stats.values()].map(({ lineMap, depthSum, ...st }) => {
-    const out = {
-    ...st,
-    selfShare: counted > 0 ? st.self / counted : 0,
-    totalShare: counted > 0 ? st.total / counted : 0,
-    lines: [...lineMap.values()].sort((a, b) => b.self - a.self || b.total - a.total || a.line - b.line),
-    };
-    depth.set(out.name, st.total > 0 ? depthSum / st.total : 0);
-    return out;
+  const lines: LineStat[][] = Array.from({ length: nFns }, () => []);
+  profile.frames.forEach((f, i) => {
+    if ((frameTotal[i] as number) > 0) lines[fnOfFrame[i] as number]?.push({ line: f.line, self: frameSelf[i] as number, total: frameTotal[i] as number });
   });
+  const depth = new Map<string, number>();
+  const functions: FunctionStat[] = [];
+  for (let fi = 0; fi < nFns; fi++) {
+    const total = fnTotal[fi] as number;
+    if (total === 0) continue;
+    const f = profile.frames[fnFirstFrame[fi] as number] as Profile['frames'][number];
+    const self = fnSelf[fi] as number;
+    const name = functionName(f);
+    depth.set(name, (fnDepth[fi] as number) / total);
+    functions.push({
+      module: f.module,
+      function: f.function,
+      arity: f.arity,
+      name,
+      ...(f.file ? { file: f.file } : {}),
+      self,
+      total,
+      selfShare: counted > 0 ? self / counted : 0,
+      totalShare: counted > 0 ? total / counted : 0,
+      lines: (lines[fi] ?? []).sort((a, b) => b.self - a.self || b.total - a.total || a.line - b.line),
+    });
+  }
   // Equal totals (a caller and the callee doing all its work): the deeper, more specific one first.
   functions.sort((a, b) => b.total - a.total || (depth.get(b.name) ?? 0) - (depth.get(a.name) ?? 0) || b.self - a.self || a.name.localeCompare(b.name));
-  const processes = profile.processes
-    .filter((p) => !options.pids || options.pids.includes(p.pid))
-    .map((p) => {
-      const b = p.samples.reduce((acc, s) => acc + s[2], 0);
-      return { pid: p.pid, label: processLabel(p), busy: b, idle: p.samples.length - b, ...(p.exited !== undefined ? { exited: p.exited } : {}) };
-    });
   // Outermost first: in the order of any counted stack (every one holds them all).
   const everywhere = new Set(functions.filter((f) => counted > 0 && f.total === counted).map((f) => f.name));
   const trunk: string[] = [];
@@ -191,6 +203,12 @@ export function summarize(profile: Profile, options: FoldOptions = {}): ProfileS
     const name = f ? functionName(f) : '';
     if (everywhere.has(name) && !trunk.includes(name)) trunk.push(name);
   }
+  const processes = profile.processes
+    .filter((p) => !options.pids || options.pids.includes(p.pid))
+    .map((p) => {
+      const b = p.samples.reduce((acc, s) => acc + s[2], 0);
+      return { pid: p.pid, label: processLabel(p), busy: b, idle: p.samples.length - b, ...(p.exited !== undefined ? { exited: p.exited } : {}) };
+    });
   return { counted, busy, idle, functions, trunk, processes };
 }
 

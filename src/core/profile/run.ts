@@ -158,6 +158,8 @@ function statusBusy(status: Term | undefined): boolean {
 const probeSampling: Sampling = async (session, targets, plan, builder, stop, _reading, onProgress) => {
   const owner = session.connection.spawn();
   const byPid = new Map(targets.map((t) => [t.pid.key, t.pidText]));
+  /** The sampler's stack ids -> our stack indices. */
+  const stackIds = new Map<number, number>();
   try {
     const spec = new ErlMap([
       [Atom.of('interval_us'), Math.round(1_000_000 / plan.hz)],
@@ -181,15 +183,20 @@ const probeSampling: Sampling = async (session, targets, plan, builder, stop, _r
         const msg = await owner.receive((m) => (m instanceof Tuple && m.size === 3 && isAtom(m.at(0), 'beam_lens_profile') && m.at(1) instanceof Pid && (m.at(1) as Pid).key === sampler.key ? (m.at(2) as Term) : undefined), plan.durationMs + 30_000);
         if (!(msg instanceof Tuple)) continue;
         if (isAtom(msg.at(0), 'samples')) {
-          for (const f of asList(msg.at(2))) {
+          // {samples, Samples, NewStacks, Files}: each distinct stack arrives once, by id.
+          for (const f of asList(msg.at(3))) {
             if (f instanceof Tuple && f.at(0) instanceof Atom) builder.setFile((f.at(0) as Atom).name, textOf(f.at(1)));
+          }
+          for (const d of asList(msg.at(2))) {
+            if (d instanceof Tuple && typeof d.at(0) === 'number') stackIds.set(d.at(0) as number, builder.stack(rawFrames(d.at(1) as Term, builder)));
           }
           for (const s of asList(msg.at(1))) {
             if (!(s instanceof Tuple) || s.size !== 4) continue;
-            const [t, pid, status, stack] = s.elements as [Term, Term, Term, Term];
+            const [t, pid, status, id] = s.elements as [Term, Term, Term, Term];
             const pidText = pid instanceof Pid ? byPid.get(pid.key) : undefined;
-            if (pidText === undefined) continue;
-            builder.add(pidText, asNumber(t), statusBusy(status), rawFrames(stack, builder));
+            const stack = typeof id === 'number' ? stackIds.get(id) : undefined;
+            if (pidText === undefined || stack === undefined) continue;
+            builder.addStack(pidText, asNumber(t), statusBusy(status), stack);
           }
           onProgress?.(builder.count);
         } else if (isAtom(msg.at(0), 'done')) {
