@@ -94,9 +94,10 @@ describe('profile folding', () => {
     assert.equal(compute?.file, 'lib/demo/workers/pricing.ex');
     assert.deepEqual(compute?.lines.map((l) => [l.line, l.self]), [[13, 24], [14, 10]]);
     assert.equal(bySelf(s)[0]?.function, 'compute');
-    // proc_lib's entry and reprice/4 are on every busy sample: the trunk, left out of byTotal.
+    // proc_lib's entry and reprice/4 are on every busy sample (the trunk, outermost first); equal
+    // totals rank the deeper callee first.
     assert.deepEqual(s.trunk, ['proc_lib:init_p_do_apply/3', 'Demo.PricingWorker.reprice/4']);
-    assert.deepEqual(byTotal(s).slice(0, 2).map((f) => f.function), ['handle_info', 'compute']);
+    assert.deepEqual(byTotal(s).slice(0, 4).map((f) => f.function), ['reprice', 'init_p_do_apply', 'handle_info', 'compute']);
     assert.ok(Math.abs((compute?.totalShare ?? 0) - 64 / 69) < 1e-9);
   });
 

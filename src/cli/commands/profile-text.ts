@@ -48,7 +48,6 @@ export function profileText(profile: Profile, options: FoldOptions & { top: numb
     ),
   );
   out.push('', 'TOP BY TOTAL (time spent in it and what it calls)');
-  if (s.trunk.length > 0) out.push(`(every ${options.includeIdle ? '' : 'busy '}sample is under ${s.trunk.join(' → ')}: left out)`);
   out.push(
     renderTable(
       [

@@ -212,9 +212,9 @@ export function summarize(profile: Profile, options: FoldOptions = {}): ProfileS
   return { counted, busy, idle, functions, trunk, processes };
 }
 
-/** Functions ranked by total samples, leaving out the trunk (functions on every sample). */
+/** Functions ranked by total samples (equal totals: the deeper callee first). */
 export function byTotal(summary: ProfileSummary): FunctionStat[] {
-  return summary.functions.filter((f) => f.total < summary.counted);
+  return summary.functions;
 }
 
 /** Functions ranked by self samples (largest first). */
