@@ -71,7 +71,8 @@ export type HostToTable =
 export type TableToHost =
   | ReadyMessage
   | { type: 'query'; query: TableQuery }
-  | { type: 'openProcess'; pid: string };
+  | { type: 'openProcess'; pid: string }
+  | { type: 'profile'; pid: string };
 
 // ---- Process detail ------------------------------------------------------------------------
 
