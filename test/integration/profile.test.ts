@@ -185,6 +185,8 @@ describe('profile on the demo node', function () {
     const unknown = await cli(['profile', 'Demo.NoSuchWorker', ...conn], dir);
     assert.equal(unknown.code, 2);
     assert.match(unknown.stderr, /no process is registered as Demo\.NoSuchWorker on /);
+    // A mistyped name adds no atom to the node.
+    assert.ok(isAtom(await demo.eval(`try binary_to_existing_atom(<<"Elixir.Demo.NoSuchWorker">>, utf8), created catch error:badarg -> absent end.`), 'absent'));
     const dead = await cli(['profile', '<0.9999.0>', ...conn], dir);
     assert.equal(dead.code, 2);
     assert.match(dead.stderr, /process <0\.9999\.0> is not alive on /);

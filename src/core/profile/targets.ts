@@ -1,6 +1,6 @@
 // Which processes to profile: a pid as the node prints it, a registered name (Elixir names as
 // written in Elixir, `Demo.PricingWorker`), or the K busiest by reductions over a short window.
-import { Atom, Pid } from '../../etf';
+import { Pid } from '../../etf';
 import { parsePid } from '../pids';
 import { processRows } from '../processes';
 import type { Session } from '../session';
@@ -18,13 +18,16 @@ function usage(message: string): Error {
   return Object.assign(new Error(message), { kind: 'usage' });
 }
 
+// Only atoms the node already has: a mistyped name must not add an atom to its table.
+const WHEREIS = `
+lists:foldl(fun(_, P) when is_pid(P) -> P;
+               (B, none) -> try whereis(binary_to_existing_atom(B, utf8)) of P when is_pid(P) -> P; _ -> none catch error:badarg -> none end
+            end, none, Names).`;
+
 async function whereis(session: Session, name: string): Promise<Pid | null> {
   const candidates = /^[A-Z]/.test(name) && !name.startsWith('Elixir.') ? [`Elixir.${name}`, name] : [name.replace(/^:/, '')];
-  for (const c of candidates) {
-    const reply = await session.connection.rpc('erlang', 'whereis', [Atom.of(c)]);
-    if (reply instanceof Pid) return reply;
-  }
-  return null;
+  const reply = await session.evaluator.eval(WHEREIS, { Names: candidates.map((c) => Buffer.from(c, 'utf8')) });
+  return reply instanceof Pid ? reply : null;
 }
 
 /** Resolves pids and registered names; refuses what is not a live local process. */
