@@ -1,11 +1,19 @@
 // Messages between the extension host and its webviews. Each view has a union per direction;
 // both ends switch on `type` exhaustively (see assertNever). Only plain JSON crosses: node data
 // (names, atoms, printed terms) is text the webview must render with textContent, never as HTML.
+// The DTOs that cross are core's types; webviews get them from here (they import only this file
+// and webview/common), so this is the one list of what a webview may see of core.
 import type { Finding } from '../core/findings';
 import type { Overview } from '../core/overview';
 import type { ProcessDetail } from '../core/process-detail';
 import type { ProcessRow, ProcessSort } from '../core/processes';
-import type { ApplicationTree } from '../core/tree';
+import type { ReportDocument } from '../core/report-document';
+import type { ApplicationTree, TreeNode } from '../core/tree';
+import type { ClusterNodeRow, ClusterOverview, TopologyEdge } from '../core/cluster/cluster';
+import type { ClusterFinding } from '../core/cluster/rules';
+import type { FlameProfile } from '../core/profile/flame';
+
+export type { ApplicationTree, ClusterFinding, ClusterNodeRow, ClusterOverview, Finding, Overview, ProcessDetail, ProcessRow, ProcessSort, TopologyEdge, TreeNode };
 
 export function assertNever(x: never): never {
   throw new Error(`unhandled message ${JSON.stringify(x)}`);
@@ -111,8 +119,27 @@ export type DashboardToHost = ReadyMessage | { type: 'pause'; paused: boolean };
 
 // ---- Report --------------------------------------------------------------------------------
 
+// The report crosses as a typed document (never as Markdown): the webview builds DOM from it
+// with text nodes only and addresses findings by id.
+export type {
+  ColumnType,
+  NumberUnit,
+  ReportBlock,
+  ReportChart,
+  ReportDocument,
+  ReportFinding,
+  ReportSection,
+  ReportTable,
+  RichText,
+  SummaryFact,
+  TableCell,
+  TableColumn,
+  TextSpan,
+} from '../core/report-document';
+
 export type HostToReport =
-  | { type: 'report'; node: string; markdown: string; findings: Finding[]; generatedAt: number; focusFinding?: string }
+  /** A report to show; `focusFinding` is the id of a finding to scroll to and mark. */
+  | { type: 'report'; document: ReportDocument; focusFinding?: string }
   | { type: 'progress'; message: string }
   | { type: 'error'; message: string };
 
@@ -120,49 +147,8 @@ export type ReportToHost = ReadyMessage | { type: 'save' } | { type: 'regenerate
 
 // ---- Flame graph ---------------------------------------------------------------------------
 
-/** A frame of the profile: a function (display name in Erlang or Elixir notation) at a line. */
-export interface FlameFrame {
-  name: string;
-  /** Raw module atom (Elixir.Demo.Pricing) and function, for finding the source. */
-  module: string;
-  function: string;
-  arity: number;
-  line: number;
-  file?: string;
-}
-
-/** A call tree: frame index (-1 at the root), self and total samples, children largest first. */
-export interface FlameTree {
-  frame: number;
-  self: number;
-  total: number;
-  children: FlameTree[];
-}
-
-export interface FlameProcess {
-  pid: string;
-  label: string;
-  busy: number;
-  idle: number;
-  exited?: string;
-  tree: FlameTree;
-}
-
-export interface FlameProfile {
-  node: string;
-  title: string;
-  mode: 'probe' | 'rpc';
-  hz: number;
-  durationMs: number;
-  samples: number;
-  endReason: string;
-  endDetail?: string;
-  sessionFile?: string;
-  frames: FlameFrame[];
-  processes: FlameProcess[];
-  /** All processes folded together. */
-  all: FlameTree;
-}
+// The profile as the flame graph takes it is core's model (src/core/profile/flame.ts).
+export type { FlameFrame, FlameProcess, FlameProfile, FlameTree } from '../core/profile/flame';
 
 export type HostToFlame =
   | { type: 'profile'; profile: FlameProfile; search?: string }
@@ -175,6 +161,17 @@ export type FlameToHost =
   | { type: 'openSource'; frame: number }
   | { type: 'saveSpeedscope' }
   | { type: 'profileAgain' };
+// ---- Cluster overview ----------------------------------------------------------------------
+
+export type HostToCluster =
+  | { type: 'cluster'; overview: ClusterOverview; at: number }
+  | { type: 'progress'; message: string }
+  | { type: 'error'; message: string };
+
+/** The views of one member a tile opens. */
+export type ClusterNodeView = 'overview' | 'processes' | 'tree';
+
+export type ClusterToHost = ReadyMessage | { type: 'refresh' } | { type: 'openNode'; node: string; view: ClusterNodeView };
 
 /** Each webview: its folder under webview/, and the message unions of both directions. */
 export interface WebviewMessages {
@@ -184,6 +181,7 @@ export interface WebviewMessages {
   dashboard: { toView: HostToDashboard; toHost: DashboardToHost };
   report: { toView: HostToReport; toHost: ReportToHost };
   'flame-graph': { toView: HostToFlame; toHost: FlameToHost };
+  cluster: { toView: HostToCluster; toHost: ClusterToHost };
 }
 
 export type WebviewName = keyof WebviewMessages;

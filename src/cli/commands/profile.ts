@@ -13,9 +13,10 @@ import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { printJson } from '../output';
-import { probeFlags } from '../session';
+import { fileAuditLog } from '../../core/sessions/audit';
+import { runAudited } from '../../core/sessions/run';
+import { probeFlags, withSession } from '../session';
 import { profileText } from './profile-text';
-import { audited } from './tracing';
 
 export const profileCommand: Command = {
   spec: {
@@ -51,22 +52,39 @@ export const profileCommand: Command = {
     const includeIdle = booleanFlag(args.flags, 'include-idle');
     const collapsed = booleanFlag(args.flags, 'collapsed');
     const outFile = stringFlag(args.flags, 'out');
-    const options = { durationMs: seconds * 1000, ...(hz !== undefined ? { hz } : {}), ...(maxSamples !== undefined ? { maxSamples } : {}), signal: ctx.signal };
+    const options = { durationMs: seconds * 1000, ...(hz !== undefined ? { hz } : {}), ...(maxSamples !== undefined ? { maxSamples } : {}) };
     const limits: Record<string, unknown> = { durationMs: options.durationMs, ...(hz !== undefined ? { hz } : {}), ...(maxSamples !== undefined ? { maxSamples } : {}), ...(top !== undefined ? { top } : { process: spec }) };
-    const { record, file } = await audited<ProfileSession>(ctx, 'profile', limits, async (s) => {
+    const auditFile = stringFlag(args.flags, 'audit');
+    const saveFile = stringFlag(args.flags, 'save');
+    const audit = fileAuditLog({ cwd: ctx.cwd, actor: { face: 'cli' }, ...(auditFile !== undefined ? { file: auditFile } : {}) });
+    // Consent, audit, run and save go through core's run service; the probe needs consent
+    // (withSession loads it with --allow-probe), zero-install sampling changes nothing.
+    const record = await withSession(args.flags, output, ctx.signal, async (s) => {
       const plan = profilePlan(s, options, top ?? 1);
-      const targets = top !== undefined ? await busiestProcesses(s, top) : await resolveTargets(s, [spec as string]);
-      // The audit entries show the bounds actually used.
-      Object.assign(limits, { mode: plan.mode, hz: plan.hz, durationMs: options.durationMs, maxSamples: plan.maxSamples, processes: targets.map((t) => t.pidText) });
-      if (output.progress) output.err(`sampling ${targets.map((t) => processLabel({ pid: t.pidText, name: t.name, initialCall: t.initialCall })).join(', ')} at ${plan.hz} Hz for ${seconds} s (${plan.mode})…`);
-      const r = await runProfile(s, targets, options);
-      return {
-        value: { profile: r.profile, selection: top !== undefined ? { top } : { process: spec as string } },
-        endReason: r.endReason,
-        ...(r.endDetail ? { endDetail: r.endDetail } : {}),
-        durationMs: r.profile.durationMs,
-      };
+      return runAudited<ProfileSession>({
+        session: s,
+        kind: 'profile',
+        limits,
+        consent: plan.mode === 'probe' ? ['probe'] : [],
+        audit,
+        stop: ctx.signal,
+        save: { cwd: ctx.cwd, ...(saveFile !== undefined ? { file: saveFile } : {}) },
+        body: async (signal) => {
+          const targets = top !== undefined ? await busiestProcesses(s, top) : await resolveTargets(s, [spec as string]);
+          // The audit's end entry shows the bounds actually used.
+          Object.assign(limits, { mode: plan.mode, hz: plan.hz, maxSamples: plan.maxSamples, processes: targets.map((t) => t.pidText) });
+          if (output.progress) output.err(`sampling ${targets.map((t) => processLabel({ pid: t.pidText, name: t.name, initialCall: t.initialCall })).join(', ')} at ${plan.hz} Hz for ${seconds} s (${plan.mode})…`);
+          const r = await runProfile(s, targets, { ...options, signal });
+          return {
+            value: { profile: r.profile, selection: top !== undefined ? { top } : { process: spec as string } },
+            endReason: r.endReason,
+            ...(r.endDetail ? { endDetail: r.endDetail } : {}),
+            durationMs: r.profile.durationMs,
+          };
+        },
+      });
     });
+    const file = record.file ?? '';
     const profile = record.value.profile;
     const fold = { includeIdle };
     let written: string | null = null;

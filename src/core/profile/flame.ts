@@ -1,11 +1,73 @@
 // A profile as the flame-graph webview takes it (src/protocol/webview.ts): display names, one
 // folded tree per process and one for all, busy samples only. Also the lens facts of a profile.
-import type { FlameProfile } from '../../protocol/webview';
-import type { ProfileFacts } from '../../protocol/lsp';
 import { formatModule } from '../../etf/format';
-import { foldStacks, summarize } from './fold';
+import { foldStacks, summarize, type CallTree } from './fold';
 import { definingFunction, functionName, generatedParent } from './names';
 import { processLabel, type Profile } from './profile';
+
+/** A frame of the profile: a function (display name in Erlang or Elixir notation) at a line. */
+export interface FlameFrame {
+  name: string;
+  /** Raw module atom (Elixir.Demo.Pricing) and function, for finding the source. */
+  module: string;
+  function: string;
+  arity: number;
+  line: number;
+  file?: string;
+}
+
+/** A call tree: frame index (-1 at the root), self and total samples, children largest first. */
+export type FlameTree = CallTree;
+
+export interface FlameProcess {
+  pid: string;
+  label: string;
+  busy: number;
+  idle: number;
+  exited?: string;
+  tree: FlameTree;
+}
+
+export interface FlameProfile {
+  node: string;
+  title: string;
+  mode: 'probe' | 'rpc';
+  hz: number;
+  durationMs: number;
+  samples: number;
+  endReason: string;
+  endDetail?: string;
+  sessionFile?: string;
+  frames: FlameFrame[];
+  processes: FlameProcess[];
+  /** All processes folded together. */
+  all: FlameTree;
+}
+
+/** A function seen in a sampling profile: its shares of the profile's busy samples (0..1). */
+export interface ProfiledRuntime {
+  /** Display form ("Demo.Pricing"), like ModuleRuntime.module. */
+  module: string;
+  function: string;
+  arity: number;
+  /** Display name, e.g. "fn in Demo.Pricing.compute/2" for a generated function. */
+  name: string;
+  /** The function whose definition holds it (itself unless generated). */
+  definedIn: { function: string; arity: number };
+  self: number;
+  total: number;
+}
+
+/** The lenses of one profile, until its flame graph is closed or the node detached. */
+export interface ProfileFacts {
+  node: string;
+  /** Whose samples: "Demo.PricingWorker" or "3 processes". */
+  of: string;
+  capturedAt: number;
+  sessionFile?: string;
+  functions: ProfiledRuntime[];
+}
+
 
 export interface FlameMeta {
   node: string;

@@ -2,6 +2,7 @@
 // zero-install over rpc at up to 25 Hz. Bounded by rate, duration and sample count; no trace
 // flag and no code change (only process_info/2). The breaker watches the run queue and memory:
 // the sampler slows down while the run queue is long and the profile ends if it stays long.
+import { BeamLensError } from '../../errors';
 import { Atom, ErlMap, Pid, Ref, Term, Tuple, formatTerm, isAtom } from '../../etf';
 import { PROBE_MODULE } from '../probe-loader';
 import type { Session } from '../session';
@@ -39,8 +40,8 @@ export interface ProfileResult {
   breaker?: BreakerTrip;
 }
 
-function usage(message: string): Error {
-  return Object.assign(new Error(message), { kind: 'usage' });
+function usage(message: string): BeamLensError {
+  return new BeamLensError('usage', message);
 }
 
 /** Checks the bounds; returns the mode and rate to use. */
@@ -170,9 +171,9 @@ const probeSampling: Sampling = async (session, targets, plan, builder, stop, _r
     const started = await session.connection.rpc(PROBE_MODULE, 'profile_start', [targets.map((t) => t.pid), owner.pid, spec], { timeoutMs: 30_000 });
     if (!(started instanceof Tuple) || !isAtom(started.at(0), 'ok') || !(started.at(1) instanceof Pid)) {
       const busy = started instanceof Tuple && started.at(1) instanceof Tuple && isAtom((started.at(1) as Tuple).at(0), 'busy');
-      throw Object.assign(
-        new Error(busy ? `another profile is running on ${session.node}; wait for it to end` : `the sampler did not start: ${formatTerm(started, { maxLength: 300 })}`),
-        { kind: busy ? 'targetBusy' : 'usage' },
+      throw new BeamLensError(
+        busy ? 'targetBusy' : 'capability',
+        busy ? `another profile is running on ${session.node}; wait for it to end` : `the sampler did not start on ${session.node}: ${formatTerm(started, { maxLength: 300 })}`,
       );
     }
     const sampler = started.at(1) as Pid;

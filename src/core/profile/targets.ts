@@ -1,5 +1,6 @@
 // Which processes to profile: a pid as the node prints it, a registered name (Elixir names as
 // written in Elixir, `Demo.PricingWorker`), or the K busiest by reductions over a short window.
+import { BeamLensError } from '../../errors';
 import { Pid } from '../../etf';
 import { parsePid } from '../pids';
 import { processRows } from '../processes';
@@ -14,8 +15,8 @@ export interface ProfileTarget {
   reductionRate?: number;
 }
 
-function usage(message: string): Error {
-  return Object.assign(new Error(message), { kind: 'usage' });
+function notFound(message: string): BeamLensError {
+  return new BeamLensError('notFound', message);
 }
 
 // Only atoms the node already has: a mistyped name must not add an atom to its table.
@@ -38,13 +39,13 @@ export async function resolveTargets(session: Session, specs: readonly string[])
     if (text.startsWith('<')) pids.push(await parsePid(session.connection, text));
     else {
       const pid = await whereis(session, text);
-      if (pid === null) throw usage(`no process is registered as ${text} on ${session.node}; give a pid (<0.123.0>) or a registered name (see \`beam-lens processes\`)`);
+      if (pid === null) throw notFound(`no process is registered as ${text} on ${session.node}; give a pid (<0.123.0>) or a registered name (see \`beam-lens processes\`)`);
       pids.push(pid);
     }
   }
   const rows = await processRows(session.connection, session.evaluator, pids);
   return rows.map((row, i) => {
-    if (row === null) throw usage(`process ${specs[i] ?? ''} is not alive on ${session.node}`);
+    if (row === null) throw notFound(`process ${specs[i] ?? ''} is not alive on ${session.node}`);
     return { pid: pids[i] as Pid, pidText: row.pid, name: row.name, initialCall: row.initialCall };
   });
 }
@@ -53,7 +54,7 @@ export async function resolveTargets(session: Session, specs: readonly string[])
 export async function busiestProcesses(session: Session, k: number, windowMs = 1000): Promise<ProfileTarget[]> {
   const page = await session.processes({ sort: 'reduction-rate', offset: 0, limit: k + 4, windowMs });
   const rows = page.rows.filter((r) => !(r.name ?? '').startsWith('beam_lens_')).slice(0, k);
-  if (rows.length === 0) throw usage(`no process on ${session.node} did any work over ${windowMs} ms`);
+  if (rows.length === 0) throw notFound(`no process on ${session.node} did any work over ${windowMs} ms`);
   const targets: ProfileTarget[] = [];
   for (const r of rows) {
     targets.push({ pid: await parsePid(session.connection, r.pid), pidText: r.pid, name: r.name, initialCall: r.initialCall, ...(r.reductionRate !== undefined ? { reductionRate: r.reductionRate } : {}) });
