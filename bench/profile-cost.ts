@@ -7,9 +7,9 @@
 import { cpus, loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import type { Pid, Tuple } from '../src/etf';
-import { connect } from '../src/dist';
-import { RemoteEvaluator } from '../src/core/remote-eval';
-import { Session } from '../src/core/session';
+import { connect } from '../src/erldist';
+import { RemoteEvaluator } from '../src/core/target/remote-eval';
+import { Attachment } from '../src/core/attach/attachment';
 import { toCollapsed, toSpeedscope } from '../src/core/profile/export';
 import { foldStacks, summarize } from '../src/core/profile/fold';
 import { ProfileBuilder } from '../src/core/profile/profile';
@@ -48,7 +48,7 @@ async function main(): Promise<void> {
       return { wall: ((r1.n - r0.n) * 1000) / (performance.now() - t0), cpu: ((r1.n - r0.n) * 1000) / Math.max(1, r1.cpuMs - r0.cpuMs) };
     };
     await rates(1000);
-    const session = new Session(await connect({ node: node.node, cookie: node.cookie }), { env: 'local', grants: { allowProbe: true } });
+    const session = new Attachment(await connect({ node: node.node, cookie: node.cookie }), { env: 'local', grants: { allowProbe: true } });
     await session.loadProbe();
     const [target] = await resolveTargets(session, [`<0.${a.id}.${a.serial}>`]);
     if (!target) throw new Error('no target');

@@ -2,7 +2,7 @@
 // profile's busy samples ("self 34% · total 61% of Demo.PricingWorker's samples"). Held until the
 // client clears them (its flame graph closed, or the node detached). Pure over the index.
 import { functionName } from '../core/profile/names';
-import type { Finding } from '../core/findings';
+import type { Finding } from '../core/findings/rules';
 import type { LensCommand, ProfileFacts } from '../protocol/lsp';
 import type { Lens } from './features';
 import type { WorkspaceIndex } from './index/workspace';

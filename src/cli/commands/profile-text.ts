@@ -4,7 +4,7 @@
 import { bySelf, byTotal, summarize, type FoldOptions, type FunctionStat } from '../../core/profile/fold';
 import type { ProfileComparison } from '../../core/profile/compare';
 import { isProfile, type Profile } from '../../core/profile/profile';
-import type { SessionRecord } from '../../core/sessions/store';
+import type { SessionRecord } from '../../core/records/store';
 import { UsageError } from '../args';
 import { formatCount, renderTable } from '../output';
 

@@ -13,9 +13,9 @@ import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { printJson } from '../output';
-import { fileAuditLog } from '../../core/sessions/audit';
-import { runAudited } from '../../core/sessions/run';
-import { probeFlags, withSession } from '../session';
+import { fileAuditLog } from '../../core/records/audit';
+import { runAudited } from '../../core/runs/run';
+import { probeFlags, withAttachment } from '../attachment';
 import { profileText } from './profile-text';
 
 export const profileCommand: Command = {
@@ -59,7 +59,7 @@ export const profileCommand: Command = {
     const audit = fileAuditLog({ cwd: ctx.cwd, actor: { face: 'cli' }, ...(auditFile !== undefined ? { file: auditFile } : {}) });
     // Consent, audit, run and save go through core's run service; the probe needs consent
     // (withSession loads it with --allow-probe), zero-install sampling changes nothing.
-    const record = await withSession(args.flags, output, ctx.signal, async (s) => {
+    const record = await withAttachment(args.flags, output, ctx.signal, async (s) => {
       const plan = profilePlan(s, options, top ?? 1);
       return runAudited<ProfileSession>({
         session: s,

@@ -4,11 +4,11 @@
 // the sampler slows down while the run queue is long and the profile ends if it stays long.
 import { BeamLensError } from '../../errors';
 import { Atom, ErlMap, Pid, Ref, Term, Tuple, formatTerm, isAtom } from '../../etf';
-import { PROBE_MODULE } from '../probe-loader';
-import type { Session } from '../session';
-import { watchBreaker, type BreakerLimits, type BreakerReading, type BreakerTrip } from '../sessions/breaker';
-import type { EndReason } from '../sessions/store';
-import { asList, asNumber, charlistToString } from '../terms';
+import { PROBE_MODULE } from '../probe/loader';
+import type { Attachment } from '../attach/attachment';
+import { watchBreaker, type BreakerLimits, type BreakerReading, type BreakerTrip } from '../runs/breaker';
+import type { EndReason } from '../records/store';
+import { asList, asNumber, charlistToString } from '../target/terms';
 import { ProfileBuilder, type Profile, type RawFrame } from './profile';
 import type { ProfileTarget } from './targets';
 
@@ -45,7 +45,7 @@ function usage(message: string): BeamLensError {
 }
 
 /** Checks the bounds; returns the mode and rate to use. */
-export function profilePlan(session: Pick<Session, 'hasProbe' | 'node'>, options: ProfileOptions, processes: number): { mode: 'probe' | 'rpc'; hz: number; maxSamples: number } {
+export function profilePlan(session: Pick<Attachment, 'hasProbe' | 'node'>, options: ProfileOptions, processes: number): { mode: 'probe' | 'rpc'; hz: number; maxSamples: number } {
   const mode = options.mode === 'probe' || (options.mode !== 'rpc' && session.hasProbe) ? 'probe' : 'rpc';
   if (mode === 'probe' && !session.hasProbe) throw usage(`profiling in the probe needs the probe loaded on ${session.node}: add --allow-probe`);
   const lim = PROFILE_LIMITS[mode];
@@ -64,7 +64,7 @@ export function profilePlan(session: Pick<Session, 'hasProbe' | 'node'>, options
   return { mode, hz, maxSamples };
 }
 
-export async function runProfile(session: Session, targets: readonly ProfileTarget[], options: ProfileOptions): Promise<ProfileResult> {
+export async function runProfile(session: Attachment, targets: readonly ProfileTarget[], options: ProfileOptions): Promise<ProfileResult> {
   const plan = profilePlan(session, options, targets.length);
   const builder = new ProfileBuilder();
   for (const t of targets) builder.addProcess({ pid: t.pidText, name: t.name, initialCall: t.initialCall });
@@ -112,7 +112,7 @@ interface SamplingPlan {
 }
 
 type Sampling = (
-  session: Session,
+  session: Attachment,
   targets: readonly ProfileTarget[],
   plan: SamplingPlan,
   builder: ProfileBuilder,

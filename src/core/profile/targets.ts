@@ -2,9 +2,9 @@
 // written in Elixir, `Demo.PricingWorker`), or the K busiest by reductions over a short window.
 import { BeamLensError } from '../../errors';
 import { Pid } from '../../etf';
-import { parsePid } from '../pids';
-import { processRows } from '../processes';
-import type { Session } from '../session';
+import { parsePid } from '../target/pids';
+import { processRows } from '../inspect/processes';
+import type { Attachment } from '../attach/attachment';
 
 export interface ProfileTarget {
   pid: Pid;
@@ -25,14 +25,14 @@ lists:foldl(fun(_, P) when is_pid(P) -> P;
                (B, none) -> try whereis(binary_to_existing_atom(B, utf8)) of P when is_pid(P) -> P; _ -> none catch error:badarg -> none end
             end, none, Names).`;
 
-async function whereis(session: Session, name: string): Promise<Pid | null> {
+async function whereis(session: Attachment, name: string): Promise<Pid | null> {
   const candidates = /^[A-Z]/.test(name) && !name.startsWith('Elixir.') ? [`Elixir.${name}`, name] : [name.replace(/^:/, '')];
   const reply = await session.evaluator.eval(WHEREIS, { Names: candidates.map((c) => Buffer.from(c, 'utf8')) });
   return reply instanceof Pid ? reply : null;
 }
 
 /** Resolves pids and registered names; refuses what is not a live local process. */
-export async function resolveTargets(session: Session, specs: readonly string[]): Promise<ProfileTarget[]> {
+export async function resolveTargets(session: Attachment, specs: readonly string[]): Promise<ProfileTarget[]> {
   const pids: Pid[] = [];
   for (const spec of specs) {
     const text = spec.trim();
@@ -51,7 +51,7 @@ export async function resolveTargets(session: Session, specs: readonly string[])
 }
 
 /** The K processes with the most reductions over `windowMs` (BEAM Lens's own processes left out). */
-export async function busiestProcesses(session: Session, k: number, windowMs = 1000): Promise<ProfileTarget[]> {
+export async function busiestProcesses(session: Attachment, k: number, windowMs = 1000): Promise<ProfileTarget[]> {
   const page = await session.processes({ sort: 'reduction-rate', offset: 0, limit: k + 4, windowMs });
   const rows = page.rows.filter((r) => !(r.name ?? '').startsWith('beam_lens_')).slice(0, k);
   if (rows.length === 0) throw notFound(`no process on ${session.node} did any work over ${windowMs} ms`);
