@@ -7,6 +7,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { toSpeedscope } from '../core/profile/export';
 import { profileFacts, profileSubject, toFlameProfile } from '../core/profile/flame';
+import { definingFunction, functionName } from '../core/profile/names';
 import { processLabel, type ProfileSession } from '../core/profile/profile';
 import { runProfile } from '../core/profile/run';
 import { busiestProcesses, resolveTargets, type ProfileTarget } from '../core/profile/targets';
@@ -108,7 +109,6 @@ class FlameView {
   private async openSource(index: number): Promise<void> {
     const frame = Number.isInteger(index) ? this.result.session.profile.frames[index] : undefined;
     if (!frame) return;
-    const { definingFunction, functionName } = await import('../core/profile/names');
     const def = definingFunction(frame);
     const where = (await this.lsp()?.findSource({ module: formatModule(frame.module), function: def.function, arity: def.arity }).catch(() => null)) ?? null;
     let uri: vscode.Uri | null = where ? vscode.Uri.parse(where.uri) : null;
