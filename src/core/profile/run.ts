@@ -144,6 +144,18 @@ function rawFrames(stack: Term, builder: ProfileBuilder): number[] {
   return out;
 }
 
+/**
+ * Zero-install back-off on the breaker's latest reading: while the run queue is longer than the
+ * schedulers, the interval doubles (up to 8x the asked one); at half of that or less it halves
+ * back. (The probe's sampler does the same on the target, against its own run-queue limit.)
+ */
+export function backedOff(intervalUs: number, baseUs: number, r: BreakerReading | null): number {
+  if (r === null) return intervalUs;
+  if (r.runQueue > r.schedulers && intervalUs < baseUs * 8) return intervalUs * 2;
+  if (r.runQueue * 2 <= r.schedulers && intervalUs > baseUs) return Math.max(baseUs, intervalUs / 2);
+  return intervalUs;
+}
+
 function textOf(t: Term | undefined): string {
   try {
     return charlistToString(t);
@@ -297,12 +309,9 @@ const rpcSampling: Sampling = async (session, targets, plan, builder, stop, read
         reason = 'cap';
         break;
       }
-      // Back off while the run queue is long: double the interval (up to 8x), come back as it falls.
-      const r = reading();
-      if (r && r.runQueue > r.schedulers && intervalUs < baseUs * 8) {
-        intervalUs *= 2;
-        backoffs++;
-      } else if (r && r.runQueue * 2 <= r.schedulers && intervalUs > baseUs) intervalUs = Math.max(baseUs, intervalUs / 2);
+      const slower = backedOff(intervalUs, baseUs, reading());
+      if (slower > intervalUs) backoffs++;
+      intervalUs = slower;
       next += intervalUs / 1000;
       const after = performance.now();
       if (next < after) {

@@ -6,6 +6,10 @@ import Ajv from 'ajv';
 import { Pid, Tuple, isAtom, type Term } from '../../../src/etf';
 import { runCli } from '../../../src/cli/main';
 import type { Output } from '../../../src/cli/output';
+import { Attachment } from '../../../src/core/attach/attachment';
+import { runProfile } from '../../../src/core/profile/run';
+import { resolveTargets } from '../../../src/core/profile/targets';
+import { connect } from '../../../src/erldist';
 import { startNode, waitFor, type TestNode } from '../harness';
 
 interface Run {
@@ -218,6 +222,25 @@ loop(End, N) ->
   after(async () => {
     await node?.stop();
     if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('the circuit breaker ends a profile whose run queue stays over its limit, keeping the samples', async () => {
+    await node.eval(`bl_doomed:start(20000), ok.`);
+    const a = new Attachment(await connect({ node: node.node, cookie: node.cookie }), { env: 'local', grants: { allowProbe: true } });
+    try {
+      await a.loadProbe();
+      const targets = await resolveTargets(a, ['bl_doomed']);
+      // A limit below any run queue: the breaker trips on its third check (every 100 ms).
+      const r = await runProfile(a, targets, { durationMs: 15_000, hz: 97, breaker: { runQueue: -1, checkMs: 100 } });
+      assert.equal(r.endReason, 'breaker');
+      assert.match(r.endDetail ?? '', /^run_queue \d+ over limit -1$/);
+      assert.ok(r.profile.durationMs < 10_000, `ended early (${r.profile.durationMs} ms)`);
+      assert.ok(r.profile.stats.samples > 0, 'the samples so far are kept');
+    } finally {
+      await node.eval(`case whereis(bl_doomed) of undefined -> ok; P -> exit(P, kill), ok end.`);
+      await a.detach();
+    }
+    await assertClean(node, [['bl_doomed', 'loop', 2]]);
   });
 
   for (const mode of ['probe', 'rpc'] as const) {

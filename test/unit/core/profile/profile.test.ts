@@ -7,6 +7,7 @@ import { toCollapsed, toSpeedscope } from '../../../../src/core/profile/export';
 import { byTotal, bySelf, foldStacks, summarize } from '../../../../src/core/profile/fold';
 import { definingFunction, functionName } from '../../../../src/core/profile/names';
 import { ProfileBuilder, isProfile, processLabel, type Profile, type RawFrame } from '../../../../src/core/profile/profile';
+import { backedOff, profilePlan } from '../../../../src/core/profile/run';
 
 const stats = { hz: 100, intervalUs: 10_000, samples: 0, ticks: 0, lateTicks: 0, backoffs: 0, costUsPerSample: 10, costUsMax: 20 };
 
@@ -195,5 +196,35 @@ describe('profile comparison', () => {
     const compute = c.changes.find((x) => x.function === 'compute');
     assert.ok(Math.abs((compute?.totalDelta ?? 0) - (10 / 40 - 60 / 65)) < 1e-9);
     assert.equal(c.changes[0]?.function, 'compute', 'largest change first');
+  });
+});
+
+describe('profile bounds and back-off', () => {
+  it('bounds rate, duration, samples and processes, and says how to go faster', () => {
+    const zero = { hasProbe: false, node: 'demo@host' };
+    const probe = { hasProbe: true, node: 'demo@host' };
+    assert.deepEqual(profilePlan(zero, { durationMs: 10_000 }, 1), { mode: 'rpc', hz: 10, maxSamples: 100_000 });
+    assert.deepEqual(profilePlan(probe, { durationMs: 10_000 }, 3), { mode: 'probe', hz: 97, maxSamples: 100_000 });
+    assert.throws(() => profilePlan(zero, { durationMs: 10_000, hz: 97 }, 1), /zero-install sampling over rpc goes from 1 to 25 Hz; add --allow-probe/);
+    assert.throws(() => profilePlan(probe, { durationMs: 10_000, hz: 5000 }, 1), /--hz must be from 1 to 1000/);
+    assert.throws(() => profilePlan(probe, { durationMs: 700_000 }, 1), /--duration must be from 0.1 to 600 seconds/);
+    assert.throws(() => profilePlan(probe, { durationMs: 1000, maxSamples: 2_000_000 }, 1), /--max-samples must be from 1 to 1000000/);
+    assert.throws(() => profilePlan(probe, { durationMs: 1000 }, 101), /profile 1 to 100 processes at a time/);
+    assert.throws(() => profilePlan(zero, { durationMs: 1000, mode: 'probe' }, 1), /needs the probe loaded .*--allow-probe/);
+  });
+
+  it('zero-install sampling slows down while the run queue is long and comes back as it falls', () => {
+    const base = 100_000;
+    const long = { runQueue: 9, schedulers: 2, limit: 8 };
+    const short = { runQueue: 0, schedulers: 2, limit: 8 };
+    let i = base;
+    const seen: number[] = [];
+    for (let k = 0; k < 5; k++) seen.push((i = backedOff(i, base, long)));
+    assert.deepEqual(seen, [200_000, 400_000, 800_000, 800_000, 800_000], 'at most 8x');
+    assert.equal(backedOff(i, base, { runQueue: 2, schedulers: 2, limit: 8 }), 800_000, 'in between: stays');
+    const back: number[] = [];
+    for (let k = 0; k < 4; k++) back.push((i = backedOff(i, base, short)));
+    assert.deepEqual(back, [400_000, 200_000, 100_000, 100_000], 'never faster than asked');
+    assert.equal(backedOff(base, base, null), base, 'no reading yet');
   });
 });
