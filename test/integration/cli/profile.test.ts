@@ -19,14 +19,14 @@ interface Run {
 }
 
 /** Runs the CLI in this process (the current source, no build needed). */
-async function cli(args: string[], cwd: string): Promise<Run> {
+async function cli(args: string[], cwd: string, signal = new AbortController().signal): Promise<Run> {
   const out: string[] = [];
   const err: string[] = [];
   const output: Output = { out: (t) => out.push(t), err: (t) => err.push(t), color: false, progress: false };
   const saved = process.cwd();
   process.chdir(cwd);
   try {
-    const code = await runCli(args, output, new AbortController().signal);
+    const code = await runCli(args, output, signal);
     return { code, stdout: out.join('\n'), stderr: err.join('\n') };
   } finally {
     process.chdir(saved);
@@ -182,6 +182,24 @@ describe('profile on the demo node', function () {
     assert.equal(folded.code, 0, folded.stderr);
     const lines = folded.stdout.trim().split('\n');
     assert.ok(lines.length > 0 && lines.every((l) => /^Demo\.PricingWorker <0\.\d+\.0>;proc_lib:init_p_do_apply\/3;.* \d+$/.test(l)), folded.stdout);
+    await assertClean(demo, []);
+  });
+
+  it('Ctrl-C ends a profile as stopped and saves the samples so far', async () => {
+    const stop = new AbortController();
+    const t0 = Date.now();
+    const run = cli(['profile', 'Demo.PricingWorker', ...conn, '--duration', '60', '--allow-probe', '--json'], dir, stop.signal);
+    // Once the sampler runs on the node, plus a second of samples.
+    await waitFor(async () => (await demo.eval(`whereis(beam_lens_sampler).`)) instanceof Pid, 60_000, 'the sampler to start', 100);
+    await new Promise((resolve) => setTimeout(resolve, 1000));
+    stop.abort();
+    const r = await run;
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as ProfileJson;
+    assert.equal(j.endReason, 'stopped');
+    assert.ok(j.stats.samples > 0 && Date.now() - t0 < 50_000, `${j.stats.samples} samples in ${Date.now() - t0} ms`);
+    const saved = JSON.parse(readFileSync(j.session, 'utf8')) as { endReason: string };
+    assert.equal(saved.endReason, 'stopped');
     await assertClean(demo, []);
   });
 
