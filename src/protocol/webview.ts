@@ -13,6 +13,9 @@ import type { ClusterNodeRow, ClusterOverview, TopologyEdge } from '../core/clus
 import type { ClusterFinding } from '../core/cluster/rules';
 import type { FlameProfile } from '../core/profile/flame';
 
+/** The findings' threshold table: webviews color restarts and mailboxes by the same numbers as the findings. */
+export { FINDING_THRESHOLDS } from '../core/findings/table';
+
 export type { ApplicationTree, ClusterFinding, ClusterNodeRow, ClusterOverview, Finding, Overview, ProcessDetail, ProcessRow, ProcessSort, TopologyEdge, TreeNode };
 
 export function assertNever(x: never): never {

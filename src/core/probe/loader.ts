@@ -2,6 +2,7 @@
 // Erlang source when the `compiler` application is present (no OTP-version mismatch possible),
 // else a precompiled .beam if we have one that the target accepts, else zero-install mode.
 // The probe's guardian process monitors our node and unloads the probe if we vanish.
+import { BeamLensError } from '../../errors';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Atom, Term, Tuple, formatTerm, isAtom } from '../../etf';
@@ -112,7 +113,7 @@ export async function loadProbe(
           channel.rpc('erlang', 'check_old_code', [Atom.of(PROBE_MODULE)], { timeoutMs: 30_000 }),
         ]);
         if (isAtom(loaded, 'false') && isAtom(oldCode, 'false')) return;
-        if (Date.now() > deadline) throw new Error(`the probe is still loaded on ${channel.peer} 30 s after unload; it unloads itself when we disconnect`);
+        if (Date.now() > deadline) throw new BeamLensError('timeout', `the probe is still loaded on ${channel.peer} 30 s after unload; it unloads itself when we disconnect`);
         await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },

@@ -1,6 +1,7 @@
 // Evaluates a short Erlang expression on the target with erl_eval: nothing is loaded or written
 // there. Used to compose several BIF calls into one round trip (e.g. switch a flag on, sample,
 // switch it back) where a sequence of separate rpcs would leave state behind between calls.
+import { BeamLensError } from '../../errors';
 import { Atom, ErlMap, Term, Tuple, isAtom } from '../../etf';
 import type { RpcChannel } from './rpc';
 import { UnexpectedReplyError } from './terms';
@@ -34,11 +35,11 @@ export class RemoteEvaluator {
     const chars = [...source].map((c) => c.codePointAt(0) as number);
     const scanned = await this.channel.rpc('erl_scan', 'string', [chars], { timeoutMs });
     if (!(scanned instanceof Tuple) || !isAtom(scanned.elements[0], 'ok')) {
-      throw new Error(`internal error: Erlang snippet does not scan: ${source}`);
+      throw new BeamLensError('internal', `internal error: Erlang snippet does not scan: ${source}`);
     }
     const parsed = await this.channel.rpc('erl_parse', 'parse_exprs', [scanned.elements[1] as Term], { timeoutMs });
     if (!(parsed instanceof Tuple) || !isAtom(parsed.elements[0], 'ok')) {
-      throw new Error(`internal error: Erlang snippet does not parse: ${source}`);
+      throw new BeamLensError('internal', `internal error: Erlang snippet does not parse: ${source}`);
     }
     const exprs = parsed.elements[1] as Term;
     this.parsed.set(source, exprs);
