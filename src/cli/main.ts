@@ -5,6 +5,7 @@ import type { Command } from './command';
 import { findingsCommand } from './commands/findings';
 import { lspCommand } from './commands/lsp';
 import { mailboxesCommand } from './commands/mailboxes';
+import { mcpCommand } from './commands/mcp';
 import { nodesCommand } from './commands/nodes';
 import { sessionCommand } from './commands/session-files';
 import { overviewCommand } from './commands/overview';
@@ -35,6 +36,7 @@ const commands: Command[] = [
   findingsCommand,
   sessionCommand,
   lspCommand,
+  mcpCommand,
 ];
 
 export async function runCli(argv: readonly string[], output: Output, signal: AbortSignal): Promise<number> {

@@ -1,0 +1,93 @@
+// The nodes this MCP server is attached to, by name. Attaching goes through the core attach
+// service (the same one the CLI and the editor use); this file only keeps the sessions and picks
+// one for a tool call. Detaching undoes everything BEAM Lens set on the node.
+import type { Session } from '../core/session';
+import { McpToolError } from './errors';
+
+export interface AttachRequest {
+  node: string;
+  host?: string;
+  port?: number;
+  cookie?: string;
+  cookieFile?: string;
+  env?: string;
+  timeoutMs?: number;
+}
+
+/** Opens a core Session for a request (the core attach service; injected so tests can count calls). */
+export type Attacher = (request: AttachRequest) => Promise<Session>;
+
+export class NodeRegistry {
+  private readonly sessions = new Map<string, Session>();
+  private readonly attaching = new Map<string, Promise<Session>>();
+
+  constructor(private readonly attacher: Attacher) {}
+
+  list(): Session[] {
+    return [...this.sessions.values()];
+  }
+
+  names(): string[] {
+    return [...this.sessions.keys()];
+  }
+
+  /** Attaches (or returns the session already attached to that node). */
+  async attach(request: AttachRequest): Promise<{ session: Session; already: boolean }> {
+    const known = this.find(request.node);
+    if (known) return { session: known, already: true };
+    const pending = this.attaching.get(request.node);
+    if (pending) return { session: await pending, already: true };
+    const p = this.attacher(request);
+    this.attaching.set(request.node, p);
+    try {
+      const session = await p;
+      this.sessions.set(session.node, session);
+      return { session, already: false };
+    } finally {
+      this.attaching.delete(request.node);
+    }
+  }
+
+  /** The session for `node`, or the only one when `node` is omitted. */
+  resolve(node: string | undefined): Session {
+    if (node === undefined || node === '') {
+      const all = this.list();
+      if (all.length === 1) return all[0] as Session;
+      if (all.length === 0) {
+        throw new McpToolError('usage', 'no node is attached: call `attach` with {node: "name@host"} first (`list_nodes` shows the nodes on a host)');
+      }
+      throw new McpToolError('usage', `several nodes are attached (${this.names().join(', ')}): give {node} to say which one`);
+    }
+    const s = this.find(node);
+    if (s) return s;
+    throw new McpToolError(
+      'usage',
+      `${node} is not attached${this.sessions.size > 0 ? ` (attached: ${this.names().join(', ')})` : ''}: call \`attach\` with {node: "${node}"} first`,
+    );
+  }
+
+  private find(node: string): Session | undefined {
+    const exact = this.sessions.get(node);
+    if (exact) return exact;
+    // A bare name matches name@anyhost when exactly one attached node has that name.
+    if (!node.includes('@')) {
+      const matches = this.list().filter((s) => s.node.split('@')[0] === node);
+      if (matches.length === 1) return matches[0];
+    }
+    return undefined;
+  }
+
+  async detach(node: string): Promise<string> {
+    const s = this.resolve(node);
+    this.sessions.delete(s.node);
+    await s.detach();
+    return s.node;
+  }
+
+  /** Detaches every node (server shutdown). Never throws. */
+  async detachAll(): Promise<void> {
+    const all = this.list();
+    this.sessions.clear();
+    await Promise.all(all.map((s) => s.detach().catch(() => undefined)));
+  }
+}
