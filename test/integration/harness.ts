@@ -71,6 +71,8 @@ export interface StartOptions {
   command?: { file: string; args: (name: string, cookie: string) => string[] };
   startTimeoutMs?: number;
   name?: string;
+  /** Extra environment variables for the node's command (e.g. the demo's DEMO_SESSIONS). */
+  env?: Record<string, string>;
 }
 
 const started = new Set<TestNode>();
@@ -95,7 +97,7 @@ export async function startNode(options: StartOptions = {}): Promise<TestNode> {
   const node = `${name}@${host}`;
   let child: ChildProcess;
   if (options.command) {
-    child = spawn(options.command.file, options.command.args(name, cookieText), { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(options.command.file, options.command.args(name, cookieText), { stdio: ['ignore', 'pipe', 'pipe'], ...(options.env ? { env: { ...process.env, ...options.env } } : {}) });
   } else if (options.kind === 'elixir') {
     const nameFlag = options.longNames ? ['--name', node] : ['--sname', name];
     const erlArgs = options.args?.length ? ['--erl', options.args.join(' ')] : [];
