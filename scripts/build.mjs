@@ -25,7 +25,7 @@ const nodeCommon = {
 const entries = [
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
-  { entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' },
+  { entryPoints: ['src/cli/lsp-main.ts'], outfile: 'dist/server.js' },
   { entryPoints: ['src/server/index/worker.ts'], outfile: 'dist/index-worker.js' },
 ];
 

@@ -2,6 +2,7 @@
 // BEAM Lens language server. Runtime facts flow client -> server; the server turns them into code
 // lenses, diagnostics and hovers over its tree-sitter index. Commands in lenses and code actions
 // are executed by the client (see LensCommand).
+import type { ErrorKind } from '../errors';
 import type { Finding } from '../core/findings';
 import type { HotFunction } from '../core/sessions/hot';
 
@@ -97,6 +98,8 @@ export interface AttachStateParams {
   node: string;
   state: 'attached' | 'detached' | 'error';
   message?: string;
+  /** On 'error': what kind of failure (src/errors.ts), so a client can react (ask for the cookie, …). */
+  kind?: ErrorKind;
 }
 
 /** Commands the server puts in lenses and code actions; the client implements them. */
