@@ -4,6 +4,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
+import type { CookieInput } from '../core/attach';
 import type { ConsentGrants } from '../core/consent';
 import { errorResult } from './errors';
 import type { NodeRegistry } from './nodes';
@@ -15,8 +16,8 @@ export interface McpOptions {
   cwd: string;
   /** Pre-approval from the command line (--allow-probe, --allow-trace, --confirm-node). */
   preapproved: ConsentGrants;
-  /** Cookie source for `attach` calls that give none (the server's --cookie / --cookie-file). */
-  defaultCookie?: { cookie?: string; cookieFile?: string };
+  /** Cookie source for `attach` calls that give none (the server's --cookie / --cookie-file, else ~/.erlang.cookie). */
+  defaultCookie: CookieInput;
   /** Audit log file (default .beam-lens/audit.log under cwd). */
   auditFile?: string;
 }

@@ -1,20 +1,12 @@
 // The nodes this MCP server is attached to, by name. Attaching goes through the core attach
 // service (the same one the CLI and the editor use); this file only keeps the sessions and picks
 // one for a tool call. Detaching undoes everything BEAM Lens set on the node.
+import type { AttachRequest } from '../core/attach';
+import { parseNodeName } from '../core/attach';
 import type { Session } from '../core/session';
-import { McpToolError } from './errors';
+import { BeamLensError } from '../errors';
 
-export interface AttachRequest {
-  node: string;
-  host?: string;
-  port?: number;
-  cookie?: string;
-  cookieFile?: string;
-  env?: string;
-  timeoutMs?: number;
-}
-
-/** Opens a core Session for a request (the core attach service; injected so tests can count calls). */
+/** Opens a core Session for a request: the core attach service (a parameter so a face may wrap it). */
 export type Attacher = (request: AttachRequest) => Promise<Session>;
 
 export class NodeRegistry {
@@ -33,18 +25,19 @@ export class NodeRegistry {
 
   /** Attaches (or returns the session already attached to that node). */
   async attach(request: AttachRequest): Promise<{ session: Session; already: boolean }> {
-    const known = this.find(request.node);
+    const name = parseNodeName(request.node);
+    const known = this.find(name);
     if (known) return { session: known, already: true };
-    const pending = this.attaching.get(request.node);
+    const pending = this.attaching.get(name);
     if (pending) return { session: await pending, already: true };
-    const p = this.attacher(request);
-    this.attaching.set(request.node, p);
+    const p = this.attacher({ ...request, node: name });
+    this.attaching.set(name, p);
     try {
       const session = await p;
       this.sessions.set(session.node, session);
       return { session, already: false };
     } finally {
-      this.attaching.delete(request.node);
+      this.attaching.delete(name);
     }
   }
 
@@ -54,13 +47,13 @@ export class NodeRegistry {
       const all = this.list();
       if (all.length === 1) return all[0] as Session;
       if (all.length === 0) {
-        throw new McpToolError('usage', 'no node is attached: call `attach` with {node: "name@host"} first (`list_nodes` shows the nodes on a host)');
+        throw new BeamLensError('usage', 'no node is attached: call `attach` with {node: "name@host"} first (`list_nodes` shows the nodes on a host)');
       }
-      throw new McpToolError('usage', `several nodes are attached (${this.names().join(', ')}): give {node} to say which one`);
+      throw new BeamLensError('usage', `several nodes are attached (${this.names().join(', ')}): give {node} to say which one`);
     }
     const s = this.find(node);
     if (s) return s;
-    throw new McpToolError(
+    throw new BeamLensError(
       'usage',
       `${node} is not attached${this.sessions.size > 0 ? ` (attached: ${this.names().join(', ')})` : ''}: call \`attach\` with {node: "${node}"} first`,
     );

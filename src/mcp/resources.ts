@@ -7,14 +7,14 @@ import { isSavedId, loadReport, reportsDir, savedIds } from '../core/sessions/re
 import { loadSession, sessionsDir } from '../core/sessions/store';
 import { RESULT_BYTES, boundText } from './bounds';
 import type { McpContext } from './context';
-import { McpToolError } from './errors';
+import { BeamLensError } from '../errors';
 
 export const sessionUri = (id: string): string => `beam-lens://sessions/${id}`;
 export const reportUri = (id: string): string => `beam-lens://reports/${id}`;
 
 function variable(v: string | string[] | undefined): string {
   const id = Array.isArray(v) ? v[0] : v;
-  if (id === undefined || !isSavedId(id)) throw new McpToolError('usage', `"${String(id)}" is not a saved session or report id`);
+  if (id === undefined || !isSavedId(id)) throw new BeamLensError('usage', `"${String(id)}" is not a saved session or report id`);
   return id;
 }
 
@@ -48,7 +48,7 @@ export function registerResources(ctx: McpContext): void {
     (uri, vars): ReadResourceResult => {
       const id = variable(vars.id);
       const text = loadReport(id, cwd);
-      if (text === null) throw new McpToolError('notFound', `no report ${id}; list resources to see the saved ones`);
+      if (text === null) throw new BeamLensError('notFound', `no report ${id}; list resources to see the saved ones`);
       return { contents: [{ uri: uri.href, mimeType: 'text/markdown', text: boundText(text, RESULT_BYTES, `the whole report is ${path.join(reportsDir(cwd), `${id}.md`)}`) }] };
     },
   );

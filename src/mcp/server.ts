@@ -9,6 +9,7 @@ import { registerInvestigatePrompt } from './prompt';
 import { registerResources } from './resources';
 import { registerAttachTools } from './tools/attach';
 import { registerInspectionTools } from './tools/inspect';
+import { registerSessionTools } from './tools/sessions';
 
 export const SERVER_NAME = 'beam-lens';
 export const SERVER_VERSION = '0.1.0';
@@ -47,6 +48,7 @@ export function createMcpServer(options: McpOptions, attacher: Attacher): BeamLe
   };
   registerAttachTools(context);
   registerInspectionTools(context);
+  registerSessionTools(context);
   registerResources(context);
   registerInvestigatePrompt(context);
   let done: Promise<void> | null = null;

@@ -1,6 +1,7 @@
 // attach / detach: the server's connections to nodes. Attaching changes nothing on the target
 // (BEAM Lens is a hidden node); detaching undoes whatever BEAM Lens set (the probe, any trace).
 import { z } from 'zod';
+import { parseEnvTag, type CookieInput } from '../../core/attach';
 import { envTags } from '../../core/consent';
 import { toolResult } from '../bounds';
 import { guarded, type McpContext } from '../context';
@@ -25,8 +26,8 @@ export function registerAttachTools(ctx: McpContext): void {
     },
     ({ node, host, port, cookieFile, env }) =>
       guarded(async () => {
-        const cookie = cookieFile !== undefined ? { cookieFile } : (ctx.options.defaultCookie ?? {});
-        const { session, already } = await nodes.attach({ node, ...(host ? { host } : {}), ...(port ? { port } : {}), ...cookie, ...(env ? { env } : {}) });
+        const cookie: CookieInput = cookieFile !== undefined ? { kind: 'file', path: cookieFile } : ctx.options.defaultCookie;
+        const { session, already } = await nodes.attach({ node, cookie, ...(host ? { host } : {}), ...(port ? { port } : {}), ...(env ? { env: parseEnvTag(env) } : {}) });
         const text = `${already ? 'already attached to' : 'attached to'} ${session.node} [${session.env}] as a hidden node; nothing was installed. Next: overview, supervision_tree, processes, findings.`;
         return toolResult({ node: session.node, env: session.env, alreadyAttached: already, attached: nodes.names() }, text);
       }),

@@ -7,7 +7,7 @@ import type { ProcessPage, ProcessRow, ProcessSort } from '../../core/processes'
 import type { ApplicationTree, TreeNode } from '../../core/tree';
 import { STRUCTURED_BUDGET, fitItems, toolResult, truncationNote } from '../bounds';
 import { guarded, progressFor, type McpContext } from '../context';
-import { McpToolError } from '../errors';
+import { BeamLensError } from '../../errors';
 import { nodeArg, readOnly } from './common';
 
 const MiB = 1024 * 1024;
@@ -142,7 +142,7 @@ export function registerInspectionTools(ctx: McpContext): void {
       guarded(async () => {
         const s = nodes.resolve(node);
         const d = await s.processDetail(pid, messages > 0 ? { messages } : {});
-        if (!d.alive) throw new McpToolError('notFound', `${d.pid} is not alive on ${s.node} (it may have exited or restarted): find current pids with \`processes\` or \`supervision_tree\``);
+        if (!d.alive) throw new BeamLensError('notFound', `${d.pid} is not alive on ${s.node} (it may have exited or restarted): find current pids with \`processes\` or \`supervision_tree\``);
         const text = [
           `${d.pid}${d.name ? ` (${mod(d.name)})` : ''} ${d.status ?? ''}`,
           `initial call ${mod(d.initialCall) || '-'}, current ${mod(d.currentFunction) || '-'}`,
