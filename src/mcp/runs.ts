@@ -39,24 +39,30 @@ export async function runForTool<T>(ctx: McpContext, extra: Extra, run: McpRun<T
   const { session } = run;
   const signal = callSignal(ctx, extra);
   const intrusive = run.actions.length > 0;
-  // Refused before the user is asked anything when another session already runs there.
-  if (intrusive) session.assertIdle();
   let consent: Consent | null = null;
   let values = Object.fromEntries(run.fields.map((f) => [f.key, f.requested]));
-  if (intrusive) {
-    consent = await obtainConsent(ctx, { session, tool: run.tool, actions: run.actions, sets: run.sets, undo: run.undo, limits: run.fields }, signal);
-    values = consent.limits;
-    if (consent.how === 'elicitation') {
-      // Core decides what the answer allows; the form's wording for a wrong typed name.
-      try {
-        for (const a of run.actions) requireConsent(a, session.node, session.env, consent.grants);
-      } catch (err) {
-        throw new ConsentRequiredError(`the node name typed in the consent form ("${consent.grants.confirmNode ?? ''}") is not ${session.node}: nothing was set on the node (${errorMessage(err)})`, run.actions.includes('trace') ? 'trace' : 'probe');
-      }
-    }
-  }
   const client = ctx.client();
   const audit = intrusive ? fileAuditLog({ cwd: ctx.options.cwd, actor: { face: 'mcp', client }, ...(ctx.options.auditFile !== undefined ? { file: ctx.options.auditFile } : {}) }) : null;
+  if (intrusive) {
+    try {
+      // Refused before the user is asked anything when another session already runs there.
+      session.assertIdle();
+      consent = await obtainConsent(ctx, { session, tool: run.tool, actions: run.actions, sets: run.sets, undo: run.undo, limits: run.fields }, signal);
+      if (consent.how === 'elicitation') {
+        // Core decides what the answer allows; the form's wording for a wrong typed name.
+        try {
+          for (const a of run.actions) requireConsent(a, session.node, session.env, consent.grants);
+        } catch (err) {
+          throw new ConsentRequiredError(`the node name typed in the consent form ("${consent.grants.confirmNode ?? ''}") is not ${session.node}: nothing was set on the node (${errorMessage(err)})`, run.actions.includes('trace') ? 'trace' : 'probe');
+        }
+      }
+    } catch (err) {
+      // Busy, declined, cancelled or refused before the run: audited as refused, nothing was set.
+      audit?.append({ node: session.node, env: session.env, action: `${run.kind} start`, limits: run.limits(values), outcome: 'refused', detail: errorMessage(err) });
+      throw err;
+    }
+    values = consent.limits;
+  }
   const progress = progressFor(extra);
   const total = run.durationMs(values);
   const t0 = Date.now();

@@ -1,7 +1,7 @@
 // A real MCP client (the SDK's Client over stdio) driving `beam-lens mcp` as an agent's client
 // would: optional elicitation support with a scripted answer, progress, cancellation, and a way
 // to vanish (close stdin, or kill the server) mid-call.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, statSync, readdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -34,6 +34,8 @@ export interface McpTestClient {
   close(): Promise<void>;
   /** The server's process id. */
   pid(): number;
+  /** Ends the server's stdin as a client that goes away does (without killing it). */
+  closeStdin(): void;
 }
 
 export async function startMcp(options: { args: string[]; elicit?: ElicitAnswer; cwd?: string; clientName?: string }): Promise<McpTestClient> {
@@ -77,6 +79,7 @@ export async function startMcp(options: { args: string[]; elicit?: ElicitAnswer;
     },
     close: () => client.close(),
     pid: () => transport.pid ?? -1,
+    closeStdin: () => (transport as unknown as { _process?: ChildProcess })._process?.stdin?.end(),
   };
 }
 
