@@ -6,6 +6,8 @@ import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/proto
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { CookieInput } from '../core/attach';
 import type { ConsentGrants } from '../core/consent';
+import type { Session } from '../core/session';
+import type { AuditFace } from '../core/sessions/audit';
 import { errorResult } from './errors';
 import type { NodeRegistry } from './nodes';
 
@@ -20,6 +22,10 @@ export interface McpOptions {
   defaultCookie: CookieInput;
   /** Audit log file (default .beam-lens/audit.log under cwd). */
   auditFile?: string;
+  /** The face in the audit log: 'mcp' (default), or 'vscode' when the editor serves its language-model tools through this server. */
+  face?: AuditFace;
+  /** Sessions a host owns (the editor's attached nodes), usable by the tools and never detached by them. */
+  hostedSessions?: () => readonly Session[];
 }
 
 export interface McpContext {

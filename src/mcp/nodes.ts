@@ -13,14 +13,22 @@ export class NodeRegistry {
   private readonly sessions = new Map<string, Session>();
   private readonly attaching = new Map<string, Promise<Session>>();
 
-  constructor(private readonly attacher: Attacher) {}
+  /**
+   * `hosted`: sessions a host owns (the VS Code sidebar's attached nodes): listed and used like
+   * our own, never detached by us.
+   */
+  constructor(
+    private readonly attacher: Attacher,
+    private readonly hosted: () => readonly Session[] = () => [],
+  ) {}
 
   list(): Session[] {
-    return [...this.sessions.values()];
+    const own = [...this.sessions.values()];
+    return [...own, ...this.hosted().filter((h) => !this.sessions.has(h.node))];
   }
 
   names(): string[] {
-    return [...this.sessions.keys()];
+    return this.list().map((s) => s.node);
   }
 
   /** Attaches (or returns the session already attached to that node). */
@@ -55,12 +63,12 @@ export class NodeRegistry {
     if (s) return s;
     throw new BeamLensError(
       'usage',
-      `${node} is not attached${this.sessions.size > 0 ? ` (attached: ${this.names().join(', ')})` : ''}: call \`attach\` with {node: "${node}"} first`,
+      `${node} is not attached${this.list().length > 0 ? ` (attached: ${this.names().join(', ')})` : ''}: call \`attach\` with {node: "${node}"} first`,
     );
   }
 
   private find(node: string): Session | undefined {
-    const exact = this.sessions.get(node);
+    const exact = this.sessions.get(node) ?? this.hosted().find((h) => h.node === node);
     if (exact) return exact;
     // A bare name matches name@anyhost when exactly one attached node has that name.
     if (!node.includes('@')) {
@@ -72,6 +80,7 @@ export class NodeRegistry {
 
   async detach(node: string): Promise<string> {
     const s = this.resolve(node);
+    if (!this.sessions.has(s.node)) throw new BeamLensError('usage', `${s.node} was attached by the editor: detach it there (the BEAM sidebar)`);
     this.sessions.delete(s.node);
     await s.detach();
     return s.node;

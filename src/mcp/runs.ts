@@ -42,7 +42,7 @@ export async function runForTool<T>(ctx: McpContext, extra: Extra, run: McpRun<T
   let consent: Consent | null = null;
   let values = Object.fromEntries(run.fields.map((f) => [f.key, f.requested]));
   const client = ctx.client();
-  const audit = intrusive ? fileAuditLog({ cwd: ctx.options.cwd, actor: { face: 'mcp', client }, ...(ctx.options.auditFile !== undefined ? { file: ctx.options.auditFile } : {}) }) : null;
+  const audit = intrusive ? fileAuditLog({ cwd: ctx.options.cwd, actor: { face: ctx.options.face ?? 'mcp', client }, ...(ctx.options.auditFile !== undefined ? { file: ctx.options.auditFile } : {}) }) : null;
   if (intrusive) {
     try {
       // Refused before the user is asked anything when another session already runs there.

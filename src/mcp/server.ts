@@ -31,7 +31,20 @@ export function createMcpServer(options: McpOptions, attacher: Attacher): BeamLe
     { name: SERVER_NAME, version: SERVER_VERSION, title: 'BEAM Lens' },
     { capabilities: { tools: {}, resources: { listChanged: true }, prompts: {}, logging: {} }, instructions: INSTRUCTIONS },
   );
-  const nodes = new NodeRegistry(attacher);
+  // Pre-approval goes with every attachment; --allow-probe also loads the probe at once (faster
+  // pages on large nodes; purged on detach), as the CLI does.
+  const pre = options.preapproved;
+  const nodes = new NodeRegistry(async (request) => {
+    const session = await attacher({ ...request, grants: { ...pre, ...(request.grants ?? {}) } });
+    if (pre.allowProbe === true) {
+      try {
+        await session.loadProbe();
+      } catch {
+        // Production without --confirm-node: the probe waits for consent like everything else.
+      }
+    }
+    return session;
+  }, options.hostedSessions);
   const stopping = new AbortController();
   const context: McpContext = {
     server,
