@@ -1,6 +1,6 @@
 // The MCP face's cost over the core call it makes, side by side in one run (calls alternate):
 //   1. tool-call overhead: `processes {limit: 20}` and `process_info` through the SDK's Client
-//      over stdio to `beam-lens mcp`, against the same core call (Session.processes /
+//      over stdio to `beam-lens mcp`, against the same core call (Attachment.processes /
 //      processDetail) on a small node; p95 of each and the p95 of the per-pair difference;
 //   2. `processes {limit: 50}` on a node with 100,000 processes, the probe loaded on both sides
 //      (the server with --allow-probe): p95 through MCP / p95 of the core call.
@@ -11,9 +11,9 @@ import path from 'node:path';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { attach } from '../src/core/attach';
-import type { Session } from '../src/core/session';
+import type { Attachment } from '../src/core/attach/attachment';
 import { startNode, type TestNode } from '../test/integration/harness';
-import { ensureBuilt } from '../test/integration/mcp-client';
+import { ensureBuilt } from '../test/integration/mcp/client';
 import { fmt, heading, median, percentile, row, timeMs } from './util';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 60);
@@ -66,7 +66,7 @@ async function main(): Promise<void> {
   row(['call', 'core median', 'core p95', 'MCP median', 'MCP p95', 'p95 overhead', 'p95 of pair differences', 'p95 ratio']);
   row(['---', '---', '---', '---', '---', '---', '---', '---']);
   const small = await startNode();
-  let session: Session | undefined;
+  let session: Attachment | undefined;
   let client: Client | undefined;
   try {
     session = await attach({ node: small.node, cookie: { kind: 'file', path: small.cookieFile } });

@@ -3,6 +3,7 @@ import { errorKindOf, errorMessage } from '../errors';
 import { VERSION } from '../version';
 import { UsageError, helpText, parseArgs } from './args';
 import type { Command } from './command';
+import { clusterCommand } from './commands/cluster';
 import { findingsCommand } from './commands/findings';
 import { lspCommand } from './commands/lsp';
 import { mailboxesCommand } from './commands/mailboxes';
@@ -23,6 +24,7 @@ const commands: Command[] = [
   nodesCommand,
   pingCommand,
   overviewCommand,
+  clusterCommand,
   processesCommand,
   processCommand,
   treeCommand,

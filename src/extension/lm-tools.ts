@@ -7,7 +7,7 @@ import * as vscode from 'vscode';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { InMemoryTransport } from '@modelcontextprotocol/sdk/inMemory.js';
 import { ElicitRequestSchema, type CallToolResult, type ElicitRequest, type ElicitResult } from '@modelcontextprotocol/sdk/types.js';
-import type { Session } from '../core/session';
+import type { Attachment } from '../core/attach/attachment';
 import { BeamLensError } from '../errors';
 import { LM_TOOLS, intrusiveSummary, lmToolName, type LmToolInput } from '../mcp/editor-tools';
 import { createMcpServer, type BeamLensMcp } from '../mcp/server';
@@ -33,7 +33,7 @@ function resultText(r: CallToolResult): string {
 
 export interface LmToolHost {
   /** The sessions of the nodes attached in the sidebar. */
-  sessions(): readonly Session[];
+  sessions(): readonly Attachment[];
   /** Where sessions, reports and the audit log go (the workspace folder, else the extension's storage). */
   cwd(): string;
 }

@@ -3,8 +3,8 @@
 // and, on production, the node name typed), or takes the server's pre-approval flags. What the
 // answer allows is decided by core (requireConsent, inside the audited run), as for every face.
 import type { ElicitRequestFormParams } from '@modelcontextprotocol/sdk/types.js';
-import { ConsentRequiredError, type ConsentGrants, type IntrusiveAction } from '../core/consent';
-import type { Session } from '../core/session';
+import { ConsentRequiredError, type ConsentGrants, type IntrusiveAction } from '../core/attach/consent';
+import type { Attachment } from '../core/attach/attachment';
 import { BeamLensError, errorMessage } from '../errors';
 import type { McpContext } from './context';
 
@@ -19,7 +19,7 @@ export interface LimitField {
 }
 
 export interface IntrusivePlan {
-  session: Session;
+  session: Attachment;
   tool: string;
   actions: readonly IntrusiveAction[];
   /** What will be set on the node, for a person. */

@@ -5,9 +5,9 @@ import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
 import type { CookieInput } from '../core/attach';
-import type { ConsentGrants } from '../core/consent';
-import type { Session } from '../core/session';
-import type { AuditFace } from '../core/sessions/audit';
+import type { ConsentGrants } from '../core/attach/consent';
+import type { Attachment } from '../core/attach/attachment';
+import type { AuditFace } from '../core/records/audit';
 import { errorResult } from './errors';
 import type { NodeRegistry } from './nodes';
 
@@ -25,7 +25,7 @@ export interface McpOptions {
   /** The face in the audit log: 'mcp' (default), or 'vscode' when the editor serves its language-model tools through this server. */
   face?: AuditFace;
   /** Sessions a host owns (the editor's attached nodes), usable by the tools and never detached by them. */
-  hostedSessions?: () => readonly Session[];
+  hostedSessions?: () => readonly Attachment[];
 }
 
 export interface McpContext {

@@ -3,15 +3,15 @@
 // one for a tool call. Detaching undoes everything BEAM Lens set on the node.
 import type { AttachRequest } from '../core/attach';
 import { parseNodeName } from '../core/attach';
-import type { Session } from '../core/session';
+import type { Attachment } from '../core/attach/attachment';
 import { BeamLensError } from '../errors';
 
-/** Opens a core Session for a request: the core attach service (a parameter so a face may wrap it). */
-export type Attacher = (request: AttachRequest) => Promise<Session>;
+/** Opens a core Attachment for a request: the core attach service (a parameter so a face may wrap it). */
+export type Attacher = (request: AttachRequest) => Promise<Attachment>;
 
 export class NodeRegistry {
-  private readonly sessions = new Map<string, Session>();
-  private readonly attaching = new Map<string, Promise<Session>>();
+  private readonly sessions = new Map<string, Attachment>();
+  private readonly attaching = new Map<string, Promise<Attachment>>();
 
   /**
    * `hosted`: sessions a host owns (the VS Code sidebar's attached nodes): listed and used like
@@ -19,10 +19,10 @@ export class NodeRegistry {
    */
   constructor(
     private readonly attacher: Attacher,
-    private readonly hosted: () => readonly Session[] = () => [],
+    private readonly hosted: () => readonly Attachment[] = () => [],
   ) {}
 
-  list(): Session[] {
+  list(): Attachment[] {
     const own = [...this.sessions.values()];
     return [...own, ...this.hosted().filter((h) => !this.sessions.has(h.node))];
   }
@@ -32,7 +32,7 @@ export class NodeRegistry {
   }
 
   /** Attaches (or returns the session already attached to that node). */
-  async attach(request: AttachRequest): Promise<{ session: Session; already: boolean }> {
+  async attach(request: AttachRequest): Promise<{ session: Attachment; already: boolean }> {
     const name = parseNodeName(request.node);
     const known = this.find(name);
     if (known) return { session: known, already: true };
@@ -50,10 +50,10 @@ export class NodeRegistry {
   }
 
   /** The session for `node`, or the only one when `node` is omitted. */
-  resolve(node: string | undefined): Session {
+  resolve(node: string | undefined): Attachment {
     if (node === undefined || node === '') {
       const all = this.list();
-      if (all.length === 1) return all[0] as Session;
+      if (all.length === 1) return all[0] as Attachment;
       if (all.length === 0) {
         throw new BeamLensError('usage', 'no node is attached: call `attach` with {node: "name@host"} first (`list_nodes` shows the nodes on a host)');
       }
@@ -67,7 +67,7 @@ export class NodeRegistry {
     );
   }
 
-  private find(node: string): Session | undefined {
+  private find(node: string): Attachment | undefined {
     const exact = this.sessions.get(node) ?? this.hosted().find((h) => h.node === node);
     if (exact) return exact;
     // A bare name matches name@anyhost when exactly one attached node has that name.

@@ -3,8 +3,8 @@
 import path from 'node:path';
 import { ResourceTemplate } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { ReadResourceResult } from '@modelcontextprotocol/sdk/types.js';
-import { isSavedId, loadReport, reportsDir, savedIds } from '../core/sessions/reports';
-import { loadSession, sessionsDir } from '../core/sessions/store';
+import { isSavedId, loadReport, reportsDir, savedIds } from '../core/records/reports';
+import { loadSession, sessionsDir } from '../core/records/store';
 import { RESULT_BYTES, boundText } from './bounds';
 import type { McpContext } from './context';
 import { BeamLensError } from '../errors';

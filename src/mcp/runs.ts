@@ -3,19 +3,19 @@
 // node, limits, deadline, cancellation, saved record) with MCP progress while it runs. The probe
 // is unloaded afterwards unless the server was started with --allow-probe, so the node is left
 // exactly as it was.
-import { ConsentRequiredError, requireConsent, type IntrusiveAction } from '../core/consent';
-import type { Session } from '../core/session';
-import { fileAuditLog } from '../core/sessions/audit';
-import { runAudited, type RunOutcome, type RunResult } from '../core/sessions/run';
-import type { SessionKind } from '../core/sessions/store';
-import type { TraceResult } from '../core/sessions/trace';
+import { ConsentRequiredError, requireConsent, type IntrusiveAction } from '../core/attach/consent';
+import type { Attachment } from '../core/attach/attachment';
+import { fileAuditLog } from '../core/records/audit';
+import { runAudited, type RunOutcome, type RunResult } from '../core/runs/run';
+import type { SessionKind } from '../core/records/store';
+import type { TraceResult } from '../core/runs/trace';
 import { errorMessage } from '../errors';
 import { obtainConsent, type Consent, type LimitField } from './consent';
 import { progressFor, type Extra, type McpContext } from './context';
 
 export interface McpRun<T> {
   tool: string;
-  session: Session;
+  session: Attachment;
   kind: SessionKind;
   /** Intrusive actions (empty: a read-only run, saved but neither asked nor audited). */
   actions: readonly IntrusiveAction[];

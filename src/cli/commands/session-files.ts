@@ -1,6 +1,6 @@
-import { compareSessions, measures, type Measure } from '../../core/sessions/compare';
-import { loadSession } from '../../core/sessions/store';
-import type { MailboxWatchResult } from '../../core/sessions/mailbox-watch';
+import { compareSessions, measures, type Measure } from '../../core/records/compare';
+import { loadSession } from '../../core/records/store';
+import type { MailboxWatchResult } from '../../core/runs/mailbox-watch';
 import { UsageError, booleanFlag } from '../args';
 import type { Command } from '../command';
 import { ExitCode } from '../exit-codes';

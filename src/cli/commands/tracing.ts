@@ -2,19 +2,21 @@
 // --allow-probe (and --confirm-node on production), is bounded (rate, cap, deadline), is written
 // to the audit log, and saves its result as a session file.
 import { formatModule } from '../../etf';
-import { traceLine } from '../../core/sessions/trace-log';
-import { fileAuditLog } from '../../core/sessions/audit';
-import { measureCallTime, runHotFunctions, type HotFunction, type HotResult } from '../../core/sessions/hot';
-import { printableLimits, runAudited, type RunOutcome, type RunResult } from '../../core/sessions/run';
-import type { SessionKind } from '../../core/sessions/store';
-import { parseMfa, parseRate, runMonitor, runTrace, type TraceEvent, type TraceResult, type TraceTarget } from '../../core/sessions/trace';
-import type { Session } from '../../core/session';
+import { traceLine } from '../../core/records/trace-log';
+import { fileAuditLog } from '../../core/records/audit';
+import { measureCallTime, runHotFunctions, type HotFunction, type HotResult } from '../../core/runs/hot';
+import { printableLimits, runAudited, type RunOutcome, type RunResult } from '../../core/runs/run';
+import type { SessionKind } from '../../core/records/store';
+import { parseMfa, parseRate, runMonitor, runTrace, type TraceEvent, type TraceResult, type TraceTarget } from '../../core/runs/trace';
+import type { Attachment } from '../../core/attach/attachment';
 import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag, type FlagSpec, type FlagValues } from '../args';
 import type { Command, CommandContext } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { formatCount, printJson, renderTable } from '../output';
-import { probeFlags, withSession } from '../session';
+import { probeFlags, withAttachment } from '../attachment';
+import { clusterHot, type ClusterHotResult } from '../../core/cluster/sessions';
+import { clusterFlags, withCluster } from './cluster';
 
 const traceFlags: Record<string, FlagSpec> = {
   ...connectionFlags,
@@ -35,13 +37,13 @@ async function audited<T>(
   ctx: CommandContext,
   kind: SessionKind,
   limits: Record<string, unknown>,
-  body: (s: Session, signal: AbortSignal) => Promise<RunOutcome<T>>,
+  body: (s: Attachment, signal: AbortSignal) => Promise<RunOutcome<T>>,
   traceLog?: (value: T) => { target: string; limits: Record<string, string | number>; result: TraceResult },
 ): Promise<RunResult<T>> {
   const auditFile = stringFlag(ctx.args.flags, 'audit');
   const saveFile = stringFlag(ctx.args.flags, 'save');
   const audit = fileAuditLog({ cwd: ctx.cwd, actor: { face: 'cli' }, ...(auditFile !== undefined ? { file: auditFile } : {}) });
-  return withSession(ctx.args.flags, ctx.output, ctx.signal, (s) =>
+  return withAttachment(ctx.args.flags, ctx.output, ctx.signal, (s) =>
     runAudited<T>({
       session: s,
       kind,
@@ -74,6 +76,8 @@ export const hotCommand: Command = {
       app: { type: 'string', value: 'APP', description: "only this application's modules (default: every non-OTP application)" },
       module: { type: 'string', value: 'M', description: 'only these modules, comma-separated (raw atoms: Elixir.MyApp.Worker)' },
       'call-time': { type: 'number', value: 'N', description: 'then measure call_time for the top N (at most 10)', default: 0 },
+      ...clusterFlags,
+      cluster: { type: 'boolean', description: 'count on every member of the cluster of --node (direct connections, the probe on each; one consent for all)' },
     },
   },
   async run(ctx) {
@@ -84,6 +88,33 @@ export const hotCommand: Command = {
     const app = stringFlag(args.flags, 'app');
     const modules = stringFlag(args.flags, 'module')?.split(',').map((m) => m.trim()).filter(Boolean);
     const limits = { durationMs: duration * 1000, listed: limit, callTimeTop, ...(app ? { app } : {}), ...(modules ? { modules } : {}) };
+    if (booleanFlag(args.flags, 'cluster')) {
+      if (callTimeTop > 0) throw new UsageError('--call-time is not available with --cluster');
+      const options = { durationMs: duration * 1000, limit, ...(app ? { apps: [app] } : {}), ...(modules ? { modules } : {}) };
+      const run = await audited<ClusterHotResult>(ctx, 'hot', { ...limits, cluster: true }, async (s, signal) => {
+        const value = await withCluster(s, args.flags, (view) => clusterHot(view, { ...options, signal }));
+        return { value, endReason: value.endReason, durationMs: value.durationMs };
+      });
+      const r = run.value;
+      if (booleanFlag(args.flags, 'json')) {
+        printJson(output, { session: run.file, ...r });
+        return ExitCode.ok;
+      }
+      output.out(
+        renderTable(
+          [
+            { header: 'NODE', cell: (f: ClusterHotResult['functions'][number]) => f.node },
+            { header: 'FUNCTION', max: 50, cell: (f) => `${formatModule(f.module)}.${f.function}/${f.arity}` },
+            { header: 'CALLS', align: 'right', cell: (f) => formatCount(f.calls) },
+            { header: 'CALLS/S', align: 'right', cell: (f) => formatCount(f.callsPerSec) },
+          ],
+          r.functions,
+        ),
+      );
+      for (const n of r.nodes) output.out(`  ${n.node}: ${n.status === 'ok' ? `${formatCount(n.totalCalls ?? 0)} calls (${n.endReason})` : `${n.status} (${n.error ?? ''})`}`);
+      output.out(`${r.nodes.filter((n) => n.status === 'ok').length} of ${r.nodes.length} nodes counted over ${(r.durationMs / 1000).toFixed(1)} s (${r.endReason}); saved ${run.file ?? '(not saved)'}`);
+      return ExitCode.ok;
+    }
     const run = await audited<HotResult>(ctx, 'hot', limits, async (s, signal) => {
       const result = await runHotFunctions(s, {
         durationMs: duration * 1000,

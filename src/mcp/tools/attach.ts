@@ -2,7 +2,7 @@
 // (BEAM Lens is a hidden node); detaching undoes whatever BEAM Lens set (the probe, any trace).
 import { z } from 'zod';
 import { parseEnvTag, type CookieInput } from '../../core/attach';
-import { envTags } from '../../core/consent';
+import { envTags } from '../../core/attach/consent';
 import { toolResult } from '../bounds';
 import { guarded, type McpContext } from '../context';
 

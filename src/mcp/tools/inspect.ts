@@ -1,10 +1,10 @@
 // Read-only inspection tools: they ask the node questions and change nothing on it.
 import { z } from 'zod';
-import { listNodes } from '../../dist';
+import { listNodes } from '../../erldist';
 import { formatModule } from '../../etf';
-import { filteredProcesses } from '../../core/process-filter';
-import type { ProcessPage, ProcessRow, ProcessSort } from '../../core/processes';
-import type { ApplicationTree, TreeNode } from '../../core/tree';
+import { filteredProcesses } from '../../core/inspect/process-filter';
+import type { ProcessPage, ProcessRow, ProcessSort } from '../../core/inspect/processes';
+import type { ApplicationTree, TreeNode } from '../../core/inspect/tree';
 import { STRUCTURED_BUDGET, fitItems, toolResult, truncationNote } from '../bounds';
 import { guarded, progressFor, type McpContext } from '../context';
 import { BeamLensError } from '../../errors';

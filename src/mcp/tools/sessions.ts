@@ -4,21 +4,23 @@
 import path from 'node:path';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { diagnose, type Diagnosis } from '../../core/diagnose';
-import type { Finding } from '../../core/findings';
-import { renderReport } from '../../core/report';
-import { compareSessions } from '../../core/sessions/compare';
-import { runHotFunctions, type HotResult } from '../../core/sessions/hot';
-import { watchMailboxes, type MailboxWatchResult } from '../../core/sessions/mailbox-watch';
-import { isSavedId, saveReport } from '../../core/sessions/reports';
-import { printableLimits } from '../../core/sessions/run';
-import { factsFromDiagnosis } from '../../core/sessions/saved-facts';
-import { loadSession, sessionsDir, type SessionRecord } from '../../core/sessions/store';
-import { traceLine } from '../../core/sessions/trace-log';
-import { parseMfa, runMonitor, runTrace, type TraceEvent, type TraceResult, type TraceTarget } from '../../core/sessions/trace';
+import { diagnose, type Diagnosis } from '../../core/findings/diagnose';
+import type { Finding } from '../../core/findings/rules';
+import { buildReport } from '../../core/report/build';
+import type { ReportDocument } from '../../core/report/document';
+import { renderReportMarkdown } from '../../core/report/markdown';
+import { compareSessions } from '../../core/records/compare';
+import { runHotFunctions, type HotResult } from '../../core/runs/hot';
+import { watchMailboxes, type MailboxWatchResult } from '../../core/runs/mailbox-watch';
+import { isSavedId, saveReport } from '../../core/records/reports';
+import { printableLimits } from '../../core/runs/run';
+import { factsFromDiagnosis } from '../../core/facts/saved-facts';
+import { loadSession, sessionsDir, type SessionRecord } from '../../core/records/store';
+import { traceLine } from '../../core/records/trace-log';
+import { parseMfa, runMonitor, runTrace, type TraceEvent, type TraceResult, type TraceTarget } from '../../core/runs/trace';
 import { BeamLensError } from '../../errors';
 import { Atom, formatModule } from '../../etf';
-import type { Session } from '../../core/session';
+import type { Attachment } from '../../core/attach/attachment';
 import { STRUCTURED_BUDGET, fitItems, toolResult, truncationNote } from '../bounds';
 import { guarded, progressFor, type Extra, type McpContext } from '../context';
 import { reportUri, sessionUri } from '../resources';
@@ -256,6 +258,7 @@ export function registerSessionTools(ctx: McpContext): void {
         const s = nodes.resolve(node);
         const progress = progressFor(extra);
         let d: Diagnosis | undefined;
+        let doc: ReportDocument | undefined;
         const { result } = await runForTool(ctx, extra, {
           tool: 'report', session: s, kind: 'report', actions: allowTrace ? ['probe', 'trace'] : [],
           sets: `load the beam_lens_probe module, set call_count patterns on the node's own modules and take the system monitor for ${durationS} s`,
@@ -265,12 +268,12 @@ export function registerSessionTools(ctx: McpContext): void {
           durationMs: (v) => (v.durationS ?? durationS) * 1000,
           body: async (v, signal) => {
             d = await diagnose(s, { durationMs: (v.durationS ?? durationS) * 1000, trace: allowTrace, signal, onProgress: (done, total, what) => progress(done, total, what) });
-            return { value: { facts: factsFromDiagnosis(d, s.env) }, endReason: signal.aborted ? 'stopped' : 'completed', durationMs: d.samples.windowMs, ...(d.tracingNote ? { endDetail: d.tracingNote } : {}) };
+            doc = buildReport({ samples: d.samples, findings: d.findings, env: s.env, probe: s.probe.state === 'loaded', ...(d.tracingNote ? { tracingNote: d.tracingNote } : {}) });
+            return { value: { facts: factsFromDiagnosis(d, s.env), report: doc }, endReason: signal.aborted ? 'stopped' : 'completed', durationMs: d.samples.windowMs, ...(d.tracingNote ? { endDetail: d.tracingNote } : {}) };
           },
         });
         const diagnosis = d as unknown as Diagnosis;
-        const markdown = renderReport({ samples: diagnosis.samples, findings: diagnosis.findings, env: s.env, probe: allowTrace });
-        saveReport(result.id, markdown, ctx.options.cwd);
+        saveReport(result.id, renderReportMarkdown(doc as unknown as ReportDocument), ctx.options.cwd);
         const session = { id: result.id, uri: sessionUri(result.id), endReason: result.endReason, file: result.file };
         const report = { id: result.id, uri: reportUri(result.id) };
         ctx.server.sendResourceListChanged();
@@ -311,7 +314,7 @@ function loadSaved(ctx: McpContext, ref: string): SessionRecord {
 }
 
 /** An unknown MFA is refused before anything is set, with what to do. */
-async function checkFunctionExists(s: Session, mfa: { module: string; function: string; arity: number | '_' }): Promise<void> {
+async function checkFunctionExists(s: Attachment, mfa: { module: string; function: string; arity: number | '_' }): Promise<void> {
   const found = await s.evaluator.eval(
     `case code:ensure_loaded(M) of
        {module, M} -> case A of '_' -> lists:keymember(F, 1, M:module_info(exports)) orelse lists:keymember(F, 1, M:module_info(functions)); _ -> lists:member({F, A}, M:module_info(exports)) orelse lists:member({F, A}, M:module_info(functions)) end;
@@ -327,7 +330,7 @@ async function checkFunctionExists(s: Session, mfa: { module: string; function: 
 async function traceTool(
   ctx: McpContext,
   extra: Extra,
-  s: Session,
+  s: Attachment,
   tool: string,
   kind: 'trace' | 'trace-messages',
   target: TraceTarget,
