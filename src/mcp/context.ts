@@ -4,7 +4,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { RequestHandlerExtra } from '@modelcontextprotocol/sdk/shared/protocol.js';
 import type { CallToolResult, ServerNotification, ServerRequest } from '@modelcontextprotocol/sdk/types.js';
-import type { CookieInput } from '../core/attach';
+import type { AttachRequest, CookieInput } from '../core/attach';
 import type { ConsentGrants } from '../core/attach/consent';
 import type { Attachment } from '../core/attach/attachment';
 import type { AuditFace } from '../core/records/audit';
@@ -18,6 +18,8 @@ export interface McpOptions {
   cwd: string;
   /** Pre-approval from the command line (--allow-probe, --allow-trace, --confirm-node). */
   preapproved: ConsentGrants;
+  /** What every `attach` call adds (the server's TLS flags, where warnings go). */
+  attachDefaults?: Pick<AttachRequest, 'tls' | 'warn' | 'timeoutMs'>;
   /** Cookie source for `attach` calls that give none (the server's --cookie / --cookie-file, else ~/.erlang.cookie). */
   defaultCookie: CookieInput;
   /** Audit log file (default .beam-lens/audit.log under cwd). */

@@ -2,6 +2,7 @@
 // The connection flags attach at start; --allow-probe/--allow-trace (with --confirm-node on
 // production) pre-approve intrusive tools for clients that cannot show a consent form.
 import { attach } from '../../core/attach';
+import { tlsFlagValues } from '../../erldist';
 import { errorMessage } from '../../errors';
 import { createMcpServer, serveStdio } from '../../mcp/server';
 import { booleanFlag, stringFlag } from '../args';
@@ -26,11 +27,17 @@ export const mcpCommand: Command = {
     const f = args.flags;
     const confirmNode = stringFlag(f, 'confirm-node');
     const audit = stringFlag(f, 'audit');
+    const tls = tlsFlagValues((n) => f[n]);
     const mcp = createMcpServer(
       {
         cwd,
         preapproved: { allowProbe: booleanFlag(f, 'allow-probe'), allowTrace: booleanFlag(f, 'allow-trace'), ...(confirmNode !== undefined ? { confirmNode } : {}) },
         defaultCookie: cookieFromFlags(f),
+        attachDefaults: {
+          ...(Object.keys(tls).length > 0 ? { tls } : {}),
+          ...(typeof f.timeout === 'number' ? { timeoutMs: f.timeout } : {}),
+          warn: (m: string) => output.err(`beam-lens mcp: ${m}`),
+        },
         ...(audit !== undefined ? { auditFile: audit } : {}),
       },
       attach,

@@ -27,7 +27,7 @@ export function registerAttachTools(ctx: McpContext): void {
     ({ node, host, port, cookieFile, env }) =>
       guarded(async () => {
         const cookie: CookieInput = cookieFile !== undefined ? { kind: 'file', path: cookieFile } : ctx.options.defaultCookie;
-        const { session, already } = await nodes.attach({ node, cookie, ...(host ? { host } : {}), ...(port ? { port } : {}), ...(env ? { env: parseEnvTag(env) } : {}) });
+        const { session, already } = await nodes.attach({ ...(ctx.options.attachDefaults ?? {}), node, cookie, ...(host ? { host } : {}), ...(port ? { port } : {}), ...(env ? { env: parseEnvTag(env) } : {}) });
         const text = `${already ? 'already attached to' : 'attached to'} ${session.node} [${session.env}] as a hidden node; nothing was installed. Next: overview, supervision_tree, processes, findings.`;
         return toolResult({ node: session.node, env: session.env, alreadyAttached: already, attached: nodes.names() }, text);
       }),
