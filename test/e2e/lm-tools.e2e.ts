@@ -34,14 +34,26 @@ describe('VS Code language-model tools end to end (code-server + chromium, demo 
     const out = path.join(folder, 'lm-result.json');
     rmSync(out, { force: true });
     writeFileSync(path.join(folder, 'lm-request.json'), JSON.stringify({ name, input }));
-    // Focus may still be in the sidebar or a closing input: give it to the editor area first.
-    await wb.page.locator('.monaco-workbench .part.editor').first().click({ timeout: 10_000 }).catch(() => undefined);
-    await wb.runCommand('BEAM E2E: Invoke Language-Model Tool').catch(async () => {
-      await wb.page.keyboard.press('Escape');
-      await wb.runCommand('BEAM E2E: Invoke Language-Model Tool');
+    const result = (ms: number): Promise<LmResult> => waitFor(() => (existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as LmResult) : undefined), ms, `the result of ${name}`, 200);
+    const run = async (): Promise<void> => {
+      // Focus may still be in the sidebar or a closing input: give it to the editor area first.
+      await wb.page.locator('.monaco-workbench .part.editor').first().click({ timeout: 10_000 }).catch(() => undefined);
+      await wb.runCommand('BEAM E2E: Invoke Language-Model Tool').catch(async () => {
+        await wb.page.keyboard.press('Escape');
+        await wb.runCommand('BEAM E2E: Invoke Language-Model Tool');
+      });
+    };
+    await run();
+    if (whileWaiting) {
+      await whileWaiting();
+      return result(120_000);
+    }
+    // A read-only call may be asked again if the palette swallowed the first Enter (the caller
+    // extension is activated by that first command).
+    return result(30_000).catch(async () => {
+      await run();
+      return result(90_000);
     });
-    await whileWaiting?.();
-    return waitFor(() => (existsSync(out) ? (JSON.parse(readFileSync(out, 'utf8')) as LmResult) : undefined), 120_000, `the result of ${name}`, 200);
   }
 
   before(async function () {
@@ -81,7 +93,7 @@ describe('VS Code language-model tools end to end (code-server + chromium, demo 
     assert.match(r.text ?? '', /Demo\.EventSink/);
   });
 
-  it('an intrusive tool shows the confirmation naming what it sets, then returns its result; the node is clean after detach', async () => {
+  it('an intrusive tool shows the confirmation naming what it sets, then returns its result (audited, face vscode)', async () => {
     const r = await invoke('beam_lens_hot_functions', { durationS: 2, limit: 5 }, async () => {
       const dialog = wb.page.locator('.monaco-dialog-box', { hasText: 'Allow BEAM Lens to change' });
       await dialog.waitFor({ timeout: 60_000 });
@@ -96,6 +108,24 @@ describe('VS Code language-model tools end to end (code-server + chromium, demo 
     assert.match(r.text ?? '', /Demo\.Pricing:compute\/2 \d+ calls\/s/);
     const auditLines = readFileSync(path.join(folder, '.beam-lens/audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { face: string; action: string });
     assert.ok(auditLines.some((l) => l.face === 'vscode' && l.action === 'hot start'), 'audited with face vscode');
+    await clean(demo, [['Elixir.Demo.Pricing', 'compute', 2]], 15_000);
+  });
+
+  it('on a node tagged production the node name must be typed after the confirmation; then the node is clean after detach', async () => {
+    await wb.runCommand('BEAM: Set Environment Tag…');
+    await wb.quickPick('production');
+    await wb.page.locator('.statusbar', { hasText: `${demo.node} · production` }).waitFor({ timeout: 30_000 });
+    const r = await invoke('beam_lens_hot_functions', { durationS: 1, limit: 3 }, async () => {
+      const dialog = wb.page.locator('.monaco-dialog-box', { hasText: 'Allow BEAM Lens to change' });
+      await dialog.waitFor({ timeout: 60_000 });
+      assert.match(await dialog.innerText(), /tagged production/);
+      const buttons = dialog.locator('.monaco-button');
+      const labels = await buttons.allInnerTexts();
+      await buttons.nth(labels.findIndex((l) => !/cancel/i.test(l))).click();
+      await wb.answer('is tagged production', demo.node);
+    });
+    assert.ok(r.ok, r.error);
+    assert.match(r.text ?? '', /calls\/s/);
     await wb.runCommand('BEAM: Detach');
     await wb.quickPick(demo.node, 5000).catch(() => undefined);
     await clean(demo, [['Elixir.Demo.Pricing', 'compute', 2]], 15_000);
