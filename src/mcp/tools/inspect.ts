@@ -1,6 +1,6 @@
 // Read-only inspection tools: they ask the node questions and change nothing on it.
 import { z } from 'zod';
-import { listNodes } from '../../erldist';
+import { listNodes } from '../../core/attach';
 import { formatModule } from '../../etf';
 import { filteredProcesses } from '../../core/inspect/process-filter';
 import type { ProcessPage, ProcessRow, ProcessSort } from '../../core/inspect/processes';
