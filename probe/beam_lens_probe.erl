@@ -34,6 +34,8 @@
          monitor_start/2,
          monitor_stop/1,
          module_summary/1]).
+%% Sampling profiler (its own section at the end of this file).
+-export([profile_start/3, profile_stop/1]).
 
 -type sort_key() :: memory | reductions | message_queue_len.
 -type row() :: {pid(), Value :: non_neg_integer(), Info :: [{atom(), term()}]}.
@@ -275,6 +277,8 @@ hot_call_time(MFAs, WindowMs)
 %%            with return => true, which reports returns and exceptions, else
 %%            [{'_', [], []}]),
 %%   return => boolean() (call) [false],
+%%   args => boolean() (call) [true]: false prints no term at all: calls as M:F/Arity,
+%%            return values as "_", exceptions as their class only,
 %%   pid => pid() (messages; a local process, not traced by another tracer),
 %%   rate => {Count, PerMs} [{100, 1000}], cap => pos_integer() [1000],
 %%   deadline_ms => pos_integer() [60000], max_chars => pos_integer() [200],
@@ -950,7 +954,7 @@ kind_config(call, Spec) ->
                     Given -> check_match_spec(Given)
                 end,
     _ = code:ensure_loaded(M),
-    #{mfa => MFA, match => MatchSpec};
+    #{mfa => MFA, match => MatchSpec, args => spec(args, Spec, true, fun erlang:is_boolean/1)};
 kind_config(messages, Spec) ->
     Pid = spec(pid, Spec, required, fun erlang:is_pid/1),
     case node(Pid) =:= node() andalso is_process_alive(Pid) of
@@ -1358,17 +1362,20 @@ event({trace_ts, Pid, call, {M, F, Args}, Ts}, S) ->
 event({trace_ts, Pid, call, {M, F, Args}, _Extra, Ts}, S) ->
     call_event(Pid, M, F, Args, Ts, S);
 event({trace_ts, Pid, return_from, {M, F, A}, Value, Ts}, #lens{max_chars = Max} = S) ->
-    case ours(M, F, A, S) of
-        true -> {return, Pid, mfa_text(M, F, A), print(Value, Max), ts_us(Ts)};
-        false -> skip
+    case {ours(M, F, A, S), terms(S)} of
+        {true, false} -> {return, Pid, mfa_text(M, F, A), <<"_">>, ts_us(Ts)};
+        {true, true} -> {return, Pid, mfa_text(M, F, A), print(Value, Max), ts_us(Ts)};
+        {false, _} -> skip
     end;
 event({trace_ts, Pid, exception_from, {M, F, A}, {Class, Reason}, Ts},
       #lens{max_chars = Max} = S) ->
-    case ours(M, F, A, S) of
-        true ->
+    case {ours(M, F, A, S), terms(S)} of
+        {true, false} ->
+            {exception, Pid, mfa_text(M, F, A), atom_to_binary(Class, utf8), ts_us(Ts)};
+        {true, true} ->
             Text = [io_lib:format("~tw:", [Class]), limited(Reason, Max)],
             {exception, Pid, mfa_text(M, F, A), truncate(Text, Max), ts_us(Ts)};
-        false ->
+        {false, _} ->
             skip
     end;
 event({trace_ts, Pid, send, Msg, To, Ts}, #lens{max_chars = Max}) ->
@@ -1384,15 +1391,21 @@ event(_Other, _S) ->
 
 %% 'all' processes carry the call flag, so patterns other tools set would reach us too.
 call_event(Pid, M, F, Args, Ts, #lens{max_chars = Max} = S) when is_list(Args) ->
-    case ours(M, F, length(Args), S) of
-        true ->
+    case {ours(M, F, length(Args), S), terms(S)} of
+        {true, false} ->
+            {call, Pid, mfa_text(M, F, length(Args)), ts_us(Ts)};
+        {true, true} ->
             Text = [io_lib:format("~tw:~tw(", [M, F]), args_text(Args, Max, []), ")"],
             {call, Pid, truncate(Text, Max), ts_us(Ts)};
-        false ->
+        {false, _} ->
             skip
     end;
 call_event(_Pid, _M, _F, _Args, _Ts, _S) ->
     skip.
+
+%% Whether a call tracer prints terms (arguments, return values, exception reasons): args => false says no.
+terms(#lens{settings = #{args := false}}) -> false;
+terms(_S) -> true.
 
 ours(M, F, A, #lens{mfa = {PM, PF, PA}}) ->
     M =:= PM andalso (PF =:= '_' orelse F =:= PF) andalso (PA =:= '_' orelse A =:= PA);
@@ -1746,3 +1759,209 @@ summary_module(IC, Dict) when is_list(Dict) ->
     end;
 summary_module({M, _, _}, _) -> M;
 summary_module(_, _) -> undefined.
+
+%%% Sampling profiler -------------------------------------------------------------------
+
+%% @doc Starts the sampler, registered as beam_lens_sampler (one per node), which reads
+%% process_info(P, [status, current_stacktrace]) of each of Pids (at most 100 local
+%% processes) every interval_us microseconds and sends what it saw to Owner in batches:
+%% {beam_lens_profile, Sampler, {samples, [{TimeUs, Pid, Status, StackId}], Stacks, Files}}
+%% with Stacks the [{StackId, [{M, F, Arity, Line}]}] (innermost first, Line 0 when unknown)
+%% first seen in this batch (each distinct stack crosses the wire once) and Files the
+%% [{M, File}] of modules seen for the first time; then once
+%% {beam_lens_profile, Sampler, {done, Reason, Stats}} with Reason completed | cap |
+%% stopped | process_down. No trace flag, no code change: only process_info/2.
+%% Bounded by duration_ms (at most 600,000) and max_samples (at most 1,000,000). While the
+%% total run queue is above run_queue_limit the interval doubles (up to 8x the asked one)
+%% and comes back as the queue falls. The sampler ends when Owner goes away.
+-spec profile_start([pid()], pid(), map()) -> {ok, pid()} | {error, term()}.
+profile_start(Pids, Owner, Opts) when is_list(Pids), is_pid(Owner), is_map(Opts) ->
+    case profile_config(Pids, Opts) of
+        {ok, Config} ->
+            Tag = make_ref(),
+            Parent = self(),
+            {Pid, MRef} = spawn_opt(fun() -> sampler_init(Parent, Tag, Pids, Owner, Config) end,
+                                    [monitor]),
+            receive
+                {Tag, Reply} ->
+                    erlang:demonitor(MRef, [flush]),
+                    Reply;
+                {'DOWN', MRef, process, Pid, Reason} ->
+                    {error, {start_failed, Reason}}
+            after 10000 ->
+                    exit(Pid, kill),
+                    erlang:demonitor(MRef, [flush]),
+                    {error, timeout}
+            end;
+        {error, _} = Error ->
+            Error
+    end.
+
+%% @doc Asks the sampler to end (it flushes and sends done with reason stopped).
+-spec profile_stop(pid()) -> ok.
+profile_stop(Sampler) when is_pid(Sampler) ->
+    Sampler ! beam_lens_profile_stop,
+    ok.
+
+profile_config(Pids, Opts) ->
+    Get = fun(K, D) -> maps:get(K, Opts, D) end,
+    IntervalUs = Get(interval_us, 10309),
+    DurationMs = Get(duration_ms, 10000),
+    Max = Get(max_samples, 100000),
+    BatchMs = Get(batch_ms, 250),
+    RqLimit = Get(run_queue_limit, 2 * erlang:system_info(schedulers_online)),
+    Valid = Pids =/= [] andalso length(Pids) =< 100
+        andalso lists:all(fun(P) -> is_pid(P) andalso node(P) =:= node() end, Pids)
+        andalso profile_in_range(IntervalUs, 1000, 10000000)
+        andalso profile_in_range(DurationMs, 1, 600000)
+        andalso profile_in_range(Max, 1, 1000000)
+        andalso profile_in_range(BatchMs, 10, 10000)
+        andalso profile_in_range(RqLimit, 0, 1000000000),
+    case Valid of
+        true -> {ok, #{interval_us => IntervalUs, duration_ms => DurationMs,
+                       max_samples => Max, batch_ms => BatchMs, rq_limit => RqLimit}};
+        false -> {error, {bad_profile_spec, Pids, Opts}}
+    end.
+
+profile_in_range(N, Min, Max) -> is_integer(N) andalso N >= Min andalso N =< Max.
+
+sampler_init(Parent, Tag, Pids, Owner, Config) ->
+    case catch register(beam_lens_sampler, self()) of
+        true ->
+            detach_group_leader(),
+            ORef = erlang:monitor(process, Owner),
+            Watched = maps:from_list([{P, erlang:monitor(process, P)} || P <- Pids]),
+            #{interval_us := Interval, duration_ms := DurationMs} = Config,
+            Now = erlang:monotonic_time(microsecond),
+            {_, Reductions} = erlang:process_info(self(), reductions),
+            S = Config#{owner => Owner, oref => ORef, pids => Watched, base_us => Interval,
+                        start_us => Now, end_us => Now + DurationMs * 1000, next_us => Now,
+                        flush_us => Now + maps:get(batch_ms, Config) * 1000,
+                        batch => [], seen => #{}, files => [], stacks => #{}, new_stacks => [],
+                        count => 0, ticks => 0,
+                        late => 0, backoffs => 0, cost_us => 0, cost_max_us => 0,
+                        reductions0 => Reductions, down => []},
+            Parent ! {Tag, {ok, self()}},
+            self() ! {timeout, none, beam_lens_sample},
+            sampler_loop(S);
+        _ ->
+            Parent ! {Tag, {error, {busy, whereis(beam_lens_sampler)}}}
+    end.
+
+sampler_loop(#{oref := ORef, pids := Watched} = S) ->
+    receive
+        {timeout, _, beam_lens_sample} ->
+            sampler_tick(S);
+        beam_lens_profile_stop ->
+            sampler_finish(stopped, S);
+        {'DOWN', ORef, process, _, _} ->
+            exit(normal);
+        {'DOWN', _, process, Pid, Reason} when is_map_key(Pid, Watched) ->
+            Down = [{Pid, iolist_to_binary(io_lib:format("~0P", [Reason, 12]))}
+                    | maps:get(down, S)],
+            S1 = S#{pids := maps:remove(Pid, Watched), down := Down},
+            case map_size(Watched) of
+                1 -> sampler_finish(process_down, S1);
+                _ -> sampler_loop(S1)
+            end
+    end.
+
+sampler_tick(#{pids := Watched, start_us := Start} = S0) ->
+    Now = erlang:monotonic_time(microsecond),
+    S1 = maps:fold(fun(Pid, _, S) -> sample_one(Pid, Now - Start, S) end, S0, Watched),
+    S2 = S1#{ticks := maps:get(ticks, S1) + 1},
+    S3 = case Now >= maps:get(flush_us, S2) of
+             true -> sampler_backoff(sampler_flush(S2#{flush_us := Now + maps:get(batch_ms, S2) * 1000}));
+             false -> S2
+         end,
+    case {maps:get(count, S3) >= maps:get(max_samples, S3), Now >= maps:get(end_us, S3)} of
+        {true, _} -> sampler_finish(cap, S3);
+        {_, true} -> sampler_finish(completed, S3);
+        _ -> sampler_loop(sampler_schedule(Now, S3))
+    end.
+
+sample_one(Pid, T, #{cost_us := Cost, cost_max_us := CostMax} = S) ->
+    T0 = erlang:monotonic_time(microsecond),
+    Info = erlang:process_info(Pid, [status, current_stacktrace]),
+    Us = erlang:monotonic_time(microsecond) - T0,
+    S1 = S#{cost_us := Cost + Us, cost_max_us := max(CostMax, Us)},
+    case Info of
+        [{status, Status}, {current_stacktrace, Stack}] ->
+            {Id, S2} = stack_id(Stack, S1),
+            S2#{batch := [{T, Pid, Status, Id} | maps:get(batch, S2)],
+                count := maps:get(count, S2) + 1};
+        _ ->
+            %% Gone: its DOWN message ends its part of the profile.
+            S1
+    end.
+
+%% Distinct stacks get an id; their frames are read (and sent) only the first time.
+stack_id(Stack, #{stacks := Stacks} = S) ->
+    case Stacks of
+        #{Stack := Id} ->
+            {Id, S};
+        _ ->
+            Id = map_size(Stacks),
+            {Frames, S1} = sample_frames(Stack, [], S),
+            {Id, S1#{stacks := Stacks#{Stack => Id},
+                     new_stacks := [{Id, Frames} | maps:get(new_stacks, S1)]}}
+    end.
+
+sample_frames([], Acc, S) ->
+    {lists:reverse(Acc), S};
+sample_frames([{M, F, A, Loc} | Rest], Acc, #{seen := Seen} = S) ->
+    Arity = case A of L when is_list(L) -> length(L); N -> N end,
+    Line = case lists:keyfind(line, 1, Loc) of {line, L2} when is_integer(L2) -> L2; _ -> 0 end,
+    S1 = case is_map_key(M, Seen) of
+             true -> S;
+             false ->
+                 Files = case lists:keyfind(file, 1, Loc) of
+                             {file, File} -> [{M, unicode:characters_to_binary(File)} | maps:get(files, S)];
+                             false -> maps:get(files, S)
+                         end,
+                 S#{seen := Seen#{M => true}, files := Files}
+         end,
+    sample_frames(Rest, [{M, F, Arity, Line} | Acc], S1);
+sample_frames([_ | Rest], Acc, S) ->
+    sample_frames(Rest, Acc, S).
+
+sampler_flush(#{batch := [], files := []} = S) ->
+    S;
+sampler_flush(#{owner := Owner, batch := Batch, new_stacks := New, files := Files} = S) ->
+    Owner ! {beam_lens_profile, self(), {samples, lists:reverse(Batch), lists:reverse(New), Files}},
+    S#{batch := [], new_stacks := [], files := []}.
+
+%% The interval doubles while the run queue is over the limit, and halves back towards
+%% the asked one once the queue is at half the limit or below.
+sampler_backoff(#{rq_limit := Limit, interval_us := I, base_us := Base} = S) ->
+    Rq = erlang:statistics(total_run_queue_lengths),
+    if
+        Rq > Limit, I < Base * 8 ->
+            S#{interval_us := I * 2, backoffs := maps:get(backoffs, S) + 1};
+        Rq * 2 =< Limit, I > Base ->
+            S#{interval_us := max(Base, I div 2)};
+        true ->
+            S
+    end.
+
+%% The next tick is one interval after the previous one; ticks missed while the sampler
+%% was not scheduled are skipped (counted as late), never made up in a burst.
+sampler_schedule(Now, #{next_us := Prev, interval_us := I} = S) ->
+    {Next, Late} = case Prev + I of
+                       N when N > Now -> {N, 0};
+                       _ -> {Now + I, 1}
+                   end,
+    erlang:start_timer((Next + 999) div 1000, self(), beam_lens_sample, [{abs, true}]),
+    S#{next_us := Next, late := maps:get(late, S) + Late}.
+
+sampler_finish(Reason, S0) ->
+    #{owner := Owner, start_us := Start, reductions0 := R0} = S = sampler_flush(S0),
+    {_, R1} = erlang:process_info(self(), reductions),
+    Stats = #{samples => maps:get(count, S), ticks => maps:get(ticks, S),
+              late_ticks => maps:get(late, S), backoffs => maps:get(backoffs, S),
+              interval_us => maps:get(interval_us, S), base_interval_us => maps:get(base_us, S),
+              cost_us => maps:get(cost_us, S), cost_max_us => maps:get(cost_max_us, S),
+              duration_us => erlang:monotonic_time(microsecond) - Start,
+              reductions => R1 - R0, down => lists:reverse(maps:get(down, S))},
+    Owner ! {beam_lens_profile, self(), {done, Reason, Stats}},
+    exit(normal).

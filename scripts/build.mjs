@@ -29,7 +29,7 @@ const entries = [
   { entryPoints: ['src/server/index/worker.ts'], outfile: 'dist/index-worker.js' },
 ];
 
-const webviews = ['supervision-tree', 'process-table', 'process-detail', 'dashboard', 'report', 'cluster'];
+const webviews = ['supervision-tree', 'process-table', 'process-detail', 'dashboard', 'report', 'cluster', 'flame-graph'];
 
 await Promise.all([
   ...entries.filter((e) => existsSync(e.entryPoints[0])).map((e) => build({ ...nodeCommon, ...e })),

@@ -8,6 +8,8 @@ import { listNodes } from '../erldist';
 import { LspMethods } from '../protocol/lsp';
 import type { TreeFocus } from '../protocol/webview';
 import { pickNode, registerCommand, registerCommands } from './commands';
+import { profileLspOf, registerProfiler } from './profile-view';
+import { registerLanguageModelTools } from './lm-tools';
 import { createLog } from './log';
 import { NodeManager } from './nodes';
 import { Sidebar } from './sidebar';
@@ -153,6 +155,9 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     await vscode.window.showQuickPick(found.map((x) => ({ label: x.name, description: `port ${x.port}` })), { title: 'Nodes registered in EPMD on this machine' });
   });
   context.subscriptions.push(...registerCommands({ context, nodes, log, workspaceDir, config }));
+  context.subscriptions.push(...registerProfiler({ context, nodes, log, workspaceDir, config }, () => profileLspOf(client)));
+  // The MCP tools as language-model tools, on the nodes attached here (src/extension/lm-tools.ts).
+  context.subscriptions.push(registerLanguageModelTools({ sessions: () => nodes.list().map((n) => n.session), cwd: () => workspaceDir() ?? context.globalStorageUri.fsPath }));
 
   // ---- sidebar, refreshed while visible ----
   const sidebar = new Sidebar(nodes, workspaceDir);

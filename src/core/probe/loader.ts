@@ -6,6 +6,7 @@
 // The probe's guardian process monitors our node and unloads the probe if we vanish; unload()
 // asks the guardian, which leaves the module with one purge by erts_code_purger (code_server is
 // never held for the pass over the processes).
+import { BeamLensError } from '../../errors';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -157,7 +158,7 @@ export async function loadProbe(
           channel.rpc('erlang', 'check_old_code', [mod], { timeoutMs: 30_000 }),
         ]);
         if (isAtom(loaded, 'false') && isAtom(oldCode, 'false')) return { unloadMs: performance.now() - u0 };
-        if (Date.now() > deadline) throw new Error(`the probe is still loaded on ${channel.peer} 60 s after unload; it unloads itself when we disconnect`);
+        if (Date.now() > deadline) throw new BeamLensError('timeout', `the probe is still loaded on ${channel.peer} 60 s after unload; it unloads itself when we disconnect`);
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     },

@@ -7,6 +7,7 @@
 // ours. When the call times out or is cancelled the guard exits with a reason, so the linked
 // worker dies with it; when the connection drops the link breaks (noconnection) and the worker
 // dies too. No interpreted pass is left running on the node after we gave up on it.
+import { BeamLensError } from '../../errors';
 import type { LocalProcess } from '../../erldist';
 import { Atom, ErlMap, Term, Tuple, isAtom } from '../../etf';
 import type { RpcChannel } from './rpc';
@@ -47,7 +48,7 @@ export class RemoteEvaluator {
     // (a list of 100,000 children, say). Throwing the value instead makes rex answer with it
     // alone (rpc returns thrown values as results), so only the answer crosses the wire.
     const body = source.trim().replace(/\.$/, '');
-    const guard = this.channel.spawn?.();
+    const guard = this.guardProcess();
     const exprs = await this.parse(guard ? `link(${GUARD}), throw({'${VALUE_TAG}', begin ${body} end}).` : `throw({'${VALUE_TAG}', begin ${body} end}).`, timeoutMs);
     const all = guard ? { ...bindings, [GUARD]: guard.pid } : bindings;
     const call = this.channel.rpc('erl_eval', 'exprs', [exprs, await this.bindings(all, timeoutMs)], { timeoutMs });
@@ -83,6 +84,19 @@ export class RemoteEvaluator {
     return this.eval(`${quoteAtom(module)}:${quoteAtom(fun)}(${names.join(', ')}).`, bindings, options);
   }
 
+  /**
+   * A local process to link the target's worker to, or undefined when the channel has none or
+   * cannot make one here (a cluster member reached through another node is not connected to us).
+   */
+  private guardProcess(): LocalProcess | undefined {
+    try {
+      return this.channel.spawn?.();
+    } catch (err) {
+      if (err instanceof BeamLensError && err.kind === 'capability') return undefined;
+      throw err;
+    }
+  }
+
   private async parse(source: string, timeoutMs: number): Promise<Term> {
     await this.before.catch(() => undefined);
     const cached = this.parsed.get(source);
@@ -90,11 +104,11 @@ export class RemoteEvaluator {
     const chars = [...source].map((c) => c.codePointAt(0) as number);
     const scanned = await this.channel.rpc('erl_scan', 'string', [chars], { timeoutMs });
     if (!(scanned instanceof Tuple) || !isAtom(scanned.elements[0], 'ok')) {
-      throw new Error(`internal error: Erlang snippet does not scan: ${source}`);
+      throw new BeamLensError('internal', `internal error: Erlang snippet does not scan: ${source}`);
     }
     const parsed = await this.channel.rpc('erl_parse', 'parse_exprs', [scanned.elements[1] as Term], { timeoutMs });
     if (!(parsed instanceof Tuple) || !isAtom(parsed.elements[0], 'ok')) {
-      throw new Error(`internal error: Erlang snippet does not parse: ${source}`);
+      throw new BeamLensError('internal', `internal error: Erlang snippet does not parse: ${source}`);
     }
     const exprs = parsed.elements[1] as Term;
     this.parsed.set(source, exprs);
