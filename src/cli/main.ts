@@ -13,6 +13,7 @@ import { overviewCommand } from './commands/overview';
 import { pingCommand } from './commands/ping';
 import { etsCommand, portsCommand } from './commands/ports-ets';
 import { processCommand, processesCommand } from './commands/processes';
+import { profileCommand } from './commands/profile';
 import { reportCommand } from './commands/report';
 import { treeCommand } from './commands/tree';
 import { hotCommand, monitorCommand, traceCommand, traceMessagesCommand } from './commands/tracing';
@@ -32,6 +33,7 @@ const commands: Command[] = [
   reportCommand,
   mailboxesCommand,
   hotCommand,
+  profileCommand,
   traceCommand,
   traceMessagesCommand,
   monitorCommand,

@@ -4,11 +4,12 @@
 // model over live facts. Same ids, same severities. Needs `npm run build`.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { attach } from '../../src/core/attach';
 import type { Finding } from '../../src/core/findings/rules';
+import { readReportDocument } from '../../src/core/report/validate';
 import { factsCollector } from '../../src/core/facts/runtime-facts';
 import type { Attachment } from '../../src/core/attach/attachment';
 import { loadSession } from '../../src/core/records/store';
@@ -107,6 +108,11 @@ describe('faces agree on the findings of one node', function () {
       // The saved report carries exactly the report's findings (no second copy under another id).
       const saved = loadSession(reportJson.session).result as ReportSessionResult;
       assert.deepEqual(pairs(saved.facts.findings), reportPairs, 'saved report facts');
+      // So does the report document it saved (what the report view shows), and its Markdown names every finding by id.
+      const document = readReportDocument(saved.report);
+      assert.deepEqual(pairs(document.sections.flatMap((x) => x.blocks).flatMap((b) => (b.kind === 'finding' ? [b.finding] : []))), reportPairs, 'saved report document');
+      const markdown = readFileSync(path.join(ws, 'report.md'), 'utf8');
+      for (const [id] of reportPairs) assert.ok(markdown.includes(`- Finding id: \`${id}\``), `${id} in report.md`);
 
       // The sidebar model over live facts (two collections, so mailbox growth is known).
       const collector = factsCollector(session);

@@ -5,6 +5,8 @@ import type { Command } from '../command';
 import { ExitCode } from '../exit-codes';
 import { printJson, renderTable } from '../output';
 import { renderMailboxes } from './mailboxes';
+import { profileCompareText, profileOf, profileText } from './profile-text';
+import { compareProfiles } from '../../core/profile/compare';
 
 /** Rows of any session kind as (key, label, value) so two sessions can be compared. */
 interface Measure {
@@ -51,6 +53,7 @@ export const sessionCommand: Command = {
       }
       output.out(`${r.kind} session ${r.id} on ${r.node} (${r.env}), ${r.startedAt}, ${(r.durationMs / 1000).toFixed(1)} s, ended: ${r.endReason}${r.endDetail ? ` (${r.endDetail})` : ''}`);
       if (r.kind === 'mailboxes') output.out(renderMailboxes((r.result as MailboxWatchResult).rows));
+      else if (r.kind === 'profile') output.out(profileText(profileOf(r, file), { top: 15 }));
       else {
         const ms = measures(r);
         if (ms.length > 0) output.out(renderTable([{ header: 'WHAT', cell: (m: Measure) => m.label }, { header: 'VALUE', align: 'right', cell: (m) => `${m.value} ${m.unit}` }], ms));
@@ -63,6 +66,12 @@ export const sessionCommand: Command = {
       const a = loadSession(file);
       const b = loadSession(other);
       if (a.kind !== b.kind) throw new UsageError(`cannot compare a ${a.kind} session with a ${b.kind} session`);
+      if (a.kind === 'profile') {
+        const c = compareProfiles(profileOf(a, file), profileOf(b, other));
+        if (booleanFlag(args.flags, 'json')) printJson(output, { kind: a.kind, before: { id: a.id, startedAt: a.startedAt, ...c.before }, after: { id: b.id, startedAt: b.startedAt, ...c.after }, changes: c.changes });
+        else output.out(`profile: ${a.id} (${a.startedAt}) → ${b.id} (${b.startedAt})\n${profileCompareText(c, 20)}`);
+        return ExitCode.ok;
+      }
       const before = new Map(measures(a).map((m) => [m.key, m]));
       const after = new Map(measures(b).map((m) => [m.key, m]));
       const keys = [...new Set([...before.keys(), ...after.keys()])];

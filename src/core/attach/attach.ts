@@ -1,7 +1,7 @@
 // Attaching to a node, for every face: parse the target, find the cookie, connect as a hidden
 // node, wrap the connection in an Attachment with its environment tag and grants. Every error that
-// leaves `attach` is a BeamLensError marked phase 'attach' (the CLI exits 3 for connection
-// kinds then; the same kinds later exit 1).
+// leaves `attach` is a BeamLensError marked phase 'attach' (the CLI exits 3 for a timeout,
+// protocol or capability error then, and 1 for the same kinds once attached; see cli/exit-codes.ts).
 import { Cookie, connect, limitsForMessageMb, resolveCookie, tlsFromFlags, type NodeConnection, type TlsFlagValues } from '../../erldist';
 import { BeamLensError, toBeamLensError } from '../../errors';
 import type { ConsentGrants, EnvTag } from './consent';

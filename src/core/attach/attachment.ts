@@ -7,7 +7,8 @@ import type { ConsentGrants, EnvTag } from './consent';
 import { ConsentRequiredError, requireConsent } from './consent';
 import { getOverview, type Overview, type OverviewOptions } from '../inspect/overview';
 import { parsePid } from '../target/pids';
-import { ProbeHandle, loadProbe, type ProbeStatus } from '../probe/loader';
+import { loadedModules, restoreLoadedModules, type ModulesRestored } from '../target/loaded-modules';
+import { PROBE_MODULE, ProbeHandle, loadProbe, type ProbeStatus } from '../probe/loader';
 import { processDetail, type DetailOptions, type ProcessDetail } from '../inspect/process-detail';
 import { topProcessesViaRpc, type ProcessPage, type ProcessQuery } from '../inspect/processes';
 import { topProbeProcesses } from '../probe/calls';
@@ -25,6 +26,8 @@ export interface AttachmentConnection extends RpcChannel {
   /** Called once when the connection closes (the node went down, the network split, we detached). */
   onClose(listener: (reason: string) => void): Disposable;
   close(): Promise<void>;
+  /** False once the connection has ended (NodeConnection has it). */
+  readonly isOpen?: boolean;
 }
 
 export interface AttachmentOptions {
@@ -42,12 +45,21 @@ export class Attachment {
   private probeStatus: ProbeStatus = { state: 'absent' };
   private probeLoading: Promise<ProbeStatus> | null = null;
   private detached = false;
+  /** Modules loaded on the target when we attached (taken before our first evaluation). */
+  private readonly modulesBefore: Promise<Set<string> | null>;
+  private restored: ModulesRestored | null = null;
 
   constructor(
     readonly connection: AttachmentConnection,
     readonly options: AttachmentOptions,
   ) {
-    this.evaluator = new RemoteEvaluator(connection);
+    this.modulesBefore = loadedModules(connection).catch(() => null);
+    this.evaluator = new RemoteEvaluator(connection, this.modulesBefore);
+  }
+
+  /** After detach: the OTP modules our work had loaded and that were removed again (or kept). */
+  get modulesRestored(): ModulesRestored | null {
+    return this.restored;
   }
 
   get node(): string {
@@ -93,7 +105,7 @@ export class Attachment {
     requireConsent('probe', this.node, this.env, this.options.grants ?? {});
     if (this.probeHandle !== null) return this.probeStatus;
     // Concurrent sessions (hot functions and the system monitor in one report) share one load.
-    this.probeLoading ??= loadProbe(this.connection, this.evaluator, this.options.probeDir).then((result) => {
+    this.probeLoading ??= loadProbe(this.connection, this.evaluator, this.options.probeDir !== undefined ? { probeDir: this.options.probeDir } : {}).then((result) => {
       this.probeStatus = result.status;
       this.probeHandle = result.handle;
       return result.status;
@@ -142,6 +154,12 @@ export class Attachment {
     this.detached = true;
     try {
       if (this.probeHandle !== null) await this.probeHandle.unload();
+      // What our zero-install work (or the fallback compile) loaded goes again: the node's set
+      // of loaded modules is what it was when we attached.
+      const before = await this.modulesBefore;
+      if (before !== null && this.connection.isOpen !== false) {
+        this.restored = await restoreLoadedModules(this.connection, before, new Set([PROBE_MODULE])).catch(() => null);
+      }
     } finally {
       this.probeHandle = null;
       this.probeStatus = { state: 'absent' };

@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { connect } from '../../../src/erldist';
+import { isAtom, type Term } from '../../../src/etf';
 import { Attachment } from '../../../src/core/attach/attachment';
 import { factsCollector, moduleSummaries } from '../../../src/core/facts/runtime-facts';
 import { runHotFunctions } from '../../../src/core/runs/hot';
@@ -65,7 +66,17 @@ describe('language server (LSP over stdio, live demo node)', function () {
     const collector = factsCollector(session, { hot: () => hot });
     let hot: Awaited<ReturnType<typeof runHotFunctions>> | undefined;
     // The demo starts its pipeline just after boot: wait until the sink runs, then measure.
-    await waitFor(async () => (await collector.collect()).modules.some((m) => m.module === 'Demo.EventSink'), 30_000, 'Demo.EventSink to run');
+    // (A collection is fast enough to see the sink before the demo application has finished
+    // starting: wait for its 300 sessions too.)
+    await waitFor(
+      async () => {
+        const mods = (await collector.collect()).modules;
+        return mods.some((m) => m.module === 'Demo.EventSink') && mods.some((m) => m.module === 'Demo.Session' && m.processes >= 300);
+      },
+      30_000,
+      'Demo.EventSink and the 300 sessions to run',
+    );
+    await waitFor(async () => ((await demo.eval('[A || {A, _, _} <- application:which_applications()].')) as Term[]).some((t) => isAtom(t, 'demo')), 30_000, 'the demo application to be started');
     hot = await runHotFunctions(session, { durationMs: 1500, limit: 10 });
     facts = await collector.collect();
     await client.sendFacts(facts);
