@@ -277,6 +277,8 @@ hot_call_time(MFAs, WindowMs)
 %%            with return => true, which reports returns and exceptions, else
 %%            [{'_', [], []}]),
 %%   return => boolean() (call) [false],
+%%   args => boolean() (call) [true]: false prints no term at all: calls as M:F/Arity,
+%%            return values as "_", exceptions as their class only,
 %%   pid => pid() (messages; a local process, not traced by another tracer),
 %%   rate => {Count, PerMs} [{100, 1000}], cap => pos_integer() [1000],
 %%   deadline_ms => pos_integer() [60000], max_chars => pos_integer() [200],
@@ -952,7 +954,7 @@ kind_config(call, Spec) ->
                     Given -> check_match_spec(Given)
                 end,
     _ = code:ensure_loaded(M),
-    #{mfa => MFA, match => MatchSpec};
+    #{mfa => MFA, match => MatchSpec, args => spec(args, Spec, true, fun erlang:is_boolean/1)};
 kind_config(messages, Spec) ->
     Pid = spec(pid, Spec, required, fun erlang:is_pid/1),
     case node(Pid) =:= node() andalso is_process_alive(Pid) of
@@ -1360,17 +1362,20 @@ event({trace_ts, Pid, call, {M, F, Args}, Ts}, S) ->
 event({trace_ts, Pid, call, {M, F, Args}, _Extra, Ts}, S) ->
     call_event(Pid, M, F, Args, Ts, S);
 event({trace_ts, Pid, return_from, {M, F, A}, Value, Ts}, #lens{max_chars = Max} = S) ->
-    case ours(M, F, A, S) of
-        true -> {return, Pid, mfa_text(M, F, A), print(Value, Max), ts_us(Ts)};
-        false -> skip
+    case {ours(M, F, A, S), terms(S)} of
+        {true, false} -> {return, Pid, mfa_text(M, F, A), <<"_">>, ts_us(Ts)};
+        {true, true} -> {return, Pid, mfa_text(M, F, A), print(Value, Max), ts_us(Ts)};
+        {false, _} -> skip
     end;
 event({trace_ts, Pid, exception_from, {M, F, A}, {Class, Reason}, Ts},
       #lens{max_chars = Max} = S) ->
-    case ours(M, F, A, S) of
-        true ->
+    case {ours(M, F, A, S), terms(S)} of
+        {true, false} ->
+            {exception, Pid, mfa_text(M, F, A), atom_to_binary(Class, utf8), ts_us(Ts)};
+        {true, true} ->
             Text = [io_lib:format("~tw:", [Class]), limited(Reason, Max)],
             {exception, Pid, mfa_text(M, F, A), truncate(Text, Max), ts_us(Ts)};
-        false ->
+        {false, _} ->
             skip
     end;
 event({trace_ts, Pid, send, Msg, To, Ts}, #lens{max_chars = Max}) ->
@@ -1386,15 +1391,21 @@ event(_Other, _S) ->
 
 %% 'all' processes carry the call flag, so patterns other tools set would reach us too.
 call_event(Pid, M, F, Args, Ts, #lens{max_chars = Max} = S) when is_list(Args) ->
-    case ours(M, F, length(Args), S) of
-        true ->
+    case {ours(M, F, length(Args), S), terms(S)} of
+        {true, false} ->
+            {call, Pid, mfa_text(M, F, length(Args)), ts_us(Ts)};
+        {true, true} ->
             Text = [io_lib:format("~tw:~tw(", [M, F]), args_text(Args, Max, []), ")"],
             {call, Pid, truncate(Text, Max), ts_us(Ts)};
-        false ->
+        {false, _} ->
             skip
     end;
 call_event(_Pid, _M, _F, _Args, _Ts, _S) ->
     skip.
+
+%% Whether a call tracer prints terms (arguments, return values, exception reasons): args => false says no.
+terms(#lens{settings = #{args := false}}) -> false;
+terms(_S) -> true.
 
 ours(M, F, A, #lens{mfa = {PM, PF, PA}}) ->
     M =:= PM andalso (PF =:= '_' orelse F =:= PF) andalso (PA =:= '_' orelse A =:= PA);

@@ -7,6 +7,7 @@ import { clusterCommand } from './commands/cluster';
 import { findingsCommand } from './commands/findings';
 import { lspCommand } from './commands/lsp';
 import { mailboxesCommand } from './commands/mailboxes';
+import { mcpCommand } from './commands/mcp';
 import { nodesCommand } from './commands/nodes';
 import { sessionCommand } from './commands/session-files';
 import { overviewCommand } from './commands/overview';
@@ -40,6 +41,7 @@ const commands: Command[] = [
   findingsCommand,
   sessionCommand,
   lspCommand,
+  mcpCommand,
 ];
 
 export async function runCli(argv: readonly string[], output: Output, signal: AbortSignal): Promise<number> {

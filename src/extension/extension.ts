@@ -9,6 +9,7 @@ import { LspMethods } from '../protocol/lsp';
 import type { TreeFocus } from '../protocol/webview';
 import { pickNode, registerCommand, registerCommands } from './commands';
 import { profileLspOf, registerProfiler } from './profile-view';
+import { registerLanguageModelTools } from './lm-tools';
 import { createLog } from './log';
 import { NodeManager } from './nodes';
 import { Sidebar } from './sidebar';
@@ -155,6 +156,8 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
   });
   context.subscriptions.push(...registerCommands({ context, nodes, log, workspaceDir, config }));
   context.subscriptions.push(...registerProfiler({ context, nodes, log, workspaceDir, config }, () => profileLspOf(client)));
+  // The MCP tools as language-model tools, on the nodes attached here (src/extension/lm-tools.ts).
+  context.subscriptions.push(registerLanguageModelTools({ sessions: () => nodes.list().map((n) => n.session), cwd: () => workspaceDir() ?? context.globalStorageUri.fsPath }));
 
   // ---- sidebar, refreshed while visible ----
   const sidebar = new Sidebar(nodes, workspaceDir);

@@ -18,6 +18,7 @@ import { walkTree } from '../../src/core/inspect/tree';
 import { findingItems } from '../../src/extension/model/sidebar';
 import { startNode, waitFor, type TestNode } from './harness';
 import { LspTestClient } from './lsp-client';
+import { data, startMcp } from './mcp/client';
 
 const root = path.join(__dirname, '../..');
 const bin = path.join(root, 'bin/beam-lens');
@@ -147,6 +148,19 @@ describe('faces agree on the findings of one node', function () {
       assert.deepEqual(expectedIn(shown), EXPECTED);
     } finally {
       assert.equal(await offline.stop(), 0);
+    }
+  });
+  it('the MCP face (findings and report tools) names the same findings with the same severities', async () => {
+    const mcp = await startMcp({ args: ['--node', demo.node, '--cookie-file', demo.cookieFile], cwd: ws });
+    try {
+      const findings = data<{ findings: Finding[] }>(await mcp.call('findings', { durationS: 3 })).findings;
+      assert.deepEqual(expectedIn(pairs(findings)), EXPECTED, `MCP findings: ${JSON.stringify(pairs(findings))}`);
+      const report = data<{ findings: Finding[]; session: { id: string } }>(await mcp.call('report', { durationS: 3 }));
+      assert.deepEqual(expectedIn(pairs(report.findings)), EXPECTED, 'MCP report');
+      const saved = loadSession(path.join(ws, '.beam-lens/sessions', `${report.session.id}.json`)).result as ReportSessionResult;
+      assert.deepEqual(pairs(saved.facts.findings), pairs(report.findings), 'the MCP report saves exactly its findings');
+    } finally {
+      await mcp.close();
     }
   });
 });

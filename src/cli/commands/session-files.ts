@@ -1,4 +1,5 @@
-import { loadSession, type SessionRecord } from '../../core/records/store';
+import { compareSessions, measures, type Measure } from '../../core/records/compare';
+import { loadSession } from '../../core/records/store';
 import type { MailboxWatchResult } from '../../core/runs/mailbox-watch';
 import { UsageError, booleanFlag } from '../args';
 import type { Command } from '../command';
@@ -7,32 +8,6 @@ import { printJson, renderTable } from '../output';
 import { renderMailboxes } from './mailboxes';
 import { profileCompareText, profileOf, profileText } from './profile-text';
 import { compareProfiles } from '../../core/profile/compare';
-
-/** Rows of any session kind as (key, label, value) so two sessions can be compared. */
-interface Measure {
-  key: string;
-  label: string;
-  value: number;
-  unit: string;
-}
-
-function measures(r: SessionRecord): Measure[] {
-  switch (r.kind) {
-    case 'mailboxes':
-      return (r.result as MailboxWatchResult).rows.map((row) => ({
-        key: row.name ?? row.initialCall ?? row.pid,
-        label: row.name ?? row.initialCall ?? row.pid,
-        value: row.growthPerSec,
-        unit: 'msgs/s',
-      }));
-    case 'hot': {
-      const res = r.result as { functions?: Array<{ mfa: string; callsPerSec: number }> };
-      return (res.functions ?? []).map((f) => ({ key: f.mfa, label: f.mfa, value: f.callsPerSec, unit: 'calls/s' }));
-    }
-    default:
-      return [];
-  }
-}
 
 export const sessionCommand: Command = {
   spec: {
@@ -72,15 +47,7 @@ export const sessionCommand: Command = {
         else output.out(`profile: ${a.id} (${a.startedAt}) → ${b.id} (${b.startedAt})\n${profileCompareText(c, 20)}`);
         return ExitCode.ok;
       }
-      const before = new Map(measures(a).map((m) => [m.key, m]));
-      const after = new Map(measures(b).map((m) => [m.key, m]));
-      const keys = [...new Set([...before.keys(), ...after.keys()])];
-      const rows = keys.map((k) => {
-        const x = before.get(k);
-        const y = after.get(k);
-        return { what: (y ?? x)?.label ?? k, unit: (y ?? x)?.unit ?? '', before: x?.value ?? null, after: y?.value ?? null };
-      });
-      rows.sort((p, q) => Math.abs((q.after ?? 0) - (q.before ?? 0)) - Math.abs((p.after ?? 0) - (p.before ?? 0)));
+      const { rows } = compareSessions(a, b);
       if (booleanFlag(args.flags, 'json')) {
         printJson(output, { kind: a.kind, before: { id: a.id, startedAt: a.startedAt }, after: { id: b.id, startedAt: b.startedAt }, rows });
         return ExitCode.ok;

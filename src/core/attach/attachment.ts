@@ -79,6 +79,49 @@ export class Attachment {
     this.options.grants = { ...(this.options.grants ?? {}), ...grants };
   }
 
+  /**
+   * Runs `body` with consent given for it alone (a face that asks per action, e.g. an MCP
+   * elicitation form); the session's own grants are back when it settles.
+   */
+  async withGrants<T>(grants: ConsentGrants, body: () => Promise<T>): Promise<T> {
+    const before = this.options.grants;
+    this.options.grants = { ...(before ?? {}), ...grants };
+    try {
+      return await body();
+    } finally {
+      this.options.grants = before;
+    }
+  }
+
+  private intrusive: { kind: string; startedAt: Date; deadlineMs?: number } | null = null;
+
+  /** The intrusive session running on this node, if any (what it is, since when, until when at the latest). */
+  get running(): { kind: string; startedAt: Date; deadlineMs?: number } | null {
+    return this.intrusive;
+  }
+
+  /** Throws 'targetBusy', naming the running session, when an intrusive session runs (a face checks before asking the user). */
+  assertIdle(): void {
+    const r = this.intrusive;
+    if (r === null) return;
+    const ends = r.deadlineMs !== undefined ? `, ends by ${new Date(r.startedAt.getTime() + r.deadlineMs).toISOString()} at the latest` : '';
+    throw new BeamLensError('targetBusy', `a ${r.kind} session is already running on ${this.node} (started ${r.startedAt.toISOString()}${ends}): one tracing session per node at a time; wait for it to end or stop it first`);
+  }
+
+  /**
+   * One intrusive session (tracing, hot functions, the system monitor) per attached node at a
+   * time: while one runs, the next is refused with kind 'targetBusy', naming the running one.
+   */
+  async exclusive<T>(kind: string, deadlineMs: number | undefined, body: () => Promise<T>): Promise<T> {
+    this.assertIdle();
+    this.intrusive = { kind, startedAt: new Date(), ...(deadlineMs !== undefined ? { deadlineMs } : {}) };
+    try {
+      return await body();
+    } finally {
+      this.intrusive = null;
+    }
+  }
+
   get hasProbe(): boolean {
     return this.probeHandle !== null;
   }
@@ -146,6 +189,15 @@ export class Attachment {
 
   ets(limit: number, sortBy: 'memory' | 'size' = 'memory'): Promise<{ total: number; rows: EtsRow[] }> {
     return topEtsTables(this.evaluator, this.node, limit, sortBy);
+  }
+
+  /** Unloads the probe (undoing whatever it set) and stays attached; nothing happens when it is not loaded. */
+  async unloadProbe(): Promise<void> {
+    const handle = this.probeHandle;
+    if (handle === null) return;
+    this.probeHandle = null;
+    this.probeStatus = { state: 'absent' };
+    await handle.unload();
   }
 
   /** Undoes everything we set on the target, then closes the connection. Safe to call twice. */
