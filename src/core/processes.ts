@@ -1,6 +1,7 @@
 // The process table: sorted on the target (with the probe) or by chunked rpc (without), one page
 // at a time. Never ships a full row per process: only the sort key travels for the whole set.
 import { Atom, Pid, Term, isAtom } from '../etf';
+import { IDENT_FUN, SPEC_MODULE_FUN, identityFrom } from './identity';
 import { pidText } from './pids';
 import type { RemoteEvaluator } from './remote-eval';
 import type { ProgressReporter, RpcChannel } from './rpc';
@@ -17,6 +18,9 @@ export interface ProcessRow {
   messageQueueLen: number;
   currentFunction: string | null;
   initialCall: string | null;
+  /** The module it runs and its label, by the one naming rule (src/core/identity.ts). */
+  module?: string | null;
+  label?: string | null;
   /** Reductions per second over the window (only with sort reduction-rate). */
   reductionRate?: number;
 }
@@ -49,12 +53,21 @@ const ROW_ITEMS = ['registered_name', 'memory', 'reductions', 'message_queue_len
 // Reads one key for a chunk of pids; dead processes give -1.
 const KEY_OF_CHUNK = `[case erlang:process_info(P, Key) of {_, V} -> V; undefined -> -1 end || P <- Pids].`;
 
-// Full rows for one page; translate_initial_call sees through proc_lib and Elixir's $initial_call.
-const ROWS_OF_PAGE = `
-[case erlang:process_info(P, Items) of
-   undefined -> undefined;
-   Info -> {P, Info, try proc_lib:translate_initial_call(P) catch _:_ -> undefined end}
- end || P <- Pids].`;
+// Full rows for one page; translate_initial_call sees through proc_lib and Elixir's $initial_call;
+// Ident and SpecModule give the module and label by the one naming rule.
+const ROWS_OF_PAGE = `${IDENT_FUN}${SPEC_MODULE_FUN}
+{Rows, _} = lists:mapfoldl(fun(P, Cache) ->
+  case erlang:process_info(P, Items) of
+    undefined -> {undefined, Cache};
+    Info ->
+      Id = Ident(P),
+      {SM, Cache2} = case {Id, lists:keyfind(registered_name, 1, Info)} of
+        {{undefined, _, _}, {_, []}} -> SpecModule(P, Cache);
+        _ -> {undefined, Cache}
+      end,
+      {{P, Info, try proc_lib:translate_initial_call(P) catch _:_ -> undefined end, Id, SM}, Cache2}
+  end end, #{}, Pids),
+Rows.`;
 
 export function sortKeyItem(sort: ProcessSort): string {
   return sort === 'memory' ? 'memory' : sort === 'mailbox' ? 'message_queue_len' : 'reductions';
@@ -96,6 +109,15 @@ export async function topProcessesViaRpc(
   const order = topIndices(score, query.offset + query.limit).slice(query.offset);
   const pagePids = order.map((i) => pids[i] as Pid);
   const rows = await processRows(channel, evaluator, pagePids);
+  // The sorted column shows the values the order was computed from (a row re-read later could
+  // have moved), so it is monotonic.
+  const field = query.sort === 'memory' ? 'memory' : query.sort === 'mailbox' ? 'messageQueueLen' : query.sort === 'reductions' ? 'reductions' : null;
+  if (field !== null) {
+    rows.forEach((row, i) => {
+      const v = score[order[i] as number];
+      if (row && v !== undefined && v >= 0) row[field] = v;
+    });
+  }
   if (query.sort === 'reduction-rate') {
     const rateByPid = new Map(order.map((i) => [(pids[i] as Pid).key, score[i] as number]));
     for (const [i, row] of rows.entries()) {
@@ -123,18 +145,22 @@ export async function processRows(channel: RpcChannel, evaluator: RemoteEvaluato
   return reply.map((r) => (isAtom(r, 'undefined') ? null : rowFrom(r, channel.peer)));
 }
 
-/** A row from {Pid, InfoProplist, TranslatedInitialCall}. */
+/** A row from {Pid, InfoProplist, TranslatedInitialCall, Ident, SpecModule}. */
 export function rowFrom(t: Term, peer: string): ProcessRow {
-  const [pid, info, translated] = asTuple(t, 3).elements;
+  const [pid, info, translated, ident, specModule] = asTuple(t).elements;
   const m = proplistToMap(info);
   const name = m.get('registered_name');
   // translate_initial_call answers proc_lib:init_p/5 when a process has no $initial_call: then
   // the plain initial_call is the better name.
   const translatedText = mfaToString(translated);
   const initial = translatedText !== null && translatedText !== 'proc_lib:init_p/5' ? translatedText : mfaToString(m.get('initial_call'));
+  const registered = name instanceof Atom && name.name !== '' ? name.name : null;
+  const id = identityFrom(ident, specModule, registered, initial);
   return {
     pid: pidText(pid as Pid, peer),
-    name: name instanceof Atom && name.name !== '' ? name.name : null,
+    name: registered,
+    module: id.module,
+    label: id.label,
     memory: asNumber(m.get('memory') ?? 0),
     reductions: asNumber(m.get('reductions') ?? 0),
     messageQueueLen: asNumber(m.get('message_queue_len') ?? 0),

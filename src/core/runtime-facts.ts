@@ -4,6 +4,7 @@
 // language server turns these into lenses and diagnostics; it never calls the node per request.
 import { Atom, Pid, Term, formatModule } from '../etf';
 import type { Finding } from './findings';
+import { IDENT_FUN, SPEC_MODULE_FUN } from './identity';
 import type { HotResult } from './sessions/hot';
 import { pidText } from './pids';
 import type { Session } from './session';
@@ -11,31 +12,45 @@ import { asList, asNumber, asTuple } from './terms';
 import { walkTree, type ApplicationTree } from './tree';
 import type { HotRuntime, ModuleRuntime, RuntimeFacts, SupervisorRuntime } from '../protocol/lsp';
 
-// A process belongs to the module of proc_lib's $initial_call (GenServer, Supervisor, Agent
-// callbacks), else to its initial call's module. Aggregated with a map on the target: by the
-// probe's compiled module_summary/1 when it is loaded, else by erl_eval (same result, slower).
-const MODULE_SUMMARY = `
-Add = fun(P, Acc) ->
-  case erlang:process_info(P, [initial_call, dictionary, message_queue_len, memory]) of
-    [{initial_call, IC}, {dictionary, D}, {message_queue_len, Q}, {memory, Mem}] ->
-      Mod = case lists:keyfind('$initial_call', 1, D) of
-              {_, {supervisor, MS, _}} when is_atom(MS) -> MS;
-              {_, {M0, _, _}} when is_atom(M0) -> M0;
-              _ -> case IC of {M1, _, _} -> M1; _ -> undefined end
-            end,
-      case Acc of
+// A process belongs to the module the one naming rule gives it (src/core/identity.ts: RabbitMQ's
+// process_name type, a simple_one_for_one child's spec module, proc_lib's $initial_call, the
+// initial call). Aggregated with a map on the target by erl_eval; the probe's compiled
+// module_summary/1 (when loaded and asked for) groups by $initial_call only.
+const MODULE_SUMMARY = `${IDENT_FUN}${SPEC_MODULE_FUN}
+ModOf = fun(P, Cache) ->
+  case erlang:process_info(P, [initial_call, registered_name]) of
+    [{initial_call, IC0}, {registered_name, RN}] ->
+      {IT, _, DIC} = Ident(P),
+      M0 = if IT =/= undefined -> IT;
+              true -> case DIC of {supervisor, MS, _} when is_atom(MS) -> MS; {MD, _, _} when is_atom(MD) -> MD;
+                        _ -> case IC0 of {M1, _, _} -> M1; _ -> undefined end end
+           end,
+      %% A simple_one_for_one child is named by its spec's module (at most 500 supervisors asked).
+      case IT =:= undefined andalso RN =:= [] andalso map_size(Cache) < 500 of
+        true -> case SpecModule(P, Cache) of {undefined, C2} -> {M0, C2}; {SMod, C2} -> {SMod, C2} end;
+        false -> {M0, Cache}
+      end;
+    _ -> {undefined, Cache}
+  end
+end,
+Add = fun(P, {Acc, Cache}) ->
+  case erlang:process_info(P, [message_queue_len, memory]) of
+    [{message_queue_len, Q}, {memory, Mem}] ->
+      {Mod, Cache2} = ModOf(P, Cache),
+      Acc2 = case Acc of
         #{Mod := {N, MemS, QS, MaxQ, MaxP}} ->
           {MaxQ2, MaxP2} = if Q > MaxQ -> {Q, P}; true -> {MaxQ, MaxP} end,
           Acc#{Mod := {N + 1, MemS + Mem, QS + Q, MaxQ2, MaxP2}};
         _ -> Acc#{Mod => {1, Mem, Q, Q, P}}
-      end;
-    _ -> Acc
+      end,
+      {Acc2, Cache2};
+    _ -> {Acc, Cache}
   end
 end,
 Rows = case UseProbe of
   true -> beam_lens_probe:module_summary(Limit);
   false ->
-    Summary = lists:foldl(Add, #{}, erlang:processes()),
+    {Summary, _} = lists:foldl(Add, {#{}, #{}}, erlang:processes()),
     lists:sublist(lists:reverse(lists:keysort(2, [{M, N, MemS, QS, MaxQ, MaxP} || {M, {N, MemS, QS, MaxQ, MaxP}} <- maps:to_list(Summary)])), Limit)
 end,
 Src = fun(M) ->
@@ -49,8 +64,9 @@ export interface ModuleSummaryRow extends ModuleRuntime {
   largestMailboxPid: string;
 }
 
-export async function moduleSummaries(session: Session, limit = 2000): Promise<ModuleSummaryRow[]> {
-  const result = await session.evaluator.eval(MODULE_SUMMARY, { Limit: limit, UseProbe: Atom.of(session.hasProbe ? 'true' : 'false') }, 60_000);
+export async function moduleSummaries(session: Session, limit = 2000, options: { useProbe?: boolean } = {}): Promise<ModuleSummaryRow[]> {
+  const useProbe = options.useProbe ?? session.hasProbe;
+  const result = await session.evaluator.eval(MODULE_SUMMARY, { Limit: limit, UseProbe: Atom.of(useProbe ? 'true' : 'false') }, 60_000);
   return asList(result).map((t: Term) => {
     const [m, n, mem, qs, maxQ, maxP, src] = asTuple(t).elements;
     const module = m instanceof Atom ? formatModule(m.name) : 'undefined';

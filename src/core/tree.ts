@@ -3,6 +3,7 @@
 // (sorted by memory or mailbox on the target); a supervisor that does not answer in time is
 // marked and the walk goes on.
 import { Atom, Pid, Term, Tuple, formatTerm, isAtom } from '../etf';
+import { IDENT_FUN, labelText } from './identity';
 import { pidText } from './pids';
 import type { RemoteEvaluator } from './remote-eval';
 import type { RpcChannel } from './rpc';
@@ -15,6 +16,8 @@ export interface TreeNode {
   /** The child id in its supervisor's spec, as Erlang prints it. */
   id?: string;
   module: string | null;
+  /** The process's label (RabbitMQ's process_name, OTP 27's proc_lib label), as src/core/identity.ts reads it. */
+  label?: string;
   type: 'supervisor' | 'worker';
   strategy?: string;
   intensity?: number;
@@ -58,7 +61,7 @@ export interface TreeOptions {
 // One round trip per supervisor: children (one page of them), their names, and the supervisor's
 // own restart settings read from its state. sys:get_state is asked with a timeout and only the
 // few numbers we need leave the node (a supervisor's state holds all its children's specs).
-const SUPERVISOR = `
+const SUPERVISOR = `${IDENT_FUN}
 Call = fun(Req) -> try gen_server:call(Sup, Req, Timeout) catch exit:{timeout, _} -> timeout; exit:R -> {error, R} end end,
 case Call(which_children) of
   Children when is_list(Children) ->
@@ -77,7 +80,8 @@ case Call(which_children) of
                   || {_, P, _, _} = C <- Children],
         [C || {_, C} <- lists:sublist(lists:reverse(lists:keysort(1, Scored)), Off + 1, Max)]
     end,
-    Named = [{Id, P, T, Ms, case is_pid(P) andalso erlang:process_info(P, registered_name) of {registered_name, Nm} -> Nm; _ -> [] end}
+    Named = [{Id, P, T, Ms, case is_pid(P) andalso erlang:process_info(P, registered_name) of {registered_name, Nm} -> Nm; _ -> [] end,
+              case is_pid(P) of true -> element(2, Ident(P)); false -> undefined end}
              || {Id, P, T, Ms} <- Page],
     %% Restart times are monotonic seconds; the list is pruned only at the next restart, so
     %% count only those inside the current period, as the supervisor itself would.
@@ -188,16 +192,17 @@ export async function walkSupervisor(
     if (typeof period === 'number') node.period = period;
     if (typeof restarts === 'number') node.restarts = restarts;
   }
-  const children = asList(page).map((c) => asTuple(c, 5).elements);
+  const children = asList(page).map((c) => asTuple(c, 6).elements);
   if (children.length < node.childCount) node.truncated = true;
   if (depth >= (options.maxDepth ?? 32)) {
     node.truncated = true;
     return node;
   }
   node.children = await Promise.all(
-    children.map(async ([id, child, type, modules, regName]) => {
+    children.map(async ([id, child, type, modules, regName, labelTerm]) => {
       const module = Array.isArray(modules) && modules[0] instanceof Atom ? modules[0].name : null;
       const name = regName instanceof Atom ? regName.name : null;
+      const label = labelTerm === undefined || isAtom(labelTerm, 'undefined') ? null : labelText(labelTerm);
       if (isAtom(type, 'supervisor') && child instanceof Pid) {
         return walkSupervisor(channel, evaluator, child, { id: id as Term, module, name }, options, depth + 1);
       }
@@ -206,6 +211,7 @@ export async function walkSupervisor(
         name,
         id: formatTerm(id as Term, { maxLength: 120 }),
         module,
+        ...(label !== null ? { label } : {}),
         type: isAtom(type, 'supervisor') ? 'supervisor' : 'worker',
         childCount: 0,
         children: [],

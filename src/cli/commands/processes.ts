@@ -1,4 +1,6 @@
 import { formatModule } from '../../etf';
+import { displayMfa } from '../../core/findings';
+import { processTitle } from '../../core/identity';
 import { processSorts, type ProcessRow, type ProcessSort } from '../../core/processes';
 import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag } from '../args';
 import type { Command } from '../command';
@@ -46,6 +48,8 @@ export const processesCommand: Command = {
           messageQueueLen: r.messageQueueLen,
           currentFunction: r.currentFunction,
           initialCall: r.initialCall,
+          module: r.module ?? null,
+          label: r.label ?? null,
           ...(r.reductionRate !== undefined ? { reductionRate: r.reductionRate } : {}),
         })),
       });
@@ -55,11 +59,11 @@ export const processesCommand: Command = {
       renderTable(
         [
           { header: 'PID', cell: (r: ProcessRow) => r.pid },
-          { header: 'NAME / INITIAL CALL', max: 34, cell: (r) => (r.name ? formatModule(r.name) : r.initialCall ? formatModule(r.initialCall) : '') },
+          { header: 'NAME / MODULE', max: 48, cell: (r) => processTitle({ name: r.name, module: r.module ?? null, label: r.label ?? null, initialCall: r.initialCall }) },
           { header: 'MEMORY', align: 'right', cell: (r) => formatBytes(r.memory) },
           { header: sort === 'reduction-rate' ? 'REDS/S' : 'REDS', align: 'right', cell: (r) => formatCount(r.reductionRate ?? r.reductions) },
           { header: 'MSGQ', align: 'right', cell: (r) => formatCount(r.messageQueueLen) },
-          { header: 'CURRENT FUNCTION', cell: (r) => (r.currentFunction ? formatModule(r.currentFunction) : '') },
+          { header: 'CURRENT FUNCTION', cell: (r) => (r.currentFunction ? displayMfa(r.currentFunction) : '') },
         ],
         page.rows,
       ),
