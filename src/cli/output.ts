@@ -30,6 +30,8 @@ export interface Column<Row> {
   align?: Align;
   /** Upper bound on the column's width; longer cells are cut with an ellipsis. */
   max?: number;
+  /** Never shortened to fit (addresses, ids). */
+  keep?: boolean;
   cell(row: Row): string;
 }
 
@@ -44,7 +46,7 @@ export function renderTable<Row>(columns: Column<Row>[], rows: Row[], width = 10
   while (total() > width) {
     let widest = -1;
     for (let i = 0; i < widths.length; i++) {
-      if (columns[i]?.align === 'right') continue;
+      if (columns[i]?.align === 'right' || columns[i]?.keep === true) continue;
       if (widest === -1 || (widths[i] as number) > (widths[widest] as number)) widest = i;
     }
     if (widest === -1 || (widths[widest] as number) <= 8) break;

@@ -4,6 +4,9 @@ import { formatModule } from '../etf';
 import type { MailboxSeries, NodeSamples, ProcessStat } from './sampler';
 import { hotFunctionFindings } from './sessions/session-findings';
 import { walkTree, type ApplicationTree, type TreeNode } from './tree';
+import { identityKey, processWho } from './identity';
+import { kindOf, mailboxAdvice, memoryAdvice } from './process-kind';
+import { blockedSenderFindings, identityOf, memoryGrowthFindings } from './system-findings';
 
 export type Severity = 'info' | 'warning' | 'critical';
 
@@ -18,7 +21,9 @@ export type RuleId =
   | 'limit-pressure'
   | 'hot-function'
   | 'bottleneck'
-  | 'long-gc';
+  | 'long-gc'
+  | 'memory-growth'
+  | 'blocked-sender';
 
 export interface SourceLocation {
   module: string;
@@ -53,24 +58,44 @@ export function computeFindings(s: NodeSamples): Finding[] {
     ...etsFindings(s),
     ...limitFindings(s),
     ...bottleneckFindings(s),
+    ...memoryGrowthFindings(s),
+    ...blockedSenderFindings(s),
     ...(s.hot ? hotFunctionFindings(s.hot, s) : []),
   ];
   const order: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
-  return findings.sort((a, b) => order[a.severity] - order[b.severity]);
+  return uniqueIds(findings.sort((a, b) => order[a.severity] - order[b.severity]));
 }
 
+/** Ids are unique within one run: a repeated id gets the subject's pid (or a counter) appended. */
+export function uniqueIds(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.map((f) => {
+    if (!seen.has(f.id)) {
+      seen.add(f.id);
+      return f;
+    }
+    let id = f.subject.pid ? `${f.id}:${f.subject.pid}` : f.id;
+    for (let n = 2; seen.has(id); n++) id = `${f.id}#${n}`;
+    seen.add(id);
+    return { ...f, id };
+  });
+}
+
+/** The process by the one naming rule (src/core/identity.ts), with its pid when it has no registered name. */
 function who(p: ProcessStat): string {
-  return p.row.name ? formatModule(p.row.name) : `${p.pid}${p.row.initialCall ? ` (${displayMfa(p.row.initialCall)})` : ''}`;
+  return processWho(identityOf(p));
 }
 
 function moduleOf(p: ProcessStat): string | null {
-  const mfa = p.row.initialCall ?? p.row.currentFunction;
-  return mfa ? (mfa.split(':')[0] as string) : null;
+  return identityOf(p).module;
 }
 
+/** "M:F/A" as its language writes it: `Enum.map/2` for Elixir modules, `lists:map/2` for Erlang ones. */
 export function displayMfa(mfa: string): string {
-  const [m, rest] = mfa.split(':');
-  return `${formatModule(m ?? '')}${rest !== undefined ? (m?.startsWith('Elixir.') ? '.' : ':') + rest : ''}`;
+  const i = mfa.indexOf(':');
+  const m = i === -1 ? mfa : mfa.slice(0, i);
+  const rest = i === -1 ? undefined : mfa.slice(i + 1);
+  return `${formatModule(m)}${rest !== undefined ? (m.startsWith('Elixir.') ? '.' : ':') + rest : ''}`;
 }
 
 export function location(s: NodeSamples, module: string | null, fn?: string): SourceLocation | undefined {
@@ -87,7 +112,7 @@ export function location(s: NodeSamples, module: string | null, fn?: string): So
 }
 
 function subjectKey(p: ProcessStat): string {
-  return p.row.name ?? p.row.initialCall ?? p.pid;
+  return identityKey(identityOf(p));
 }
 
 /** Least-squares slope (per second) and how steadily the series rises (share of non-falling steps). */
@@ -119,20 +144,9 @@ function mailboxFindings(s: NodeSamples): Finding[] {
     if (!p) continue;
     const mod = moduleOf(p);
     const modName = mod ? formatModule(mod) : 'the process';
-    if (g.perSec >= 5 && g.steadiness >= 0.7 && last > first) {
-      out.push({
-        id: `mailbox-growth:${subjectKey(p)}`,
-        rule: 'mailbox-growth',
-        severity: g.perSec >= 100 || last >= 100_000 ? 'critical' : 'warning',
-        title: `${who(p)}'s mailbox grows by ${Math.round(g.perSec)} messages/s and is not draining`,
-        evidence: [
-          `queue ${first} → ${last} messages over ${(s.windowMs / 1000).toFixed(1)} s (${series.points.length} samples, ${Math.round(g.steadiness * 100)}% of steps rising)`,
-          `process ${p.pid}, memory ${(p.memoryEnd / MiB).toFixed(1)} MiB, ${Math.round(p.reductionsPerSec)} reductions/s`,
-          ...(p.row.currentFunction ? [`running ${displayMfa(p.row.currentFunction)} at the end of the window`] : []),
-        ],
-        subject: { pid: p.pid, name: p.row.name, module: mod },
-        ...(mod ? { location: location(s, mod, 'handle_cast/2') as SourceLocation } : {}),
-        recommendation:
+    const suspended = p.suspendedEnd !== undefined || p.suspendedStart !== undefined;
+    const advice = mailboxAdvice(kindOf(identityOf(p)), who(p), suspended) ?? {
+      recommendation:
           `${modName} receives messages faster than it handles them. Add back-pressure: turn the hot ` +
           `\`cast\`/\`send\` into \`GenServer.call\` with a timeout (callers wait instead of piling up), or let ` +
           `producers check the queue and shed load; if the work per message is independent, partition it ` +
@@ -144,6 +158,22 @@ function mailboxFindings(s: NodeSamples): Finding[] {
         validation:
           `Re-run \`beam-lens report\` (or \`beam-lens mailboxes\`) under the same load: the queue of ${who(p)} ` +
           'should stay flat or drain; watch producer latency and caller timeouts.',
+    };
+    if (g.perSec >= 5 && g.steadiness >= 0.7 && last > first) {
+      out.push({
+        id: `mailbox-growth:${subjectKey(p)}`,
+        rule: 'mailbox-growth',
+        severity: g.perSec >= 100 || last >= 100_000 ? 'critical' : 'warning',
+        title: `${who(p)}'s mailbox grows by ${Math.round(g.perSec)} messages/s and is not draining`,
+        evidence: [
+          `queue ${first} → ${last} messages over ${(s.windowMs / 1000).toFixed(1)} s (${series.points.length} samples, ${Math.round(g.steadiness * 100)}% of steps rising)`,
+          `process ${p.pid}, memory ${(p.memoryEnd / MiB).toFixed(1)} MiB, ${Math.round(p.reductionsPerSec)} reductions/s`,
+          ...(p.row.currentFunction ? [`running ${displayMfa(p.row.currentFunction)} at the end of the window`] : []),
+          ...(suspended ? [`suspended in ${p.suspendedEnd ?? p.suspendedStart ?? '?'}: it cannot handle messages until the port or channel it writes to drains`] : []),
+        ],
+        subject: { pid: p.pid, name: p.row.name, module: mod },
+        ...(mod ? { location: location(s, mod, 'handle_cast/2') as SourceLocation } : {}),
+        ...advice,
       });
     } else if (last >= 10_000) {
       out.push({
@@ -169,7 +199,8 @@ function reductionFindings(s: NodeSamples): Finding[] {
   for (const p of s.processes) {
     const share = p.reductionsPerSec / s.totalReductionsPerSec;
     if (share < 0.25 || p.reductionsPerSec < 50_000) continue;
-    const hot = p.hotFunctions?.[0];
+    // A function seen in under a fifth of the samples is not where the time goes.
+    const hot = p.hotFunctions?.[0] !== undefined && p.hotFunctions[0].share >= 0.2 ? p.hotFunctions[0] : undefined;
     const mod = hot ? (hot.mfa.split(':')[0] as string) : moduleOf(p);
     const fn = hot ? hot.mfa.split(':')[1] : undefined;
     out.push({
@@ -184,7 +215,7 @@ function reductionFindings(s: NodeSamples): Finding[] {
       subject: { pid: p.pid, name: p.row.name, module: mod },
       ...(mod ? { location: location(s, mod, fn) as SourceLocation } : {}),
       recommendation:
-        `One process burning ${Math.round(share * 100)}% of all reductions is a serial hot spot${hot ? ` in ${displayMfa(hot.mfa)}` : ''}. ` +
+        `One process burning ${Math.round(share * 100)}% of all reductions is a serial hot spot${hot ? ` in ${displayMfa(hot.mfa)}` : ' (no single function of its own code stood out in the samples)'}. ` +
         'Check how often it is called (`beam-lens hot` counts calls per function) and whether the work can be ' +
         'cached, batched, or spread over several processes; one process runs on one scheduler at a time.',
       risk: 'Caching adds staleness; spreading work over processes adds copying of the data between them.',
@@ -200,37 +231,53 @@ function memoryFindings(s: NodeSamples): Finding[] {
   const binaryTotal = s.overviewEnd.memory.binary || 1;
   for (const p of s.processes) {
     const mod = moduleOf(p);
-    if (p.binaryEnd >= 8 * MiB && p.binaryEnd / binaryTotal >= 0.2) {
+    const kind = kindOf(identityOf(p));
+    // Binaries are counted once per binary (by address), so one process cannot hold more than the
+    // node; the two figures are read a moment apart, hence the cap.
+    const binShare = Math.min(1, p.binaryEnd / binaryTotal);
+    if (p.binaryEnd >= 8 * MiB && binShare >= 0.2) {
+      const advice = memoryAdvice(kind, true, who(p));
       out.push({
         id: `binary-holder:${subjectKey(p)}`,
         rule: 'binary-holder',
         severity: p.binaryEnd / total >= 0.2 ? 'warning' : 'info',
-        title: `${who(p)} holds ${(p.binaryEnd / MiB).toFixed(1)} MiB of off-heap binaries (${Math.round((p.binaryEnd / binaryTotal) * 100)}% of the node's binary memory)`,
+        title: `${who(p)} holds ${(p.binaryEnd / MiB).toFixed(1)} MiB of off-heap binaries (${Math.round(binShare * 100)}% of the node's binary memory)`,
         evidence: [
-          `binary references ${(p.binaryEnd / MiB).toFixed(1)} MiB; process heap ${(p.memoryEnd / MiB).toFixed(1)} MiB`,
+          `distinct binaries referenced: ${(p.binaryEnd / MiB).toFixed(1)} MiB${p.binaryStart !== undefined ? ` (${(p.binaryStart / MiB).toFixed(1)} MiB at the start)` : ''}; process heap ${(p.memoryEnd / MiB).toFixed(1)} MiB`,
           `node binary memory ${(binaryTotal / MiB).toFixed(1)} MiB of ${(total / MiB).toFixed(1)} MiB total`,
         ],
         subject: { pid: p.pid, name: p.row.name, module: mod },
         ...(mod ? { location: location(s, mod) as SourceLocation } : {}),
-        recommendation:
-          `Keeping large binaries in ${mod ? formatModule(mod) : 'this process'}'s state pins them in memory. Store ` +
-          'what is needed instead (`:binary.copy/1` of the slice you keep, so the large parent can be freed), evict ' +
-          'old entries (size or age bound), or move the cache to ETS with a size limit.',
-        risk: '`:binary.copy/1` costs a copy per stored slice; eviction means cache misses and reloads.',
-        validation: 'Watch `binary` memory in `beam-lens overview` and this process\'s binary total over a longer window: it should plateau.',
+        ...(advice ?? {
+          recommendation:
+            `Keeping large binaries in ${mod ? formatModule(mod) : 'this process'}'s state pins them in memory. Store ` +
+            'what is needed instead (a copy of the slice you keep, so the large parent can be freed), evict ' +
+            'old entries (size or age bound), or move the data to ETS with a size limit.',
+          risk: 'Copying costs a copy per stored slice; eviction means cache misses and reloads.',
+          validation: 'Watch `binary` memory in `beam-lens overview` and this process\'s binary total over a longer window: it should plateau.',
+        }),
       });
     } else if (p.memoryEnd >= 50 * MiB || p.memoryEnd / total >= 0.1) {
+      const advice = memoryAdvice(kind, false, who(p));
+      const grew = p.memoryEnd - p.memoryStart;
       out.push({
         id: `memory-hog:${subjectKey(p)}`,
         rule: 'memory-hog',
-        severity: p.memoryEnd / total >= 0.25 ? 'warning' : 'info',
-        title: `${who(p)} uses ${(p.memoryEnd / MiB).toFixed(1)} MiB (${Math.round((p.memoryEnd / total) * 100)}% of the node)`,
-        evidence: [`memory ${(p.memoryStart / MiB).toFixed(1)} → ${(p.memoryEnd / MiB).toFixed(1)} MiB over the window`],
+        severity: p.memoryEnd / total >= 0.25 || (kind.kind === 'message-queue' && grew >= 16 * MiB) ? 'warning' : 'info',
+        title:
+          `${who(p)} uses ${(p.memoryEnd / MiB).toFixed(1)} MiB (${Math.round((p.memoryEnd / total) * 100)}% of the node)` +
+          (grew >= MiB ? `, +${(grew / MiB).toFixed(1)} MiB over the window` : ''),
+        evidence: [
+          `memory ${(p.memoryStart / MiB).toFixed(1)} → ${(p.memoryEnd / MiB).toFixed(1)} MiB over the window`,
+          ...(kind.kind === 'message-queue' ? [`a message queue process: its heap holds the queued messages (mailbox ${p.queueEnd})`] : []),
+        ],
         subject: { pid: p.pid, name: p.row.name, module: mod },
         ...(mod ? { location: location(s, mod) as SourceLocation } : {}),
-        recommendation: 'A large heap is copied on every garbage collection; keep state small (ETS for large data) or hibernate idle processes.',
-        risk: 'Moving state to ETS changes concurrency semantics (other processes can read it).',
-        validation: 'Watch the process\'s memory and long_gc events (`beam-lens monitor`) after the change.',
+        ...(advice ?? {
+          recommendation: 'A large heap is copied on every garbage collection; keep state small (ETS for large data) or hibernate idle processes.',
+          risk: 'Moving state to ETS changes concurrency semantics (other processes can read it).',
+          validation: 'Watch the process\'s memory and long_gc events (`beam-lens monitor`) after the change.',
+        }),
       });
     }
   }

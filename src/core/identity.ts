@@ -118,7 +118,6 @@ export function labelText(t: Term): string {
 }
 
 function printable(s: string): string {
-  // eslint-disable-next-line no-control-regex
   return s.replace(/[\u0000-\u001f\u007f]/g, '?').slice(0, 160);
 }
 

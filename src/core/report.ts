@@ -13,6 +13,8 @@ export interface ReportInput {
   env: string;
   /** Whether the probe was loaded (else zero-install). */
   probe: boolean;
+  /** Why counting calls (asked for) did not run, for the method section. */
+  tracingNote?: string;
   generatedAt?: Date;
 }
 
@@ -63,7 +65,12 @@ export function renderReport(input: ReportInput): string {
       `${o.schedulers.online}/${o.schedulers.total} online` +
         (util ? ` · utilization ${pct(util.total)} (${util.perScheduler.map(pct).join(', ')})` : ''),
     ],
-    ['Run queue', `${o.runQueue.total} (per scheduler: ${o.runQueue.perScheduler.join(', ')})`],
+    [
+      'Run queue',
+      `${o.runQueue.total} (per scheduler: ${o.runQueue.perScheduler.join(', ')}` +
+        (o.runQueue.dirtyCpu !== undefined ? `; dirty CPU ${o.runQueue.dirtyCpu}, dirty IO ${o.runQueue.dirtyIo ?? 0}` : '') +
+        ')',
+    ],
     ['Reductions', `${Math.round(s.totalReductionsPerSec).toLocaleString('en-US')}/s over the window`],
     [
       'Memory',
@@ -74,7 +81,7 @@ export function renderReport(input: ReportInput): string {
     [
       'Counts / limits',
       Object.entries(o.limits)
-        .map(([k, v]) => `${k} ${v.count.toLocaleString('en-US')}${v.limit ? ` / ${v.limit.toLocaleString('en-US')}` : ''}`)
+        .map(([k, v]) => `${k === 'etsTables' ? 'ETS tables' : k} ${v.count.toLocaleString('en-US')}${v.limit ? ` / ${v.limit.toLocaleString('en-US')}` : ''}`)
         .join(' · '),
     ],
     ['IO', `in ${mib(o.io.inputBytes)} · out ${mib(o.io.outputBytes)} since start`],
@@ -90,7 +97,7 @@ export function renderReport(input: ReportInput): string {
     if (f.subject.pid) out.push(`- Process: ${code(f.subject.pid)}${f.subject.name ? ` (${code(formatModule(f.subject.name))})` : ''}`);
     if (f.location) {
       const l = f.location;
-      const fn = l.function ? `${formatModule(l.module)}.${l.function}${l.arity !== undefined ? `/${l.arity}` : ''}` : formatModule(l.module);
+      const fn = l.function ? displayMfa(`${l.module}:${l.function}${l.arity !== undefined ? `/${l.arity}` : ''}`) : formatModule(l.module);
       out.push(`- Where: ${code(fn)}${l.file ? ` in ${code(l.file)}${l.line ? `:${l.line}` : ''}` : ''}`);
     }
     out.push('- Evidence:');
@@ -151,7 +158,9 @@ export function renderReport(input: ReportInput): string {
       'in the same call. ' +
       (s.hot
         ? `Calls were counted with call_count on ${s.hot.modules.length} modules of the node's own applications for ${(s.hot.durationMs / 1000).toFixed(1)} s; the patterns were removed at the end (and would have been by the probe's guardian had BEAM Lens vanished).`
-        : 'No trace flags or patterns were set.'),
+        : input.tracingNote
+          ? `Counting calls was asked for but did not run (${input.tracingNote}); no trace flags or patterns were left set.`
+          : 'No trace flags or patterns were set.'),
     '',
   );
   return out.join('\n');

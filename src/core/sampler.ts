@@ -10,7 +10,9 @@ import type { Session } from './session';
 import { queueLengths, snapshotProcesses, type NodeSnapshot } from './snapshot';
 import { asList, mfaToString } from './terms';
 import type { ApplicationTree } from './tree';
+import { busyPorts, type BusyPort } from './ports-ets';
 import type { EtsRow } from './ports-ets';
+import { moduleSummaries, type ModuleSummaryRow } from './runtime-facts';
 
 export interface MailboxSeries {
   pid: string;
@@ -24,7 +26,11 @@ export interface ProcessStat {
   reductionsPerSec: number;
   memoryStart: number;
   memoryEnd: number;
+  binaryStart?: number;
   binaryEnd: number;
+  /** Where it was suspended (blocked on a busy port or distribution channel) in the first / last snapshot. */
+  suspendedStart?: string;
+  suspendedEnd?: string;
   queueStart: number;
   queueEnd: number;
   /** Functions seen when sampling what the process was running, most frequent first. */
@@ -51,7 +57,13 @@ export interface NodeSamples {
   callees: CalleeStat[];
   /** Tracing results merged in when tracing was allowed. */
   hot?: import('./sessions/hot').HotResult;
+  /** Ports with bytes queued to send at the end (a peer that does not read, a busy distribution channel). */
+  busyPorts?: BusyPort[];
+  /** Processes per module over the whole node at the end, by the one naming rule (largest groups). */
+  modules?: ModuleSummaryRow[];
 }
+
+export type { BusyPort } from './ports-ets';
 
 export interface CalleeStat {
   pid: string;
@@ -110,6 +122,10 @@ export async function sampleNode(session: Session, options: SampleOptions): Prom
     session.ets(10),
   ]);
   const stats = await interestingProcesses(session, first, last, windowMs, top);
+  const [busy, moduleRows] = await Promise.all([
+    busyPorts(session.evaluator, session.node),
+    moduleSummaries(session, 200, { useProbe: false }),
+  ]);
   const totalReds = sumRates(first, last, windowMs);
   await addHotFunctions(session, stats.filter((s) => s.reductionsPerSec > 0).slice(0, 3), first);
   const modules = new Set<string>();
@@ -135,6 +151,8 @@ export async function sampleNode(session: Session, options: SampleOptions): Prom
     ets: ets.rows,
     sources,
     callees,
+    busyPorts: busy,
+    modules: moduleRows,
   };
 }
 
@@ -187,6 +205,9 @@ async function interestingProcesses(session: Session, first: NodeSnapshot, last:
     ...topIndices(measure((_, b) => b.binary), top),
     ...topIndices(measure((_, b) => b.messageQueueLen), top),
     ...topIndices(measure((a, b) => b.messageQueueLen - a.messageQueueLen), top),
+    ...topIndices(measure((a, b) => b.memory - a.memory), top),
+    // Every process suspended at either end (blocked on a busy port or dist channel), up to 50.
+    ...topIndices(measure((a, b) => (a.suspendedIn !== undefined || b.suspendedIn !== undefined ? 1 + b.messageQueueLen : -1)), 50),
   ]);
   const idx = [...picks];
   const rows = await processRows(session.connection, session.evaluator, idx.map((i) => first.pids[i] as Pid));
@@ -202,7 +223,10 @@ async function interestingProcesses(session: Session, first: NodeSnapshot, last:
       reductionsPerSec: rate[i] as number,
       memoryStart: a.memory,
       memoryEnd: b.memory,
+      binaryStart: a.binary,
       binaryEnd: b.binary,
+      ...(a.suspendedIn !== undefined ? { suspendedStart: a.suspendedIn } : {}),
+      ...(b.suspendedIn !== undefined ? { suspendedEnd: b.suspendedIn } : {}),
       queueStart: a.messageQueueLen,
       queueEnd: b.messageQueueLen,
     });
@@ -271,8 +295,9 @@ async function addHotFunctions(session: Session, stats: ProcessStat[], first: No
     const counts = new Map<string, number>();
     const running = stacks[k] ?? [];
     for (const frames of running) {
-      // Only the application's own frames count; a sample in library code alone says nothing.
-      const own = frames.find((f) => lib.get(f.m) === false);
+      // Only the application's own frames count; a sample in library code alone says nothing, nor
+      // does a receive loop (the process was between messages, e.g. gen_server2:process_next_msg/1).
+      const own = frames.find((f) => lib.get(f.m) === false && !RECEIVE_LOOPS.has(f.mfa));
       if (own) counts.set(own.mfa, (counts.get(own.mfa) ?? 0) + 1);
     }
     s.hotFunctions = [...counts.entries()]
@@ -281,6 +306,14 @@ async function addHotFunctions(session: Session, stats: ProcessStat[], first: No
       .map(([mfa, c]) => ({ mfa, share: c / samples }));
   });
 }
+
+/** Functions where a server waits for its next message: never a hot spot. */
+export const RECEIVE_LOOPS = new Set([
+  'gen_server:loop/7', 'gen_server:loop/6', 'gen_server2:process_next_msg/1', 'gen_server2:loop/1', 'gen_server2:drain/1',
+  'gen_statem:loop_receive/3', 'gen_event:fetch_msg/6', 'gen_event:fetch_msg/5', 'p1_server:collect_messages/3',
+  'p1_fsm:collect_messages/3', 'erlang:hibernate/3', 'proc_lib:wake_up/3', 'gen:do_call/4', 'timer:sleep/1',
+  'rabbit_writer:mainloop/2', 'rabbit_writer:mainloop1/2', 'rabbit_reader:mainloop/4', 'rabbit_reader:recvloop/4',
+]);
 
 function isAtomTrue(t: Term): boolean {
   return t instanceof Atom && t.name === 'true';

@@ -24,17 +24,20 @@ export const portsCommand: Command = {
       renderTable(
         [
           { header: 'PORT', cell: (p: PortRow) => p.port },
-          { header: 'NAME', max: 30, cell: (p) => p.name },
-          { header: 'OWNER', cell: (p) => p.ownerName ?? p.owner ?? '' },
-          { header: 'LOCAL', cell: (p) => p.local ?? '' },
-          { header: 'PEER', cell: (p) => p.peer ?? '' },
+          { header: 'NAME', max: 16, cell: (p) => p.name },
+          { header: 'OWNER', max: 40, cell: (p) => p.ownerTitle ?? p.ownerName ?? p.owner ?? '' },
+          { header: 'LOCAL', keep: true, cell: (p) => p.local ?? '' },
+          { header: 'PEER', keep: true, cell: (p) => p.peer ?? '' },
           { header: 'IN', align: 'right', cell: (p) => formatBytes(p.input) },
           { header: 'OUT', align: 'right', cell: (p) => formatBytes(p.output) },
+          { header: 'PENDING', align: 'right', cell: (p) => (p.sendPending !== undefined ? formatBytes(p.sendPending) : p.queueSize > 0 ? formatBytes(p.queueSize) : '') },
         ],
         r.rows,
+        120,
       ),
     );
-    output.out(`${r.rows.length} of ${r.total} ports, by bytes in + out`);
+    if (r.rows.length === 0) output.out('no ports');
+    output.out(`${r.rows.length} of ${r.total} ports, by bytes in + out (sockets counted by inet:getstat/2)`);
     return ExitCode.ok;
   },
 };

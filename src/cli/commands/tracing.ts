@@ -4,8 +4,10 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { formatModule } from '../../etf';
+import { displayMfa } from '../../core/findings';
 import { renderTraceLog, traceLine } from '../../core/sessions/trace-log';
 import { fileAuditLog } from '../../core/sessions/audit';
+import { describeTrip } from '../../core/sessions/breaker';
 import { measureCallTime, runHotFunctions, type HotFunction, type HotResult } from '../../core/sessions/hot';
 import { newSessionId, saveSession, type EndReason, type SessionKind } from '../../core/sessions/store';
 import { parseMfa, parseRate, runMonitor, runTrace, type TraceEvent, type TraceResult, type TraceTarget } from '../../core/sessions/trace';
@@ -122,7 +124,7 @@ export const hotCommand: Command = {
       return {
         value: result,
         endReason: result.endReason,
-        ...(result.breaker ? { endDetail: `${result.breaker.what} ${result.breaker.value} over limit ${result.breaker.limit}` } : {}),
+        ...(result.breaker ? { endDetail: describeTrip(result.breaker) } : {}),
         durationMs: result.durationMs,
       };
     });
@@ -148,16 +150,20 @@ export const hotCommand: Command = {
     output.out(
       renderTable(
         [
-          { header: 'FUNCTION', max: 50, cell: (f: HotFunction) => `${formatModule(f.module)}.${f.function}/${f.arity}` },
+          { header: 'FUNCTION', max: 60, cell: (f: HotFunction) => displayMfa(f.mfa) },
           { header: 'CALLS', align: 'right', cell: (f) => formatCount(f.calls) },
           { header: 'CALLS/S', align: 'right', cell: (f) => formatCount(f.callsPerSec) },
           { header: 'SHARE', align: 'right', cell: (f) => `${Math.round(f.share * 100)}%` },
-          { header: 'µS/CALL', align: 'right', cell: (f) => (f.usPerCall === undefined ? '' : String(f.usPerCall)) },
+          ...(r.functions.some((f) => f.usPerCall !== undefined)
+            ? [{ header: 'µs/CALL', align: 'right' as const, cell: (f: HotFunction) => (f.usPerCall === undefined ? '' : String(f.usPerCall)) }]
+            : []),
         ],
         r.functions,
       ),
     );
-    output.out(`${formatCount(r.totalCalls)} calls in ${r.functionsCovered} functions of ${r.modules.length} modules over ${(r.durationMs / 1000).toFixed(1)} s (${r.endReason}); saved ${file}`);
+    if (r.functions.length === 0) output.out('no calls counted in the window');
+    const ended = r.endReason === 'breaker' && r.breaker ? `stopped by the circuit breaker: ${describeTrip(r.breaker)}` : r.endReason;
+    output.out(`${formatCount(r.totalCalls)} calls in ${r.functionsCovered} functions of ${r.modules.length} modules over ${(r.durationMs / 1000).toFixed(1)} s (${ended}); saved ${file}`);
     return ExitCode.ok;
   },
 };
@@ -183,7 +189,7 @@ function finish(ctx: CommandContext, r: TraceResult, file: string, logFile: stri
   if (booleanFlag(ctx.args.flags, 'json')) {
     printJson(ctx.output, { session: file, log: logFile, endReason: r.endReason, forwarded: r.forwarded, dropped: r.dropped, durationMs: r.durationMs, ...(r.breaker ? { breaker: r.breaker } : {}), events: r.events });
   } else {
-    const why = r.endReason === 'breaker' && r.breaker ? `circuit breaker: ${r.breaker.what} ${r.breaker.value} over ${r.breaker.limit}` : r.endReason;
+    const why = r.endReason === 'breaker' && r.breaker ? `circuit breaker: ${describeTrip(r.breaker)}` : r.endReason;
     ctx.output.err(`session ended (${why}): ${r.forwarded} events shown, ${r.dropped} dropped by the rate limit; saved ${file} and ${logFile}`);
   }
   return ExitCode.ok;
@@ -227,7 +233,7 @@ async function traceSession(ctx: CommandContext, kind: SessionKind, target: Trac
   const maxChars = countFlag(ctx.args.flags, 'chars', 200, { min: 20, max: 10_000 });
   const { record, file, node } = await audited<TraceResult>(ctx, kind, { ...limits, ...what }, async (s) => {
     const r = await runTrace(s, target, { ...limits, maxChars }, (e) => printEvent(ctx, e), ctx.signal);
-    return { value: r, endReason: r.endReason, durationMs: r.durationMs, ...(r.breaker ? { endDetail: `${r.breaker.what} ${r.breaker.value} over ${r.breaker.limit}` } : {}) };
+    return { value: r, endReason: r.endReason, durationMs: r.durationMs, ...(r.breaker ? { endDetail: describeTrip(r.breaker) } : {}) };
   });
   const targetText = target.kind === 'call' ? `${formatModule(target.module)}:${target.function}/${target.arity}` : `messages of ${target.pid}`;
   return finish(ctx, record.value, file, saveTraceLog(file, node, targetText, { ...limits, chars: maxChars }, record.value));
