@@ -37,11 +37,24 @@ end,
 `;
 
 /**
- * (Needs IDENT_FUN before it.) An Erlang fun `SpecModule(P, Cache) -> {Module | undefined, Cache}`: the first module of the child
- * spec of P's parent when that parent is a simple_one_for_one supervisor (one call per parent,
- * cached in the map). Static children are left to their initial call.
+ * (Needs IDENT_FUN before it.) An Erlang fun `SpecModule(P, Cache) -> {Module | undefined, Cache}`:
+ * the first module of the child spec of P's parent when that parent is an OTP supervisor
+ * (supervisor:get_childspec/2 with the child's pid answers for simple_one_for_one, `not_found`
+ * otherwise), one call per parent, cached in the map. Only a parent whose callback module
+ * declares the `supervisor` behaviour (Erlang, or Elixir's Supervisor), or declares none and has
+ * no handle_call/3 (a bare init/1 module such as ejabberd_tmp_sup), is asked: a
+ * DynamicSupervisor or RabbitMQ's supervisor2 also calls itself {supervisor, M, 1} in
+ * $initial_call but does not handle get_childspec (a DynamicSupervisor crashes on it).
  */
 export const SPEC_MODULE_FUN = `
+SpecOtp = fun(SMod) ->
+  try {proplists:get_value(behaviour, SMod:module_info(attributes), []) ++ proplists:get_value(behavior, SMod:module_info(attributes), []),
+       lists:member({handle_call, 3}, SMod:module_info(exports))} of
+    {[], false} -> true;
+    {SBs, _} -> lists:member(supervisor, SBs) orelse lists:member('Elixir.Supervisor', SBs)
+  catch _:_ -> false
+  end
+end,
 SpecModule = fun(SP, SCache) ->
   SParent = case IdentDict(SP, ['$ancestors']) of
               [[SA | _]] -> SA;
@@ -55,11 +68,15 @@ SpecModule = fun(SP, SCache) ->
         #{SPid := SM} -> {SM, SCache};
         _ ->
           SM = case IdentDict(SPid, ['$initial_call']) of
-                 [{supervisor, _, _}] ->
-                   try supervisor:get_childspec(SPid, SP) of
-                     {ok, #{modules := [SMod | _]}} when is_atom(SMod) -> SMod;
-                     _ -> undefined
-                   catch _:_ -> undefined
+                 [{supervisor, SCb, _}] when is_atom(SCb) ->
+                   case SpecOtp(SCb) of
+                     true ->
+                       try supervisor:get_childspec(SPid, SP) of
+                         {ok, #{modules := [SMod | _]}} when is_atom(SMod), SMod =/= dynamic -> SMod;
+                         _ -> undefined
+                       catch _:_ -> undefined
+                       end;
+                     false -> undefined
                    end;
                  _ -> undefined
                end,

@@ -81,9 +81,10 @@ export async function getOverview(evaluator: RemoteEvaluator, options: OverviewO
   const normal = num('schedulers');
   // run_queue_lengths: one per normal scheduler; run_queue_lengths_all adds the dirty CPU and
   // dirty IO queues at the end (one each, shared by all dirty schedulers of that kind).
-  const runQueues = asList(get('run_queues')).map((v) => asNumber(v));
-  const all = get('run_queues_all') !== undefined ? asList(get('run_queues_all')).map((v) => asNumber(v)) : runQueues;
-  const dirty = all.length >= runQueues.length + 2 ? { dirtyCpu: all[runQueues.length] as number, dirtyIo: all[runQueues.length + 1] as number } : {};
+  // (run_queue_lengths itself includes the dirty CPU queue on OTP 25: slice by the scheduler count.)
+  const all = asList(get('run_queues_all') ?? get('run_queues')).map((v) => asNumber(v));
+  const runQueues = all.slice(0, normal);
+  const dirty = all.length >= normal + 2 ? { dirtyCpu: all[normal] as number, dirtyIo: all[normal + 1] as number } : {};
   return {
     node: (get('node') as Atom).name,
     otpRelease: charlistToString(get('otp_release')),

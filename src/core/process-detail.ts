@@ -51,11 +51,16 @@ case erlang:process_info(P, Items) of
     Keys = lists:sublist([K || {K, _} <- Dict], 100),
     Ancestors = case lists:keyfind('$ancestors', 1, Dict) of {_, As} when is_list(As) -> As; _ -> [] end,
     Initial = case lists:keyfind('$initial_call', 1, Dict) of {_, MFA} -> MFA; _ -> undefined end,
+    %% The queue length shown and the messages are read together (one process_info call), so
+    %% they agree; the length in Info is an earlier read.
     {Len, Msgs} = case {N > 0, erlang:process_info(P, message_queue_len)} of
       {true, {_, QL}} when QL =< MaxQueue ->
-        case erlang:process_info(P, messages) of {messages, Ms} -> {QL, lists:sublist(Ms, N)}; _ -> {QL, []} end;
+        case erlang:process_info(P, [message_queue_len, messages]) of
+          [{_, QL2}, {messages, Ms}] -> {QL2, lists:sublist(Ms, N)};
+          _ -> {QL, []}
+        end;
       {true, {_, QL}} -> {QL, skipped};
-      {false, {_, QL}} -> {QL, []};
+      {false, _} -> {proplists:get_value(message_queue_len, Info, 0), []};
       _ -> {0, []}
     end,
     {Info, Keys, Ancestors, Initial, Len, Msgs}
@@ -86,7 +91,7 @@ export async function processDetail(evaluator: RemoteEvaluator, peer: string, pi
     totalHeapSize: asNumber(m.get('total_heap_size') ?? 0),
     stackSize: asNumber(m.get('stack_size') ?? 0),
     reductions: asNumber(m.get('reductions') ?? 0),
-    messageQueueLen: asNumber(m.get('message_queue_len') ?? 0),
+    messageQueueLen: asNumber(len),
     trapExit: isAtom(m.get('trap_exit'), 'true'),
     priority: m.get('priority') instanceof Atom ? (m.get('priority') as Atom).name : null,
     groupLeader: m.get('group_leader') instanceof Pid ? pidText(m.get('group_leader') as Pid, peer) : null,

@@ -4,7 +4,7 @@ import type { LocalProcess } from '../dist';
 import type { ConsentGrants, EnvTag } from './consent';
 import { ConsentRequiredError, requireConsent } from './consent';
 import { getOverview, type Overview, type OverviewOptions } from './overview';
-import { parsePid } from './pids';
+import { parsePid, resolveProcess } from './pids';
 import { ProbeHandle, loadProbe, type ProbeStatus } from './probe-loader';
 import { processDetail, type DetailOptions, type ProcessDetail } from './process-detail';
 import { topProcessesViaRpc, type ProcessPage, type ProcessQuery } from './processes';
@@ -108,8 +108,9 @@ export class Session {
     return topProcessesViaRpc(this.connection, this.evaluator, query);
   }
 
+  /** One process by pid (`<0.123.0>`) or registered name. */
   async processDetail(pid: string, options?: DetailOptions): Promise<ProcessDetail> {
-    return processDetail(this.evaluator, this.node, await parsePid(this.connection, pid), options);
+    return processDetail(this.evaluator, this.node, await resolveProcess(this.connection, this.evaluator, pid), options);
   }
 
   tree(options?: TreeOptions): Promise<ApplicationTree[]> {

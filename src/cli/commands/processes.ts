@@ -77,7 +77,7 @@ export const processCommand: Command = {
   spec: {
     name: 'process',
     summary: 'One process in depth: status, heap, stack, links, monitors, dictionary keys, ancestors.',
-    usage: 'beam-lens process PID --node NAME [--messages N] [--json]',
+    usage: 'beam-lens process PID|NAME --node NAME [--messages N] [--json]',
     positionals: ['pid'],
     flags: {
       ...connectionFlags,
@@ -94,7 +94,7 @@ export const processCommand: Command = {
       return ExitCode.ok;
     }
     if (!d.alive) {
-      output.out(`${d.pid} is not alive`);
+      output.err(`beam-lens: ${d.pid} is not alive on the node (it exited, or the pid is from an earlier run)`);
       return ExitCode.failure;
     }
     const lines = [
