@@ -6,8 +6,9 @@
 //      proc_lib label; only that key is read where the node can (process_info(P, {dictionary, K}));
 //   3. the module comes from (in order) the `process_name` type, the child spec of a
 //      simple_one_for_one parent (ejabberd_c2s rather than the xmpp_stream_in it starts through),
-//      proc_lib's `$initial_call` (a supervisor runs its callback module), the initial call.
-import { Atom, Term, Tuple, formatModule, formatTerm } from '../etf';
+//      proc_lib's `$initial_call` (a supervisor or supervisor_bridge runs its callback module), the initial call.
+import { Atom, Pid, Term, Tuple, formatModule, formatPid, formatTerm } from '../etf';
+import type { RemoteEvaluator } from './remote-eval';
 
 /**
  * An Erlang fun `Ident(P) -> {Type, Label, DictInitialCall}` read on the target (to be prefixed to
@@ -98,16 +99,16 @@ export interface ProcessIdentity {
 }
 
 /** The module and label from Ident's reply, a spec module (or undefined) and the initial call. */
-export function identityFrom(reply: Term | undefined, specModule: Term | undefined, name: string | null, initialCall: string | null): ProcessIdentity {
+export function identityFrom(reply: Term | undefined, specModule: Term | undefined, name: string | null, initialCall: string | null, peer?: string): ProcessIdentity {
   let module: string | null = null;
   let label: string | null = null;
   if (reply instanceof Tuple && reply.elements.length === 3) {
     const [type, lab, ic] = reply.elements;
     if (type instanceof Atom && type.name !== 'undefined') module = type.name;
-    if (lab !== undefined && !(lab instanceof Atom && lab.name === 'undefined')) label = labelText(lab);
+    if (lab !== undefined && !(lab instanceof Atom && lab.name === 'undefined')) label = labelText(lab, peer);
     if (module === null && ic instanceof Tuple && ic.elements.length === 3) {
       const [m, f, a] = ic.elements;
-      if (m instanceof Atom && m.name === 'supervisor' && f instanceof Atom) module = f.name;
+      if (m instanceof Atom && (m.name === 'supervisor' || m.name === 'supervisor_bridge') && f instanceof Atom) module = f.name;
       else if (m instanceof Atom) module = m.name;
       void a;
     }
@@ -118,7 +119,7 @@ export function identityFrom(reply: Term | undefined, specModule: Term | undefin
 }
 
 /** A label term as an operator reads it: RabbitMQ resources as `queue 'orders' in vhost '/'`. */
-export function labelText(t: Term): string {
+export function labelText(t: Term, peer?: string): string {
   if (t instanceof Atom && t.name === 'too_large') return '(label too large to show)';
   if (Buffer.isBuffer(t)) return printable(t.toString('utf8'));
   if (t instanceof Tuple) {
@@ -131,7 +132,21 @@ export function labelText(t: Term): string {
       return `${printable(t.elements[0].toString('utf8'))} channel ${t.elements[1]}`;
     }
   }
-  return formatTerm(t, { maxLength: 160 });
+  return formatTerm(t, { maxLength: 160, ...(peer !== undefined ? { localNode: Atom.of(peer) } : {}) });
+}
+
+/** One process named by the rule, with its pid: "sysmon_handler_filter (<0.312.0>)"; read on the target. */
+export async function describePid(evaluator: RemoteEvaluator, peer: string, pid: Pid): Promise<string> {
+  const text = formatPid(pid, Atom.of(peer));
+  try {
+    const reply = await evaluator.eval(`${IDENT_FUN}{case erlang:process_info(P, registered_name) of {_, N} -> N; _ -> [] end, Ident(P)}.`, { P: pid });
+    if (!(reply instanceof Tuple)) return text;
+    const [reg, ident] = reply.elements;
+    const id = identityFrom(ident, undefined, reg instanceof Atom ? reg.name : null, null, peer);
+    return id.name === null && id.module === null ? text : `${processTitle(id)} (${text})`;
+  } catch {
+    return text;
+  }
 }
 
 function printable(s: string): string {

@@ -108,7 +108,7 @@ export async function topPorts(evaluator: RemoteEvaluator, peer: string, limit: 
         queueSize: asNumber(queue),
         ...(getstat ? { recvCount: asNumber(st[2]), sendCount: asNumber(st[3]), sendPending: asNumber(st[4]) } : {}),
         counters: getstat ? 'getstat' : 'port_info',
-        ownerTitle: owner instanceof Pid ? ownerTitleOf(identityFrom(ownerId, ownerSpec, registered, null)) : null,
+        ownerTitle: owner instanceof Pid ? ownerTitleOf(identityFrom(ownerId, ownerSpec, registered, null, peer)) : null,
       };
     }),
   };
@@ -185,7 +185,7 @@ export async function busyPorts(evaluator: RemoteEvaluator, peer: string): Promi
       queueSize: asNumber(q),
       sendPending: typeof pend === 'number' ? pend : null,
       owner: owner instanceof Pid ? pidText(owner, peer) : null,
-      ownerTitle: owner instanceof Pid ? ownerTitleOf(identityFrom(id, spec, registered, null)) : null,
+      ownerTitle: owner instanceof Pid ? ownerTitleOf(identityFrom(id, spec, registered, null, peer)) : null,
       peer: peerAddr instanceof Tuple ? `${charlistToString(peerAddr.elements[0])}:${asNumber(peerAddr.elements[1])}` : null,
       distNode: dist instanceof Atom && dist.name !== 'undefined' ? dist.name : null,
     };

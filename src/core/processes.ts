@@ -155,7 +155,7 @@ export function rowFrom(t: Term, peer: string): ProcessRow {
   const translatedText = mfaToString(translated);
   const initial = translatedText !== null && translatedText !== 'proc_lib:init_p/5' ? translatedText : mfaToString(m.get('initial_call'));
   const registered = name instanceof Atom && name.name !== '' ? name.name : null;
-  const id = identityFrom(ident, specModule, registered, initial);
+  const id = identityFrom(ident, specModule, registered, initial, peer);
   return {
     pid: pidText(pid as Pid, peer),
     name: registered,

@@ -157,7 +157,7 @@ export async function walkSupervisor(
   const node: TreeNode = {
     pid: pidText(sup, channel.peer),
     name: known.name,
-    ...(known.id !== null ? { id: formatTerm(known.id, { maxLength: 120 }) } : {}),
+    ...(known.id !== null ? { id: formatTerm(known.id, { maxLength: 120, localNode: Atom.of(channel.peer) }) } : {}),
     module: known.module,
     type: 'supervisor',
     childCount: 0,
@@ -202,14 +202,14 @@ export async function walkSupervisor(
     children.map(async ([id, child, type, modules, regName, labelTerm]) => {
       const module = Array.isArray(modules) && modules[0] instanceof Atom ? modules[0].name : null;
       const name = regName instanceof Atom ? regName.name : null;
-      const label = labelTerm === undefined || isAtom(labelTerm, 'undefined') ? null : labelText(labelTerm);
+      const label = labelTerm === undefined || isAtom(labelTerm, 'undefined') ? null : labelText(labelTerm, channel.peer);
       if (isAtom(type, 'supervisor') && child instanceof Pid) {
         return walkSupervisor(channel, evaluator, child, { id: id as Term, module, name }, options, depth + 1);
       }
       const leaf: TreeNode = {
         pid: child instanceof Pid ? pidText(child, channel.peer) : null,
         name,
-        id: formatTerm(id as Term, { maxLength: 120 }),
+        id: formatTerm(id as Term, { maxLength: 120, localNode: Atom.of(channel.peer) }),
         module,
         ...(label !== null ? { label } : {}),
         type: isAtom(type, 'supervisor') ? 'supervisor' : 'worker',

@@ -3,7 +3,11 @@ import type { MailboxWatchResult } from '../../core/sessions/mailbox-watch';
 import { UsageError, booleanFlag } from '../args';
 import type { Command } from '../command';
 import { ExitCode } from '../exit-codes';
-import { printJson, renderTable } from '../output';
+import { formatBytes, printJson, renderTable } from '../output';
+import { displayMfa } from '../../core/findings';
+import type { ReportSessionResult } from '../../core/sessions/saved-facts';
+import { traceLine } from '../../core/sessions/trace-log';
+import type { TraceResult } from '../../core/sessions/trace';
 import { renderMailboxes } from './mailboxes';
 
 /** Rows of any session kind as (key, label, value) so two sessions can be compared. */
@@ -25,11 +29,69 @@ function measures(r: SessionRecord): Measure[] {
       }));
     case 'hot': {
       const res = r.result as { functions?: Array<{ mfa: string; callsPerSec: number }> };
-      return (res.functions ?? []).map((f) => ({ key: f.mfa, label: f.mfa, value: f.callsPerSec, unit: 'calls/s' }));
+      return (res.functions ?? []).map((f) => ({ key: f.mfa, label: displayMfa(f.mfa), value: f.callsPerSec, unit: 'calls/s' }));
+    }
+    case 'report': {
+      const facts = (r.result as Partial<ReportSessionResult> | null)?.facts;
+      if (!facts) return [];
+      return [
+        ...facts.findings.map((f) => ({ key: `finding:${f.id}`, label: `[${f.severity}] ${f.title}`, value: 1, unit: 'finding' })),
+        ...facts.modules.slice(0, 30).flatMap((m) => [
+          { key: `processes:${m.module}`, label: `${m.module} processes`, value: m.processes, unit: 'processes' },
+          { key: `memory:${m.module}`, label: `${m.module} memory`, value: Math.round((m.memory / (1024 * 1024)) * 10) / 10, unit: 'MiB' },
+        ]),
+      ];
+    }
+    case 'trace':
+    case 'trace-messages':
+    case 'monitor': {
+      // Events per kind and subject (function called, process sent to, monitor event kind).
+      const events = (r.result as Partial<TraceResult> | null)?.events ?? [];
+      const counts = new Map<string, number>();
+      for (const e of events) {
+        const subject = e.type === 'call' ? e.what.replace(/\(.*$/, '') : e.type === 'monitor' ? e.what : e.type === 'send' ? `to ${e.what}` : e.type === 'receive' ? `by ${e.pid}` : e.what;
+        const key = `${e.type} ${subject}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      return [...counts].map(([key, n]) => ({ key, label: key, value: n, unit: 'events' }));
     }
     default:
       return [];
   }
+}
+
+/** The body of `session show` for one record, as text (never raw JSON). */
+function showBody(r: SessionRecord): string {
+  if (r.kind === 'mailboxes') return renderMailboxes((r.result as MailboxWatchResult).rows);
+  if (r.kind === 'report') {
+    const facts = (r.result as Partial<ReportSessionResult> | null)?.facts;
+    if (!facts) return 'no facts saved in this report session';
+    const lines = [`${facts.findings.length} finding${facts.findings.length === 1 ? '' : 's'}:`, ...facts.findings.map((f) => `  [${f.severity}] ${f.title}`)];
+    if (facts.modules.length > 0) {
+      lines.push(
+        '',
+        renderTable(
+          [
+            { header: 'MODULE', max: 50, cell: (m: (typeof facts.modules)[0]) => m.module },
+            { header: 'PROCESSES', align: 'right', cell: (m) => String(m.processes) },
+            { header: 'MEMORY', align: 'right', cell: (m) => formatBytes(m.memory) },
+            { header: 'LARGEST MAILBOX', align: 'right', cell: (m) => String(m.largestMailbox) },
+          ],
+          facts.modules.slice(0, 20),
+        ),
+      );
+    }
+    return lines.join('\n');
+  }
+  if (r.kind === 'trace' || r.kind === 'trace-messages' || r.kind === 'monitor') {
+    const res = r.result as Partial<TraceResult> | null;
+    const events = res?.events ?? [];
+    if (events.length === 0) return 'no events were recorded';
+    return [...events.map(traceLine), `${events.length} events${res?.dropped ? `, ${res.dropped} dropped by the rate limit` : ''}`].join('\n');
+  }
+  const ms = measures(r);
+  if (ms.length === 0) return 'nothing was recorded in this session';
+  return renderTable([{ header: 'WHAT', cell: (m: Measure) => m.label }, { header: 'VALUE', align: 'right', cell: (m) => `${m.value} ${m.unit}` }], ms);
 }
 
 export const sessionCommand: Command = {
@@ -50,12 +112,7 @@ export const sessionCommand: Command = {
         return ExitCode.ok;
       }
       output.out(`${r.kind} session ${r.id} on ${r.node} (${r.env}), ${r.startedAt}, ${(r.durationMs / 1000).toFixed(1)} s, ended: ${r.endReason}${r.endDetail ? ` (${r.endDetail})` : ''}`);
-      if (r.kind === 'mailboxes') output.out(renderMailboxes((r.result as MailboxWatchResult).rows));
-      else {
-        const ms = measures(r);
-        if (ms.length > 0) output.out(renderTable([{ header: 'WHAT', cell: (m: Measure) => m.label }, { header: 'VALUE', align: 'right', cell: (m) => `${m.value} ${m.unit}` }], ms));
-        else output.out(JSON.stringify(r.result, null, 2));
-      }
+      output.out(showBody(r));
       return ExitCode.ok;
     }
     if (action === 'compare') {
@@ -72,6 +129,10 @@ export const sessionCommand: Command = {
         return { what: (y ?? x)?.label ?? k, unit: (y ?? x)?.unit ?? '', before: x?.value ?? null, after: y?.value ?? null };
       });
       rows.sort((p, q) => Math.abs((q.after ?? 0) - (q.before ?? 0)) - Math.abs((p.after ?? 0) - (p.before ?? 0)));
+      if (rows.length === 0 && !booleanFlag(args.flags, 'json')) {
+        output.out(`${a.kind}: ${a.id} (${a.startedAt}) → ${b.id} (${b.startedAt})\nneither session recorded anything to compare`);
+        return ExitCode.ok;
+      }
       if (booleanFlag(args.flags, 'json')) {
         printJson(output, { kind: a.kind, before: { id: a.id, startedAt: a.startedAt }, after: { id: b.id, startedAt: b.startedAt }, rows });
         return ExitCode.ok;

@@ -4,6 +4,7 @@
 import type { LocalProcess } from '../../dist';
 import { Atom, ErlMap, Pid, Term, Tuple, formatTerm, isAtom } from '../../etf';
 import { pidText } from '../pids';
+import { describePid } from '../identity';
 import { PROBE_MODULE } from '../probe-loader';
 import type { Session } from '../session';
 import { asNumber } from '../terms';
@@ -227,11 +228,15 @@ export async function runMonitor(session: Session, options: MonitorOptions, onEv
   if (!(started instanceof Tuple) || !isAtom(started.at(0), 'ok')) {
     owner.exit();
     const busy = started instanceof Tuple && started.at(1) instanceof Tuple && isAtom((started.at(1) as Tuple).at(0), 'busy');
+    const holder = busy ? ((started.at(1) as Tuple).at(1) as Term) : undefined;
+    const who = holder instanceof Pid ? await describePid(session.evaluator, session.node, holder) : holder !== undefined ? formatTerm(holder, { localNode: Atom.of(session.node), maxLength: 200 }) : '';
+    // RabbitMQ (and others using the sysmon_handler application) hold it for the node's whole life.
+    const permanent = /sysmon_handler/.test(who) ? ' That is the node\'s own sysmon_handler, which keeps it for as long as the node runs: long GC and busy port events are not available from BEAM Lens there.' : " Stop that tool's monitor first.";
     throw Object.assign(
       new Error(
         busy
-          ? `erlang:system_monitor is already held by ${formatTerm((started.at(1) as Tuple).at(1) as Term, { localNode: Atom.of(session.node), maxLength: 200 })} on ${session.node}; BEAM Lens will not take it from another tool. Stop that tool's monitor first.`
-          : `the system monitor did not start: ${formatTerm(started, { maxLength: 300 })}`,
+          ? `erlang:system_monitor is already held by ${who} on ${session.node}; BEAM Lens will not take it from another tool.${permanent}`
+          : `the system monitor did not start: ${formatTerm(started, { localNode: Atom.of(session.node), maxLength: 300 })}`,
       ),
       { kind: busy ? 'targetBusy' : 'usage' },
     );
