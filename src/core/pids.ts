@@ -1,5 +1,6 @@
 // Pids as the target prints them (`<0.123.0>`), and back.
 import { RpcError } from '../dist';
+import { BeamLensError } from '../errors';
 import { Atom, Pid, formatPid } from '../etf';
 import type { RemoteEvaluator } from './remote-eval';
 import type { RpcChannel } from './rpc';
@@ -15,14 +16,14 @@ const PID_TEXT = /^<(\d+)\.(\d+)\.(\d+)>$/;
 export async function parsePid(channel: RpcChannel, text: string): Promise<Pid> {
   const trimmed = text.trim();
   if (!PID_TEXT.test(trimmed)) {
-    throw Object.assign(new Error(`"${text}" is not a pid; write it as the node prints it, e.g. <0.123.0>`), { kind: 'usage' });
+    throw new BeamLensError('usage', `"${text}" is not a pid; write it as the node prints it, e.g. <0.123.0>`);
   }
   let reply;
   try {
     reply = await channel.rpc('erlang', 'list_to_pid', [[...trimmed].map((c) => c.charCodeAt(0))]);
   } catch (err) {
     if (!(err instanceof RpcError)) throw err;
-    throw Object.assign(new Error(`${trimmed} is not a pid that can exist on ${channel.peer} (its numbers are out of range); copy a pid from \`beam-lens processes\``), { kind: 'usage' });
+    throw new BeamLensError('usage', `${trimmed} is not a pid that can exist on ${channel.peer} (its numbers are out of range); copy a pid from \`beam-lens processes\``);
   }
   if (!(reply instanceof Pid)) throw new UnexpectedReplyError('a pid', reply);
   return reply;
@@ -41,5 +42,5 @@ export async function resolveProcess(channel: RpcChannel, evaluator: RemoteEvalu
     { Names: names.map((n) => [...n].map((c) => c.charCodeAt(0))) },
   );
   if (reply instanceof Pid) return reply;
-  throw Object.assign(new Error(`no process is registered as ${trimmed} on ${channel.peer}; give a pid like <0.123.0> or a registered name (\`beam-lens processes\` lists both)`), { kind: 'usage' });
+  throw new BeamLensError('usage', `no process is registered as ${trimmed} on ${channel.peer}; give a pid like <0.123.0> or a registered name (\`beam-lens processes\` lists both)`);
 }

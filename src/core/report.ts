@@ -1,9 +1,27 @@
-// The diagnostic report as Markdown: summary, findings with evidence, recommended changes, and a
-// risk & validation plan. Node data is escaped: names and atoms come from strangers.
+// The diagnostic report as a typed document (report-document.ts): summary, findings with
+// evidence, recommended changes, a risk & validation plan and an appendix. Node data goes in as
+// plain text; the renderers (report-markdown.ts, the report webview) decide how to show it.
 import { formatModule } from '../etf';
-import { displayMfa, type Finding } from './findings';
+import { displayMfa, type Finding, type Severity } from './findings';
+import { reportAppendix } from './report-appendix';
+import {
+  REPORT_DOCUMENT_VERSION,
+  code,
+  count,
+  mib,
+  numberCell,
+  paragraph,
+  section,
+  spansOfMarkedText,
+  strong,
+  text,
+  type ReportBlock,
+  type ReportDocument,
+  type ReportFinding,
+  type RichText,
+  type SummaryFact,
+} from './report-document';
 import type { NodeSamples } from './sampler';
-import { walkTree } from './tree';
 
 const MiB = 1024 * 1024;
 
@@ -13,157 +31,139 @@ export interface ReportInput {
   env: string;
   /** Whether the probe was loaded (else zero-install). */
   probe: boolean;
-  /** Why counting calls (asked for) did not run, for the method section. */
+  /** Why counting calls was asked for but did not run (diagnose's tracingNote). */
   tracingNote?: string;
   generatedAt?: Date;
 }
 
-/** Escapes text for Markdown inline use: no HTML, no accidental emphasis or links. */
-export function md(text: string): string {
-  // Brackets are escaped, so parentheses cannot form a link; < > cannot form HTML.
-  return text.replace(/[\\`*_[\]<>|~]/g, (c) => `\\${c}`).replace(/\r?\n/g, ' ');
-}
-
-function code(text: string): string {
-  const clean = text.replace(/\r?\n/g, ' ');
-  const fence = clean.includes('`') ? '``' : '`';
-  return `${fence}${fence === '``' ? ' ' : ''}${clean}${fence === '``' ? ' ' : ''}${fence}`;
-}
-
-function mib(n: number): string {
-  return `${(n / MiB).toFixed(1)} MiB`;
+export function buildReport(input: ReportInput): ReportDocument {
+  const { samples: s, findings } = input;
+  const generatedAt = (input.generatedAt ?? new Date()).toISOString();
+  const counts = { critical: 0, warning: 0, info: 0, total: findings.length } satisfies Record<Severity, number> & { total: number };
+  for (const f of findings) counts[f.severity]++;
+  return {
+    version: REPORT_DOCUMENT_VERSION,
+    node: s.node,
+    env: input.env,
+    generatedAt,
+    title: [text('BEAM Lens report: '), code(s.node)],
+    byline: [
+      text(`Generated ${generatedAt} · environment `),
+      strong(input.env),
+      text(
+        ` · sampled read-only for ${(s.windowMs / 1000).toFixed(1)} s from ${s.startedAt} · ` +
+          (input.probe ? 'probe loaded' : 'zero-install (no code loaded on the node)'),
+      ),
+    ],
+    findingCounts: counts,
+    sections: [
+      section('summary', 'Diagnostic summary', [
+        {
+          kind: 'paragraph',
+          text: [
+            strong(`${counts.total} finding${counts.total === 1 ? '' : 's'}`),
+            text(` (${counts.critical} critical, ${counts.warning} warning${counts.warning === 1 ? '' : 's'}, ${counts.info} info).`),
+          ],
+        },
+        { kind: 'facts', facts: summaryFacts(s) },
+      ]),
+      section('findings', 'Findings', findings.length === 0 ? [paragraph('Nothing stood out in this window. Sample longer or under load to be sure.')] : findings.map((f, i) => ({ kind: 'finding', finding: reportFinding(f, i + 1) }))),
+      section('recommended-changes', 'Recommended changes', findings.length === 0 ? [paragraph('None from this window.')] : [recommendedChanges(findings)]),
+      section('risk-and-validation', 'Risk & validation plan', [
+        ...(findings.length > 0 ? [riskTable(findings)] : []),
+        paragraph(
+          'Roll changes out one at a time, on staging first, and re-run this report under comparable load after each: ' +
+            'every finding above should disappear or shrink, and no new one should appear. Keep the previous release ready to roll back.',
+        ),
+      ]),
+      section('appendix', 'Appendix', [], reportAppendix(s, input.tracingNote)),
+    ],
+  };
 }
 
 function pct(x: number): string {
   return `${Math.round(x * 100)}%`;
 }
 
-export function renderReport(input: ReportInput): string {
-  const { samples: s, findings } = input;
+function summaryFacts(s: NodeSamples): SummaryFact[] {
   const o = s.overviewEnd;
   const util = o.schedulerUtilization;
-  const out: string[] = [];
-  const critical = findings.filter((f) => f.severity === 'critical').length;
-  const warnings = findings.filter((f) => f.severity === 'warning').length;
-  out.push(`# BEAM Lens report: ${code(s.node)}`, '');
-  out.push(
-    `Generated ${(input.generatedAt ?? new Date()).toISOString()} · environment **${md(input.env)}** · sampled read-only for ` +
-      `${(s.windowMs / 1000).toFixed(1)} s from ${s.startedAt} · ${input.probe ? 'probe loaded' : 'zero-install (no code loaded on the node)'}`,
-    '',
-  );
-  out.push('## Diagnostic summary', '');
-  out.push(
-    `**${findings.length} finding${findings.length === 1 ? '' : 's'}** (${critical} critical, ${warnings} warning${warnings === 1 ? '' : 's'}, ${findings.length - critical - warnings} info).`,
-    '',
-  );
-  out.push('| | |', '|---|---|');
-  const rows: Array<[string, string]> = [
-    ['Node', `${code(s.node)} · OTP ${md(o.otpRelease)} · ERTS ${md(o.ertsVersion)}`],
-    ['Uptime', formatUptime(o.uptimeMs)],
-    [
-      'Schedulers',
-      `${o.schedulers.online}/${o.schedulers.total} online` +
-        (util ? ` · utilization ${pct(util.total)} (${util.perScheduler.map(pct).join(', ')})` : ''),
-    ],
-    [
+  const fact = (label: string, value: string | RichText): SummaryFact => ({ label, value: typeof value === 'string' ? [text(value)] : value });
+  return [
+    fact('Node', [code(s.node), text(` · OTP ${o.otpRelease} · ERTS ${o.ertsVersion}`)]),
+    fact('Uptime', formatUptime(o.uptimeMs)),
+    fact('Schedulers', `${o.schedulers.online}/${o.schedulers.total} online` + (util ? ` · utilization ${pct(util.total)} (${util.perScheduler.map(pct).join(', ')})` : '')),
+    fact(
       'Run queue',
       `${o.runQueue.total} (per scheduler: ${o.runQueue.perScheduler.join(', ')}` +
         (o.runQueue.dirtyCpu !== undefined ? `; dirty CPU ${o.runQueue.dirtyCpu}, dirty IO ${o.runQueue.dirtyIo ?? 0}` : '') +
         ')',
-    ],
-    ['Reductions', `${Math.round(s.totalReductionsPerSec).toLocaleString('en-US')}/s over the window`],
-    [
+    ),
+    fact('Reductions', `${count(s.totalReductionsPerSec)}/s over the window`),
+    fact(
       'Memory',
       `${mib(o.memory.total)} total · processes ${mib(o.memory.processes)} · binary ${mib(o.memory.binary)} · ETS ${mib(o.memory.ets)} · ` +
         `atom ${mib(o.memory.atom)} · code ${mib(o.memory.code)} · system ${mib(o.memory.system)}`,
-    ],
-    ['Memory change', `${signed((o.memory.total - s.overviewStart.memory.total) / MiB)} MiB over the window`],
-    [
+    ),
+    fact('Memory change', `${signed((o.memory.total - s.overviewStart.memory.total) / MiB)} MiB over the window`),
+    fact(
       'Counts / limits',
       Object.entries(o.limits)
         .map(([k, v]) => `${k === 'etsTables' ? 'ETS tables' : k} ${v.count.toLocaleString('en-US')}${v.limit ? ` / ${v.limit.toLocaleString('en-US')}` : ''}`)
         .join(' · '),
-    ],
-    ['IO', `in ${mib(o.io.inputBytes)} · out ${mib(o.io.outputBytes)} since start`],
+    ),
+    fact('IO', `in ${mib(o.io.inputBytes)} · out ${mib(o.io.outputBytes)} since start`),
   ];
-  for (const [k, v] of rows) out.push(`| ${k} | ${v} |`);
-  out.push('');
+}
 
-  out.push('## Findings', '');
-  if (findings.length === 0) out.push('Nothing stood out in this window. Sample longer or under load to be sure.', '');
-  findings.forEach((f, i) => {
-    out.push(`### ${i + 1}. [${f.severity.toUpperCase()}] ${md(f.title)}`, '');
-    out.push(`- Finding id: ${code(f.id)}`);
-    if (f.subject.pid) out.push(`- Process: ${code(f.subject.pid)}${f.subject.name ? ` (${code(formatModule(f.subject.name))})` : ''}`);
-    if (f.location) {
-      const l = f.location;
-      const fn = l.function ? displayMfa(`${l.module}:${l.function}${l.arity !== undefined ? `/${l.arity}` : ''}`) : formatModule(l.module);
-      out.push(`- Where: ${code(fn)}${l.file ? ` in ${code(l.file)}${l.line ? `:${l.line}` : ''}` : ''}`);
-    }
-    out.push('- Evidence:');
-    for (const e of f.evidence) out.push(`  - ${md(e)}`);
-    out.push(`- Recommendation: ${md(f.recommendation)}`, '');
-  });
+function reportFinding(f: Finding, number: number): ReportFinding {
+  const out: ReportFinding = {
+    id: f.id,
+    number,
+    severity: f.severity,
+    rule: f.rule,
+    // Titles and evidence are plain text (node data); advice marks code with backticks.
+    title: [text(f.title)],
+    evidence: f.evidence.map((e) => [text(e)]),
+    recommendation: spansOfMarkedText(f.recommendation),
+    risk: spansOfMarkedText(f.risk),
+    validation: spansOfMarkedText(f.validation),
+  };
+  if (f.subject.pid) out.process = { pid: f.subject.pid, ...(f.subject.name ? { name: formatModule(f.subject.name) } : {}) };
+  if (f.location) {
+    const l = f.location;
+    const where = l.function ? displayMfa(`${l.module}:${l.function}${l.arity !== undefined ? `/${l.arity}` : ''}`) : formatModule(l.module);
+    out.where = { symbol: where, ...(l.file ? { file: l.file } : {}), ...(l.file && l.line ? { line: l.line } : {}) };
+  }
+  return out;
+}
 
-  out.push('## Recommended changes', '');
-  if (findings.length === 0) out.push('None from this window.', '');
-  findings.forEach((f, i) => out.push(`${i + 1}. **${md(f.title)}**: ${md(f.recommendation)}`));
-  out.push('');
+function recommendedChanges(findings: Finding[]): ReportBlock {
+  return {
+    kind: 'list',
+    ordered: true,
+    items: findings.map((f) => [{ kind: 'findingLink', findingId: f.id, text: f.title }, text(': '), ...spansOfMarkedText(f.recommendation)]),
+  };
+}
 
-  out.push('## Risk & validation plan', '');
-  if (findings.length > 0) {
-    out.push('| # | Change | What could go wrong | How to validate |', '|---|---|---|---|');
-    findings.forEach((f, i) => out.push(`| ${i + 1} | ${md(shortTitle(f))} | ${md(f.risk)} | ${md(f.validation)} |`));
-    out.push('');
-  }
-  out.push(
-    'Roll changes out one at a time, on staging first, and re-run this report under comparable load after each: ' +
-      'every finding above should disappear or shrink, and no new one should appear. Keep the previous release ready to roll back.',
-    '',
-  );
-
-  out.push('## Appendix', '', '### Busiest processes in the window', '');
-  out.push('| Process | Name / initial call | Reductions/s | Memory | Binary refs | Queue start → end | Current function |', '|---|---|---|---|---|---|---|');
-  for (const p of s.processes.slice(0, 15)) {
-    out.push(
-      `| ${code(p.pid)} | ${md(p.row.name ? formatModule(p.row.name) : p.row.initialCall ? displayMfa(p.row.initialCall) : '')} | ` +
-        `${Math.round(p.reductionsPerSec).toLocaleString('en-US')} | ${mib(p.memoryEnd)} | ${mib(p.binaryEnd)} | ${p.queueStart} → ${p.queueEnd} | ` +
-        `${md(p.row.currentFunction ? displayMfa(p.row.currentFunction) : '')} |`,
-    );
-  }
-  out.push('', '### Largest ETS tables', '', '| Table | Rows | Memory | Type | Owner |', '|---|---|---|---|---|');
-  for (const t of s.ets.slice(0, 10)) {
-    out.push(`| ${md(t.name)} | ${t.size.toLocaleString('en-US')} | ${mib(t.memoryBytes)} | ${md(`${t.type}, ${t.protection}`)} | ${md(t.ownerName ?? t.owner ?? '')} |`);
-  }
-  out.push('', '### Supervisors', '', '| Application | Supervisor | Strategy | Intensity | Children | Restarts remembered |', '|---|---|---|---|---|---|');
-  for (const app of s.treesEnd) {
-    if (!app.supervisor) continue;
-    for (const { node } of walkTree(app.supervisor)) {
-      if (node.type !== 'supervisor') continue;
-      const label = node.name ?? node.module ?? node.pid ?? '?';
-      out.push(
-        `| ${md(app.name)} | ${md(formatModule(label))} | ${md(node.strategy ?? (node.error ? 'no answer' : '?'))} | ` +
-          `${node.intensity ?? '?'} / ${node.period ?? '?'} s | ${node.childCount}${node.truncated ? ' (paged)' : ''} | ${node.restarts ?? '?'} |`,
-      );
-    }
-  }
-  out.push(
-    '',
-    '### Method',
-    '',
-    'Read-only: two whole-node snapshots of per-process reductions, queue length, memory and binary references (chunked, ' +
-      'at most 10,000 processes per call), mailbox samples every second for the largest queues, the supervision trees ' +
-      'at both ends (restart counts from each supervisor\'s state, child pids compared), and 50 samples of what the busiest ' +
-      'processes were running. Scheduler utilization was measured by switching `scheduler_wall_time` on for 0.5 s and back off ' +
-      'in the same call. ' +
-      (s.hot
-        ? `Calls were counted with call_count on ${s.hot.modules.length} modules of the node's own applications for ${(s.hot.durationMs / 1000).toFixed(1)} s; the patterns were removed at the end (and would have been by the probe's guardian had BEAM Lens vanished).`
-        : input.tracingNote
-          ? `Counting calls was asked for but did not run (${input.tracingNote}); no trace flags or patterns were left set.`
-          : 'No trace flags or patterns were set.'),
-    '',
-  );
-  return out.join('\n');
+function riskTable(findings: Finding[]): ReportBlock {
+  return {
+    kind: 'table',
+    table: {
+      columns: [
+        { label: '#', type: 'number' },
+        { label: 'Change', type: 'text' },
+        { label: 'What could go wrong', type: 'text' },
+        { label: 'How to validate', type: 'text' },
+      ],
+      rows: findings.map((f, i) => [
+        numberCell(i + 1, 'count'),
+        { kind: 'rich', text: spansOfMarkedText(shortTitle(f)) },
+        { kind: 'rich', text: spansOfMarkedText(f.risk) },
+        { kind: 'rich', text: spansOfMarkedText(f.validation) },
+      ]),
+    },
+  };
 }
 
 function shortTitle(f: Finding): string {

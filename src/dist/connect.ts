@@ -1,5 +1,6 @@
 // Connecting to a target: EPMD lookup (or a given port), TCP, handshake as a hidden node.
 import { randomBytes } from 'node:crypto';
+import { Tuple } from '../etf';
 import { hostname } from 'node:os';
 import { NodeConnection, type ConnectionOptions } from './connection';
 import type { Cookie } from './cookie';
@@ -9,6 +10,7 @@ import { OUR_FLAGS } from './flags';
 import { clientHandshake } from './handshake';
 import { LocalNode } from './local-node';
 import { connectTcp } from './socket-util';
+import { connectTls, tlsProblem, type TlsOptions } from './tls';
 
 export interface ConnectOptions extends ConnectionOptions {
   /** Target node, name@host. */
@@ -22,6 +24,10 @@ export interface ConnectOptions extends ConnectionOptions {
   timeoutMs?: number;
   /** Our node; one is made (and owned by the connection) when absent. */
   localNode?: LocalNode;
+  /** TLS distribution (the node runs -proto_dist inet_tls); absent: plain TCP. */
+  tls?: TlsOptions;
+  /** Ask the node its net_ticktime and tick and time out as it does (default true). */
+  adoptTickTime?: boolean;
   /** For tests only: the flags we offer. */
   flags?: bigint;
 }
@@ -34,10 +40,19 @@ export function splitNodeName(node: string): { name: string; host: string } {
   return { name: node.slice(0, at), host: node.slice(at + 1) };
 }
 
+/**
+ * This machine's short host name, as Erlang's `-sname` uses it (`hostname` up to the first dot).
+ * The one place BEAM Lens defaults a host: bare node names, EPMD listings of this machine, our
+ * own hidden node's name.
+ */
+export function shortHostname(): string {
+  return hostname().split('.')[0] || 'localhost';
+}
+
 /** A hidden local node whose host part matches the target's naming (short or long names). */
 export function makeLocalNode(targetHost: string): LocalNode {
   const longNames = targetHost.includes('.') || targetHost.includes(':');
-  const host = longNames ? targetHost : (hostname().split('.')[0] ?? 'localhost');
+  const host = longNames ? targetHost : shortHostname();
   return new LocalNode({ name: `beam_lens_${randomBytes(4).toString('hex')}@${host}` });
 }
 
@@ -51,7 +66,7 @@ export async function connect(options: ConnectOptions): Promise<NodeConnection> 
     if (found === null) {
       const there = await listNodes(host, { timeoutMs }).catch(() => []);
       throw new DistError(
-        'notFound',
+        'noSuchNode',
         `no node named ${name} on ${host}; ` + (there.length > 0 ? `nodes there: ${there.map((n) => n.name).join(', ')}` : 'no nodes are registered there'),
       );
     }
@@ -60,7 +75,15 @@ export async function connect(options: ConnectOptions): Promise<NodeConnection> 
     }
     port = found.port;
   }
-  const socket = await connectTcp(host, port, timeoutMs, `node ${options.node}`);
+  const tlsOptions = options.tls;
+  const socket = tlsOptions ? await connectTls(host, port, options.node, nodeHost, tlsOptions, timeoutMs) : await connectTcp(host, port, timeoutMs, `node ${options.node}`);
+  // With TLS 1.3 the node judges our certificate after our side of the TLS handshake is done: its
+  // alert arrives during the distribution handshake, and says more than "the connection closed".
+  let tlsError: NodeJS.ErrnoException | null = null;
+  const onTlsError = (err: NodeJS.ErrnoException): void => {
+    tlsError ??= err;
+  };
+  if (tlsOptions) socket.on('error', onTlsError);
   const localNode = options.localNode ?? makeLocalNode(nodeHost);
   try {
     const result = await clientHandshake({
@@ -71,10 +94,27 @@ export async function connect(options: ConnectOptions): Promise<NodeConnection> 
       cookie: options.cookie,
       peerName: options.node,
       timeoutMs,
+      lengthBytes: tlsOptions ? 4 : 2,
     });
-    return new NodeConnection(localNode, socket, result.peerName, result.peerFlags, result.peerCreation, result.rest, options);
+    socket.off('error', onTlsError);
+    const conn = new NodeConnection(localNode, socket, result.peerName, result.peerFlags, result.peerCreation, result.rest, options);
+    if (options.adoptTickTime !== false) adoptTickTime(conn, timeoutMs);
+    return conn;
   } catch (err) {
     socket.destroy();
+    if (tlsOptions && tlsError !== null) throw tlsProblem(tlsError, options.node, `${host}:${port}`, tlsOptions) ?? err;
     throw err;
   }
+}
+
+/** In the background: a failure leaves the defaults (a node's 60 s), a lost connection reports itself. */
+function adoptTickTime(conn: NodeConnection, timeoutMs: number): void {
+  conn
+    .rpc('net_kernel', 'get_net_ticktime', [], { timeoutMs: Math.max(timeoutMs, 5000) })
+    .then((t) => {
+      // An integer, or {ongoing_change_to, N} while the node changes it.
+      const seconds = typeof t === 'number' ? t : t instanceof Tuple && typeof t.elements[1] === 'number' ? t.elements[1] : undefined;
+      if (seconds !== undefined) conn.adoptTickTime(seconds);
+    })
+    .catch(() => undefined);
 }

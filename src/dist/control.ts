@@ -1,6 +1,6 @@
 // Control messages of the distribution protocol (DOP_* in erts dist.h), as pass-through frames:
 // 'p' (112), the control tuple, and for some the message or reason as a second term.
-import { Atom, Pid, Ref, Term, Tuple, Writer, decodeAt } from '../etf';
+import { Atom, Pid, Ref, Term, Tuple, Writer, decodeAt, type DecodeLimits } from '../etf';
 import { DistError } from './errors';
 
 export const DOP = {
@@ -49,15 +49,20 @@ export type Incoming =
   | { op: 'monitor_exit'; from: Pid | Atom; to: Pid; ref: Ref; reason: Term }
   | { op: 'ignored'; opcode: number };
 
-export function decodeFrame(frame: Buffer): Incoming {
-  if (frame[0] !== 112) throw new DistError('protocol', `unexpected distribution frame type ${frame[0]} (we negotiated pass-through frames only)`);
-  const { term: control, end } = decodeAt(frame, 1);
+/** Bounds for terms from a node: 16 MiB inflated, 96 MiB of decoded terms per frame, 64 KiB bignums. */
+export const NETWORK_DECODE_LIMITS: DecodeLimits = { maxInflatedBytes: 16 * 1024 * 1024, maxDecodedBytes: 96 * 1024 * 1024, maxBigBytes: 64 * 1024 };
+
+export function decodeFrame(frame: Buffer, limits: DecodeLimits = NETWORK_DECODE_LIMITS): Incoming {
+  if (frame[0] !== 112) throw new DistError('protocol', `a distribution frame of unknown type ${frame[0]} (we negotiated pass-through frames only)`);
+  // Control and payload draw on one budget: the frame as a whole is bounded.
+  const budget = { left: limits.maxDecodedBytes };
+  const { term: control, end } = decodeAt(frame, 1, { limits, budget });
   const payload = (): Term => {
-    if (end >= frame.length) throw new DistError('protocol', 'control message without its payload');
-    return decodeAt(frame, end).term;
+    if (end >= frame.length) throw new DistError('protocol', 'a control message without its payload');
+    return decodeAt(frame, end, { limits, budget }).term;
   };
   if (!(control instanceof Tuple) || typeof control.elements[0] !== 'number') {
-    throw new DistError('protocol', 'control message is not a tuple starting with an operation code');
+    throw new DistError('protocol', 'a control message that is not a tuple starting with an operation code');
   }
   const e = control.elements;
   const op = e[0] as number;

@@ -1,6 +1,6 @@
 // The cookie is a secret: it is held in a Cookie whose every printable form is redacted, so it
 // cannot end up in an error message, a log line, JSON output or a file by accident.
-import { readFile } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import path from 'node:path';
 import { inspect } from 'node:util';
@@ -32,6 +32,8 @@ export interface CookieSource {
   cookieFile?: string;
   /** Home directory to find .erlang.cookie in (default: os.homedir()). */
   home?: string;
+  /** Told when the cookie file can be read by users other than its owner. */
+  warn?: (message: string) => void;
 }
 
 /** The cookie from --cookie, else --cookie-file, else ~/.erlang.cookie (as Erlang itself reads it). */
@@ -53,6 +55,12 @@ export async function resolveCookie(source: CookieSource): Promise<Cookie> {
         ? `the cookie file ${file} ${what}`
         : `no cookie given and ${file} ${what}: pass --cookie-file FILE (or --cookie C)`,
     );
+  }
+  if (source.warn) {
+    const mode = await stat(file).then((st) => st.mode & 0o777, () => 0);
+    if ((mode & 0o077) !== 0) {
+      source.warn(`warning: the cookie file ${file} can be read by other users (mode ${mode.toString(8).padStart(3, '0')}): run chmod 600 ${file}`);
+    }
   }
   // Erlang uses the first line, without trailing blanks.
   const value = (text.split(/\r?\n/)[0] ?? '').trim();

@@ -17,6 +17,8 @@ export interface HandshakeParams {
   /** The node we meant to reach, for messages. */
   peerName: string;
   timeoutMs: number;
+  /** Bytes of each handshake message's length: 2 over TCP, 4 inside TLS (inet_tls_dist uses {packet, 4}). */
+  lengthBytes?: 2 | 4;
 }
 
 export interface HandshakeResult {
@@ -35,7 +37,7 @@ export function challengeDigest(cookie: string, challenge: number): Buffer {
     .digest();
 }
 
-export function encodeSendName(name: string, flags: bigint, creation: number): Buffer {
+export function encodeSendName(name: string, flags: bigint, creation: number, lengthBytes: 2 | 4 = 2): Buffer {
   const nameBytes = Buffer.from(name, 'utf8');
   const body = Buffer.alloc(1 + 8 + 4 + 2 + nameBytes.length);
   body[0] = 78; // 'N'
@@ -43,25 +45,37 @@ export function encodeSendName(name: string, flags: bigint, creation: number): B
   body.writeUInt32BE(creation >>> 0, 9);
   body.writeUInt16BE(nameBytes.length, 13);
   nameBytes.copy(body, 15);
-  return withLength(body);
+  return withLength(body, lengthBytes);
 }
 
-function withLength(body: Buffer): Buffer {
-  const head = Buffer.alloc(2);
-  head.writeUInt16BE(body.length);
+function withLength(body: Buffer, lengthBytes: 2 | 4): Buffer {
+  const head = Buffer.alloc(lengthBytes);
+  if (lengthBytes === 2) head.writeUInt16BE(body.length);
+  else head.writeUInt32BE(body.length);
   return Buffer.concat([head, body]);
 }
 
 export async function clientHandshake(p: HandshakeParams): Promise<HandshakeResult> {
   const reader = new SocketReader(p.socket);
+  const lengthBytes = p.lengthBytes ?? 2;
   const read = async (what: string): Promise<Buffer> => {
-    const len = (await reader.read(2, p.timeoutMs, `${p.peerName} (${what})`)).readUInt16BE(0);
+    const head = await reader.read(lengthBytes, p.timeoutMs, `${p.peerName} (${what})`);
+    // A TLS record (alert 0x15 or handshake 0x16, version 3.x) where a handshake length should be.
+    if ((head[0] === 0x15 || head[0] === 0x16) && head[1] === 0x03) {
+      throw new DistError(
+        'capability',
+        `node ${p.peerName} uses TLS distribution (it answered with a TLS record): pass --tls-ca F with --tls-cert F --tls-key F, or --ssl-dist-optfile F`,
+      );
+    }
+    const len = lengthBytes === 2 ? head.readUInt16BE(0) : head.readUInt32BE(0);
+    // Handshake messages are small; a 4-byte length inside TLS must not make us wait for gigabytes.
+    if (len > 65_535) throw new DistError('protocol', `${p.peerName} sent a handshake message of ${len} bytes`);
     return reader.read(len, p.timeoutMs, `${p.peerName} (${what})`);
   };
   let stage = 'status';
   let seenPeerFlags: bigint | null = null;
   try {
-    p.socket.write(encodeSendName(p.ourName, p.ourFlags, p.ourCreation));
+    p.socket.write(encodeSendName(p.ourName, p.ourFlags, p.ourCreation, lengthBytes));
     const status = await read('handshake status');
     if (status[0] !== 115) throw new DistError('protocol', `${p.peerName} sent an unexpected handshake message (tag ${status[0]})`);
     const text = status.subarray(1).toString('latin1');
@@ -100,7 +114,7 @@ export async function clientHandshake(p: HandshakeParams): Promise<HandshakeResu
     reply[0] = 114; // 'r'
     reply.writeUInt32BE(ourChallenge, 1);
     challengeDigest(p.cookie.reveal(), peerChallenge).copy(reply, 5);
-    p.socket.write(withLength(reply));
+    p.socket.write(withLength(reply, lengthBytes));
 
     const ack = await read('challenge ack');
     if (ack[0] !== 97 || ack.length !== 17) throw new DistError('protocol', `${peerName} sent a malformed challenge ack`);
@@ -110,7 +124,7 @@ export async function clientHandshake(p: HandshakeParams): Promise<HandshakeResu
     return { peerName, peerFlags, peerCreation, rest: reader.detach() };
   } catch (err) {
     reader.detach();
-    if (err instanceof DistError && err.kind === 'closed') throw closedDuring(stage, p, seenPeerFlags);
+    if (err instanceof DistError && err.kind === 'nodeDown') throw closedDuring(stage, p, seenPeerFlags);
     throw err;
   }
 }
@@ -143,9 +157,9 @@ function closedDuring(stage: string, p: HandshakeParams, peerFlags: bigint | nul
   if (stage === 'status') {
     return new DistError(
       'capability',
-      `${p.peerName} closed the connection before the handshake started: it may require a distribution capability ` +
-        'BEAM Lens lacks (a newer OTP?) or refuse hidden nodes; its log says why',
+      `${p.peerName} closed the connection before the handshake started: it may use TLS distribution (pass --tls-… or ` +
+        '--ssl-dist-optfile), require a distribution capability BEAM Lens lacks (a newer OTP?) or refuse hidden nodes; its log says why',
     );
   }
-  return new DistError('closed', `${p.peerName} closed the connection during the handshake (${stage})`);
+  return new DistError('nodeDown', `${p.peerName} closed the connection during the handshake (${stage})`);
 }

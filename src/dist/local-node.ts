@@ -17,8 +17,20 @@ interface Waiter {
 
 export type RemoteTarget = Pid | { name: string; node: string };
 
+/** What the messages a connection delivered and nobody has read yet weigh (frame bytes). */
+export interface QueueAccount {
+  bytes: number;
+  messages: number;
+}
+
+interface Queued {
+  message: Term;
+  bytes: number;
+  account: QueueAccount | undefined;
+}
+
 export class LocalProcess {
-  private readonly queue: Term[] = [];
+  private readonly queue: Queued[] = [];
   private readonly waiters: Waiter[] = [];
   /** Remote pids we are linked to. */
   readonly links = new Map<string, Pid>();
@@ -39,10 +51,11 @@ export class LocalProcess {
 
   /** Messages waiting, oldest first (for tests and diagnostics). */
   get pending(): readonly Term[] {
-    return this.queue;
+    return this.queue.map((q) => q.message);
   }
 
-  deliver(message: Term): void {
+  /** Delivers a message; when it is queued unread, its weight is charged to `account` until it is read. */
+  deliver(message: Term, bytes = 0, account?: QueueAccount): void {
     if (!this.alive) return;
     for (let i = 0; i < this.waiters.length; i++) {
       const w = this.waiters[i] as Waiter;
@@ -54,7 +67,20 @@ export class LocalProcess {
         return;
       }
     }
-    this.queue.push(message);
+    this.queue.push({ message, bytes, account });
+    if (account) {
+      account.bytes += bytes;
+      account.messages++;
+    }
+  }
+
+  private dequeue(i: number): Term {
+    const [q] = this.queue.splice(i, 1) as [Queued];
+    if (q.account) {
+      q.account.bytes -= q.bytes;
+      q.account.messages--;
+    }
+    return q.message;
   }
 
   /**
@@ -62,11 +88,11 @@ export class LocalProcess {
    * leaving the others queued; rejects with a timeout error after timeoutMs.
    */
   receive<T>(matcher: Matcher<T>, timeoutMs = Infinity): Promise<T> {
-    if (!this.alive) return Promise.reject(new DistError('closed', 'the receiving process has exited'));
+    if (!this.alive) return Promise.reject(new DistError('nodeDown', 'the receiving process has exited'));
     for (let i = 0; i < this.queue.length; i++) {
-      const v = matcher(this.queue[i] as Term);
+      const v = matcher((this.queue[i] as Queued).message);
       if (v !== undefined) {
-        this.queue.splice(i, 1);
+        this.dequeue(i);
         return Promise.resolve(v);
       }
     }
@@ -114,6 +140,17 @@ export class LocalProcess {
     this.node.connectionIfAny(m.node)?.sendControl([DOP.DEMONITOR_P, this.pid, m.target, ref]);
   }
 
+  /**
+   * Rejects every receive still waiting (after EXIT/DOWN messages were offered to them): used when
+   * the node this process was linked to or monitored went away, so nothing waits for its deadline.
+   */
+  failWaiters(error: Error): void {
+    for (const w of this.waiters.splice(0)) {
+      if (w.timer) clearTimeout(w.timer);
+      w.reject(error);
+    }
+  }
+
   /** Ends the process: linked remote processes get an exit signal, remote monitors a DOWN. */
   exit(reason: Term = atom('normal')): void {
     if (!this.alive) return;
@@ -130,10 +167,10 @@ export class LocalProcess {
     this.links.clear();
     this.monitors.clear();
     this.monitoredBy.clear();
-    this.queue.length = 0;
+    while (this.queue.length > 0) this.dequeue(this.queue.length - 1);
     for (const w of this.waiters.splice(0)) {
       if (w.timer) clearTimeout(w.timer);
-      w.reject(new DistError('closed', 'the receiving process has exited'));
+      w.reject(new DistError('nodeDown', 'the receiving process has exited'));
     }
     this.node.forget(this);
   }
@@ -203,7 +240,7 @@ export class LocalNode {
 
   connectionOf(peer: string): NodeConnection {
     const c = this.connections.get(peer);
-    if (!c) throw new DistError('closed', `not connected to ${peer}`);
+    if (!c) throw new DistError('nodeDown', `not connected to ${peer}`);
     return c;
   }
 
@@ -224,13 +261,13 @@ export class LocalNode {
   }
 
   /** Acts on a control message that arrived on `conn`. */
-  handle(conn: NodeConnection, m: Incoming): void {
+  handle(conn: NodeConnection, m: Incoming, frameBytes = 0, account?: QueueAccount): void {
     switch (m.op) {
       case 'send':
-        this.process(m.to)?.deliver(m.message);
+        this.process(m.to)?.deliver(m.message, frameBytes, account);
         return;
       case 'reg_send':
-        this.registered.get(m.toName)?.deliver(m.message);
+        this.registered.get(m.toName)?.deliver(m.message, frameBytes, account);
         return;
       case 'alias_send':
         return;
@@ -282,19 +319,28 @@ export class LocalNode {
     if (this.connections.get(conn.peer) !== conn) return;
     this.connections.delete(conn.peer);
     const peerAtom = Atom.of(conn.peer);
+    const error = conn.closeError ?? new DistError('nodeDown', `node ${conn.peer} went down`);
     for (const p of [...this.processes.values()]) {
+      let tied = false;
       for (const [key, remote] of p.links) {
         if (remote.node !== peerAtom) continue;
+        tied = true;
         p.links.delete(key);
         p.deliver(new Tuple([atom('EXIT'), remote, atom('noconnection')]));
       }
       for (const [key, mon] of p.monitors) {
         if (mon.node !== conn.peer) continue;
+        tied = true;
         p.monitors.delete(key);
         const who = mon.target instanceof Pid ? mon.target : new Tuple([mon.target, peerAtom]);
         p.deliver(new Tuple([atom('DOWN'), mon.ref, atom('process'), who, atom('noconnection')]));
       }
-      for (const [key, mon] of p.monitoredBy) if (mon.from.node === peerAtom) p.monitoredBy.delete(key);
+      for (const [key, mon] of p.monitoredBy) {
+        if (mon.from.node !== peerAtom) continue;
+        tied = true;
+        p.monitoredBy.delete(key);
+      }
+      if (tied) p.failWaiters(new DistError(error.kind, error.message));
     }
   }
 

@@ -1,7 +1,6 @@
 // The palette commands. Each resolves its node (argument, the only attached node, or a pick),
 // asks consent where the action changes the target, shows progress, and logs what it did.
 import { writeFileSync } from 'node:fs';
-import { hostname } from 'node:os';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { envTags, type EnvTag } from '../core/consent';
@@ -10,7 +9,7 @@ import { watchMailboxes } from '../core/sessions/mailbox-watch';
 import { newSessionId, saveSession, type SessionKind } from '../core/sessions/store';
 import { renderTraceLog, traceLine } from '../core/sessions/trace-log';
 import { parseRate, runTrace, type TraceResult } from '../core/sessions/trace';
-import { Cookie, listNodes, resolveCookie } from '../dist';
+import { Cookie, listNodes, resolveCookie, shortHostname } from '../dist';
 import { formatModule } from '../etf';
 import { askConsent } from './consent';
 import type { Log } from './log';
@@ -29,7 +28,7 @@ export interface CommandDeps {
 }
 
 export function localHost(): string {
-  return hostname().split('.')[0] ?? 'localhost';
+  return shortHostname();
 }
 
 function errorText(err: unknown): string {

@@ -1,9 +1,11 @@
 // The report webview's controller: runs the diagnosis (with consent when it traces), shows the
-// Markdown in the view, focuses a finding, and saves the report where the user says.
+// report document in the view, focuses a finding, and saves the report as Markdown where the user says.
 import { writeFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
 import { diagnose } from '../core/diagnose';
-import { renderReport } from '../core/report';
+import { buildReport } from '../core/report';
+import type { ReportDocument } from '../core/report-document';
+import { renderReportMarkdown } from '../core/report-markdown';
 import { assertNever, type ReportToHost } from '../protocol/webview';
 import { askConsent } from './consent';
 import type { AttachedNode } from './nodes';
@@ -12,7 +14,7 @@ import { errorText, type ViewContext } from './views';
 
 export class ReportView {
   readonly panel: Panel<'report'>;
-  private markdown = '';
+  private document: ReportDocument | undefined;
   private focusFinding: string | undefined;
 
   constructor(
@@ -94,25 +96,25 @@ export class ReportView {
   private render(): void {
     const d = this.n.diagnosis;
     if (!d) return;
-    this.markdown = renderReport({ samples: d.samples, findings: d.findings, env: this.n.env, probe: this.n.session.hasProbe });
+    this.document = buildReport({ samples: d.samples, findings: d.findings, env: this.n.env, probe: this.n.session.hasProbe, ...(d.tracingNote ? { tracingNote: d.tracingNote } : {}) });
     this.post();
   }
 
   private post(): void {
-    const d = this.n.diagnosis;
-    if (!d) return;
-    this.panel.post({ type: 'report', node: this.n.node, markdown: this.markdown, findings: d.findings, generatedAt: Date.now(), ...(this.focusFinding ? { focusFinding: this.focusFinding } : {}) });
+    if (!this.document) return;
+    this.panel.post({ type: 'report', document: this.document, ...(this.focusFinding ? { focusFinding: this.focusFinding } : {}) });
   }
 
   private async save(): Promise<void> {
-    if (this.markdown === '') return;
+    if (!this.document) return;
+    const markdown = renderReportMarkdown(this.document);
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
     const uri = await vscode.window.showSaveDialog({
       filters: { Markdown: ['md'] },
       ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, `beam-lens-report-${this.n.node.replace(/[^\w.-]/g, '_')}.md`) } : {}),
     });
     if (!uri) return;
-    await writeFile(uri.fsPath, this.markdown);
+    await writeFile(uri.fsPath, markdown);
     void vscode.window.showInformationMessage(`Report saved to ${uri.fsPath}`);
   }
 }

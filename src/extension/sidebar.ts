@@ -7,6 +7,7 @@ import { formatModule } from '../etf';
 import { sessionsDir } from '../core/sessions/store';
 import {
   SORT_LABELS,
+  findingItems,
   overviewStats,
   processDescription,
   processLabel,
@@ -139,11 +140,8 @@ export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Dis
             return (n.trees ?? []).map((app) => ({ kind: 'app', node: n.node, app }));
           case 'processes':
             return (['memory', 'mailbox', 'reductions'] as const).map((sort) => ({ kind: 'processSort', node: n.node, sort }));
-          case 'findings': {
-            const findings = n.diagnosis?.findings ?? n.facts?.findings ?? [];
-            if (findings.length === 0) return [{ kind: 'message', node: n.node, label: n.diagnosis ? 'No findings' : 'Run "BEAM: Generate Report" to diagnose' }];
-            return findings.map((finding) => ({ kind: 'finding', node: n.node, finding }));
-          }
+          case 'findings':
+            return findingItems(n.node, n.diagnosis?.findings ?? null, n.facts?.findings ?? null);
           case 'sessions':
             return this.sessions(n.node);
         }

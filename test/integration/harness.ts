@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom, type Term } from '../../src/etf';
-import { Cookie, connect, listNodes, type NodeConnection } from '../../src/dist';
+import { Cookie, connect, listNodes, type NodeConnection, type TlsOptions } from '../../src/dist';
 
 let counter = 0;
 
@@ -71,6 +71,10 @@ export interface StartOptions {
   command?: { file: string; args: (name: string, cookie: string) => string[] };
   startTimeoutMs?: number;
   name?: string;
+  /** For a node started with -proto_dist inet_tls: how the harness's own connection does TLS. */
+  tls?: TlsOptions;
+  /** The cookie to use (nodes of one test cluster share one); default: a random one per node. */
+  cookieText?: string;
 }
 
 const started = new Set<TestNode>();
@@ -87,7 +91,7 @@ ok.`;
 export async function startNode(options: StartOptions = {}): Promise<TestNode> {
   ensureEpmd();
   const name = options.name ?? uniqueName();
-  const cookieText = randomBytes(16).toString('hex');
+  const cookieText = options.cookieText ?? randomBytes(16).toString('hex');
   const dir = mkdtempSync(path.join(tmpdir(), 'beam-lens-test-'));
   const cookieFile = path.join(dir, 'cookie');
   writeFileSync(cookieFile, cookieText, { mode: 0o600 });
@@ -146,7 +150,7 @@ export async function startNode(options: StartOptions = {}): Promise<TestNode> {
     port,
     output: () => out,
     async admin() {
-      if (!adminConn || !adminConn.isOpen) adminConn = await connect({ node, cookie, host: epmdHost === 'localhost' ? shortHost() : host, timeoutMs: 5000 });
+      if (!adminConn || !adminConn.isOpen) adminConn = await connect({ node, cookie, host: epmdHost === 'localhost' ? shortHost() : host, timeoutMs: 5000, ...(options.tls ? { tls: options.tls } : {}) });
       return adminConn;
     },
     async eval(source: string, bindings: Record<string, Term> = {}) {

@@ -1,223 +1,136 @@
-// The report webview's Markdown reader (webview/report/markdown.ts): blocks and inline marks as
-// plain data, hostile node data kept as text, and finding headings found for focus. Includes a
-// report rendered by src/core/report.ts itself, so the reader keeps up with what it writes.
+// The report webview's DOM (webview/report/render.ts) from the typed report document, built with
+// a fake DOM builder: structure, findings addressed by id, links that focus a finding, typed
+// table cells, and a hostile process name that stays text (never markup, never an attribute).
 import { strict as assert } from 'node:assert';
-import type { Finding } from '../../src/core/findings';
-import { md } from '../../src/core/report';
-import { MAX_DEPTH, findFindingHeading, inline, parseMarkdown, plainText, splitRow, type Block, type Inline } from '../../webview/report/markdown';
+import { buildReport } from '../../src/core/report';
+import type { ReportDocument } from '../../src/protocol/webview';
+import { renderReportDocument, reportMeta, type DomBuilder, type ReportAttributes, type ReportTag } from '../../webview/report/render';
+import { HOSTILE, reportFindings, reportSamples } from './report-fixture';
 
-/** Every string anywhere in the AST (to check nothing became anything but text). */
-function strings(x: unknown, out: string[] = []): string[] {
-  if (typeof x === 'string') out.push(x);
-  else if (Array.isArray(x)) for (const v of x) strings(v, out);
-  else if (typeof x === 'object' && x !== null) for (const v of Object.values(x)) strings(v, out);
-  return out;
+interface FakeText {
+  kind: 'text';
+  text: string;
+}
+interface FakeElement {
+  kind: 'element';
+  tag: ReportTag;
+  attributes: ReportAttributes;
+  children: FakeNode[];
+  click?: () => void;
+}
+type FakeNode = FakeText | FakeElement;
+
+const fake: DomBuilder<FakeElement, FakeNode> = {
+  element: (tag, attributes, children) => ({ kind: 'element', tag, attributes: { ...attributes }, children: [...children] }),
+  text: (text) => ({ kind: 'text', text }),
+  onClick(element, handler) {
+    assert.equal(element.click, undefined, 'one click handler per element');
+    element.click = handler;
+  },
+};
+
+function textOf(n: FakeNode): string {
+  return n.kind === 'text' ? n.text : n.children.map(textOf).join('');
 }
 
-function only<K extends Block['kind']>(blocks: Block[], kind: K): Extract<Block, { kind: K }> {
-  assert.equal(blocks.length, 1, JSON.stringify(blocks));
-  const b = blocks[0] as Block;
-  assert.equal(b.kind, kind);
-  return b as Extract<Block, { kind: K }>;
+function all(nodes: FakeNode[]): FakeNode[] {
+  return nodes.flatMap((n) => [n, ...(n.kind === 'element' ? all(n.children) : [])]);
 }
 
-describe('report Markdown: blocks', () => {
-  it('reads ATX and setext headings, paragraphs and rules', () => {
-    const blocks = parseMarkdown('# Title #\n\nline one\nline two\n\nSub\n---\n\n***\n###### six\n#not a heading');
-    assert.deepEqual(
-      blocks.map((b) => [b.kind, 'level' in b ? b.level : null]),
-      [
-        ['heading', 1],
-        ['paragraph', null],
-        ['heading', 2],
-        ['rule', null],
-        ['heading', 6],
-        ['paragraph', null],
-      ],
-    );
-    assert.equal((blocks[0] as { text: string }).text, 'Title');
-    assert.deepEqual((blocks[1] as { inline: Inline[] }).inline, [{ kind: 'text', text: 'line one line two' }]);
-    assert.deepEqual((blocks[5] as { inline: Inline[] }).inline, [{ kind: 'text', text: '#not a heading' }]);
+function elements(nodes: FakeNode[], tag?: ReportTag): FakeElement[] {
+  return all(nodes).filter((n): n is FakeElement => n.kind === 'element' && (tag === undefined || n.tag === tag));
+}
+
+const doc = (): ReportDocument => buildReport({ samples: reportSamples(), findings: reportFindings(), env: 'prod', probe: true, generatedAt: new Date('2026-12-01T10:00:00Z') });
+
+function render(d = doc()): { nodes: FakeElement[]; findings: Map<string, FakeElement>; focused: string[] } {
+  const focused: string[] = [];
+  const r = renderReportDocument(d, fake, { focusFinding: (id) => focused.push(id) });
+  return { nodes: r.elements, findings: r.findings, focused };
+}
+
+describe('report webview: DOM from the report document', () => {
+  it('builds the title, byline and one section per document section with its heading', () => {
+    const { nodes } = render();
+    assert.deepEqual(nodes.map((n) => n.tag), ['h1', 'p', 'section', 'section', 'section', 'section', 'section']);
+    assert.equal(textOf(nodes[0] as FakeNode), 'BEAM Lens report: demo@host');
+    assert.deepEqual((nodes[0] as FakeElement).children.map((c) => (c.kind === 'element' ? c.tag : 'text')), ['text', 'code']);
+    assert.match(textOf(nodes[1] as FakeNode), /^Generated 2026-12-01T10:00:00\.000Z · environment prod · sampled read-only for 5\.0 s .* · probe loaded$/);
+    assert.deepEqual(elements(nodes, 'h2').map(textOf), ['Diagnostic summary', 'Findings', 'Recommended changes', 'Risk & validation plan', 'Appendix']);
+    assert.deepEqual(elements(nodes, 'h3').map(textOf).slice(2), ['Busiest processes in the window', 'Largest ETS tables', 'Supervisors', 'Mailbox lengths over the window', 'Method']);
   });
 
-  it('reads pipe tables: header, alignment, escaped pipes, pipes in code, short and long rows', () => {
-    const t = only(parseMarkdown('| Name | Rows | Note |\n|:---|---:|:-:|\n| a\\|b | 1 | `x|y` |\n| short |\n| 1 | 2 | 3 | 4 |\n'), 'table');
-    assert.deepEqual(t.header.map(plainText), ['Name', 'Rows', 'Note']);
-    assert.deepEqual(t.align, ['left', 'right', 'center']);
-    assert.equal(t.rows.length, 3);
-    assert.deepEqual(t.rows[0]?.map(plainText), ['a|b', '1', 'x|y']);
-    assert.deepEqual(t.rows[0]?.[2], [{ kind: 'code', text: 'x|y' }]);
-    assert.deepEqual(t.rows[1]?.map(plainText), ['short', '', ''], 'missing cells are empty');
-    assert.deepEqual(t.rows[2]?.map(plainText), ['1', '2', '3'], 'extra cells are dropped');
-    assert.deepEqual(splitRow('| | |'), ['', '']);
+  it('addresses each finding by id, with its severity, process, where, evidence and recommendation', () => {
+    const { findings } = render();
+    assert.deepEqual([...findings.keys()], ['mailbox-growth:Elixir.Demo.EventSink', `binary-holder:${HOSTILE}`]);
+    const first = findings.get('mailbox-growth:Elixir.Demo.EventSink') as FakeElement;
+    assert.equal(first.tag, 'section');
+    assert.equal(first.attributes.class, 'finding critical');
+    assert.equal(textOf(elements([first], 'h3')[0] as FakeNode), "1. CRITICAL Demo.EventSink's mailbox grows by 98 messages/s");
+    const items = (elements([first], 'ul')[0] as FakeElement).children.map(textOf);
+    assert.deepEqual(items.slice(0, 3), ['Finding id: mailbox-growth:Elixir.Demo.EventSink', 'Process: <0.170.0> (Demo.EventSink)', 'Where: Demo.EventSink.handle_cast/2 in lib/demo/event_sink.ex:12']);
+    assert.deepEqual(elements([first], 'ul')[1]?.children.map(textOf), ['queue 10 → 500 messages over 5.0 s', 'process <0.170.0>, memory 2.0 MiB']);
+    assert.equal(items[4], 'Recommendation: Add back-pressure: turn the hot cast into GenServer.call with a timeout. Measure first.');
+    assert.deepEqual(elements([first], 'code').map(textOf).slice(-2), ['cast', 'GenServer.call'], 'code marks of the advice are code elements, without backticks');
   });
 
-  it('reads the empty-header table of the report summary and ends a table at a blank line', () => {
-    const blocks = parseMarkdown('| | |\n|---|---|\n| Node | `n@h` · OTP 26 |\n\nafter');
-    assert.deepEqual(blocks.map((b) => b.kind), ['table', 'paragraph']);
-    const t = blocks[0] as Extract<Block, { kind: 'table' }>;
-    assert.deepEqual(t.header.map(plainText), ['', '']);
-    assert.deepEqual(t.rows[0]?.[1], [{ kind: 'code', text: 'n@h' }, { kind: 'text', text: ' · OTP 26' }]);
+  it('makes recommended changes links that focus their finding by id', () => {
+    const { nodes, focused } = render();
+    const links = elements(nodes, 'button');
+    assert.deepEqual(links.map(textOf), ["Demo.EventSink's mailbox grows by 98 messages/s", `${HOSTILE} holds 40.0 MiB of off-heap binaries`]);
+    assert.ok(links.every((l) => l.attributes.type === 'button' && l.attributes.class === 'finding-link'));
+    links[1]?.click?.();
+    links[0]?.click?.();
+    assert.deepEqual(focused, [`binary-holder:${HOSTILE}`, 'mailbox-growth:Elixir.Demo.EventSink']);
   });
 
-  it('needs a delimiter row for a table', () => {
-    assert.deepEqual(parseMarkdown('a | b\nc | d').map((b) => b.kind), ['paragraph']);
-  });
-
-  it('reads bullet and ordered lists, nested lists and continuation lines', () => {
-    const blocks = parseMarkdown('- Finding id: `x`\n- Evidence:\n  - queue 1 → 2\n  - more\n    continued\n- Last\n\n3. three\n4. four\n');
-    assert.deepEqual(blocks.map((b) => b.kind), ['list', 'list']);
-    const ul = blocks[0] as Extract<Block, { kind: 'list' }>;
-    assert.equal(ul.ordered, false);
-    assert.deepEqual(ul.items.map(plainText), ['Finding id: x', 'Evidence:', 'Last']);
-    const nested = only(ul.children[1] ?? [], 'list');
-    assert.deepEqual(nested.items.map(plainText), ['queue 1 → 2', 'more continued']);
-    assert.deepEqual(ul.children[0], []);
-    const ol = blocks[1] as Extract<Block, { kind: 'list' }>;
-    assert.equal(ol.ordered, true);
-    assert.equal(ol.start, 3);
-    assert.deepEqual(ol.items.map(plainText), ['three', 'four']);
-  });
-
-  it('keeps a list across blank lines between its items, and splits lists of other markers', () => {
-    const loose = only(parseMarkdown('- a\n\n- b\n'), 'list');
-    assert.deepEqual(loose.items.map(plainText), ['a', 'b']);
-    assert.deepEqual(parseMarkdown('- a\n* b\n').map((b) => b.kind), ['list', 'list']);
-  });
-
-  it('reads fenced code verbatim, with its language, unterminated to the end', () => {
-    const blocks = parseMarkdown('```erlang\n**not bold** <b>x</b>\n\n  indented\n```\n~~~~\n```\nstill code\n');
-    assert.deepEqual(blocks, [
-      { kind: 'code', lang: 'erlang', text: '**not bold** <b>x</b>\n\n  indented' },
-      { kind: 'code', lang: '', text: '```\nstill code\n' },
-    ]);
-  });
-
-  it('reads block quotes', () => {
-    const q = only(parseMarkdown('> **note**\n> - item'), 'quote');
-    assert.deepEqual(q.blocks.map((b) => b.kind), ['paragraph', 'list']);
-  });
-
-  it('does not nest without bound', () => {
-    const deep = parseMarkdown(`${'> '.repeat(5000)}deep\n\n${'- '.repeat(5000)}x\n\n${'*'.repeat(20000)}`);
-    assert.ok(deep.length >= 2);
-    let depth = 0;
-    for (let b: Block | undefined = deep[0]; b?.kind === 'quote'; b = b.blocks[0]) depth++;
-    assert.ok(depth <= MAX_DEPTH + 1, `quote depth ${depth}`);
-  });
-});
-
-describe('report Markdown: inline', () => {
-  it('reads code, bold and italic', () => {
-    assert.deepEqual(
-      inline('Some **bold** and `code` and _it_ and *it2*.').map((i) => i.kind),
-      ['text', 'bold', 'text', 'code', 'text', 'italic', 'text', 'italic', 'text'],
-    );
-  });
-
-  it('nests marks', () => {
-    assert.deepEqual(inline('**bold _and italic_ `code`**'), [
-      {
-        kind: 'bold',
-        text: 'bold and italic code',
-        children: [
-          { kind: 'text', text: 'bold ' },
-          { kind: 'italic', text: 'and italic', children: [{ kind: 'text', text: 'and italic' }] },
-          { kind: 'text', text: ' ' },
-          { kind: 'code', text: 'code' },
-        ],
-      },
-    ]);
-    assert.deepEqual(inline('*a **b** c*')[0]?.kind, 'italic');
-    assert.deepEqual((inline('*a **b** c*')[0] as { children: Inline[] }).children.map((c) => c.kind), ['text', 'bold', 'text']);
-  });
-
-  it('leaves unmatched marks, snake_case and spaced stars as text', () => {
-    assert.deepEqual(inline('gen_server:loop/7 and max_restarts'), [{ kind: 'text', text: 'gen_server:loop/7 and max_restarts' }]);
-    assert.deepEqual(inline('2 * 3 * 4'), [{ kind: 'text', text: '2 * 3 * 4' }]);
-    assert.deepEqual(inline('**open only'), [{ kind: 'text', text: '**open only' }]);
-    assert.deepEqual(inline('`unclosed code'), [{ kind: 'text', text: '`unclosed code' }]);
-  });
-
-  it('undoes backslash escapes, also the ones report.ts writes', () => {
-    assert.deepEqual(inline('\\*not\\* \\_it\\_ \\[x\\](y) \\`z\\` a\\\\b \\q'), [{ kind: 'text', text: '*not* _it_ [x](y) `z` a\\b \\q' }]);
-    const raw = 'weird *name* [x](javascript:alert(1)) `tick` <b>|</b> ~ _u_ \\';
-    assert.deepEqual(inline(md(raw)), [{ kind: 'text', text: raw }]);
-  });
-
-  it('reads code spans with double backticks (a name with a backtick in it)', () => {
-    assert.deepEqual(inline('`` a`b ``'), [{ kind: 'code', text: 'a`b' }]);
-    assert.deepEqual(inline('`**x**`'), [{ kind: 'code', text: '**x**' }]);
-  });
-
-  it('keeps links as text with their address, and autolinks', () => {
-    assert.deepEqual(inline('see [the **docs**](https://example.invalid/a "t") now'), [
-      { kind: 'text', text: 'see ' },
-      { kind: 'link', text: 'the docs', href: 'https://example.invalid/a', children: [{ kind: 'text', text: 'the ' }, { kind: 'bold', text: 'docs', children: [{ kind: 'text', text: 'docs' }] }] },
-      { kind: 'text', text: ' now' },
-    ]);
-    assert.deepEqual(inline('<https://x.invalid/>'), [{ kind: 'link', text: 'https://x.invalid/', href: 'https://x.invalid/', children: [{ kind: 'text', text: 'https://x.invalid/' }] }]);
-    assert.deepEqual(inline('[not a link] (x)'), [{ kind: 'text', text: '[not a link] (x)' }]);
-  });
-});
-
-describe('report Markdown: hostile node data', () => {
-  const evil = '<img src=x onerror=alert(1)>';
-
-  it('keeps an HTML-looking process name a plain string, raw or escaped as report.ts writes it', () => {
-    for (const source of [evil, md(evil)]) {
-      const blocks = parseMarkdown(`### 1. [WARNING] ${source} grows\n\n- Process: \`<0.1.0>\` (${source})\n\n| Process | Name |\n|---|---|\n| \`<0.1.0>\` | ${source} |\n`);
-      const heading = blocks[0] as Extract<Block, { kind: 'heading' }>;
-      assert.equal(heading.text, `1. [WARNING] ${evil} grows`);
-      assert.deepEqual(heading.inline, [{ kind: 'text', text: `1. [WARNING] ${evil} grows` }]);
-      const list = blocks[1] as Extract<Block, { kind: 'list' }>;
-      assert.deepEqual(list.items[0], [
-        { kind: 'text', text: 'Process: ' },
-        { kind: 'code', text: '<0.1.0>' },
-        { kind: 'text', text: ` (${evil})` },
-      ]);
-      const table = blocks[2] as Extract<Block, { kind: 'table' }>;
-      assert.deepEqual(table.rows[0]?.[1], [{ kind: 'text', text: evil }]);
+  it('builds tables from typed columns and cells: headers, right-aligned numbers, code, pipes as they are', () => {
+    const { nodes } = render();
+    const tables = elements(nodes, 'table');
+    assert.deepEqual(tables.map((t) => t.attributes.class ?? ''), ['facts', '', '', '', '', 'chart-data']);
+    for (const t of tables.slice(1)) {
+      const width = elements([t], 'th').length;
+      for (const tr of elements([t], 'tr').slice(1)) assert.equal(elements([tr], 'td').length, width, textOf(tr));
     }
+    const facts = tables[0] as FakeElement;
+    assert.deepEqual(elements([facts], 'th').map((th) => [textOf(th), th.attributes.scope]).slice(0, 2), [['Node', 'row'], ['Uptime', 'row']]);
+    const ets = tables[3] as FakeElement;
+    assert.deepEqual(elements([ets], 'th').map((th) => th.attributes.class ?? ''), ['', 'number', 'number', '', '']);
+    assert.deepEqual(elements([ets], 'td').map(textOf), ['cache|table', '200,000', '23.0 MiB', 'set, public', HOSTILE]);
+    const busiest = tables[2] as FakeElement;
+    assert.deepEqual(elements([busiest], 'td').slice(0, 3).map((td) => [textOf(td), td.children[0]?.kind === 'element' ? td.children[0].tag : 'text']), [['<0.170.0>', 'code'], ['Demo.EventSink', 'text'], ['1,234', 'text']]);
+    const risk = tables[1] as FakeElement;
+    assert.ok(elements([risk], 'code').some((c) => textOf(c) === ':binary.copy/1'));
+    assert.ok(elements([risk], 'td').some((td) => textOf(td) === ':binary.copy/1 costs a copy | per slice.'));
   });
 
-  it('has only text/code/bold/italic/link nodes and plain strings in the AST', () => {
-    const blocks = parseMarkdown(`# ${evil}\n\n<script>alert(1)</script>\n\n\`\`\`\n${evil}\n\`\`\`\n`);
-    assert.deepEqual(blocks[1], { kind: 'paragraph', inline: [{ kind: 'text', text: '<script>alert(1)</script>' }] });
-    assert.ok(strings(blocks).every((s) => typeof s === 'string'));
-    assert.ok(strings(blocks).includes(evil));
-  });
-});
-
-describe('report Markdown: finding focus', () => {
-  const finding = (id: string, title: string): Pick<Finding, 'id' | 'title'> => ({ id, title });
-  const report = [
-    '# BEAM Lens report: `n@h`',
-    '## Findings',
-    `### 1. [CRITICAL] ${md("Demo.EventSink's mailbox grows by 670 messages/s")}`,
-    '- Finding id: `mailbox-growth:Elixir.Demo.EventSink`',
-    `### 2. [INFO] ${md('ETS table demo_cache holds 200,000 rows')}`,
-    '- Finding id: `large-ets:demo_cache`',
-    `### 3. [INFO] ${md('ETS table demo_cache holds 200,000 rows')}`,
-    '- Finding id: `large-ets:other`',
-    '## Recommended changes',
-    `1. **${md('ETS table demo_cache holds 200,000 rows')}**: bound it`,
-  ].join('\n\n');
-  const blocks = parseMarkdown(report);
-  const headingText = (i: number): string => (blocks[i] as { text: string }).text;
-
-  it('finds the heading of a finding by its title (escaped in the Markdown)', () => {
-    const i = findFindingHeading(blocks, finding('mailbox-growth:Elixir.Demo.EventSink', "Demo.EventSink's mailbox grows by 670 messages/s"));
-    assert.equal(headingText(i), "1. [CRITICAL] Demo.EventSink's mailbox grows by 670 messages/s");
+  it('keeps a hostile process name as text: in text nodes only, never in an attribute or a tag', () => {
+    const { nodes } = render();
+    const texts = all(nodes).filter((n): n is FakeText => n.kind === 'text').map((n) => n.text);
+    assert.ok(texts.filter((t) => t.includes(HOSTILE)).length >= 5, 'title, process, evidence, link, ETS owner');
+    assert.ok(texts.some((t) => t === `${HOSTILE} holds 40.0 MiB of off-heap binaries`), 'the title is one text node, its backticks and marks kept');
+    for (const el of elements(nodes)) {
+      for (const [name, value] of Object.entries(el.attributes)) {
+        assert.ok(['class', 'scope', 'title', 'type'].includes(name), name);
+        assert.ok(!String(value).includes('<') && !String(value).includes('onerror'), `${name}=${String(value)}`);
+      }
+    }
+    assert.ok(!elements(nodes).some((el) => (el.tag as string) === 'img' || (el.tag as string) === 'a'));
   });
 
-  it('tells headings of the same title apart by the finding id', () => {
-    assert.match(headingText(findFindingHeading(blocks, finding('large-ets:other', 'ETS table demo_cache holds 200,000 rows'))), /^3\./);
-    assert.match(headingText(findFindingHeading(blocks, finding('large-ets:demo_cache', 'ETS table demo_cache holds 200,000 rows'))), /^2\./);
+  it('renders an empty report and a document that went through JSON the same way', () => {
+    const empty = buildReport({ samples: { ...reportSamples(), mailboxes: [] }, findings: [], env: 'local', probe: false });
+    const { nodes, findings } = render(JSON.parse(JSON.stringify(empty)) as ReportDocument);
+    assert.equal(findings.size, 0);
+    assert.ok(elements(nodes, 'p').map(textOf).includes('Nothing stood out in this window. Sample longer or under load to be sure.'));
+    assert.ok(elements(nodes, 'p').map(textOf).includes('None from this window.'));
+    assert.equal(elements(nodes, 'button').length, 0);
+    assert.equal(JSON.stringify(render(JSON.parse(JSON.stringify(doc())) as ReportDocument).nodes), JSON.stringify(render().nodes));
   });
 
-  it('falls back to the id when the title changed, and says -1 when neither is there', () => {
-    assert.match(headingText(findFindingHeading(blocks, finding('large-ets:other', 'a title from an older run'))), /^3\./);
-    assert.equal(findFindingHeading(blocks, finding('nope', 'nothing like it')), -1);
+  it('says what the report is in the toolbar line', () => {
+    assert.equal(reportMeta(doc(), (iso) => iso.slice(11, 16)), 'demo@host · generated 10:00 · 2 findings');
+    const one = { ...doc(), findingCounts: { critical: 0, warning: 0, info: 1, total: 1 } };
+    assert.equal(reportMeta(one, () => 'now'), 'demo@host · generated now · 1 finding');
   });
 });

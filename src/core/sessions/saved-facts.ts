@@ -3,15 +3,17 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { formatModule } from '../../etf';
-import type { RuntimeFacts } from '../../protocol/lsp';
 import type { Diagnosis } from '../diagnose';
-import { dedupe, factFindings, hotOf, supervisorsOf } from '../runtime-facts';
+import type { ReportDocument } from '../report-document';
+import { dedupe, factFindings, hotOf, supervisorsOf, type RuntimeFacts } from '../runtime-facts';
 import type { HotResult } from './hot';
 import { loadSession, sessionsDir, type SessionRecord } from './store';
 
-/** What a `report` session stores: the facts as the editor needs them. */
+/** What a `report` session stores: the facts as the editor needs them, and the report itself. */
 export interface ReportSessionResult {
   facts: RuntimeFacts;
+  /** The report as a typed document (absent in sessions saved before it was stored). */
+  report?: ReportDocument;
 }
 
 /** Facts from a finished diagnosis (the report command and the extension's report both save these). */
