@@ -64,6 +64,11 @@ export function renderTable<Row>(columns: Column<Row>[], rows: Row[], width = 10
   return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n');
 }
 
+/** A table, or one line saying there is nothing when there are no rows (never a bare header). */
+export function tableOr<Row>(empty: string, columns: Column<Row>[], rows: Row[], width?: number): string {
+  return rows.length === 0 ? empty : renderTable(columns, rows, width);
+}
+
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];
 
 export function formatBytes(n: number): string {

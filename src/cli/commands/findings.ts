@@ -4,7 +4,7 @@ import { UsageError, booleanFlag, numberFlag } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
-import { printJson, renderTable } from '../output';
+import { printJson, tableOr } from '../output';
 import { probeFlags, progressLine, withSession } from '../session';
 import { diagnoseCluster } from '../../core/cluster/cluster';
 import { clusterFlags, withCluster } from './cluster';
@@ -52,7 +52,8 @@ export const findingsCommand: Command = {
       return ExitCode.ok;
     }
     output.out(
-      renderTable(
+      tableOr(
+        `no findings over ${(d.samples.windowMs / 1000).toFixed(1)} s: nothing stood out (sample longer or under load to be sure)`,
         [
           { header: 'SEVERITY', cell: (f: Finding) => f.severity },
           { header: 'FINDING', max: 70, cell: (f) => f.title },

@@ -3,7 +3,7 @@ import { UsageError, booleanFlag, countFlag, stringFlag } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
-import { formatBytes, formatCount, printJson, renderTable } from '../output';
+import { formatBytes, formatCount, printJson, tableOr } from '../output';
 import { withSession } from '../session';
 
 export const portsCommand: Command = {
@@ -21,7 +21,8 @@ export const portsCommand: Command = {
       return ExitCode.ok;
     }
     output.out(
-      renderTable(
+      tableOr(
+        'no ports',
         [
           { header: 'PORT', cell: (p: PortRow) => p.port },
           { header: 'NAME', max: 16, cell: (p) => p.name },
@@ -36,7 +37,6 @@ export const portsCommand: Command = {
         120,
       ),
     );
-    if (r.rows.length === 0) output.out('no ports');
     output.out(`${r.rows.length} of ${r.total} ports, by bytes in + out (sockets counted by inet:getstat/2)`);
     return ExitCode.ok;
   },
@@ -63,7 +63,8 @@ export const etsCommand: Command = {
       return ExitCode.ok;
     }
     output.out(
-      renderTable(
+      tableOr(
+        'no ETS tables',
         [
           { header: 'TABLE', max: 36, cell: (t: EtsRow) => t.name },
           { header: 'ROWS', align: 'right', cell: (t) => formatCount(t.size) },

@@ -6,7 +6,7 @@ import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag } from '../a
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
-import { formatBytes, formatCount, printJson, renderTable } from '../output';
+import { formatBytes, formatCount, printJson, renderTable, tableOr } from '../output';
 import { probeFlags, progressLine, withSession } from '../session';
 import { clusterTopProcesses, type ClusterProcessRow } from '../../core/cluster/cluster';
 import { clusterFlags, withCluster } from './cluster';
@@ -84,7 +84,8 @@ export const processesCommand: Command = {
       return ExitCode.ok;
     }
     output.out(
-      renderTable(
+      tableOr(
+        page.total === 0 ? 'no processes' : `no processes at offset ${page.offset}: there are ${page.total} (offsets 0 to ${page.total - 1})`,
         [
           { header: 'PID', cell: (r: ProcessRow) => r.pid },
           { header: 'NAME / MODULE', max: 48, cell: (r) => processTitle({ name: r.name, module: r.module ?? null, label: r.label ?? null, initialCall: r.initialCall }) },
@@ -96,7 +97,7 @@ export const processesCommand: Command = {
         page.rows,
       ),
     );
-    output.out(`${page.offset + 1}-${page.offset + page.rows.length} of ${page.total} processes by ${page.sort} (${page.via === 'probe' ? 'sorted by the probe' : 'zero-install'})`);
+    if (page.rows.length > 0) output.out(`${page.offset + 1}-${page.offset + page.rows.length} of ${page.total} processes by ${page.sort} (${page.via === 'probe' ? 'sorted by the probe' : 'zero-install'})`);
     return ExitCode.ok;
   },
 };

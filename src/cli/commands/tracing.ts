@@ -15,7 +15,7 @@ import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag, type FlagSp
 import type { Command, CommandContext } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
-import { formatCount, printJson, renderTable } from '../output';
+import { formatCount, printJson, renderTable, tableOr } from '../output';
 import { probeFlags, withSession } from '../session';
 import { clusterHot, type ClusterHotResult } from '../../core/cluster/sessions';
 import { clusterFlags, withCluster } from './cluster';
@@ -154,7 +154,8 @@ export const hotCommand: Command = {
       return ExitCode.ok;
     }
     output.out(
-      renderTable(
+      tableOr(
+        'no calls counted in the window',
         [
           { header: 'FUNCTION', max: 60, cell: (f: HotFunction) => displayMfa(f.mfa) },
           { header: 'CALLS', align: 'right', cell: (f) => formatCount(f.calls) },
@@ -167,7 +168,6 @@ export const hotCommand: Command = {
         r.functions,
       ),
     );
-    if (r.functions.length === 0) output.out('no calls counted in the window');
     const ended = r.endReason === 'breaker' && r.breaker ? `stopped by the circuit breaker: ${describeTrip(r.breaker)}` : r.endReason;
     output.out(`${formatCount(r.totalCalls)} calls in ${r.functionsCovered} functions of ${r.modules.length} modules over ${(r.durationMs / 1000).toFixed(1)} s (${ended}); saved ${file}`);
     return ExitCode.ok;

@@ -90,9 +90,9 @@ async function requireLoaded(session: Session, modules: string[]): Promise<void>
   );
   const missing = reply.filter((m): m is Atom => m instanceof Atom).map((m) => m.name);
   if (missing.length > 0) {
-    throw Object.assign(
-      new Error(`no module ${missing.join(', ')} on ${session.node} (not loaded and not in the code path); Elixir modules are written in full, e.g. Elixir.MyApp.Worker`),
-      { kind: 'usage' },
+    throw new BeamLensError(
+      'usage',
+      `no module ${missing.join(', ')} on ${session.node} (not loaded and not in the code path); Elixir modules are written in full, e.g. Elixir.MyApp.Worker`,
     );
   }
 }
