@@ -48,7 +48,7 @@ export const findingsCommand: Command = {
     progress.done();
     if (d.tracingNote) output.err(`beam-lens: ${d.tracingNote}`);
     if (booleanFlag(args.flags, 'json')) {
-      printJson(output, { node: d.samples.node, windowMs: d.samples.windowMs, findings: d.findings });
+      printJson(output, { node: d.samples.node, windowMs: d.samples.windowMs, findings: d.findings, ...(d.tracingNote ? { tracingNote: d.tracingNote } : {}) });
       return ExitCode.ok;
     }
     output.out(
@@ -62,6 +62,8 @@ export const findingsCommand: Command = {
       ),
     );
     for (const f of d.findings) output.out(`\n[${f.severity}] ${f.title}\n  ${f.evidence.join('\n  ')}\n  → ${f.recommendation}`);
+    // What was asked for and did not run is part of the answer, not only a stderr line.
+    if (d.tracingNote) output.out(`\nnot included: ${d.tracingNote}`);
     return ExitCode.ok;
   },
 };
