@@ -1708,8 +1708,9 @@ summary_name([], Dict) when is_list(Dict) ->
     end;
 summary_name(_, _) -> undefined.
 
-%% A supervisor's '$initial_call' is {supervisor, CallbackModule, 1}: it runs its callback module.
-summary_module(_IC, {supervisor, M, _}) when is_atom(M) -> M;
+%% A supervisor's '$initial_call' is {supervisor, CallbackModule, 1} (supervisor_bridge and
+%% RabbitMQ's supervisor2 likewise): it runs its callback module.
+summary_module(_IC, {B, M, _}) when (B =:= supervisor orelse B =:= supervisor2 orelse B =:= supervisor_bridge), is_atom(M) -> M;
 summary_module(_IC, {M, _, _}) when is_atom(M) -> M;
 summary_module(IC, Dict) when is_list(Dict) ->
     case lists:keyfind('$initial_call', 1, Dict) of

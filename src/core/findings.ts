@@ -282,7 +282,10 @@ function supervisors(trees: ApplicationTree[]): Map<string, SupervisorView> {
     if (!t.supervisor) continue;
     for (const { node } of walkTree(t.supervisor)) {
       if (node.type !== 'supervisor' || node.pid === null) continue;
-      out.set(node.pid, { node, app: t.name, childPids: new Map(node.children.map((c) => [c.id ?? '', c.pid])) });
+      // Dynamic children (simple_one_for_one, DynamicSupervisor, RabbitMQ's per-connection
+      // supervisors) all have the id `undefined`: they are compared by pid sets, not by id.
+      const named = node.children.filter((c) => c.id !== undefined && c.id !== 'undefined');
+      out.set(node.pid, { node, app: t.name, childPids: new Map(named.map((c) => [c.id as string, c.pid])) });
     }
   }
   return out;
@@ -295,13 +298,25 @@ function restartFindings(s: NodeSamples): Finding[] {
     const { node } = view;
     const old = before.get(pid);
     const replaced: string[] = [];
+    const evidence: string[] = [];
     if (old) {
       for (const [id, childPid] of view.childPids) {
         const was = old.childPids.get(id);
         if (was !== undefined && was !== childPid) replaced.push(id);
       }
+      // Dynamic children: how many left and came while the supervisor counted restarts (a crash
+      // loop of dynamic children); only when both listings are complete (not one page of many).
+      const dyn = (n: TreeNode): Set<string> => new Set(n.children.filter((c) => (c.id === undefined || c.id === 'undefined') && c.pid !== null).map((c) => c.pid as string));
+      if (!node.truncated && !old.node.truncated && (node.restarts ?? 0) > 0) {
+        const a = dyn(old.node);
+        const b = dyn(node);
+        const gone = [...a].filter((x) => !b.has(x)).length;
+        const came = [...b].filter((x) => !a.has(x)).length;
+        if (gone > 0 || came > 0) evidence.push(`dynamic children: ${gone} of ${a.size} exited and ${came} new started during the ${(s.windowMs / 1000).toFixed(1)} s window`);
+      }
     }
     const f = restartStormFinding({
+      ...(evidence.length > 0 ? { evidence } : {}),
       pid,
       name: node.name !== null ? formatModule(node.name) : null,
       module: node.module !== null ? formatModule(node.module) : null,

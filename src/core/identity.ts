@@ -87,6 +87,9 @@ SpecModule = fun(SP, SCache) ->
 end,
 `;
 
+/** $initial_call {B, CallbackModule, 1} of these names a supervisor running CallbackModule (RabbitMQ's supervisor2 too). */
+const SUPERVISOR_BEHAVIOURS = new Set(['supervisor', 'supervisor2', 'supervisor_bridge']);
+
 export interface ProcessIdentity {
   /** Registered name, else null. */
   name: string | null;
@@ -108,7 +111,7 @@ export function identityFrom(reply: Term | undefined, specModule: Term | undefin
     if (lab !== undefined && !(lab instanceof Atom && lab.name === 'undefined')) label = labelText(lab, peer);
     if (module === null && ic instanceof Tuple && ic.elements.length === 3) {
       const [m, f, a] = ic.elements;
-      if (m instanceof Atom && (m.name === 'supervisor' || m.name === 'supervisor_bridge') && f instanceof Atom) module = f.name;
+      if (m instanceof Atom && SUPERVISOR_BEHAVIOURS.has(m.name) && f instanceof Atom) module = f.name;
       else if (m instanceof Atom) module = m.name;
       void a;
     }

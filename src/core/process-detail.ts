@@ -2,6 +2,7 @@
 // hold millions of messages. The first few messages are read only when asked, and only from a
 // queue short enough that copying it on the target is harmless.
 import { Atom, Pid, Port, Term, Tuple, formatTerm, isAtom } from '../etf';
+import { IDENT_FUN, identityFrom } from './identity';
 import { pidText } from './pids';
 import type { RemoteEvaluator } from './remote-eval';
 import { asList, asNumber, mfaToString, proplistToMap } from './terms';
@@ -11,6 +12,9 @@ export interface ProcessDetail {
   alive: boolean;
   name: string | null;
   initialCall: string | null;
+  /** The module it runs and its label, by the one naming rule (src/core/identity.ts). */
+  module?: string | null;
+  label?: string | null;
   currentFunction: string | null;
   status: string | null;
   memory: number;
@@ -40,7 +44,7 @@ export interface DetailOptions {
   maxQueueToRead?: number;
 }
 
-const DETAIL = `
+const DETAIL = `${IDENT_FUN}
 Items = [registered_name, initial_call, current_function, status, memory, heap_size, total_heap_size,
          stack_size, reductions, message_queue_len, trap_exit, priority, group_leader, links, monitors,
          monitored_by, current_stacktrace],
@@ -63,7 +67,7 @@ case erlang:process_info(P, Items) of
       {false, _} -> {proplists:get_value(message_queue_len, Info, 0), []};
       _ -> {0, []}
     end,
-    {Info, Keys, Ancestors, Initial, Len, Msgs}
+    {Info, Keys, Ancestors, Initial, Len, Msgs, Ident(P)}
 end.`;
 
 export async function processDetail(evaluator: RemoteEvaluator, peer: string, pid: Pid, options: DetailOptions = {}): Promise<ProcessDetail> {
@@ -74,16 +78,21 @@ export async function processDetail(evaluator: RemoteEvaluator, peer: string, pi
   if (isAtom(reply, 'undefined')) {
     return emptyDetail(pidText(pid, peer));
   }
-  const [info, keys, ancestors, initial, len, msgs] = (reply as Tuple).elements;
+  const [info, keys, ancestors, initial, len, msgs, ident] = (reply as Tuple).elements;
   const m = proplistToMap(info);
   const name = m.get('registered_name');
   const ref = (t: Term): string => (t instanceof Pid ? pidText(t, peer) : t instanceof Port ? text(t) : text(t));
   const monitors = asList(m.get('monitors') ?? []).map((t) => (t instanceof Tuple ? ref(t.elements[1] as Term) : text(t)));
+  const registered = name instanceof Atom && name.name !== '' ? name.name : null;
+  const initialCall = mfaToString(initial) ?? mfaToString(m.get('initial_call'));
+  const id = identityFrom(ident, undefined, registered, initialCall, peer);
   const detail: ProcessDetail = {
     pid: pidText(pid, peer),
     alive: true,
-    name: name instanceof Atom && name.name !== '' ? name.name : null,
-    initialCall: mfaToString(initial) ?? mfaToString(m.get('initial_call')),
+    name: registered,
+    initialCall,
+    module: id.module,
+    label: id.label,
     currentFunction: mfaToString(m.get('current_function')),
     status: m.get('status') instanceof Atom ? (m.get('status') as Atom).name : null,
     memory: asNumber(m.get('memory') ?? 0),

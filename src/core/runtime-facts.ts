@@ -68,7 +68,7 @@ ModOf = fun(P, Cache) ->
     [{initial_call, IC0}, {registered_name, RN}] ->
       {IT, _, DIC} = Ident(P),
       M0 = if IT =/= undefined -> IT;
-              true -> case DIC of {supervisor, MS, _} when is_atom(MS) -> MS; {supervisor_bridge, MB, _} when is_atom(MB) -> MB; {MD, _, _} when is_atom(MD) -> MD;
+              true -> case DIC of {SB, MS, _} when (SB =:= supervisor orelse SB =:= supervisor2 orelse SB =:= supervisor_bridge), is_atom(MS) -> MS; {MD, _, _} when is_atom(MD) -> MD;
                         _ -> case IC0 of {M1, _, _} -> M1; _ -> undefined end end
            end,
       %% A simple_one_for_one child is named by its spec's module (at most 500 supervisors asked).

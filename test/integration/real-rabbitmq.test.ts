@@ -128,6 +128,37 @@ describe('real system: RabbitMQ under load', function () {
     assert.equal(queues?.processes, await r.eval(COUNT_BY_TYPE, { Type: Atom.of('rabbit_amqqueue_process') }));
     const readers = facts.modules.find((m) => m.module === 'rabbit_reader')?.processes ?? 0;
     assert.ok(readers >= 4, `rabbit_reader processes: ${readers} (3 publishers + 1 consumer)`);
+    // The saved session reopens as text (findings and counts), not raw JSON; two compare.
+    const shown = await runCli(['session', 'show', json.session], cwd);
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, /finding/);
+    assert.match(shown.stdout, /rabbit_reader\s+\d+/);
+    assert.doesNotMatch(shown.stdout, /^supervisor2 /m);
+    assert.doesNotMatch(shown.stdout, /"facts"|"findings":/);
+    const cmp = await runCli(['session', 'compare', json.session, json.session], cwd);
+    assert.equal(cmp.code, 0, cmp.stderr);
+    assert.match(cmp.stdout, /rabbit_amqqueue_process processes/);
+  });
+
+  it('mailboxes calls the blocked writer blocked and ranks it first; process takes a registered name; offsets past the end say so', async () => {
+    const r = rabbit as RabbitServer;
+    await waitFor(async () => ((await r.eval(SUSPENDED_WRITERS)) as Term[]).length > 0, 60_000, 'a blocked rabbit_writer', 250);
+    const mb = await runCli(['mailboxes', ...conn, '--duration', '2', '--json'], cwd);
+    assert.equal(mb.code, 0, mb.stderr);
+    const rows = (JSON.parse(mb.stdout) as { rows: Array<{ trend: string; suspendedIn?: string; messageQueueLen: number }> }).rows;
+    assert.equal(rows[0]?.trend, 'blocked', JSON.stringify(rows.slice(0, 3)));
+    assert.equal(rows[0]?.suspendedIn, 'erts_internal:port_command/3');
+    const byName = await runCli(['process', 'rabbit_node_monitor', ...conn], cwd);
+    assert.equal(byName.code, 0, byName.stderr);
+    assert.match(byName.stdout, /\(rabbit_node_monitor\)/);
+    const bad = await runCli(['process', '<0.99999.0>', ...conn], cwd);
+    assert.equal(bad.code, 2);
+    assert.match(bad.stderr, /is not a pid that can exist on/);
+    assert.doesNotMatch(bad.stderr, /EXIT|badarg/);
+    const far = await runCli(['processes', ...conn, '--offset', '100000'], cwd);
+    assert.equal(far.code, 0, far.stderr);
+    assert.match(far.stdout, /no processes at offset 100000: there are \d+/);
+    assert.doesNotMatch(far.stdout, /PID\s+NAME/);
   });
 
   it('ports counts socket bytes with inet:getstat/2 (sockets read passively), between two reads of the node', async () => {
@@ -184,5 +215,13 @@ describe('real system: RabbitMQ under load', function () {
     const bad = await runCli(['hot', ...conn, '--duration', '1', '--module', 'no_such_mod', '--allow-trace', '--allow-probe'], cwd);
     assert.equal(bad.code, 2, bad.stdout + bad.stderr);
     assert.match(bad.stderr, /no module no_such_mod/);
+    // findings with tracing counts calls too (the default modules no longer refused); what could
+    // not run (RabbitMQ's sysmon_handler holds the system monitor for good) is said in the output.
+    const withTrace = await runCli(['findings', ...conn, '--duration', '2', '--allow-trace', '--allow-probe', '--json'], cwd);
+    assert.equal(withTrace.code, 0, withTrace.stderr);
+    const ft = JSON.parse(withTrace.stdout) as { tracingNote?: string };
+    assert.doesNotMatch(ft.tracingNote ?? '', /hot functions not counted|modules given/);
+    if (ft.tracingNote) assert.match(ft.tracingNote, /sysmon_handler|system monitor/);
+    assert.ok(isAtom(await r.eval(`code:is_loaded(beam_lens_probe).`), 'false'));
   });
 });

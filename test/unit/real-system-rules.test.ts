@@ -161,6 +161,26 @@ describe('problems a specialist writes down', () => {
   });
 });
 
+describe('dynamic children', () => {
+  const dynTree = (restarts: number, pids: string[]): NodeSamples['treesEnd'] => [{
+    name: 'ejabberd', description: '', version: '23.01',
+    supervisor: {
+      pid: '<0.449.0>', name: 'ejabberd_c2s_sup', module: 'ejabberd_tmp_sup', type: 'supervisor', strategy: 'simple_one_for_one', intensity: 10, period: 1, restarts, childCount: pids.length,
+      children: pids.map((pid) => ({ pid, name: null, id: 'undefined', module: 'ejabberd_c2s', type: 'worker' as const, childCount: 0, children: [] })),
+    },
+  }];
+
+  it('clients coming and going is no restart storm; dynamic children replaced while restarts are counted are its evidence', () => {
+    const churn = computeFindings(samples({ treesStart: dynTree(0, ['<0.1.0>', '<0.2.0>', '<0.3.0>']), treesEnd: dynTree(0, ['<0.1.0>', '<0.2.0>', '<0.9.0>']) }));
+    assert.equal(churn.some((f) => f.rule === 'restart-storm'), false, churn.map((f) => f.title).join('\n'));
+    const loop = computeFindings(samples({ treesStart: dynTree(2, ['<0.1.0>', '<0.2.0>', '<0.3.0>']), treesEnd: dynTree(8, ['<0.1.0>', '<0.2.0>', '<0.9.0>']) }));
+    const f = loop.find((x) => x.rule === 'restart-storm') as Finding;
+    assert.equal(f.severity, 'critical');
+    assert.match(f.evidence.join('\n'), /dynamic children: 1 of 3 exited and 1 new started/);
+    assert.doesNotMatch(f.evidence.join('\n'), /children replaced during the .* undefined/);
+  });
+});
+
 describe('overview figures', () => {
   it('scheduler utilization ignores dirty schedulers in the per-scheduler list', () => {
     const t = (id: number, a: number, tot: number): Tuple => new Tuple([id, a, tot]);

@@ -1,5 +1,5 @@
 import { formatModule } from '../../etf';
-import { displayMfa } from '../../core/findings';
+import { processTitle } from '../../core/identity';
 import { saveSession, newSessionId, type SessionRecord } from '../../core/sessions/store';
 import { watchMailboxes, type MailboxRow, type MailboxWatchResult } from '../../core/sessions/mailbox-watch';
 import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag } from '../args';
@@ -69,7 +69,7 @@ export function renderMailboxes(rows: MailboxRow[]): string {
     'no process had messages queued in the window',
     [
       { header: 'PID', cell: (r: MailboxRow) => r.pid },
-      { header: 'NAME / INITIAL CALL', max: 40, cell: (r) => (r.name ? formatModule(r.name) : r.initialCall ? displayMfa(r.initialCall) : '') },
+      { header: 'NAME / MODULE', max: 48, cell: (r) => processTitle({ name: r.name, module: r.module ?? null, label: r.label ?? null, initialCall: r.initialCall }) },
       { header: 'QUEUE', align: 'right', cell: (r) => formatCount(r.messageQueueLen) },
       { header: 'GROWTH/S', align: 'right', cell: (r) => `${r.growthPerSec > 0 ? '+' : ''}${r.growthPerSec}` },
       { header: 'TREND', cell: (r) => (r.trend === 'growing' ? 'growing, not draining' : r.trend === 'blocked' ? `blocked in ${r.suspendedIn ?? '?'}` : r.trend) },

@@ -45,7 +45,7 @@ export const processesCommand: Command = {
           [
             { header: 'NODE', cell: (r: ClusterProcessRow) => r.node },
             { header: 'PID', cell: (r) => r.pid },
-            { header: 'NAME / INITIAL CALL', max: 34, cell: (r) => (r.name ? formatModule(r.name) : r.initialCall ? formatModule(r.initialCall) : '') },
+            { header: 'NAME / MODULE', max: 40, cell: (r) => processTitle({ name: r.name, module: r.module ?? null, label: r.label ?? null, initialCall: r.initialCall }) },
             { header: 'MEMORY', align: 'right', cell: (r) => formatBytes(r.memory) },
             { header: 'REDS', align: 'right', cell: (r) => formatCount(r.reductions) },
             { header: 'MSGQ', align: 'right', cell: (r) => formatCount(r.messageQueueLen) },
@@ -128,8 +128,9 @@ export const processCommand: Command = {
     }
     const lines = [
       `${d.pid}${d.name ? ` (${formatModule(d.name)})` : ''}  ${d.status ?? ''}`,
-      `initial call      ${d.initialCall ? formatModule(d.initialCall) : '-'}`,
-      `current function  ${d.currentFunction ? formatModule(d.currentFunction) : '-'}`,
+      `runs              ${processTitle({ name: null, module: d.module ?? null, label: d.label ?? null, initialCall: d.initialCall })}`,
+      `initial call      ${d.initialCall ? displayMfa(d.initialCall) : '-'}`,
+      `current function  ${d.currentFunction ? displayMfa(d.currentFunction) : '-'}`,
       `memory            ${formatBytes(d.memory)} (heap ${d.heapSize} words, total heap ${d.totalHeapSize}, stack ${d.stackSize})`,
       `reductions        ${d.reductions}`,
       `message queue     ${d.messageQueueLen}`,

@@ -19,6 +19,9 @@ export interface MailboxRow {
   steadiness: number;
   /** blocked: suspended (on a busy port or distribution channel) at the end: it cannot drain at all. */
   trend: 'growing' | 'draining' | 'steady' | 'blocked';
+  /** By the one naming rule (src/core/identity.ts). */
+  module?: string | null;
+  label?: string | null;
   /** Where it is suspended, when blocked. */
   suspendedIn?: string;
   samples: Array<[number, number]>;
@@ -97,6 +100,8 @@ export async function watchMailboxes(session: Session, options: MailboxWatchOpti
         pid: row?.pid ?? pidText(first.pids[p.i] as Pid, session.node),
         name: row?.name ?? null,
         initialCall: row?.initialCall ?? null,
+        module: row?.module ?? null,
+        label: row?.label ?? null,
         messageQueueLen: len,
         growthPerSec: Math.round(p.g.perSec * 10) / 10,
         steadiness: Math.round(p.g.steadiness * 100) / 100,
