@@ -2,7 +2,7 @@
 // hold millions of messages. The first few messages are read only when asked, and only from a
 // queue short enough that copying it on the target is harmless.
 import { Atom, Pid, Port, Term, Tuple, formatTerm, isAtom } from '../etf';
-import { IDENT_FUN, identityFrom } from './identity';
+import { IDENT_FUN, identityFrom, processTitle } from './identity';
 import { pidText } from './pids';
 import type { RemoteEvaluator } from './remote-eval';
 import { asList, asNumber, mfaToString, proplistToMap } from './terms';
@@ -15,6 +15,8 @@ export interface ProcessDetail {
   /** The module it runs and its label, by the one naming rule (src/core/identity.ts). */
   module?: string | null;
   label?: string | null;
+  /** Its display name by that rule, for every view. */
+  title?: string;
   currentFunction: string | null;
   status: string | null;
   memory: number;
@@ -93,6 +95,7 @@ export async function processDetail(evaluator: RemoteEvaluator, peer: string, pi
     initialCall,
     module: id.module,
     label: id.label,
+    title: processTitle({ ...id, pid: pidText(pid, peer) }),
     currentFunction: mfaToString(m.get('current_function')),
     status: m.get('status') instanceof Atom ? (m.get('status') as Atom).name : null,
     memory: asNumber(m.get('memory') ?? 0),

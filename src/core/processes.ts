@@ -1,7 +1,7 @@
 // The process table: sorted on the target (with the probe) or by chunked rpc (without), one page
 // at a time. Never ships a full row per process: only the sort key travels for the whole set.
 import { Atom, Pid, Term, isAtom } from '../etf';
-import { IDENT_FUN, SPEC_MODULE_FUN, identityFrom } from './identity';
+import { IDENT_FUN, SPEC_MODULE_FUN, identityFrom, processTitle } from './identity';
 import { pidText } from './pids';
 import type { RemoteEvaluator } from './remote-eval';
 import type { ProgressReporter, RpcChannel } from './rpc';
@@ -21,6 +21,8 @@ export interface ProcessRow {
   /** The module it runs and its label, by the one naming rule (src/core/identity.ts). */
   module?: string | null;
   label?: string | null;
+  /** Its display name by that rule (registered name, else module and label), for every view. */
+  title?: string;
   /** Reductions per second over the window (only with sort reduction-rate). */
   reductionRate?: number;
 }
@@ -161,6 +163,7 @@ export function rowFrom(t: Term, peer: string): ProcessRow {
     name: registered,
     module: id.module,
     label: id.label,
+    title: processTitle({ ...id, pid: pidText(pid as Pid, peer) }),
     memory: asNumber(m.get('memory') ?? 0),
     reductions: asNumber(m.get('reductions') ?? 0),
     messageQueueLen: asNumber(m.get('message_queue_len') ?? 0),
