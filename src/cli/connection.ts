@@ -3,8 +3,8 @@
 // texts live in the core attach service; this file only maps flags to it.
 import { attach, type AttachRequest, type CookieInput } from '../core/attach';
 import { parseEnvTag } from '../core/attach';
-import type { Session } from '../core/session';
-import { TLS_FLAG_HELP, TLS_FLAG_NAMES, tlsFlagValues } from '../dist';
+import type { Attachment } from '../core/attach/attachment';
+import { TLS_FLAG_HELP, TLS_FLAG_NAMES, tlsFlagValues } from '../erldist';
 import { BeamLensError } from '../errors';
 import { UsageError, numberFlag, stringFlag, type FlagSpec, type FlagValues } from './args';
 
@@ -73,6 +73,6 @@ export function attachRequestFromFlags(flags: FlagValues): AttachRequest {
 }
 
 /** Attaches with the connection flags (plus consent grants from the command's own flags). */
-export async function attachFromFlags(flags: FlagValues, extra: Pick<AttachRequest, 'grants'> = {}): Promise<Session> {
+export async function attachFromFlags(flags: FlagValues, extra: Pick<AttachRequest, 'grants'> = {}): Promise<Attachment> {
   return attach({ ...attachRequestFromFlags(flags), ...extra });
 }

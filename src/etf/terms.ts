@@ -235,14 +235,6 @@ export function isAtom(term: Term | undefined, name?: string): term is Atom {
   return term instanceof Atom && (name === undefined || term.name === name);
 }
 
-export function isTuple(term: Term | undefined, size?: number): term is Tuple {
-  return term instanceof Tuple && (size === undefined || term.size === size);
-}
-
-export function isList(term: Term | undefined): term is Term[] {
-  return Array.isArray(term);
-}
-
 /** Structural equality with Erlang's `=:=` semantics (1 and 1.0 differ). */
 export function termEquals(a: Term, b: Term): boolean {
   if (a === b) return true;

@@ -3,7 +3,7 @@
 // extension context, and deactivate() detaches from every node (undoing what we set).
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { listNodes } from '../dist';
+import { listNodes } from '../erldist';
 import { LspMethods } from '../protocol/lsp';
 import type { TreeFocus } from '../protocol/webview';
 import { pickNode, registerCommand, registerCommands } from './commands';

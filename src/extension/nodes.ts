@@ -1,17 +1,17 @@
-// The attached nodes: one core Session each, with the last data the views show (overview,
+// The attached nodes: one core Attachment each, with the last data the views show (overview,
 // application trees, top processes, findings) refreshed on an interval while a view is visible.
-// Detach undoes everything on the target (Session.detach) and tells every view.
+// Detach undoes everything on the target (Attachment.detach) and tells every view.
 import * as vscode from 'vscode';
-import type { EnvTag } from '../core/consent';
-import type { Diagnosis } from '../core/diagnose';
-import type { Overview } from '../core/overview';
-import type { ProcessPage, ProcessSort } from '../core/processes';
-import { factsCollector, type FactsCollector } from '../core/runtime-facts';
-import { Session } from '../core/session';
-import type { HotResult } from '../core/sessions/hot';
-import { factsFromDiagnosis } from '../core/sessions/saved-facts';
-import type { ApplicationTree } from '../core/tree';
-import { connect, type Cookie, type NodeConnection } from '../dist';
+import type { EnvTag } from '../core/attach/consent';
+import type { Diagnosis } from '../core/findings/diagnose';
+import type { Overview } from '../core/inspect/overview';
+import type { ProcessPage, ProcessSort } from '../core/inspect/processes';
+import { factsCollector, type FactsCollector } from '../core/facts/runtime-facts';
+import { Attachment } from '../core/attach/attachment';
+import type { HotResult } from '../core/runs/hot';
+import { factsFromDiagnosis } from '../core/facts/saved-facts';
+import type { ApplicationTree } from '../core/inspect/tree';
+import { connect, type Cookie, type NodeConnection } from '../erldist';
 import type { RuntimeFacts } from '../protocol/lsp';
 import type { Log } from './log';
 
@@ -42,7 +42,7 @@ export class AttachedNode {
   readonly collector: FactsCollector;
 
   constructor(
-    readonly session: Session,
+    readonly session: Attachment,
     readonly connection: NodeConnection,
     readonly target: AttachTarget,
   ) {
@@ -91,7 +91,7 @@ export class NodeManager implements vscode.Disposable {
       ...(target.port ? { port: target.port } : {}),
       timeoutMs: 5000,
     });
-    const session = new Session(connection, { env: target.env, grants: {} });
+    const session = new Attachment(connection, { env: target.env, grants: {} });
     const attached = new AttachedNode(session, connection, target);
     this.nodes.set(target.node, attached);
     connection.onClose((reason) => {

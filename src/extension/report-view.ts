@@ -2,10 +2,10 @@
 // report document in the view, focuses a finding, and saves the report as Markdown where the user says.
 import { writeFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
-import { diagnose } from '../core/diagnose';
-import { buildReport } from '../core/report';
-import type { ReportDocument } from '../core/report-document';
-import { renderReportMarkdown } from '../core/report-markdown';
+import { diagnose } from '../core/findings/diagnose';
+import { buildReport } from '../core/report/build';
+import type { ReportDocument } from '../core/report/document';
+import { renderReportMarkdown } from '../core/report/markdown';
 import { assertNever, type ReportToHost } from '../protocol/webview';
 import { askConsent } from './consent';
 import type { AttachedNode } from './nodes';

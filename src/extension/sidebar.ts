@@ -4,7 +4,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { formatModule } from '../etf';
-import { sessionsDir } from '../core/sessions/store';
+import { sessionsDir } from '../core/records/store';
 import {
   SORT_LABELS,
   findingItems,

@@ -1,9 +1,9 @@
-// Controllers of the webviews: each reads from the node's core Session (nothing is computed twice)
+// Controllers of the webviews: each reads from the node's core Attachment (nothing is computed twice)
 // and talks to its view through the typed messages of src/protocol/webview.ts. Live refresh runs
 // only while the panel is visible; every timer belongs to its panel and dies with it.
 import * as vscode from 'vscode';
-import { filteredProcesses } from '../core/process-filter';
-import { walkTree, type ApplicationTree, type TreeNode } from '../core/tree';
+import { filteredProcesses } from '../core/inspect/process-filter';
+import { walkTree, type ApplicationTree, type TreeNode } from '../core/inspect/tree';
 import {
   assertNever,
   type DashboardSample,

@@ -3,12 +3,12 @@
 // (names, atoms, printed terms) is text the webview must render with textContent, never as HTML.
 // The DTOs that cross are core's types; webviews get them from here (they import only this file
 // and webview/common), so this is the one list of what a webview may see of core.
-import type { Finding } from '../core/findings';
-import type { Overview } from '../core/overview';
-import type { ProcessDetail } from '../core/process-detail';
-import type { ProcessRow, ProcessSort } from '../core/processes';
-import type { ReportDocument } from '../core/report-document';
-import type { ApplicationTree, TreeNode } from '../core/tree';
+import type { Finding } from '../core/findings/rules';
+import type { Overview } from '../core/inspect/overview';
+import type { ProcessDetail } from '../core/inspect/process-detail';
+import type { ProcessRow, ProcessSort } from '../core/inspect/processes';
+import type { ReportDocument } from '../core/report/document';
+import type { ApplicationTree, TreeNode } from '../core/inspect/tree';
 import type { ClusterNodeRow, ClusterOverview, TopologyEdge } from '../core/cluster/cluster';
 import type { ClusterFinding } from '../core/cluster/rules';
 
@@ -132,7 +132,7 @@ export type {
   TableCell,
   TableColumn,
   TextSpan,
-} from '../core/report-document';
+} from '../core/report/document';
 
 export type HostToReport =
   /** A report to show; `focusFinding` is the id of a finding to scroll to and mark. */

@@ -3,9 +3,9 @@
 // --node when no client sends facts (any LSP editor can use it this way).
 import { createConnection, ProposedFeatures, type Connection } from 'vscode-languageserver/node';
 import { attach as attachNode, type AttachRequest } from '../core/attach';
-import { factsCollector } from '../core/runtime-facts';
-import type { Session } from '../core/session';
-import { latestSavedFacts } from '../core/sessions/saved-facts';
+import { factsCollector } from '../core/facts/runtime-facts';
+import type { Attachment } from '../core/attach/attachment';
+import { latestSavedFacts } from '../core/facts/saved-facts';
 import { errorKindOf, errorMessage } from '../errors';
 import { LspMethods, type AttachStateParams } from '../protocol/lsp';
 import { elixirParser } from './index/parser';
@@ -27,7 +27,7 @@ export async function startLanguageServer(options: StandaloneOptions, connection
   const parser = await elixirParser(options.wasmDir);
   let timer: NodeJS.Timeout | null = null;
   let cleaned = false;
-  let session: Session | null = null;
+  let session: Attachment | null = null;
   const server = new BeamLensServer(connection, {
     parser,
     onIndexed: () => {

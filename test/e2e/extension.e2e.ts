@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom, Pid, Tuple, isAtom, type Term } from '../../src/etf';
-import { pidText } from '../../src/core/pids';
+import { pidText } from '../../src/core/target/pids';
 import { startNode, type TestNode } from '../integration/harness';
 import { Workbench, until } from './driver';
 

@@ -6,8 +6,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import net from 'node:net';
 import { deflateSync } from 'node:zlib';
 import { Atom, Pid, Tuple, encode, type Term } from '../../src/etf';
-import { DOP, decodeFrame } from '../../src/dist/control';
-import { OUR_FLAGS } from '../../src/dist/flags';
+import { DOP, decodeFrame } from '../../src/erldist/control';
+import { OUR_FLAGS } from '../../src/erldist/flags';
 import { ensureEpmd, shortHost, uniqueName } from './harness';
 
 /** What an attack may use: the socket, and the pid that made the first rpc (to aim replies at it). */

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom, type Term } from '../../src/etf';
-import { Cookie, connect, listNodes, type NodeConnection, type TlsOptions } from '../../src/dist';
+import { Cookie, connect, listNodes, type NodeConnection, type TlsOptions } from '../../src/erldist';
 
 let counter = 0;
 
@@ -138,7 +138,7 @@ export async function startNode(options: StartOptions = {}): Promise<TestNode> {
   }
   const cookie = new Cookie(cookieText);
   let adminConn: NodeConnection | undefined;
-  const { RemoteEvaluator } = await import('../../src/core/remote-eval');
+  const { RemoteEvaluator } = await import('../../src/core/target/remote-eval');
   let evaluator: InstanceType<typeof RemoteEvaluator> | undefined;
   const t: TestNode = {
     node,

@@ -1,18 +1,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { diagnose, type Diagnosis } from '../../core/diagnose';
-import { buildReport } from '../../core/report';
-import type { ReportDocument } from '../../core/report-document';
-import { renderReportMarkdown } from '../../core/report-markdown';
-import { fileAuditLog } from '../../core/sessions/audit';
-import { factsFromDiagnosis } from '../../core/sessions/saved-facts';
-import { runAudited } from '../../core/sessions/run';
+import { diagnose, type Diagnosis } from '../../core/findings/diagnose';
+import { buildReport } from '../../core/report/build';
+import type { ReportDocument } from '../../core/report/document';
+import { renderReportMarkdown } from '../../core/report/markdown';
+import { fileAuditLog } from '../../core/records/audit';
+import { factsFromDiagnosis } from '../../core/facts/saved-facts';
+import { runAudited } from '../../core/runs/run';
 import { UsageError, booleanFlag, numberFlag, stringFlag } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { printJson } from '../output';
-import { probeFlags, progressLine, withSession } from '../session';
+import { probeFlags, progressLine, withAttachment } from '../attachment';
 
 export const reportCommand: Command = {
   spec: {
@@ -36,7 +36,7 @@ export const reportCommand: Command = {
     const trace = booleanFlag(args.flags, 'allow-trace');
     // Read-only sampling needs no audit; with --allow-trace it counts calls, which is audited.
     const audit = trace ? fileAuditLog({ cwd, actor: { face: 'cli' } }) : null;
-    const { report, findings, samples, probe, note, sessionFile } = await withSession(args.flags, output, signal, async (s) => {
+    const { report, findings, samples, probe, note, sessionFile } = await withAttachment(args.flags, output, signal, async (s) => {
       let d: Diagnosis | undefined;
       let report: ReportDocument | undefined;
       // Saved so the editor can show lenses and diagnostics from it without a node.

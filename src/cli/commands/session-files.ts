@@ -1,13 +1,13 @@
-import { loadSession, type SessionRecord } from '../../core/sessions/store';
-import type { MailboxWatchResult } from '../../core/sessions/mailbox-watch';
+import { loadSession, type SessionRecord } from '../../core/records/store';
+import type { MailboxWatchResult } from '../../core/runs/mailbox-watch';
 import { UsageError, booleanFlag } from '../args';
 import type { Command } from '../command';
 import { ExitCode } from '../exit-codes';
 import { formatBytes, printJson, renderTable } from '../output';
-import { displayMfa } from '../../core/findings';
-import type { ReportSessionResult } from '../../core/sessions/saved-facts';
-import { traceLine } from '../../core/sessions/trace-log';
-import type { TraceResult } from '../../core/sessions/trace';
+import { displayMfa } from '../../core/findings/thresholds';
+import type { ReportSessionResult } from '../../core/facts/saved-facts';
+import { traceLine } from '../../core/records/trace-log';
+import type { TraceResult } from '../../core/runs/trace';
 import { renderMailboxes } from './mailboxes';
 
 /** Rows of any session kind as (key, label, value) so two sessions can be compared. */

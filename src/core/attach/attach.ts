@@ -1,11 +1,11 @@
 // Attaching to a node, for every face: parse the target, find the cookie, connect as a hidden
-// node, wrap the connection in a Session with its environment tag and grants. Every error that
+// node, wrap the connection in an Attachment with its environment tag and grants. Every error that
 // leaves `attach` is a BeamLensError marked phase 'attach' (the CLI exits 3 for connection
 // kinds then; the same kinds later exit 1).
-import { Cookie, connect, resolveCookie, tlsFromFlags, type NodeConnection, type TlsFlagValues } from '../../dist';
+import { Cookie, connect, resolveCookie, tlsFromFlags, type NodeConnection, type TlsFlagValues } from '../../erldist';
 import { BeamLensError, toBeamLensError } from '../../errors';
-import type { ConsentGrants, EnvTag } from '../consent';
-import { Session } from '../session';
+import type { ConsentGrants, EnvTag } from './consent';
+import { Attachment } from './attachment';
 import { parseTarget, type AttachTarget, type TargetInput } from './target';
 
 /** Default bound on each attach step (EPMD, TCP connect, each handshake message). */
@@ -75,11 +75,11 @@ export function attachError(err: unknown): BeamLensError {
 }
 
 /**
- * Attaches to a node and returns the Session (detach() undoes everything we set and closes the
+ * Attaches to a node and returns the Attachment (detach() undoes everything we set and closes the
  * connection). Throws a BeamLensError with phase 'attach': 'usage' (bad name, port, cookie file),
  * 'auth', 'noSuchNode', 'unreachable', 'timeout', 'protocol', 'capability', 'nodeDown'.
  */
-export async function attach(request: AttachRequest): Promise<Session> {
+export async function attach(request: AttachRequest): Promise<Attachment> {
   try {
     const target: AttachTarget = parseTarget(request);
     const timeoutMs = checkTimeoutMs(request.timeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS);
@@ -94,7 +94,7 @@ export async function attach(request: AttachRequest): Promise<Session> {
       ...(tls !== undefined ? { tls } : {}),
       timeoutMs,
     });
-    return new Session(connection, {
+    return new Attachment(connection, {
       env: request.env ?? 'local',
       grants: { ...(request.grants ?? {}) },
       target,

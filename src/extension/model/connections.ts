@@ -1,6 +1,6 @@
 // Pure parts of attaching (no 'vscode' here, unit-tested): saved connections, node-name and
 // host:port validation, the attach picker's items.
-import type { EnvTag } from '../../core/consent';
+import type { EnvTag } from '../../core/attach/consent';
 
 export interface SavedConnection {
   node: string;
