@@ -26,8 +26,8 @@ export const overviewCommand: Command = {
     const lines = [
       `${o.node}  OTP ${o.otpRelease}  ERTS ${o.ertsVersion}  up ${formatDuration(o.uptimeMs)}`,
       `schedulers ${o.schedulers.online}/${o.schedulers.total} online` +
-        (u ? `, utilization ${(u.total * 100).toFixed(0)}% over ${u.windowMs} ms (${u.perScheduler.map((x) => `${(x * 100).toFixed(0)}%`).join(' ')})` : '') +
-        `, run queue ${o.runQueue.total} (${o.runQueue.perScheduler.join(' ')}` +
+        (u ? `, utilization ${(u.total * 100).toFixed(0)}% over ${u.windowMs} ms (${u.perScheduler.map((x) => `${(x * 100).toFixed(0)}%`).join(' ')})` : ''),
+      `run queue ${o.runQueue.total} (per scheduler ${o.runQueue.perScheduler.join(' ')}` +
         (o.runQueue.dirtyCpu !== undefined ? `; dirty CPU ${o.runQueue.dirtyCpu}, dirty IO ${o.runQueue.dirtyIo ?? 0}` : '') +
         ')',
       '',

@@ -161,7 +161,8 @@ export function blockedAdvice(k: ProcessKind, who: string, peer: string | null, 
     return {
       recommendation:
         `The client at ${peer ?? 'the other end'} stopped reading its socket, so ${who} is suspended in port_command and the ` +
-        "channel's messages pile up in its mailbox. Fix or restart that consumer (it must read and ack), give consumers a " +
+        "channel's messages pile up in its mailbox; when the send timeout expires RabbitMQ closes the connection, and a client " +
+        'that reconnects and stalls again makes a loop of closed connections (and supervisor errors) in the log. Fix or restart that consumer (it must read and ack), give consumers a ' +
         'prefetch (`basic.qos`) so the broker sends at most that many unacknowledged messages, and keep the TCP send timeout ' +
         '(`tcp_listen_options.send_timeout` with `send_timeout_close`) so RabbitMQ closes connections that stop reading. ' +
         'Find the client: `rabbitmqctl list_connections name peer_host peer_port send_pend`.',
