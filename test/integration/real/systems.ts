@@ -112,6 +112,8 @@ export async function startRabbit(): Promise<RabbitServer> {
   const ready = await run(path.join(RABBIT_BIN, 'rabbitmqctl'), ['await_startup', '--timeout', '90'], env, 120_000);
   if (ready.code !== 0) {
     await run(path.join(RABBIT_BIN, 'rabbitmqctl'), ['stop'], env).catch(() => undefined);
+    await goneFromEpmd(name, 30_000).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
     throw new Error(`RabbitMQ did not start: ${ready.out}`);
   }
   const admin = await adminFor(node, cookie);
@@ -199,6 +201,8 @@ export async function startEjabberd(): Promise<EjabberdServer> {
     );
   } catch (err) {
     await run(EJABBERDCTL, [...args, 'stop'], env);
+    await goneFromEpmd(name, 30_000).catch(() => undefined);
+    rmSync(dir, { recursive: true, force: true });
     throw err;
   }
   return {
