@@ -253,7 +253,7 @@ export function registerCommands(deps: CommandDeps): vscode.Disposable[] {
 }
 
 /** A bounded session, cancellable from the status bar and the progress toast, audited and saved. */
-async function runAudited<T>(
+export async function runAudited<T>(
   deps: CommandDeps,
   n: AttachedNode,
   kind: SessionKind,

@@ -3,10 +3,13 @@
 // extension context, and deactivate() detaches from every node (undoing what we set).
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
+import { nextFactsDelay, startFactsLoop } from '../core/facts/schedule';
 import { listNodes } from '../erldist';
 import { LspMethods } from '../protocol/lsp';
 import type { TreeFocus } from '../protocol/webview';
 import { pickNode, registerCommand, registerCommands } from './commands';
+import { profileLspOf, registerProfiler } from './profile-view';
+import { registerLanguageModelTools } from './lm-tools';
 import { createLog } from './log';
 import { NodeManager } from './nodes';
 import { Sidebar } from './sidebar';
@@ -152,19 +155,30 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
     await vscode.window.showQuickPick(found.map((x) => ({ label: x.name, description: `port ${x.port}` })), { title: 'Nodes registered in EPMD on this machine' });
   });
   context.subscriptions.push(...registerCommands({ context, nodes, log, workspaceDir, config }));
+  context.subscriptions.push(...registerProfiler({ context, nodes, log, workspaceDir, config }, () => profileLspOf(client)));
+  // The MCP tools as language-model tools, on the nodes attached here (src/extension/lm-tools.ts).
+  context.subscriptions.push(registerLanguageModelTools({ sessions: () => nodes.list().map((n) => n.session), cwd: () => workspaceDir() ?? context.globalStorageUri.fsPath }));
 
   // ---- sidebar, refreshed while visible ----
   const sidebar = new Sidebar(nodes, workspaceDir);
   const treeView = vscode.window.createTreeView('beamLens.nodes', { treeDataProvider: sidebar, showCollapseAll: true });
   context.subscriptions.push(sidebar, treeView);
   let sidebarTimer: NodeJS.Timeout | null = null;
+  // A refresh walks the trees (one which_children per supervisor): on a large node it waits 200x
+  // what the last one took (the facts' budget), never less than twice the setting.
+  let sidebarCostMs = 0;
   const scheduleSidebar = (): void => {
     sidebarTimer = setTimeout(() => {
       void (async () => {
-        if (treeView.visible) await Promise.all(nodes.list().map((n) => nodes.refresh(n)));
+        if (treeView.visible) {
+          const t0 = Date.now();
+          await Promise.all(nodes.list().map((n) => nodes.refresh(n)));
+          // Less the 200 ms utilization window nodes.refresh waits through (idle time on the node).
+          sidebarCostMs = Math.max(0, Date.now() - t0 - 200);
+        }
         scheduleSidebar();
       })();
-    }, views.refreshMs() * 2);
+    }, nextFactsDelay(sidebarCostMs, 0, { baseMs: views.refreshMs() * 2 }));
   };
   scheduleSidebar();
   context.subscriptions.push({ dispose: () => sidebarTimer && clearTimeout(sidebarTimer) });
@@ -174,32 +188,34 @@ export async function activate(context: vscode.ExtensionContext): Promise<void> 
 
   context.subscriptions.push(new StatusBar(nodes));
 
-  // ---- facts for the language server, collected at most every max(interval, 5x its cost) ----
-  const factsTimers = new Map<string, NodeJS.Timeout>();
+  // ---- facts for the language server, on the shared schedule (core/facts-loop.ts: ~1% of a scheduler, backoff) ----
+  const factsTimers = new Map<string, { stop(): void }>();
   const factsLoop = (node: string): void => {
     const n = nodes.get(node);
     if (!n || factsTimers.has(node)) return;
-    const tick = async (): Promise<void> => {
-      const current = nodes.get(node);
-      if (current !== n) return void factsTimers.delete(node);
-      const started = Date.now();
-      await nodes.collectFacts(n);
-      const wait = Math.max(config().get<number>('factsIntervalSeconds', 10) * 1000, 5 * (Date.now() - started));
-      factsTimers.set(node, setTimeout(() => void tick(), wait));
-    };
-    factsTimers.set(node, setTimeout(() => void tick(), 0));
+    factsTimers.set(
+      node,
+      startFactsLoop(
+        async (signal) => {
+          if (nodes.get(node) !== n) return void factsTimers.get(node)?.stop();
+          await nodes.collectFacts(n, signal, true);
+          return n.collector.lastNodeCostMs;
+        },
+        { baseMs: config().get<number>('factsIntervalSeconds', 10) * 1000 },
+      ),
+    );
   };
   context.subscriptions.push(
     nodes.onDidChange(() => {
       for (const n of nodes.list()) factsLoop(n.node);
-      for (const [node, timer] of factsTimers) {
+      for (const [node, loop] of factsTimers) {
         if (!nodes.get(node)) {
-          clearTimeout(timer);
+          loop.stop();
           factsTimers.delete(node);
         }
       }
     }),
-    { dispose: () => factsTimers.forEach((t) => clearTimeout(t)) },
+    { dispose: () => factsTimers.forEach((t) => t.stop()) },
   );
 
   // ---- language client ----

@@ -144,12 +144,14 @@ export class NodeManager implements vscode.Disposable {
   }
 
   /** Recomputes the language server's facts for a node (module summaries, supervisors, findings). */
-  async collectFacts(n: AttachedNode): Promise<void> {
+  /** Logs a failure; with `rethrow` (the facts loop, which backs off) it also rejects. */
+  async collectFacts(n: AttachedNode, signal?: AbortSignal, rethrow = false): Promise<void> {
     try {
-      n.facts = await n.collector.collect();
+      n.facts = await n.collector.collect(signal);
       if (this.nodes.get(n.node) === n) this.factsEmitter.fire({ node: n.node, facts: n.facts });
     } catch (err) {
       this.log.warn(`collecting facts from ${n.node} failed: ${err instanceof Error ? err.message : String(err)}`);
+      if (rethrow) throw err;
     }
   }
 

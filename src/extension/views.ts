@@ -189,6 +189,9 @@ export class TableView {
       case 'openProcess':
         this.ctx.openDetail(this.n.node, m.pid);
         return;
+      case 'profile':
+        await vscode.commands.executeCommand('beamLens.profileProcess', { node: this.n.node, pid: m.pid });
+        return;
       default:
         assertNever(m);
     }
@@ -240,6 +243,9 @@ export class DetailView {
         return;
       case 'traceMessages':
         await this.ctx.traceMessages(this.n.node, m.pid);
+        return;
+      case 'profile':
+        await vscode.commands.executeCommand('beamLens.profileProcess', { node: this.n.node, pid: m.pid });
         return;
       default:
         assertNever(m);

@@ -1,14 +1,15 @@
-// Runtime facts for the editor: per-module process summaries (aggregated on the target in one
-// call: only one row per module crosses the wire), the supervisors of the application trees, and
+// Runtime facts for the editor: per-module process summaries (module-summary.ts: compiled passes
+// on the target, each process's module read once), the supervisors of the application trees, and
 // findings that need no tracing (supervisors near their restart limit, growing mailboxes). The
 // language server turns these into lenses and diagnostics; it never calls the node per request.
-import { Atom, Pid, Term, formatModule } from '../../etf';
+import { Atom, Pid, type Term, formatModule } from '../../etf';
+import { pidText } from '../target/pids';
+import { asList, asNumber, asTuple } from '../target/terms';
 import { mailboxFinding, restartStormFinding } from '../findings/thresholds';
 import type { Finding } from '../findings/rules';
 import type { HotFunction, HotResult } from '../runs/hot';
-import { pidText } from '../target/pids';
 import type { Attachment } from '../attach/attachment';
-import { asList, asNumber, asTuple } from '../target/terms';
+import { ModuleSummarizer } from './module-summary';
 import { walkTree, type ApplicationTree } from '../inspect/tree';
 import { IDENT_FUN, SPEC_MODULE_FUN } from '../inspect/identity';
 
@@ -60,8 +61,8 @@ export interface RuntimeFacts {
 
 // A process belongs to the module the one naming rule gives it (src/core/identity.ts: RabbitMQ's
 // process_name type, a simple_one_for_one child's spec module, proc_lib's $initial_call, the
-// initial call). Aggregated with a map on the target by erl_eval; the probe's compiled
-// module_summary/1 (when loaded and asked for) groups by $initial_call only.
+// initial call). Aggregated with a map on the target by erl_eval, once per report (the
+// editor's repeated collections use module-summary.ts, which reads $initial_call only).
 const MODULE_SUMMARY = `${IDENT_FUN}${SPEC_MODULE_FUN}
 ModOf = fun(P, Cache) ->
   case erlang:process_info(P, [initial_call, registered_name]) of
@@ -93,12 +94,8 @@ Add = fun(P, {Acc, Cache}) ->
     _ -> {Acc, Cache}
   end
 end,
-Rows = case UseProbe of
-  true -> beam_lens_probe:module_summary(Limit);
-  false ->
-    {Summary, _} = lists:foldl(Add, {#{}, #{}}, erlang:processes()),
-    lists:sublist(lists:reverse(lists:keysort(2, [{M, N, MemS, QS, MaxQ, MaxP} || {M, {N, MemS, QS, MaxQ, MaxP}} <- maps:to_list(Summary)])), Limit)
-end,
+{Summary, _} = lists:foldl(Add, {#{}, #{}}, erlang:processes()),
+Rows = lists:sublist(lists:reverse(lists:keysort(2, [{M, N, MemS, QS, MaxQ, MaxP} || {M, {N, MemS, QS, MaxQ, MaxP}} <- maps:to_list(Summary)])), Limit),
 Src = fun(M) ->
   try M:module_info(compile) of C -> case lists:keyfind(source, 1, C) of {source, S} -> S; _ -> undefined end
   catch _:_ -> undefined end
@@ -110,9 +107,14 @@ export interface ModuleSummaryRow extends ModuleRuntime {
   largestMailboxPid: string;
 }
 
-export async function moduleSummaries(session: Attachment, limit = 2000, options: { useProbe?: boolean } = {}): Promise<ModuleSummaryRow[]> {
-  const useProbe = options.useProbe ?? session.hasProbe;
-  const result = await session.evaluator.eval(MODULE_SUMMARY, { Limit: limit, UseProbe: Atom.of(useProbe ? 'true' : 'false') }, 60_000);
+/** One summary pass (a fresh summarizer: every process's module and memory is read). */
+export async function moduleSummaries(session: Attachment, limit = 2000): Promise<ModuleSummaryRow[]> {
+  return new ModuleSummarizer(session.evaluator, session.node).summarize(limit);
+}
+
+/** Processes per module over the whole node by the one naming rule (for the report's saved counts). */
+export async function identityModuleSummaries(session: Attachment, limit = 200): Promise<ModuleSummaryRow[]> {
+  const result = await session.evaluator.eval(MODULE_SUMMARY, { Limit: limit }, 60_000);
   return asList(result).map((t: Term) => {
     const [m, n, mem, qs, maxQ, maxP, src] = asTuple(t).elements;
     const module = m instanceof Atom ? formatModule(m.name) : 'undefined';
@@ -223,15 +225,42 @@ export function factFindings(node: string, modules: ModuleRuntime[], supervisors
 }
 
 export interface FactsCollector {
-  collect(): Promise<RuntimeFacts>;
+  /** Aborting stops the collection's work on the node. */
+  collect(signal?: AbortSignal): Promise<RuntimeFacts>;
+  /**
+   * What the last collection cost the node, in ms, as it recurs: the summary pass timed on the
+   * node's own clock plus the tree walk's round trips (decoding on our side is not the node's
+   * cost; reading the modules of new pids is one-off work and not counted: on the first
+   * collection that is every process).
+   */
+  readonly lastNodeCostMs: number;
+  /** Its parts: the summary pass on the node's clock, memory reads included; the tree walk's wall time. */
+  readonly lastCostDetail: { summaryNodeMs: number; treeMs: number; memoryReads: number };
 }
 
 /** Collects facts from a session, remembering the previous collection for mailbox growth. */
 export function factsCollector(session: Attachment, options: { treePageSize?: number; extraFindings?: () => Finding[]; hot?: () => HotResult | undefined } = {}): FactsCollector {
   let previous: { at: number; rows: ModuleSummaryRow[] } | null = null;
+  const summarizer = new ModuleSummarizer(session.evaluator, session.node);
+  let lastNodeCostMs = 0;
+  let lastCostDetail = { summaryNodeMs: 0, treeMs: 0, memoryReads: 0 };
   return {
-    async collect() {
-      const [rows, trees] = await Promise.all([moduleSummaries(session), session.tree({ pageSize: options.treePageSize ?? 20 })]);
+    get lastNodeCostMs() {
+      return lastNodeCostMs;
+    },
+    get lastCostDetail() {
+      return lastCostDetail;
+    },
+    async collect(signal?: AbortSignal) {
+      // One after the other: the tree's round trips then measure the tree, not the summary's
+      // transfer sharing the connection. Facts need the supervisors, not a ranking of workers:
+      // pages of large supervisors are taken in child order (no per-child read).
+      const rows: ModuleSummaryRow[] = await summarizer.summarize(2000, signal);
+      const t0 = Date.now();
+      const trees = await session.tree({ pageSize: options.treePageSize ?? 20, pageSort: 'none' });
+      const treeMs = Date.now() - t0;
+      lastNodeCostMs = summarizer.lastPass.nodeMs + treeMs;
+      lastCostDetail = { summaryNodeMs: summarizer.lastPass.nodeMs, treeMs, memoryReads: summarizer.lastPass.memoryReads };
       const at = Date.now();
       const modules = withGrowth(rows, previous, at);
       previous = { at, rows };

@@ -14,7 +14,7 @@ import type { EtsRow } from '../inspect/ports-ets';
 import type { BusyPort } from '../inspect/ports-ets';
 import type { ModuleSummaryRow } from '../facts/runtime-facts';
 import { busyPorts } from '../inspect/ports-ets';
-import { moduleSummaries } from '../facts/runtime-facts';
+import { identityModuleSummaries } from '../facts/runtime-facts';
 
 export interface MailboxSeries {
   pid: string;
@@ -126,7 +126,7 @@ export async function sampleNode(session: Attachment, options: SampleOptions): P
   const stats = await interestingProcesses(session, first, last, windowMs, top);
   const [busy, moduleRows] = await Promise.all([
     busyPorts(session.evaluator, session.node),
-    moduleSummaries(session, 200, { useProbe: false }),
+    identityModuleSummaries(session, 200),
   ]);
   const totalReds = sumRates(first, last, windowMs);
   await addHotFunctions(session, stats.filter((s) => s.reductionsPerSec > 0).slice(0, 3), first);

@@ -23,8 +23,21 @@ export interface BreakerTrip {
   limit: number;
 }
 
+/** What each check read (a sampler slows down on it before the breaker trips). */
+export interface BreakerReading {
+  runQueue: number;
+  schedulers: number;
+  /** The run-queue limit in effect. */
+  limit: number;
+}
+
 /** Watches until `signal` aborts; resolves with the trip, or null when stopped without one. */
-export async function watchBreaker(session: Attachment, limits: BreakerLimits, signal: AbortSignal): Promise<BreakerTrip | null> {
+export async function watchBreaker(
+  session: Attachment,
+  limits: BreakerLimits,
+  signal: AbortSignal,
+  onReading?: (r: BreakerReading) => void,
+): Promise<BreakerTrip | null> {
   const read = async (): Promise<{ rq: number; mem: number; schedulers: number }> => {
     const t = asTuple(
       await session.evaluator.eval(`{erlang:statistics(total_run_queue_lengths), erlang:memory(total), erlang:system_info(schedulers_online)}.`),
@@ -39,19 +52,18 @@ export async function watchBreaker(session: Attachment, limits: BreakerLimits, s
   while (!signal.aborted) {
     // One listener at a time: each wait removes its own (no pile-up of abort listeners).
     await new Promise<void>((resolve) => {
-      const onAbort = (): void => {
+      const done = (): void => {
         clearTimeout(t);
+        signal.removeEventListener('abort', done);
         resolve();
       };
-      const t = setTimeout(() => {
-        signal.removeEventListener('abort', onAbort);
-        resolve();
-      }, limits.checkMs ?? 500);
-      signal.addEventListener('abort', onAbort, { once: true });
+      const t = setTimeout(done, limits.checkMs ?? 500);
+      signal.addEventListener('abort', done, { once: true });
     });
     if (signal.aborted) break;
     const now = await read().catch(() => null);
     if (now === null) continue;
+    onReading?.({ runQueue: now.rq, schedulers: now.schedulers, limit: rqLimit });
     over = now.rq > rqLimit ? over + 1 : 0;
     if (over >= 3) return { what: 'run_queue', value: now.rq, limit: rqLimit };
     if (now.mem - start.mem > memLimit) return { what: 'memory', value: now.mem - start.mem, limit: memLimit };
