@@ -14,6 +14,8 @@ export class ReportView {
   readonly panel: Panel<'report'>;
   private markdown = '';
   private focusFinding: string | undefined;
+  /** Set when the node went away: the report stays (it is evidence) and can still be saved. */
+  private goneAt: Date | null = null;
 
   constructor(
     private readonly ctx: ViewContext,
@@ -22,7 +24,23 @@ export class ReportView {
     focusFinding?: string,
   ) {
     this.focusFinding = focusFinding;
-    this.panel = new Panel('report', `Report · ${n.node}`, ctx.extensionUri, (m) => this.onMessage(m));
+    this.panel = new Panel('report', `Report · ${n.node}`, ctx.extensionUri, (m) => this.onMessage(m), vscode.ViewColumn.Active, (text) => ctx.log.warn(text));
+  }
+
+  get nodeGone(): boolean {
+    return this.goneAt !== null;
+  }
+
+  /** The node was detached or lost: keep the report, say so, keep Save working. */
+  markNodeGone(): void {
+    if (this.goneAt) return;
+    this.goneAt = new Date();
+    this.panel.panel.title = `Report · ${this.n.node} (not attached)`;
+    this.panel.postError(this.goneMessage());
+  }
+
+  private goneMessage(): string {
+    return `${this.n.node} is no longer attached (since ${this.goneAt?.toLocaleTimeString() ?? '?'}): this report stays as it was and can still be saved; attach again to regenerate it.`;
   }
 
   showFinding(findingId: string): void {
@@ -36,6 +54,7 @@ export class ReportView {
       case 'ready':
         if (this.n.diagnosis) this.render();
         else await this.generate();
+        if (this.goneAt) this.panel.postError(this.goneMessage());
         return;
       case 'regenerate':
         await this.generate();
@@ -54,13 +73,14 @@ export class ReportView {
 
   async generate(): Promise<void> {
     const n = this.n;
+    if (this.goneAt) return this.panel.postError(this.goneMessage());
     if (this.options.trace && !(await askConsent(n, ['probe', 'trace'], `count calls per function for ${this.options.durationMs / 1000} s while sampling`, this.ctx.log))) {
       this.options.trace = false;
     }
     await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `BEAM Lens: diagnosing ${n.node}`, cancellable: true },
       async (progress, token) => {
-        await this.ctx.nodes.runTask(n.node, 'report', async (signal) => {
+        await n.runTask('report', async (signal) => {
           const controller = new AbortController();
           const sub = token.onCancellationRequested(() => controller.abort());
           signal.addEventListener('abort', () => controller.abort());
@@ -105,7 +125,7 @@ export class ReportView {
   }
 
   private async save(): Promise<void> {
-    if (this.markdown === '') return;
+    if (this.markdown === '') return this.panel.postError('There is no report to save yet.');
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
     const uri = await vscode.window.showSaveDialog({
       filters: { Markdown: ['md'] },

@@ -1,6 +1,7 @@
 // Controllers of the webviews: each reads from the node's core Session (nothing is computed twice)
-// and talks to its view through the typed messages of src/protocol/webview.ts. Live refresh runs
-// only while the panel is visible; every timer belongs to its panel and dies with it.
+// and talks to its view through the typed messages of src/protocol/webview.ts. Every view is a
+// Disposable that owns its panel and its live-refresh timer (which runs only while the panel is
+// visible); the node's scope owns the views (NodePanels), so detach closes them all.
 import * as vscode from 'vscode';
 import { filteredProcesses } from '../core/process-filter';
 import { walkTree, type ApplicationTree, type TreeNode } from '../core/tree';
@@ -14,7 +15,10 @@ import {
   type TableToHost,
   type TreeFocus,
   type TreeToHost,
+  type WebviewMessages,
+  type WebviewName,
 } from '../protocol/webview';
+import { Disposable, RepeatingTimer } from './lifecycle';
 import type { Log } from './log';
 import type { AttachedNode, NodeManager } from './nodes';
 import { sanitizeQuery } from './model/messages';
@@ -25,56 +29,65 @@ export interface ViewContext {
   nodes: NodeManager;
   log: Log;
   refreshMs(): number;
-  openDetail(node: string, pid: string): void;
-  openTree(node: string, focus?: TreeFocus): void;
-  traceMessages(node: string, pid: string): Promise<void>;
-}
-
-/** Calls `tick` every refreshMs while the panel is visible; stops when it is disposed. */
-function liveRefresh(panel: { readonly visible: boolean; onDidDispose: vscode.Event<void> }, ctx: ViewContext, tick: () => Promise<void>): void {
-  let timer: NodeJS.Timeout | null = null;
-  let running = false;
-  const schedule = (): void => {
-    timer = setTimeout(() => {
-      void (async () => {
-        if (panel.visible && !running) {
-          running = true;
-          await tick().catch(() => undefined);
-          running = false;
-        }
-        schedule();
-      })();
-    }, ctx.refreshMs());
-  };
-  schedule();
-  panel.onDidDispose(() => {
-    if (timer) clearTimeout(timer);
-    timer = null;
-  });
+  openDetail(n: AttachedNode, pid: string): void;
+  openTree(n: AttachedNode, focus?: TreeFocus): void;
+  traceMessages(n: AttachedNode, pid: string): Promise<void>;
 }
 
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** A webview controller: owns its panel and timers; disposed when the panel closes or the node goes. */
+export abstract class View<N extends WebviewName> extends Disposable {
+  readonly panel: Panel<N>;
+
+  constructor(
+    protected readonly ctx: ViewContext,
+    protected readonly n: AttachedNode,
+    name: N,
+    title: string,
+  ) {
+    super();
+    this.panel = this._register(new Panel(name, title, ctx.extensionUri, (m) => this.onMessage(m), vscode.ViewColumn.Active, (text) => ctx.log.warn(text)));
+    this.panel.onDidDispose(() => this.dispose());
+  }
+
+  protected abstract onMessage(m: WebviewMessages[N]['toHost']): Promise<void>;
+
+  /** Calls `tick` every refreshMs while the panel is visible; stops when the view is disposed. */
+  protected liveRefresh(tick: () => Promise<void>): void {
+    this._register(new RepeatingTimer(() => (this.panel.visible ? tick() : Promise.resolve()), () => this.ctx.refreshMs(), undefined, (err) => this.ctx.log.warn(`${this.n.node}: refresh failed: ${errorText(err)}`)));
+  }
+
+  reveal(): void {
+    this.panel.reveal();
+  }
+}
+
 // ---- Supervision tree ----------------------------------------------------------------------
 
-export class TreeView {
-  readonly panel: Panel<'supervision-tree'>;
+export class TreeView extends View<'supervision-tree'> {
   private apps: ApplicationTree[] = [];
   private previousQueues = new Map<string, { at: number; len: number }>();
   /** Supervisors the user paged through, and how many of their children to keep listing. */
   private readonly paged = new Map<string, number>();
   private pendingFocus: TreeFocus | undefined;
 
-  constructor(
-    private readonly ctx: ViewContext,
-    private readonly n: AttachedNode,
-    focus?: TreeFocus,
-  ) {
+  /** Show one application's tree only (null: every application). */
+  private app: string | null;
+
+  constructor(ctx: ViewContext, n: AttachedNode, focus?: TreeFocus, app?: string) {
+    super(ctx, n, 'supervision-tree', `Supervision tree · ${n.node}`);
     this.pendingFocus = focus;
-    this.panel = new Panel('supervision-tree', `Supervision tree · ${n.node}`, ctx.extensionUri, (m) => this.onMessage(m));
-    liveRefresh(this.panel, ctx, () => this.load());
+    this.app = app ?? null;
+    this.liveRefresh(() => this.load());
+  }
+
+  /** Switches to one application's tree (or all). */
+  showApp(app: string | null): void {
+    this.app = app;
+    this.post();
   }
 
   focus(focus: TreeFocus): void {
@@ -89,7 +102,7 @@ export class TreeView {
     }
   }
 
-  private async onMessage(m: TreeToHost): Promise<void> {
+  protected async onMessage(m: TreeToHost): Promise<void> {
     switch (m.type) {
       case 'ready':
       case 'refresh':
@@ -98,7 +111,7 @@ export class TreeView {
         this.pendingFocus = undefined;
         return;
       case 'openProcess':
-        this.ctx.openDetail(this.n.node, m.pid);
+        this.ctx.openDetail(this.n, m.pid);
         return;
       case 'page': {
         const page = await this.n.session.supervisorPage(m.supervisorPid, m.offset, 100);
@@ -164,21 +177,16 @@ export class TreeView {
 
 // ---- Process table -------------------------------------------------------------------------
 
-export class TableView {
-  readonly panel: Panel<'process-table'>;
+export class TableView extends View<'process-table'> {
   private query: TableQuery = { sort: 'mailbox', offset: 0, limit: 200, filter: '' };
 
-  constructor(
-    private readonly ctx: ViewContext,
-    private readonly n: AttachedNode,
-    initial?: Partial<TableQuery>,
-  ) {
+  constructor(ctx: ViewContext, n: AttachedNode, initial?: Partial<TableQuery>) {
+    super(ctx, n, 'process-table', `Processes · ${n.node}`);
     this.query = { ...this.query, ...initial };
-    this.panel = new Panel('process-table', `Processes · ${n.node}`, ctx.extensionUri, (m) => this.onMessage(m));
-    liveRefresh(this.panel, ctx, () => this.run(this.query));
+    this.liveRefresh(() => this.run(this.query));
   }
 
-  private async onMessage(m: TableToHost): Promise<void> {
+  protected async onMessage(m: TableToHost): Promise<void> {
     switch (m.type) {
       case 'ready':
         await this.run(this.query);
@@ -187,11 +195,17 @@ export class TableView {
         await this.run(sanitizeQuery(m.query));
         return;
       case 'openProcess':
-        this.ctx.openDetail(this.n.node, m.pid);
+        this.ctx.openDetail(this.n, m.pid);
         return;
       default:
         assertNever(m);
     }
+  }
+
+  /** A new first query (the table was asked for again with another sort or filter). */
+  requery(initial: { filter?: string; sort?: TableQuery['sort'] }): void {
+    this.query = { ...this.query, offset: 0, ...(initial.sort ? { sort: initial.sort } : {}), ...(initial.filter !== undefined ? { filter: initial.filter } : {}) };
+    void this.run(this.query);
   }
 
   private async run(q: TableQuery): Promise<void> {
@@ -214,32 +228,30 @@ export class TableView {
 
 // ---- Process detail ------------------------------------------------------------------------
 
-export class DetailView {
-  readonly panel: Panel<'process-detail'>;
-
+export class DetailView extends View<'process-detail'> {
   constructor(
-    private readonly ctx: ViewContext,
-    private readonly n: AttachedNode,
+    ctx: ViewContext,
+    n: AttachedNode,
     readonly pid: string,
   ) {
-    this.panel = new Panel('process-detail', `${pid} · ${n.node}`, ctx.extensionUri, (m) => this.onMessage(m));
-    liveRefresh(this.panel, ctx, () => this.load());
+    super(ctx, n, 'process-detail', `${pid} · ${n.node}`);
+    this.liveRefresh(() => this.load());
   }
 
-  private async onMessage(m: DetailToHost): Promise<void> {
+  protected async onMessage(m: DetailToHost): Promise<void> {
     switch (m.type) {
       case 'ready':
       case 'refresh':
         await this.load();
         return;
       case 'openProcess':
-        this.ctx.openDetail(this.n.node, m.pid);
+        this.ctx.openDetail(this.n, m.pid);
         return;
       case 'showInTree':
-        this.ctx.openTree(this.n.node, { pid: m.pid });
+        this.ctx.openTree(this.n, { pid: m.pid });
         return;
       case 'traceMessages':
-        await this.ctx.traceMessages(this.n.node, m.pid);
+        await this.ctx.traceMessages(this.n, m.pid);
         return;
       default:
         assertNever(m);
@@ -260,21 +272,17 @@ export class DetailView {
 
 export const DASHBOARD_SAMPLES = 600;
 
-export class DashboardView {
-  readonly panel: Panel<'dashboard'>;
+export class DashboardView extends View<'dashboard'> {
   private readonly samples: DashboardSample[] = [];
   private previousIo: { at: number; input: number; output: number } | null = null;
   private paused = false;
 
-  constructor(
-    private readonly ctx: ViewContext,
-    private readonly n: AttachedNode,
-  ) {
-    this.panel = new Panel('dashboard', `Dashboard · ${n.node}`, ctx.extensionUri, (m) => this.onMessage(m));
-    liveRefresh(this.panel, ctx, () => (this.paused ? Promise.resolve() : this.sample()));
+  constructor(ctx: ViewContext, n: AttachedNode) {
+    super(ctx, n, 'dashboard', `Dashboard · ${n.node}`);
+    this.liveRefresh(() => (this.paused ? Promise.resolve() : this.sample()));
   }
 
-  private async onMessage(m: DashboardToHost): Promise<void> {
+  protected async onMessage(m: DashboardToHost): Promise<void> {
     switch (m.type) {
       case 'ready':
         if (this.samples.length === 0) await this.sample(false);

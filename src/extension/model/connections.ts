@@ -1,6 +1,21 @@
 // Pure parts of attaching (no 'vscode' here, unit-tested): saved connections, node-name and
 // host:port validation, the attach picker's items.
+import { hostname } from 'node:os';
 import type { EnvTag } from '../../core/consent';
+
+/** This machine's short host name (what a bare node name gets as its host). */
+export function localHostName(): string {
+  return hostname().split('.')[0] || 'localhost';
+}
+
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
+
+/** True when the connection goes through this machine's EPMD (so EPMD's list says if the node runs). */
+export function isLocalViaEpmd(c: Pick<SavedConnection, 'node' | 'host' | 'port'>, localHost: string): boolean {
+  if (c.port !== undefined) return false;
+  const host = c.host ?? c.node.split('@')[1] ?? '';
+  return LOCAL_HOSTS.has(host) || host === localHost;
+}
 
 export interface SavedConnection {
   node: string;
@@ -52,11 +67,24 @@ export function connectionKey(c: Pick<SavedConnection, 'node' | 'host' | 'port'>
   return `${c.node}|${c.host ?? ''}|${c.port ?? ''}`;
 }
 
-/** Saved connections first (most recent first), then EPMD's nodes not already saved, then "remote…". */
-export function attachItems(local: Array<{ name: string; port: number }>, localHost: string, saved: SavedConnection[], attached: Set<string>): PickItem[] {
+/**
+ * Saved connections first (most recent first, one per node), then EPMD's nodes not already
+ * saved, then "remote…". A saved node on this machine that EPMD does not list is not running: it
+ * is left out (unless EPMD did not answer). EPMD knows names only, so `rabbit` in EPMD matches a
+ * saved `rabbit@localhost` as well as `rabbit@<this host>`.
+ */
+export function attachItems(local: Array<{ name: string; port: number }>, localHost: string, saved: SavedConnection[], attached: Set<string>, epmdAnswered = true): PickItem[] {
   const items: PickItem[] = [];
-  const savedNodes = new Set(saved.map((s) => s.node));
+  const running = new Set(local.map((n) => n.name));
+  const savedLocalNames = new Set<string>();
+  const seen = new Set<string>();
   for (const c of saved) {
+    if (seen.has(c.node)) continue;
+    seen.add(c.node);
+    const viaEpmd = isLocalViaEpmd(c, localHost);
+    const name = c.node.split('@')[0] ?? c.node;
+    if (viaEpmd && epmdAnswered && !running.has(name)) continue;
+    if (viaEpmd) savedLocalNames.add(name);
     items.push({
       label: c.node,
       description: `saved · ${c.env}${c.port ? ` · port ${c.port}` : ''}${attached.has(c.node) ? ' · attached' : ''}`,
@@ -65,8 +93,8 @@ export function attachItems(local: Array<{ name: string; port: number }>, localH
     });
   }
   for (const n of local) {
+    if (savedLocalNames.has(n.name)) continue;
     const node = `${n.name}@${localHost}`;
-    if (savedNodes.has(node)) continue;
     items.push({ label: node, description: `EPMD · port ${n.port}${attached.has(node) ? ' · attached' : ''}`, action: { kind: 'local', node, port: n.port } });
   }
   items.push({ label: 'Remote node…', description: 'another host, or a port through an SSH tunnel', action: { kind: 'remote' } });
