@@ -67,6 +67,9 @@ export abstract class View<N extends WebviewName> extends Disposable {
 
 // ---- Supervision tree ----------------------------------------------------------------------
 
+/** Levels read below a paged supervisor: its children and theirs (a queue supervisor and its queue). */
+const PAGE_DEPTH = 3;
+
 export class TreeView extends View<'supervision-tree'> {
   private apps: ApplicationTree[] = [];
   private previousQueues = new Map<string, { at: number; len: number }>();
@@ -87,7 +90,8 @@ export class TreeView extends View<'supervision-tree'> {
   /** Switches to one application's tree (or all). */
   showApp(app: string | null): void {
     this.app = app;
-    this.post();
+    // A hidden panel reloads its page when revealed: the new page's 'ready' gets it.
+    if (this.panel.visible) this.panel.post({ type: 'showApp', app });
   }
 
   focus(focus: TreeFocus): void {
@@ -107,6 +111,7 @@ export class TreeView extends View<'supervision-tree'> {
       case 'ready':
       case 'refresh':
         await this.load();
+        if (m.type === 'ready' && this.app !== null) this.panel.post({ type: 'showApp', app: this.app });
         if (this.pendingFocus) this.panel.post({ type: 'focus', focus: this.pendingFocus });
         this.pendingFocus = undefined;
         return;
@@ -114,7 +119,7 @@ export class TreeView extends View<'supervision-tree'> {
         this.ctx.openDetail(this.n, m.pid);
         return;
       case 'page': {
-        const page = await this.n.session.supervisorPage(m.supervisorPid, m.offset, 100);
+        const page = await this.n.session.supervisorPage(m.supervisorPid, m.offset, 100, PAGE_DEPTH);
         const node = findTreeNode(this.apps, m.supervisorPid);
         if (node) {
           const seen = new Set(node.children.map((c) => c.pid));
@@ -141,7 +146,7 @@ export class TreeView extends View<'supervision-tree'> {
           this.paged.delete(pid);
           continue;
         }
-        const page = await this.n.session.supervisorPage(pid, 0, Math.min(count, 5000));
+        const page = await this.n.session.supervisorPage(pid, 0, Math.min(count, 5000), PAGE_DEPTH);
         node.children = page.children;
         node.childCount = page.childCount;
         node.truncated = node.children.length < node.childCount;

@@ -35,6 +35,8 @@ export interface TreeFocus {
 export type HostToTree =
   | { type: 'tree'; node: string; apps: ApplicationTree[]; health: Record<string, ProcessHealth>; refreshedAt: number }
   | { type: 'focus'; focus: TreeFocus }
+  /** Show one application's tree only (null: all applications). */
+  | { type: 'showApp'; app: string | null }
   | { type: 'error'; message: string };
 
 export type TreeToHost =

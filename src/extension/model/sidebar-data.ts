@@ -167,9 +167,9 @@ export class SidebarData extends Disposable {
     switch (c.what) {
       case 'data': {
         const had = this.stable.get(`node|${node}`);
-        const before = had?.kind === 'node' ? (had.error ?? null) : null;
+        const before = had?.kind === 'node' ? `${had.env}|${had.error ?? ''}` : null;
         const it = this.nodeItem(c.node);
-        if ((it.error ?? null) !== before) this.changed.fire(it);
+        if (`${it.env}|${it.error ?? ''}` !== before) this.changed.fire(it);
         this.changed.fire(this.sectionItem(node, 'overview'));
         this.changed.fire(this.sectionItem(node, 'applications'));
         return;
