@@ -15,6 +15,7 @@
 
 -export([version/0,
          top_processes/4,
+         filter_processes/5,
          reduction_window/4,
          children_page/4,
          children_page/5,
@@ -66,6 +67,74 @@ top_processes(SortKey, Offset, Limit, Items)
     {Total, Ranked} = rank_processes(erlang:processes(), self(), SortKey, Offset + Limit,
                                      1, 0, 0, gb_sets:empty(), infinity),
     {Total, page_rows(Ranked, Offset, supported_items(Items))}.
+
+%% @doc top_processes/4 over the processes whose registered name, initial call (through
+%% proc_lib, as proc_lib:translate_initial_call/1 reports it), current function ("m:f/a") or
+%% pid text contains Needle, a lower-case binary (compared with the lower-cased text). Each
+%% distinct name or MFA is lower-cased and matched once (a cache), so a million processes
+%% running the same code cost one comparison. {Total, Matched, Rows}: Total is every process
+%% seen, Matched those that match; the calling process is left out.
+-spec filter_processes(binary(), sort_key(), non_neg_integer(), non_neg_integer(), [atom()]) ->
+          {Total :: non_neg_integer(), Matched :: non_neg_integer(), [row()]}.
+filter_processes(Needle, SortKey, Offset, Limit, Items)
+  when is_binary(Needle), byte_size(Needle) > 0, is_integer(Offset), Offset >= 0,
+       is_integer(Limit), Limit >= 0, is_list(Items) ->
+    check_sort_key(SortKey),
+    Pattern = binary:compile_pattern(Needle),
+    PidText = binary:match(Needle, [<<"<">>, <<".">>]) =/= nomatch,
+    Self = self(),
+    {Total, Matching, _} =
+        lists:foldl(fun(P, {T, Acc, Cache}) when P =:= Self -> {T, Acc, Cache};
+                       (P, {T, Acc, Cache}) ->
+                            case filter_match(P, Pattern, PidText, Cache) of
+                                {undefined, Cache1} -> {T, Acc, Cache1};
+                                {true, Cache1} -> {T + 1, [P | Acc], Cache1};
+                                {false, Cache1} -> {T + 1, Acc, Cache1}
+                            end
+                    end, {0, [], #{}}, erlang:processes()),
+    {Matched, Ranked} = rank_processes(lists:reverse(Matching), Self, SortKey, Offset + Limit,
+                                       1, 0, 0, gb_sets:empty(), infinity),
+    {Total, Matched, page_rows(Ranked, Offset, supported_items(Items))}.
+
+filter_match(P, Pattern, PidText, Cache) ->
+    case erlang:process_info(P, [registered_name, current_function, initial_call]) of
+        undefined ->
+            {undefined, Cache};
+        [{registered_name, Name}, {current_function, CF}, {initial_call, IC}] ->
+            {M1, C1} = cached_match(Name, Pattern, Cache),
+            {M2, C2} = if M1 -> {true, C1}; true -> cached_match(CF, Pattern, C1) end,
+            {M3, C3} = if M2 -> {true, C2}; true -> cached_match(IC, Pattern, C2) end,
+            {M4, C4} = if M3 -> {true, C3};
+                          IC =:= {proc_lib, init_p, 5} -> cached_match(proc_lib_initial_call(P), Pattern, C3);
+                          true -> {false, C3}
+                       end,
+            M5 = M4 orelse (PidText andalso binary:match(list_to_binary(pid_to_list(P)), Pattern) =/= nomatch),
+            {M5, C4}
+    end.
+
+proc_lib_initial_call(P) ->
+    case erlang:process_info(P, dictionary) of
+        {dictionary, D} ->
+            case lists:keyfind('$initial_call', 1, D) of
+                {_, {M, F, A}} when is_atom(M), is_atom(F), is_integer(A) -> {M, F, A};
+                _ -> []
+            end;
+        undefined -> []
+    end.
+
+cached_match([], _Pattern, Cache) -> {false, Cache};
+cached_match(Key, Pattern, Cache) ->
+    case Cache of
+        #{Key := M} -> {M, Cache};
+        _ ->
+            M = binary:match(string:lowercase(match_text(Key)), Pattern) =/= nomatch,
+            {M, Cache#{Key => M}}
+    end.
+
+match_text(A) when is_atom(A) -> atom_to_binary(A, utf8);
+match_text({M, F, A}) when is_atom(M), is_atom(F), is_integer(A) ->
+    <<(atom_to_binary(M, utf8))/binary, ":", (atom_to_binary(F, utf8))/binary, "/", (integer_to_binary(A))/binary>>;
+match_text(Other) -> iolist_to_binary(io_lib:format("~p", [Other])).
 
 %% @doc Page of processes ranked by the reductions they did during a window of WindowMs
 %% (at most 60,000) ms, descending: recon's proc_window. A process born during the window

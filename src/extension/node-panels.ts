@@ -4,7 +4,8 @@ import type { ProcessSort } from '../core/processes';
 import type { TreeFocus } from '../protocol/webview';
 import { Disposable } from './lifecycle';
 import type { AttachedNode } from './node-scope';
-import { DashboardView, DetailView, TableView, TreeView, type View, type ViewContext } from './views';
+import { TableView } from './table-view';
+import { DashboardView, DetailView, TreeView, type ViewContext } from './views';
 
 export class NodePanels extends Disposable {
   private tree: TreeView | undefined;
@@ -20,7 +21,7 @@ export class NodePanels extends Disposable {
   }
 
   /** Registers a view and forgets it when its panel is closed. */
-  private adopt<V extends View<never> | TreeView | TableView | DashboardView | DetailView>(view: V, forget: () => void): V {
+  private adopt<V extends TreeView | TableView | DashboardView | DetailView>(view: V, forget: () => void): V {
     this._register(view);
     view.panel.onDidDispose(() => {
       this._unregister(view);

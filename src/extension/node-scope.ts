@@ -65,6 +65,8 @@ export class AttachedNode extends Disposable {
   hot: HotResult | null = null;
   facts: RuntimeFacts | null = null;
   lastError: string | null = null;
+  /** The probe was offered for this attachment (a slow table query); asked once. */
+  probeOffered = false;
   readonly collector: FactsCollector;
   private readonly tasks = new Map<number, { task: RunningTask; done: Promise<unknown> }>();
   private readonly tasksChanged = this._register(new Emitter<void>());

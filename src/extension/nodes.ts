@@ -11,6 +11,9 @@ import type { RuntimeFacts } from '../protocol/lsp';
 import { Disposable, Emitter, type Event } from './lifecycle';
 import { AttachedNode, type AttachTarget, type DetachOutcome, type RunningTask, type ScopeConnection } from './node-scope';
 
+/** The window of the sidebar's scheduler-utilization sample (the sidebar says so). */
+export const SIDEBAR_UTILIZATION_MS = 500;
+
 export type { AttachTarget, DetachOutcome, RunningTask } from './node-scope';
 export { AttachedNode } from './node-scope';
 
@@ -114,12 +117,9 @@ export class NodeManager extends Disposable {
   /** Overview and trees (what the sidebar shows); errors are kept on the node, not thrown. */
   async refresh(n: AttachedNode, what: { overview?: boolean; trees?: boolean } = { overview: true, trees: true }): Promise<void> {
     try {
-      const [overview, trees] = await Promise.all([
-        what.overview ? n.session.overview({ utilizationWindowMs: 200 }) : Promise.resolve(n.overview),
-        what.trees ? n.session.tree({ pageSize: 50 }) : Promise.resolve(n.trees),
-      ]);
-      n.overview = overview;
-      n.trees = trees;
+      // One after the other: the utilization sample must not measure our own tree walk.
+      if (what.overview) n.overview = await n.session.overview({ utilizationWindowMs: SIDEBAR_UTILIZATION_MS });
+      if (what.trees) n.trees = await n.session.tree({ pageSize: 50 });
       n.lastError = null;
     } catch (err) {
       n.lastError = err instanceof Error ? err.message : String(err);

@@ -121,7 +121,7 @@ export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Dis
         return t;
       }
       case 'process': {
-        const t = new vscode.TreeItem(processLabel(item.row), none);
+        const t = new vscode.TreeItem(processLabel(item.row, item.module), none);
         t.description = processDescription(item.row, item.sort);
         t.tooltip = `${item.row.pid}\ninitial call ${item.row.initialCall ?? '?'}\ncurrent ${item.row.currentFunction ?? '?'}`;
         t.contextValue = 'beamProcess';

@@ -3,7 +3,6 @@
 // Disposable that owns its panel and its live-refresh timer (which runs only while the panel is
 // visible); the node's scope owns the views (NodePanels), so detach closes them all.
 import * as vscode from 'vscode';
-import { filteredProcesses } from '../core/process-filter';
 import { walkTree, type ApplicationTree, type TreeNode } from '../core/tree';
 import {
   assertNever,
@@ -11,8 +10,6 @@ import {
   type DashboardToHost,
   type DetailToHost,
   type ProcessHealth,
-  type TableQuery,
-  type TableToHost,
   type TreeFocus,
   type TreeToHost,
   type WebviewMessages,
@@ -21,7 +18,6 @@ import {
 import { Disposable, RepeatingTimer } from './lifecycle';
 import type { Log } from './log';
 import type { AttachedNode, NodeManager } from './nodes';
-import { sanitizeQuery } from './model/messages';
 import { Panel } from './panel';
 
 export interface ViewContext {
@@ -55,9 +51,14 @@ export abstract class View<N extends WebviewName> extends Disposable {
 
   protected abstract onMessage(m: WebviewMessages[N]['toHost']): Promise<void>;
 
-  /** Calls `tick` every refreshMs while the panel is visible; stops when the view is disposed. */
+  /** Calls `tick` every refreshDelay() ms while the panel is visible; stops when the view is disposed. */
   protected liveRefresh(tick: () => Promise<void>): void {
-    this._register(new RepeatingTimer(() => (this.panel.visible ? tick() : Promise.resolve()), () => this.ctx.refreshMs(), undefined, (err) => this.ctx.log.warn(`${this.n.node}: refresh failed: ${errorText(err)}`)));
+    this._register(new RepeatingTimer(() => (this.panel.visible ? tick() : Promise.resolve()), () => this.refreshDelay(), undefined, (err) => this.ctx.log.warn(`${this.n.node}: refresh failed: ${errorText(err)}`)));
+  }
+
+  /** The live refresh interval (a view whose query is costly on the node backs off). */
+  protected refreshDelay(): number {
+    return this.ctx.refreshMs();
   }
 
   reveal(): void {
@@ -177,57 +178,6 @@ export class TreeView extends View<'supervision-tree'> {
 
   private post(): void {
     this.panel.post({ type: 'tree', node: this.n.node, apps: this.apps, health: this.health, refreshedAt: Date.now() });
-  }
-}
-
-// ---- Process table -------------------------------------------------------------------------
-
-export class TableView extends View<'process-table'> {
-  private query: TableQuery = { sort: 'mailbox', offset: 0, limit: 200, filter: '' };
-
-  constructor(ctx: ViewContext, n: AttachedNode, initial?: Partial<TableQuery>) {
-    super(ctx, n, 'process-table', `Processes · ${n.node}`);
-    this.query = { ...this.query, ...initial };
-    this.liveRefresh(() => this.run(this.query));
-  }
-
-  protected async onMessage(m: TableToHost): Promise<void> {
-    switch (m.type) {
-      case 'ready':
-        await this.run(this.query);
-        return;
-      case 'query':
-        await this.run(sanitizeQuery(m.query));
-        return;
-      case 'openProcess':
-        this.ctx.openDetail(this.n, m.pid);
-        return;
-      default:
-        assertNever(m);
-    }
-  }
-
-  /** A new first query (the table was asked for again with another sort or filter). */
-  requery(initial: { filter?: string; sort?: TableQuery['sort'] }): void {
-    this.query = { ...this.query, offset: 0, ...(initial.sort ? { sort: initial.sort } : {}), ...(initial.filter !== undefined ? { filter: initial.filter } : {}) };
-    void this.run(this.query);
-  }
-
-  private async run(q: TableQuery): Promise<void> {
-    this.query = q;
-    try {
-      const page =
-        q.filter.trim() !== ''
-          ? await filteredProcesses(this.n.session, { sort: q.sort, offset: q.offset, limit: q.limit }, q.filter.trim())
-          : { ...(await this.n.session.processes({ sort: q.sort, offset: q.offset, limit: q.limit, windowMs: 500 })), matched: undefined };
-      this.panel.post({
-        type: 'page',
-        node: this.n.node,
-        page: { query: q, total: page.total, matched: page.matched ?? page.total, rows: page.rows, via: page.via, refreshedAt: Date.now() },
-      });
-    } catch (err) {
-      this.panel.post({ type: 'error', message: `could not read processes of ${this.n.node}: ${errorText(err)}` });
-    }
   }
 }
 

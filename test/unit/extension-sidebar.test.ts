@@ -143,3 +143,46 @@ describe('extension boundary: webview messages', () => {
     for (const bad of [null, 'ready', 42, [], { type: 1 }, { type: '__proto__' }]) for (const guard of Object.values(g)) assert.ok(!guard(bad));
   });
 });
+
+describe('issue 13, smaller items', () => {
+  it('the dashboard plots "other system", not system beside the binary memory it contains', async () => {
+    const { memorySeries } = await import('../../webview/dashboard/model');
+    const mem = { total: 3000, processes: 1000, processesUsed: 900, system: 2000, atom: 100, atomUsed: 90, binary: 1100, code: 300, ets: 200 };
+    const series = memorySeries([{ at: 1, memory: mem, schedulerUtilization: null, runQueue: 0, processCount: 1, ioInPerSec: 0, ioOutPerSec: 0 }]);
+    assert.deepEqual(series.map((s) => s.name), ['total', 'processes', 'binary', 'ets', 'atom', 'code', 'other system']);
+    assert.deepEqual(series.find((s) => s.name === 'other system')?.points, [[1, 300]]);
+  });
+
+  it('labels an unnamed process by the module the tree knows, says "1 more child", and advises in the code\'s syntax', async () => {
+    const { processLabel, treeChildren, treeModules } = await import('../../src/extension/model/sidebar');
+    const { binaryCopy } = await import('../../src/core/findings');
+    const row = { pid: '<0.9.0>', name: null, memory: 1, reductions: 1, messageQueueLen: 0, currentFunction: 'gen_server2:process_next_msg/1', initialCall: 'proc_lib:init_p/5' };
+    const trees = [{ name: 'rabbit', description: '', version: '1', supervisor: { pid: '<0.1.0>', name: 'rabbit_sup', module: 'supervisor2', type: 'supervisor' as const, childCount: 1, children: [{ pid: '<0.9.0>', name: null, id: 'q', module: 'rabbit_prequeue', type: 'worker' as const, childCount: 0, children: [] }] } }];
+    assert.equal(processLabel(row, treeModules(trees).get(row.pid)), 'rabbit_prequeue');
+    assert.equal(processLabel(row), 'proc_lib');
+    const sup = { pid: '<0.2.0>', name: null, module: 'rabbit_amqqueue_sup', type: 'supervisor' as const, childCount: 1, children: [] };
+    assert.match((treeChildren('n@h', 'rabbit', sup)[0] as { label: string }).label, /^1 more child \(/);
+    assert.equal(binaryCopy('Elixir.Demo.Cache'), ':binary.copy/1');
+    assert.equal(binaryCopy('rabbit_msg_store'), 'binary:copy/1');
+  });
+
+  it('the tree starts on the main application and shows one application on request', async () => {
+    const { mainApp, onlyApp, shapeTree } = await import('../../webview/supervision-tree/model');
+    const w = (pid: string) => ({ pid, name: null, id: pid, module: 'm', type: 'worker' as const, childCount: 0, children: [] });
+    const app = (name: string, n: number) => ({ name, description: '', version: '1', supervisor: { pid: `<0.${name.length}.0>`, name: `${name}_sup`, module: 's', type: 'supervisor' as const, childCount: n, children: Array.from({ length: n }, (_, i) => w(`<0.${100 + i}.${name.length}>`)) } });
+    const root = shapeTree('rabbit@localhost', [app('kernel', 30), app('rabbit', 12), app('ra', 3)], {});
+    assert.equal(mainApp(root)?.label, 'rabbit', 'the largest application that is not the platform');
+    assert.deepEqual(onlyApp(root, 'ra').children.map((c) => c.label), ['ra']);
+    assert.equal(onlyApp(root, null), root);
+    assert.equal(onlyApp(root, 'gone'), root, 'an application that left shows the whole tree');
+  });
+
+  it('says when a table query will be slow without the probe', async () => {
+    const { slowQuery } = await import('../../src/extension/model/table');
+    const q = { sort: 'memory' as const, offset: 0, limit: 200, filter: '' };
+    assert.equal(slowQuery(q, 5000, false), null);
+    assert.match(slowQuery(q, 1_000_000, false) ?? '', /sorting 1,000,000 processes without the probe.*under 2 s with the probe/);
+    assert.match(slowQuery({ ...q, filter: 'code_server' }, 150_000, false) ?? '', /filtering 150,000 processes.*about a minute/);
+    assert.equal(slowQuery({ ...q, filter: 'code_server' }, 1_000_000, true), null, 'with the probe nothing is slow');
+  });
+});

@@ -7,7 +7,7 @@ import type { ProcessSort } from '../../core/processes';
 import { Disposable, Emitter, type Event } from '../lifecycle';
 import type { NodeChange } from '../nodes';
 import type { AttachedNode } from '../node-scope';
-import { overviewStats, treeChildren, type SidebarItem } from './sidebar';
+import { overviewStats, treeChildren, treeModules, type SidebarItem } from './sidebar';
 
 export type Section = Extract<SidebarItem, { kind: 'section' }>['section'];
 export const SECTIONS: readonly Section[] = ['overview', 'applications', 'processes', 'findings', 'sessions'];
@@ -99,7 +99,11 @@ export class SidebarData extends Disposable {
         }
         const rows = n.processes.get(item.sort)?.rows ?? [];
         if (rows.length === 0) return [{ kind: 'message', node: n.node, label: n.lastError ?? 'no processes' }];
-        return rows.map((row) => ({ kind: 'process', node: n.node, row, sort: item.sort }));
+        const modules = treeModules(n.trees);
+        return rows.map((row) => {
+          const module = modules.get(row.pid);
+          return { kind: 'process', node: n.node, row, sort: item.sort, ...(module ? { module } : {}) };
+        });
       }
       default:
         return [];

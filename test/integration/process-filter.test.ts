@@ -1,0 +1,63 @@
+// The process table's filter with the probe (compiled pass, one match per distinct name/MFA)
+// agrees with the interpreted pass without it: same matches, same order, pid text, names,
+// proc_lib initial calls and current functions, case-insensitive.
+import { strict as assert } from 'node:assert';
+import { filteredProcesses } from '../../src/core/process-filter';
+import { Session } from '../../src/core/session';
+import { connect } from '../../src/dist';
+import { startNode, type TestNode } from './harness';
+
+describe('process table filter: probe and zero-install agree', function () {
+  this.timeout(120_000);
+  let node: TestNode;
+  let probed: Session;
+  let plain: Session;
+  let codeServer = '';
+
+  before(async () => {
+    node = await startNode({});
+    await node.eval(`
+      register(bl_filter_holder, spawn(fun() ->
+        Ps = [spawn(fun() -> receive stop -> ok end end) || _ <- lists:seq(1, 3000)],
+        {ok, G} = gen_event:start(),
+        receive stop -> [exit(P, kill) || P <- [G | Ps]] end end)),
+      ok.`);
+    codeServer = String(await node.eval('pid_to_list(whereis(code_server)).').then((t) => (Array.isArray(t) ? String.fromCharCode(...(t as number[])) : '')));
+    probed = new Session(await connect({ node: node.node, cookie: node.cookie }), { env: 'local', grants: { allowProbe: true } });
+    assert.equal((await probed.loadProbe()).state, 'loaded');
+    plain = new Session(await connect({ node: node.node, cookie: node.cookie }), { env: 'local' });
+  });
+
+  after(async () => {
+    await probed?.detach();
+    await plain?.detach();
+    await node?.stop();
+  });
+
+  const cases: Array<[string, () => string]> = [
+    ['current function (a fun in a receive)', () => 'prim_eval'],
+    ['registered name, any case', () => 'CODE_SERVER'],
+    ['initial call through proc_lib', () => 'gen_event:init_it'],
+    ['initial call m:f/a', () => 'erlang:apply/2'],
+    ['registered name part', () => 'bl_filter'],
+    ['pid text', () => codeServer],
+  ];
+  for (const [what, needle] of cases) {
+    it(`${what}: same matches both ways`, async () => {
+      const q = { sort: 'memory' as const, offset: 0, limit: 5000 };
+      const a = await filteredProcesses(probed, q, needle());
+      const b = await filteredProcesses(plain, q, needle());
+      assert.equal(a.via, 'probe');
+      assert.equal(b.via, 'rpc');
+      assert.ok(a.matched > 0, `${needle()} matches something`);
+      // The two sessions' own rpc workers may differ by a process or two: compare the stable ones.
+      const pids = (p: typeof a) => new Set(p.rows.filter((r) => r.currentFunction !== 'erl_eval:do_apply/7' && !/^rpc|erpc|erl_eval/.test(r.initialCall ?? '')).map((r) => r.pid));
+      const [pa, pb] = [pids(a), pids(b)];
+      const onlyA = [...pa].filter((p) => !pb.has(p));
+      const onlyB = [...pb].filter((p) => !pa.has(p));
+      assert.ok(onlyA.length <= 2 && onlyB.length <= 2, `probe only: ${onlyA.slice(0, 5).join(' ')}; rpc only: ${onlyB.slice(0, 5).join(' ')}`);
+      assert.ok(Math.abs(a.matched - b.matched) <= 2, `${a.matched} vs ${b.matched}`);
+      assert.ok(a.total >= a.matched);
+    });
+  }
+});
