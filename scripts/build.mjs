@@ -25,11 +25,11 @@ const nodeCommon = {
 const entries = [
   { entryPoints: ['src/cli/main.ts'], outfile: 'dist/cli.js' },
   { entryPoints: ['src/extension/extension.ts'], outfile: 'dist/extension.js', external: ['vscode'] },
-  { entryPoints: ['src/server/main.ts'], outfile: 'dist/server.js' },
+  { entryPoints: ['src/cli/lsp-main.ts'], outfile: 'dist/server.js' },
   { entryPoints: ['src/server/index/worker.ts'], outfile: 'dist/index-worker.js' },
 ];
 
-const webviews = ['supervision-tree', 'process-table', 'process-detail', 'dashboard', 'report'];
+const webviews = ['supervision-tree', 'process-table', 'process-detail', 'dashboard', 'report', 'cluster'];
 
 await Promise.all([
   ...entries.filter((e) => existsSync(e.entryPoints[0])).map((e) => build({ ...nodeCommon, ...e })),

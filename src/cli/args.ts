@@ -1,4 +1,5 @@
 // A small, strict argument parser: unknown flags and missing values are usage errors (exit 2).
+import { BeamLensError } from '../errors';
 
 export type FlagType = 'string' | 'boolean' | 'number';
 
@@ -26,10 +27,10 @@ export interface ParsedArgs {
   positionals: string[];
 }
 
-export class UsageError extends Error {
-  readonly kind = 'usage' as const;
+/** A bad command line (kind 'usage', exit 2). */
+export class UsageError extends BeamLensError {
   constructor(message: string) {
-    super(message);
+    super('usage', message);
     this.name = 'UsageError';
   }
 }

@@ -1,5 +1,6 @@
 import type { CommandSpec, FlagSpec, ParsedArgs } from './args';
 import type { ExitCode } from './exit-codes';
+import { attachFlags } from './connection';
 import type { Output } from './output';
 
 export interface CommandContext {
@@ -16,14 +17,8 @@ export interface Command {
   run(ctx: CommandContext): Promise<ExitCode>;
 }
 
-/** Flags shared by every command that talks to a node. */
+/** Flags shared by every command that talks to a node and prints a result: the connection flags and --json. */
 export const connectionFlags: Record<string, FlagSpec> = {
-  node: { type: 'string', value: 'NAME', description: 'target node, name@host (a bare name means this host)' },
-  cookie: { type: 'string', value: 'C', description: 'cookie (prefer --cookie-file: a flag is visible in `ps`)' },
-  'cookie-file': { type: 'string', value: 'F', description: 'file holding the cookie (default ~/.erlang.cookie)' },
-  host: { type: 'string', value: 'H', description: 'host to reach (default: the host part of --node)' },
-  port: { type: 'number', value: 'P', description: 'distribution port; skips EPMD (e.g. an SSH tunnel)' },
-  env: { type: 'string', value: 'ENV', description: 'environment tag: local | staging | production', default: 'local' },
-  timeout: { type: 'number', value: 'MS', description: 'connect timeout in milliseconds', default: 5000 },
+  ...attachFlags,
   json: { type: 'boolean', description: 'machine-readable output' },
 };

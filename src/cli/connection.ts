@@ -1,53 +1,62 @@
-import { hostname } from 'node:os';
-import { connect, resolveCookie, type NodeConnection } from '../dist';
-import { UsageError, numberFlag, stringFlag, type FlagValues } from './args';
+// The connection flags every command that talks to a node takes (`beam-lens lsp` and `mcp`
+// included), and their one parser into a core AttachRequest. Parsing, cookie lookup and error
+// texts live in the core attach service; this file only maps flags to it.
+import { attach, type AttachRequest, type CookieInput } from '../core/attach';
+import { parseEnvTag } from '../core/attach';
+import type { Session } from '../core/session';
+import { BeamLensError } from '../errors';
+import { UsageError, numberFlag, stringFlag, type FlagSpec, type FlagValues } from './args';
 
-export type EnvTag = 'local' | 'staging' | 'production';
+/** The connection flags: the same for every command that attaches (ping … lsp, mcp). */
+export const attachFlags: Record<string, FlagSpec> = {
+  node: { type: 'string', value: 'NAME', description: 'target node, name@host (a bare name means this host)' },
+  cookie: { type: 'string', value: 'C', description: 'cookie (prefer --cookie-file: a flag is visible in `ps`)' },
+  'cookie-file': { type: 'string', value: 'F', description: 'file holding the cookie, safer than --cookie (default ~/.erlang.cookie)' },
+  host: { type: 'string', value: 'H', description: 'host to reach, or host:port (default: the host part of --node)' },
+  port: { type: 'number', value: 'P', description: 'distribution port; skips EPMD (e.g. an SSH tunnel)' },
+  env: { type: 'string', value: 'ENV', description: 'environment tag: local | staging | production', default: 'local' },
+  timeout: { type: 'number', value: 'MS', description: 'connect timeout in milliseconds', default: 5000 },
+};
 
-export interface ConnectionTarget {
-  node: string;
-  host: string;
-  port?: number;
-  env: EnvTag;
+/** Re-throws a core 'usage' error as a CLI UsageError naming the flag. */
+function asFlag<T>(flag: string, f: () => T): T {
+  try {
+    return f();
+  } catch (err) {
+    if (err instanceof BeamLensError && err.kind === 'usage') throw new UsageError(`--${flag}: ${err.message}`);
+    throw err;
+  }
 }
 
-/** Reads --node/--host/--port/--env and checks them before anything touches the network. */
-export function targetFromFlags(flags: FlagValues): ConnectionTarget {
-  const raw = stringFlag(flags, 'node');
-  if (raw === undefined || raw.trim() === '') throw new UsageError('--node NAME is required (e.g. --node demo@localhost; `beam-lens nodes` lists local nodes)');
-  const node = raw.includes('@') ? raw : `${raw}@${hostname().split('.')[0]}`;
-  const [name, nodeHost] = node.split('@');
-  if (!name || !nodeHost || node.split('@').length !== 2 || !/^[A-Za-z0-9_\-.]+$/.test(name)) {
-    throw new UsageError(`--node "${raw}" is not a node name; expected name@host, e.g. demo@localhost`);
-  }
-  const env = stringFlag(flags, 'env') ?? 'local';
-  if (env !== 'local' && env !== 'staging' && env !== 'production') {
-    throw new UsageError(`--env must be local, staging or production, got "${env}"`);
-  }
+/** The cookie the flags name (--cookie or --cookie-file; neither: ~/.erlang.cookie). */
+export function cookieFromFlags(flags: FlagValues): CookieInput {
+  const value = stringFlag(flags, 'cookie');
+  const file = stringFlag(flags, 'cookie-file');
+  if (value !== undefined && file !== undefined) throw new UsageError('give either --cookie or --cookie-file, not both');
+  if (value !== undefined) return { kind: 'value', value };
+  if (file !== undefined) return { kind: 'file', path: file };
+  return { kind: 'default' };
+}
+
+/** Reads the connection flags into an AttachRequest; checks what can be checked without the network. */
+export function attachRequestFromFlags(flags: FlagValues): AttachRequest {
+  const node = stringFlag(flags, 'node');
+  if (node === undefined || node.trim() === '') throw new UsageError('--node NAME is required (e.g. --node demo@localhost; `beam-lens nodes` lists local nodes)');
+  const env = asFlag('env', () => parseEnvTag(stringFlag(flags, 'env') ?? 'local'));
+  const host = stringFlag(flags, 'host');
   const port = numberFlag(flags, 'port');
-  if (port !== undefined && (!Number.isInteger(port) || port < 1 || port > 65535)) {
-    throw new UsageError(`--port must be a TCP port (1-65535), got ${port}`);
-  }
-  const host = stringFlag(flags, 'host') ?? nodeHost;
-  return { node, host, env, ...(port !== undefined ? { port } : {}) };
+  const timeoutMs = numberFlag(flags, 'timeout');
+  return {
+    node,
+    env,
+    cookie: cookieFromFlags(flags),
+    ...(host !== undefined ? { host } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+  };
 }
 
-export async function connectFromFlags(flags: FlagValues): Promise<{ target: ConnectionTarget; connection: NodeConnection }> {
-  const target = targetFromFlags(flags);
-  const cookieText = stringFlag(flags, 'cookie');
-  const cookieFile = stringFlag(flags, 'cookie-file');
-  if (cookieText !== undefined && cookieFile !== undefined) throw new UsageError('give either --cookie or --cookie-file, not both');
-  const cookie = await resolveCookie({
-    ...(cookieText !== undefined ? { cookie: cookieText } : {}),
-    ...(cookieFile !== undefined ? { cookieFile } : {}),
-  });
-  const timeoutMs = numberFlag(flags, 'timeout') ?? 5000;
-  const connection = await connect({
-    node: target.node,
-    cookie,
-    host: target.host,
-    ...(target.port !== undefined ? { port: target.port } : {}),
-    timeoutMs,
-  });
-  return { target, connection };
+/** Attaches with the connection flags (plus consent grants from the command's own flags). */
+export async function attachFromFlags(flags: FlagValues, extra: Pick<AttachRequest, 'grants'> = {}): Promise<Session> {
+  return attach({ ...attachRequestFromFlags(flags), ...extra });
 }

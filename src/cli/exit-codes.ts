@@ -1,4 +1,15 @@
-// Exit codes are part of the CLI contract; scripts branch on them.
+// Exit codes are part of the CLI contract; scripts branch on them. They follow the error's kind
+// (src/errors.ts) and its phase: a failure while attaching (connect, EPMD, handshake) is 3, the
+// same kind once attached (a timeout in the middle of a run, the node going down) is 1.
+//
+//   0  ok
+//   1  failure after attaching (timeout, node down, rpc failed, target busy, not found, io, internal)
+//   2  usage: bad flags or arguments, a missing cookie file, an unreadable session file
+//   3  cannot connect or authenticate: auth, no such node, unreachable, and any timeout,
+//      protocol, capability or node-down error while attaching
+//   4  refused for safety: consent needed (--allow-probe / --allow-trace / --confirm-node)
+import { errorKindOf, errorPhaseOf, assertNever, type ErrorKind, type ErrorPhase } from '../errors';
+
 export const ExitCode = {
   ok: 0,
   failure: 1,
@@ -8,23 +19,42 @@ export const ExitCode = {
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
-const connectKinds = new Set(['auth', 'unreachable', 'timeout', 'notFound', 'capability', 'handshake']);
+/** The exit-code table of `beam-lens --help`. */
+export const exitCodeHelp = [
+  'Exit codes: 0 ok; 1 failure after attaching (e.g. a timeout mid-run, the node went down);',
+  '2 usage (bad flags, missing cookie file); 3 cannot connect or authenticate (while attaching);',
+  '4 refused for safety (consent needed).',
+].join('\n');
 
-
-/** The exit code for an error, by its `kind`. Connection-phase timeouts map to 3; the caller decides others. */
-export function exitCodeFor(err: unknown, phase: 'connect' | 'run'): ExitCode {
-  const kind = errorKind(err);
-  if (kind === 'usage') return ExitCode.usage;
-  if (kind === 'consentRequired') return ExitCode.refusedForSafety;
-  if (phase === 'connect' && kind !== undefined && connectKinds.has(kind)) return ExitCode.cannotConnect;
-  if (kind === 'auth' || kind === 'notFound' || kind === 'capability') return ExitCode.cannotConnect;
-  return ExitCode.failure;
+/** The exit code for an error kind in a phase. Exhaustive over ErrorKind. */
+export function exitCodeForKind(kind: ErrorKind, phase: ErrorPhase): ExitCode {
+  switch (kind) {
+    case 'usage':
+      return ExitCode.usage;
+    case 'consentRequired':
+      return ExitCode.refusedForSafety;
+    case 'auth':
+    case 'noSuchNode':
+    case 'unreachable':
+      return ExitCode.cannotConnect;
+    case 'timeout':
+    case 'protocol':
+    case 'capability':
+    case 'nodeDown':
+      return phase === 'attach' ? ExitCode.cannotConnect : ExitCode.failure;
+    case 'targetBusy':
+    case 'notFound':
+    case 'rpc':
+    case 'cancelled':
+    case 'io':
+    case 'internal':
+      return ExitCode.failure;
+    default:
+      return assertNever(kind);
+  }
 }
 
-export function errorKind(err: unknown): string | undefined {
-  if (typeof err === 'object' && err !== null && 'kind' in err) {
-    const kind = (err as { kind: unknown }).kind;
-    return typeof kind === 'string' ? kind : undefined;
-  }
-  return undefined;
+/** The exit code for any thrown value: by its kind and the phase the attach service marked. */
+export function exitCodeFor(err: unknown): ExitCode {
+  return exitCodeForKind(errorKindOf(err), errorPhaseOf(err));
 }

@@ -1,7 +1,9 @@
 // The `beam-lens` command line: a table of commands over the shared core.
-import { EtfDecodeError } from '../etf';
+import { errorKindOf, errorMessage } from '../errors';
+import { VERSION } from '../version';
 import { UsageError, helpText, parseArgs } from './args';
 import type { Command } from './command';
+import { clusterCommand } from './commands/cluster';
 import { findingsCommand } from './commands/findings';
 import { lspCommand } from './commands/lsp';
 import { mailboxesCommand } from './commands/mailboxes';
@@ -14,13 +16,14 @@ import { processCommand, processesCommand } from './commands/processes';
 import { reportCommand } from './commands/report';
 import { treeCommand } from './commands/tree';
 import { hotCommand, monitorCommand, traceCommand, traceMessagesCommand } from './commands/tracing';
-import { ExitCode, errorKind, exitCodeFor } from './exit-codes';
+import { ExitCode, exitCodeFor, exitCodeHelp } from './exit-codes';
 import { processOutput, type Output } from './output';
 
 const commands: Command[] = [
   nodesCommand,
   pingCommand,
   overviewCommand,
+  clusterCommand,
   processesCommand,
   processCommand,
   treeCommand,
@@ -53,7 +56,7 @@ export async function runCli(argv: readonly string[], output: Output, signal: Ab
     return ExitCode.usage;
   }
   if (rest.includes('--help') || rest.includes('-h')) {
-    output.out(helpText(command.spec));
+    output.out(`${helpText(command.spec)}\n\n${exitCodeHelp}`);
     return ExitCode.ok;
   }
   try {
@@ -64,21 +67,18 @@ export async function runCli(argv: readonly string[], output: Output, signal: Ab
   }
 }
 
+/** Prints the error and returns the exit code its kind and phase call for (see exit-codes.ts). */
 function reportError(output: Output, err: unknown): number {
   if (err instanceof UsageError) {
     output.err(`beam-lens: ${err.message}\nRun \`beam-lens help\` for the list of commands.`);
     return ExitCode.usage;
   }
-  const kind = errorKind(err);
-  const message = err instanceof Error ? err.message : String(err);
-  output.err(`beam-lens: ${message}`);
-  if (kind === undefined && !(err instanceof EtfDecodeError) && err instanceof Error && process.env.BEAM_LENS_DEBUG) {
+  output.err(`beam-lens: ${errorMessage(err)}`);
+  if (errorKindOf(err) === 'internal' && err instanceof Error && process.env.BEAM_LENS_DEBUG) {
     output.err(err.stack ?? '');
   }
-  return exitCodeFor(err, 'connect');
+  return exitCodeFor(err);
 }
-
-const VERSION = '0.1.0';
 
 function usage(): string {
   const width = Math.max(...commands.map((c) => c.spec.name.length)) + 2;
@@ -88,8 +88,8 @@ function usage(): string {
     'commands:',
     ...commands.map((c) => `  ${c.spec.name.padEnd(width)}${c.spec.summary}`),
     '',
-    'Run `beam-lens COMMAND --help` for its options. Exit codes: 0 ok, 1 failure, 2 usage,',
-    '3 cannot connect or authenticate, 4 refused for safety.',
+    'Run `beam-lens COMMAND --help` for its options.',
+    exitCodeHelp,
   ].join('\n');
 }
 

@@ -1,10 +1,9 @@
 // Opens a core Session from the common flags, and always detaches (undoing what we set) when the
 // command ends, fails or is interrupted.
-import { Session } from '../core/session';
-import type { EnvTag } from '../core/consent';
+import type { Session } from '../core/session';
 import { booleanFlag, stringFlag, type FlagValues } from './args';
 import type { FlagSpec } from './args';
-import { connectFromFlags } from './connection';
+import { attachFromFlags } from './connection';
 import type { Output } from './output';
 
 export const probeFlags: Record<string, FlagSpec> = {
@@ -18,10 +17,8 @@ export async function withSession<T>(
   signal: AbortSignal,
   body: (session: Session) => Promise<T>,
 ): Promise<T> {
-  const { target, connection } = await connectFromFlags(flags);
   const confirmNode = stringFlag(flags, 'confirm-node');
-  const session = new Session(connection, {
-    env: target.env as EnvTag,
+  const session = await attachFromFlags(flags, {
     grants: {
       allowProbe: booleanFlag(flags, 'allow-probe'),
       allowTrace: booleanFlag(flags, 'allow-trace'),

@@ -1,5 +1,7 @@
 // Intrusive actions (loading the probe, tracing) need consent; on a production-tagged node the
 // user must also repeat the node's name. The error says exactly what to add.
+import { BeamLensError } from '../errors';
+
 export type EnvTag = 'local' | 'staging' | 'production';
 export const envTags: readonly EnvTag[] = ['local', 'staging', 'production'];
 
@@ -12,13 +14,13 @@ export interface ConsentGrants {
   confirmNode?: string;
 }
 
-export class ConsentRequiredError extends Error {
-  readonly kind = 'consentRequired' as const;
+/** An intrusive action was not allowed (kind 'consentRequired'); `action` says which consent is missing. */
+export class ConsentRequiredError extends BeamLensError {
   constructor(
     message: string,
     readonly action: IntrusiveAction,
   ) {
-    super(message);
+    super('consentRequired', message);
     this.name = 'ConsentRequiredError';
   }
 }

@@ -1,9 +1,14 @@
 // Findings: rules that turn samples into evidence-backed statements with a concrete
 // recommendation and a way to validate it. Pure functions over NodeSamples (unit-testable).
+// Thresholds are in FINDING_THRESHOLDS (finding-rules.ts); the rules the runtime facts also
+// compute (restart storms, mailboxes) are shared from there, so every face agrees.
 import { formatModule } from '../etf';
+import { FINDING_THRESHOLDS as T, displayMfa, findingId, location, mailboxFinding, rateMailbox, restartStormFinding } from './finding-rules';
 import type { MailboxSeries, NodeSamples, ProcessStat } from './sampler';
 import { hotFunctionFindings } from './sessions/session-findings';
 import { walkTree, type ApplicationTree, type TreeNode } from './tree';
+
+export { FINDING_THRESHOLDS, displayMfa, location } from './finding-rules';
 
 export type Severity = 'info' | 'warning' | 'critical';
 
@@ -18,7 +23,14 @@ export type RuleId =
   | 'limit-pressure'
   | 'hot-function'
   | 'bottleneck'
-  | 'long-gc';
+  | 'long-gc'
+  // Cluster rules (src/core/cluster/rules.ts).
+  | 'cluster-mesh'
+  | 'version-drift'
+  | 'config-drift'
+  | 'node-outlier'
+  | 'dist-busy'
+  | 'global-conflict';
 
 export interface SourceLocation {
   module: string;
@@ -68,26 +80,11 @@ function moduleOf(p: ProcessStat): string | null {
   return mfa ? (mfa.split(':')[0] as string) : null;
 }
 
-export function displayMfa(mfa: string): string {
-  const [m, rest] = mfa.split(':');
-  return `${formatModule(m ?? '')}${rest !== undefined ? (m?.startsWith('Elixir.') ? '.' : ':') + rest : ''}`;
-}
-
-export function location(s: NodeSamples, module: string | null, fn?: string): SourceLocation | undefined {
-  if (module === null) return undefined;
-  const loc: SourceLocation = { module };
-  if (fn) {
-    const [name, arity] = fn.split('/');
-    if (name) loc.function = name;
-    if (arity !== undefined) loc.arity = Number(arity);
-  }
-  const file = s.sources[module];
-  if (file) loc.file = file;
-  return loc;
-}
-
+/** The subject of a per-process finding's id: registered name, else module, else pid (display forms). */
 function subjectKey(p: ProcessStat): string {
-  return p.row.name ?? p.row.initialCall ?? p.pid;
+  if (p.row.name) return formatModule(p.row.name);
+  const mod = moduleOf(p);
+  return mod !== null ? formatModule(mod) : p.pid;
 }
 
 /** Least-squares slope (per second) and how steadily the series rises (share of non-falling steps). */
@@ -108,59 +105,46 @@ export function growth(series: MailboxSeries): { perSec: number; steadiness: num
   return { perSec: den > 0 ? (num / den) * 1000 : 0, steadiness: rising / (n - 1) };
 }
 
+/**
+ * Mailbox findings, one per module (as the runtime facts see them): the process of the module
+ * with the worst mailbox speaks for it, the others are counted in the evidence.
+ */
 function mailboxFindings(s: NodeSamples): Finding[] {
-  const out: Finding[] = [];
   const byPid = new Map(s.processes.map((p) => [p.pid, p]));
+  const byId = new Map<string, { f: Finding; score: number; others: number }>();
   for (const series of s.mailboxes) {
     const p = byPid.get(series.pid);
+    if (!p) continue;
     const g = growth(series);
     const last = series.points[series.points.length - 1]?.[1] ?? 0;
     const first = series.points[0]?.[1] ?? 0;
-    if (!p) continue;
     const mod = moduleOf(p);
-    const modName = mod ? formatModule(mod) : 'the process';
-    if (g.perSec >= 5 && g.steadiness >= 0.7 && last > first) {
-      out.push({
-        id: `mailbox-growth:${subjectKey(p)}`,
-        rule: 'mailbox-growth',
-        severity: g.perSec >= 100 || last >= 100_000 ? 'critical' : 'warning',
-        title: `${who(p)}'s mailbox grows by ${Math.round(g.perSec)} messages/s and is not draining`,
-        evidence: [
-          `queue ${first} → ${last} messages over ${(s.windowMs / 1000).toFixed(1)} s (${series.points.length} samples, ${Math.round(g.steadiness * 100)}% of steps rising)`,
-          `process ${p.pid}, memory ${(p.memoryEnd / MiB).toFixed(1)} MiB, ${Math.round(p.reductionsPerSec)} reductions/s`,
-          ...(p.row.currentFunction ? [`running ${displayMfa(p.row.currentFunction)} at the end of the window`] : []),
-        ],
-        subject: { pid: p.pid, name: p.row.name, module: mod },
-        ...(mod ? { location: location(s, mod, 'handle_cast/2') as SourceLocation } : {}),
-        recommendation:
-          `${modName} receives messages faster than it handles them. Add back-pressure: turn the hot ` +
-          `\`cast\`/\`send\` into \`GenServer.call\` with a timeout (callers wait instead of piling up), or let ` +
-          `producers check the queue and shed load; if the work per message is independent, partition it ` +
-          `across N workers (PartitionSupervisor keyed by a hash of the message) or move the slow part out of ` +
-          `the handler (Task.Supervisor.async_nolink). Measure the handler's cost per message first.`,
-        risk:
-          'Switching casts to calls makes producers block and can move the bottleneck upstream (timeouts, ' +
-          'caller mailboxes); partitioning changes message ordering guarantees between keys.',
-        validation:
-          `Re-run \`beam-lens report\` (or \`beam-lens mailboxes\`) under the same load: the queue of ${who(p)} ` +
-          'should stay flat or drain; watch producer latency and caller timeouts.',
-      });
-    } else if (last >= 10_000) {
-      out.push({
-        id: `mailbox-backlog:${subjectKey(p)}`,
-        rule: 'mailbox-backlog',
-        severity: 'warning',
-        title: `${who(p)} has ${last} messages queued${g.perSec < 0 ? ` (draining at ${Math.round(-g.perSec)}/s)` : ''}`,
-        evidence: [`queue ${first} → ${last} over ${(s.windowMs / 1000).toFixed(1)} s`],
-        subject: { pid: p.pid, name: p.row.name, module: mod },
-        ...(mod ? { location: location(s, mod) as SourceLocation } : {}),
-        recommendation: `A standing backlog adds latency to every message ${modName} handles; find the burst source and bound it.`,
-        risk: 'Dropping or shedding messages loses work unless producers can retry.',
-        validation: 'Watch the queue length over a longer window; it should return to near zero between bursts.',
-      });
-    }
+    const f = mailboxFinding({
+      subject: mod !== null ? formatModule(mod) : p.row.name ? formatModule(p.row.name) : p.pid,
+      module: mod,
+      pid: p.pid,
+      first,
+      last,
+      perSec: g.perSec,
+      steadiness: g.steadiness,
+      who: who(p),
+      evidence: [
+        `queue ${first} → ${last} messages over ${(s.windowMs / 1000).toFixed(1)} s (${series.points.length} samples, ${Math.round(g.steadiness * 100)}% of steps rising)`,
+        `process ${p.pid}, memory ${(p.memoryEnd / MiB).toFixed(1)} MiB, ${Math.round(p.reductionsPerSec)} reductions/s`,
+        ...(p.row.currentFunction ? [`running ${displayMfa(p.row.currentFunction)} at the end of the window`] : []),
+      ],
+      ...(mod ? { location: location(s, mod, rateMailbox({ first, last, ...g })?.rule === 'mailbox-growth' ? 'handle_cast/2' : undefined) as SourceLocation } : {}),
+    });
+    if (f === null) continue;
+    const score = Math.max(g.perSec, 0) * 1e6 + last;
+    const seen = byId.get(f.id);
+    if (!seen) byId.set(f.id, { f, score, others: 0 });
+    else if (score > seen.score) byId.set(f.id, { f, score, others: seen.others + 1 });
+    else seen.others++;
   }
-  return out;
+  return [...byId.values()].map(({ f, others }) =>
+    others > 0 ? { ...f, evidence: [...f.evidence, `${others} more process${others === 1 ? '' : 'es'} of the same module ${others === 1 ? 'has' : 'have'} a mailbox like this`] } : f,
+  );
 }
 
 function reductionFindings(s: NodeSamples): Finding[] {
@@ -168,14 +152,14 @@ function reductionFindings(s: NodeSamples): Finding[] {
   if (s.totalReductionsPerSec <= 0) return out;
   for (const p of s.processes) {
     const share = p.reductionsPerSec / s.totalReductionsPerSec;
-    if (share < 0.25 || p.reductionsPerSec < 50_000) continue;
+    if (share < T.reductionHog.minShare || p.reductionsPerSec < T.reductionHog.minPerSec) continue;
     const hot = p.hotFunctions?.[0];
     const mod = hot ? (hot.mfa.split(':')[0] as string) : moduleOf(p);
     const fn = hot ? hot.mfa.split(':')[1] : undefined;
     out.push({
-      id: `reduction-hog:${subjectKey(p)}`,
+      id: findingId('reduction-hog', subjectKey(p)),
       rule: 'reduction-hog',
-      severity: share >= 0.5 ? 'warning' : 'info',
+      severity: share >= T.reductionHog.warningShare ? 'warning' : 'info',
       title: `${who(p)} does ${Math.round(share * 100)}% of the node's work (${Math.round(p.reductionsPerSec).toLocaleString('en-US')} reductions/s)`,
       evidence: [
         `${Math.round(p.reductionsPerSec).toLocaleString('en-US')} of ${Math.round(s.totalReductionsPerSec).toLocaleString('en-US')} reductions/s over ${(s.windowMs / 1000).toFixed(1)} s`,
@@ -205,11 +189,11 @@ function memoryFindings(s: NodeSamples): Finding[] {
   const binaryTotal = s.overviewEnd.memory.binary || 1;
   for (const p of s.processes) {
     const mod = moduleOf(p);
-    if (p.binaryEnd >= 8 * MiB && p.binaryEnd / binaryTotal >= 0.2) {
+    if (p.binaryEnd >= T.binaryHolder.minBytes && p.binaryEnd / binaryTotal >= T.binaryHolder.minShareOfBinary) {
       out.push({
-        id: `binary-holder:${subjectKey(p)}`,
+        id: findingId('binary-holder', subjectKey(p)),
         rule: 'binary-holder',
-        severity: p.binaryEnd / total >= 0.2 ? 'warning' : 'info',
+        severity: p.binaryEnd / total >= T.binaryHolder.warningShareOfTotal ? 'warning' : 'info',
         title: `${who(p)} holds ${(p.binaryEnd / MiB).toFixed(1)} MiB of off-heap binaries (${Math.round((p.binaryEnd / binaryTotal) * 100)}% of the node's binary memory)`,
         evidence: [
           `binary references ${(p.binaryEnd / MiB).toFixed(1)} MiB; process heap ${(p.memoryEnd / MiB).toFixed(1)} MiB`,
@@ -224,11 +208,11 @@ function memoryFindings(s: NodeSamples): Finding[] {
         risk: `\`${binaryCopy(mod)}\` costs a copy per stored slice; eviction means cache misses and reloads.`,
         validation: 'Watch `binary` memory in `beam-lens overview` and this process\'s binary total over a longer window: it should plateau.',
       });
-    } else if (p.memoryEnd >= 50 * MiB || p.memoryEnd / total >= 0.1) {
+    } else if (p.memoryEnd >= T.memoryHog.minBytes || p.memoryEnd / total >= T.memoryHog.minShare) {
       out.push({
-        id: `memory-hog:${subjectKey(p)}`,
+        id: findingId('memory-hog', subjectKey(p)),
         rule: 'memory-hog',
-        severity: p.memoryEnd / total >= 0.25 ? 'warning' : 'info',
+        severity: p.memoryEnd / total >= T.memoryHog.warningShare ? 'warning' : 'info',
         title: `${who(p)} uses ${(p.memoryEnd / MiB).toFixed(1)} MiB (${Math.round((p.memoryEnd / total) * 100)}% of the node)`,
         evidence: [`memory ${(p.memoryStart / MiB).toFixed(1)} → ${(p.memoryEnd / MiB).toFixed(1)} MiB over the window`],
         subject: { pid: p.pid, name: p.row.name, module: mod },
@@ -273,35 +257,20 @@ function restartFindings(s: NodeSamples): Finding[] {
         if (was !== undefined && was !== childPid) replaced.push(id);
       }
     }
-    const remembered = node.restarts ?? 0;
-    const intensity = node.intensity;
-    const period = node.period;
-    if (replaced.length === 0 && remembered === 0) continue;
-    const ratio = intensity !== undefined && intensity > 0 ? remembered / intensity : 0;
-    const label = node.name ? formatModule(node.name) : node.module ? formatModule(node.module) : pid;
-    out.push({
-      id: `restart-storm:${node.name ?? node.module ?? pid}`,
-      rule: 'restart-storm',
-      severity: ratio >= 0.6 || (intensity !== undefined && remembered >= intensity) ? 'critical' : 'warning',
-      title:
-        intensity !== undefined && period !== undefined
-          ? `${label} restarted children ${remembered} times in its last ${period} s (gives up at more than ${intensity})`
-          : `${label} restarted ${replaced.length} children during the window`,
-      evidence: [
-        ...(replaced.length > 0 ? [`children replaced during the ${(s.windowMs / 1000).toFixed(1)} s window: ${replaced.slice(0, 5).join(', ')}`] : []),
-        `restart intensity: ${intensity ?? '?'} restarts per ${period ?? '?'} s, strategy ${node.strategy ?? '?'}, application ${view.app}`,
-      ],
-      subject: { pid, name: node.name, module: node.module },
+    const f = restartStormFinding({
+      pid,
+      name: node.name !== null ? formatModule(node.name) : null,
+      module: node.module !== null ? formatModule(node.module) : null,
+      app: view.app,
+      ...(node.strategy !== undefined ? { strategy: node.strategy } : {}),
+      ...(node.intensity !== undefined ? { intensity: node.intensity } : {}),
+      ...(node.period !== undefined ? { period: node.period } : {}),
+      restarts: node.restarts ?? 0,
+      replaced,
+      windowMs: s.windowMs,
       ...(node.module ? { location: location(s, node.module, 'init/1') as SourceLocation } : {}),
-      recommendation:
-        `A child of ${label} keeps crashing${replaced.length ? ` (${replaced.slice(0, 3).join(', ')})` : ''}; at ` +
-        `this rate the supervisor is ${Math.round(ratio * 100)}% of the way to exceeding max_restarts and taking its ` +
-        'siblings (and possibly the application) down. Fix the crash first (the crash reports in the logs name it); ' +
-        'do not just raise max_restarts, which hides the fault. If the failure is external (a flaky dependency), ' +
-        'catch it in the worker and retry with backoff instead of crashing.',
-      risk: 'Raising max_restarts/max_seconds lets a crash loop burn CPU and logs longer before escalating.',
-      validation: 'Re-run the report: the supervisor\'s remembered restarts should stay at 0 and the child\'s pid should not change.',
     });
+    if (f) out.push(f);
   }
   return out;
 }
@@ -309,11 +278,11 @@ function restartFindings(s: NodeSamples): Finding[] {
 function etsFindings(s: NodeSamples): Finding[] {
   const total = s.overviewEnd.memory.total || 1;
   return s.ets
-    .filter((t) => t.memoryBytes >= 50 * MiB || t.memoryBytes / total >= 0.1)
+    .filter((t) => t.memoryBytes >= T.largeEts.minBytes || t.memoryBytes / total >= T.largeEts.minShare)
     .map((t) => ({
-      id: `large-ets:${t.name}`,
+      id: findingId('large-ets', t.name),
       rule: 'large-ets' as const,
-      severity: t.memoryBytes / total >= 0.3 ? ('warning' as const) : ('info' as const),
+      severity: t.memoryBytes / total >= T.largeEts.warningShare ? ('warning' as const) : ('info' as const),
       title: `ETS table ${t.name} holds ${t.size.toLocaleString('en-US')} rows in ${(t.memoryBytes / MiB).toFixed(1)} MiB (${Math.round((t.memoryBytes / total) * 100)}% of the node)`,
       evidence: [`${t.type}, ${t.protection}, owned by ${t.ownerName ?? t.owner ?? '?'}`],
       subject: { name: t.name, module: null },
@@ -329,11 +298,11 @@ function limitFindings(s: NodeSamples): Finding[] {
   for (const [what, v] of Object.entries(limits)) {
     if (v.limit === null || v.limit === 0) continue;
     const used = v.count / v.limit;
-    if (used < 0.7) continue;
+    if (used < T.limitPressure.warningRatio) continue;
     out.push({
-      id: `limit-pressure:${what}`,
+      id: findingId('limit-pressure', what),
       rule: 'limit-pressure',
-      severity: used >= 0.9 ? 'critical' : 'warning',
+      severity: used >= T.limitPressure.criticalRatio ? 'critical' : 'warning',
       title: `${what} at ${Math.round(used * 100)}% of the limit (${v.count.toLocaleString('en-US')} of ${v.limit.toLocaleString('en-US')})`,
       evidence: [`${what}: ${v.count} of ${v.limit}`],
       subject: {},
@@ -347,14 +316,14 @@ function limitFindings(s: NodeSamples): Finding[] {
 
 function bottleneckFindings(s: NodeSamples): Finding[] {
   return s.callees
-    .filter((c) => c.waiters >= 5 || c.waiters / Math.max(1, s.processCount) >= 0.05)
+    .filter((c) => c.waiters >= T.bottleneck.minWaiters || c.waiters / Math.max(1, s.processCount) >= T.bottleneck.minShareOfProcesses)
     .map((c) => {
       const mod = c.row.initialCall ? (c.row.initialCall.split(':')[0] as string) : null;
       const label = c.row.name ? formatModule(c.row.name) : c.pid;
       return {
-        id: `bottleneck:${c.row.name ?? c.row.initialCall ?? c.pid}`,
+        id: findingId('bottleneck', c.row.name ? formatModule(c.row.name) : mod !== null ? formatModule(mod) : c.pid),
         rule: 'bottleneck' as const,
-        severity: c.waiters >= 20 ? ('critical' as const) : ('warning' as const),
+        severity: c.waiters >= T.bottleneck.criticalWaiters ? ('critical' as const) : ('warning' as const),
         title: `${c.waiters} processes were blocked calling ${label} at the same time`,
         evidence: [
           `${c.waiters} callers in gen:do_call/4 monitoring ${c.pid} in one snapshot`,

@@ -3,13 +3,59 @@
 // findings that need no tracing (supervisors near their restart limit, growing mailboxes). The
 // language server turns these into lenses and diagnostics; it never calls the node per request.
 import { Atom, Pid, Term, formatModule } from '../etf';
+import { mailboxFinding, restartStormFinding } from './finding-rules';
 import type { Finding } from './findings';
-import type { HotResult } from './sessions/hot';
+import type { HotFunction, HotResult } from './sessions/hot';
 import { pidText } from './pids';
 import type { Session } from './session';
 import { asList, asNumber, asTuple } from './terms';
 import { walkTree, type ApplicationTree } from './tree';
-import type { HotRuntime, ModuleRuntime, RuntimeFacts, SupervisorRuntime } from '../protocol/lsp';
+
+/** Module names are in Elixir's display form ("Demo.EventSink"); Erlang modules stay as atoms ("ets"). */
+export interface ModuleRuntime {
+  module: string;
+  processes: number;
+  memory: number;
+  /** Sum of all its processes' queues and the largest single one. */
+  messages: number;
+  largestMailbox: number;
+  largestMailboxPid?: string;
+  /** Growth of the largest queue between the last two collections, messages/s (when known). */
+  mailboxGrowthPerSec?: number;
+  /** From the target's module_info(compile): where the module was compiled from. */
+  sourceHint?: string;
+}
+
+export interface SupervisorRuntime {
+  /** The callback module (for `Supervisor.start_link(children, opts)` this is Supervisor.Default). */
+  module: string | null;
+  /** Registered name in display form, when registered. */
+  name: string | null;
+  pid: string;
+  app: string;
+  strategy?: string;
+  intensity?: number;
+  period?: number;
+  restarts?: number;
+  childCount: number;
+}
+
+/** A function ranked by a hot-functions session (module in display form). */
+export type HotRuntime = Pick<HotFunction, 'module' | 'function' | 'arity' | 'calls' | 'callsPerSec' | 'share' | 'usPerCall'>;
+
+export interface RuntimeFacts {
+  node: string;
+  env: string;
+  /** live: from an attached node; saved: from a session file (lenses say so, with the age). */
+  source: 'live' | 'saved';
+  /** When the facts were collected (epoch ms). */
+  capturedAt: number;
+  sessionFile?: string;
+  modules: ModuleRuntime[];
+  supervisors: SupervisorRuntime[];
+  hot: HotRuntime[];
+  findings: Finding[];
+}
 
 // A process belongs to the module of proc_lib's $initial_call (GenServer, Supervisor, Agent
 // callbacks), else to its initial call's module. Aggregated with a map on the target: by the
@@ -115,54 +161,47 @@ export function withGrowth(rows: ModuleSummaryRow[], previous: { at: number; row
   });
 }
 
-/** Findings that the facts alone support: supervisors near their limit, steadily growing mailboxes. */
+/**
+ * Findings that the facts alone support: supervisors' restarts and mailboxes, by the same rules
+ * (and ids, and thresholds) as a sampled report (finding-rules.ts).
+ */
 export function factFindings(node: string, modules: ModuleRuntime[], supervisors: SupervisorRuntime[]): Finding[] {
   const out: Finding[] = [];
   for (const s of supervisors) {
-    const restarts = s.restarts ?? 0;
-    if (restarts === 0 || s.intensity === undefined || s.intensity <= 0) continue;
-    const ratio = restarts / s.intensity;
-    if (ratio < 0.5) continue;
-    const label = s.name ?? s.module ?? s.pid;
-    out.push({
-      id: `restart-storm:${s.name ?? s.module ?? s.pid}`,
-      rule: 'restart-storm',
-      severity: ratio >= 0.8 ? 'critical' : 'warning',
-      title: `${label} restarted children ${restarts} times in its last ${s.period ?? '?'} s (gives up at more than ${s.intensity})`,
-      evidence: [`restart intensity: ${s.intensity} restarts per ${s.period ?? '?'} s, strategy ${s.strategy ?? '?'}, application ${s.app}`, `observed on ${node}`],
-      subject: { pid: s.pid, name: s.name, module: s.module },
-      ...(s.module !== null ? { location: { module: s.module, function: 'init', arity: 1 } } : {}),
-      recommendation:
-        `A child of ${label} keeps crashing; the supervisor is ${Math.round(ratio * 100)}% of the way to exceeding max_restarts and ` +
-        'taking its siblings down. Fix the crash (the crash reports name it); do not just raise max_restarts. For a flaky ' +
-        'dependency, catch the failure in the worker and retry with backoff.',
-      risk: 'Raising max_restarts/max_seconds lets a crash loop burn CPU and logs longer before escalating.',
+    const f = restartStormFinding({
+      pid: s.pid,
+      name: s.name,
+      module: s.module,
+      app: s.app,
+      ...(s.strategy !== undefined ? { strategy: s.strategy } : {}),
+      ...(s.intensity !== undefined ? { intensity: s.intensity } : {}),
+      ...(s.period !== undefined ? { period: s.period } : {}),
+      restarts: s.restarts ?? 0,
+      evidence: [`observed on ${node}`],
       validation: "Watch the lens: the supervisor's restarts in period should stay at 0.",
     });
+    if (f) out.push(f);
   }
   for (const m of modules) {
     const growth = m.mailboxGrowthPerSec ?? 0;
-    if (!(growth >= 10 && m.largestMailbox >= 1000) && m.largestMailbox < 10_000) continue;
-    const growing = growth >= 10;
-    out.push({
-      id: `${growing ? 'mailbox-growth' : 'mailbox-backlog'}:${m.module}`,
-      rule: growing ? 'mailbox-growth' : 'mailbox-backlog',
-      severity: m.largestMailbox >= 100_000 || growth >= 1000 ? 'critical' : 'warning',
-      title: growing
-        ? `${m.module}: mailbox growing by ${Math.round(growth)} messages/s (${m.largestMailbox} queued)`
-        : `${m.module}: ${m.largestMailbox} messages queued`,
+    // Two collections: the queue rose when growth > 0 (steady by construction: two points).
+    const f = mailboxFinding({
+      subject: m.module,
+      module: m.module,
+      ...(m.largestMailboxPid ? { pid: m.largestMailboxPid } : {}),
+      first: growth > 0 ? Math.max(0, m.largestMailbox - 1) : m.largestMailbox,
+      last: m.largestMailbox,
+      perSec: growth,
+      steadiness: growth > 0 ? 1 : 0,
+      who: m.module,
       evidence: [
         `largest queue: ${m.largestMailbox} messages in ${m.largestMailboxPid ?? 'one process'} (${m.processes} processes run ${m.module})`,
-        ...(growing ? [`growth between the last two collections: ${growth.toFixed(0)} messages/s`] : []),
+        ...(m.mailboxGrowthPerSec !== undefined ? [`growth between the last two collections: ${growth.toFixed(0)} messages/s`] : []),
       ],
-      subject: { ...(m.largestMailboxPid ? { pid: m.largestMailboxPid } : {}), module: m.module },
       location: { module: m.module },
-      recommendation:
-        `The process receives faster than its handle_cast/handle_info clauses finish. Make the slow work asynchronous ` +
-        '(a Task or a pool), batch it, or apply back-pressure to the producers (GenServer.call instead of cast, or a bounded buffer).',
-      risk: 'Back-pressure moves the wait to the producers; shedding load drops work: decide which is acceptable.',
       validation: 'The lens on the module should show the largest mailbox flat or falling over a few minutes.',
     });
+    if (f) out.push(f);
   }
   return out;
 }

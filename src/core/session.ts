@@ -1,6 +1,8 @@
 // A Session is one attachment to one target node: the connection, its environment tag, what we
 // have set on the target (the probe), and the inspections. detach() undoes everything we set.
-import type { LocalProcess } from '../dist';
+import { BeamLensError } from '../errors';
+import type { Disposable, LocalProcess } from '../dist';
+import type { AttachTarget } from './attach/target';
 import type { ConsentGrants, EnvTag } from './consent';
 import { ConsentRequiredError, requireConsent } from './consent';
 import { getOverview, type Overview, type OverviewOptions } from './overview';
@@ -20,11 +22,15 @@ export interface SessionConnection extends RpcChannel {
   readonly localName: string;
   /** A local process (mailbox) on our node, e.g. to receive trace events. */
   spawn(): LocalProcess;
+  /** Called once when the connection closes (the node went down, the network split, we detached). */
+  onClose(listener: (reason: string) => void): Disposable;
   close(): Promise<void>;
 }
 
 export interface SessionOptions {
   env: EnvTag;
+  /** Where we attached (node, host, port), as the attach service parsed it. */
+  target?: AttachTarget;
   grants?: ConsentGrants;
   /** Where the probe's Erlang source and precompiled fallback live (default: found next to the bundle). */
   probeDir?: string;
@@ -77,7 +83,7 @@ export class Session {
       }
       const status = await this.loadProbe();
       if (status.state !== 'loaded') {
-        throw Object.assign(new Error(`cannot trace ${this.node} without the probe: ${status.state === 'unavailable' ? status.reason : 'not loaded'}`), { kind: 'capability' });
+        throw new BeamLensError('capability', `cannot trace ${this.node} without the probe: ${status.state === 'unavailable' ? status.reason : 'not loaded'}`);
       }
     }
   }

@@ -1,11 +1,12 @@
 // Reading typed values out of Erlang terms returned by rpc. Each helper names what it expected,
 // so a surprising reply from a target becomes a clear protocol error instead of a crash later.
 import { Atom, ErlMap, Term, Tuple, isAtom } from '../etf';
+import { BeamLensError } from '../errors';
 
-export class UnexpectedReplyError extends Error {
-  readonly kind = 'protocol' as const;
+/** A reply from the node that is not what we asked for (kind 'protocol'). */
+export class UnexpectedReplyError extends BeamLensError {
   constructor(what: string, got: Term | undefined) {
-    super(`unexpected reply from the node: expected ${what}, got ${describe(got)}`);
+    super('protocol', `unexpected reply from the node: expected ${what}, got ${describe(got)}`);
     this.name = 'UnexpectedReplyError';
   }
 }

@@ -2,6 +2,7 @@
 // Bounded: a supervisor with many children is shown with its count and one page of children
 // (sorted by memory or mailbox on the target); a supervisor that does not answer in time is
 // marked and the walk goes on.
+import { BeamLensError } from '../errors';
 import { Atom, Pid, Term, Tuple, formatTerm, isAtom } from '../etf';
 import { pidText } from './pids';
 import type { RemoteEvaluator } from './remote-eval';
@@ -118,7 +119,7 @@ export async function applicationTrees(channel: RpcChannel, evaluator: RemoteEva
   const selected = apps.map((a) => asTuple(a, 4).elements).filter(([name]) => options.app === undefined || isAtom(name, options.app));
   if (options.app !== undefined && selected.length === 0) {
     const names = apps.map((a) => (asTuple(a, 4).elements[0] as Atom).name).sort();
-    throw Object.assign(new Error(`no running application named ${options.app}; running: ${names.join(', ')}`), { kind: 'usage' });
+    throw new BeamLensError('usage', `no running application named ${options.app}; running: ${names.join(', ')}`);
   }
   return Promise.all(
     selected.map(async ([name, desc, vsn, top]) => {

@@ -34,10 +34,19 @@ export function splitNodeName(node: string): { name: string; host: string } {
   return { name: node.slice(0, at), host: node.slice(at + 1) };
 }
 
+/**
+ * This machine's short host name, as Erlang's `-sname` uses it (`hostname` up to the first dot).
+ * The one place BEAM Lens defaults a host: bare node names, EPMD listings of this machine, our
+ * own hidden node's name.
+ */
+export function shortHostname(): string {
+  return hostname().split('.')[0] || 'localhost';
+}
+
 /** A hidden local node whose host part matches the target's naming (short or long names). */
 export function makeLocalNode(targetHost: string): LocalNode {
   const longNames = targetHost.includes('.') || targetHost.includes(':');
-  const host = longNames ? targetHost : (hostname().split('.')[0] ?? 'localhost');
+  const host = longNames ? targetHost : shortHostname();
   return new LocalNode({ name: `beam_lens_${randomBytes(4).toString('hex')}@${host}` });
 }
 
@@ -51,7 +60,7 @@ export async function connect(options: ConnectOptions): Promise<NodeConnection> 
     if (found === null) {
       const there = await listNodes(host, { timeoutMs }).catch(() => []);
       throw new DistError(
-        'notFound',
+        'noSuchNode',
         `no node named ${name} on ${host}; ` + (there.length > 0 ? `nodes there: ${there.map((n) => n.name).join(', ')}` : 'no nodes are registered there'),
       );
     }

@@ -88,7 +88,7 @@ export class NodeConnection {
   /** Calls M:F(A...) on the peer through `rex` and returns the result; {badrpc, R} becomes an RpcError. */
   async rpc(module: string, fun: string, args: Term[], options: RpcCallOptions = {}): Promise<Term> {
     const timeoutMs = options.timeoutMs ?? 15_000;
-    if (!this.isOpen) throw new DistError('closed', `not connected to ${this.peer} (${this.closedReason})`);
+    if (!this.isOpen) throw new DistError('nodeDown', `not connected to ${this.peer} (${this.closedReason})`);
     // One process per call: rex replies carry no reference, so the mailbox is the correlation.
     const caller = this.node.spawn();
     const down = this.onClose((reason) => caller.deliver(new Tuple([atom('$connection_down'), Buffer.from(reason)])));
@@ -106,7 +106,7 @@ export class NodeConnection {
           throw err;
         });
       if (isAtom(reply.elements[0], '$connection_down')) {
-        throw new DistError('closed', `the connection to ${this.peer} closed during rpc ${module}:${fun}/${args.length}`);
+        throw new DistError('nodeDown', `the connection to ${this.peer} closed during rpc ${module}:${fun}/${args.length}`);
       }
       const value = reply.elements[1] as Term;
       if (value instanceof Tuple && value.elements.length === 2 && isAtom(value.elements[0], 'badrpc')) {
@@ -128,7 +128,7 @@ export class NodeConnection {
   }
 
   sendControl(control: Term[], payload?: Term): void {
-    if (!this.isOpen) throw new DistError('closed', `not connected to ${this.peer} (${this.closedReason})`);
+    if (!this.isOpen) throw new DistError('nodeDown', `not connected to ${this.peer} (${this.closedReason})`);
     this.write(encodeControl(control, payload));
   }
 

@@ -56,7 +56,7 @@ export async function lookupNodePort(host: string, name: string, options: EpmdOp
     const nodeName = (await reader.read(nameLen, timeoutMs, `EPMD on ${host}`)).toString('utf8');
     return { name: nodeName, port, highestVersion, lowestVersion };
   } catch (err) {
-    if (err instanceof DistError && err.kind === 'closed') return null;
+    if (err instanceof DistError && err.kind === 'nodeDown') return null;
     throw err;
   } finally {
     reader.detach();

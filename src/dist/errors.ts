@@ -1,12 +1,11 @@
-// Errors of the distribution layer. `kind` is what UIs branch on; messages say what to do.
-export type DistErrorKind = 'auth' | 'unreachable' | 'timeout' | 'protocol' | 'notFound' | 'capability' | 'closed' | 'rpc' | 'usage';
+// Errors of the distribution layer: BeamLensErrors (one closed kind union for every layer, see
+// src/errors.ts) whose messages say what to do. A closed connection is 'nodeDown'.
+import { BeamLensError, type ErrorKind } from '../errors';
 
-export class DistError extends Error {
-  constructor(
-    readonly kind: DistErrorKind,
-    message: string,
-  ) {
-    super(message);
+/** A BeamLensError raised by the distribution layer (kept as a subclass so callers can tell where). */
+export class DistError extends BeamLensError {
+  constructor(kind: ErrorKind, message: string) {
+    super(kind, message);
     this.name = 'DistError';
   }
 }

@@ -110,7 +110,7 @@ export async function clientHandshake(p: HandshakeParams): Promise<HandshakeResu
     return { peerName, peerFlags, peerCreation, rest: reader.detach() };
   } catch (err) {
     reader.detach();
-    if (err instanceof DistError && err.kind === 'closed') throw closedDuring(stage, p, seenPeerFlags);
+    if (err instanceof DistError && err.kind === 'nodeDown') throw closedDuring(stage, p, seenPeerFlags);
     throw err;
   }
 }
@@ -147,5 +147,5 @@ function closedDuring(stage: string, p: HandshakeParams, peerFlags: bigint | nul
         'BEAM Lens lacks (a newer OTP?) or refuse hidden nodes; its log says why',
     );
   }
-  return new DistError('closed', `${p.peerName} closed the connection during the handshake (${stage})`);
+  return new DistError('nodeDown', `${p.peerName} closed the connection during the handshake (${stage})`);
 }

@@ -62,7 +62,7 @@ export class LocalProcess {
    * leaving the others queued; rejects with a timeout error after timeoutMs.
    */
   receive<T>(matcher: Matcher<T>, timeoutMs = Infinity): Promise<T> {
-    if (!this.alive) return Promise.reject(new DistError('closed', 'the receiving process has exited'));
+    if (!this.alive) return Promise.reject(new DistError('nodeDown', 'the receiving process has exited'));
     for (let i = 0; i < this.queue.length; i++) {
       const v = matcher(this.queue[i] as Term);
       if (v !== undefined) {
@@ -133,7 +133,7 @@ export class LocalProcess {
     this.queue.length = 0;
     for (const w of this.waiters.splice(0)) {
       if (w.timer) clearTimeout(w.timer);
-      w.reject(new DistError('closed', 'the receiving process has exited'));
+      w.reject(new DistError('nodeDown', 'the receiving process has exited'));
     }
     this.node.forget(this);
   }
@@ -203,7 +203,7 @@ export class LocalNode {
 
   connectionOf(peer: string): NodeConnection {
     const c = this.connections.get(peer);
-    if (!c) throw new DistError('closed', `not connected to ${peer}`);
+    if (!c) throw new DistError('nodeDown', `not connected to ${peer}`);
     return c;
   }
 

@@ -32,8 +32,8 @@ export class SocketReader {
     this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
     this.pump();
   };
-  private readonly onEnd = (): void => this.fail(new DistError('closed', 'connection closed'));
-  private readonly onError = (err: NodeJS.ErrnoException): void => this.fail(new DistError('closed', `connection failed (${socketProblem(err)})`));
+  private readonly onEnd = (): void => this.fail(new DistError('nodeDown', 'connection closed'));
+  private readonly onError = (err: NodeJS.ErrnoException): void => this.fail(new DistError('nodeDown', `connection failed (${socketProblem(err)})`));
 
   constructor(private readonly socket: net.Socket) {
     socket.on('data', this.onData);

@@ -2,8 +2,10 @@
 // environment and cookie questions, and what to do when attaching fails — by the error's kind:
 // a wrong cookie offers to enter it again, an unreachable EPMD offers host:port.
 import * as vscode from 'vscode';
+import type { CookieInput } from '../core/attach';
 import { envTags, type EnvTag } from '../core/consent';
-import { Cookie, listNodes, resolveCookie } from '../dist';
+import { listNodes } from '../dist';
+import { errorKindOf } from '../errors';
 import type { Log } from './log';
 import { attachItems, fullNodeName, localHostName, nodeNameError, parseHostPort, rememberConnection, type SavedConnection } from './model/connections';
 import type { AttachedNode, NodeManager } from './nodes';
@@ -24,12 +26,8 @@ export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
-/** The error's kind when it has one from the closed union (core errors and dist errors carry it). */
-export function kindOf(err: unknown): string | undefined {
-  if (typeof err !== 'object' || err === null || !('kind' in err)) return undefined;
-  const k = err.kind;
-  return typeof k === 'string' ? k : undefined;
-}
+/** The error's kind from the closed union (core's BeamLensError; anything else is 'internal'). */
+export const kindOf = errorKindOf;
 
 async function chooseEnv(deps: AttachDeps, node: string): Promise<EnvTag | undefined> {
   const def = deps.config().get<string>('defaultEnvironment', 'local');
@@ -40,8 +38,8 @@ async function chooseEnv(deps: AttachDeps, node: string): Promise<EnvTag | undef
   return pick?.env;
 }
 
-/** The cookie, where it came from, and the text to keep in secret storage once attached. */
-type CookieChoice = { source: SavedConnection['cookie']; cookie: Cookie; secret?: string };
+/** The cookie for core's attach service, where it came from, and the text to keep in secret storage once attached. */
+type CookieChoice = { source: SavedConnection['cookie']; cookie: CookieInput; secret?: string };
 
 /** Where the cookie comes from. Cookies go to SecretStorage or stay in the file the user names. */
 async function chooseCookie(deps: AttachDeps, node: string, onlyEnter = false): Promise<CookieChoice | undefined> {
@@ -58,27 +56,27 @@ async function chooseCookie(deps: AttachDeps, node: string, onlyEnter = false): 
         )
       )?.source;
   if (!source) return undefined;
-  if (source === 'default') return { source: { kind: 'default' }, cookie: await resolveCookie({}) };
+  if (source === 'default') return { source: { kind: 'default' }, cookie: { kind: 'default' } };
   if (source === 'file') {
     const file = await vscode.window.showInputBox({ title: 'Cookie file', prompt: 'Path of the file holding the cookie', ignoreFocusOut: true, validateInput: (v) => (v.trim() ? null : 'Enter a path') });
     if (!file) return undefined;
-    return { source: { kind: 'file', path: file.trim() }, cookie: await resolveCookie({ cookieFile: file.trim() }) };
+    return { source: { kind: 'file', path: file.trim() }, cookie: { kind: 'file', path: file.trim() } };
   }
   const text = await vscode.window.showInputBox({ title: `Cookie for ${node}`, prompt: 'The Erlang cookie of the node (kept in VS Code secret storage)', password: true, ignoreFocusOut: true, validateInput: (v) => (v ? null : 'The cookie cannot be empty') });
   if (!text) return undefined;
-  return { source: { kind: 'secret' }, cookie: new Cookie(text), secret: text };
+  return { source: { kind: 'secret' }, cookie: { kind: 'value', value: text }, secret: text };
 }
 
-async function cookieOf(deps: AttachDeps, c: SavedConnection): Promise<Cookie> {
+/** The cookie of a saved connection; undefined when its secret is no longer in secret storage. */
+async function cookieOf(deps: AttachDeps, c: SavedConnection): Promise<CookieInput | undefined> {
   switch (c.cookie.kind) {
     case 'default':
-      return resolveCookie({});
+      return { kind: 'default' };
     case 'file':
-      return resolveCookie({ cookieFile: c.cookie.path });
+      return { kind: 'file', path: c.cookie.path };
     case 'secret': {
       const text = await deps.context.secrets.get(secretKey(c.node));
-      if (!text) throw Object.assign(new Error(`no cookie for ${c.node} in secret storage`), { kind: 'auth' });
-      return new Cookie(text);
+      return text ? { kind: 'value', value: text } : undefined;
     }
   }
 }
@@ -116,7 +114,9 @@ async function recover(deps: AttachDeps, c: SavedConnection, err: unknown): Prom
     if (!pick) return undefined;
     const hp = await askHostPort(`Attach to ${c.node} through host:port`, `${c.host ?? c.node.split('@')[1] ?? 'localhost'}:`);
     if (!hp || hp.port === undefined) return undefined;
-    return attachWith(deps, { ...c, host: hp.host, port: hp.port }, { source: c.cookie, cookie: await cookieOf(deps, c).catch(() => resolveCookie({})) });
+    const cookie = await cookieOf(deps, c);
+    if (!cookie) return undefined;
+    return attachWith(deps, { ...c, host: hp.host, port: hp.port }, { source: c.cookie, cookie });
   }
   void vscode.window.showErrorMessage(text);
   return undefined;
@@ -155,14 +155,10 @@ export async function attachFromList(deps: AttachDeps): Promise<void> {
   const action = pick.action;
   if (action.kind === 'remote') return attachRemote(deps);
   if (action.kind === 'saved') {
-    let cookie: Cookie;
-    try {
-      cookie = await cookieOf(deps, action.connection);
-    } catch (err) {
-      await recover(deps, action.connection, err);
-      return;
-    }
-    await attachWith(deps, action.connection, { source: action.connection.cookie, cookie });
+    const cookie = await cookieOf(deps, action.connection);
+    // Its secret is gone from secret storage (another machine, cleared): ask for it again.
+    const choice = cookie ? { source: action.connection.cookie, cookie } : await chooseCookie(deps, action.connection.node, true);
+    if (choice) await attachWith(deps, action.connection, choice);
     return;
   }
   const env = await chooseEnv(deps, action.node);

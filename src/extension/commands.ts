@@ -15,7 +15,7 @@ import type { Log } from './log';
 import { appOf, findingOf, focusOf, moduleOf, nodeOf, pidOf, sortOf } from './model/args';
 import { describeDetach } from './node-scope';
 import type { AttachedNode, NodeManager } from './nodes';
-import { runAudited, traceMessages, withCancellableProgress, type SessionDeps } from './sessions';
+import { runSession, traceMessages, withCancellableProgress, type SessionDeps } from './sessions';
 
 export interface CommandContext extends AttachDeps, SessionDeps {
   nodes: NodeManager;
@@ -107,7 +107,7 @@ export const COMMANDS = {
   'beamLens.startHotFunctions': onNode(async (c, n) => {
     const seconds = c.config().get<number>('hotFunctions.durationSeconds', 10);
     if (!(await askConsent(n, ['probe', 'trace'], `count calls per function of the node's own applications for ${seconds} s (call_count)`, c.log))) return;
-    const { value: result } = await runAudited<HotResult>(c, n, 'hot', { durationMs: seconds * 1000 }, `hot functions on ${n.node} · ${seconds} s`, async (signal) => {
+    const { value: result } = await runSession<HotResult>(c, n, 'hot', ['probe', 'trace'], { durationMs: seconds * 1000 }, `hot functions on ${n.node} · ${seconds} s`, async (signal) => {
       const r = await runHotFunctions(n.session, { durationMs: seconds * 1000, limit: 30, signal });
       return { value: r, endReason: r.endReason };
     });

@@ -5,8 +5,7 @@
 // everything disposed in order.
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { Session } from '../core/session';
-import { connect } from '../dist';
+import { attach } from '../core/attach';
 import { LspMethods } from '../protocol/lsp';
 import { registerCommands, type CommandContext } from './commands';
 import { Disposable, RepeatingTimer } from './lifecycle';
@@ -36,10 +35,7 @@ export class BeamLens extends Disposable {
     super();
     this.log = this._register(createLog(workspaceDir()));
     this.nodes = new NodeManager({
-      attach: async (t) => {
-        const connection = await connect({ node: t.node, cookie: t.cookie, ...(t.host ? { host: t.host } : {}), ...(t.port ? { port: t.port } : {}), timeoutMs: 5000 });
-        return { session: new Session(connection, { env: t.env, grants: {} }), connection };
-      },
+      attach: (t) => attach({ node: t.node, cookie: t.cookie, env: t.env, ...(t.host ? { host: t.host } : {}), ...(t.port ? { port: t.port } : {}) }),
       info: (m) => this.log.info(m),
       warn: (m) => this.log.warn(m),
       lost: (node, reason) => void vscode.window.showWarningMessage(`BEAM Lens: lost the connection to ${node} (${reason}).`),

@@ -11,9 +11,11 @@ import { factsCollector, type FactsCollector } from '../core/runtime-facts';
 import type { Session } from '../core/session';
 import type { HotResult } from '../core/sessions/hot';
 import type { ApplicationTree } from '../core/tree';
-import type { Cookie } from '../dist';
+import type { CookieInput } from '../core/attach';
 import type { RuntimeFacts } from '../protocol/lsp';
 import { Disposable, Emitter, type Event, type IDisposable } from './lifecycle';
+
+export type { IDisposable };
 
 export interface AttachTarget {
   /** The name the user picked or typed (EPMD may list `rabbit@vm` for a node called `rabbit@localhost`). */
@@ -21,13 +23,8 @@ export interface AttachTarget {
   host?: string;
   port?: number;
   env: EnvTag;
-  cookie: Cookie;
-}
-
-/** What the scope needs of the connection besides the Session (src/dist's NodeConnection has it). */
-export interface ScopeConnection {
-  readonly isOpen: boolean;
-  onClose(listener: (reason: string) => void): IDisposable;
+  /** Passed to core's attach service, which reads the file or ~/.erlang.cookie itself. */
+  cookie: CookieInput;
 }
 
 /** A bounded, cancellable piece of work on the target (hot functions, trace, report). */
@@ -75,14 +72,17 @@ export class AttachedNode extends Disposable {
   /** Fires once, after close() (or a lost connection) has finished. */
   readonly onDidClose: Event<DetachOutcome> = this.closedEmitter.event;
   private closing: Promise<DetachOutcome> | null = null;
+  /** Set when the connection has really closed (its close event), whoever closed it. */
+  private connectionGone: string | null = null;
 
   constructor(
     readonly session: Session,
-    readonly connection: ScopeConnection,
     readonly target: AttachTarget,
     private readonly taskCleanupMs = 10_000,
   ) {
     super();
+    // Not owned by the scope: it must outlive the scope's disposal to see the close.
+    session.connection.onClose((reason) => (this.connectionGone = reason));
     this.collector = factsCollector(session, { hot: () => this.hot ?? undefined, extraFindings: () => this.diagnosis?.findings ?? [] });
   }
 
@@ -179,7 +179,7 @@ export class AttachedNode extends Disposable {
     } catch (err) {
       problems.push(`undoing our changes failed: ${err instanceof Error ? err.message : String(err)}`);
     }
-    const connectionClosed = !this.connection.isOpen;
+    const connectionClosed = this.connectionGone !== null;
     if (!connectionClosed) problems.push('the connection is still open');
     const outcome: DetachOutcome = {
       node: this.node,

@@ -9,7 +9,7 @@ import type { HotResult } from '../core/sessions/hot';
 import { factsFromDiagnosis } from '../core/sessions/saved-facts';
 import type { RuntimeFacts } from '../protocol/lsp';
 import { Disposable, Emitter, type Event } from './lifecycle';
-import { AttachedNode, type AttachTarget, type DetachOutcome, type RunningTask, type ScopeConnection } from './node-scope';
+import { AttachedNode, type AttachTarget, type DetachOutcome, type RunningTask } from './node-scope';
 
 /** The window of the sidebar's scheduler-utilization sample (the sidebar says so). */
 export const SIDEBAR_UTILIZATION_MS = 500;
@@ -18,8 +18,8 @@ export type { AttachTarget, DetachOutcome, RunningTask } from './node-scope';
 export { AttachedNode } from './node-scope';
 
 export interface NodeManagerDeps {
-  /** Connects and hands back the Session (whose `node` is the handshake's name). */
-  attach(target: AttachTarget): Promise<{ session: Session; connection: ScopeConnection }>;
+  /** Connects (core's attach service) and hands back the Session, whose `node` is the handshake's name. */
+  attach(target: AttachTarget): Promise<Session>;
   info(message: string): void;
   warn(message: string): void;
   /** Tells the user the connection was lost (an editor notification). */
@@ -65,7 +65,7 @@ export class NodeManager extends Disposable {
   }
 
   private async doAttach(target: AttachTarget): Promise<AttachedNode> {
-    const { session, connection } = await this.deps.attach(target);
+    const session = await this.deps.attach(target);
     const name = session.node;
     const existing = this.nodes.get(name);
     if (existing) {
@@ -77,11 +77,11 @@ export class NodeManager extends Disposable {
       await session.detach().catch(() => undefined);
       throw new Error('BEAM Lens is shutting down');
     }
-    const n = new AttachedNode(session, connection, target);
+    const n = new AttachedNode(session, target);
     this.nodes.set(name, n);
     n.own(n.onDidChangeTasks(() => this.tasksChanged.fire()));
     n.own(
-      connection.onClose((reason) => {
+      session.connection.onClose((reason) => {
         if (this.nodes.get(name) !== n || n.isClosed) return;
         this.deps.warn(`connection to ${name} closed: ${reason}`);
         this.deps.lost(name, reason);

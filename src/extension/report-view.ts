@@ -2,6 +2,7 @@
 // Markdown in the view, focuses a finding, and saves the report where the user says.
 import { writeFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
+import { withLinkedSignal } from '../core/cancel';
 import { diagnose } from '../core/diagnose';
 import { renderReport } from '../core/report';
 import { assertNever, type ReportToHost } from '../protocol/webview';
@@ -80,10 +81,7 @@ export class ReportView {
     await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `BEAM Lens: diagnosing ${n.node}`, cancellable: true },
       async (progress, token) => {
-        await n.runTask('report', async (signal) => {
-          const controller = new AbortController();
-          const sub = token.onCancellationRequested(() => controller.abort());
-          signal.addEventListener('abort', () => controller.abort());
+        await n.runTask('report', (taskSignal) => withLinkedSignal([taskSignal, token], async (signal) => {
           try {
             this.panel.post({ type: 'progress', message: `Sampling ${n.node} for ${this.options.durationMs / 1000} s…` });
             if (this.options.trace) this.ctx.log.audit({ node: n.node, env: n.env, action: 'report with hot functions', limits: { durationMs: this.options.durationMs }, outcome: 'requested' });
@@ -91,7 +89,7 @@ export class ReportView {
             const d = await diagnose(n.session, {
               durationMs: this.options.durationMs,
               trace: this.options.trace,
-              signal: controller.signal,
+              signal,
               onProgress: (done, total, what) => {
                 const pct = Math.round((done / Math.max(1, total)) * 100);
                 progress.report({ message: `${what} ${pct}%`, increment: pct - last });
@@ -102,11 +100,9 @@ export class ReportView {
             this.ctx.nodes.setDiagnosis(n, d);
             this.render();
           } catch (err) {
-            this.panel.post({ type: 'error', message: controller.signal.aborted ? 'Report cancelled.' : `report failed: ${errorText(err)}` });
-          } finally {
-            sub.dispose();
+            this.panel.post({ type: 'error', message: signal.aborted ? 'Report cancelled.' : `report failed: ${errorText(err)}` });
           }
-        });
+        }));
       },
     );
   }

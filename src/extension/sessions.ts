@@ -1,15 +1,18 @@
-// Bounded sessions started from the editor (hot functions, mailbox watch, message trace): consent,
-// progress with cancel, the node's scope as owner (detach stops them and awaits their cleanup),
-// audit and saving.
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
+// Bounded sessions started from the editor (hot functions, mailbox watch, message trace): the
+// user's consent asked in a dialog, then core's audited run service (consent check -> audit start
+// -> run with stop -> save JSON and .beamtrace -> audit end). The node's scope owns the run (detach
+// stops it and awaits its cleanup); the progress toast and the status bar can stop it too.
 import * as vscode from 'vscode';
-import { newSessionId, saveSession, type SessionKind } from '../core/sessions/store';
-import { renderTraceLog, traceLine } from '../core/sessions/trace-log';
+import { withLinkedSignal } from '../core/cancel';
+import type { IntrusiveAction } from '../core/consent';
+import { printableLimits, runAudited, type RunOutcome, type RunResult } from '../core/sessions/run';
+import type { SessionKind } from '../core/sessions/store';
 import { parseRate, runTrace, type TraceResult } from '../core/sessions/trace';
-import { askConsent } from './consent';
+import { traceLine } from '../core/sessions/trace-log';
+import type { AuditLog } from '../core/sessions/audit';
 import type { Log } from './log';
 import type { AttachedNode } from './nodes';
+import { askConsent } from './consent';
 
 export interface SessionDeps {
   log: Log;
@@ -17,56 +20,47 @@ export interface SessionDeps {
   config(): vscode.WorkspaceConfiguration;
 }
 
-function errorText(err: unknown): string {
-  return err instanceof Error ? err.message : String(err);
-}
-
 /** Work of the node's scope with a cancellable progress toast (the scope aborts it on detach). */
 export function withCancellableProgress<T>(n: AttachedNode, title: string, label: string, body: (signal: AbortSignal) => Promise<T>): Thenable<T> {
   return vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title, cancellable: true }, (_p, token) =>
-    n.runTask(label, (signal) => {
-      const c = new AbortController();
-      const sub = token.onCancellationRequested(() => c.abort());
-      const onAbort = (): void => c.abort();
-      signal.addEventListener('abort', onAbort);
-      return body(c.signal).finally(() => {
-        sub.dispose();
-        signal.removeEventListener('abort', onAbort);
-      });
-    }),
+    n.runTask(label, (signal) => withLinkedSignal([signal, token], body)),
   );
 }
 
-/** A bounded session, cancellable from the status bar and the progress toast, audited and saved. */
-export async function runAudited<T>(
+/** The editor's audit log as core's AuditLog (entries also go to the output channel). */
+export function auditLogOf(log: Log): AuditLog {
+  return { append: (entry) => log.audit(entry) };
+}
+
+/** One audited, saved session: core's run service, cancellable from the toast and the status bar. */
+export async function runSession<T>(
   deps: SessionDeps,
   n: AttachedNode,
   kind: SessionKind,
+  consent: readonly IntrusiveAction[],
   limits: Record<string, unknown>,
   label: string,
-  body: (signal: AbortSignal) => Promise<{ value: T; endReason: string }>,
-): Promise<{ value: T; file: string | null }> {
-  const { log } = deps;
-  const started = new Date();
-  log.audit({ node: n.node, env: n.env, action: `${kind} start`, limits, outcome: 'requested' });
-  try {
-    const r = await withCancellableProgress(n, `BEAM Lens: ${label}`, label, body);
-    log.audit({ node: n.node, env: n.env, action: `${kind} end`, limits, outcome: r.endReason });
-    const dir = deps.workspaceDir();
-    let file: string | null = null;
-    if (dir) {
-      file = saveSession(
-        { format: 1, id: newSessionId(kind, started), kind, node: n.node, env: n.env, startedAt: started.toISOString(), endedAt: new Date().toISOString(), durationMs: Date.now() - started.getTime(), limits, endReason: r.endReason as never, result: r.value },
-        { cwd: dir },
-      );
-      log.info(`session saved: ${file}`);
-    }
-    return { value: r.value, file };
-  } catch (err) {
-    const refused = typeof err === 'object' && err !== null && 'kind' in err && err.kind === 'consentRequired';
-    log.audit({ node: n.node, env: n.env, action: `${kind} end`, limits, outcome: refused ? 'refused' : 'error', detail: errorText(err) });
-    throw err;
-  }
+  body: (signal: AbortSignal) => Promise<RunOutcome<T>>,
+  traceLog?: (value: T) => { target: string; limits: Record<string, string | number>; result: TraceResult },
+): Promise<RunResult<T>> {
+  const dir = deps.workspaceDir();
+  const r = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BEAM Lens: ${label}`, cancellable: true }, (_p, token) =>
+    n.runTask(label, (signal) =>
+      runAudited<T>({
+        session: n.session,
+        kind,
+        limits,
+        consent,
+        audit: auditLogOf(deps.log),
+        stop: [signal, token],
+        save: dir ? { cwd: dir } : null,
+        ...(traceLog ? { traceLog } : {}),
+        body,
+      }),
+    ),
+  );
+  if (r.file) deps.log.info(`session saved: ${r.file}${r.traceLogFile ? ` and ${r.traceLogFile}` : ''}`);
+  return r;
 }
 
 export async function traceMessages(deps: SessionDeps, n: AttachedNode, pid: string): Promise<void> {
@@ -79,12 +73,22 @@ export async function traceMessages(deps: SessionDeps, n: AttachedNode, pid: str
   await vscode.window.showTextDocument(doc, { preview: false });
   const lines: string[] = [];
   const limits = { rate: `${rate.count}/${rate.perMs}ms`, limit: cap, duration: `${seconds}s`, pid };
-  const { value: result, file } = await runAudited<TraceResult>(deps, n, 'trace-messages', limits, `tracing messages of ${pid}`, async (signal) => {
-    const r = await runTrace(n.session, { kind: 'messages', pid }, { rate, cap, deadlineMs: seconds * 1000, maxChars: 300 }, (e) => lines.push(traceLine(e)), signal);
-    return { value: r, endReason: r.endReason };
-  });
-  const log = renderTraceLog(n.node, path.basename(file ?? 'unsaved', '.json'), `messages of ${pid}`, { rate: limits.rate, limit: cap, duration: limits.duration }, result);
-  if (file) writeFileSync(file.replace(/\.json$/, '.beamtrace'), log);
+  const r = await runSession<TraceResult>(
+    deps,
+    n,
+    'trace-messages',
+    ['trace', 'probe'],
+    limits,
+    `tracing messages of ${pid}`,
+    async (signal) => {
+      const t = await runTrace(n.session, { kind: 'messages', pid }, { rate, cap, deadlineMs: seconds * 1000, maxChars: 300 }, (e) => lines.push(traceLine(e)), signal);
+      return { value: t, endReason: t.endReason };
+    },
+    (result) => ({ target: `messages of ${pid}`, limits: printableLimits(limits), result }),
+  );
   const editor = vscode.window.visibleTextEditors.find((e) => e.document === doc);
-  if (editor) await editor.edit((b) => b.replace(new vscode.Range(0, 0, doc.lineCount, 0), log));
+  if (editor && r.traceLog !== null) {
+    const text = r.traceLog;
+    await editor.edit((b) => b.replace(new vscode.Range(0, 0, doc.lineCount, 0), text));
+  }
 }

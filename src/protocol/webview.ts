@@ -1,11 +1,17 @@
 // Messages between the extension host and its webviews. Each view has a union per direction;
 // both ends switch on `type` exhaustively (see assertNever). Only plain JSON crosses: node data
 // (names, atoms, printed terms) is text the webview must render with textContent, never as HTML.
+// The DTOs that cross are core's types; webviews get them from here (they import only this file
+// and webview/common), so this is the one list of what a webview may see of core.
 import type { Finding } from '../core/findings';
 import type { Overview } from '../core/overview';
 import type { ProcessDetail } from '../core/process-detail';
 import type { ProcessRow, ProcessSort } from '../core/processes';
-import type { ApplicationTree } from '../core/tree';
+import type { ApplicationTree, TreeNode } from '../core/tree';
+import type { ClusterNodeRow, ClusterOverview, TopologyEdge } from '../core/cluster/cluster';
+import type { ClusterFinding } from '../core/cluster/rules';
+
+export type { ApplicationTree, ClusterFinding, ClusterNodeRow, ClusterOverview, Finding, Overview, ProcessDetail, ProcessRow, ProcessSort, TopologyEdge, TreeNode };
 
 export function assertNever(x: never): never {
   throw new Error(`unhandled message ${JSON.stringify(x)}`);
@@ -118,6 +124,18 @@ export type HostToReport =
 
 export type ReportToHost = ReadyMessage | { type: 'save' } | { type: 'regenerate' } | { type: 'openFinding'; findingId: string };
 
+// ---- Cluster overview ----------------------------------------------------------------------
+
+export type HostToCluster =
+  | { type: 'cluster'; overview: ClusterOverview; at: number }
+  | { type: 'progress'; message: string }
+  | { type: 'error'; message: string };
+
+/** The views of one member a tile opens. */
+export type ClusterNodeView = 'overview' | 'processes' | 'tree';
+
+export type ClusterToHost = ReadyMessage | { type: 'refresh' } | { type: 'openNode'; node: string; view: ClusterNodeView };
+
 /** Each webview: its folder under webview/, and the message unions of both directions. */
 export interface WebviewMessages {
   'supervision-tree': { toView: HostToTree; toHost: TreeToHost };
@@ -125,6 +143,7 @@ export interface WebviewMessages {
   'process-detail': { toView: HostToDetail; toHost: DetailToHost };
   dashboard: { toView: HostToDashboard; toHost: DashboardToHost };
   report: { toView: HostToReport; toHost: ReportToHost };
+  cluster: { toView: HostToCluster; toHost: ClusterToHost };
 }
 
 export type WebviewName = keyof WebviewMessages;

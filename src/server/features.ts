@@ -21,7 +21,8 @@ export interface BeamDiagnostic {
   message: string;
   code: string;
   source: typeof DIAGNOSTIC_SOURCE;
-  data: { node: string; findingId: string };
+  /** The finding behind it: node, id and its own severity (LSP has no 'critical'; critical shows as a warning). */
+  data: { node: string; findingId: string; severity: Finding['severity'] };
 }
 
 export function formatNumber(n: number): string {
@@ -219,7 +220,7 @@ export function diagnosticsByUri(index: WorkspaceIndex, allFacts: Iterable<Runti
           message: `${f.title}${saved} [${facts.node}]`,
           code: f.rule,
           source: DIAGNOSTIC_SOURCE,
-          data: { node: facts.node, findingId: f.id },
+          data: { node: facts.node, findingId: f.id, severity: f.severity },
         });
       }
       out.set(place.uri, list);

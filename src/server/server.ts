@@ -3,6 +3,7 @@
 // collector when started standalone with --node).
 import { fileURLToPath } from 'node:url';
 import type { Parser } from 'web-tree-sitter';
+import { VERSION } from '../version';
 import {
   CodeActionKind,
   CodeLensRefreshRequest,
@@ -74,7 +75,7 @@ export class BeamLensServer {
           hoverProvider: true,
           codeActionProvider: { codeActionKinds: [CodeActionKind.QuickFix] },
         },
-        serverInfo: { name: 'beam-lens', version: '0.1.0' },
+        serverInfo: { name: 'beam-lens', version: VERSION },
       };
     });
     c.onInitialized(() => {

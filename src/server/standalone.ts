@@ -1,94 +1,24 @@
 // Starting the language server: over stdio, node IPC or a socket (vscode-languageserver picks the
 // transport from --stdio / --node-ipc / --socket=N), optionally attaching itself to a node with
 // --node when no client sends facts (any LSP editor can use it this way).
-import { hostname } from 'node:os';
 import { createConnection, ProposedFeatures, type Connection } from 'vscode-languageserver/node';
-import type { EnvTag } from '../core/consent';
+import { attach as attachNode, type AttachRequest } from '../core/attach';
 import { factsCollector } from '../core/runtime-facts';
-import { Session } from '../core/session';
+import type { Session } from '../core/session';
 import { latestSavedFacts } from '../core/sessions/saved-facts';
-import { connect, resolveCookie } from '../dist';
+import { errorKindOf, errorMessage } from '../errors';
 import { LspMethods, type AttachStateParams } from '../protocol/lsp';
 import { elixirParser } from './index/parser';
 import { BeamLensServer } from './server';
 
+/** How the standalone server runs; `beam-lens lsp` fills it from the shared connection flags. */
 export interface StandaloneOptions {
-  /** Attach to this node and collect facts every refreshMs. */
-  node?: string;
-  host?: string;
-  port?: number;
-  cookieFile?: string;
-  env?: EnvTag;
+  /** Attach to this node (the same request every face gives the core attach service) and collect facts every refreshMs. */
+  attach?: AttachRequest;
   refreshMs?: number;
   /** Show lenses from the newest saved session under the workspace when no node is attached (default true). */
   savedSessions?: boolean;
   wasmDir?: string;
-}
-
-export class ServerArgsError extends Error {
-  readonly kind = 'usage' as const;
-}
-
-/** Parses the server's own flags (transport flags are left to vscode-languageserver). */
-export function parseServerArgs(argv: readonly string[]): StandaloneOptions {
-  const opts: StandaloneOptions = {};
-  const value = (i: number, flag: string): string => {
-    const v = argv[i + 1];
-    if (v === undefined || v.startsWith('--')) throw new ServerArgsError(`${flag} needs a value`);
-    return v;
-  };
-  for (let i = 0; i < argv.length; i++) {
-    const a = argv[i] as string;
-    const [flag, inline] = a.includes('=') ? [a.slice(0, a.indexOf('=')), a.slice(a.indexOf('=') + 1)] : [a, undefined];
-    const take = (): string => {
-      if (inline !== undefined) return inline;
-      const v = value(i, flag);
-      i++;
-      return v;
-    };
-    switch (flag) {
-      case '--node': {
-        const n = take();
-        opts.node = n.includes('@') ? n : `${n}@${hostname().split('.')[0]}`;
-        break;
-      }
-      case '--host':
-        opts.host = take();
-        break;
-      case '--port':
-        opts.port = Number(take());
-        if (!Number.isInteger(opts.port) || opts.port < 1 || opts.port > 65535) throw new ServerArgsError('--port must be a TCP port (1-65535)');
-        break;
-      case '--cookie-file':
-        opts.cookieFile = take();
-        break;
-      case '--env': {
-        const env = take();
-        if (env !== 'local' && env !== 'staging' && env !== 'production') throw new ServerArgsError(`--env must be local, staging or production, got "${env}"`);
-        opts.env = env;
-        break;
-      }
-      case '--refresh': {
-        const s = Number(take());
-        if (!(s >= 1 && s <= 3600)) throw new ServerArgsError('--refresh must be 1 to 3600 seconds');
-        opts.refreshMs = s * 1000;
-        break;
-      }
-      case '--no-saved-sessions':
-        opts.savedSessions = false;
-        break;
-      case '--stdio':
-      case '--node-ipc':
-      case '--socket':
-      case '--pipe':
-      case '--clientProcessId':
-        if (flag === '--clientProcessId' && inline === undefined) i++;
-        break;
-      default:
-        throw new ServerArgsError(`unknown option ${a} (options: --stdio | --node-ipc | --socket=PORT, --node NAME, --host H, --port P, --cookie-file F, --env E, --refresh S, --no-saved-sessions)`);
-    }
-  }
-  return opts;
 }
 
 /** Runs until the client exits. Owns the connection, the parser and the standalone session. */
@@ -100,7 +30,7 @@ export async function startLanguageServer(options: StandaloneOptions, connection
   const server = new BeamLensServer(connection, {
     parser,
     onIndexed: () => {
-      if (options.node !== undefined) void attach();
+      if (options.attach !== undefined) void attach(options.attach);
       else if (options.savedSessions !== false) loadSaved();
     },
   });
@@ -116,20 +46,20 @@ export async function startLanguageServer(options: StandaloneOptions, connection
     }
   };
 
-  const attach = async (): Promise<void> => {
-    const node = options.node as string;
+  const attach = async (request: AttachRequest): Promise<void> => {
+    let node = request.node;
     try {
-      const cookie = await resolveCookie(options.cookieFile !== undefined ? { cookieFile: options.cookieFile } : {});
-      const conn = await connect({ node, cookie, ...(options.host ? { host: options.host } : {}), ...(options.port ? { port: options.port } : {}), timeoutMs: 5000 });
-      session = new Session(conn, { env: options.env ?? 'local' });
-      conn.onClose(() => {
+      const attached = await attachNode(request);
+      session = attached;
+      node = attached.node;
+      attached.connection.onClose(() => {
         if (timer) clearTimeout(timer);
         timer = null;
         session = null;
         server.clearFacts(node);
         state({ node, state: 'detached', message: `connection to ${node} closed` });
       });
-      const collector = factsCollector(session);
+      const collector = factsCollector(attached);
       // One collection scans every process on the target (4.5 s of one scheduler at 100,000
       // processes without the probe): wait at least 5x its duration before the next, so the
       // load we add stays under ~20% of one scheduler however large the node.
@@ -147,9 +77,9 @@ export async function startLanguageServer(options: StandaloneOptions, connection
       await tick();
       state({ node, state: 'attached' });
     } catch (err) {
-      const message = err instanceof Error ? err.message : String(err);
-      connection.console.error(`beam-lens: cannot attach to ${node}: ${message}`);
-      state({ node, state: 'error', message });
+      const message = `cannot attach to ${node}: ${errorMessage(err)}`;
+      connection.console.error(`beam-lens: ${message}`);
+      state({ node, state: 'error', message, kind: errorKindOf(err) });
       if (options.savedSessions !== false) loadSaved();
     }
   };

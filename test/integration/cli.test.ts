@@ -3,7 +3,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { shortHost, startNode, type TestNode } from './harness';
+import { shortHost, startNode, waitFor, type TestNode } from './harness';
 
 const root = path.join(__dirname, '../..');
 const bin = path.join(root, 'bin/beam-lens');
@@ -65,6 +65,34 @@ describe('beam-lens CLI', function () {
     const missing = await run(['ping', '--node', `nobody@${shortHost()}`, '--cookie-file', node.cookieFile]);
     assert.equal(missing.code, 3);
     assert.match(missing.stderr, /no node named nobody on .*; nodes there: .*/);
+  });
+
+  it('exit 1 (not 3) for a timeout or a lost node after attaching', async () => {
+    const doomed = await startNode();
+    try {
+      const hidden = async (): Promise<number> => Number(String(await doomed.eval('length(nodes(hidden)).')));
+      const before = await hidden(); // our own admin connection
+      const watch = (): Promise<Run> => run(['mailboxes', '--node', doomed.node, '--cookie-file', doomed.cookieFile, '--duration', '120', '--interval', '200']);
+      // The node stops answering mid-run (SIGSTOP): an rpc times out, which is a failure (1), not "cannot connect" (3).
+      const frozen = watch();
+      await waitFor(async () => (await hidden()) > before, 30_000, 'the CLI to attach');
+      doomed.process.kill('SIGSTOP');
+      const timedOut = await frozen;
+      doomed.process.kill('SIGCONT');
+      assert.equal(timedOut.code, 1, timedOut.stderr);
+      assert.match(timedOut.stderr, /did not answer within/);
+      // The node goes away mid-run.
+      await waitFor(async () => (await hidden()) === before, 30_000, 'the first CLI to be gone');
+      const lost = watch();
+      await waitFor(async () => (await hidden()) > before, 30_000, 'the CLI to attach');
+      await doomed.stop();
+      const r = await lost;
+      assert.equal(r.code, 1, r.stderr);
+      assert.match(r.stderr, /beam-lens: .*(closed|not connected)/);
+    } finally {
+      doomed.process.kill('SIGCONT');
+      await doomed.stop();
+    }
   });
 
   it('exit 2 for usage errors, with what to do', async () => {

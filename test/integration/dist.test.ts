@@ -248,7 +248,7 @@ describe('distribution client: errors a person can act on', function () {
   it('no such node: names the nodes that are there', async () => {
     const err = await connect({ node: `nobody_${process.pid}@${shortHost()}`, cookie: target.cookie }).catch((e: unknown) => e);
     assert.ok(err instanceof DistError);
-    assert.equal(err.kind, 'notFound');
+    assert.equal(err.kind, 'noSuchNode');
     assert.match(err.message, new RegExp(`no node named nobody_${process.pid} on ${shortHost()}; nodes there: .*${target.name}`));
   });
 
@@ -267,7 +267,7 @@ describe('distribution client: errors a person can act on', function () {
   it('no EPMD on the host: unreachable with a hint', async () => {
     const err = await connect({ node: 'x@127.0.0.2', cookie: target.cookie, timeoutMs: 1000 }).catch((e: unknown) => e);
     // 127.0.0.2 reaches this machine's loopback; EPMD may listen on all addresses, so either outcome names the problem.
-    assert.ok(err instanceof DistError && ['unreachable', 'notFound'].includes(err.kind), String(err));
+    assert.ok(err instanceof DistError && ['unreachable', 'noSuchNode'].includes(err.kind), String(err));
   });
 
   it('a peer that accepts but never talks: a timeout, bounded', async () => {

@@ -71,6 +71,8 @@ export interface StartOptions {
   command?: { file: string; args: (name: string, cookie: string) => string[] };
   startTimeoutMs?: number;
   name?: string;
+  /** The cookie to use (nodes of one test cluster share one); default: a random one per node. */
+  cookieText?: string;
 }
 
 const started = new Set<TestNode>();
@@ -87,7 +89,7 @@ ok.`;
 export async function startNode(options: StartOptions = {}): Promise<TestNode> {
   ensureEpmd();
   const name = options.name ?? uniqueName();
-  const cookieText = randomBytes(16).toString('hex');
+  const cookieText = options.cookieText ?? randomBytes(16).toString('hex');
   const dir = mkdtempSync(path.join(tmpdir(), 'beam-lens-test-'));
   const cookieFile = path.join(dir, 'cookie');
   writeFileSync(cookieFile, cookieText, { mode: 0o600 });

@@ -323,10 +323,10 @@ describe('inspection on the demo Elixir node', function () {
     const samples = await sampleNode(session, { durationMs: 6000 });
     const findings = computeFindings(samples);
     const ids = findings.map((f) => f.id);
-    assert.ok(ids.includes('mailbox-growth:Elixir.Demo.EventSink'), ids.join(', '));
-    assert.ok(ids.includes('restart-storm:Elixir.Demo.Flaky.Supervisor'), ids.join(', '));
-    assert.ok(ids.includes('reduction-hog:Elixir.Demo.PricingWorker'), ids.join(', '));
-    assert.ok(ids.includes('binary-holder:Elixir.Demo.BlobCache'), ids.join(', '));
+    assert.ok(ids.includes('mailbox-growth:Demo.EventSink'), ids.join(', '));
+    assert.ok(ids.includes('restart-storm:Demo.Flaky.Supervisor'), ids.join(', '));
+    assert.ok(ids.includes('reduction-hog:Demo.PricingWorker'), ids.join(', '));
+    assert.ok(ids.includes('binary-holder:Demo.BlobCache'), ids.join(', '));
     assert.ok(ids.includes('large-ets:demo_cache'), ids.join(', '));
     const sink = findings.find((f) => f.rule === 'mailbox-growth');
     assert.match(sink?.location?.file ?? '', /event_sink\.ex$/);

@@ -196,10 +196,13 @@ describe('language server (LSP over stdio, live demo node)', function () {
     // The standalone server only reads, and its connection is gone once it exits.
     await waitFor(async () => JSON.stringify(await demo.eval('lists:sort(nodes(hidden)).')) === hiddenBefore, 10_000, 'the standalone server to disconnect');
 
-    const bad = await LspTestClient.start([cliJs, 'lsp', '--stdio', '--node', `nosuch_${process.pid}@localhost`, '--no-saved-sessions'], ws);
+    // Its own cookie (never ~/.erlang.cookie, which a fresh machine does not have), given the way
+    // every other command takes it: `lsp` accepts --cookie too.
+    const bad = await LspTestClient.start([cliJs, 'lsp', '--stdio', '--node', `nosuch_${process.pid}@localhost`, '--cookie', `c${process.pid}`, '--no-saved-sessions'], ws);
     try {
       const err = await waitFor(() => bad.attachStates.find((s) => s.state === 'error'), 30_000, 'an attach error');
-      assert.match(err.message ?? '', /nosuch_/);
+      assert.match(err.message ?? '', /cannot attach to nosuch_\d+@localhost: no node named nosuch_\d+ on localhost/);
+      assert.equal(err.kind, 'noSuchNode');
       assert.ok((await bad.indexStatus()).files > 0, 'still serves the index');
     } finally {
       await bad.stop();

@@ -1,6 +1,8 @@
 import { strict as assert } from 'node:assert';
 import { UsageError, countFlag, parseArgs, type CommandSpec } from '../../src/cli/args';
-import { ExitCode, exitCodeFor } from '../../src/cli/exit-codes';
+import { ExitCode, exitCodeFor, exitCodeForKind } from '../../src/cli/exit-codes';
+import { attachError } from '../../src/core/attach';
+import { BeamLensError, describeKind, errorKinds } from '../../src/errors';
 import { formatBytes, formatCount, renderTable } from '../../src/cli/output';
 
 const spec: CommandSpec = {
@@ -43,12 +45,23 @@ describe('cli argument parsing', () => {
     assert.throws(() => countFlag({ limit: 2.5 }, 'limit', 50), /whole number/);
   });
 
-  it('maps error kinds to the documented exit codes', () => {
-    assert.equal(exitCodeFor(new UsageError('x'), 'run'), ExitCode.usage);
-    assert.equal(exitCodeFor(Object.assign(new Error('x'), { kind: 'auth' }), 'connect'), ExitCode.cannotConnect);
-    assert.equal(exitCodeFor(Object.assign(new Error('x'), { kind: 'unreachable' }), 'connect'), ExitCode.cannotConnect);
-    assert.equal(exitCodeFor(Object.assign(new Error('x'), { kind: 'consentRequired' }), 'run'), ExitCode.refusedForSafety);
-    assert.equal(exitCodeFor(new Error('x'), 'run'), ExitCode.failure);
+  it('maps error kinds and phases to the documented exit codes', () => {
+    assert.equal(exitCodeFor(new UsageError('x')), ExitCode.usage);
+    assert.equal(exitCodeFor(new BeamLensError('auth', 'x', { phase: 'attach' })), ExitCode.cannotConnect);
+    assert.equal(exitCodeFor(new BeamLensError('unreachable', 'x', { phase: 'attach' })), ExitCode.cannotConnect);
+    assert.equal(exitCodeFor(new BeamLensError('consentRequired', 'x')), ExitCode.refusedForSafety);
+    assert.equal(exitCodeFor(new Error('x')), ExitCode.failure);
+    // A timeout while attaching cannot connect (3); the same timeout in the middle of a run is a failure (1).
+    assert.equal(exitCodeFor(new BeamLensError('timeout', 'x', { phase: 'attach' })), ExitCode.cannotConnect);
+    assert.equal(exitCodeFor(new BeamLensError('timeout', 'x')), ExitCode.failure);
+    assert.equal(exitCodeFor(new BeamLensError('nodeDown', 'x')), ExitCode.failure);
+    assert.equal(exitCodeFor(attachError(new BeamLensError('nodeDown', 'x'))), ExitCode.cannotConnect);
+    assert.equal(exitCodeFor(attachError(new Error('bug'))), ExitCode.failure, 'an internal error is never "cannot connect"');
+    // Every kind has a code and a description (the switches are exhaustive).
+    for (const kind of errorKinds) {
+      assert.ok(Object.values(ExitCode).includes(exitCodeForKind(kind, 'run')), kind);
+      assert.ok(describeKind(kind).length > 0, kind);
+    }
   });
 });
 

@@ -6,12 +6,12 @@ import { strict as assert } from 'node:assert';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { Session, type SessionConnection } from '../../src/core/session';
-import { Cookie, type LocalProcess } from '../../src/dist';
+import type { LocalProcess } from '../../src/dist';
 import { Disposable, Emitter, RepeatingTimer, disposeAll, type Clock, type IDisposable } from '../../src/extension/lifecycle';
-import { AttachedNode, describeDetach, type ScopeConnection } from '../../src/extension/node-scope';
+import { AttachedNode, describeDetach } from '../../src/extension/node-scope';
 import { NodeManager } from '../../src/extension/nodes';
 
-class FakeConnection implements SessionConnection, ScopeConnection {
+class FakeConnection implements SessionConnection {
   isOpen = true;
   closeCalls = 0;
   private readonly listeners = new Set<(r: string) => void>();
@@ -29,15 +29,17 @@ class FakeConnection implements SessionConnection, ScopeConnection {
   async close(): Promise<void> {
     this.closeCalls++;
     if (this.stayOpen) return;
-    this.isOpen = false;
+    this.drop('closed by us');
   }
   onClose(l: (r: string) => void): IDisposable {
     this.listeners.add(l);
     return { dispose: () => this.listeners.delete(l) };
   }
   drop(reason: string): void {
+    if (!this.isOpen) return;
     this.isOpen = false;
     for (const l of [...this.listeners]) l(reason);
+    this.listeners.clear();
   }
   get listenerCount(): number {
     return this.listeners.size;
@@ -80,7 +82,7 @@ class Owner extends Disposable {
   }
 }
 
-const target = (node: string) => ({ node, env: 'local' as const, cookie: new Cookie('c') });
+const target = (node: string) => ({ node, env: 'local' as const, cookie: { kind: 'value' as const, value: 'c' } });
 
 describe('extension lifecycle: Disposable and disposeAll', () => {
   it('disposes what it owns, last first, and a value registered after disposal at once', () => {
@@ -130,7 +132,7 @@ describe('extension lifecycle: Disposable and disposeAll', () => {
 describe('extension lifecycle: the node scope', () => {
   it('detach leaves no timer, panel, feed or session behind and awaits the sessions\' cleanup', async () => {
     const conn = new FakeConnection('demo@h');
-    const n = new AttachedNode(new Session(conn, { env: 'local' }), conn, target('demo@h'));
+    const n = new AttachedNode(new Session(conn, { env: 'local' }), target('demo@h'));
     const clock = new FakeClock();
     const panels = [new FakePanel(), new FakePanel(), new FakePanel()];
     for (const p of panels) n.own(p, p.closed.event);
@@ -163,7 +165,7 @@ describe('extension lifecycle: the node scope', () => {
 
   it('says the truth when the connection does not close or a session does not stop', async () => {
     const conn = new FakeConnection('stuck@h', true);
-    const n = new AttachedNode(new Session(conn, { env: 'local' }), conn, target('stuck@h'), 50);
+    const n = new AttachedNode(new Session(conn, { env: 'local' }), target('stuck@h'), 50);
     void n.runTask('hung', () => new Promise(() => undefined));
     const o = await n.close();
     assert.equal(o.connectionClosed, false);
@@ -179,7 +181,7 @@ describe('extension lifecycle: the node manager', () => {
       attach: async (t) => {
         const c = conns.get(t.node);
         if (!c) throw Object.assign(new Error(`no node ${t.node}`), { kind: 'noSuchNode' });
-        return { session: new Session(c, { env: t.env }), connection: c };
+        return new Session(c, { env: t.env });
       },
       info: () => undefined,
       warn: () => undefined,

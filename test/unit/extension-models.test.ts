@@ -22,14 +22,14 @@ describe('attach: validation and the picker', () => {
   it('validates node names and host:port with actionable messages', () => {
     assert.equal(nodeNameError('demo@localhost'), null);
     assert.equal(nodeNameError('demo'), null);
-    assert.match(nodeNameError('') ?? '', /Enter a node name/);
+    assert.match(nodeNameError('') ?? '', /a node name is required/);
     assert.match(nodeNameError('a@b@c') ?? '', /more than one @/);
-    assert.match(nodeNameError('de mo@x') ?? '', /not a valid node name/);
+    assert.match(nodeNameError('de mo@x') ?? '', /is not a node name/);
     assert.equal(fullNodeName('demo', 'myhost'), 'demo@myhost');
     assert.deepEqual(parseHostPort('db1.internal'), { host: 'db1.internal' });
     assert.deepEqual(parseHostPort('localhost:9100'), { host: 'localhost', port: 9100 });
     assert.deepEqual(parseHostPort('[::1]:9100'), { host: '::1', port: 9100 });
-    assert.match((parseHostPort('h:70000') as { error: string }).error, /between 1 and 65535/);
+    assert.match((parseHostPort('h:70000') as { error: string }).error, /TCP port \(1-65535\)/);
     assert.match((parseHostPort('') as { error: string }).error, /SSH tunnel/);
   });
 
@@ -54,7 +54,10 @@ describe('sidebar shaping', () => {
     assert.equal(items.length, MAX_CHILDREN_SHOWN + 1);
     assert.deepEqual(items[items.length - 1], { kind: 'more', node: 'n', label: '99,950 more children (open the supervision tree to page through them)' });
     assert.equal(treeDescription(many), 'one_for_one · 100,000 children · 0/3 restarts per 5 s');
-    assert.equal(restartHealth({ ...many, restarts: 2 }), 'warning');
+    // The same rule as the restart-storm finding: 1 of 3 is a warning, 2 of 3 is critical (an error mark).
+    assert.equal(restartHealth({ ...many, restarts: 0 }), 'ok');
+    assert.equal(restartHealth({ ...many, restarts: 1 }), 'warning');
+    assert.equal(restartHealth({ ...many, restarts: 2 }), 'error');
     assert.equal(restartHealth({ ...many, restarts: 3 }), 'error');
     assert.equal(restartHealth({ ...many, error: 'timeout' }), 'error');
   });

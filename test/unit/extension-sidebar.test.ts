@@ -3,7 +3,7 @@
 import { strict as assert } from 'node:assert';
 import type { ProcessPage, ProcessSort } from '../../src/core/processes';
 import { Session, type SessionConnection } from '../../src/core/session';
-import { Cookie, type LocalProcess } from '../../src/dist';
+import type { LocalProcess } from '../../src/dist';
 import { Emitter } from '../../src/extension/lifecycle';
 import { appOf, findingOf, focusOf, nodeOf, pidOf, sortOf } from '../../src/extension/model/args';
 import { MESSAGE_GUARDS } from '../../src/extension/model/messages';
@@ -12,10 +12,9 @@ import type { SidebarItem } from '../../src/extension/model/sidebar';
 import { AttachedNode } from '../../src/extension/node-scope';
 import type { NodeChange } from '../../src/extension/nodes';
 
-const conn: SessionConnection & { isOpen: boolean; onClose(): { dispose(): void } } = {
+const conn: SessionConnection = {
   peer: 'rabbit@localhost',
   localName: 'beam_lens_x@h',
-  isOpen: true,
   rpc: () => Promise.reject(new Error('no rpc')),
   spawn: (): LocalProcess => {
     throw new Error('no spawn');
@@ -25,7 +24,7 @@ const conn: SessionConnection & { isOpen: boolean; onClose(): { dispose(): void 
 };
 
 function fakeSource() {
-  const n = new AttachedNode(new Session(conn, { env: 'local' }), conn, { node: 'rabbit@vm', env: 'local', cookie: new Cookie('c') });
+  const n = new AttachedNode(new Session(conn, { env: 'local' }), { node: 'rabbit@vm', env: 'local', cookie: { kind: 'value', value: 'c' } });
   const changed = new Emitter<NodeChange>();
   const calls = { refresh: 0, sorts: [] as ProcessSort[] };
   const page = (sort: ProcessSort): ProcessPage => ({ total: 1, rows: [{ pid: '<0.1.0>', name: `top_${sort}`, memory: 1, reductions: 1, messageQueueLen: 0, currentFunction: null, initialCall: null }], via: 'rpc' }) as ProcessPage;

@@ -3,7 +3,7 @@
 // rebuild puts the keyboard focus back on the same link or button.
 import '../common/base.css';
 import './style.css';
-import type { ProcessDetail } from '../../src/core/process-detail';
+import type { ProcessDetail } from '../../src/protocol/webview';
 import { assertNever, type HostToDetail } from '../../src/protocol/webview';
 import { h, replaceChildren, statusLine } from '../common/dom';
 import { channel } from '../common/vscode-api';

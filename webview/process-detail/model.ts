@@ -1,7 +1,7 @@
 // Pure shaping of one process's detail for the view (no DOM): which references are local pids
 // (openable), the info rows, and the process's place in the supervision tree. Node data stays
 // plain strings; render.ts puts them in the DOM as text.
-import type { ProcessDetail } from '../../src/core/process-detail';
+import type { ProcessDetail } from '../../src/protocol/webview';
 
 /** A reference from process_info: a pid of this node (openable), of another node, a port, or a name. */
 export type RefKind = 'pid' | 'remote-pid' | 'port' | 'name';

@@ -2,7 +2,7 @@
 // stacktrace, links/monitors/monitored-by (local pids are links), dictionary keys, messages.
 // Every piece of node data goes in as text. Focusable elements carry data-key, so a rebuild can
 // put the focus back where it was.
-import type { ProcessDetail } from '../../src/core/process-detail';
+import type { ProcessDetail } from '../../src/protocol/webview';
 import { h } from '../common/dom';
 import { breadcrumb, infoRows, refs, title, type Ref } from './model';
 

@@ -5,7 +5,7 @@
 // cells that changed since a pid's previous row fade from a highlight. Logic: model.ts; DOM: render.ts.
 import '../common/base.css';
 import './style.css';
-import type { ProcessSort } from '../../src/core/processes';
+import type { ProcessSort } from '../../src/protocol/webview';
 import { assertNever, type HostToTable, type TablePage } from '../../src/protocol/webview';
 import { statusLine } from '../common/dom';
 import { channel } from '../common/vscode-api';

@@ -2,7 +2,7 @@
 // a cache of fetched blocks keyed by sort+filter with in-flight bookkeeping, what to fetch for a
 // viewport, changed-cell detection between refreshes, columns and the header text. The scroll
 // geometry and keyboard selection are in geometry.ts (re-exported here).
-import type { ProcessRow, ProcessSort } from '../../src/core/processes';
+import type { ProcessRow, ProcessSort } from '../../src/protocol/webview';
 import type { TableQuery } from '../../src/protocol/webview';
 
 export * from './geometry';

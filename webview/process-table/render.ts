@@ -1,7 +1,7 @@
 // DOM of the process table: toolbar (filter, sort, summary), a role="grid" scroller holding a
 // sticky header row and a spacer as tall as the (scaled) scroll space, and the few row elements
 // in view, reused between frames while their data is unchanged. Node data goes in as text only.
-import type { ProcessRow, ProcessSort } from '../../src/core/processes';
+import type { ProcessRow, ProcessSort } from '../../src/protocol/webview';
 import { formatBytes, h, replaceChildren } from '../common/dom';
 import { CHANGE_FADE_MS, ROW_HEIGHT, SORTS, SORT_LABELS, cellKey, scrollSpace, visibleColumns, type BlockCache, type ChangeTracker, type Column, type ColumnSpec, type Visible } from './model';
 

@@ -3,7 +3,7 @@
 // Regenerate; progress while the node is sampled; a finding asked for is scrolled to and marked.
 import '../common/base.css';
 import './style.css';
-import type { Finding } from '../../src/core/findings';
+import type { Finding } from '../../src/protocol/webview';
 import { assertNever, type HostToReport } from '../../src/protocol/webview';
 import { h, replaceChildren, statusLine } from '../common/dom';
 import { channel } from '../common/vscode-api';

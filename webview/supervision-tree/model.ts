@@ -6,7 +6,7 @@
 // - a "N more children" node for supervisors that list only a page of their children;
 // - health from restarts against intensity, mailboxes and supervisors that did not answer;
 // - collapse state (user choices over defaults), focus/search lookup and keyboard navigation.
-import type { ApplicationTree, TreeNode } from '../../src/core/tree';
+import type { ApplicationTree, TreeNode } from '../../src/protocol/webview';
 import type { ProcessHealth, TreeFocus } from '../../src/protocol/webview';
 
 export type Health = 'ok' | 'warning' | 'error';

@@ -1,5 +1,4 @@
-import { hostname } from 'node:os';
-import { listNodes } from '../../dist';
+import { listNodes, shortHostname } from '../../dist';
 import { numberFlag, stringFlag } from '../args';
 import type { Command } from '../command';
 import { ExitCode } from '../exit-codes';
@@ -19,7 +18,7 @@ export const nodesCommand: Command = {
   async run({ args, output }) {
     const host = stringFlag(args.flags, 'host') ?? 'localhost';
     const nodes = await listNodes(host, { timeoutMs: numberFlag(args.flags, 'timeout') ?? 3000 });
-    const shortHost = host === 'localhost' ? hostname().split('.')[0] ?? host : host;
+    const shortHost = host === 'localhost' ? shortHostname() : host;
     const rows = nodes.map((n) => ({ name: n.name, node: `${n.name}@${shortHost}`, port: n.port }));
     if (args.flags.json === true) {
       printJson(output, { host, nodes: rows });

@@ -3,7 +3,7 @@ import { performance } from 'node:perf_hooks';
 import { charlistToString } from '../../core/terms';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
-import { connectFromFlags } from '../connection';
+import { attachFromFlags } from '../connection';
 import { ExitCode } from '../exit-codes';
 import { printJson } from '../output';
 
@@ -18,7 +18,8 @@ export const pingCommand: Command = {
   },
   async run({ args, output }) {
     const started = performance.now();
-    const { target, connection } = await connectFromFlags(args.flags);
+    const session = await attachFromFlags(args.flags);
+    const connection = session.connection;
     try {
       const connectMs = performance.now() - started;
       const otpRelease = charlistToString(await connection.rpc('erlang', 'system_info', [Atom.of('otp_release')]));
@@ -31,7 +32,7 @@ export const pingCommand: Command = {
       }
       samples.sort((a, b) => a - b);
       const rttMs = samples[Math.floor(samples.length / 2)] as number;
-      const result = { node: connection.peer, env: target.env, otpRelease, ertsVersion, rttMs: round(rttMs), connectMs: round(connectMs) };
+      const result = { node: connection.peer, env: session.env, otpRelease, ertsVersion, rttMs: round(rttMs), connectMs: round(connectMs) };
       if (args.flags.json === true) printJson(output, result);
       else {
         output.out(
@@ -40,7 +41,7 @@ export const pingCommand: Command = {
       }
       return ExitCode.ok;
     } finally {
-      await connection.close();
+      await session.detach();
     }
   },
 };

@@ -6,15 +6,19 @@ import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { formatBytes, formatCount, printJson, renderTable } from '../output';
 import { probeFlags, progressLine, withSession } from '../session';
+import { clusterTopProcesses, type ClusterProcessRow } from '../../core/cluster/cluster';
+import { clusterFlags, withCluster } from './cluster';
 
 export const processesCommand: Command = {
   spec: {
     name: 'processes',
     summary: 'Processes sorted on the target by memory, reductions, mailbox or reduction rate, one page at a time.',
-    usage: 'beam-lens processes --node NAME [--sort memory|reductions|mailbox|reduction-rate] [--limit 50] [--offset 0] [--json]',
+    usage: 'beam-lens processes --node NAME [--sort memory|reductions|mailbox|reduction-rate] [--limit 50] [--offset 0] [--cluster [--via entry|direct]] [--json]',
     flags: {
       ...connectionFlags,
       ...probeFlags,
+      ...clusterFlags,
+      cluster: { type: 'boolean', description: 'the top N of the whole cluster of --node (each row names its node; ranked on each member, merged here)' },
       sort: { type: 'string', value: 'KEY', description: 'memory | reductions | mailbox | reduction-rate', default: 'memory' },
       limit: { type: 'number', value: 'N', description: 'rows per page (default 50, at most 1000)', default: 50 },
       offset: { type: 'number', value: 'N', description: 'rows to skip (default 0)', default: 0 },
@@ -27,6 +31,30 @@ export const processesCommand: Command = {
     const limit = countFlag(args.flags, 'limit', 50, { max: 1000 });
     const offset = countFlag(args.flags, 'offset', 0, { min: 0 });
     const windowMs = numberFlag(args.flags, 'window');
+    if (booleanFlag(args.flags, 'cluster')) {
+      if (offset !== 0) throw new UsageError('--offset is not available with --cluster: the merged table is the top --limit of every member');
+      const page = await withSession(args.flags, output, signal, (s) => withCluster(s, args.flags, (view) => clusterTopProcesses(view, sort as ProcessSort, limit)));
+      if (booleanFlag(args.flags, 'json')) {
+        printJson(output, page);
+        return ExitCode.ok;
+      }
+      output.out(
+        renderTable(
+          [
+            { header: 'NODE', cell: (r: ClusterProcessRow) => r.node },
+            { header: 'PID', cell: (r) => r.pid },
+            { header: 'NAME / INITIAL CALL', max: 34, cell: (r) => (r.name ? formatModule(r.name) : r.initialCall ? formatModule(r.initialCall) : '') },
+            { header: 'MEMORY', align: 'right', cell: (r) => formatBytes(r.memory) },
+            { header: 'REDS', align: 'right', cell: (r) => formatCount(r.reductions) },
+            { header: 'MSGQ', align: 'right', cell: (r) => formatCount(r.messageQueueLen) },
+          ],
+          page.rows,
+        ),
+      );
+      for (const m of page.members) if (m.status !== 'ok') output.out(`  ${m.node}: ${m.status}${m.error ? ` (${m.error})` : ''}`);
+      output.out(`top ${page.rows.length} of ${page.total} processes on ${page.members.filter((m) => m.status === 'ok').length} of ${page.members.length} nodes by ${page.sort}`);
+      return ExitCode.ok;
+    }
     const progress = progressLine(output);
     const page = await withSession(args.flags, output, signal, (s) =>
       s.processes({ sort: sort as ProcessSort, limit, offset, ...(windowMs !== undefined ? { windowMs } : {}), onProgress: progress.report, signal }),

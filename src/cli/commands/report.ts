@@ -1,10 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { diagnose } from '../../core/diagnose';
+import { diagnose, type Diagnosis } from '../../core/diagnose';
 import { renderReport } from '../../core/report';
 import { fileAuditLog } from '../../core/sessions/audit';
 import { factsFromDiagnosis } from '../../core/sessions/saved-facts';
-import { newSessionId, saveSession } from '../../core/sessions/store';
+import { runAudited } from '../../core/sessions/run';
 import { UsageError, booleanFlag, numberFlag, stringFlag } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
@@ -32,21 +32,38 @@ export const reportCommand: Command = {
     if (!(seconds >= 1 && seconds <= 3600)) throw new UsageError(`--duration must be from 1 to 3600 seconds, got ${seconds}`);
     const progress = progressLine(output);
     const trace = booleanFlag(args.flags, 'allow-trace');
-    const audit = fileAuditLog({ cwd });
-    const started = new Date();
-    const { markdown, findings, samples, probe, note, facts, env } = await withSession(args.flags, output, signal, async (s) => {
-      if (trace) audit.append({ node: s.node, env: s.env, action: 'report with hot functions', limits: { durationMs: seconds * 1000 }, outcome: 'requested' });
-      const d = await diagnose(s, { durationMs: seconds * 1000, trace, onProgress: progress.report, signal });
-      if (trace) audit.append({ node: s.node, env: s.env, action: 'report with hot functions', limits: { durationMs: seconds * 1000 }, outcome: d.tracingNote ? 'error' : 'completed', ...(d.tracingNote ? { detail: d.tracingNote } : {}) });
+    // Read-only sampling needs no audit; with --allow-trace it counts calls, which is audited.
+    const audit = trace ? fileAuditLog({ cwd, actor: { face: 'cli' } }) : null;
+    const { markdown, findings, samples, probe, note, sessionFile } = await withSession(args.flags, output, signal, async (s) => {
+      let d: Diagnosis | undefined;
+      // Saved so the editor can show lenses and diagnostics from it without a node.
+      const run = await runAudited({
+        session: s,
+        kind: 'report',
+        limits: { durationMs: seconds * 1000, trace },
+        consent: trace ? ['trace', 'probe'] : [],
+        audit,
+        stop: signal,
+        save: { cwd },
+        body: async (runSignal) => {
+          d = await diagnose(s, { durationMs: seconds * 1000, trace, onProgress: progress.report, signal: runSignal });
+          return {
+            value: { facts: factsFromDiagnosis(d, s.env) },
+            endReason: runSignal.aborted ? 'stopped' : 'completed',
+            durationMs: d.samples.windowMs,
+            ...(d.tracingNote ? { endDetail: d.tracingNote } : {}),
+          };
+        },
+      });
+      const diagnosis = d as Diagnosis;
       const probe = s.probe.state === 'loaded';
       return {
-        samples: d.samples,
-        findings: d.findings,
+        samples: diagnosis.samples,
+        findings: diagnosis.findings,
         probe,
-        note: d.tracingNote,
-        facts: factsFromDiagnosis(d, s.env),
-        env: s.env,
-        markdown: renderReport({ samples: d.samples, findings: d.findings, env: s.env, probe }),
+        note: diagnosis.tracingNote,
+        sessionFile: run.file as string,
+        markdown: renderReport({ samples: diagnosis.samples, findings: diagnosis.findings, env: s.env, probe }),
       };
     });
     if (note) output.err(`beam-lens: ${note}`);
@@ -54,23 +71,6 @@ export const reportCommand: Command = {
     const file = path.resolve(cwd, out);
     mkdirSync(path.dirname(file), { recursive: true });
     writeFileSync(file, markdown);
-    // Saved so the editor can show lenses and diagnostics from it without a node.
-    const sessionFile = saveSession(
-      {
-        format: 1,
-        id: newSessionId('report', started),
-        kind: 'report',
-        node: samples.node,
-        env,
-        startedAt: started.toISOString(),
-        endedAt: new Date().toISOString(),
-        durationMs: samples.windowMs,
-        limits: { durationMs: seconds * 1000, trace },
-        endReason: 'completed',
-        result: { facts },
-      },
-      { cwd },
-    );
     if (booleanFlag(args.flags, 'json')) {
       printJson(output, { file, session: sessionFile, node: samples.node, windowMs: samples.windowMs, probe, findings });
     } else {

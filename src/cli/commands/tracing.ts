@@ -1,13 +1,12 @@
 // Tracing commands: hot, trace, trace-messages, monitor. Each needs --allow-trace and
 // --allow-probe (and --confirm-node on production), is bounded (rate, cap, deadline), is written
 // to the audit log, and saves its result as a session file.
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
 import { formatModule } from '../../etf';
-import { renderTraceLog, traceLine } from '../../core/sessions/trace-log';
+import { traceLine } from '../../core/sessions/trace-log';
 import { fileAuditLog } from '../../core/sessions/audit';
 import { measureCallTime, runHotFunctions, type HotFunction, type HotResult } from '../../core/sessions/hot';
-import { newSessionId, saveSession, type EndReason, type SessionKind } from '../../core/sessions/store';
+import { printableLimits, runAudited, type RunOutcome, type RunResult } from '../../core/sessions/run';
+import type { SessionKind } from '../../core/sessions/store';
 import { parseMfa, parseRate, runMonitor, runTrace, type TraceEvent, type TraceResult, type TraceTarget } from '../../core/sessions/trace';
 import type { Session } from '../../core/session';
 import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag, type FlagSpec, type FlagValues } from '../args';
@@ -16,6 +15,8 @@ import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { formatCount, printJson, renderTable } from '../output';
 import { probeFlags, withSession } from '../session';
+import { clusterHot, type ClusterHotResult } from '../../core/cluster/sessions';
+import { clusterFlags, withCluster } from './cluster';
 
 const traceFlags: Record<string, FlagSpec> = {
   ...connectionFlags,
@@ -31,55 +32,30 @@ const boundFlags: Record<string, FlagSpec> = {
   duration: { type: 'number', value: 'S', description: 'deadline in seconds (default 30)', default: 30 },
 };
 
-interface Audited<T> {
-  value: T;
-  endReason: EndReason;
-  endDetail?: string;
-  durationMs: number;
-}
-
+/** Runs one audited session (consent, audit, run, save) through the core run service. */
 async function audited<T>(
   ctx: CommandContext,
   kind: SessionKind,
   limits: Record<string, unknown>,
-  body: (s: Session) => Promise<Audited<T>>,
-): Promise<{ record: Audited<T>; node: string; env: string; file: string; started: Date }> {
-  const audit = fileAuditLog({ cwd: ctx.cwd, ...(stringFlag(ctx.args.flags, 'audit') ? { file: stringFlag(ctx.args.flags, 'audit') as string } : {}) });
-  const started = new Date();
-  let node = '';
-  let env = '';
-  const record = await withSession(ctx.args.flags, ctx.output, ctx.signal, async (s) => {
-    node = s.node;
-    env = s.env;
-    audit.append({ node, env, action: `${kind} start`, limits, outcome: 'requested' });
-    try {
-      const r = await body(s);
-      audit.append({ node, env, action: `${kind} end`, limits, outcome: r.endReason, ...(r.endDetail ? { detail: r.endDetail } : {}) });
-      return r;
-    } catch (err) {
-      const refused = typeof err === 'object' && err !== null && (err as { kind?: unknown }).kind === 'consentRequired';
-      audit.append({ node, env, action: `${kind} end`, limits, outcome: refused ? 'refused' : 'error', detail: err instanceof Error ? err.message : String(err) });
-      throw err;
-    }
-  });
-  const file = saveSession(
-    {
-      format: 1,
-      id: newSessionId(kind, started),
+  body: (s: Session, signal: AbortSignal) => Promise<RunOutcome<T>>,
+  traceLog?: (value: T) => { target: string; limits: Record<string, string | number>; result: TraceResult },
+): Promise<RunResult<T>> {
+  const auditFile = stringFlag(ctx.args.flags, 'audit');
+  const saveFile = stringFlag(ctx.args.flags, 'save');
+  const audit = fileAuditLog({ cwd: ctx.cwd, actor: { face: 'cli' }, ...(auditFile !== undefined ? { file: auditFile } : {}) });
+  return withSession(ctx.args.flags, ctx.output, ctx.signal, (s) =>
+    runAudited<T>({
+      session: s,
       kind,
-      node,
-      env,
-      startedAt: started.toISOString(),
-      endedAt: new Date().toISOString(),
-      durationMs: record.durationMs,
       limits,
-      endReason: record.endReason,
-      ...(record.endDetail ? { endDetail: record.endDetail } : {}),
-      result: record.value,
-    },
-    { cwd: ctx.cwd, ...(stringFlag(ctx.args.flags, 'save') ? { file: stringFlag(ctx.args.flags, 'save') as string } : {}) },
+      consent: ['trace', 'probe'],
+      audit,
+      stop: ctx.signal,
+      save: { cwd: ctx.cwd, ...(saveFile !== undefined ? { file: saveFile } : {}) },
+      ...(traceLog ? { traceLog } : {}),
+      body: (signal) => body(s, signal),
+    }),
   );
-  return { record, node, env, file, started };
 }
 
 function seconds(flags: FlagValues, name: string, fallback: number): number {
@@ -100,6 +76,8 @@ export const hotCommand: Command = {
       app: { type: 'string', value: 'APP', description: "only this application's modules (default: every non-OTP application)" },
       module: { type: 'string', value: 'M', description: 'only these modules, comma-separated (raw atoms: Elixir.MyApp.Worker)' },
       'call-time': { type: 'number', value: 'N', description: 'then measure call_time for the top N (at most 10)', default: 0 },
+      ...clusterFlags,
+      cluster: { type: 'boolean', description: 'count on every member of the cluster of --node (direct connections, the probe on each; one consent for all)' },
     },
   },
   async run(ctx) {
@@ -110,13 +88,40 @@ export const hotCommand: Command = {
     const app = stringFlag(args.flags, 'app');
     const modules = stringFlag(args.flags, 'module')?.split(',').map((m) => m.trim()).filter(Boolean);
     const limits = { durationMs: duration * 1000, listed: limit, callTimeTop, ...(app ? { app } : {}), ...(modules ? { modules } : {}) };
-    const { record, file } = await audited<HotResult>(ctx, 'hot', limits, async (s) => {
+    if (booleanFlag(args.flags, 'cluster')) {
+      if (callTimeTop > 0) throw new UsageError('--call-time is not available with --cluster');
+      const options = { durationMs: duration * 1000, limit, ...(app ? { apps: [app] } : {}), ...(modules ? { modules } : {}) };
+      const run = await audited<ClusterHotResult>(ctx, 'hot', { ...limits, cluster: true }, async (s, signal) => {
+        const value = await withCluster(s, args.flags, (view) => clusterHot(view, { ...options, signal }));
+        return { value, endReason: value.endReason, durationMs: value.durationMs };
+      });
+      const r = run.value;
+      if (booleanFlag(args.flags, 'json')) {
+        printJson(output, { session: run.file, ...r });
+        return ExitCode.ok;
+      }
+      output.out(
+        renderTable(
+          [
+            { header: 'NODE', cell: (f: ClusterHotResult['functions'][number]) => f.node },
+            { header: 'FUNCTION', max: 50, cell: (f) => `${formatModule(f.module)}.${f.function}/${f.arity}` },
+            { header: 'CALLS', align: 'right', cell: (f) => formatCount(f.calls) },
+            { header: 'CALLS/S', align: 'right', cell: (f) => formatCount(f.callsPerSec) },
+          ],
+          r.functions,
+        ),
+      );
+      for (const n of r.nodes) output.out(`  ${n.node}: ${n.status === 'ok' ? `${formatCount(n.totalCalls ?? 0)} calls (${n.endReason})` : `${n.status} (${n.error ?? ''})`}`);
+      output.out(`${r.nodes.filter((n) => n.status === 'ok').length} of ${r.nodes.length} nodes counted over ${(r.durationMs / 1000).toFixed(1)} s (${r.endReason}); saved ${run.file ?? '(not saved)'}`);
+      return ExitCode.ok;
+    }
+    const run = await audited<HotResult>(ctx, 'hot', limits, async (s, signal) => {
       const result = await runHotFunctions(s, {
         durationMs: duration * 1000,
         limit,
         ...(app ? { apps: [app] } : {}),
         ...(modules ? { modules } : {}),
-        signal: ctx.signal,
+        signal,
       });
       if (callTimeTop > 0 && result.endReason === 'completed') await measureCallTime(s, result.functions.slice(0, callTimeTop), 1000);
       return {
@@ -126,7 +131,8 @@ export const hotCommand: Command = {
         durationMs: result.durationMs,
       };
     });
-    const r = record.value;
+    const r = run.value;
+    const file = run.file as string;
     if (booleanFlag(args.flags, 'json')) {
       printJson(output, {
         durationMs: r.durationMs,
@@ -167,19 +173,10 @@ function printEvent(ctx: CommandContext, e: TraceEvent): void {
   ctx.output.out(traceLine(e));
 }
 
-/** Saves the trace log (`.beamtrace`) next to the session's JSON record; returns its path. */
-function saveTraceLog(file: string, node: string, target: string, limits: Record<string, unknown>, r: TraceResult): string {
-  const logFile = file.replace(/\.json$/, '') + '.beamtrace';
-  const printable: Record<string, string | number> = {};
-  for (const [k, v] of Object.entries(limits)) {
-    if (typeof v === 'number' || typeof v === 'string') printable[k] = v;
-    else if (v !== null && typeof v === 'object' && 'count' in v && 'perMs' in v) printable[k] = `${String(v.count)}/${String(v.perMs)}ms`;
-  }
-  writeFileSync(logFile, renderTraceLog(node, path.basename(file, '.json'), target, printable, r));
-  return logFile;
-}
-
-function finish(ctx: CommandContext, r: TraceResult, file: string, logFile: string): ExitCode {
+function finish(ctx: CommandContext, run: RunResult<TraceResult>): ExitCode {
+  const r = run.value;
+  const file = run.file as string;
+  const logFile = run.traceLogFile as string;
   if (booleanFlag(ctx.args.flags, 'json')) {
     printJson(ctx.output, { session: file, log: logFile, endReason: r.endReason, forwarded: r.forwarded, dropped: r.dropped, durationMs: r.durationMs, ...(r.breaker ? { breaker: r.breaker } : {}), events: r.events });
   } else {
@@ -225,12 +222,18 @@ export const traceCommand: Command = {
 async function traceSession(ctx: CommandContext, kind: SessionKind, target: TraceTarget, what: Record<string, unknown>): Promise<ExitCode> {
   const limits = traceLimits(ctx.args.flags);
   const maxChars = countFlag(ctx.args.flags, 'chars', 200, { min: 20, max: 10_000 });
-  const { record, file, node } = await audited<TraceResult>(ctx, kind, { ...limits, ...what }, async (s) => {
-    const r = await runTrace(s, target, { ...limits, maxChars }, (e) => printEvent(ctx, e), ctx.signal);
-    return { value: r, endReason: r.endReason, durationMs: r.durationMs, ...(r.breaker ? { endDetail: `${r.breaker.what} ${r.breaker.value} over ${r.breaker.limit}` } : {}) };
-  });
   const targetText = target.kind === 'call' ? `${formatModule(target.module)}:${target.function}/${target.arity}` : `messages of ${target.pid}`;
-  return finish(ctx, record.value, file, saveTraceLog(file, node, targetText, { ...limits, chars: maxChars }, record.value));
+  const run = await audited<TraceResult>(
+    ctx,
+    kind,
+    { ...limits, ...what },
+    async (s, signal) => {
+      const r = await runTrace(s, target, { ...limits, maxChars }, (e) => printEvent(ctx, e), signal);
+      return { value: r, endReason: r.endReason, durationMs: r.durationMs, ...(r.breaker ? { endDetail: `${r.breaker.what} ${r.breaker.value} over ${r.breaker.limit}` } : {}) };
+    },
+    (r) => ({ target: targetText, limits: printableLimits({ ...limits, chars: maxChars }), result: r }),
+  );
+  return finish(ctx, run);
 }
 
 export const traceMessagesCommand: Command = {
@@ -269,10 +272,16 @@ export const monitorCommand: Command = {
       ...(numberFlag(f, 'long-schedule') !== undefined ? { longScheduleMs: numberFlag(f, 'long-schedule') as number } : {}),
       ...(numberFlag(f, 'large-heap') !== undefined ? { largeHeapWords: numberFlag(f, 'large-heap') as number } : {}),
     };
-    const { record, file, node } = await audited<TraceResult>(ctx, 'monitor', opts, async (s) => {
-      const r = await runMonitor(s, opts, (e) => printEvent(ctx, e), ctx.signal);
-      return { value: r, endReason: r.endReason, durationMs: r.durationMs };
-    });
-    return finish(ctx, record.value, file, saveTraceLog(file, node, 'system_monitor', opts, record.value));
+    const run = await audited<TraceResult>(
+      ctx,
+      'monitor',
+      opts,
+      async (s, signal) => {
+        const r = await runMonitor(s, opts, (e) => printEvent(ctx, e), signal);
+        return { value: r, endReason: r.endReason, durationMs: r.durationMs };
+      },
+      (r) => ({ target: 'system_monitor', limits: printableLimits(opts), result: r }),
+    );
+    return finish(ctx, run);
   },
 };

@@ -6,15 +6,18 @@ import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { printJson } from '../output';
 import { probeFlags, withSession } from '../session';
+import { clusterFlags, withCluster } from './cluster';
 
 export const treeCommand: Command = {
   spec: {
     name: 'tree',
     summary: 'Running applications and their supervision trees (strategy, restart intensity, restarts, children).',
-    usage: 'beam-lens tree --node NAME [--app APP] [--page N] [--json]',
+    usage: 'beam-lens tree --node NAME [--app APP] [--page N] [--cluster [--via entry|direct]] [--json]',
     flags: {
       ...connectionFlags,
       ...probeFlags,
+      ...clusterFlags,
+      cluster: { type: 'boolean', description: 'the trees of every member of the cluster of --node, one section per node' },
       app: { type: 'string', value: 'APP', description: 'only this application' },
       page: { type: 'number', value: 'N', description: 'children listed per supervisor before paging (default 100)', default: 100 },
     },
@@ -22,7 +25,32 @@ export const treeCommand: Command = {
   async run({ args, output, signal }) {
     const app = stringFlag(args.flags, 'app');
     const pageSize = countFlag(args.flags, 'page', 100, { max: 10_000 });
-    const apps = await withSession(args.flags, output, signal, (s) => s.tree({ ...(app !== undefined ? { app } : {}), pageSize }));
+    const options = { ...(app !== undefined ? { app } : {}), pageSize };
+    if (booleanFlag(args.flags, 'cluster')) {
+      const answers = await withSession(args.flags, output, signal, (s) => withCluster(s, args.flags, (view) => view.ask((m) => m.tree(options), 30_000)));
+      if (booleanFlag(args.flags, 'json')) {
+        printJson(output, {
+          nodes: answers.map((a) => ({
+            node: a.node,
+            status: a.status,
+            ...(a.error ? { error: a.error } : {}),
+            ...(a.value ? { applications: a.value.map((x) => ({ name: x.name, description: x.description, version: x.version, supervisor: x.supervisor })) } : {}),
+          })),
+        });
+        return ExitCode.ok;
+      }
+      const lines: string[] = [];
+      for (const a of answers) {
+        lines.push(`== ${a.node}${a.status === 'ok' ? '' : `: ${a.status} (${a.error ?? ''})`}`);
+        for (const x of a.value ?? []) {
+          lines.push(`${x.name} ${x.version}${x.supervisor ? '' : '  (library application, no processes)'}`);
+          if (x.supervisor) renderNode(x.supervisor, '  ', lines);
+        }
+      }
+      output.out(lines.join('\n'));
+      return ExitCode.ok;
+    }
+    const apps = await withSession(args.flags, output, signal, (s) => s.tree(options));
     if (booleanFlag(args.flags, 'json')) {
       printJson(output, { applications: apps.map((a) => ({ name: a.name, description: a.description, version: a.version, supervisor: a.supervisor })) });
       return ExitCode.ok;

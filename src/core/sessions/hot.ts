@@ -2,6 +2,7 @@
 // ranked by calls and calls/s, with an optional second stage measuring call_time for the top few.
 // Patterns are set by the probe, which registers their removal with its guardian first: if we
 // vanish, the target removes them itself.
+import { BeamLensError } from '../../errors';
 import { Atom, Term, Tuple, formatTerm } from '../../etf';
 import { PROBE_MODULE } from '../probe-loader';
 import { delay } from '../processes';
@@ -73,7 +74,7 @@ export async function ownModules(session: Session, apps?: string[]): Promise<Map
   if (apps) {
     const missing = apps.filter((a) => !out.has(a));
     if (missing.length > 0) {
-      throw Object.assign(new Error(`no running application ${missing.join(', ')} of the target's own code (OTP and Elixir applications are not traced); running: ${[...(await ownModules(session)).keys()].join(', ') || 'none'}`), { kind: 'usage' });
+      throw new BeamLensError('usage', `no running application ${missing.join(', ')} of the target's own code (OTP and Elixir applications are not traced); running: ${[...(await ownModules(session)).keys()].join(', ') || 'none'}`);
     }
   }
   return out;
@@ -83,14 +84,14 @@ export async function runHotFunctions(session: Session, options: HotOptions): Pr
   await session.prepareTracing();
   const modules = options.modules ?? [...(await ownModules(session, options.apps)).values()].flat();
   if (modules.length === 0) {
-    throw Object.assign(new Error('the target runs no application of its own to count calls in; name modules with --module'), { kind: 'usage' });
+    throw new BeamLensError('usage', 'the target runs no application of its own to count calls in; name modules with --module');
   }
   const mods = modules.map((m) => Atom.of(m));
   const owner = session.connection.spawn();
   const started = await session.connection.rpc(PROBE_MODULE, 'hot_start', [mods, owner.pid], { timeoutMs: 60_000 });
   if (!(started instanceof Tuple) || !(started.at(0) instanceof Atom) || (started.at(0) as Atom).name !== 'ok') {
     owner.exit();
-    throw Object.assign(new Error(`refused: ${describeRefusal(started)}`), { kind: 'usage' });
+    throw new BeamLensError('usage', `refused: ${describeRefusal(started)}`);
   }
   const functionsCovered = asNumber(started.at(1));
   const stop = new AbortController();

@@ -3,9 +3,8 @@
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import { formatModule } from '../../etf';
-import type { RuntimeFacts } from '../../protocol/lsp';
 import type { Diagnosis } from '../diagnose';
-import { dedupe, factFindings, hotOf, supervisorsOf } from '../runtime-facts';
+import { dedupe, factFindings, hotOf, supervisorsOf, type RuntimeFacts } from '../runtime-facts';
 import type { HotResult } from './hot';
 import { loadSession, sessionsDir, type SessionRecord } from './store';
 

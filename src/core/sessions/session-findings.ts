@@ -1,18 +1,18 @@
 // Findings from tracing sessions: hot functions (call_count / call_time) and system monitor events.
 import type { Finding, SourceLocation } from '../findings';
-import { displayMfa, location } from '../findings';
+import { FINDING_THRESHOLDS as T, displayMfa, findingId, location } from '../finding-rules';
 import type { NodeSamples } from '../sampler';
 import type { HotResult } from './hot';
 
 /** Findings from a hot-functions session: functions taking a large share of calls (or time). */
 export function hotFunctionFindings(hot: HotResult, s?: NodeSamples): Finding[] {
   return hot.functions
-    .filter((f) => f.share >= 0.2 || f.callsPerSec >= 100_000)
-    .slice(0, 5)
+    .filter((f) => f.share >= T.hotFunction.minShare || f.callsPerSec >= T.hotFunction.minPerSec)
+    .slice(0, T.hotFunction.top)
     .map((f) => ({
-      id: `hot-function:${f.mfa}`,
+      id: findingId('hot-function', f.mfa),
       rule: 'hot-function' as const,
-      severity: f.share >= 0.5 ? ('warning' as const) : ('info' as const),
+      severity: f.share >= T.hotFunction.warningShare ? ('warning' as const) : ('info' as const),
       title: `${displayMfa(f.mfa)} takes ${Math.round(f.share * 100)}% of calls (${Math.round(f.callsPerSec).toLocaleString('en-US')}/s)`,
       evidence: [
         `${f.calls.toLocaleString('en-US')} calls in ${(hot.durationMs / 1000).toFixed(1)} s (call_count on ${hot.modules.length} modules)`,
@@ -41,9 +41,9 @@ export function monitorFindings(events: Array<{ what: string; pid: string; detai
   return [...byPid.entries()]
     .filter(([, c]) => c.gc > 0 || c.heap > 0)
     .map(([pid, c]) => ({
-      id: `long-gc:${pid}`,
+      id: findingId('long-gc', pid),
       rule: 'long-gc' as const,
-      severity: c.gc >= 5 ? ('warning' as const) : ('info' as const),
+      severity: c.gc >= T.longGc.warningCount ? ('warning' as const) : ('info' as const),
       title: `${pid} had ${c.gc} long garbage collections${c.heap ? ` and ${c.heap} large-heap warnings` : ''}`,
       evidence: [c.detail],
       subject: { pid },

@@ -3,6 +3,7 @@
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { BeamLensError } from '../../errors';
 
 export type SessionKind = 'hot' | 'mailboxes' | 'trace' | 'trace-messages' | 'monitor' | 'report';
 
@@ -42,8 +43,12 @@ export function saveSession(record: SessionRecord, options: { cwd: string; file?
   return file;
 }
 
-export class SessionFileError extends Error {
-  readonly kind = 'usage' as const;
+/** A session file that cannot be read or is not ours (kind 'usage': the user named the file). */
+export class SessionFileError extends BeamLensError {
+  constructor(message: string) {
+    super('usage', message);
+    this.name = 'SessionFileError';
+  }
 }
 
 export function loadSession(file: string): SessionRecord {

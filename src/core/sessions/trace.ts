@@ -1,6 +1,7 @@
 // Call traces (recon_trace-like) and message traces of one process, run by the probe's tracer on
 // the target with a rate limit, a total cap and a deadline. Events arrive already printed and
 // truncated on the target: a 100 MB message never crosses the wire.
+import { BeamLensError } from '../../errors';
 import type { LocalProcess } from '../../dist';
 import { Atom, ErlMap, Pid, Term, Tuple, formatTerm, isAtom } from '../../etf';
 import { pidText } from '../pids';
@@ -49,12 +50,12 @@ export function parseMfa(text: string): { module: string; function: string; arit
   const elixir = /^([A-Z][\w.]*)\.([a-z_][\w?!]*)\/(\d+|_)$/.exec(text);
   const m = erlang ?? elixir;
   if (!m) {
-    throw Object.assign(new Error(`"${text}" is not Module:function/arity (e.g. my_mod:handle/2, Elixir.MyApp.Worker:run/1 or MyApp.Worker.run/1)`), { kind: 'usage' });
+    throw new BeamLensError('usage', `"${text}" is not Module:function/arity (e.g. my_mod:handle/2, Elixir.MyApp.Worker:run/1 or MyApp.Worker.run/1)`);
   }
   const rawModule = m[1] as string;
   const module = elixir && !erlang ? `Elixir.${rawModule}` : /^[A-Z]/.test(rawModule) && !rawModule.startsWith('Elixir.') ? `Elixir.${rawModule}` : rawModule;
   if (module === '_' || m[2] === '_') {
-    throw Object.assign(new Error('refusing to trace every module or every function of a module: name the function (recon_trace refuses this too)'), { kind: 'usage' });
+    throw new BeamLensError('usage', 'refusing to trace every module or every function of a module: name the function (recon_trace refuses this too)');
   }
   return { module, function: m[2] as string, arity: m[3] === '_' ? '_' : Number(m[3]) };
 }
@@ -100,10 +101,10 @@ export async function runTrace(
     if (target.match !== undefined) {
       const source = target.match.trim().replace(/\.$/, '') + '.';
       const ms = await session.evaluator.eval(MATCH_SPEC, { Src: [...source].map((c) => c.codePointAt(0) as number), Return: Atom.of(target.returns ? 'true' : 'false') }).catch((err: unknown) => {
-        throw Object.assign(new Error(`--match is not a fun the target can turn into a match specification: ${err instanceof Error ? err.message : String(err)}`), { kind: 'usage' });
+        throw new BeamLensError('usage', `--match is not a fun the target can turn into a match specification: ${err instanceof Error ? err.message : String(err)}`);
       });
       if (!(ms instanceof Tuple) || !isAtom(ms.at(0), 'ok')) {
-        throw Object.assign(new Error(`--match: ${formatTerm(ms, { maxLength: 300 })}`), { kind: 'usage' });
+        throw new BeamLensError('usage', `--match: ${formatTerm(ms, { maxLength: 300 })}`);
       }
       spec.push([Atom.of('match'), ms.at(1) as Term]);
     }
@@ -116,9 +117,8 @@ export async function runTrace(
   const started = await session.connection.rpc(PROBE_MODULE, 'trace_start', [new ErlMap(spec)], { timeoutMs: 30_000 });
   if (!(started instanceof Tuple) || !isAtom(started.at(0), 'ok')) {
     owner.exit();
-    throw Object.assign(new Error(`the tracer did not start: ${formatTerm(started, { maxLength: 300 })}`), {
-      kind: started instanceof Tuple && started.at(1) instanceof Tuple && isAtom((started.at(1) as Tuple).at(0), 'busy') ? 'targetBusy' : 'usage',
-    });
+    const busy = started instanceof Tuple && started.at(1) instanceof Tuple && isAtom((started.at(1) as Tuple).at(0), 'busy');
+    throw new BeamLensError(busy ? 'targetBusy' : 'usage', `the tracer did not start: ${formatTerm(started, { maxLength: 300 })}`);
   }
   const tracer = started.at(1) as Pid;
   const events: TraceEvent[] = [];
@@ -190,11 +190,11 @@ export function eventFrom(e: Tuple, node: string): TraceEvent {
 /** "10/1s", "100/500ms", "5/2s" */
 export function parseRate(text: string): { count: number; perMs: number } {
   const m = /^(\d+)\/(\d*)(ms|s|m)?$/.exec(text.trim());
-  if (!m || Number(m[1]) < 1) throw Object.assign(new Error(`--rate "${text}" is not N/TIME, e.g. 10/1s or 100/500ms`), { kind: 'usage' });
+  if (!m || Number(m[1]) < 1) throw new BeamLensError('usage', `--rate "${text}" is not N/TIME, e.g. 10/1s or 100/500ms`);
   const n = m[2] === '' ? 1 : Number(m[2]);
   const unit = m[3] ?? 'ms';
   const perMs = n * (unit === 's' ? 1000 : unit === 'm' ? 60_000 : 1);
-  if (perMs < 10) throw Object.assign(new Error(`--rate window must be at least 10 ms`), { kind: 'usage' });
+  if (perMs < 10) throw new BeamLensError('usage', `--rate window must be at least 10 ms`);
   return { count: Number(m[1]), perMs };
 }
 
@@ -227,13 +227,11 @@ export async function runMonitor(session: Session, options: MonitorOptions, onEv
   if (!(started instanceof Tuple) || !isAtom(started.at(0), 'ok')) {
     owner.exit();
     const busy = started instanceof Tuple && started.at(1) instanceof Tuple && isAtom((started.at(1) as Tuple).at(0), 'busy');
-    throw Object.assign(
-      new Error(
-        busy
-          ? `erlang:system_monitor is already held by ${formatTerm((started.at(1) as Tuple).at(1) as Term, { localNode: Atom.of(session.node), maxLength: 200 })} on ${session.node}; BEAM Lens will not take it from another tool. Stop that tool's monitor first.`
-          : `the system monitor did not start: ${formatTerm(started, { maxLength: 300 })}`,
-      ),
-      { kind: busy ? 'targetBusy' : 'usage' },
+    throw new BeamLensError(
+      busy ? 'targetBusy' : 'usage',
+      busy
+        ? `erlang:system_monitor is already held by ${formatTerm((started.at(1) as Tuple).at(1) as Term, { localNode: Atom.of(session.node), maxLength: 200 })} on ${session.node}; BEAM Lens will not take it from another tool. Stop that tool's monitor first.`
+        : `the system monitor did not start: ${formatTerm(started, { maxLength: 300 })}`,
     );
   }
   const monitor = started.at(1) as Pid;

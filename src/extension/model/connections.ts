@@ -1,11 +1,12 @@
 // Pure parts of attaching (no 'vscode' here, unit-tested): saved connections, node-name and
 // host:port validation, the attach picker's items.
-import { hostname } from 'node:os';
+import { nodeNameProblem, parseHostPort as coreParseHostPort } from '../../core/attach';
 import type { EnvTag } from '../../core/consent';
+import { shortHostname } from '../../dist';
 
 /** This machine's short host name (what a bare node name gets as its host). */
 export function localHostName(): string {
-  return hostname().split('.')[0] || 'localhost';
+  return shortHostname();
 }
 
 const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
@@ -33,34 +34,24 @@ export interface PickItem {
   action: { kind: 'local'; node: string; port: number } | { kind: 'saved'; connection: SavedConnection } | { kind: 'remote' };
 }
 
-/** Checks a node name; returns an error message or null. A bare name gets `@host` added by the caller. */
+/** Checks a node name for an input box (core's rules and texts); an error message or null. */
 export function nodeNameError(text: string): string | null {
-  const t = text.trim();
-  if (t === '') return 'Enter a node name such as demo@localhost';
-  const parts = t.split('@');
-  if (parts.length > 2) return `"${t}" has more than one @; expected name@host`;
-  const [name, host] = parts as [string, string | undefined];
-  if (!/^[A-Za-z0-9_\-.]+$/.test(name)) return `"${name}" is not a valid node name (letters, digits, _ - . only)`;
-  if (host !== undefined && !/^[A-Za-z0-9_\-.]+$/.test(host)) return `"${host}" is not a valid host name`;
-  return null;
+  return nodeNameProblem(text);
 }
 
-export function fullNodeName(text: string, localHost: string): string {
+/** The full node name as core parses it: a bare name gets `@host` (the host the user typed, else this machine's). */
+export function fullNodeName(text: string, host: string): string {
   const t = text.trim();
-  return t.includes('@') ? t : `${t}@${localHost}`;
+  return t.includes('@') ? t : `${t}@${host}`;
 }
 
-/** "host" or "host:port" (the port of the node's distribution listener, e.g. an SSH tunnel). */
+/** "host" or "host:port" (the port of the node's distribution listener, e.g. an SSH tunnel), by core's parser. */
 export function parseHostPort(text: string): { host: string; port?: number } | { error: string } {
-  const t = text.trim();
-  if (t === '') return { error: 'Enter a host, or host:port when EPMD is not reachable (e.g. localhost:9100 through an SSH tunnel)' };
-  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(t);
-  if (!m) return { error: `"${t}" is not host or host:port` };
-  const host = (m[1] as string).replace(/^\[|\]$/g, '');
-  if (m[2] === undefined) return { host };
-  const port = Number(m[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return { error: `port ${m[2]} is not between 1 and 65535` };
-  return { host, port };
+  try {
+    return coreParseHostPort(text);
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 export function connectionKey(c: Pick<SavedConnection, 'node' | 'host' | 'port'>): string {

@@ -1,6 +1,6 @@
 // Host-side checks of webview messages (pure, unit-tested): a webview's JSON is untrusted input.
 // Each view has a type guard for its whole toHost union; a message that fails it is dropped.
-import type { DashboardToHost, DetailToHost, ReportToHost, TableQuery, TableToHost, TreeToHost, WebviewMessages, WebviewName } from '../../protocol/webview';
+import type { ClusterToHost, DashboardToHost, DetailToHost, ReportToHost, TableQuery, TableToHost, TreeToHost, WebviewMessages, WebviewName } from '../../protocol/webview';
 import { isProcessSort, isRecord } from './args';
 
 const MAX_TEXT = 1000;
@@ -90,6 +90,19 @@ export function isReportToHost(m: unknown): m is ReportToHost {
   }
 }
 
+export function isClusterToHost(m: unknown): m is ClusterToHost {
+  if (!isRecord(m)) return false;
+  switch (m.type) {
+    case 'ready':
+    case 'refresh':
+      return true;
+    case 'openNode':
+      return text(m.node) && (m.view === 'overview' || m.view === 'processes' || m.view === 'tree');
+    default:
+      return false;
+  }
+}
+
 /** The guard of each webview's messages to the host. */
 export const MESSAGE_GUARDS: { [N in WebviewName]: (m: unknown) => m is WebviewMessages[N]['toHost'] } = {
   'supervision-tree': isTreeToHost,
@@ -97,4 +110,5 @@ export const MESSAGE_GUARDS: { [N in WebviewName]: (m: unknown) => m is WebviewM
   'process-detail': isDetailToHost,
   dashboard: isDashboardToHost,
   report: isReportToHost,
+  cluster: isClusterToHost,
 };

@@ -7,7 +7,7 @@ import type { ProcessSort } from '../../core/processes';
 import { Disposable, Emitter, type Event } from '../lifecycle';
 import type { NodeChange } from '../nodes';
 import type { AttachedNode } from '../node-scope';
-import { overviewStats, treeChildren, treeModules, type SidebarItem } from './sidebar';
+import { findingItems, overviewStats, treeChildren, treeModules, type SidebarItem } from './sidebar';
 
 export type Section = Extract<SidebarItem, { kind: 'section' }>['section'];
 export const SECTIONS: readonly Section[] = ['overview', 'applications', 'processes', 'findings', 'sessions'];
@@ -118,11 +118,8 @@ export class SidebarData extends Disposable {
         return (n.trees ?? []).map((app) => ({ kind: 'app', node: n.node, app }));
       case 'processes':
         return SIDEBAR_SORTS.map((sort) => this.sortItem(n.node, sort));
-      case 'findings': {
-        const findings = n.diagnosis?.findings ?? n.facts?.findings ?? [];
-        if (findings.length === 0) return [{ kind: 'message', node: n.node, label: n.diagnosis ? 'No findings' : 'Run "BEAM: Generate Report" to diagnose' }];
-        return findings.map((finding) => ({ kind: 'finding', node: n.node, finding }));
-      }
+      case 'findings':
+        return findingItems(n.node, n.diagnosis?.findings ?? null, n.facts?.findings ?? null);
       case 'sessions':
         return this.sessions(n.node);
     }

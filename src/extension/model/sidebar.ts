@@ -1,6 +1,7 @@
 // Shapes the sidebar tree (pure, unit-tested): what each level shows, bounded so a supervisor
 // with 100,000 children or a node with a million processes never floods the view.
 import { formatModule } from '../../etf';
+import { restartHealthOf } from '../../core/finding-rules';
 import type { Finding } from '../../core/findings';
 import type { Overview } from '../../core/overview';
 import type { ProcessRow, ProcessSort } from '../../core/processes';
@@ -70,11 +71,18 @@ export function treeChildren(node: string, app: string, t: TreeNode): SidebarIte
   return items;
 }
 
+/** A supervisor's health mark, by the same restart rule (and thresholds) as the restart-storm finding. */
 export function restartHealth(t: TreeNode): 'ok' | 'warning' | 'error' {
   if (t.error) return 'error';
-  if (t.intensity === undefined || t.intensity <= 0) return 'ok';
-  const ratio = (t.restarts ?? 0) / t.intensity;
-  return ratio >= 1 ? 'error' : ratio >= 0.6 ? 'warning' : 'ok';
+  if (t.type !== 'supervisor') return 'ok';
+  return restartHealthOf({ restarts: t.restarts ?? 0, ...(t.intensity !== undefined ? { intensity: t.intensity } : {}) });
+}
+
+/** The Findings section of a node: the diagnosis's findings when there is one, else the live facts' (same ids). */
+export function findingItems(node: string, diagnosis: readonly Finding[] | null, facts: readonly Finding[] | null): SidebarItem[] {
+  const findings = diagnosis ?? facts ?? [];
+  if (findings.length === 0) return [{ kind: 'message', node, label: diagnosis ? 'No findings' : 'Run "BEAM: Generate Report" to diagnose' }];
+  return findings.map((finding) => ({ kind: 'finding', node, finding }));
 }
 
 /**

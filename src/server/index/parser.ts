@@ -4,12 +4,17 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Language, Parser } from 'web-tree-sitter';
+import { BeamLensError } from '../../errors';
 
 const RUNTIME_WASM = 'web-tree-sitter.wasm';
 const ELIXIR_WASM = 'tree-sitter-elixir.wasm';
 
-export class GrammarLoadError extends Error {
-  readonly kind = 'capability' as const;
+/** The tree-sitter runtime or grammar is missing or broken: an install problem (kind 'internal'). */
+export class GrammarLoadError extends BeamLensError {
+  constructor(message: string) {
+    super('internal', message);
+    this.name = 'GrammarLoadError';
+  }
 }
 
 function locate(file: string, packageName: string, dirs: string[]): string {
