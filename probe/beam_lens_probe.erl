@@ -64,8 +64,7 @@ version() -> 3.
 top_processes(SortKey, Offset, Limit, Items)
   when is_integer(Offset), Offset >= 0, is_integer(Limit), Limit >= 0, is_list(Items) ->
     check_sort_key(SortKey),
-    {Total, Ranked} = rank_processes(erlang:processes(), self(), SortKey, Offset + Limit,
-                                     1, 0, 0, gb_sets:empty(), infinity),
+    {Total, Ranked} = rank_all(erlang:processes(), self(), SortKey, Offset + Limit),
     {Total, page_rows(Ranked, Offset, supported_items(Items))}.
 
 %% @doc top_processes/4 over the processes whose registered name, initial call (through
@@ -92,8 +91,7 @@ filter_processes(Needle, SortKey, Offset, Limit, Items)
                                 {false, Cache1} -> {T + 1, Acc, Cache1}
                             end
                     end, {0, [], #{}}, erlang:processes()),
-    {Matched, Ranked} = rank_processes(lists:reverse(Matching), Self, SortKey, Offset + Limit,
-                                       1, 0, 0, gb_sets:empty(), infinity),
+    {Matched, Ranked} = rank_all(lists:reverse(Matching), Self, SortKey, Offset + Limit),
     {Total, Matched, page_rows(Ranked, Offset, supported_items(Items))}.
 
 filter_match(P, Pattern, PidText, Cache) ->
@@ -435,6 +433,38 @@ check_sort_key(memory) -> ok;
 check_sort_key(reductions) -> ok;
 check_sort_key(message_queue_len) -> ok;
 check_sort_key(Other) -> erlang:error({bad_sort_key, Other}).
+
+%% A long list is ranked in slices, one per online scheduler, by processes linked to the
+%% caller (they die with it, and end with the pass), then merged: the same entries and order as
+%% one rank_processes/9 pass (Seq continues across slices), in about 1/N of the time.
+rank_all(Ps, Self, Key, Keep) ->
+    Parts = erlang:system_info(schedulers_online),
+    Len = length(Ps),
+    case Len < 200000 orelse Parts < 2 of
+        true ->
+            rank_processes(Ps, Self, Key, Keep, 1, 0, 0, gb_sets:empty(), infinity);
+        false ->
+            Parent = self(),
+            Refs = [begin
+                        Ref = make_ref(),
+                        spawn_link(fun() ->
+                                           Parent ! {Ref, rank_processes(Slice, Self, Key, Keep, Base, 0, 0, gb_sets:empty(), infinity)}
+                                   end),
+                        Ref
+                    end || {Base, Slice} <- slices(Ps, (Len + Parts - 1) div Parts, 1, [])],
+            Results = [receive {Ref, Result} -> Result end || Ref <- Refs],
+            Merged = lists:reverse(lists:sort(lists:append([R || {_, R} <- Results]))),
+            {lists:sum([C || {C, _} <- Results]), lists:sublist(Merged, Keep)}
+    end.
+
+slices([], _Size, _Base, Acc) -> lists:reverse(Acc);
+slices(Ps, Size, Base, Acc) ->
+    {Slice, Rest} = take(Ps, Size, []),
+    slices(Rest, Size, Base + length(Slice), [{Base, Slice} | Acc]).
+
+take(Rest, 0, Acc) -> {lists:reverse(Acc), Rest};
+take([], _N, Acc) -> {lists:reverse(Acc), []};
+take([P | Ps], N, Acc) -> take(Ps, N - 1, [P | Acc]).
 
 %% Keeps the best Keep entries of a stream of {Value, Seq, Term}. Min is the value of the
 %% worst kept entry once the set is full; until then it is the atom 'infinity', which every

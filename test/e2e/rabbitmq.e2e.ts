@@ -22,6 +22,14 @@ async function hiddenNodes(r: Rabbit): Promise<string[]> {
   return list.map((t) => (t instanceof Atom ? t.name : formatTerm(t)));
 }
 
+/** Expands or collapses the sidebar row whose whole text matches `label` (a section, not a stat row). */
+async function setExpanded(wb: Workbench, label: RegExp, expanded: boolean): Promise<void> {
+  const row = wb.page.locator('.sidebar .monaco-list-row', { hasText: label }).first();
+  await row.waitFor({ timeout: 30_000 });
+  if (((await row.getAttribute('aria-expanded')) === 'true') !== expanded) await row.locator('.monaco-tl-twistie').click();
+  await until(`${String(label)} ${expanded ? 'expanded' : 'collapsed'}`, async () => ((await row.getAttribute('aria-expanded')) === 'true') === expanded, 10_000);
+}
+
 /** The zoom of the supervision tree (the scale of its zoomed layer). */
 async function treeScale(view: FrameLocator): Promise<number> {
   const t = (await view.locator('svg > g').first().getAttribute('transform')) ?? '';
@@ -82,9 +90,9 @@ describe('VS Code extension end to end against RabbitMQ (code-server + chromium)
 
   it('sidebar: "Top by memory" lists processes and every click on one opens it', async () => {
     // Applications (30 of them on RabbitMQ) pushes Processes out of the rendered list: fold it.
-    await wb.treeItem('Applications').locator('.monaco-tl-twistie').click();
-    await wb.expand('Processes');
-    await wb.expand('Top by memory');
+    await setExpanded(wb, /^Applications$/, false);
+    await setExpanded(wb, /^Processes$/, true);
+    await setExpanded(wb, /^Top by memory$/, true);
     const rows = wb.page.locator('.sidebar .monaco-list-row[aria-level="4"]');
     await until('top processes under "Top by memory"', async () => (await rows.count()) >= 5, 60_000);
     await wb.screenshot('rmq-02-sidebar-top');
@@ -95,12 +103,13 @@ describe('VS Code extension end to end against RabbitMQ (code-server + chromium)
       await row.locator('.label-name').first().click();
       await wb.page.locator('.tabs-container .tab', { hasText: pid }).first().waitFor({ timeout: 30_000 });
     }
-    await wb.treeItem('Top by memory').locator('.monaco-tl-twistie').click();
-    await wb.treeItem('Processes').locator('.monaco-tl-twistie').click();
-    await wb.treeItem('Applications').locator('.monaco-tl-twistie').click();
+    await setExpanded(wb, /^Top by memory$/, false);
+    await setExpanded(wb, /^Processes$/, false);
+    await setExpanded(wb, /^Applications$/, true);
   });
 
   it('sidebar actions keep their target: the inline tree action on rabbit_sup, the context menu\'s Show Process…', async () => {
+    await setExpanded(wb, /^Applications$/, true);
     const app = wb.page.locator('.sidebar .monaco-list-row[aria-level="3"]', { hasText: /^rabbit\d/ }).first();
     if ((await app.getAttribute('aria-expanded')) !== 'true') await app.locator('.monaco-tl-twistie').click();
     const sup = wb.treeItem('rabbit_sup');

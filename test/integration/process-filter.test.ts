@@ -61,3 +61,43 @@ describe('process table filter: probe and zero-install agree', function () {
     });
   }
 });
+
+describe('probe ranking above 200,000 processes (parallel slices) equals one direct sort', function () {
+  this.timeout(180_000);
+  let node: TestNode;
+  let probed: Session;
+
+  before(async () => {
+    node = await startNode({ args: ['+P', '600000'] });
+    // 220,000 idle processes whose heaps differ (process i holds i rem 300 list cells), so memory ranks them.
+    await node.eval(`
+      register(bl_rank_holder, spawn(fun() ->
+        Ps = [spawn(fun() -> L = lists:seq(1, I rem 300), receive stop -> length(L) end end) || I <- lists:seq(1, 220000)],
+        receive stop -> [exit(P, kill) || P <- Ps] end end)),
+      ok.`);
+    await node.eval('true = erlang:system_info(process_count) > 220000, ok.');
+    probed = new Session(await connect({ node: node.node, cookie: node.cookie }), { env: 'local', grants: { allowProbe: true } });
+    assert.equal((await probed.loadProbe()).state, 'loaded');
+  });
+
+  after(async () => {
+    await probed?.detach();
+    await node?.stop();
+  });
+
+  it('the same rows, in the same order, as lists:sort on the target, at offset 0 and deep', async () => {
+    for (const offset of [0, 100_000]) {
+      const page = await probed.processes({ sort: 'memory', offset, limit: 50 });
+      assert.equal(page.via, 'probe');
+      assert.ok(page.total > 220_000);
+      // The idle processes do not change, so one direct sort on the target gives the same ranking.
+      const direct = (await node.eval(
+        `Ps = [{M, P} || P <- erlang:processes(), {memory, M} <- [erlang:process_info(P, memory)]],
+         Sorted = lists:sort(fun({A, _}, {B, _}) -> A >= B end, Ps),
+         [M || {M, _} <- lists:sublist(Sorted, Offset + 1, 50)].`,
+        { Offset: offset },
+      )) as number[];
+      assert.deepEqual(page.rows.map((r) => r.memory), direct, `memory values at offset ${offset}`);
+    }
+  });
+});
