@@ -261,7 +261,7 @@ export class DashboardView extends View<'dashboard'> {
       const s: DashboardSample = {
         at,
         memory: o.memory,
-        schedulerUtilization: o.schedulerUtilization ? { total: o.schedulerUtilization.total, perScheduler: o.schedulerUtilization.perScheduler } : null,
+        schedulerUtilization: o.schedulerUtilization ? { total: o.schedulerUtilization.total, perScheduler: o.schedulerUtilization.perScheduler, windowMs: o.schedulerUtilization.windowMs } : null,
         runQueue: o.runQueue.total,
         processCount: o.limits.processes.count,
         ioInPerSec: prev && dt > 0 ? Math.max(0, (o.io.inputBytes - prev.input) / dt) : 0,

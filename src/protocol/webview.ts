@@ -100,7 +100,7 @@ export interface DashboardSample {
   at: number;
   memory: Overview['memory'];
   /** Busy fraction 0..1 per normal scheduler and in total; null when not measured. */
-  schedulerUtilization: { total: number; perScheduler: number[] } | null;
+  schedulerUtilization: { total: number; perScheduler: number[]; /** The sampling window the numbers cover. */ windowMs?: number } | null;
   runQueue: number;
   processCount: number;
   /** Bytes per second since the previous sample (0 for the first). */

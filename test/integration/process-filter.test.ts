@@ -5,7 +5,7 @@ import { strict as assert } from 'node:assert';
 import { filteredProcesses } from '../../src/core/process-filter';
 import { Session } from '../../src/core/session';
 import { connect } from '../../src/dist';
-import { startNode, type TestNode } from './harness';
+import { startNode, waitFor, type TestNode } from './harness';
 
 describe('process table filter: probe and zero-install agree', function () {
   this.timeout(120_000);
@@ -75,7 +75,7 @@ describe('probe ranking above 200,000 processes (parallel slices) equals one dir
         Ps = [spawn(fun() -> L = lists:seq(1, I rem 300), receive stop -> length(L) end end) || I <- lists:seq(1, 220000)],
         receive stop -> [exit(P, kill) || P <- Ps] end end)),
       ok.`);
-    await node.eval('true = erlang:system_info(process_count) > 220000, ok.');
+    await waitFor(async () => ((await node.eval('erlang:system_info(process_count).')) as number) > 220_000, 120_000, '220,000 processes on the node', 500);
     probed = new Session(await connect({ node: node.node, cookie: node.cookie }), { env: 'local', grants: { allowProbe: true } });
     assert.equal((await probed.loadProbe()).state, 'loaded');
   });

@@ -185,3 +185,19 @@ describe('issue 13, smaller items', () => {
     assert.equal(slowQuery({ ...q, filter: 'code_server' }, 1_000_000, true), null, 'with the probe nothing is slow');
   });
 });
+
+describe('attach picker: one entry per node, no dead local nodes', () => {
+  it('drops duplicates and saved local nodes EPMD does not list, and matches EPMD names to saved …@localhost', async () => {
+    const { attachItems } = await import('../../src/extension/model/connections');
+    const saved = [
+      { node: 'rabbit@localhost', host: 'vm', env: 'local' as const, cookie: { kind: 'default' as const } },
+      { node: 'rabbit@localhost', env: 'staging' as const, cookie: { kind: 'default' as const } },
+      { node: 'gone@vm', env: 'local' as const, cookie: { kind: 'default' as const } },
+      { node: 'tunnel@db1', host: 'localhost', port: 9100, env: 'production' as const, cookie: { kind: 'secret' as const } },
+    ];
+    const items = attachItems([{ name: 'rabbit', port: 25672 }, { name: 'demo', port: 4000 }], 'vm', saved, new Set());
+    assert.deepEqual(items.map((i) => i.label), ['rabbit@localhost', 'tunnel@db1', 'demo@vm', 'Remote node…']);
+    // EPMD did not answer: saved local nodes stay (we cannot tell they are gone).
+    assert.ok(attachItems([], 'vm', saved, new Set(), false).some((i) => i.label === 'gone@vm'));
+  });
+});

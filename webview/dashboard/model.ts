@@ -256,7 +256,7 @@ export function readouts(s: DashboardSample): Record<ChartId, string> {
   const u = s.schedulerUtilization;
   return {
     memory: `total ${formatBytes(s.memory.total)} · processes ${formatBytes(s.memory.processes)} · binary ${formatBytes(s.memory.binary)} · ets ${formatBytes(s.memory.ets)}`,
-    schedulers: u ? `${formatPercent(u.total * 100)} busy · ${u.perScheduler.length} ${u.perScheduler.length === 1 ? 'scheduler' : 'schedulers'}` : 'not measured',
+    schedulers: u ? `${formatPercent(u.total * 100)} busy${u.windowMs ? ` over ${u.windowMs / 1000} s` : ''} · ${u.perScheduler.length} ${u.perScheduler.length === 1 ? 'scheduler' : 'schedulers'}` : 'not measured',
     runqueue: `${s.runQueue.toLocaleString('en-US')} waiting`,
     processes: `${s.processCount.toLocaleString('en-US')} processes`,
     io: `in ${formatRate(s.ioInPerSec)} · out ${formatRate(s.ioOutPerSec)}`,
