@@ -7,12 +7,12 @@
 // on-target one-pass top-50 (compiled on the node, timed there). Goal: within 1.5x.
 import { randomBytes } from 'node:crypto';
 import { Atom } from '../src/etf';
-import { connect, type NodeConnection } from '../src/dist';
+import { connect, type NodeConnection } from '../src/erldist';
 import { ClusterView, clusterOverview, clusterTopProcesses } from '../src/core/cluster/cluster';
 import { memberFacts } from '../src/core/cluster/facts';
-import { getOverview } from '../src/core/overview';
-import { RemoteEvaluator } from '../src/core/remote-eval';
-import { Session } from '../src/core/session';
+import { getOverview } from '../src/core/inspect/overview';
+import { RemoteEvaluator } from '../src/core/target/remote-eval';
+import { Attachment } from '../src/core/attach/attachment';
 import { shortHost, startNode, type TestNode } from '../test/integration/harness';
 import { heading, kib, median, row, timeMs } from './util';
 
@@ -33,8 +33,8 @@ async function main(): Promise<void> {
       const ev = evaluators[i] as RemoteEvaluator;
       await Promise.all([getOverview(ev, { utilizationWindowMs: 500 }), memberFacts(ev, 5000)]);
     };
-    const direct = async (node: string) => new Session(await connect({ node, cookie: entryNode.cookie, host: shortHost(), timeoutMs: 5000 }), { env: 'local' });
-    const entrySession = new Session(entry, { env: 'local' });
+    const direct = async (node: string) => new Attachment(await connect({ node, cookie: entryNode.cookie, host: shortHost(), timeoutMs: 5000 }), { env: 'local' });
+    const entrySession = new Attachment(entry, { env: 'local' });
     // Warm up (parse caches on every path).
     for (let i = 0; i < N; i++) await single(i);
     const viewEntry = await ClusterView.open(entrySession, { via: 'entry' });
@@ -107,7 +107,7 @@ async function topAcrossMembers(): Promise<void> {
       );
     }
     for (const n of nodes) while (((await n.eval('erlang:system_info(process_count).')) as number) < perNode) await new Promise((r) => setTimeout(r, 200));
-    const entry = new Session(await connect({ node: entryNode.node, cookie: entryNode.cookie, host: shortHost(), timeoutMs: 5000 }), { env: 'local', grants: { allowProbe: true } });
+    const entry = new Attachment(await connect({ node: entryNode.node, cookie: entryNode.cookie, host: shortHost(), timeoutMs: 5000 }), { env: 'local', grants: { allowProbe: true } });
     const conns: NodeConnection[] = [entry.connection as NodeConnection];
     const view = await ClusterView.open(entry, {
       via: 'direct',
@@ -115,7 +115,7 @@ async function topAcrossMembers(): Promise<void> {
       connectDirect: async (node) => {
         const c = await connect({ node, cookie: entryNode.cookie, host: shortHost(), timeoutMs: 5000 });
         conns.push(c);
-        return new Session(c, { env: 'local' });
+        return new Attachment(c, { env: 'local' });
       },
     });
     const loaded = await view.loadProbes();

@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { RemoteEvaluator } from '../src/core/remote-eval';
+import { RemoteEvaluator } from '../src/core/target/remote-eval';
 import { startNode } from '../test/integration/harness';
 import { heading, median, row } from './util';
 

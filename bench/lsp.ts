@@ -7,9 +7,9 @@ import { readFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { connect } from '../src/dist';
-import { Session } from '../src/core/session';
-import { factsCollector, moduleSummaries } from '../src/core/runtime-facts';
+import { connect } from '../src/erldist';
+import { Attachment } from '../src/core/attach/attachment';
+import { factsCollector, moduleSummaries } from '../src/core/facts/runtime-facts';
 import { elixirParser } from '../src/server/index/parser';
 import { WorkspaceIndex, elixirFiles } from '../src/server/index/workspace';
 import { startNode, waitFor } from '../test/integration/harness';
@@ -123,7 +123,7 @@ async function main(): Promise<void> {
       startTimeoutMs: 300_000,
     });
     const conn = await connect({ node: demo.node, cookie: demo.cookie });
-    const session = new Session(conn, { env: 'local', grants: { allowProbe: true } });
+    const session = new Attachment(conn, { env: 'local', grants: { allowProbe: true } });
     await waitFor(async () => {
       const rows = await moduleSummaries(session);
       return (rows.find((r) => r.module === 'Demo.Session')?.processes ?? 0) >= PROCESSES;

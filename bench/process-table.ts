@@ -3,12 +3,12 @@
 // probe, and (BENCH_ZERO=1) the same without it, side by side in one run. Also what an attached
 // editor costs the node while nothing is open: the facts feed's passes, measured as the node's
 // runtime over a window with the feed running against the same window without it.
-import { filteredProcesses } from '../src/core/process-filter';
-import type { ProcessSort } from '../src/core/processes';
-import { factsCollector } from '../src/core/runtime-facts';
-import { Session } from '../src/core/session';
-import { RemoteEvaluator } from '../src/core/remote-eval';
-import { connect } from '../src/dist';
+import { filteredProcesses } from '../src/core/inspect/process-filter';
+import type { ProcessSort } from '../src/core/inspect/processes';
+import { factsCollector } from '../src/core/facts/runtime-facts';
+import { Attachment } from '../src/core/attach/attachment';
+import { RemoteEvaluator } from '../src/core/target/remote-eval';
+import { connect } from '../src/erldist';
 import { startNode } from '../test/integration/harness';
 import { heading, median, row, timeMs } from './util';
 
@@ -27,16 +27,16 @@ async function main(): Promise<void> {
       600_000,
     );
     while (((await admin.eval(`erlang:system_info(process_count).`)) as number) < N) await new Promise((r) => setTimeout(r, 200));
-    const probed = new Session(await connect({ node: node.node, cookie: node.cookie }), { env: 'local', grants: { allowProbe: true } });
+    const probed = new Attachment(await connect({ node: node.node, cookie: node.cookie }), { env: 'local', grants: { allowProbe: true } });
     await probed.loadProbe();
-    const plain = new Session(await connect({ node: node.node, cookie: node.cookie }), { env: 'local' });
+    const plain = new Attachment(await connect({ node: node.node, cookie: node.cookie }), { env: 'local' });
 
     heading(`Process table on ${N.toLocaleString('en-US')} processes (median of ${ROUNDS}; goals: page and sorts ≤ 2 s, filter ≤ 5 s with the probe)`);
     row(['query', 'with the probe', 'goal', 'within', ...(ZERO ? ['zero-install', 'probe speed-up'] : [])]);
     row(['---', '---', '---', '---', ...(ZERO ? ['---', '---'] : [])]);
-    const queries: Array<[string, number, (s: Session) => Promise<unknown>]> = [
+    const queries: Array<[string, number, (s: Attachment) => Promise<unknown>]> = [
       ['first page (200 by mailbox)', 2000, (s) => s.processes({ sort: 'mailbox', offset: 0, limit: 200 })],
-      ...(['memory', 'reductions'] as ProcessSort[]).map((sort): [string, number, (s: Session) => Promise<unknown>] => [`sort by ${sort}`, 2000, (s) => s.processes({ sort, offset: 0, limit: 200 })]),
+      ...(['memory', 'reductions'] as ProcessSort[]).map((sort): [string, number, (s: Attachment) => Promise<unknown>] => [`sort by ${sort}`, 2000, (s) => s.processes({ sort, offset: 0, limit: 200 })]),
       ['page at offset 500,000 by memory', 2000, (s) => s.processes({ sort: 'memory', offset: 500_000, limit: 200 })],
       ['filter "code_server"', 5000, (s) => filteredProcesses(s, { sort: 'memory', offset: 0, limit: 200 }, 'code_server')],
       ['filter "prim_eval" (a million matches)', 5000, (s) => filteredProcesses(s, { sort: 'memory', offset: 0, limit: 200 }, 'prim_eval')],

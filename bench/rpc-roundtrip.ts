@@ -1,6 +1,6 @@
 // rpc round trip on loopback: 1,000 sequential calls of erlang:node/0, median and p99.
 import { performance } from 'node:perf_hooks';
-import { connect } from '../src/dist';
+import { connect } from '../src/erldist';
 import { startNode } from '../test/integration/harness';
 import { heading, median, percentile, row } from './util';
 

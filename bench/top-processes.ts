@@ -6,10 +6,10 @@
 //   - observer_backend:etop_collect/1, the full collection observer/etop use
 // and the bytes each BEAM Lens variant moved over the wire.
 import { Atom, type Term, Tuple } from '../src/etf';
-import { connect } from '../src/dist';
-import { RemoteEvaluator } from '../src/core/remote-eval';
-import { Session } from '../src/core/session';
-import type { ProcessSort } from '../src/core/processes';
+import { connect } from '../src/erldist';
+import { RemoteEvaluator } from '../src/core/target/remote-eval';
+import { Attachment } from '../src/core/attach/attachment';
+import type { ProcessSort } from '../src/core/inspect/processes';
 import { startNode } from '../test/integration/harness';
 import { heading, kib, median, row, timeMs } from './util';
 
@@ -43,10 +43,10 @@ async function main(): Promise<void> {
     while (((await admin.eval(`erlang:system_info(process_count).`)) as number) < N) await new Promise((r) => setTimeout(r, 200));
 
     const probeConn = await connect({ node: node.node, cookie: node.cookie });
-    const probed = new Session(probeConn, { env: 'local', grants: { allowProbe: true } });
+    const probed = new Attachment(probeConn, { env: 'local', grants: { allowProbe: true } });
     await probed.loadProbe();
     const plainConn = await connect({ node: node.node, cookie: node.cookie });
-    const plain = new Session(plainConn, { env: 'local' });
+    const plain = new Attachment(plainConn, { env: 'local' });
 
     heading(`Top-50 of ${N.toLocaleString('en-US')} processes (median of ${ROUNDS}; probe and direct alternate)`);
     row(['sort key', 'BEAM Lens + probe', 'direct on target', 'ratio', 'wire (probe)', 'zero-install', 'ratio', 'wire (zero-install)']);

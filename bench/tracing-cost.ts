@@ -5,11 +5,11 @@
 //  2. a message trace of a process receiving ~100,000 messages a second with --rate 100/1s: the
 //     tracer's peak memory and how the session ends.
 import type { Pid } from '../src/etf';
-import { connect } from '../src/dist';
-import { RemoteEvaluator } from '../src/core/remote-eval';
-import { Session } from '../src/core/session';
-import { runHotFunctions } from '../src/core/sessions/hot';
-import { runTrace } from '../src/core/sessions/trace';
+import { connect } from '../src/erldist';
+import { RemoteEvaluator } from '../src/core/target/remote-eval';
+import { Attachment } from '../src/core/attach/attachment';
+import { runHotFunctions } from '../src/core/runs/hot';
+import { runTrace } from '../src/core/runs/trace';
 import { startNode } from '../test/integration/harness';
 import { heading, row } from './util';
 
@@ -36,7 +36,7 @@ async function main(): Promise<void> {
     };
     await rate(500);
     const before = await rate(2000);
-    const session = new Session(await connect({ node: node.node, cookie: node.cookie }), { env: 'local', grants: { allowProbe: true, allowTrace: true } });
+    const session = new Attachment(await connect({ node: node.node, cookie: node.cookie }), { env: 'local', grants: { allowProbe: true, allowTrace: true } });
     let during = 0;
     const hot = runHotFunctions(session, { durationMs: 3000, modules: ['bl_bench_loop'] });
     await new Promise((r) => setTimeout(r, 300));

@@ -1,10 +1,10 @@
 // Supervision tree walk of the demo node started with 100,000 children under one
 // DynamicSupervisor (Demo.SessionSupervisor): time and bytes on the wire, against
 // supervisor:which_children/1 of that one supervisor timed on the target.
-import { connect } from '../src/dist';
-import { RemoteEvaluator } from '../src/core/remote-eval';
-import { Session } from '../src/core/session';
-import { walkTree } from '../src/core/tree';
+import { connect } from '../src/erldist';
+import { RemoteEvaluator } from '../src/core/target/remote-eval';
+import { Attachment } from '../src/core/attach/attachment';
+import { walkTree } from '../src/core/inspect/tree';
 import { startNode, waitFor } from '../test/integration/harness';
 import { heading, kib, median, row, timeMs } from './util';
 
@@ -29,7 +29,7 @@ async function main(): Promise<void> {
     );
     const measure = async (allowProbe: boolean): Promise<{ ms: number; wire: number; nodes: number; childCount: number; listed: number }> => {
       const conn = await connect({ node: demo.node, cookie: demo.cookie });
-      const session = new Session(conn, { env: 'local', grants: { allowProbe } });
+      const session = new Attachment(conn, { env: 'local', grants: { allowProbe } });
       if (allowProbe) await session.loadProbe();
       const times: number[] = [];
       let wire = 0;

@@ -3,7 +3,8 @@
 // texts live in the core attach service; this file only maps flags to it.
 import { attach, type AttachRequest, type CookieInput } from '../core/attach';
 import { parseEnvTag } from '../core/attach';
-import type { Session } from '../core/session';
+import type { Attachment } from '../core/attach/attachment';
+import { TLS_FLAG_HELP, TLS_FLAG_NAMES, tlsFlagValues } from '../erldist';
 import { BeamLensError } from '../errors';
 import { UsageError, numberFlag, stringFlag, type FlagSpec, type FlagValues } from './args';
 
@@ -16,7 +17,18 @@ export const attachFlags: Record<string, FlagSpec> = {
   port: { type: 'number', value: 'P', description: 'distribution port; skips EPMD (e.g. an SSH tunnel)' },
   env: { type: 'string', value: 'ENV', description: 'environment tag: local | staging | production', default: 'local' },
   timeout: { type: 'number', value: 'MS', description: 'connect timeout in milliseconds', default: 5000 },
+  ...tlsFlagSpecs(),
 };
+
+/** --tls-cert/--tls-key/--tls-ca/--tls-insecure/--ssl-dist-optfile as CLI flags. */
+function tlsFlagSpecs(): Record<string, FlagSpec> {
+  const out: Record<string, FlagSpec> = {};
+  for (const name of TLS_FLAG_NAMES) {
+    const h = TLS_FLAG_HELP[name];
+    out[name] = { type: h.value === undefined ? 'boolean' : 'string', description: h.description, ...(h.value !== undefined ? { value: h.value } : {}) };
+  }
+  return out;
+}
 
 /** Re-throws a core 'usage' error as a CLI UsageError naming the flag. */
 function asFlag<T>(flag: string, f: () => T): T {
@@ -46,7 +58,11 @@ export function attachRequestFromFlags(flags: FlagValues): AttachRequest {
   const host = stringFlag(flags, 'host');
   const port = numberFlag(flags, 'port');
   const timeoutMs = numberFlag(flags, 'timeout');
+  const tls = tlsFlagValues((n) => flags[n]);
   return {
+    ...(Object.keys(tls).length > 0 ? { tls } : {}),
+    // Warnings (a cookie or key file others can read, --tls-insecure) go to stderr, never into --json output.
+    warn: (m: string) => process.stderr.write(`beam-lens: ${m}\n`),
     node,
     env,
     cookie: cookieFromFlags(flags),
@@ -57,6 +73,6 @@ export function attachRequestFromFlags(flags: FlagValues): AttachRequest {
 }
 
 /** Attaches with the connection flags (plus consent grants from the command's own flags). */
-export async function attachFromFlags(flags: FlagValues, extra: Pick<AttachRequest, 'grants'> = {}): Promise<Session> {
+export async function attachFromFlags(flags: FlagValues, extra: Pick<AttachRequest, 'grants'> = {}): Promise<Attachment> {
   return attach({ ...attachRequestFromFlags(flags), ...extra });
 }

@@ -1,5 +1,5 @@
 import { inflateSync } from 'node:zlib';
-import { EtfDecodeError } from './errors';
+import { EtfDecodeError, EtfLimitError } from './errors';
 import { cachedAtom } from './atom-cache';
 import { Tag, VERSION, tagNames } from './tags';
 import {
@@ -19,12 +19,42 @@ import {
 
 /** Nesting deeper than this is refused rather than risking the JS stack. */
 const MAX_DEPTH = 4000;
-/** A compressed term may not claim to inflate to more than this. */
-const MAX_INFLATED_BYTES = 1 << 30;
+
+/** Bounds on what one decode may build; bytes from a node are untrusted. */
+export interface DecodeLimits {
+  /** A compressed term may not claim (or inflate) to more than this many bytes. */
+  maxInflatedBytes: number;
+  /**
+   * Memory the decoded terms may take, as estimated per term (a slot, an array, an object, a
+   * Buffer view, a new atom). An empty list is one byte on the wire and ~40 bytes decoded, an
+   * empty binary 5 bytes and ~200: this bounds the growth, not only the input.
+   */
+  maxDecodedBytes: number;
+  /** Bytes of one bignum (Erlang has no practical use for more). */
+  maxBigBytes: number;
+}
+
+/** Defaults for trusted local data (files, benchmarks): large but finite. */
+export const TRUSTED_LIMITS: DecodeLimits = { maxInflatedBytes: 1 << 30, maxDecodedBytes: Number.MAX_SAFE_INTEGER, maxBigBytes: 1 << 24 };
+
+// Rough V8 costs (64-bit, compressed pointers off), enough to bound memory within a small factor.
+const SLOT = 8;
+const ARRAY = 32;
+const OBJECT = 48;
+const BUFFER_VIEW = 200;
+const MAP_ENTRY = ARRAY + 2 * SLOT;
+
+/** A shared budget, so several terms of one frame (control + payload) draw on one allowance. */
+export interface TermBudget {
+  left: number;
+}
 
 export interface DecodeOptions {
   /** Return binaries as copies instead of views into the input buffer (default false: views). */
   copyBinaries?: boolean;
+  limits?: Partial<DecodeLimits>;
+  /** Draws from this budget (estimated bytes) instead of a fresh one of limits.maxDecodedBytes. */
+  budget?: TermBudget;
 }
 
 /** Decodes one complete term (with its leading version byte 131) that must span the whole buffer. */
@@ -36,7 +66,8 @@ export function decode(buf: Buffer, options: DecodeOptions = {}): Term {
 
 /** Decodes one term (with version byte) starting at `offset`; returns the term and where it ended. */
 export function decodeAt(buf: Buffer, offset: number, options: DecodeOptions = {}): { term: Term; end: number } {
-  const decoder = new Decoder(buf, offset, options.copyBinaries === true);
+  const limits = { ...TRUSTED_LIMITS, ...options.limits };
+  const decoder = new Decoder(buf, offset, options.copyBinaries === true, limits, options.budget ?? { left: limits.maxDecodedBytes });
   const term = decoder.versioned();
   return { term, end: decoder.pos };
 }
@@ -48,6 +79,8 @@ class Decoder {
     private buf: Buffer,
     public pos: number,
     private readonly copyBinaries: boolean,
+    private readonly limits: DecodeLimits,
+    private readonly budget: TermBudget,
   ) {}
 
   versioned(): Term {
@@ -75,7 +108,9 @@ class Decoder {
     this.need(4);
     const size = this.buf.readUInt32BE(this.pos);
     this.pos += 4;
-    if (size > MAX_INFLATED_BYTES) throw new EtfDecodeError(`compressed term claims ${size} bytes`, tagAt);
+    if (size > this.limits.maxInflatedBytes) {
+      throw new EtfLimitError(`a compressed term claiming ${size} bytes; the limit is ${this.limits.maxInflatedBytes} bytes`, tagAt);
+    }
     let inflated: Buffer;
     let consumed: number;
     try {
@@ -86,12 +121,15 @@ class Decoder {
       inflated = result.buffer;
       consumed = result.engine.bytesWritten;
     } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+        throw new EtfLimitError(`a compressed term that inflates past the ${size} bytes its header claims`, tagAt);
+      }
       throw new EtfDecodeError(`bad zlib data in compressed term (${(err as Error).message})`, this.pos);
     }
     if (inflated.length !== size) {
       throw new EtfDecodeError(`compressed term inflated to ${inflated.length} bytes, header said ${size}`, tagAt);
     }
-    const inner = new Decoder(inflated, 0, true);
+    const inner = new Decoder(inflated, 0, true, this.limits, this.budget);
     const term = inner.guarded();
     if (inner.pos !== inflated.length) throw new EtfDecodeError('trailing bytes inside compressed term', tagAt);
     this.pos += consumed;
@@ -123,16 +161,29 @@ class Decoder {
     return v;
   }
 
-  /** A count of items, each taking at least `minBytes`: refuse counts the rest of the input cannot hold. */
-  private count(n: number, minBytes: number, what: string, at: number): number {
+  /**
+   * A count of items, each taking at least `minBytes`: refuse counts the rest of the input cannot
+   * hold, or that the term budget cannot pay for, before anything is allocated for them.
+   */
+  private count(n: number, minBytes: number, what: string, at: number, costEach = SLOT): number {
     if (n * minBytes > this.buf.length - this.pos) {
       throw new EtfDecodeError(`${what} claims ${n} elements but only ${this.buf.length - this.pos} bytes remain`, at);
     }
+    this.charge(n * costEach, `a ${what} of ${n} elements`, at);
     return n;
+  }
+
+  /** Takes `bytes` of estimated memory from the budget, or refuses the term. */
+  private charge(bytes: number, what: string, at: number): void {
+    this.budget.left -= bytes;
+    if (this.budget.left < 0) {
+      throw new EtfLimitError(`${what} that would take more than the ${this.limits.maxDecodedBytes} bytes of memory one message may decode to`, at);
+    }
   }
 
   term(): Term {
     const at = this.pos;
+    this.charge(SLOT, 'terms', at);
     this.need(1);
     const tag = this.buf[this.pos++] as number;
     switch (tag) {
@@ -155,10 +206,13 @@ class Decoder {
       case Tag.LARGE_TUPLE:
         return this.tupleBody(this.u32(), at);
       case Tag.NIL:
+        this.charge(ARRAY, 'empty lists', at);
         return [];
       case Tag.STRING: {
         const len = this.u16();
         this.need(len);
+        this.count(len, 1, 'string', at);
+        this.charge(ARRAY, 'a string', at);
         const out = new Array<number>(len);
         for (let i = 0; i < len; i++) out[i] = this.buf[this.pos + i] as number;
         this.pos += len;
@@ -168,6 +222,8 @@ class Decoder {
         return this.listBody(at);
       case Tag.BINARY: {
         const len = this.u32();
+        this.need(len);
+        this.charge(BUFFER_VIEW + (this.copyBinaries ? len : 0), 'binaries', at);
         return this.bytes(len);
       }
       case Tag.BIT_BINARY: {
@@ -176,10 +232,13 @@ class Decoder {
         if (len === 0 ? bits !== 0 : bits < 1 || bits > 8) {
           throw new EtfDecodeError(`bit binary with ${bits} bits in its last byte`, at);
         }
+        this.need(len);
+        this.charge(BUFFER_VIEW + OBJECT + (this.copyBinaries ? len : 0), 'bitstrings', at);
         return new BitBinary(this.bytes(len), bits);
       }
       case Tag.NEW_FLOAT: {
         this.need(8);
+        this.charge(OBJECT, 'floats', at);
         const v = this.buf.readDoubleBE(this.pos);
         this.pos += 8;
         return new ErlFloat(v);
@@ -200,6 +259,7 @@ class Decoder {
         return this.mapBody(at);
       case Tag.NEW_PID:
       case Tag.PID: {
+        this.charge(OBJECT, 'pids', at);
         const node = this.nodeAtom();
         const id = this.u32();
         const serial = this.u32();
@@ -209,6 +269,7 @@ class Decoder {
       case Tag.PORT:
       case Tag.NEW_PORT:
       case Tag.V4_PORT: {
+        this.charge(OBJECT + 16, 'ports', at);
         const node = this.nodeAtom();
         let id: bigint;
         if (tag === Tag.V4_PORT) {
@@ -222,6 +283,7 @@ class Decoder {
         return new Port(node, id, creation);
       }
       case Tag.REFERENCE: {
+        this.charge(OBJECT + ARRAY, 'references', at);
         const node = this.nodeAtom();
         const id = this.u32();
         const creation = this.u8();
@@ -231,6 +293,7 @@ class Decoder {
       case Tag.NEWER_REFERENCE: {
         const len = this.u16();
         if (len > 5) throw new EtfDecodeError(`reference with ${len} id words`, at);
+        this.charge(OBJECT + ARRAY + len * SLOT, 'references', at);
         const node = this.nodeAtom();
         const creation = tag === Tag.NEWER_REFERENCE ? this.u32() : this.u8();
         const ids: number[] = [];
@@ -267,6 +330,7 @@ class Decoder {
 
   private tupleBody(arity: number, at: number): Tuple {
     this.count(arity, 1, 'tuple', at);
+    this.charge(OBJECT + ARRAY, 'tuples', at);
     this.enter(at);
     let t: Tuple;
     if (arity <= 4) {
@@ -286,6 +350,7 @@ class Decoder {
 
   private listBody(at: number): Term[] | ImproperList {
     const len = this.count(this.u32(), 1, 'list', at);
+    this.charge(ARRAY, 'lists', at);
     this.enter(at);
     const elements = new Array<Term>(len);
     for (let i = 0; i < len; i++) elements[i] = this.term();
@@ -305,7 +370,8 @@ class Decoder {
   }
 
   private mapBody(at: number): ErlMap {
-    const arity = this.count(this.u32(), 2, 'map', at);
+    const arity = this.count(this.u32(), 2, 'map', at, MAP_ENTRY);
+    this.charge(OBJECT + ARRAY, 'maps', at);
     this.enter(at);
     const entries = new Array<[Term, Term]>(arity);
     for (let i = 0; i < arity; i++) {
@@ -318,9 +384,11 @@ class Decoder {
   }
 
   private bigBody(n: number, at: number): number | bigint {
+    if (n > this.limits.maxBigBytes) throw new EtfLimitError(`an integer of ${n} bytes; the limit is ${this.limits.maxBigBytes} bytes`, at);
     const sign = this.u8();
     if (sign > 1) throw new EtfDecodeError(`bignum sign byte ${sign}`, at);
     this.need(n);
+    this.charge(OBJECT + 3 * n, 'integers', at);
     let value: number | bigint;
     if (n <= 6) {
       // Fits in 48 bits: stay in doubles.
@@ -349,7 +417,11 @@ class Decoder {
     this.need(len);
     const start = this.pos;
     this.pos += len;
-    return cachedAtom(this.buf, start, len, utf8);
+    const before = Atom.made;
+    const atom = cachedAtom(this.buf, start, len, utf8);
+    // A new atom also holds its name, a weak table entry and a cache slot.
+    if (Atom.made !== before) this.charge(4 * OBJECT + 2 * len, 'atoms', start);
+    return atom;
   }
 
   private atomTerm(what: string): Atom {
@@ -369,6 +441,7 @@ class Decoder {
     if (size < 4 + 1 + 16 + 4 + 4 || end > this.buf.length) {
       throw new EtfDecodeError(`closure of ${size} bytes does not fit the input`, at);
     }
+    this.charge(OBJECT + BUFFER_VIEW + size, 'closures', at);
     const arity = this.u8();
     this.pos += 16 + 4; // uniq, index
     const numFree = this.u32();
@@ -383,6 +456,7 @@ class Decoder {
 
   private oldFunBody(at: number): Closure {
     const numFree = this.u32();
+    this.charge(OBJECT + BUFFER_VIEW, 'closures', at);
     this.term(); // pid
     const module = this.atomTerm('module of a closure');
     this.term(); // index

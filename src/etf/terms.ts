@@ -32,16 +32,31 @@ export type Term =
   | Closure;
 
 export class Atom {
-  private static readonly table = new Map<string, Atom>();
+  // Interned weakly: an atom nobody holds any more is collected, so a node that sends millions of
+  // distinct atoms (an atom flood) cannot grow this table beyond what is still in use.
+  private static readonly table = new Map<string, WeakRef<Atom>>();
+  private static readonly reaper = new FinalizationRegistry<string>((name) => {
+    const ref = Atom.table.get(name);
+    if (ref !== undefined && ref.deref() === undefined) Atom.table.delete(name);
+  });
+  /** Atoms made so far (a new name, or one collected and seen again): a connection's atom flood shows here. */
+  static made = 0;
   private constructor(readonly name: string) {}
 
   static of(name: string): Atom {
-    let atom = Atom.table.get(name);
+    let atom = Atom.table.get(name)?.deref();
     if (atom === undefined) {
       atom = new Atom(name);
-      Atom.table.set(name, atom);
+      Atom.made++;
+      Atom.table.set(name, new WeakRef(atom));
+      Atom.reaper.register(atom, name);
     }
     return atom;
+  }
+
+  /** Atoms interned now (live or not yet collected), for tests and diagnostics. */
+  static get internedCount(): number {
+    return Atom.table.size;
   }
 
   toString(): string {
@@ -218,14 +233,6 @@ export function atom(name: string): Atom {
 
 export function isAtom(term: Term | undefined, name?: string): term is Atom {
   return term instanceof Atom && (name === undefined || term.name === name);
-}
-
-export function isTuple(term: Term | undefined, size?: number): term is Tuple {
-  return term instanceof Tuple && (size === undefined || term.size === size);
-}
-
-export function isList(term: Term | undefined): term is Term[] {
-  return Array.isArray(term);
 }
 
 /** Structural equality with Erlang's `=:=` semantics (1 and 1.0 differ). */

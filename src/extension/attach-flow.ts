@@ -3,8 +3,8 @@
 // a wrong cookie offers to enter it again, an unreachable EPMD offers host:port.
 import * as vscode from 'vscode';
 import type { CookieInput } from '../core/attach';
-import { envTags, type EnvTag } from '../core/consent';
-import { listNodes } from '../dist';
+import { envTags, type EnvTag } from '../core/attach/consent';
+import { listNodes } from '../erldist';
 import { errorKindOf } from '../errors';
 import type { Log } from './log';
 import { attachItems, fullNodeName, localHostName, nodeNameError, parseHostPort, rememberConnection, type SavedConnection } from './model/connections';

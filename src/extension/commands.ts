@@ -2,12 +2,12 @@
 // (menus pass the sidebar item, code lenses pass {node, …}, the palette nothing) and reads it with
 // the guards of model/args.ts; its node is the argument's, the only attached one, or a pick.
 import * as vscode from 'vscode';
-import type { IntrusiveAction } from '../core/consent';
-import type { ProcessSort } from '../core/processes';
+import type { IntrusiveAction } from '../core/attach/consent';
+import type { ProcessSort } from '../core/inspect/processes';
 import type { TreeFocus } from '../protocol/webview';
-import { runHotFunctions, type HotResult } from '../core/sessions/hot';
-import { watchMailboxes } from '../core/sessions/mailbox-watch';
-import { listNodes } from '../dist';
+import { runHotFunctions, type HotResult } from '../core/runs/hot';
+import { watchMailboxes } from '../core/runs/mailbox-watch';
+import { listNodes } from '../erldist';
 import { formatModule } from '../etf';
 import { attachFromList, attachRemote, chooseEnvironment, errorText, kindOf, type AttachDeps } from './attach-flow';
 import { askConsent } from './consent';

@@ -1,8 +1,8 @@
 // Consent for intrusive actions: a modal dialog that says exactly what will be set on which node
 // and how it is undone; on a production-tagged node the user must type the node's name. Granted
-// consent is recorded on the Session (for this attachment only) and in the audit log.
+// consent is recorded on the Attachment (for this attachment only) and in the audit log.
 import * as vscode from 'vscode';
-import type { IntrusiveAction } from '../core/consent';
+import type { IntrusiveAction } from '../core/attach/consent';
 import type { AttachedNode } from './nodes';
 import type { Log } from './log';
 

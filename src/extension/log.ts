@@ -1,7 +1,7 @@
 // The "BEAM Lens" log output channel plus the audit log file: every intrusive action (probe
 // load, tracing, detach) is written to both. Cookies never reach either.
 import * as vscode from 'vscode';
-import { fileAuditLog, type AuditInput, type AuditLog } from '../core/sessions/audit';
+import { fileAuditLog, type AuditInput, type AuditLog } from '../core/records/audit';
 
 export interface Log extends vscode.Disposable {
   info(message: string): void;

@@ -1,6 +1,6 @@
 // The webviews of one node: at most one tree, table and dashboard, and one detail per process.
 // Owned by the node's scope (detach disposes them all); a view the user closes is forgotten.
-import type { ProcessSort } from '../core/processes';
+import type { ProcessSort } from '../core/inspect/processes';
 import type { TreeFocus } from '../protocol/webview';
 import { Disposable } from './lifecycle';
 import type { AttachedNode } from './node-scope';

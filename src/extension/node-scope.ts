@@ -3,14 +3,14 @@
 // close() stops the sessions and waits for their cleanup on the target, disposes what it owns,
 // then undoes what we set (probe) and closes the connection — and says what really happened.
 // No 'vscode' import: unit-tested with fakes.
-import type { EnvTag } from '../core/consent';
-import type { Diagnosis } from '../core/diagnose';
-import type { Overview } from '../core/overview';
-import type { ProcessPage, ProcessSort } from '../core/processes';
-import { factsCollector, type FactsCollector } from '../core/runtime-facts';
-import type { Session } from '../core/session';
-import type { HotResult } from '../core/sessions/hot';
-import type { ApplicationTree } from '../core/tree';
+import type { EnvTag } from '../core/attach/consent';
+import type { Diagnosis } from '../core/findings/diagnose';
+import type { Overview } from '../core/inspect/overview';
+import type { ProcessPage, ProcessSort } from '../core/inspect/processes';
+import { factsCollector, type FactsCollector } from '../core/facts/runtime-facts';
+import type { Attachment } from '../core/attach/attachment';
+import type { HotResult } from '../core/runs/hot';
+import type { ApplicationTree } from '../core/inspect/tree';
 import type { CookieInput } from '../core/attach';
 import type { RuntimeFacts } from '../protocol/lsp';
 import { Disposable, Emitter, type Event, type IDisposable } from './lifecycle';
@@ -76,7 +76,7 @@ export class AttachedNode extends Disposable {
   private connectionGone: string | null = null;
 
   constructor(
-    readonly session: Session,
+    readonly session: Attachment,
     readonly target: AttachTarget,
     private readonly taskCleanupMs = 10_000,
   ) {

@@ -2,11 +2,11 @@
 // handshake — never by the name the user picked (EPMD lists `rabbit@vm` for `rabbit@localhost`).
 // Holds the last data the views show and tells them when it changes. No 'vscode' import: the
 // attach itself and the warnings are injected, so this is unit-tested with fakes.
-import type { Diagnosis } from '../core/diagnose';
-import type { ProcessSort } from '../core/processes';
-import type { Session } from '../core/session';
-import type { HotResult } from '../core/sessions/hot';
-import { factsFromDiagnosis } from '../core/sessions/saved-facts';
+import type { Diagnosis } from '../core/findings/diagnose';
+import type { ProcessSort } from '../core/inspect/processes';
+import type { Attachment } from '../core/attach/attachment';
+import type { HotResult } from '../core/runs/hot';
+import { factsFromDiagnosis } from '../core/facts/saved-facts';
 import type { RuntimeFacts } from '../protocol/lsp';
 import { Disposable, Emitter, type Event } from './lifecycle';
 import { AttachedNode, type AttachTarget, type DetachOutcome, type RunningTask } from './node-scope';
@@ -18,8 +18,8 @@ export type { AttachTarget, DetachOutcome, RunningTask } from './node-scope';
 export { AttachedNode } from './node-scope';
 
 export interface NodeManagerDeps {
-  /** Connects (core's attach service) and hands back the Session, whose `node` is the handshake's name. */
-  attach(target: AttachTarget): Promise<Session>;
+  /** Connects (core's attach service) and hands back the Attachment, whose `node` is the handshake's name. */
+  attach(target: AttachTarget): Promise<Attachment>;
   info(message: string): void;
   warn(message: string): void;
   /** Tells the user the connection was lost (an editor notification). */

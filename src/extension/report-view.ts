@@ -1,10 +1,12 @@
 // The report webview's controller: runs the diagnosis (with consent when it traces), shows the
-// Markdown in the view, focuses a finding, and saves the report where the user says.
+// report document in the view, focuses a finding, and saves the report as Markdown where the user says.
 import { writeFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
-import { withLinkedSignal } from '../core/cancel';
-import { diagnose } from '../core/diagnose';
-import { renderReport } from '../core/report';
+import { withLinkedSignal } from '../core/runs/cancel';
+import { diagnose } from '../core/findings/diagnose';
+import { buildReport } from '../core/report/build';
+import type { ReportDocument } from '../core/report/document';
+import { renderReportMarkdown } from '../core/report/markdown';
 import { assertNever, type ReportToHost } from '../protocol/webview';
 import { askConsent } from './consent';
 import type { AttachedNode } from './nodes';
@@ -13,7 +15,7 @@ import { errorText, type ViewContext } from './views';
 
 export class ReportView {
   readonly panel: Panel<'report'>;
-  private markdown = '';
+  private document: ReportDocument | undefined;
   private focusFinding: string | undefined;
   /** Set when the node went away: the report stays (it is evidence) and can still be saved. */
   private goneAt: Date | null = null;
@@ -110,25 +112,25 @@ export class ReportView {
   private render(): void {
     const d = this.n.diagnosis;
     if (!d) return;
-    this.markdown = renderReport({ samples: d.samples, findings: d.findings, env: this.n.env, probe: this.n.session.hasProbe });
+    this.document = buildReport({ samples: d.samples, findings: d.findings, env: this.n.env, probe: this.n.session.hasProbe, ...(d.tracingNote ? { tracingNote: d.tracingNote } : {}) });
     this.post();
   }
 
   private post(): void {
-    const d = this.n.diagnosis;
-    if (!d) return;
-    this.panel.post({ type: 'report', node: this.n.node, markdown: this.markdown, findings: d.findings, generatedAt: Date.now(), ...(this.focusFinding ? { focusFinding: this.focusFinding } : {}) });
+    if (!this.document) return;
+    this.panel.post({ type: 'report', document: this.document, ...(this.focusFinding ? { focusFinding: this.focusFinding } : {}) });
   }
 
   private async save(): Promise<void> {
-    if (this.markdown === '') return this.panel.postError('There is no report to save yet.');
+    if (!this.document) return this.panel.postError('There is no report to save yet.');
+    const markdown = renderReportMarkdown(this.document);
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
     const uri = await vscode.window.showSaveDialog({
       filters: { Markdown: ['md'] },
       ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, `beam-lens-report-${this.n.node.replace(/[^\w.-]/g, '_')}.md`) } : {}),
     });
     if (!uri) return;
-    await writeFile(uri.fsPath, this.markdown);
+    await writeFile(uri.fsPath, markdown);
     void vscode.window.showInformationMessage(`Report saved to ${uri.fsPath}`);
   }
 }

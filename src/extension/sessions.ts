@@ -3,13 +3,13 @@
 // -> run with stop -> save JSON and .beamtrace -> audit end). The node's scope owns the run (detach
 // stops it and awaits its cleanup); the progress toast and the status bar can stop it too.
 import * as vscode from 'vscode';
-import { withLinkedSignal } from '../core/cancel';
-import type { IntrusiveAction } from '../core/consent';
-import { printableLimits, runAudited, type RunOutcome, type RunResult } from '../core/sessions/run';
-import type { SessionKind } from '../core/sessions/store';
-import { parseRate, runTrace, type TraceResult } from '../core/sessions/trace';
-import { traceLine } from '../core/sessions/trace-log';
-import type { AuditLog } from '../core/sessions/audit';
+import { withLinkedSignal } from '../core/runs/cancel';
+import type { IntrusiveAction } from '../core/attach/consent';
+import { printableLimits, runAudited, type RunOutcome, type RunResult } from '../core/runs/run';
+import type { SessionKind } from '../core/records/store';
+import { parseRate, runTrace, type TraceResult } from '../core/runs/trace';
+import { traceLine } from '../core/records/trace-log';
+import type { AuditLog } from '../core/records/audit';
 import type { Log } from './log';
 import type { AttachedNode } from './nodes';
 import { askConsent } from './consent';

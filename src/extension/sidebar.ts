@@ -6,7 +6,7 @@ import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { formatModule } from '../etf';
-import { sessionsDir } from '../core/sessions/store';
+import { sessionsDir } from '../core/records/store';
 import { RepeatingTimer } from './lifecycle';
 import { SidebarData } from './model/sidebar-data';
 import {

@@ -3,7 +3,7 @@
 // progress toast that can cancel it; the live refresh backs off to 5x the last query's cost so
 // an open table never keeps a million-process node busy.
 import * as vscode from 'vscode';
-import { SLOW_FILTER_PROCESSES, filteredProcesses } from '../core/process-filter';
+import { SLOW_FILTER_PROCESSES, filteredProcesses } from '../core/inspect/process-filter';
 import { slowQuery } from './model/table';
 import { assertNever, type TableQuery, type TableToHost } from '../protocol/webview';
 import { askConsent } from './consent';

@@ -1,9 +1,9 @@
-// Controllers of the webviews: each reads from the node's core Session (nothing is computed twice)
+// Controllers of the webviews: each reads from the node's core Attachment (nothing is computed twice)
 // and talks to its view through the typed messages of src/protocol/webview.ts. Every view is a
 // Disposable that owns its panel and its live-refresh timer (which runs only while the panel is
 // visible); the node's scope owns the views (NodePanels), so detach closes them all.
 import * as vscode from 'vscode';
-import { walkTree, type ApplicationTree, type TreeNode } from '../core/tree';
+import { walkTree, type ApplicationTree, type TreeNode } from '../core/inspect/tree';
 import {
   assertNever,
   type DashboardSample,

@@ -5,7 +5,7 @@
 import type { ErrorKind } from '../errors';
 
 // The facts themselves are core's model (src/core/runtime-facts.ts); they cross to the server as is.
-export type { HotRuntime, ModuleRuntime, RuntimeFacts, SupervisorRuntime } from '../core/runtime-facts';
+export type { HotRuntime, ModuleRuntime, RuntimeFacts, SupervisorRuntime } from '../core/facts/runtime-facts';
 
 export interface IndexStatus {
   files: number;

@@ -3,11 +3,12 @@
 // (names, atoms, printed terms) is text the webview must render with textContent, never as HTML.
 // The DTOs that cross are core's types; webviews get them from here (they import only this file
 // and webview/common), so this is the one list of what a webview may see of core.
-import type { Finding } from '../core/findings';
-import type { Overview } from '../core/overview';
-import type { ProcessDetail } from '../core/process-detail';
-import type { ProcessRow, ProcessSort } from '../core/processes';
-import type { ApplicationTree, TreeNode } from '../core/tree';
+import type { Finding } from '../core/findings/rules';
+import type { Overview } from '../core/inspect/overview';
+import type { ProcessDetail } from '../core/inspect/process-detail';
+import type { ProcessRow, ProcessSort } from '../core/inspect/processes';
+import type { ReportDocument } from '../core/report/document';
+import type { ApplicationTree, TreeNode } from '../core/inspect/tree';
 import type { ClusterNodeRow, ClusterOverview, TopologyEdge } from '../core/cluster/cluster';
 import type { ClusterFinding } from '../core/cluster/rules';
 
@@ -117,8 +118,27 @@ export type DashboardToHost = ReadyMessage | { type: 'pause'; paused: boolean };
 
 // ---- Report --------------------------------------------------------------------------------
 
+// The report crosses as a typed document (never as Markdown): the webview builds DOM from it
+// with text nodes only and addresses findings by id.
+export type {
+  ColumnType,
+  NumberUnit,
+  ReportBlock,
+  ReportChart,
+  ReportDocument,
+  ReportFinding,
+  ReportSection,
+  ReportTable,
+  RichText,
+  SummaryFact,
+  TableCell,
+  TableColumn,
+  TextSpan,
+} from '../core/report/document';
+
 export type HostToReport =
-  | { type: 'report'; node: string; markdown: string; findings: Finding[]; generatedAt: number; focusFinding?: string }
+  /** A report to show; `focusFinding` is the id of a finding to scroll to and mark. */
+  | { type: 'report'; document: ReportDocument; focusFinding?: string }
   | { type: 'progress'; message: string }
   | { type: 'error'; message: string };
 

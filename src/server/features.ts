@@ -2,7 +2,7 @@
 // facts held in memory. Nothing here talks to a node, so a lens request costs a few map lookups.
 import { pathToFileURL } from 'node:url';
 import { formatModule } from '../etf';
-import type { Finding } from '../core/findings';
+import type { Finding } from '../core/findings/rules';
 import { DIAGNOSTIC_SOURCE, type LensCommand, type ModuleRuntime, type RuntimeFacts, type SupervisorRuntime } from '../protocol/lsp';
 import type { ModuleDef, Range } from './index/extract';
 import type { WorkspaceIndex } from './index/workspace';

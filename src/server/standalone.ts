@@ -3,13 +3,14 @@
 // --node when no client sends facts (any LSP editor can use it this way).
 import { createConnection, ProposedFeatures, type Connection } from 'vscode-languageserver/node';
 import { attach as attachNode, type AttachRequest } from '../core/attach';
-import { factsCollector } from '../core/runtime-facts';
-import type { Session } from '../core/session';
-import { latestSavedFacts } from '../core/sessions/saved-facts';
+import { factsCollector } from '../core/facts/runtime-facts';
+import type { Attachment } from '../core/attach/attachment';
+import { latestSavedFacts } from '../core/facts/saved-facts';
 import { errorKindOf, errorMessage } from '../errors';
 import { LspMethods, type AttachStateParams } from '../protocol/lsp';
 import { elixirParser } from './index/parser';
 import { BeamLensServer } from './server';
+import { RefreshBackoff } from './refresh-backoff';
 
 /** How the standalone server runs; `beam-lens lsp` fills it from the shared connection flags. */
 export interface StandaloneOptions {
@@ -26,7 +27,7 @@ export async function startLanguageServer(options: StandaloneOptions, connection
   const parser = await elixirParser(options.wasmDir);
   let timer: NodeJS.Timeout | null = null;
   let cleaned = false;
-  let session: Session | null = null;
+  let session: Attachment | null = null;
   const server = new BeamLensServer(connection, {
     parser,
     onIndexed: () => {
@@ -49,30 +50,34 @@ export async function startLanguageServer(options: StandaloneOptions, connection
   const attach = async (request: AttachRequest): Promise<void> => {
     let node = request.node;
     try {
-      const attached = await attachNode(request);
+      // Warnings (a cookie or key file others can read, --tls-insecure) go to the client's log.
+      const attached = await attachNode({ ...request, warn: (m) => connection.console.warn(`beam-lens: ${m}`) });
       session = attached;
       node = attached.node;
-      attached.connection.onClose(() => {
+      attached.connection.onClose((reason) => {
         if (timer) clearTimeout(timer);
         timer = null;
         session = null;
         server.clearFacts(node);
-        state({ node, state: 'detached', message: `connection to ${node} closed` });
+        connection.console.warn(`beam-lens: ${reason}`);
+        state({ node, state: 'detached', message: reason });
       });
       const collector = factsCollector(attached);
-      // One collection scans every process on the target (4.5 s of one scheduler at 100,000
-      // processes without the probe): wait at least 5x its duration before the next, so the
-      // load we add stays under ~20% of one scheduler however large the node.
+      const backoff = new RefreshBackoff(options.refreshMs ?? 10_000);
       const tick = async (): Promise<void> => {
         if (session === null) return;
         const started = Date.now();
+        let failure: unknown;
         try {
           server.setFacts(await collector.collect());
         } catch (err) {
+          failure = err;
           connection.console.warn(`beam-lens: collecting facts from ${node} failed: ${err instanceof Error ? err.message : String(err)}`);
         }
         if (session === null || cleaned) return;
-        timer = setTimeout(() => void tick(), Math.max(options.refreshMs ?? 10_000, 5 * (Date.now() - started)));
+        const wait = backoff.next(Date.now() - started, failure);
+        if (backoff.overloaded) connection.console.warn(`beam-lens: ${node} is overloaded; next refresh in ${Math.round(wait / 1000)} s`);
+        timer = setTimeout(() => void tick(), wait);
       };
       await tick();
       state({ node, state: 'attached' });

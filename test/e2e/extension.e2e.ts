@@ -8,7 +8,7 @@ import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs'
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom, Pid, Tuple, isAtom, type Term } from '../../src/etf';
-import { pidText } from '../../src/core/pids';
+import { pidText } from '../../src/core/target/pids';
 import { startNode, type TestNode } from '../integration/harness';
 import { Workbench, until } from './driver';
 
@@ -155,6 +155,11 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     await view.locator('h1').first().waitFor({ timeout: 90_000 });
     await until('the mailbox finding in the report', async () => /Demo\.EventSink/.test((await view.locator('.report').textContent({ timeout: 2000 })) ?? ''), 30_000);
     await wb.screenshot('07b-report');
+    // Findings are addressed by id: a recommended change's link scrolls to its finding and marks it.
+    await view.locator('button.finding-link', { hasText: 'Demo.EventSink' }).first().click();
+    await view.locator('section.finding.focused', { hasText: 'mailbox-growth:Elixir.Demo.EventSink' }).waitFor({ timeout: 10_000 });
+    // Code marks of the advice are code elements, not backticks.
+    await view.locator('.report li code', { hasText: ':binary.copy/1' }).first().waitFor({ timeout: 10_000 });
     // Save as Markdown: the workbench's save dialog proposes a file in the workspace.
     await view.locator('button', { hasText: 'Save as Markdown' }).click();
     const input = wb.page.locator('.quick-input-widget input');
@@ -162,7 +167,9 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     await input.press('Enter');
     const saved = await wb.notification(/Report saved to/, 30_000);
     const file = /Report saved to (\S+\.md)/.exec(saved)?.[1] ?? '';
-    assert.match(readFileSync(file, 'utf8'), /^# BEAM Lens report/);
+    const markdown = readFileSync(file, 'utf8');
+    assert.match(markdown, /^# BEAM Lens report/);
+    assert.ok(markdown.includes('`:binary.copy/1`') && !markdown.includes('\\`'), 'code spans, no escaped backticks');
   });
 
   it('tags the node production: the status bar warns and consent asks for the node name', async () => {

@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { RemoteEvaluator } from '../../src/core/remote-eval';
-import { Cookie, connect, listNodes, type NodeConnection } from '../../src/dist';
+import { RemoteEvaluator } from '../../src/core/target/remote-eval';
+import { Cookie, connect, listNodes, type NodeConnection } from '../../src/erldist';
 import type { Term } from '../../src/etf';
 import { until } from './driver';
 

@@ -8,12 +8,12 @@ import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { attach } from '../../src/core/attach';
-import type { Finding } from '../../src/core/findings';
-import { factsCollector } from '../../src/core/runtime-facts';
-import type { Session } from '../../src/core/session';
-import { loadSession } from '../../src/core/sessions/store';
-import type { ReportSessionResult } from '../../src/core/sessions/saved-facts';
-import { walkTree } from '../../src/core/tree';
+import type { Finding } from '../../src/core/findings/rules';
+import { factsCollector } from '../../src/core/facts/runtime-facts';
+import type { Attachment } from '../../src/core/attach/attachment';
+import { loadSession } from '../../src/core/records/store';
+import type { ReportSessionResult } from '../../src/core/facts/saved-facts';
+import { walkTree } from '../../src/core/inspect/tree';
 import { findingItems } from '../../src/extension/model/sidebar';
 import { startNode, waitFor, type TestNode } from './harness';
 import { LspTestClient } from './lsp-client';
@@ -58,7 +58,7 @@ describe('faces agree on the findings of one node', function () {
   this.timeout(300_000);
   let demo: TestNode;
   let ws: string;
-  let session: Session;
+  let session: Attachment;
 
   before(async () => {
     ws = mkdtempSync(path.join(tmpdir(), 'beam-lens-faces-'));

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom, type Term } from '../../src/etf';
-import { Cookie, connect, listNodes, type NodeConnection } from '../../src/dist';
+import { Cookie, connect, listNodes, type NodeConnection, type TlsOptions } from '../../src/erldist';
 
 let counter = 0;
 
@@ -71,6 +71,8 @@ export interface StartOptions {
   command?: { file: string; args: (name: string, cookie: string) => string[] };
   startTimeoutMs?: number;
   name?: string;
+  /** For a node started with -proto_dist inet_tls: how the harness's own connection does TLS. */
+  tls?: TlsOptions;
   /** The cookie to use (nodes of one test cluster share one); default: a random one per node. */
   cookieText?: string;
 }
@@ -136,7 +138,7 @@ export async function startNode(options: StartOptions = {}): Promise<TestNode> {
   }
   const cookie = new Cookie(cookieText);
   let adminConn: NodeConnection | undefined;
-  const { RemoteEvaluator } = await import('../../src/core/remote-eval');
+  const { RemoteEvaluator } = await import('../../src/core/target/remote-eval');
   let evaluator: InstanceType<typeof RemoteEvaluator> | undefined;
   const t: TestNode = {
     node,
@@ -148,7 +150,7 @@ export async function startNode(options: StartOptions = {}): Promise<TestNode> {
     port,
     output: () => out,
     async admin() {
-      if (!adminConn || !adminConn.isOpen) adminConn = await connect({ node, cookie, host: epmdHost === 'localhost' ? shortHost() : host, timeoutMs: 5000 });
+      if (!adminConn || !adminConn.isOpen) adminConn = await connect({ node, cookie, host: epmdHost === 'localhost' ? shortHost() : host, timeoutMs: 5000, ...(options.tls ? { tls: options.tls } : {}) });
       return adminConn;
     },
     async eval(source: string, bindings: Record<string, Term> = {}) {

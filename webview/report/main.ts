@@ -1,14 +1,12 @@
-// Report preview webview: `beam-lens report`'s Markdown read by our own parser (markdown.ts)
-// into plain data and built into DOM nodes with text only (render.ts). Toolbar: Save as Markdown,
-// Regenerate; progress while the node is sampled; a finding asked for is scrolled to and marked.
+// Report webview: the report document from the host built into DOM nodes with text only
+// (render.ts). Toolbar: Save as Markdown, Regenerate; progress while the node is sampled; a
+// finding asked for (by id, from the host or a link in the report) is scrolled to and marked.
 import '../common/base.css';
 import './style.css';
-import type { Finding } from '../../src/protocol/webview';
-import { assertNever, type HostToReport } from '../../src/protocol/webview';
+import { assertNever, type HostToReport, type ReportDocument } from '../../src/protocol/webview';
 import { h, replaceChildren, statusLine } from '../common/dom';
 import { channel } from '../common/vscode-api';
-import { findFindingHeading, parseMarkdown } from './markdown';
-import { renderBlocks } from './render';
+import { renderReportDocument, reportMeta, type DomBuilder } from './render';
 
 interface State {
   scrollY: number;
@@ -46,25 +44,49 @@ function setBusy(busy: boolean): void {
   body.setAttribute('aria-busy', String(busy));
 }
 
-function render(markdown: string, findings: Finding[], focusId: string | undefined): void {
-  const blocks = parseMarkdown(markdown);
-  const els = renderBlocks(blocks);
-  replaceChildren(body, ...els);
+const dom: DomBuilder<HTMLElement, Node> = {
+  element(tag, attributes, children) {
+    const el = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes)) if (value !== undefined) el.setAttribute(name, value);
+    el.append(...children);
+    return el;
+  },
+  text: (text) => document.createTextNode(text),
+  onClick: (el, handler) => el.addEventListener('click', handler),
+};
+
+/** The report shown, and each finding's element by id. */
+let shown: { document: ReportDocument; findings: Map<string, HTMLElement> } | null = null;
+let focused: HTMLElement | null = null;
+/** Whether the status line says a finding asked for is missing (cleared once one is found). */
+let saysMissing = false;
+
+function render(doc: ReportDocument, focusId: string | undefined): void {
+  // The same document again (a finding asked for in a report already shown): keep the DOM and scroll.
+  if (!shown || shown.document.generatedAt !== doc.generatedAt || shown.document.node !== doc.node) {
+    const rendered = renderReportDocument(doc, dom, { focusFinding: (id) => focusFinding(id) });
+    replaceChildren(body, ...rendered.elements);
+    shown = { document: doc, findings: rendered.findings };
+    focused = null;
+    if (focusId === undefined && restoreScroll !== null) window.scrollTo({ top: restoreScroll });
+  }
   hasReport = true;
   save.disabled = false;
-  if (focusId === undefined) {
-    if (restoreScroll !== null) window.scrollTo({ top: restoreScroll });
-    restoreScroll = null;
-    return;
-  }
   restoreScroll = null;
-  const finding = findings.find((f) => f.id === focusId);
-  const index = findFindingHeading(blocks, { id: focusId, title: finding?.title ?? '' });
-  const el = index >= 0 ? els[index] : undefined;
+  if (focusId !== undefined) focusFinding(focusId);
+}
+
+function focusFinding(id: string): void {
+  const el = shown?.findings.get(id);
   if (!el) {
-    status.set(`The finding ${focusId} is not in this report (it may have gone since it was reported).`);
+    status.set(`The finding ${id} is not in this report (it may have gone since it was reported).`);
+    saysMissing = true;
     return;
   }
+  if (saysMissing) status.set('');
+  saysMissing = false;
+  focused?.classList.remove('focused');
+  focused = el;
   el.classList.add('focused');
   el.tabIndex = -1;
   el.scrollIntoView({ block: 'start' });
@@ -87,8 +109,8 @@ vs.listen(
       case 'report':
         status.set('');
         setBusy(false);
-        meta.textContent = `${m.node} · generated ${new Date(m.generatedAt).toLocaleTimeString()} · ${m.findings.length} ${m.findings.length === 1 ? 'finding' : 'findings'}`;
-        render(m.markdown, m.findings, m.focusFinding);
+        meta.textContent = reportMeta(m.document, (iso) => new Date(iso).toLocaleTimeString());
+        render(m.document, m.focusFinding);
         return;
       case 'progress':
         setBusy(true);

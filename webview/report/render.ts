@@ -1,71 +1,179 @@
-// DOM of the report preview from the Markdown AST (markdown.ts): every piece of text goes in
-// through text nodes; links are shown as their text (the address in a tooltip), never followed.
-import { assertNever } from '../../src/protocol/webview';
-import { h } from '../common/dom';
-import type { Block, Inline } from './markdown';
+// The report document (src/protocol) as DOM, built through a small builder interface so it can be
+// unit-tested without a browser (test/unit/webview-report.test.ts). Every piece of text goes in
+// as a text node and attributes are a closed set: node data (names, atoms, printed terms) is
+// never parsed as HTML. Findings are addressed by id: the result maps each id to its element.
+import {
+  assertNever,
+  type ReportBlock,
+  type ReportDocument,
+  type ReportFinding,
+  type ReportSection,
+  type ReportTable,
+  type RichText,
+  type TableCell,
+  type TextSpan,
+} from '../../src/protocol/webview';
 
-function inlines(parts: readonly Inline[]): Node[] {
-  return parts.map((p): Node => {
-    switch (p.kind) {
-      case 'text':
-        return document.createTextNode(p.text);
-      case 'code':
-        return h('code', {}, p.text);
-      case 'bold':
-        return h('strong', {}, ...inlines(p.children));
-      case 'italic':
-        return h('em', {}, ...inlines(p.children));
-      case 'link':
-        return h('span', { class: 'link-text', title: p.href }, ...inlines(p.children));
-      default:
-        return assertNever(p);
-    }
-  });
+export type ReportTag =
+  | 'section'
+  | 'h1'
+  | 'h2'
+  | 'h3'
+  | 'h4'
+  | 'h5'
+  | 'h6'
+  | 'p'
+  | 'ul'
+  | 'ol'
+  | 'li'
+  | 'div'
+  | 'span'
+  | 'code'
+  | 'strong'
+  | 'em'
+  | 'button'
+  | 'table'
+  | 'thead'
+  | 'tbody'
+  | 'tr'
+  | 'th'
+  | 'td';
+
+/** The only attributes the report sets (none of them can run script). */
+export type ReportAttributes = Partial<Record<'class' | 'scope' | 'title' | 'type', string>>;
+
+/** Builds nodes: the webview's is backed by `document`, the tests' by plain objects. */
+export interface DomBuilder<E extends N, N> {
+  element(tag: ReportTag, attributes: ReportAttributes, children: readonly N[]): E;
+  text(text: string): N;
+  onClick(element: E, handler: () => void): void;
+}
+
+export interface RenderedReport<E> {
+  /** The document's top-level elements, in order. */
+  elements: E[];
+  /** The element of each finding, by finding id. */
+  findings: Map<string, E>;
+}
+
+export interface ReportActions {
+  /** A link to a finding was clicked (e.g. in "Recommended changes"). */
+  focusFinding(findingId: string): void;
 }
 
 const HEADINGS = ['h1', 'h2', 'h3', 'h4', 'h5', 'h6'] as const;
 
-function block(b: Block): HTMLElement {
-  switch (b.kind) {
-    case 'heading':
-      return h(HEADINGS[Math.min(6, Math.max(1, b.level)) - 1] ?? 'h6', {}, ...inlines(b.inline));
-    case 'paragraph':
-      return h('p', {}, ...inlines(b.inline));
-    case 'list': {
-      const items = b.items.map((item, i) => h('li', {}, ...inlines(item), ...(b.children[i] ?? []).map(block)));
-      return b.ordered ? h('ol', b.start !== 1 ? { attrs: { start: String(b.start) } } : {}, ...items) : h('ul', {}, ...items);
+export function renderReportDocument<E extends N, N>(doc: ReportDocument, dom: DomBuilder<E, N>, actions: ReportActions): RenderedReport<E> {
+  const findings = new Map<string, E>();
+  const el = (tag: ReportTag, attributes: ReportAttributes, ...children: N[]): E => dom.element(tag, attributes, children);
+  const heading = (level: number, children: N[], attributes: ReportAttributes = {}): E => dom.element(HEADINGS[Math.min(6, Math.max(1, level)) - 1] ?? 'h6', attributes, children);
+
+  const span = (s: TextSpan): N => {
+    switch (s.kind) {
+      case 'text':
+        return dom.text(s.text);
+      case 'code':
+        return el('code', {}, dom.text(s.text));
+      case 'strong':
+        return el('strong', {}, dom.text(s.text));
+      case 'emphasis':
+        return el('em', {}, dom.text(s.text));
+      case 'findingLink': {
+        const link = el('button', { class: 'finding-link', type: 'button', title: 'Show this finding' }, dom.text(s.text));
+        const id = s.findingId;
+        dom.onClick(link, () => actions.focusFinding(id));
+        return link;
+      }
+      default:
+        return assertNever(s);
     }
-    case 'code':
-      return h('pre', b.lang ? { dataset: { lang: b.lang } } : {}, h('code', {}, b.text));
-    case 'table': {
-      const cell = (tag: 'th' | 'td', parts: Inline[], k: number): HTMLElement => {
-        const el = h(tag, tag === 'th' ? { attrs: { scope: 'col' } } : {}, ...inlines(parts));
-        const align = b.align[k];
-        if (align) el.style.textAlign = align;
-        return el;
-      };
-      const headed = b.header.some((c) => c.length > 0);
-      return h(
-        'div',
-        { class: 'table-wrap' },
-        h(
-          'table',
-          {},
-          headed ? h('thead', {}, h('tr', {}, ...b.header.map((c, k) => cell('th', c, k)))) : null,
-          h('tbody', {}, ...b.rows.map((r) => h('tr', {}, ...r.map((c, k) => cell('td', c, k))))),
-        ),
-      );
+  };
+  const rich = (t: RichText): N[] => t.map(span);
+
+  const cell = (c: TableCell | undefined): N[] => {
+    if (c === undefined) return [];
+    switch (c.kind) {
+      case 'text':
+        return [dom.text(c.text)];
+      case 'code':
+        return [el('code', {}, dom.text(c.text))];
+      case 'number':
+        return [dom.text(c.display)];
+      case 'rich':
+        return rich(c.text);
+      default:
+        return assertNever(c);
     }
-    case 'quote':
-      return h('blockquote', {}, ...b.blocks.map(block));
-    case 'rule':
-      return h('hr');
-    default:
-      return assertNever(b);
-  }
+  };
+
+  const table = (t: ReportTable, className = ''): E => {
+    const align = (k: number): ReportAttributes => (t.columns[k]?.type === 'number' ? { class: 'number' } : {});
+    return el(
+      'div',
+      { class: 'table-wrap' },
+      el(
+        'table',
+        className ? { class: className } : {},
+        el('thead', {}, el('tr', {}, ...t.columns.map((c, k) => el('th', { scope: 'col', ...align(k) }, dom.text(c.label))))),
+        el('tbody', {}, ...t.rows.map((r) => el('tr', {}, ...t.columns.map((_, k) => dom.element('td', align(k), cell(r[k])))))),
+      ),
+    );
+  };
+
+  const finding = (f: ReportFinding, level: number): E => {
+    const items: E[] = [el('li', {}, dom.text('Finding id: '), el('code', {}, dom.text(f.id)))];
+    if (f.process) {
+      items.push(el('li', {}, dom.text('Process: '), el('code', {}, dom.text(f.process.pid)), ...(f.process.name ? [dom.text(' ('), el('code', {}, dom.text(f.process.name)), dom.text(')')] : [])));
+    }
+    if (f.where) {
+      const w = f.where;
+      const file = w.file ? [dom.text(' in '), el('code', {}, dom.text(w.file)), ...(w.line ? [dom.text(`:${w.line}`)] : [])] : [];
+      items.push(el('li', {}, dom.text('Where: '), el('code', {}, dom.text(w.symbol)), ...file));
+    }
+    items.push(el('li', {}, dom.text('Evidence:'), el('ul', {}, ...f.evidence.map((e) => dom.element('li', {}, rich(e))))));
+    items.push(el('li', {}, dom.text('Recommendation: '), ...rich(f.recommendation)));
+    const element = el(
+      'section',
+      { class: `finding ${f.severity}` },
+      heading(level, [dom.text(`${f.number}. `), el('span', { class: `severity ${f.severity}` }, dom.text(f.severity.toUpperCase())), dom.text(' '), ...rich(f.title)]),
+      el('ul', {}, ...items),
+    );
+    findings.set(f.id, element);
+    return element;
+  };
+
+  const block = (b: ReportBlock, level: number): E => {
+    switch (b.kind) {
+      case 'paragraph':
+        return dom.element('p', {}, rich(b.text));
+      case 'facts':
+        return el(
+          'div',
+          { class: 'table-wrap' },
+          el('table', { class: 'facts' }, el('tbody', {}, ...b.facts.map((f) => el('tr', {}, el('th', { scope: 'row' }, dom.text(f.label)), dom.element('td', {}, rich(f.value)))))),
+        );
+      case 'finding':
+        return finding(b.finding, level + 1);
+      case 'list':
+        return dom.element(b.ordered ? 'ol' : 'ul', {}, b.items.map((item) => dom.element('li', {}, rich(item))));
+      case 'table':
+        return table(b.table);
+      case 'chart':
+        return el('div', { class: 'chart' }, el('p', {}, dom.text(`${b.chart.title}:`)), table(b.chart.fallback, 'chart-data'));
+      default:
+        return assertNever(b);
+    }
+  };
+
+  const section = (s: ReportSection, level: number): E =>
+    el('section', {}, heading(level, [dom.text(s.title)]), ...s.blocks.map((b) => block(b, level)), ...s.sections.map((sub) => section(sub, level + 1)));
+
+  const elements = [heading(1, rich(doc.title)), el('p', { class: 'byline' }, ...rich(doc.byline)), ...doc.sections.map((s) => section(s, 2))];
+  return { elements, findings };
 }
 
-/** One element per top-level block, in order (so a block index finds its element). */
-export function renderBlocks(blocks: readonly Block[]): HTMLElement[] {
-  return blocks.map(block);
+/** The line above the report: node, when it was built, how many findings. */
+export function reportMeta(doc: ReportDocument, formatTime: (iso: string) => string): string {
+  const n = doc.findingCounts.total;
+  return `${doc.node} · generated ${formatTime(doc.generatedAt)} · ${n} ${n === 1 ? 'finding' : 'findings'}`;
 }

@@ -8,6 +8,7 @@
 // - collapse state (user choices over defaults), focus/search lookup and keyboard navigation.
 import type { ApplicationTree, TreeNode } from '../../src/protocol/webview';
 import type { ProcessHealth, TreeFocus } from '../../src/protocol/webview';
+import { findPath } from './tree-paths';
 
 export type Health = 'ok' | 'warning' | 'error';
 export type Kind = 'root' | 'app' | 'supervisor' | 'worker' | 'group' | 'more';
@@ -256,16 +257,6 @@ export function shapeTree(node: string, apps: ApplicationTree[], health: Record<
 
 // ---- lookup --------------------------------------------------------------------------------
 
-/** Ids from the root to the first node (depth first, pre-order) matching, or null. */
-export function findPath(root: VNode, match: (n: VNode) => boolean): string[] | null {
-  if (match(root)) return [root.id];
-  for (const c of root.children) {
-    const p = findPath(c, match);
-    if (p) return [root.id, ...p];
-  }
-  return null;
-}
-
 /** Paths of every node matching, in pre-order. */
 export function findAll(root: VNode, match: (n: VNode) => boolean, path: string[] = [], out: string[][] = []): string[][] {
   const here = [...path, root.id];
@@ -334,6 +325,6 @@ export function pagedChildPath(root: VNode, supervisorPid: string, offset: numbe
   return null;
 }
 
-// Collapse state, keyboard navigation and layout helpers live in view-state.ts.
+// Collapse state, keyboard navigation and layout helpers live in view-state.ts, path search in tree-paths.ts.
 export * from './view-state';
-
+export { findPath } from './tree-paths';

@@ -1,6 +1,7 @@
 // View state of the supervision tree (pure; unit-tested in Node): what is collapsed (the user's
 // choices over the defaults), keyboard navigation over the visible tree, and layout helpers.
-import { findPath, type VNode } from './model';
+import type { VNode } from './model';
+import { findPath } from './tree-paths';
 
 // ---- collapse state ------------------------------------------------------------------------
 

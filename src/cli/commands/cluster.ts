@@ -2,14 +2,14 @@
 // whom, and the cluster findings. `processes --cluster` (processes.ts) merges the top N.
 import { ClusterView, clusterOverview, type ClusterNodeRow, type ClusterOptions } from '../../core/cluster/cluster';
 import type { Via } from '../../core/cluster/members';
-import type { Session } from '../../core/session';
+import type { Attachment } from '../../core/attach/attachment';
 import { UsageError, booleanFlag, numberFlag, stringFlag, type FlagSpec, type FlagValues } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { attachFromFlags } from '../connection';
 import { ExitCode } from '../exit-codes';
 import { formatBytes, formatCount, formatDuration, printJson, renderTable } from '../output';
-import { withSession } from '../session';
+import { withAttachment } from '../attachment';
 
 export const clusterFlags: Record<string, FlagSpec> = {
   via: {
@@ -38,7 +38,7 @@ export function clusterOptions(flags: FlagValues): ClusterOptions {
 }
 
 /** Opens the cluster view of an attached entry node for the body, and closes what it opened. */
-export async function withCluster<T>(session: Session, flags: FlagValues, body: (view: ClusterView) => Promise<T>): Promise<T> {
+export async function withCluster<T>(session: Attachment, flags: FlagValues, body: (view: ClusterView) => Promise<T>): Promise<T> {
   const view = await ClusterView.open(session, clusterOptions(flags));
   try {
     if (booleanFlag(flags, 'allow-probe')) await view.loadProbes();
@@ -57,7 +57,7 @@ export const clusterCommand: Command = {
     flags: { ...connectionFlags, ...clusterFlags },
   },
   async run({ args, output, signal }) {
-    const result = await withSession(args.flags, output, signal, (s) => withCluster(s, args.flags, (view) => clusterOverview(view)));
+    const result = await withAttachment(args.flags, output, signal, (s) => withCluster(s, args.flags, (view) => clusterOverview(view)));
     if (booleanFlag(args.flags, 'json')) {
       printJson(output, result);
       return ExitCode.ok;

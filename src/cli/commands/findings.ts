@@ -1,11 +1,11 @@
-import { diagnose } from '../../core/diagnose';
-import type { Finding } from '../../core/findings';
+import { diagnose } from '../../core/findings/diagnose';
+import type { Finding } from '../../core/findings/rules';
 import { UsageError, booleanFlag, numberFlag } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { printJson, renderTable } from '../output';
-import { probeFlags, progressLine, withSession } from '../session';
+import { probeFlags, progressLine, withAttachment } from '../attachment';
 import { diagnoseCluster } from '../../core/cluster/cluster';
 import { clusterFlags, withCluster } from './cluster';
 
@@ -28,7 +28,7 @@ export const findingsCommand: Command = {
     if (!(seconds >= 1 && seconds <= 3600)) throw new UsageError(`--duration must be from 1 to 3600 seconds, got ${seconds}`);
     if (booleanFlag(args.flags, 'cluster')) {
       if (booleanFlag(args.flags, 'allow-trace')) throw new UsageError('--allow-trace is not available with --cluster yet: cluster findings are read-only');
-      const c = await withSession(args.flags, output, signal, (s) => withCluster(s, args.flags, (view) => diagnoseCluster(view, { durationMs: seconds * 1000, signal })));
+      const c = await withAttachment(args.flags, output, signal, (s) => withCluster(s, args.flags, (view) => diagnoseCluster(view, { durationMs: seconds * 1000, signal })));
       if (booleanFlag(args.flags, 'json')) {
         printJson(output, c);
         return ExitCode.ok;
@@ -42,7 +42,7 @@ export const findingsCommand: Command = {
       return ExitCode.ok;
     }
     const progress = progressLine(output);
-    const d = await withSession(args.flags, output, signal, (s) =>
+    const d = await withAttachment(args.flags, output, signal, (s) =>
       diagnose(s, { durationMs: seconds * 1000, trace: booleanFlag(args.flags, 'allow-trace'), onProgress: progress.report, signal }),
     );
     progress.done();

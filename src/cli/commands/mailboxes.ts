@@ -1,12 +1,12 @@
 import { formatModule } from '../../etf';
-import { saveSession, newSessionId, type SessionRecord } from '../../core/sessions/store';
-import { watchMailboxes, type MailboxRow, type MailboxWatchResult } from '../../core/sessions/mailbox-watch';
+import { saveSession, newSessionId, type SessionRecord } from '../../core/records/store';
+import { watchMailboxes, type MailboxRow, type MailboxWatchResult } from '../../core/runs/mailbox-watch';
 import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { formatCount, printJson, renderTable } from '../output';
-import { probeFlags, progressLine, withSession } from '../session';
+import { probeFlags, progressLine, withAttachment } from '../attachment';
 
 export const mailboxesCommand: Command = {
   spec: {
@@ -29,7 +29,7 @@ export const mailboxesCommand: Command = {
     const interval = countFlag(args.flags, 'interval', 500, { min: 100, max: 60_000 });
     const progress = progressLine(output);
     const started = new Date();
-    const { result, node, env } = await withSession(args.flags, output, signal, async (s) => ({
+    const { result, node, env } = await withAttachment(args.flags, output, signal, async (s) => ({
       result: await watchMailboxes(s, { durationMs: seconds * 1000, intervalMs: interval, limit, onProgress: progress.report, signal }),
       node: s.node,
       env: s.env,

@@ -1,4 +1,4 @@
-import { listNodes, shortHostname } from '../../dist';
+import { listNodes, shortHostname } from '../../erldist';
 import { numberFlag, stringFlag } from '../args';
 import type { Command } from '../command';
 import { ExitCode } from '../exit-codes';

@@ -2,7 +2,7 @@ import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { formatBytes, formatCount, formatDuration, printJson, renderTable } from '../output';
-import { probeFlags, withSession } from '../session';
+import { probeFlags, withAttachment } from '../attachment';
 
 export const overviewCommand: Command = {
   spec: {
@@ -17,7 +17,7 @@ export const overviewCommand: Command = {
   },
   async run({ args, output, signal }) {
     const windowMs = typeof args.flags.window === 'number' ? args.flags.window : 500;
-    const o = await withSession(args.flags, output, signal, (s) => s.overview({ utilizationWindowMs: windowMs }));
+    const o = await withAttachment(args.flags, output, signal, (s) => s.overview({ utilizationWindowMs: windowMs }));
     if (args.flags.json === true) {
       printJson(output, o);
       return ExitCode.ok;

@@ -1,6 +1,6 @@
 import { Atom } from '../../etf';
 import { performance } from 'node:perf_hooks';
-import { charlistToString } from '../../core/terms';
+import { charlistToString } from '../../core/target/terms';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { attachFromFlags } from '../connection';

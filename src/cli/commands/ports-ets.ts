@@ -1,10 +1,10 @@
-import type { EtsRow, PortRow } from '../../core/ports-ets';
+import type { EtsRow, PortRow } from '../../core/inspect/ports-ets';
 import { UsageError, booleanFlag, countFlag, stringFlag } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { formatBytes, formatCount, printJson, renderTable } from '../output';
-import { withSession } from '../session';
+import { withAttachment } from '../attachment';
 
 export const portsCommand: Command = {
   spec: {
@@ -15,7 +15,7 @@ export const portsCommand: Command = {
   },
   async run({ args, output, signal }) {
     const limit = countFlag(args.flags, 'limit', 50, { max: 10_000 });
-    const r = await withSession(args.flags, output, signal, (s) => s.ports(limit));
+    const r = await withAttachment(args.flags, output, signal, (s) => s.ports(limit));
     if (booleanFlag(args.flags, 'json')) {
       printJson(output, r);
       return ExitCode.ok;
@@ -54,7 +54,7 @@ export const etsCommand: Command = {
     const limit = countFlag(args.flags, 'limit', 50, { max: 10_000 });
     const sort = stringFlag(args.flags, 'sort') ?? 'memory';
     if (sort !== 'memory' && sort !== 'size') throw new UsageError(`--sort must be memory or size, got "${sort}"`);
-    const r = await withSession(args.flags, output, signal, (s) => s.ets(limit, sort));
+    const r = await withAttachment(args.flags, output, signal, (s) => s.ets(limit, sort));
     if (booleanFlag(args.flags, 'json')) {
       printJson(output, r);
       return ExitCode.ok;

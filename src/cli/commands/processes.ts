@@ -1,11 +1,11 @@
 import { formatModule } from '../../etf';
-import { processSorts, type ProcessRow, type ProcessSort } from '../../core/processes';
+import { processSorts, type ProcessRow, type ProcessSort } from '../../core/inspect/processes';
 import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { formatBytes, formatCount, printJson, renderTable } from '../output';
-import { probeFlags, progressLine, withSession } from '../session';
+import { probeFlags, progressLine, withAttachment } from '../attachment';
 import { clusterTopProcesses, type ClusterProcessRow } from '../../core/cluster/cluster';
 import { clusterFlags, withCluster } from './cluster';
 
@@ -33,7 +33,7 @@ export const processesCommand: Command = {
     const windowMs = numberFlag(args.flags, 'window');
     if (booleanFlag(args.flags, 'cluster')) {
       if (offset !== 0) throw new UsageError('--offset is not available with --cluster: the merged table is the top --limit of every member');
-      const page = await withSession(args.flags, output, signal, (s) => withCluster(s, args.flags, (view) => clusterTopProcesses(view, sort as ProcessSort, limit)));
+      const page = await withAttachment(args.flags, output, signal, (s) => withCluster(s, args.flags, (view) => clusterTopProcesses(view, sort as ProcessSort, limit)));
       if (booleanFlag(args.flags, 'json')) {
         printJson(output, page);
         return ExitCode.ok;
@@ -56,7 +56,7 @@ export const processesCommand: Command = {
       return ExitCode.ok;
     }
     const progress = progressLine(output);
-    const page = await withSession(args.flags, output, signal, (s) =>
+    const page = await withAttachment(args.flags, output, signal, (s) =>
       s.processes({ sort: sort as ProcessSort, limit, offset, ...(windowMs !== undefined ? { windowMs } : {}), onProgress: progress.report, signal }),
     );
     progress.done();
@@ -112,7 +112,7 @@ export const processCommand: Command = {
     const pid = args.positionals[0] as string;
     const messages = numberFlag(args.flags, 'messages');
     if (messages !== undefined) countFlag(args.flags, 'messages', 0, { min: 0, max: 100 });
-    const d = await withSession(args.flags, output, signal, (s) => s.processDetail(pid, messages ? { messages } : {}));
+    const d = await withAttachment(args.flags, output, signal, (s) => s.processDetail(pid, messages ? { messages } : {}));
     if (booleanFlag(args.flags, 'json')) {
       printJson(output, d);
       return ExitCode.ok;

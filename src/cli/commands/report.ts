@@ -1,16 +1,18 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { diagnose, type Diagnosis } from '../../core/diagnose';
-import { renderReport } from '../../core/report';
-import { fileAuditLog } from '../../core/sessions/audit';
-import { factsFromDiagnosis } from '../../core/sessions/saved-facts';
-import { runAudited } from '../../core/sessions/run';
+import { diagnose, type Diagnosis } from '../../core/findings/diagnose';
+import { buildReport } from '../../core/report/build';
+import type { ReportDocument } from '../../core/report/document';
+import { renderReportMarkdown } from '../../core/report/markdown';
+import { fileAuditLog } from '../../core/records/audit';
+import { factsFromDiagnosis } from '../../core/facts/saved-facts';
+import { runAudited } from '../../core/runs/run';
 import { UsageError, booleanFlag, numberFlag, stringFlag } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { printJson } from '../output';
-import { probeFlags, progressLine, withSession } from '../session';
+import { probeFlags, progressLine, withAttachment } from '../attachment';
 
 export const reportCommand: Command = {
   spec: {
@@ -34,8 +36,9 @@ export const reportCommand: Command = {
     const trace = booleanFlag(args.flags, 'allow-trace');
     // Read-only sampling needs no audit; with --allow-trace it counts calls, which is audited.
     const audit = trace ? fileAuditLog({ cwd, actor: { face: 'cli' } }) : null;
-    const { markdown, findings, samples, probe, note, sessionFile } = await withSession(args.flags, output, signal, async (s) => {
+    const { report, findings, samples, probe, note, sessionFile } = await withAttachment(args.flags, output, signal, async (s) => {
       let d: Diagnosis | undefined;
+      let report: ReportDocument | undefined;
       // Saved so the editor can show lenses and diagnostics from it without a node.
       const run = await runAudited({
         session: s,
@@ -47,8 +50,10 @@ export const reportCommand: Command = {
         save: { cwd },
         body: async (runSignal) => {
           d = await diagnose(s, { durationMs: seconds * 1000, trace, onProgress: progress.report, signal: runSignal });
+          report = buildReport({ samples: d.samples, findings: d.findings, env: s.env, probe: s.probe.state === 'loaded', ...(d.tracingNote ? { tracingNote: d.tracingNote } : {}) });
           return {
-            value: { facts: factsFromDiagnosis(d, s.env) },
+            // The facts for the editor's lenses without a node, and the document `session show` renders.
+            value: { facts: factsFromDiagnosis(d, s.env), report },
             endReason: runSignal.aborted ? 'stopped' : 'completed',
             durationMs: d.samples.windowMs,
             ...(d.tracingNote ? { endDetail: d.tracingNote } : {}),
@@ -63,14 +68,14 @@ export const reportCommand: Command = {
         probe,
         note: diagnosis.tracingNote,
         sessionFile: run.file as string,
-        markdown: renderReport({ samples: diagnosis.samples, findings: diagnosis.findings, env: s.env, probe }),
+        report: report as ReportDocument,
       };
     });
     if (note) output.err(`beam-lens: ${note}`);
     progress.done();
     const file = path.resolve(cwd, out);
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, markdown);
+    writeFileSync(file, renderReportMarkdown(report));
     if (booleanFlag(args.flags, 'json')) {
       printJson(output, { file, session: sessionFile, node: samples.node, windowMs: samples.windowMs, probe, findings });
     } else {

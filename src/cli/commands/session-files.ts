@@ -1,5 +1,5 @@
-import { loadSession, type SessionRecord } from '../../core/sessions/store';
-import type { MailboxWatchResult } from '../../core/sessions/mailbox-watch';
+import { loadSession, type SessionRecord } from '../../core/records/store';
+import type { MailboxWatchResult } from '../../core/runs/mailbox-watch';
 import { UsageError, booleanFlag } from '../args';
 import type { Command } from '../command';
 import { ExitCode } from '../exit-codes';

@@ -2,19 +2,19 @@
 // --allow-probe (and --confirm-node on production), is bounded (rate, cap, deadline), is written
 // to the audit log, and saves its result as a session file.
 import { formatModule } from '../../etf';
-import { traceLine } from '../../core/sessions/trace-log';
-import { fileAuditLog } from '../../core/sessions/audit';
-import { measureCallTime, runHotFunctions, type HotFunction, type HotResult } from '../../core/sessions/hot';
-import { printableLimits, runAudited, type RunOutcome, type RunResult } from '../../core/sessions/run';
-import type { SessionKind } from '../../core/sessions/store';
-import { parseMfa, parseRate, runMonitor, runTrace, type TraceEvent, type TraceResult, type TraceTarget } from '../../core/sessions/trace';
-import type { Session } from '../../core/session';
+import { traceLine } from '../../core/records/trace-log';
+import { fileAuditLog } from '../../core/records/audit';
+import { measureCallTime, runHotFunctions, type HotFunction, type HotResult } from '../../core/runs/hot';
+import { printableLimits, runAudited, type RunOutcome, type RunResult } from '../../core/runs/run';
+import type { SessionKind } from '../../core/records/store';
+import { parseMfa, parseRate, runMonitor, runTrace, type TraceEvent, type TraceResult, type TraceTarget } from '../../core/runs/trace';
+import type { Attachment } from '../../core/attach/attachment';
 import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag, type FlagSpec, type FlagValues } from '../args';
 import type { Command, CommandContext } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { formatCount, printJson, renderTable } from '../output';
-import { probeFlags, withSession } from '../session';
+import { probeFlags, withAttachment } from '../attachment';
 import { clusterHot, type ClusterHotResult } from '../../core/cluster/sessions';
 import { clusterFlags, withCluster } from './cluster';
 
@@ -37,13 +37,13 @@ async function audited<T>(
   ctx: CommandContext,
   kind: SessionKind,
   limits: Record<string, unknown>,
-  body: (s: Session, signal: AbortSignal) => Promise<RunOutcome<T>>,
+  body: (s: Attachment, signal: AbortSignal) => Promise<RunOutcome<T>>,
   traceLog?: (value: T) => { target: string; limits: Record<string, string | number>; result: TraceResult },
 ): Promise<RunResult<T>> {
   const auditFile = stringFlag(ctx.args.flags, 'audit');
   const saveFile = stringFlag(ctx.args.flags, 'save');
   const audit = fileAuditLog({ cwd: ctx.cwd, actor: { face: 'cli' }, ...(auditFile !== undefined ? { file: auditFile } : {}) });
-  return withSession(ctx.args.flags, ctx.output, ctx.signal, (s) =>
+  return withAttachment(ctx.args.flags, ctx.output, ctx.signal, (s) =>
     runAudited<T>({
       session: s,
       kind,

@@ -1,11 +1,11 @@
 import { formatModule } from '../../etf';
-import type { TreeNode } from '../../core/tree';
+import type { TreeNode } from '../../core/inspect/tree';
 import { booleanFlag, countFlag, stringFlag } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { printJson } from '../output';
-import { probeFlags, withSession } from '../session';
+import { probeFlags, withAttachment } from '../attachment';
 import { clusterFlags, withCluster } from './cluster';
 
 export const treeCommand: Command = {
@@ -27,7 +27,7 @@ export const treeCommand: Command = {
     const pageSize = countFlag(args.flags, 'page', 100, { max: 10_000 });
     const options = { ...(app !== undefined ? { app } : {}), pageSize };
     if (booleanFlag(args.flags, 'cluster')) {
-      const answers = await withSession(args.flags, output, signal, (s) => withCluster(s, args.flags, (view) => view.ask((m) => m.tree(options), 30_000)));
+      const answers = await withAttachment(args.flags, output, signal, (s) => withCluster(s, args.flags, (view) => view.ask((m) => m.tree(options), 30_000)));
       if (booleanFlag(args.flags, 'json')) {
         printJson(output, {
           nodes: answers.map((a) => ({
@@ -50,7 +50,7 @@ export const treeCommand: Command = {
       output.out(lines.join('\n'));
       return ExitCode.ok;
     }
-    const apps = await withSession(args.flags, output, signal, (s) => s.tree(options));
+    const apps = await withAttachment(args.flags, output, signal, (s) => s.tree(options));
     if (booleanFlag(args.flags, 'json')) {
       printJson(output, { applications: apps.map((a) => ({ name: a.name, description: a.description, version: a.version, supervisor: a.supervisor })) });
       return ExitCode.ok;

@@ -1,11 +1,11 @@
 // Attaching to a node, for every face: parse the target, find the cookie, connect as a hidden
-// node, wrap the connection in a Session with its environment tag and grants. Every error that
+// node, wrap the connection in an Attachment with its environment tag and grants. Every error that
 // leaves `attach` is a BeamLensError marked phase 'attach' (the CLI exits 3 for connection
 // kinds then; the same kinds later exit 1).
-import { Cookie, connect, resolveCookie, type NodeConnection } from '../../dist';
+import { Cookie, connect, resolveCookie, tlsFromFlags, type NodeConnection, type TlsFlagValues } from '../../erldist';
 import { BeamLensError, toBeamLensError } from '../../errors';
-import type { ConsentGrants, EnvTag } from '../consent';
-import { Session } from '../session';
+import type { ConsentGrants, EnvTag } from './consent';
+import { Attachment } from './attachment';
 import { parseTarget, type AttachTarget, type TargetInput } from './target';
 
 /** Default bound on each attach step (EPMD, TCP connect, each handshake message). */
@@ -39,18 +39,23 @@ export interface AttachRequest extends TargetInput {
   home?: string;
   /** Where the probe's files are (default: next to the bundle). */
   probeDir?: string;
+  /** TLS distribution (file paths, never key contents): --tls-cert/--tls-key/--tls-ca/--tls-insecure/--ssl-dist-optfile. */
+  tls?: TlsFlagValues;
+  /** Told about risks that do not stop the attach: a cookie or key file others can read, --tls-insecure. */
+  warn?: (message: string) => void;
 }
 
 /** The cookie for a request. Throws 'usage' with what to do (which file is missing, that it is empty). */
-export async function resolveAttachCookie(input: CookieInput | undefined, home?: string): Promise<Cookie> {
+export async function resolveAttachCookie(input: CookieInput | undefined, home?: string, warn?: (message: string) => void): Promise<Cookie> {
   const c = input ?? { kind: 'default' };
+  const w = warn !== undefined ? { warn } : {};
   switch (c.kind) {
     case 'value':
       return resolveCookie({ cookie: c.value });
     case 'file':
-      return resolveCookie({ cookieFile: c.path });
+      return resolveCookie({ cookieFile: c.path, ...w });
     case 'default':
-      return resolveCookie(home !== undefined ? { home } : {});
+      return resolveCookie({ ...(home !== undefined ? { home } : {}), ...w });
     case 'resolved':
       return c.cookie;
   }
@@ -70,23 +75,26 @@ export function attachError(err: unknown): BeamLensError {
 }
 
 /**
- * Attaches to a node and returns the Session (detach() undoes everything we set and closes the
+ * Attaches to a node and returns the Attachment (detach() undoes everything we set and closes the
  * connection). Throws a BeamLensError with phase 'attach': 'usage' (bad name, port, cookie file),
  * 'auth', 'noSuchNode', 'unreachable', 'timeout', 'protocol', 'capability', 'nodeDown'.
  */
-export async function attach(request: AttachRequest): Promise<Session> {
+export async function attach(request: AttachRequest): Promise<Attachment> {
   try {
     const target: AttachTarget = parseTarget(request);
     const timeoutMs = checkTimeoutMs(request.timeoutMs ?? DEFAULT_ATTACH_TIMEOUT_MS);
-    const cookie = await resolveAttachCookie(request.cookie, request.home);
+    const warn = request.warn ?? ((): void => undefined);
+    const tls = request.tls !== undefined ? await tlsFromFlags(request.tls, warn) : undefined;
+    const cookie = await resolveAttachCookie(request.cookie, request.home, warn);
     const connection: NodeConnection = await connect({
       node: target.node,
       cookie,
       host: target.host,
       ...(target.port !== undefined ? { port: target.port } : {}),
+      ...(tls !== undefined ? { tls } : {}),
       timeoutMs,
     });
-    return new Session(connection, {
+    return new Attachment(connection, {
       env: request.env ?? 'local',
       grants: { ...(request.grants ?? {}) },
       target,

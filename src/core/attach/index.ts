@@ -1,5 +1,5 @@
 // The attach service: one way for every face (CLI, extension, language server, MCP) to turn a
-// target and a cookie into an attached Session.
+// target and a cookie into an attached Attachment.
 export { attach, attachError, checkTimeoutMs, resolveAttachCookie, DEFAULT_ATTACH_TIMEOUT_MS } from './attach';
 export type { AttachRequest, CookieInput } from './attach';
 export { nodeNameProblem, parseEnvTag, parseHostPort, parseNodeName, parseTarget, portProblem } from './target';

@@ -1,9 +1,9 @@
 // Target parsing for every face: node names (`name@host`, a bare name meaning this machine),
 // `host` / `host:port` (the node's own distribution port, e.g. through an SSH tunnel), the
 // environment tag. One set of error texts; every error is a BeamLensError of kind 'usage'.
-import { shortHostname } from '../../dist';
+import { shortHostname } from '../../erldist';
 import { BeamLensError } from '../../errors';
-import { envTags, type EnvTag } from '../consent';
+import { envTags, type EnvTag } from './consent';
 
 /** Where to attach, after parsing: the node's full name, the host to reach, and a port when EPMD is skipped. */
 export interface AttachTarget {

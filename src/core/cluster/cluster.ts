@@ -2,21 +2,21 @@
 // and reached through the entry's own distribution (default) or by direct hidden connections.
 // Every question is asked of all members at once with a per-member deadline; a member that does
 // not answer is reported with its status while the others are shown.
-import { Atom, type Term } from '../../etf';
-import { diagnose } from '../diagnose';
-import type { Finding } from '../findings';
-import type { Overview } from '../overview';
-import type { ProcessRow, ProcessSort } from '../processes';
-import { Session, type SessionConnection } from '../session';
-import { asList } from '../terms';
-import type { ProbeStatus } from '../probe-loader';
 import { BeamLensError } from '../../errors';
+import { Atom, type Term } from '../../etf';
+import { diagnose } from '../findings/diagnose';
+import type { Finding } from '../findings/rules';
+import type { Overview } from '../inspect/overview';
+import type { ProcessRow, ProcessSort } from '../inspect/processes';
+import { Attachment, type AttachmentConnection } from '../attach/attachment';
+import { asList } from '../target/terms';
+import type { ProbeStatus } from '../probe/loader';
 import { memberFacts, type MemberFacts } from './facts';
 import { DEFAULT_MEMBER_TIMEOUT_MS, connectionViaEntry, fanOut, type MemberAnswer, type MemberStatus, type Via } from './members';
 import { clusterFindings, type ClusterFinding } from './rules';
 
 /** Attaches directly to a member (the core attach with the entry's cookie and flags). */
-export type ConnectMember = (node: string) => Promise<Session>;
+export type ConnectMember = (node: string) => Promise<Attachment>;
 
 export interface ClusterOptions {
   /** How members are reached; 'entry' unless told otherwise. */
@@ -32,7 +32,7 @@ export interface ClusterOptions {
 interface Member {
   node: string;
   /** The member as an attachment: over its own connection (direct) or through the entry node. */
-  session: Session;
+  session: Attachment;
   /** Set when the member could not even be connected to (direct). */
   failure?: { status: Exclude<MemberStatus, 'ok'>; error: string };
 }
@@ -49,7 +49,7 @@ export class ClusterView {
    * Discovers the members from the entry node and reaches each (direct connections in parallel,
    * each within the deadline). Members share the entry attachment's environment tag and consent.
    */
-  static async open(entry: Session, options: ClusterOptions = {}): Promise<ClusterView> {
+  static async open(entry: Attachment, options: ClusterOptions = {}): Promise<ClusterView> {
     const via = options.via ?? 'entry';
     const timeoutMs = options.timeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 120_000) {
@@ -64,10 +64,10 @@ export class ClusterView {
     const memberOptions = (node: string) => ({ ...entry.options, grants: memberGrants(node) });
     const members: Member[] = [{ node: entry.node, session: entry }];
     if (via === 'entry') {
-      for (const node of names) members.push({ node, session: new Session(connectionViaEntry(entry.connection, node, timeoutMs), memberOptions(node)) });
+      for (const node of names) members.push({ node, session: new Attachment(connectionViaEntry(entry.connection, node, timeoutMs), memberOptions(node)) });
     } else {
       const connect = options.connectDirect;
-      if (!connect) throw new Error('via direct needs a way to connect to each member');
+      if (!connect) throw new BeamLensError('internal', 'via direct needs a way to connect to each member');
       const opened = await fanOut(
         names.map((node) => ({ node, channel: entry.connection })),
         timeoutMs,
@@ -92,13 +92,13 @@ export class ClusterView {
    * Runs `work` on every member within the deadline (`extraMs` more for work that takes a window,
    * such as sampling); members that failed to connect answer with their failure.
    */
-  async ask<T>(work: (session: Session, node: string) => Promise<T>, extraMs = 0): Promise<Array<MemberAnswer<T>>> {
+  async ask<T>(work: (session: Attachment, node: string) => Promise<T>, extraMs = 0): Promise<Array<MemberAnswer<T>>> {
     const reachable = this.members.filter((m) => !m.failure);
     const sessions = new Map(reachable.map((m) => [m.node, m.session]));
     const answers = await fanOut(
       reachable.map((m) => ({ node: m.node, channel: m.session.connection })),
       this.timeoutMs + extraMs,
-      (_, node) => work(sessions.get(node) as Session, node),
+      (_, node) => work(sessions.get(node) as Attachment, node),
     );
     const byNode = new Map(answers.map((a) => [a.node, a]));
     return this.members.map((m) => (m.failure ? { node: m.node, status: m.failure.status, error: m.failure.error, elapsedMs: 0 } : (byNode.get(m.node) as MemberAnswer<T>)));
@@ -123,7 +123,7 @@ export class ClusterView {
   }
 }
 
-async function discoverMembers(entry: SessionConnection, includeHidden: boolean): Promise<string[]> {
+async function discoverMembers(entry: AttachmentConnection, includeHidden: boolean): Promise<string[]> {
   const names = (t: Term): string[] => asList(t).map((n) => (n instanceof Atom ? n.name : String(n)));
   const visible = names(await entry.rpc('erlang', 'nodes', []));
   const hidden = includeHidden ? names(await entry.rpc('erlang', 'nodes', [Atom.of('hidden')])).filter((n) => n !== entry.localName) : [];

@@ -4,8 +4,8 @@
 // its registered processes' mailboxes, its distribution output queues, and the global names it
 // knows. Bounded: at most MAX_NAMES registered and global names each.
 import { Atom, ErlMap, Pid, Tuple, type Term } from '../../etf';
-import type { RemoteEvaluator } from '../remote-eval';
-import { asList, asNumber, charlistToString } from '../terms';
+import type { RemoteEvaluator } from '../target/remote-eval';
+import { asList, asNumber, charlistToString } from '../target/terms';
 
 export const MAX_NAMES = 2000;
 

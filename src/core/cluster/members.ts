@@ -6,10 +6,10 @@
 // Either way a member is an RpcChannel, so every inspection that runs on one node runs on a
 // member unchanged.
 import { Atom, type Term } from '../../etf';
-import { RpcError, timeoutError } from '../../dist';
+import { RpcError, timeoutError } from '../../erldist';
 import { BeamLensError, errorKindOf } from '../../errors';
-import type { RpcChannel, RpcOptions } from '../rpc';
-import type { SessionConnection } from '../session';
+import type { RpcChannel, RpcOptions } from '../target/rpc';
+import type { AttachmentConnection } from '../attach/attachment';
 
 export type Via = 'entry' | 'direct';
 
@@ -38,7 +38,7 @@ export function channelViaEntry(entry: RpcChannel, member: string, defaultTimeou
  * processes on the member's side (tracers, the probe's guardian watching us) does not, since the
  * member is not connected to BEAM Lens — those need --via direct.
  */
-export function connectionViaEntry(entry: SessionConnection, member: string, defaultTimeoutMs = DEFAULT_MEMBER_TIMEOUT_MS): SessionConnection {
+export function connectionViaEntry(entry: AttachmentConnection, member: string, defaultTimeoutMs = DEFAULT_MEMBER_TIMEOUT_MS): AttachmentConnection {
   const channel = channelViaEntry(entry, member, defaultTimeoutMs);
   return {
     peer: member,

@@ -1,7 +1,7 @@
 // Cluster findings: what no single-node view can see. Pure functions over each member's facts
 // (unit-tested), each finding with evidence, a recommendation, its risk and how to validate, like
 // every finding. The thresholds are in one table.
-import type { Finding, Severity } from '../findings';
+import type { Finding, Severity } from '../findings/rules';
 import type { MemberFacts } from './facts';
 
 export const CLUSTER_THRESHOLDS = {

@@ -1,8 +1,8 @@
 // Sessions over the whole cluster: the same bounded session on every member at once, each on its
 // own direct attachment with the probe (its guardian cleans that member if we vanish), and one
 // merged result. A member that fails or disappears mid-session is reported; the others go on.
-import { runHotFunctions, type HotFunction, type HotOptions } from '../sessions/hot';
-import type { EndReason } from '../sessions/store';
+import { runHotFunctions, type HotFunction, type HotOptions } from '../runs/hot';
+import type { EndReason } from '../records/store';
 import type { ClusterView } from './cluster';
 import type { MemberStatus } from './members';
 

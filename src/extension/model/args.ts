@@ -2,7 +2,7 @@
 // lenses and other extensions pass what they like): type guards read what a command needs from
 // them. A sidebar item's target (the supervisor of an inline "Show Supervision Tree", the process
 // of the context menu's "Show Process…") is found here, so actions keep their target.
-import type { ProcessSort } from '../../core/processes';
+import type { ProcessSort } from '../../core/inspect/processes';
 import type { TreeFocus } from '../../protocol/webview';
 
 export const PROCESS_SORTS: readonly ProcessSort[] = ['memory', 'reductions', 'mailbox', 'reduction-rate'];

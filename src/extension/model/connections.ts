@@ -1,8 +1,8 @@
 // Pure parts of attaching (no 'vscode' here, unit-tested): saved connections, node-name and
 // host:port validation, the attach picker's items.
 import { nodeNameProblem, parseHostPort as coreParseHostPort } from '../../core/attach';
-import type { EnvTag } from '../../core/consent';
-import { shortHostname } from '../../dist';
+import type { EnvTag } from '../../core/attach/consent';
+import { shortHostname } from '../../erldist';
 
 /** This machine's short host name (what a bare node name gets as its host). */
 export function localHostName(): string {

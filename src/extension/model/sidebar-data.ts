@@ -3,7 +3,7 @@
 // Overview and Applications after an overview/tree refresh, one "Top by …" after its rows came),
 // and expanding an item serves what is cached, fetching only when that data is stale. So an
 // expanded section never refreshes the whole tree, and the whole tree never re-fetches a section.
-import type { ProcessSort } from '../../core/processes';
+import type { ProcessSort } from '../../core/inspect/processes';
 import { Disposable, Emitter, type Event } from '../lifecycle';
 import type { NodeChange } from '../nodes';
 import type { AttachedNode } from '../node-scope';

@@ -1,11 +1,11 @@
 // Shapes the sidebar tree (pure, unit-tested): what each level shows, bounded so a supervisor
 // with 100,000 children or a node with a million processes never floods the view.
 import { formatModule } from '../../etf';
-import { restartHealthOf } from '../../core/finding-rules';
-import type { Finding } from '../../core/findings';
-import type { Overview } from '../../core/overview';
-import type { ProcessRow, ProcessSort } from '../../core/processes';
-import type { ApplicationTree, TreeNode } from '../../core/tree';
+import { restartHealthOf } from '../../core/findings/thresholds';
+import type { Finding } from '../../core/findings/rules';
+import type { Overview } from '../../core/inspect/overview';
+import type { ProcessRow, ProcessSort } from '../../core/inspect/processes';
+import type { ApplicationTree, TreeNode } from '../../core/inspect/tree';
 
 export const MAX_CHILDREN_SHOWN = 50;
 

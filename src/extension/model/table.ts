@@ -1,6 +1,6 @@
 // When a process-table query will be slow on a node (pure, unit-tested): the table offers the
 // probe with consent then, and says why.
-import { SLOW_FILTER_PROCESSES } from '../../core/process-filter';
+import { SLOW_FILTER_PROCESSES } from '../../core/inspect/process-filter';
 import type { TableQuery } from '../../protocol/webview';
 
 /** Above this many processes a sort without the probe takes seconds (pids travel in chunks). */

@@ -9,8 +9,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom } from '../../../src/etf';
 import { ClusterView, clusterOverview, clusterTopProcesses, type ClusterOverview } from '../../../src/core/cluster/cluster';
-import { connect } from '../../../src/dist';
-import { Session } from '../../../src/core/session';
+import { connect } from '../../../src/erldist';
+import { Attachment } from '../../../src/core/attach/attachment';
 import { shortHost, startNode, waitFor, type TestNode } from '../harness';
 import { clean } from '../target-state';
 
@@ -42,7 +42,7 @@ describe('clusters from one entry node (four real nodes)', function () {
   let demo2: TestNode;
   let plain1: TestNode;
   let plain2: TestNode;
-  let entry: Session;
+  let entry: Attachment;
 
   before(async () => {
     if (!existsSync(path.join(root, 'dist/cli.js'))) execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' });
@@ -68,7 +68,7 @@ describe('clusters from one entry node (four real nodes)', function () {
       }
       return true;
     }, 20_000, 'a full mesh of four nodes');
-    entry = new Session(await connect({ node: demo1.node, cookie: demo1.cookie, host: shortHost(), timeoutMs: 5000 }), { env: 'local' });
+    entry = new Attachment(await connect({ node: demo1.node, cookie: demo1.cookie, host: shortHost(), timeoutMs: 5000 }), { env: 'local' });
   });
 
   after(async () => {

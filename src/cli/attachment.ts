@@ -1,0 +1,61 @@
+// Opens a core Attachment from the common flags, and always detaches (undoing what we set) when the
+// command ends, fails or is interrupted.
+import type { Attachment } from '../core/attach/attachment';
+import { booleanFlag, stringFlag, type FlagValues } from './args';
+import type { FlagSpec } from './args';
+import { attachFromFlags } from './connection';
+import type { Output } from './output';
+
+export const probeFlags: Record<string, FlagSpec> = {
+  'allow-probe': { type: 'boolean', description: 'load the beam_lens_probe module (faster on large nodes; purged on exit)' },
+  'confirm-node': { type: 'string', value: 'NAME', description: 'on a production node: repeat its name to allow intrusive actions' },
+};
+
+export async function withAttachment<T>(
+  flags: FlagValues,
+  output: Output,
+  signal: AbortSignal,
+  body: (session: Attachment) => Promise<T>,
+): Promise<T> {
+  const confirmNode = stringFlag(flags, 'confirm-node');
+  const session = await attachFromFlags(flags, {
+    grants: {
+      allowProbe: booleanFlag(flags, 'allow-probe'),
+      allowTrace: booleanFlag(flags, 'allow-trace'),
+      ...(confirmNode !== undefined ? { confirmNode } : {}),
+    },
+  });
+  // Ctrl-C aborts `signal`: commands end their work through it (a trace session asks the tracer
+  // to stop and saves what it got) and we detach below. A second Ctrl-C exits at once; the
+  // probe's guardian then cleans up on the target by itself.
+  try {
+    if (booleanFlag(flags, 'allow-probe')) {
+      const status = await session.loadProbe();
+      if (status.state === 'unavailable') output.err(`beam-lens: probe not loaded: ${status.reason}`);
+      else if (status.state === 'loaded' && output.progress) output.err(`probe loaded on ${session.node} (${status.how})`);
+    }
+    signal.throwIfAborted();
+    return await body(session);
+  } finally {
+    await session.detach();
+  }
+}
+
+/** A progress line on stderr (only on a terminal), cleared when done. */
+export function progressLine(output: Output): { report: (done: number, total: number, what: string) => void; done: () => void } {
+  let shown = false;
+  let last = 0;
+  return {
+    report(done, total, what) {
+      if (!output.progress) return;
+      const now = Date.now();
+      if (now - last < 100 && done < total) return;
+      last = now;
+      shown = true;
+      process.stderr.write(`\r${what}: ${done.toLocaleString('en-US')}/${total.toLocaleString('en-US')}\x1b[K`);
+    },
+    done() {
+      if (shown) process.stderr.write('\r\x1b[K');
+    },
+  };
+}

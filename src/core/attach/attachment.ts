@@ -1,0 +1,154 @@
+// An Attachment is BEAM Lens attached to one target node: the connection, its environment tag, what we
+// have set on the target (the probe), and the inspections. detach() undoes everything we set.
+import { BeamLensError } from '../../errors';
+import type { Disposable, LocalProcess } from '../../erldist';
+import type { AttachTarget } from './target';
+import type { ConsentGrants, EnvTag } from './consent';
+import { ConsentRequiredError, requireConsent } from './consent';
+import { getOverview, type Overview, type OverviewOptions } from '../inspect/overview';
+import { parsePid } from '../target/pids';
+import { ProbeHandle, loadProbe, type ProbeStatus } from '../probe/loader';
+import { processDetail, type DetailOptions, type ProcessDetail } from '../inspect/process-detail';
+import { topProcessesViaRpc, type ProcessPage, type ProcessQuery } from '../inspect/processes';
+import { topProbeProcesses } from '../probe/calls';
+import { topEtsTables, topPorts, type EtsRow, type PortRow } from '../inspect/ports-ets';
+import { RemoteEvaluator } from '../target/remote-eval';
+import type { RpcChannel } from '../target/rpc';
+import { applicationTrees, walkSupervisor, type ApplicationTree, type TreeNode, type TreeOptions } from '../inspect/tree';
+
+/** What an Attachment needs from a connection (src/erldist's NodeConnection satisfies it). */
+export interface AttachmentConnection extends RpcChannel {
+  /** Our own (hidden) node name, as the target sees it. */
+  readonly localName: string;
+  /** A local process (mailbox) on our node, e.g. to receive trace events. */
+  spawn(): LocalProcess;
+  /** Called once when the connection closes (the node went down, the network split, we detached). */
+  onClose(listener: (reason: string) => void): Disposable;
+  close(): Promise<void>;
+}
+
+export interface AttachmentOptions {
+  env: EnvTag;
+  /** Where we attached (node, host, port), as the attach service parsed it. */
+  target?: AttachTarget;
+  grants?: ConsentGrants;
+  /** Where the probe's Erlang source and precompiled fallback live (default: found next to the bundle). */
+  probeDir?: string;
+}
+
+export class Attachment {
+  readonly evaluator: RemoteEvaluator;
+  private probeHandle: ProbeHandle | null = null;
+  private probeStatus: ProbeStatus = { state: 'absent' };
+  private probeLoading: Promise<ProbeStatus> | null = null;
+  private detached = false;
+
+  constructor(
+    readonly connection: AttachmentConnection,
+    readonly options: AttachmentOptions,
+  ) {
+    this.evaluator = new RemoteEvaluator(connection);
+  }
+
+  get node(): string {
+    return this.connection.peer;
+  }
+
+  get env(): EnvTag {
+    return this.options.env;
+  }
+
+  get probe(): ProbeStatus {
+    return this.probeStatus;
+  }
+
+  /** Adds consent given later (the editor asks when an action needs it). */
+  grant(grants: ConsentGrants): void {
+    this.options.grants = { ...(this.options.grants ?? {}), ...grants };
+  }
+
+  get hasProbe(): boolean {
+    return this.probeHandle !== null;
+  }
+
+  /** Tracing needs consent and runs inside the probe (so the target cleans up if we vanish). */
+  async prepareTracing(): Promise<void> {
+    requireConsent('trace', this.node, this.env, this.options.grants ?? {});
+    if (this.probeHandle === null) {
+      if (this.options.grants?.allowProbe !== true) {
+        throw new ConsentRequiredError(
+          `tracing runs inside the beam_lens_probe module, which removes every trace flag and pattern if BEAM Lens disappears: add --allow-probe${this.env === 'production' ? ` --confirm-node ${this.node}` : ''}`,
+          'probe',
+        );
+      }
+      const status = await this.loadProbe();
+      if (status.state !== 'loaded') {
+        throw new BeamLensError('capability', `cannot trace ${this.node} without the probe: ${status.state === 'unavailable' ? status.reason : 'not loaded'}`);
+      }
+    }
+  }
+
+  /** Loads the probe (with consent). Falls back to zero-install mode when the target cannot take it. */
+  async loadProbe(): Promise<ProbeStatus> {
+    requireConsent('probe', this.node, this.env, this.options.grants ?? {});
+    if (this.probeHandle !== null) return this.probeStatus;
+    // Concurrent sessions (hot functions and the system monitor in one report) share one load.
+    this.probeLoading ??= loadProbe(this.connection, this.evaluator, this.options.probeDir).then((result) => {
+      this.probeStatus = result.status;
+      this.probeHandle = result.handle;
+      return result.status;
+    });
+    try {
+      return await this.probeLoading;
+    } finally {
+      this.probeLoading = null;
+    }
+  }
+
+  overview(options?: OverviewOptions): Promise<Overview> {
+    return getOverview(this.evaluator, options);
+  }
+
+  async processes(query: ProcessQuery): Promise<ProcessPage> {
+    if (this.probeHandle !== null) return topProbeProcesses(this.connection, this.evaluator, query);
+    return topProcessesViaRpc(this.connection, this.evaluator, query);
+  }
+
+  async processDetail(pid: string, options?: DetailOptions): Promise<ProcessDetail> {
+    return processDetail(this.evaluator, this.node, await parsePid(this.connection, pid), options);
+  }
+
+  tree(options?: TreeOptions): Promise<ApplicationTree[]> {
+    return applicationTrees(this.connection, this.evaluator, { ...options, useProbe: this.probeHandle !== null });
+  }
+
+  /**
+   * One page of one supervisor's children (sorted on the target by memory), for paging large ones;
+   * `depth` levels below it (2: the children's own children too, as the first tree had them).
+   */
+  async supervisorPage(pid: string, offset: number, limit: number, depth = 1): Promise<TreeNode> {
+    const sup = await parsePid(this.connection, pid);
+    return walkSupervisor(this.connection, this.evaluator, sup, { id: null, module: null, name: null }, { pageSize: limit, pageOffset: offset, maxDepth: depth, useProbe: this.probeHandle !== null }, 0);
+  }
+
+  ports(limit: number): Promise<{ total: number; rows: PortRow[] }> {
+    return topPorts(this.evaluator, this.node, limit);
+  }
+
+  ets(limit: number, sortBy: 'memory' | 'size' = 'memory'): Promise<{ total: number; rows: EtsRow[] }> {
+    return topEtsTables(this.evaluator, this.node, limit, sortBy);
+  }
+
+  /** Undoes everything we set on the target, then closes the connection. Safe to call twice. */
+  async detach(): Promise<void> {
+    if (this.detached) return;
+    this.detached = true;
+    try {
+      if (this.probeHandle !== null) await this.probeHandle.unload();
+    } finally {
+      this.probeHandle = null;
+      this.probeStatus = { state: 'absent' };
+      await this.connection.close();
+    }
+  }
+}

@@ -1,0 +1,342 @@
+// Findings: rules that turn samples into evidence-backed statements with a concrete
+// recommendation and a way to validate it. Pure functions over NodeSamples (unit-testable).
+// Thresholds are in FINDING_THRESHOLDS (finding-rules.ts); the rules the runtime facts also
+// compute (restart storms, mailboxes) are shared from there, so every face agrees.
+import { formatModule } from '../../etf';
+import { FINDING_THRESHOLDS as T, displayMfa, findingId, location, mailboxFinding, rateMailbox, restartStormFinding } from './thresholds';
+import type { MailboxSeries, NodeSamples, ProcessStat } from './sampler';
+import { hotFunctionFindings } from './run-findings';
+import { walkTree, type ApplicationTree, type TreeNode } from '../inspect/tree';
+
+export { FINDING_THRESHOLDS, displayMfa, location } from './thresholds';
+
+export type Severity = 'info' | 'warning' | 'critical';
+
+export type RuleId =
+  | 'mailbox-growth'
+  | 'mailbox-backlog'
+  | 'reduction-hog'
+  | 'memory-hog'
+  | 'binary-holder'
+  | 'restart-storm'
+  | 'large-ets'
+  | 'limit-pressure'
+  | 'hot-function'
+  | 'bottleneck'
+  | 'long-gc'
+  // Cluster rules (src/core/cluster/rules.ts).
+  | 'cluster-mesh'
+  | 'version-drift'
+  | 'config-drift'
+  | 'node-outlier'
+  | 'dist-busy'
+  | 'global-conflict';
+
+export interface SourceLocation {
+  module: string;
+  function?: string;
+  arity?: number;
+  file?: string;
+  line?: number;
+}
+
+export interface Finding {
+  /** Stable across runs for the same subject (rule + name or module), so sessions can be compared. */
+  id: string;
+  rule: RuleId;
+  severity: Severity;
+  title: string;
+  evidence: string[];
+  subject: { pid?: string; name?: string | null; module?: string | null };
+  location?: SourceLocation;
+  recommendation: string;
+  risk: string;
+  validation: string;
+}
+
+const MiB = 1024 * 1024;
+
+export function computeFindings(s: NodeSamples): Finding[] {
+  const findings = [
+    ...mailboxFindings(s),
+    ...reductionFindings(s),
+    ...memoryFindings(s),
+    ...restartFindings(s),
+    ...etsFindings(s),
+    ...limitFindings(s),
+    ...bottleneckFindings(s),
+    ...(s.hot ? hotFunctionFindings(s.hot, s) : []),
+  ];
+  const order: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
+  return findings.sort((a, b) => order[a.severity] - order[b.severity]);
+}
+
+function who(p: ProcessStat): string {
+  return p.row.name ? formatModule(p.row.name) : `${p.pid}${p.row.initialCall ? ` (${displayMfa(p.row.initialCall)})` : ''}`;
+}
+
+function moduleOf(p: ProcessStat): string | null {
+  const mfa = p.row.initialCall ?? p.row.currentFunction;
+  return mfa ? (mfa.split(':')[0] as string) : null;
+}
+
+/** The subject of a per-process finding's id: registered name, else module, else pid (display forms). */
+function subjectKey(p: ProcessStat): string {
+  if (p.row.name) return formatModule(p.row.name);
+  const mod = moduleOf(p);
+  return mod !== null ? formatModule(mod) : p.pid;
+}
+
+/** Least-squares slope (per second) and how steadily the series rises (share of non-falling steps). */
+export function growth(series: MailboxSeries): { perSec: number; steadiness: number } {
+  const pts = series.points;
+  if (pts.length < 2) return { perSec: 0, steadiness: 0 };
+  const n = pts.length;
+  const mx = pts.reduce((a, p) => a + p[0], 0) / n;
+  const my = pts.reduce((a, p) => a + p[1], 0) / n;
+  let num = 0;
+  let den = 0;
+  for (const [x, y] of pts) {
+    num += (x - mx) * (y - my);
+    den += (x - mx) * (x - mx);
+  }
+  let rising = 0;
+  for (let i = 1; i < n; i++) if ((pts[i] as [number, number])[1] >= (pts[i - 1] as [number, number])[1]) rising++;
+  return { perSec: den > 0 ? (num / den) * 1000 : 0, steadiness: rising / (n - 1) };
+}
+
+/**
+ * Mailbox findings, one per module (as the runtime facts see them): the process of the module
+ * with the worst mailbox speaks for it, the others are counted in the evidence.
+ */
+function mailboxFindings(s: NodeSamples): Finding[] {
+  const byPid = new Map(s.processes.map((p) => [p.pid, p]));
+  const byId = new Map<string, { f: Finding; score: number; others: number }>();
+  for (const series of s.mailboxes) {
+    const p = byPid.get(series.pid);
+    if (!p) continue;
+    const g = growth(series);
+    const last = series.points[series.points.length - 1]?.[1] ?? 0;
+    const first = series.points[0]?.[1] ?? 0;
+    const mod = moduleOf(p);
+    const f = mailboxFinding({
+      subject: mod !== null ? formatModule(mod) : p.row.name ? formatModule(p.row.name) : p.pid,
+      module: mod,
+      pid: p.pid,
+      first,
+      last,
+      perSec: g.perSec,
+      steadiness: g.steadiness,
+      who: who(p),
+      evidence: [
+        `queue ${first} → ${last} messages over ${(s.windowMs / 1000).toFixed(1)} s (${series.points.length} samples, ${Math.round(g.steadiness * 100)}% of steps rising)`,
+        `process ${p.pid}, memory ${(p.memoryEnd / MiB).toFixed(1)} MiB, ${Math.round(p.reductionsPerSec)} reductions/s`,
+        ...(p.row.currentFunction ? [`running ${displayMfa(p.row.currentFunction)} at the end of the window`] : []),
+      ],
+      ...(mod ? { location: location(s, mod, rateMailbox({ first, last, ...g })?.rule === 'mailbox-growth' ? 'handle_cast/2' : undefined) as SourceLocation } : {}),
+    });
+    if (f === null) continue;
+    const score = Math.max(g.perSec, 0) * 1e6 + last;
+    const seen = byId.get(f.id);
+    if (!seen) byId.set(f.id, { f, score, others: 0 });
+    else if (score > seen.score) byId.set(f.id, { f, score, others: seen.others + 1 });
+    else seen.others++;
+  }
+  return [...byId.values()].map(({ f, others }) =>
+    others > 0 ? { ...f, evidence: [...f.evidence, `${others} more process${others === 1 ? '' : 'es'} of the same module ${others === 1 ? 'has' : 'have'} a mailbox like this`] } : f,
+  );
+}
+
+function reductionFindings(s: NodeSamples): Finding[] {
+  const out: Finding[] = [];
+  if (s.totalReductionsPerSec <= 0) return out;
+  for (const p of s.processes) {
+    const share = p.reductionsPerSec / s.totalReductionsPerSec;
+    if (share < T.reductionHog.minShare || p.reductionsPerSec < T.reductionHog.minPerSec) continue;
+    const hot = p.hotFunctions?.[0];
+    const mod = hot ? (hot.mfa.split(':')[0] as string) : moduleOf(p);
+    const fn = hot ? hot.mfa.split(':')[1] : undefined;
+    out.push({
+      id: findingId('reduction-hog', subjectKey(p)),
+      rule: 'reduction-hog',
+      severity: share >= T.reductionHog.warningShare ? 'warning' : 'info',
+      title: `${who(p)} does ${Math.round(share * 100)}% of the node's work (${Math.round(p.reductionsPerSec).toLocaleString('en-US')} reductions/s)`,
+      evidence: [
+        `${Math.round(p.reductionsPerSec).toLocaleString('en-US')} of ${Math.round(s.totalReductionsPerSec).toLocaleString('en-US')} reductions/s over ${(s.windowMs / 1000).toFixed(1)} s`,
+        ...(p.hotFunctions ?? []).map((h) => `in ${displayMfa(h.mfa)} in ${Math.round(h.share * 100)}% of 50 samples over 1 s`),
+      ],
+      subject: { pid: p.pid, name: p.row.name, module: mod },
+      ...(mod ? { location: location(s, mod, fn) as SourceLocation } : {}),
+      recommendation:
+        `One process burning ${Math.round(share * 100)}% of all reductions is a serial hot spot${hot ? ` in ${displayMfa(hot.mfa)}` : ''}. ` +
+        'Check how often it is called (`beam-lens hot` counts calls per function) and whether the work can be ' +
+        'cached, batched, or spread over several processes; one process runs on one scheduler at a time.',
+      risk: 'Caching adds staleness; spreading work over processes adds copying of the data between them.',
+      validation: 'Compare reductions/s of this process and total scheduler utilization before and after under the same load.',
+    });
+  }
+  return out;
+}
+
+/** binary:copy/1 in the syntax of the process's code: Elixir (`:binary.copy/1`) or Erlang. */
+export function binaryCopy(module: string | null): string {
+  return module?.startsWith('Elixir.') ? ':binary.copy/1' : 'binary:copy/1';
+}
+
+function memoryFindings(s: NodeSamples): Finding[] {
+  const out: Finding[] = [];
+  const total = s.overviewEnd.memory.total || 1;
+  const binaryTotal = s.overviewEnd.memory.binary || 1;
+  for (const p of s.processes) {
+    const mod = moduleOf(p);
+    if (p.binaryEnd >= T.binaryHolder.minBytes && p.binaryEnd / binaryTotal >= T.binaryHolder.minShareOfBinary) {
+      out.push({
+        id: findingId('binary-holder', subjectKey(p)),
+        rule: 'binary-holder',
+        severity: p.binaryEnd / total >= T.binaryHolder.warningShareOfTotal ? 'warning' : 'info',
+        title: `${who(p)} holds ${(p.binaryEnd / MiB).toFixed(1)} MiB of off-heap binaries (${Math.round((p.binaryEnd / binaryTotal) * 100)}% of the node's binary memory)`,
+        evidence: [
+          `binary references ${(p.binaryEnd / MiB).toFixed(1)} MiB; process heap ${(p.memoryEnd / MiB).toFixed(1)} MiB`,
+          `node binary memory ${(binaryTotal / MiB).toFixed(1)} MiB of ${(total / MiB).toFixed(1)} MiB total`,
+        ],
+        subject: { pid: p.pid, name: p.row.name, module: mod },
+        ...(mod ? { location: location(s, mod) as SourceLocation } : {}),
+        recommendation:
+          `Keeping large binaries in ${mod ? formatModule(mod) : 'this process'}'s state pins them in memory. Store ` +
+          `what is needed instead (\`${binaryCopy(mod)}\` of the slice you keep, so the large parent can be freed), evict ` +
+          'old entries (size or age bound), or move the cache to ETS with a size limit.',
+        risk: `\`${binaryCopy(mod)}\` costs a copy per stored slice; eviction means cache misses and reloads.`,
+        validation: 'Watch `binary` memory in `beam-lens overview` and this process\'s binary total over a longer window: it should plateau.',
+      });
+    } else if (p.memoryEnd >= T.memoryHog.minBytes || p.memoryEnd / total >= T.memoryHog.minShare) {
+      out.push({
+        id: findingId('memory-hog', subjectKey(p)),
+        rule: 'memory-hog',
+        severity: p.memoryEnd / total >= T.memoryHog.warningShare ? 'warning' : 'info',
+        title: `${who(p)} uses ${(p.memoryEnd / MiB).toFixed(1)} MiB (${Math.round((p.memoryEnd / total) * 100)}% of the node)`,
+        evidence: [`memory ${(p.memoryStart / MiB).toFixed(1)} → ${(p.memoryEnd / MiB).toFixed(1)} MiB over the window`],
+        subject: { pid: p.pid, name: p.row.name, module: mod },
+        ...(mod ? { location: location(s, mod) as SourceLocation } : {}),
+        recommendation: 'A large heap is copied on every garbage collection; keep state small (ETS for large data) or hibernate idle processes.',
+        risk: 'Moving state to ETS changes concurrency semantics (other processes can read it).',
+        validation: 'Watch the process\'s memory and long_gc events (`beam-lens monitor`) after the change.',
+      });
+    }
+  }
+  return out;
+}
+
+interface SupervisorView {
+  node: TreeNode;
+  app: string;
+  childPids: Map<string, string | null>;
+}
+
+function supervisors(trees: ApplicationTree[]): Map<string, SupervisorView> {
+  const out = new Map<string, SupervisorView>();
+  for (const t of trees) {
+    if (!t.supervisor) continue;
+    for (const { node } of walkTree(t.supervisor)) {
+      if (node.type !== 'supervisor' || node.pid === null) continue;
+      out.set(node.pid, { node, app: t.name, childPids: new Map(node.children.map((c) => [c.id ?? '', c.pid])) });
+    }
+  }
+  return out;
+}
+
+function restartFindings(s: NodeSamples): Finding[] {
+  const out: Finding[] = [];
+  const before = supervisors(s.treesStart);
+  for (const [pid, view] of supervisors(s.treesEnd)) {
+    const { node } = view;
+    const old = before.get(pid);
+    const replaced: string[] = [];
+    if (old) {
+      for (const [id, childPid] of view.childPids) {
+        const was = old.childPids.get(id);
+        if (was !== undefined && was !== childPid) replaced.push(id);
+      }
+    }
+    const f = restartStormFinding({
+      pid,
+      name: node.name !== null ? formatModule(node.name) : null,
+      module: node.module !== null ? formatModule(node.module) : null,
+      app: view.app,
+      ...(node.strategy !== undefined ? { strategy: node.strategy } : {}),
+      ...(node.intensity !== undefined ? { intensity: node.intensity } : {}),
+      ...(node.period !== undefined ? { period: node.period } : {}),
+      restarts: node.restarts ?? 0,
+      replaced,
+      windowMs: s.windowMs,
+      ...(node.module ? { location: location(s, node.module, 'init/1') as SourceLocation } : {}),
+    });
+    if (f) out.push(f);
+  }
+  return out;
+}
+
+function etsFindings(s: NodeSamples): Finding[] {
+  const total = s.overviewEnd.memory.total || 1;
+  return s.ets
+    .filter((t) => t.memoryBytes >= T.largeEts.minBytes || t.memoryBytes / total >= T.largeEts.minShare)
+    .map((t) => ({
+      id: findingId('large-ets', t.name),
+      rule: 'large-ets' as const,
+      severity: t.memoryBytes / total >= T.largeEts.warningShare ? ('warning' as const) : ('info' as const),
+      title: `ETS table ${t.name} holds ${t.size.toLocaleString('en-US')} rows in ${(t.memoryBytes / MiB).toFixed(1)} MiB (${Math.round((t.memoryBytes / total) * 100)}% of the node)`,
+      evidence: [`${t.type}, ${t.protection}, owned by ${t.ownerName ?? t.owner ?? '?'}`],
+      subject: { name: t.name, module: null },
+      recommendation: `Check that ${t.name} is bounded: add expiry or a maximum size, and that the owner cleans it up.`,
+      risk: 'Eviction causes misses; a table that is the cache of record must be rebuilt after restarts.',
+      validation: 'Track the table\'s size and memory over time (`beam-lens ets`); it should plateau.',
+    }));
+}
+
+function limitFindings(s: NodeSamples): Finding[] {
+  const out: Finding[] = [];
+  const limits = s.overviewEnd.limits;
+  for (const [what, v] of Object.entries(limits)) {
+    if (v.limit === null || v.limit === 0) continue;
+    const used = v.count / v.limit;
+    if (used < T.limitPressure.warningRatio) continue;
+    out.push({
+      id: findingId('limit-pressure', what),
+      rule: 'limit-pressure',
+      severity: used >= T.limitPressure.criticalRatio ? 'critical' : 'warning',
+      title: `${what} at ${Math.round(used * 100)}% of the limit (${v.count.toLocaleString('en-US')} of ${v.limit.toLocaleString('en-US')})`,
+      evidence: [`${what}: ${v.count} of ${v.limit}`],
+      subject: {},
+      recommendation: `Find what creates ${what} without bound before raising the limit.`,
+      risk: 'Raising the limit only postpones the failure if something leaks.',
+      validation: `Watch the ${what} count over time in \`beam-lens overview\`.`,
+    });
+  }
+  return out;
+}
+
+function bottleneckFindings(s: NodeSamples): Finding[] {
+  return s.callees
+    .filter((c) => c.waiters >= T.bottleneck.minWaiters || c.waiters / Math.max(1, s.processCount) >= T.bottleneck.minShareOfProcesses)
+    .map((c) => {
+      const mod = c.row.initialCall ? (c.row.initialCall.split(':')[0] as string) : null;
+      const label = c.row.name ? formatModule(c.row.name) : c.pid;
+      return {
+        id: findingId('bottleneck', c.row.name ? formatModule(c.row.name) : mod !== null ? formatModule(mod) : c.pid),
+        rule: 'bottleneck' as const,
+        severity: c.waiters >= T.bottleneck.criticalWaiters ? ('critical' as const) : ('warning' as const),
+        title: `${c.waiters} processes were blocked calling ${label} at the same time`,
+        evidence: [
+          `${c.waiters} callers in gen:do_call/4 monitoring ${c.pid} in one snapshot`,
+          `its queue ${c.row.messageQueueLen}, ${c.row.currentFunction ? `running ${displayMfa(c.row.currentFunction)}` : ''}`,
+        ],
+        subject: { pid: c.pid, name: c.row.name, module: mod },
+        ...(mod ? { location: location(s, mod, 'handle_call/3') as SourceLocation } : {}),
+        recommendation:
+          `Everything that calls ${label} waits for it one request at a time. Partition it: run N instances under a ` +
+          'PartitionSupervisor and route each call by a key (`{:via, PartitionSupervisor, {Name, key}}`), or serve reads ' +
+          'from an ETS table (read_concurrency) written by the process, so callers stop queueing behind one mailbox.',
+        risk: 'Partitioning splits state: operations that need all keys at once become fan-out calls; ETS reads may see slightly older data.',
+        validation: 'Re-run the report under the same load: no single process should have more than a few blocked callers; watch call latency.',
+      };
+    });
+}

@@ -1,0 +1,38 @@
+// Calls into the loaded probe. The probe ranks on the target and returns only a page.
+import { Atom, Pid } from '../../etf';
+import { processRows, sortKeyItem, type ProcessPage, type ProcessQuery, type ProcessRow } from '../inspect/processes';
+import { PROBE_MODULE } from './loader';
+import type { RemoteEvaluator } from '../target/remote-eval';
+import type { RpcChannel } from '../target/rpc';
+import { asList, asNumber, asTuple } from '../target/terms';
+
+export async function topProbeProcesses(channel: RpcChannel, evaluator: RemoteEvaluator, query: ProcessQuery): Promise<ProcessPage> {
+  const windowMs = query.windowMs ?? 1000;
+  const reply =
+    query.sort === 'reduction-rate'
+      ? await channel.rpc(PROBE_MODULE, 'reduction_window', [query.offset, query.limit, windowMs, []], { timeoutMs: windowMs + 120_000 })
+      : await channel.rpc(PROBE_MODULE, 'top_processes', [Atom.of(sortKeyItem(query.sort)), query.offset, query.limit, []], {
+          timeoutMs: 120_000,
+        });
+  const [total, ranked] = asTuple(reply, 2).elements;
+  const entries = asList(ranked).map((r) => {
+    const [pid, value] = asTuple(r, 3).elements;
+    return { pid: pid as Pid, value: asNumber(value) };
+  });
+  const rows = await processRows(channel, evaluator, entries.map((e) => e.pid));
+  const page: ProcessRow[] = [];
+  rows.forEach((row, i) => {
+    if (row === null) return;
+    if (query.sort === 'reduction-rate') row.reductionRate = Math.round(((entries[i]?.value ?? 0) * 1000) / windowMs);
+    page.push(row);
+  });
+  return {
+    total: asNumber(total),
+    sort: query.sort,
+    offset: query.offset,
+    rows: page,
+    via: 'probe',
+    ...(query.sort === 'reduction-rate' ? { windowMs } : {}),
+  };
+}
+

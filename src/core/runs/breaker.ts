@@ -1,0 +1,51 @@
+// Circuit breaker seen from our side: while a session runs, watch the target's run queue and
+// total memory and stop the session when a threshold is crossed. (The tracer on the target also
+// watches its own queue; this covers sessions without a tracer process, such as call counts.)
+import type { Attachment } from '../attach/attachment';
+import { asNumber, asTuple } from '../target/terms';
+
+export interface BreakerLimits {
+  /** Trip when the total run queue stays above this for 3 checks in a row (default 4 x schedulers). */
+  runQueue?: number;
+  /** Trip when total memory grew by more than this many bytes since the start (default 256 MiB). */
+  memoryGrowth?: number;
+  /** Default 500 ms. */
+  checkMs?: number;
+}
+
+export interface BreakerTrip {
+  what: 'run_queue' | 'memory';
+  value: number;
+  limit: number;
+}
+
+/** Watches until `signal` aborts; resolves with the trip, or null when stopped without one. */
+export async function watchBreaker(session: Attachment, limits: BreakerLimits, signal: AbortSignal): Promise<BreakerTrip | null> {
+  const read = async (): Promise<{ rq: number; mem: number; schedulers: number }> => {
+    const t = asTuple(
+      await session.evaluator.eval(`{erlang:statistics(total_run_queue_lengths), erlang:memory(total), erlang:system_info(schedulers_online)}.`),
+      3,
+    );
+    return { rq: asNumber(t.at(0)), mem: asNumber(t.at(1)), schedulers: asNumber(t.at(2)) };
+  };
+  const start = await read();
+  const rqLimit = limits.runQueue ?? start.schedulers * 4;
+  const memLimit = limits.memoryGrowth ?? 256 * 1024 * 1024;
+  let over = 0;
+  while (!signal.aborted) {
+    await new Promise<void>((resolve) => {
+      const t = setTimeout(resolve, limits.checkMs ?? 500);
+      signal.addEventListener('abort', () => {
+        clearTimeout(t);
+        resolve();
+      }, { once: true });
+    });
+    if (signal.aborted) break;
+    const now = await read().catch(() => null);
+    if (now === null) continue;
+    over = now.rq > rqLimit ? over + 1 : 0;
+    if (over >= 3) return { what: 'run_queue', value: now.rq, limit: rqLimit };
+    if (now.mem - start.mem > memLimit) return { what: 'memory', value: now.mem - start.mem, limit: memLimit };
+  }
+  return null;
+}
