@@ -82,23 +82,45 @@ filter_processes(Needle, SortKey, Offset, Limit, Items)
     Pattern = binary:compile_pattern(Needle),
     PidText = binary:match(Needle, [<<"<">>, <<".">>]) =/= nomatch,
     Self = self(),
-    {Total, Matching, _} =
-        lists:foldl(fun(P, {T, Acc, Cache}) when P =:= Self -> {T, Acc, Cache};
-                       (P, {T, Acc, Cache}) ->
-                            case filter_match(P, Pattern, PidText, Cache) of
-                                {undefined, Cache1} -> {T, Acc, Cache1};
-                                {true, Cache1} -> {T + 1, [P | Acc], Cache1};
-                                {false, Cache1} -> {T + 1, Acc, Cache1}
-                            end
-                    end, {0, [], #{}}, erlang:processes()),
-    {Matched, Ranked} = rank_all(lists:reverse(Matching), Self, SortKey, Offset + Limit),
+    Keep = Offset + Limit,
+    %% One process_info call per process reads the texts and the sort key together (one
+    %% signal round trip each: the cost of a pass is the number of calls, not of items).
+    {Total, Matched, _, Ranked} =
+        filter_pass(erlang:processes(), Self, SortKey, Pattern, PidText, Keep, 1, 0, 0, #{}, {0, gb_sets:empty(), infinity}, []),
     {Total, Matched, page_rows(Ranked, Offset, supported_items(Items))}.
 
-filter_match(P, Pattern, PidText, Cache) ->
-    case erlang:process_info(P, [registered_name, current_function, initial_call]) of
+%% Keep =< 20000: a bounded set as in rank_processes/9; deeper pages: every match, sorted once.
+filter_pass([Self | Ps], Self, Key, Pat, PidText, Keep, Seq, T, M, Cache, Best, All) ->
+    filter_pass(Ps, Self, Key, Pat, PidText, Keep, Seq + 1, T, M, Cache, Best, All);
+filter_pass([P | Ps], Self, Key, Pat, PidText, Keep, Seq, T, M, Cache, Best, All) ->
+    case filter_match(P, Key, Pat, PidText, Cache) of
+        {undefined, Cache1} ->
+            filter_pass(Ps, Self, Key, Pat, PidText, Keep, Seq + 1, T, M, Cache1, Best, All);
+        {false, Cache1} ->
+            filter_pass(Ps, Self, Key, Pat, PidText, Keep, Seq + 1, T + 1, M, Cache1, Best, All);
+        {{true, V}, Cache1} when Keep > 20000 ->
+            filter_pass(Ps, Self, Key, Pat, PidText, Keep, Seq + 1, T + 1, M + 1, Cache1, Best, [{V, -Seq, P} | All]);
+        {{true, V}, Cache1} ->
+            filter_pass(Ps, Self, Key, Pat, PidText, Keep, Seq + 1, T + 1, M + 1, Cache1, keep_best({V, -Seq, P}, Keep, Best), All)
+    end;
+filter_pass([], _Self, _Key, _Pat, _PidText, Keep, _Seq, T, M, Cache, {_, Set, _}, _All) when Keep =< 20000 ->
+    {T, M, Cache, descending(Set)};
+filter_pass([], _Self, _Key, _Pat, _PidText, Keep, _Seq, T, M, Cache, _Best, All) ->
+    {T, M, Cache, lists:sublist(lists:reverse(lists:sort(All)), Keep)}.
+
+keep_best(_Entry, 0, Best) -> Best;
+keep_best(Entry, Keep, {Size, Set, Min}) when Size < Keep ->
+    insert_new(Entry, Keep, Size, Set, Min);
+keep_best({V, _, _} = Entry, _Keep, {Size, Set, Min}) when V > Min ->
+    {Set1, Min1} = replace_worst(Entry, Set),
+    {Size, Set1, Min1};
+keep_best(_Entry, _Keep, Best) -> Best.
+
+filter_match(P, Key, Pattern, PidText, Cache) ->
+    case erlang:process_info(P, [registered_name, current_function, initial_call, Key]) of
         undefined ->
             {undefined, Cache};
-        [{registered_name, Name}, {current_function, CF}, {initial_call, IC}] ->
+        [{registered_name, Name}, {current_function, CF}, {initial_call, IC}, {Key, V}] ->
             {M1, C1} = cached_match(Name, Pattern, Cache),
             {M2, C2} = if M1 -> {true, C1}; true -> cached_match(CF, Pattern, C1) end,
             {M3, C3} = if M2 -> {true, C2}; true -> cached_match(IC, Pattern, C2) end,
@@ -107,7 +129,7 @@ filter_match(P, Pattern, PidText, Cache) ->
                           true -> {false, C3}
                        end,
             M5 = M4 orelse (PidText andalso binary:match(list_to_binary(pid_to_list(P)), Pattern) =/= nomatch),
-            {M5, C4}
+            {case M5 of true -> {true, V}; false -> false end, C4}
     end.
 
 proc_lib_initial_call(P) ->
@@ -437,6 +459,18 @@ check_sort_key(Other) -> erlang:error({bad_sort_key, Other}).
 %% A long list is ranked in slices, one per online scheduler, by processes linked to the
 %% caller (they die with it, and end with the pass), then merged: the same entries and order as
 %% one rank_processes/9 pass (Seq continues across slices), in about 1/N of the time.
+rank_all(Ps, Self, Key, Keep) when Keep > 20000 ->
+    %% A deep page (offset 500,000): a bounded set that large costs more than sorting every
+    %% value once; the values are read in parallel slices, then sorted in one go.
+    Parts = max(1, erlang:system_info(schedulers_online)),
+    Parent = self(),
+    Refs = [begin
+                Ref = make_ref(),
+                spawn_link(fun() -> Parent ! {Ref, values(Slice, Self, Key, Base, [])} end),
+                Ref
+            end || {Base, Slice} <- slices(Ps, (length(Ps) + Parts - 1) div Parts, 1, [])],
+    Values = lists:append([receive {Ref, Vs} -> Vs end || Ref <- Refs]),
+    {length(Values), lists:sublist(lists:reverse(lists:sort(Values)), Keep)};
 rank_all(Ps, Self, Key, Keep) ->
     Parts = erlang:system_info(schedulers_online),
     Len = length(Ps),
@@ -456,6 +490,14 @@ rank_all(Ps, Self, Key, Keep) ->
             Merged = lists:reverse(lists:sort(lists:append([R || {_, R} <- Results]))),
             {lists:sum([C || {C, _} <- Results]), lists:sublist(Merged, Keep)}
     end.
+
+values([Self | Ps], Self, Key, Seq, Acc) -> values(Ps, Self, Key, Seq + 1, Acc);
+values([P | Ps], Self, Key, Seq, Acc) ->
+    case erlang:process_info(P, Key) of
+        {_, V} -> values(Ps, Self, Key, Seq + 1, [{V, -Seq, P} | Acc]);
+        undefined -> values(Ps, Self, Key, Seq + 1, Acc)
+    end;
+values([], _Self, _Key, _Seq, Acc) -> Acc.
 
 slices([], _Size, _Base, Acc) -> lists:reverse(Acc);
 slices(Ps, Size, Base, Acc) ->
