@@ -21,6 +21,12 @@ const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfigur
 const workspaceDir = (): string | undefined => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
 const refreshMs = (): number => Math.max(1, config().get<number>('refreshIntervalSeconds', 5)) * 1000;
 
+/** The language server shows runtime facts in Elixir/Erlang sources: worth collecting only while one is visible. */
+function factsWanted(): boolean {
+  if (!config().get<boolean>('languageServer.enabled', true)) return false;
+  return vscode.window.visibleTextEditors.some((e) => ['elixir', 'erlang'].includes(e.document.languageId) || /\.(ex|exs|erl|hrl)$/.test(e.document.fileName));
+}
+
 export class BeamLens extends Disposable {
   readonly log: Log;
   readonly nodes: NodeManager;
@@ -121,12 +127,15 @@ export class BeamLens extends Disposable {
   private async onAttached(n: AttachedNode): Promise<void> {
     await this.nodes.refresh(n);
     this.sidebar.watch(n);
-    // Facts for the language server, collected at most every max(interval, 5x its cost); failures back off.
+    // Facts for the language server, collected at most every max(interval, 5x its cost), and only
+    // while a source file is on screen (nothing shows them otherwise: an idle editor costs the
+    // node nothing); failures back off.
     let cost = 0;
     let failures = 0;
     n.own(
       new RepeatingTimer(
         async () => {
+          if (!factsWanted()) return;
           const started = Date.now();
           try {
             await this.nodes.collectFacts(n);
