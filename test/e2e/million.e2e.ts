@@ -70,6 +70,7 @@ describe(`VS Code extension end to end: the process table on a live node with ${
     await wb.screenshot('million-01-table-filtered');
     await view.locator('input[type="search"]').fill('');
     await until('all rows again', async () => /^1,0\d\d,\d{3} processes/.test((await summary.textContent({ timeout: 2000 })) ?? ''), 120_000);
+    await until('the rows of the unfiltered page', async () => /<\d+\.\d+\.\d+>/.test((await view.locator('.row[data-index="5"]').textContent({ timeout: 2000 })) ?? ''), 120_000);
     await wb.screenshot('million-02-table');
   });
 

@@ -171,6 +171,8 @@ describe('VS Code extension end to end against RabbitMQ (code-server + chromium)
     const text = await wb.notification(/detached from/, 60_000);
     assert.match(text, /connection closed/);
     await until('our hidden node gone from nodes(hidden)', async () => !(await hiddenNodes(rabbit)).includes(ours), 30_000);
+    // The node's panels went with it (its scope owned them).
+    await until('the node\'s panels closed', async () => (await wb.page.locator('.tabs-container .tab', { hasText: rabbit.node }).count()) === 0, 30_000);
     await wb.page.locator('.welcome-view-content', { hasText: 'No Erlang/Elixir node attached' }).waitFor({ timeout: 30_000 });
     const leftovers = await rabbit.eval("{code:is_loaded(beam_lens_probe), [P || P <- erlang:processes(), {flags, F} <- [erlang:trace_info(P, flags)], F =/= []]}.");
     assert.equal(formatTerm(leftovers), '{false,[]}');
