@@ -30,6 +30,8 @@ export class SidebarData extends Disposable {
   private readonly stable = new Map<string, SidebarItem>();
   private readonly expandedSorts = new Set<string>();
   private readonly sortFetchedAt = new Map<string, number>();
+  /** How long the last fetch of each sort took: a costly one (a million processes) is asked less often. */
+  private readonly sortCost = new Map<string, number>();
   private readonly sortInFlight = new Set<string>();
   /** Fetches the tree is already waiting for (inside children()): no change event for them. */
   private readonly quiet = new Set<string>();
@@ -126,8 +128,9 @@ export class SidebarData extends Disposable {
   }
 
   private isStale(node: string, sort: ProcessSort): boolean {
-    const at = this.sortFetchedAt.get(`${node}|${sort}`);
-    return at === undefined || this.now() - at >= this.staleMs();
+    const key = `${node}|${sort}`;
+    const at = this.sortFetchedAt.get(key);
+    return at === undefined || this.now() - at >= Math.max(this.staleMs(), 5 * (this.sortCost.get(key) ?? 0));
   }
 
   private async fetchSort(n: AttachedNode, sort: ProcessSort, quiet = false): Promise<void> {
@@ -135,9 +138,11 @@ export class SidebarData extends Disposable {
     if (this.sortInFlight.has(key)) return;
     this.sortInFlight.add(key);
     if (quiet) this.quiet.add(key);
+    const started = this.now();
     try {
       await this.nodes.refreshSort(n, sort);
     } finally {
+      this.sortCost.set(key, this.now() - started);
       this.sortFetchedAt.set(key, this.now());
       this.sortInFlight.delete(key);
       this.quiet.delete(key);
@@ -159,6 +164,7 @@ export class SidebarData extends Disposable {
         if (!live.has(key.slice(0, key.lastIndexOf('|')))) {
           this.expandedSorts.delete(key);
           this.sortFetchedAt.delete(key);
+          this.sortCost.delete(key);
         }
       }
       this.changed.fire(undefined);

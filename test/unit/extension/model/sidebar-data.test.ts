@@ -96,6 +96,26 @@ describe('sidebar refresh: expanding a section refreshes that section only', () 
   });
 });
 
+describe('sidebar refresh: a costly section backs off', () => {
+  it('asks a sort again only after 5x what its last fetch cost (a million processes: seconds)', async () => {
+    let now = 0;
+    const { n, source, calls } = fakeSource();
+    n.lastError = 'x';
+    const slow: SidebarSource = { ...source, refreshSort: async (x, sort) => { now += 3000; await source.refreshSort(x, sort); } };
+    const data = new SidebarData(slow, () => 5000, () => [], () => now);
+    const memory = data.sortItem(n.node, 'memory');
+    data.setExpanded(memory, true);
+    await data.children(memory);
+    assert.equal(calls.sorts.length, 1);
+    now += 6000; // past the 5 s interval, not past 5 x 3 s
+    await data.refreshNode(n);
+    assert.equal(calls.sorts.length, 1, 'not asked again yet');
+    now += 10_000;
+    await data.refreshNode(n);
+    assert.equal(calls.sorts.length, 2);
+  });
+});
+
 describe('extension boundary: command arguments', () => {
   const treeItem = { kind: 'tree', node: 'rabbit@localhost', app: 'rabbit', tree: { pid: '<0.300.0>', name: 'rabbit_sup', module: 'supervisor', type: 'supervisor', children: [] } };
   const procItem = { kind: 'process', node: 'n@h', row: { pid: '<0.9.0>', name: null }, sort: 'memory' };
