@@ -157,7 +157,7 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     await wb.screenshot('07b-report');
     // Findings are addressed by id: a recommended change's link scrolls to its finding and marks it.
     await view.locator('button.finding-link', { hasText: 'Demo.EventSink' }).first().click();
-    await view.locator('section.finding.focused', { hasText: 'mailbox-growth:Elixir.Demo.EventSink' }).waitFor({ timeout: 10_000 });
+    await view.locator('section.finding.focused', { hasText: 'mailbox-growth:Demo.EventSink' }).waitFor({ timeout: 10_000 });
     // Code marks of the advice are code elements, not backticks.
     await view.locator('.report li code', { hasText: ':binary.copy/1' }).first().waitFor({ timeout: 10_000 });
     // Save as Markdown: the workbench's save dialog proposes a file in the workspace.

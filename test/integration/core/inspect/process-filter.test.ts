@@ -62,7 +62,7 @@ describe('process table filter: probe and zero-install agree', function () {
   }
 });
 
-describe('probe ranking above 200,000 processes (parallel slices) equals one direct sort', function () {
+describe('probe ranking of 220,000 processes, deep pages (one sort of every value) included, equals one direct sort', function () {
   this.timeout(180_000);
   let node: TestNode;
   let probed: Attachment;
