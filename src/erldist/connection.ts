@@ -237,8 +237,10 @@ export class NodeConnection {
   }
 
   private notConnected(): DistError {
+    // Why the connection went (the node went down, a protocol violation) says more than "not connected".
     const cause = this.closedError;
-    return new DistError(cause?.kind === 'protocol' ? 'protocol' : 'nodeDown', `not connected to ${this.peer} (${this.closedReason ?? 'closed'})`);
+    if (cause) return new DistError(cause.kind === 'protocol' ? 'protocol' : 'nodeDown', cause.message);
+    return new DistError('nodeDown', `not connected to ${this.peer} (${this.closedReason ?? 'closed'})`);
   }
 
   private onData(chunk: Buffer): void {

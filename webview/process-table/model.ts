@@ -115,13 +115,6 @@ export class BlockCache {
     this.inFlight.clear();
   }
 
-  /** Stores one block's rows at `offset`; returns the rows the block held before. */
-  put(offset: number, rows: ProcessRow[], now = Date.now()): ProcessRow[] | undefined {
-    const before = this.blocks.get(blockOf(offset))?.rows.filter((r): r is ProcessRow => r !== undefined);
-    this.store(offset, BLOCK, rows, now);
-    return before;
-  }
-
   /**
    * Stores the rows of a page (query offset and limit). A block the page covers entirely is
    * replaced (rows of exited processes go); a partly covered one is merged. Returns the previous
@@ -268,18 +261,14 @@ export function cellKey(pid: string, c: Column): string {
   return `${pid}|${c}`;
 }
 
-function isRowList(x: ReadonlyMap<string, ProcessRow> | readonly ProcessRow[]): x is readonly ProcessRow[] {
-  return Array.isArray(x);
-}
-
 /**
- * Cells of `rows` whose value differs from the previous row of the same pid (a map by pid, or
- * the previous rows); pids not seen before have none.
+ * Cells of `rows` whose value differs from the previous row of the same pid (as BlockCache.store
+ * returns them); pids not seen before have none.
  */
-export function changedCells(previous: ReadonlyMap<string, ProcessRow> | readonly ProcessRow[] | undefined, rows: readonly ProcessRow[], columns: readonly Column[] = TRACKED): Set<string> {
+export function changedCells(previous: ReadonlyMap<string, ProcessRow> | undefined, rows: readonly ProcessRow[], columns: readonly Column[] = TRACKED): Set<string> {
   const out = new Set<string>();
   if (!previous) return out;
-  const byPid = isRowList(previous) ? new Map(previous.map((r) => [r.pid, r])) : previous;
+  const byPid = previous;
   for (const r of rows) {
     const o = byPid.get(r.pid);
     if (!o || o === r) continue;

@@ -7,7 +7,6 @@ import type { ApplicationTree, TreeNode } from '../../../src/core/inspect/tree';
 import type { DashboardSample } from '../../../src/protocol/webview';
 import { attachItems, fullNodeName, nodeNameError, parseHostPort, rememberConnection, type SavedConnection } from '../../../src/extension/model/connections';
 import { MAX_CHILDREN_SHOWN, overviewStats, processDescription, processLabel, restartHealth, treeChildren, treeDescription } from '../../../src/extension/model/sidebar';
-import { BLOCK, BlockCache, MAX_SCROLL_PX, ROW_HEIGHT, changedCells, firstRow, moveSelection, scrollSpace, scrollTopFor } from '../../../webview/process-table/model';
 import { GROUP_THRESHOLD, defaultCollapsed, findPath, matchFocus, shapeTree, visible, type VNode } from '../../../webview/supervision-tree/model';
 import { MAX_SAMPLES, domains, ioSeries, memorySeries, pushSample, utilizationSeries } from '../../../webview/dashboard/model';
 
@@ -130,48 +129,6 @@ describe('supervision tree model (webview)', () => {
     assert.ok(findPath(root, matchFocus({ name: 'Elixir.Demo.Flaky.Supervisor' })));
     assert.ok(findPath(root, matchFocus({ module: 'Demo.FlakyWorker' })));
     assert.equal(findPath(root, matchFocus({ pid: '<0.1.1>' })), null);
-  });
-});
-
-describe('process table model (webview)', () => {
-  it('fetches each missing block once, and forgets everything on a new sort or filter', () => {
-    const c = new BlockCache();
-    c.reset('mailbox', '');
-    assert.deepEqual(c.missing(0, 450, 1_000_000), [0, 1, 2]);
-    assert.deepEqual(c.missing(0, 450, 1_000_000), [], 'in flight: not asked twice');
-    c.put(0, [row('<0.1.0>')]);
-    assert.equal(c.row(0)?.pid, '<0.1.0>');
-    assert.deepEqual(c.missing(BLOCK * 10, BLOCK * 10 + 5, 100), [], 'nothing past the total');
-    assert.equal(c.reset('mailbox', ''), false);
-    assert.equal(c.reset('memory', ''), true);
-    assert.equal(c.row(0), undefined);
-    assert.deepEqual(c.missing(0, 10, 1_000_000), [0]);
-  });
-
-  it('scales the scroll space for a million rows and maps scrollTop to rows both ways', () => {
-    assert.deepEqual(scrollSpace(1000), { height: 1000 * ROW_HEIGHT, scale: 1 });
-    const big = scrollSpace(1_000_000);
-    assert.equal(big.height, MAX_SCROLL_PX);
-    assert.ok(big.scale > 1);
-    for (const i of [0, 1, 12_345, 500_000, 999_000]) {
-      const top = scrollTopFor(i, 1_000_000);
-      assert.ok(Math.abs(firstRow(top, 1_000_000, 600).index - i) <= 1, `row ${i}`);
-    }
-    // at the very bottom the last row is visible
-    const bottom = firstRow(MAX_SCROLL_PX - 600, 1_000_000, 600);
-    assert.ok(bottom.index + Math.ceil(600 / ROW_HEIGHT) >= 999_999);
-  });
-
-  it('finds changed cells for the same pid and moves the selection with keys', () => {
-    const before = [row('<0.1.0>', { messageQueueLen: 1 }), row('<0.2.0>')];
-    const after = [row('<0.1.0>', { messageQueueLen: 5 }), row('<0.3.0>')];
-    assert.deepEqual([...changedCells(before, after, ['mailbox', 'memory'])], ['<0.1.0>|mailbox']);
-    assert.equal(changedCells(undefined, after, ['mailbox']).size, 0);
-    assert.equal(moveSelection('ArrowDown', 0, 10, 5), 1);
-    assert.equal(moveSelection('ArrowUp', 0, 10, 5), 0);
-    assert.equal(moveSelection('PageDown', 8, 10, 5), 9);
-    assert.equal(moveSelection('End', 0, 1_000_000, 5), 999_999);
-    assert.equal(moveSelection('x', 0, 10, 5), null);
   });
 });
 

@@ -263,8 +263,7 @@ describe('process table model: changed cells', () => {
     assert.deepEqual([...changedCells(before, [row(2, { name: 'now_registered', pid: '<0.2.0>' })])], [cellKey('<0.2.0>', 'name')]);
     assert.deepEqual([...changedCells(new Map(), after)], []);
     assert.deepEqual([...changedCells(undefined, after)], []);
-    // The previous rows as a list work the same.
-    assert.deepEqual([...changedCells([row(1)], after, ['memory'])], [cellKey('<0.1.0>', 'memory')]);
+    assert.deepEqual([...changedCells(new Map([['<0.1.0>', row(1)]]), after, ['memory'])], [cellKey('<0.1.0>', 'memory')]);
   });
 
   it('fades a highlight out after CHANGE_FADE_MS', () => {
