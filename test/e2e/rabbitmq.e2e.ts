@@ -5,7 +5,7 @@
 // 150-child supervisor then a refresh, the process table, the report that outlives its node, and
 // detach with the target checked (our hidden node gone from nodes(hidden)).
 import { strict as assert } from 'node:assert';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import type { FrameLocator } from 'playwright-core';
@@ -205,5 +205,23 @@ describe('VS Code extension end to end against RabbitMQ (code-server + chromium)
     assert.match(readFileSync(file, 'utf8'), /^# BEAM Lens report/);
     await wb.screenshot('rmq-06-report-after-detach');
     assert.ok(!isAtom(await rabbit.eval('code:is_loaded(beam_lens_probe).'), 'true'));
+  });
+
+  it('a wrong cookie offers to enter it again, and attaching then works', async () => {
+    const wrong = path.join(folder, 'wrong.cookie');
+    writeFileSync(wrong, 'not-the-cookie', { mode: 0o600 });
+    await wb.runCommand('BEAM: Attach to Remote Node…');
+    await wb.answer('(1/4)', 'localhost');
+    await wb.answer('(2/4)', rabbit.node);
+    await wb.quickPick('Cookie file…');
+    await wb.answer('Path of the file holding the cookie', wrong);
+    await wb.quickPick('local');
+    const toast = wb.page.locator('.notifications-toasts .notification-toast', { hasText: /cannot attach to .*cookie/ }).first();
+    await toast.waitFor({ timeout: 60_000 });
+    await toast.locator('.monaco-button', { hasText: 'Enter the Cookie Again' }).click();
+    await wb.answer(`Cookie for ${rabbit.node}`, rabbit.cookieText);
+    await wb.treeItem(rabbit.node).waitFor({ timeout: 60_000 });
+    await wb.runCommand('BEAM: Detach');
+    await wb.notification(/detached from/, 60_000);
   });
 });
