@@ -28,7 +28,10 @@ const zones = [
   ...faces.map((f) => layer('./src/protocol', `./src/${f}`, `src/protocol may not import src/${f}`)),
   // Faces do not reach into each other. (The CLI is the binary that starts the language server
   // and the MCP server, so it may import their entry points.)
-  ...['cli', 'server', 'mcp'].map((f) => layer('./src/extension', `./src/${f}`, `src/extension may not import src/${f}`)),
+  ...['cli', 'server'].map((f) => layer('./src/extension', `./src/${f}`, `src/extension may not import src/${f}`)),
+  // The editor serves the MCP tools to its language models in-process (no second connection):
+  // it may import the MCP server's entry point and the editor tool list, nothing else of src/mcp.
+  { ...layer('./src/extension', './src/mcp', 'src/extension may import only src/mcp/server.ts and src/mcp/editor-tools.ts of src/mcp'), except: ['./server.ts', './editor-tools.ts'] },
   ...['cli', 'extension', 'mcp'].map((f) => layer('./src/server', `./src/${f}`, `src/server may not import src/${f}`)),
   ...['cli', 'extension', 'server'].map((f) => layer('./src/mcp', `./src/${f}`, `src/mcp may not import src/${f}`)),
   layer('./src/cli', './src/extension', 'src/cli may not import src/extension'),

@@ -35,6 +35,8 @@
          monitor_start/2,
          monitor_stop/1,
          module_summary/1]).
+%% Sampling profiler (its own section at the end of this file).
+-export([profile_start/3, profile_stop/1]).
 
 -type sort_key() :: memory | reductions | message_queue_len.
 -type row() :: {pid(), Value :: non_neg_integer(), Info :: [{atom(), term()}]}.
@@ -50,7 +52,7 @@
 
 %% @doc Version of this probe's API; the client reloads the probe when it differs.
 -spec version() -> pos_integer().
-version() -> 3.
+version() -> 4.
 
 %% @doc Page of processes ranked by SortKey, descending.
 %% One pass over erlang:processes() keeping only the best Offset + Limit entries, then
@@ -64,7 +66,7 @@ version() -> 3.
 top_processes(SortKey, Offset, Limit, Items)
   when is_integer(Offset), Offset >= 0, is_integer(Limit), Limit >= 0, is_list(Items) ->
     check_sort_key(SortKey),
-    {Total, Ranked} = rank_all(erlang:processes(), self(), SortKey, Offset + Limit),
+    {Total, Ranked} = rank_all(all_processes(), self(), SortKey, Offset + Limit),
     {Total, page_rows(Ranked, Offset, supported_items(Items))}.
 
 %% @doc top_processes/4 over the processes whose registered name, initial call (through
@@ -86,13 +88,18 @@ filter_processes(Needle, SortKey, Offset, Limit, Items)
     %% One process_info call per process reads the texts and the sort key together (one
     %% signal round trip each: the cost of a pass is the number of calls, not of items).
     {Total, Matched, _, Ranked} =
-        filter_pass(erlang:processes(), Self, SortKey, Pattern, PidText, Keep, 1, 0, 0, #{}, {0, gb_sets:empty(), infinity}, []),
+        filter_pass(all_processes(), Self, SortKey, Pattern, PidText, Keep, 1, 0, 0, #{}, {0, gb_sets:empty(), infinity}, []),
     {Total, Matched, page_rows(Ranked, Offset, supported_items(Items))}.
 
 %% Keep =< 20000: a bounded set as in rank_processes/9; deeper pages: every match, sorted once.
-filter_pass([Self | Ps], Self, Key, Pat, PidText, Keep, Seq, T, M, Cache, Best, All) ->
-    filter_pass(Ps, Self, Key, Pat, PidText, Keep, Seq + 1, T, M, Cache, Best, All);
-filter_pass([P | Ps], Self, Key, Pat, PidText, Keep, Seq, T, M, Cache, Best, All) ->
+filter_pass(Cursor, Self, Key, Pat, PidText, Keep, Seq, T, M, Cache, Best, All) ->
+    case next_process(Cursor) of
+        {Self, Ps} -> filter_pass(Ps, Self, Key, Pat, PidText, Keep, Seq + 1, T, M, Cache, Best, All);
+        {P, Ps} -> filter_step(P, Ps, Self, Key, Pat, PidText, Keep, Seq, T, M, Cache, Best, All);
+        none -> filter_done(Keep, T, M, Cache, Best, All)
+    end.
+
+filter_step(P, Ps, Self, Key, Pat, PidText, Keep, Seq, T, M, Cache, Best, All) ->
     case filter_match(P, Key, Pat, PidText, Cache) of
         {undefined, Cache1} ->
             filter_pass(Ps, Self, Key, Pat, PidText, Keep, Seq + 1, T, M, Cache1, Best, All);
@@ -102,10 +109,11 @@ filter_pass([P | Ps], Self, Key, Pat, PidText, Keep, Seq, T, M, Cache, Best, All
             filter_pass(Ps, Self, Key, Pat, PidText, Keep, Seq + 1, T + 1, M + 1, Cache1, Best, [{V, -Seq, P} | All]);
         {{true, V}, Cache1} ->
             filter_pass(Ps, Self, Key, Pat, PidText, Keep, Seq + 1, T + 1, M + 1, Cache1, keep_best({V, -Seq, P}, Keep, Best), All)
-    end;
-filter_pass([], _Self, _Key, _Pat, _PidText, Keep, _Seq, T, M, Cache, {_, Set, _}, _All) when Keep =< 20000 ->
+    end.
+
+filter_done(Keep, T, M, Cache, {_, Set, _}, _All) when Keep =< 20000 ->
     {T, M, Cache, descending(Set)};
-filter_pass([], _Self, _Key, _Pat, _PidText, Keep, _Seq, T, M, Cache, _Best, All) ->
+filter_done(Keep, T, M, Cache, _Best, All) ->
     {T, M, Cache, lists:sublist(lists:reverse(lists:sort(All)), Keep)}.
 
 keep_best(_Entry, 0, Best) -> Best;
@@ -169,7 +177,7 @@ reduction_window(Offset, Limit, WindowMs, Items)
     Before = maps:from_list([{P, R} || P <- erlang:processes(),
                                        {reductions, R} <- [erlang:process_info(P, reductions)]]),
     receive after WindowMs -> ok end,
-    {Total, Ranked} = rank_deltas(erlang:processes(), self(), Before, Offset + Limit,
+    {Total, Ranked} = rank_deltas(all_processes(), self(), Before, Offset + Limit,
                                   1, 0, 0, gb_sets:empty(), infinity),
     {Total, page_rows(Ranked, Offset, supported_items(Items))}.
 
@@ -364,6 +372,8 @@ hot_call_time(MFAs, WindowMs)
 %%            with return => true, which reports returns and exceptions, else
 %%            [{'_', [], []}]),
 %%   return => boolean() (call) [false],
+%%   args => boolean() (call) [true]: false prints no term at all: calls as M:F/Arity,
+%%            return values as "_", exceptions as their class only,
 %%   pid => pid() (messages; a local process, not traced by another tracer),
 %%   rate => {Count, PerMs} [{100, 1000}], cap => pos_integer() [1000],
 %%   deadline_ms => pos_integer() [60000], max_chars => pos_integer() [200],
@@ -466,56 +476,87 @@ rank_all(Ps, Self, Key, Keep) when Keep > 20000 ->
 rank_all(Ps, Self, Key, Keep) ->
     rank_processes(Ps, Self, Key, Keep, 1, 0, 0, gb_sets:empty(), infinity).
 
-values([Self | Ps], Self, Key, Seq, Acc) -> values(Ps, Self, Key, Seq + 1, Acc);
-values([P | Ps], Self, Key, Seq, Acc) ->
-    case erlang:process_info(P, Key) of
-        {_, V} -> values(Ps, Self, Key, Seq + 1, [{V, -Seq, P} | Acc]);
-        undefined -> values(Ps, Self, Key, Seq + 1, Acc)
-    end;
-values([], _Self, _Key, _Seq, Acc) -> Acc.
+values(Cursor, Self, Key, Seq, Acc) ->
+    case next_process(Cursor) of
+        {Self, Ps} -> values(Ps, Self, Key, Seq + 1, Acc);
+        {P, Ps} ->
+            case erlang:process_info(P, Key) of
+                {_, V} -> values(Ps, Self, Key, Seq + 1, [{V, -Seq, P} | Acc]);
+                undefined -> values(Ps, Self, Key, Seq + 1, Acc)
+            end;
+        none -> Acc
+    end.
 
 %% Keeps the best Keep entries of a stream of {Value, Seq, Term}. Min is the value of the
 %% worst kept entry once the set is full; until then it is the atom 'infinity', which every
 %% integer compares below, so with Keep = 0 nothing is ever inserted.
-rank_processes([Self | Ps], Self, Key, Keep, Seq, Count, Size, Set, Min) ->
-    rank_processes(Ps, Self, Key, Keep, Seq + 1, Count, Size, Set, Min);
-rank_processes([P | Ps], Self, Key, Keep, Seq, Count, Size, Set, Min) ->
-    case erlang:process_info(P, Key) of
-        {_, V} when Size < Keep ->
-            {Size1, Set1, Min1} = insert_new({V, -Seq, P}, Keep, Size, Set, Min),
-            rank_processes(Ps, Self, Key, Keep, Seq + 1, Count + 1, Size1, Set1, Min1);
-        {_, V} when V > Min ->
-            {Set1, Min1} = replace_worst({V, -Seq, P}, Set),
-            rank_processes(Ps, Self, Key, Keep, Seq + 1, Count + 1, Size, Set1, Min1);
-        {_, _} ->
-            rank_processes(Ps, Self, Key, Keep, Seq + 1, Count + 1, Size, Set, Min);
-        undefined ->
-            rank_processes(Ps, Self, Key, Keep, Seq + 1, Count, Size, Set, Min)
-    end;
-rank_processes([], _Self, _Key, _Keep, _Seq, Count, _Size, Set, _Min) ->
-    {Count, descending(Set)}.
-
-rank_deltas([Self | Ps], Self, Before, Keep, Seq, Count, Size, Set, Min) ->
-    rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count, Size, Set, Min);
-rank_deltas([P | Ps], Self, Before, Keep, Seq, Count, Size, Set, Min) ->
-    case erlang:process_info(P, reductions) of
-        {reductions, R} ->
-            V = R - maps:get(P, Before, 0),
-            if
-                Size < Keep ->
+rank_processes(Cursor, Self, Key, Keep, Seq, Count, Size, Set, Min) ->
+    case next_process(Cursor) of
+        {Self, Ps} ->
+            rank_processes(Ps, Self, Key, Keep, Seq + 1, Count, Size, Set, Min);
+        {P, Ps} ->
+            case erlang:process_info(P, Key) of
+                {_, V} when Size < Keep ->
                     {Size1, Set1, Min1} = insert_new({V, -Seq, P}, Keep, Size, Set, Min),
-                    rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count + 1, Size1, Set1, Min1);
-                V > Min ->
+                    rank_processes(Ps, Self, Key, Keep, Seq + 1, Count + 1, Size1, Set1, Min1);
+                {_, V} when V > Min ->
                     {Set1, Min1} = replace_worst({V, -Seq, P}, Set),
-                    rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count + 1, Size, Set1, Min1);
-                true ->
-                    rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count + 1, Size, Set, Min)
+                    rank_processes(Ps, Self, Key, Keep, Seq + 1, Count + 1, Size, Set1, Min1);
+                {_, _} ->
+                    rank_processes(Ps, Self, Key, Keep, Seq + 1, Count + 1, Size, Set, Min);
+                undefined ->
+                    rank_processes(Ps, Self, Key, Keep, Seq + 1, Count, Size, Set, Min)
             end;
-        undefined ->
-            rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count, Size, Set, Min)
-    end;
-rank_deltas([], _Self, _Before, _Keep, _Seq, Count, _Size, Set, _Min) ->
-    {Count, descending(Set)}.
+        none ->
+            {Count, descending(Set)}
+    end.
+
+rank_deltas(Cursor, Self, Before, Keep, Seq, Count, Size, Set, Min) ->
+    case next_process(Cursor) of
+        {Self, Ps} ->
+            rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count, Size, Set, Min);
+        {P, Ps} ->
+            case erlang:process_info(P, reductions) of
+                {reductions, R} ->
+                    V = R - maps:get(P, Before, 0),
+                    if
+                        Size < Keep ->
+                            {Size1, Set1, Min1} = insert_new({V, -Seq, P}, Keep, Size, Set, Min),
+                            rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count + 1, Size1, Set1, Min1);
+                        V > Min ->
+                            {Set1, Min1} = replace_worst({V, -Seq, P}, Set),
+                            rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count + 1, Size, Set1, Min1);
+                        true ->
+                            rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count + 1, Size, Set, Min)
+                    end;
+                undefined ->
+                    rank_deltas(Ps, Self, Before, Keep, Seq + 1, Count, Size, Set, Min)
+            end;
+        none ->
+            {Count, descending(Set)}
+    end.
+
+%% Whole-node passes walk a cursor: erlang:processes_iterator/0 where the node has it (OTP 28:
+%% no list of every pid is built), else the list erlang:processes/0 returns.
+all_processes() ->
+    case erlang:function_exported(erlang, processes_iterator, 0) of
+        true -> {iterator, erlang:apply(erlang, processes_iterator, [])};
+        false -> erlang:processes()
+    end.
+
+next_process([P | Ps]) -> {P, Ps};
+next_process([]) -> none;
+next_process({iterator, Iter}) ->
+    case erlang:apply(erlang, process_next, [Iter]) of
+        {P, Next} -> {P, {iterator, Next}};
+        none -> none
+    end.
+
+fold_processes(Fun, Acc, Cursor) ->
+    case next_process(Cursor) of
+        {P, Rest} -> fold_processes(Fun, Fun(P, Acc), Rest);
+        none -> Acc
+    end.
 
 %% Children are ranked as {Value, -Seq, {Id, Child, Type, Modules}}.
 rank_children([{Id, Child, Type, Modules} | Cs], Key, Keep, Seq, Size, Set, Min) ->
@@ -1029,7 +1070,7 @@ kind_config(call, Spec) ->
                     Given -> check_match_spec(Given)
                 end,
     _ = code:ensure_loaded(M),
-    #{mfa => MFA, match => MatchSpec};
+    #{mfa => MFA, match => MatchSpec, args => spec(args, Spec, true, fun erlang:is_boolean/1)};
 kind_config(messages, Spec) ->
     Pid = spec(pid, Spec, required, fun erlang:is_pid/1),
     case node(Pid) =:= node() andalso is_process_alive(Pid) of
@@ -1437,17 +1478,20 @@ event({trace_ts, Pid, call, {M, F, Args}, Ts}, S) ->
 event({trace_ts, Pid, call, {M, F, Args}, _Extra, Ts}, S) ->
     call_event(Pid, M, F, Args, Ts, S);
 event({trace_ts, Pid, return_from, {M, F, A}, Value, Ts}, #lens{max_chars = Max} = S) ->
-    case ours(M, F, A, S) of
-        true -> {return, Pid, mfa_text(M, F, A), print(Value, Max), ts_us(Ts)};
-        false -> skip
+    case {ours(M, F, A, S), terms(S)} of
+        {true, false} -> {return, Pid, mfa_text(M, F, A), <<"_">>, ts_us(Ts)};
+        {true, true} -> {return, Pid, mfa_text(M, F, A), print(Value, Max), ts_us(Ts)};
+        {false, _} -> skip
     end;
 event({trace_ts, Pid, exception_from, {M, F, A}, {Class, Reason}, Ts},
       #lens{max_chars = Max} = S) ->
-    case ours(M, F, A, S) of
-        true ->
+    case {ours(M, F, A, S), terms(S)} of
+        {true, false} ->
+            {exception, Pid, mfa_text(M, F, A), atom_to_binary(Class, utf8), ts_us(Ts)};
+        {true, true} ->
             Text = [io_lib:format("~tw:", [Class]), limited(Reason, Max)],
             {exception, Pid, mfa_text(M, F, A), truncate(Text, Max), ts_us(Ts)};
-        false ->
+        {false, _} ->
             skip
     end;
 event({trace_ts, Pid, send, Msg, To, Ts}, #lens{max_chars = Max}) ->
@@ -1463,15 +1507,21 @@ event(_Other, _S) ->
 
 %% 'all' processes carry the call flag, so patterns other tools set would reach us too.
 call_event(Pid, M, F, Args, Ts, #lens{max_chars = Max} = S) when is_list(Args) ->
-    case ours(M, F, length(Args), S) of
-        true ->
+    case {ours(M, F, length(Args), S), terms(S)} of
+        {true, false} ->
+            {call, Pid, mfa_text(M, F, length(Args)), ts_us(Ts)};
+        {true, true} ->
             Text = [io_lib:format("~tw:~tw(", [M, F]), args_text(Args, Max, []), ")"],
             {call, Pid, truncate(Text, Max), ts_us(Ts)};
-        false ->
+        {false, _} ->
             skip
     end;
 call_event(_Pid, _M, _F, _Args, _Ts, _S) ->
     skip.
+
+%% Whether a call tracer prints terms (arguments, return values, exception reasons): args => false says no.
+terms(#lens{settings = #{args := false}}) -> false;
+terms(_S) -> true.
 
 ours(M, F, A, #lens{mfa = {PM, PF, PA}}) ->
     M =:= PM andalso (PF =:= '_' orelse F =:= PF) andalso (PA =:= '_' orelse A =:= PA);
@@ -1567,8 +1617,9 @@ ensure_guardian(Tries) ->
             {ok, Pid}
     end.
 
+%% No try/catch frame stays on the stack (the final purge must find no frame of this module).
 guardian_init(Parent, Tag) ->
-    try register(beam_lens_guardian, self()) of
+    case catch register(beam_lens_guardian, self()) of
         true ->
             %% Detach from the rpc caller's group leader, which lives on the client's node.
             case whereis(user) of
@@ -1576,9 +1627,9 @@ guardian_init(Parent, Tag) ->
                 User -> group_leader(User, self())
             end,
             Parent ! {Tag, registered},
-            guardian_loop(#{owners => [], undo => [], groups => #{}})
-    catch
-        error:badarg -> ok
+            guardian_loop(#{owners => [], undo => [], groups => #{}});
+        {'EXIT', {badarg, _}} ->
+            ok
     end.
 
 %% owners: [{Owner, node | MonitorRef}]; undo: newest first; groups: Holder =>
@@ -1681,22 +1732,36 @@ owner_gone(Owner, #{owners := Owners} = State) ->
             guardian_loop(State)
     end.
 
-%% Undo what was set up, stop the probe's other processes, then remove this module. The
-%% guardian runs this module's code, so the last purge is left to a process started in
-%% code:purge/1 itself, which kills whatever still runs probe code (e.g. a
-%% reduction_window for an owner that is gone) and then removes the old code.
+%% Undo what was set up, stop the probe's other processes, then remove this module with one
+%% pass over the processes. code:delete/1 makes this code old; the final purge is asked of
+%% erts_code_purger directly (code:purge/1 would hold code_server for the whole pass, seconds at
+%% a million processes, and nothing else could load code meanwhile). The guardian reaches that
+%% call by tail calls only, so no frame of this module is left on its stack and the purge does
+%% not need to kill it; whatever else still runs probe code (e.g. a reduction_window for an
+%% owner that is gone) is killed by it. The guardian exits when the purge returns.
 shutdown(Requester, #{undo := Undos, groups := Groups}) ->
     maps:fold(fun(Holder, {_, GroupUndos}, _) -> run_group(Holder, GroupUndos) end, ok, Groups),
     lists:foreach(fun({M, F, A}) -> catch erlang:apply(M, F, A) end, Undos),
     stop_probe_processes(),
     catch unregister(beam_lens_guardian),
     Module = beam_lens_probe,
-    _ = code:purge(Module),
+    %% Only a module without old code can be deleted; a fresh load has none (no pass needed).
+    _ = case erlang:check_old_code(Module) of
+            true -> final_purge(Module);
+            false -> ok
+        end,
     _ = code:delete(Module),
     Deadline = erlang:monotonic_time(millisecond) + 5000,
     wait_until_out_of(Module, Requester, Deadline),
-    _ = erlang:spawn(code, purge, [Module]),
-    exit(normal).
+    final_purge(Module).
+
+%% erts_code_purger:purge/1 exists from OTP 19 on (code_server itself calls it); code:purge/1 is
+%% the fallback.
+final_purge(Module) ->
+    case erlang:function_exported(erts_code_purger, purge, 1) of
+        true -> erts_code_purger:purge(Module);
+        false -> code:purge(Module)
+    end.
 
 %% A group whose holder died before the guardian saw its DOWN is run before a new group
 %% is added, so the new holder's settings cannot be undone by an older holder's actions.
@@ -1772,9 +1837,9 @@ module_summary(Limit) when is_integer(Limit), Limit > 0 ->
                 true -> [initial_call, {dictionary, '$initial_call'}, message_queue_len, memory];
                 false -> [initial_call, dictionary, message_queue_len, memory]
             end,
-    Acc = lists:foldl(fun(P, M) when P =:= Self -> M;
-                         (P, M) -> summary_add(P, Items, M)
-                      end, #{}, erlang:processes()),
+    Acc = fold_processes(fun(P, M) when P =:= Self -> M;
+                            (P, M) -> summary_add(P, Items, M)
+                         end, #{}, all_processes()),
     Rows = [{Mod, N, Mem, Q, MaxQ, MaxP} || {Mod, {N, Mem, Q, MaxQ, MaxP}} <- maps:to_list(Acc)],
     lists:sublist(lists:reverse(lists:keysort(2, Rows)), Limit).
 
@@ -1810,3 +1875,209 @@ summary_module(IC, Dict) when is_list(Dict) ->
     end;
 summary_module({M, _, _}, _) -> M;
 summary_module(_, _) -> undefined.
+
+%%% Sampling profiler -------------------------------------------------------------------
+
+%% @doc Starts the sampler, registered as beam_lens_sampler (one per node), which reads
+%% process_info(P, [status, current_stacktrace]) of each of Pids (at most 100 local
+%% processes) every interval_us microseconds and sends what it saw to Owner in batches:
+%% {beam_lens_profile, Sampler, {samples, [{TimeUs, Pid, Status, StackId}], Stacks, Files}}
+%% with Stacks the [{StackId, [{M, F, Arity, Line}]}] (innermost first, Line 0 when unknown)
+%% first seen in this batch (each distinct stack crosses the wire once) and Files the
+%% [{M, File}] of modules seen for the first time; then once
+%% {beam_lens_profile, Sampler, {done, Reason, Stats}} with Reason completed | cap |
+%% stopped | process_down. No trace flag, no code change: only process_info/2.
+%% Bounded by duration_ms (at most 600,000) and max_samples (at most 1,000,000). While the
+%% total run queue is above run_queue_limit the interval doubles (up to 8x the asked one)
+%% and comes back as the queue falls. The sampler ends when Owner goes away.
+-spec profile_start([pid()], pid(), map()) -> {ok, pid()} | {error, term()}.
+profile_start(Pids, Owner, Opts) when is_list(Pids), is_pid(Owner), is_map(Opts) ->
+    case profile_config(Pids, Opts) of
+        {ok, Config} ->
+            Tag = make_ref(),
+            Parent = self(),
+            {Pid, MRef} = spawn_opt(fun() -> sampler_init(Parent, Tag, Pids, Owner, Config) end,
+                                    [monitor]),
+            receive
+                {Tag, Reply} ->
+                    erlang:demonitor(MRef, [flush]),
+                    Reply;
+                {'DOWN', MRef, process, Pid, Reason} ->
+                    {error, {start_failed, Reason}}
+            after 10000 ->
+                    exit(Pid, kill),
+                    erlang:demonitor(MRef, [flush]),
+                    {error, timeout}
+            end;
+        {error, _} = Error ->
+            Error
+    end.
+
+%% @doc Asks the sampler to end (it flushes and sends done with reason stopped).
+-spec profile_stop(pid()) -> ok.
+profile_stop(Sampler) when is_pid(Sampler) ->
+    Sampler ! beam_lens_profile_stop,
+    ok.
+
+profile_config(Pids, Opts) ->
+    Get = fun(K, D) -> maps:get(K, Opts, D) end,
+    IntervalUs = Get(interval_us, 10309),
+    DurationMs = Get(duration_ms, 10000),
+    Max = Get(max_samples, 100000),
+    BatchMs = Get(batch_ms, 250),
+    RqLimit = Get(run_queue_limit, 2 * erlang:system_info(schedulers_online)),
+    Valid = Pids =/= [] andalso length(Pids) =< 100
+        andalso lists:all(fun(P) -> is_pid(P) andalso node(P) =:= node() end, Pids)
+        andalso profile_in_range(IntervalUs, 1000, 10000000)
+        andalso profile_in_range(DurationMs, 1, 600000)
+        andalso profile_in_range(Max, 1, 1000000)
+        andalso profile_in_range(BatchMs, 10, 10000)
+        andalso profile_in_range(RqLimit, 0, 1000000000),
+    case Valid of
+        true -> {ok, #{interval_us => IntervalUs, duration_ms => DurationMs,
+                       max_samples => Max, batch_ms => BatchMs, rq_limit => RqLimit}};
+        false -> {error, {bad_profile_spec, Pids, Opts}}
+    end.
+
+profile_in_range(N, Min, Max) -> is_integer(N) andalso N >= Min andalso N =< Max.
+
+sampler_init(Parent, Tag, Pids, Owner, Config) ->
+    case catch register(beam_lens_sampler, self()) of
+        true ->
+            detach_group_leader(),
+            ORef = erlang:monitor(process, Owner),
+            Watched = maps:from_list([{P, erlang:monitor(process, P)} || P <- Pids]),
+            #{interval_us := Interval, duration_ms := DurationMs} = Config,
+            Now = erlang:monotonic_time(microsecond),
+            {_, Reductions} = erlang:process_info(self(), reductions),
+            S = Config#{owner => Owner, oref => ORef, pids => Watched, base_us => Interval,
+                        start_us => Now, end_us => Now + DurationMs * 1000, next_us => Now,
+                        flush_us => Now + maps:get(batch_ms, Config) * 1000,
+                        batch => [], seen => #{}, files => [], stacks => #{}, new_stacks => [],
+                        count => 0, ticks => 0,
+                        late => 0, backoffs => 0, cost_us => 0, cost_max_us => 0,
+                        reductions0 => Reductions, down => []},
+            Parent ! {Tag, {ok, self()}},
+            self() ! {timeout, none, beam_lens_sample},
+            sampler_loop(S);
+        _ ->
+            Parent ! {Tag, {error, {busy, whereis(beam_lens_sampler)}}}
+    end.
+
+sampler_loop(#{oref := ORef, pids := Watched} = S) ->
+    receive
+        {timeout, _, beam_lens_sample} ->
+            sampler_tick(S);
+        beam_lens_profile_stop ->
+            sampler_finish(stopped, S);
+        {'DOWN', ORef, process, _, _} ->
+            exit(normal);
+        {'DOWN', _, process, Pid, Reason} when is_map_key(Pid, Watched) ->
+            Down = [{Pid, iolist_to_binary(io_lib:format("~0P", [Reason, 12]))}
+                    | maps:get(down, S)],
+            S1 = S#{pids := maps:remove(Pid, Watched), down := Down},
+            case map_size(Watched) of
+                1 -> sampler_finish(process_down, S1);
+                _ -> sampler_loop(S1)
+            end
+    end.
+
+sampler_tick(#{pids := Watched, start_us := Start} = S0) ->
+    Now = erlang:monotonic_time(microsecond),
+    S1 = maps:fold(fun(Pid, _, S) -> sample_one(Pid, Now - Start, S) end, S0, Watched),
+    S2 = S1#{ticks := maps:get(ticks, S1) + 1},
+    S3 = case Now >= maps:get(flush_us, S2) of
+             true -> sampler_backoff(sampler_flush(S2#{flush_us := Now + maps:get(batch_ms, S2) * 1000}));
+             false -> S2
+         end,
+    case {maps:get(count, S3) >= maps:get(max_samples, S3), Now >= maps:get(end_us, S3)} of
+        {true, _} -> sampler_finish(cap, S3);
+        {_, true} -> sampler_finish(completed, S3);
+        _ -> sampler_loop(sampler_schedule(Now, S3))
+    end.
+
+sample_one(Pid, T, #{cost_us := Cost, cost_max_us := CostMax} = S) ->
+    T0 = erlang:monotonic_time(microsecond),
+    Info = erlang:process_info(Pid, [status, current_stacktrace]),
+    Us = erlang:monotonic_time(microsecond) - T0,
+    S1 = S#{cost_us := Cost + Us, cost_max_us := max(CostMax, Us)},
+    case Info of
+        [{status, Status}, {current_stacktrace, Stack}] ->
+            {Id, S2} = stack_id(Stack, S1),
+            S2#{batch := [{T, Pid, Status, Id} | maps:get(batch, S2)],
+                count := maps:get(count, S2) + 1};
+        _ ->
+            %% Gone: its DOWN message ends its part of the profile.
+            S1
+    end.
+
+%% Distinct stacks get an id; their frames are read (and sent) only the first time.
+stack_id(Stack, #{stacks := Stacks} = S) ->
+    case Stacks of
+        #{Stack := Id} ->
+            {Id, S};
+        _ ->
+            Id = map_size(Stacks),
+            {Frames, S1} = sample_frames(Stack, [], S),
+            {Id, S1#{stacks := Stacks#{Stack => Id},
+                     new_stacks := [{Id, Frames} | maps:get(new_stacks, S1)]}}
+    end.
+
+sample_frames([], Acc, S) ->
+    {lists:reverse(Acc), S};
+sample_frames([{M, F, A, Loc} | Rest], Acc, #{seen := Seen} = S) ->
+    Arity = case A of L when is_list(L) -> length(L); N -> N end,
+    Line = case lists:keyfind(line, 1, Loc) of {line, L2} when is_integer(L2) -> L2; _ -> 0 end,
+    S1 = case is_map_key(M, Seen) of
+             true -> S;
+             false ->
+                 Files = case lists:keyfind(file, 1, Loc) of
+                             {file, File} -> [{M, unicode:characters_to_binary(File)} | maps:get(files, S)];
+                             false -> maps:get(files, S)
+                         end,
+                 S#{seen := Seen#{M => true}, files := Files}
+         end,
+    sample_frames(Rest, [{M, F, Arity, Line} | Acc], S1);
+sample_frames([_ | Rest], Acc, S) ->
+    sample_frames(Rest, Acc, S).
+
+sampler_flush(#{batch := [], files := []} = S) ->
+    S;
+sampler_flush(#{owner := Owner, batch := Batch, new_stacks := New, files := Files} = S) ->
+    Owner ! {beam_lens_profile, self(), {samples, lists:reverse(Batch), lists:reverse(New), Files}},
+    S#{batch := [], new_stacks := [], files := []}.
+
+%% The interval doubles while the run queue is over the limit, and halves back towards
+%% the asked one once the queue is at half the limit or below.
+sampler_backoff(#{rq_limit := Limit, interval_us := I, base_us := Base} = S) ->
+    Rq = erlang:statistics(total_run_queue_lengths),
+    if
+        Rq > Limit, I < Base * 8 ->
+            S#{interval_us := I * 2, backoffs := maps:get(backoffs, S) + 1};
+        Rq * 2 =< Limit, I > Base ->
+            S#{interval_us := max(Base, I div 2)};
+        true ->
+            S
+    end.
+
+%% The next tick is one interval after the previous one; ticks missed while the sampler
+%% was not scheduled are skipped (counted as late), never made up in a burst.
+sampler_schedule(Now, #{next_us := Prev, interval_us := I} = S) ->
+    {Next, Late} = case Prev + I of
+                       N when N > Now -> {N, 0};
+                       _ -> {Now + I, 1}
+                   end,
+    erlang:start_timer((Next + 999) div 1000, self(), beam_lens_sample, [{abs, true}]),
+    S#{next_us := Next, late := maps:get(late, S) + Late}.
+
+sampler_finish(Reason, S0) ->
+    #{owner := Owner, start_us := Start, reductions0 := R0} = S = sampler_flush(S0),
+    {_, R1} = erlang:process_info(self(), reductions),
+    Stats = #{samples => maps:get(count, S), ticks => maps:get(ticks, S),
+              late_ticks => maps:get(late, S), backoffs => maps:get(backoffs, S),
+              interval_us => maps:get(interval_us, S), base_interval_us => maps:get(base_us, S),
+              cost_us => maps:get(cost_us, S), cost_max_us => maps:get(cost_max_us, S),
+              duration_us => erlang:monotonic_time(microsecond) - Start,
+              reductions => R1 - R0, down => lists:reverse(maps:get(down, S))},
+    Owner ! {beam_lens_profile, self(), {done, Reason, Stats}},
+    exit(normal).

@@ -29,7 +29,7 @@ const entries = [
   { entryPoints: ['src/server/index/worker.ts'], outfile: 'dist/index-worker.js' },
 ];
 
-const webviews = ['supervision-tree', 'process-table', 'process-detail', 'dashboard', 'report', 'cluster'];
+const webviews = ['supervision-tree', 'process-table', 'process-detail', 'dashboard', 'report', 'cluster', 'flame-graph'];
 
 await Promise.all([
   ...entries.filter((e) => existsSync(e.entryPoints[0])).map((e) => build({ ...nodeCommon, ...e })),
@@ -53,10 +53,17 @@ mkdirSync('dist', { recursive: true });
 copyFileSync('node_modules/web-tree-sitter/web-tree-sitter.wasm', 'dist/web-tree-sitter.wasm');
 copyFileSync('node_modules/tree-sitter-elixir/tree-sitter-elixir.wasm', 'dist/tree-sitter-elixir.wasm');
 
-// The probe is normally compiled on the target from source; a .beam built here is the fallback
-// for nodes without the compiler application (it loads on this OTP release and newer ones).
+// The probe is loaded precompiled: dist/probe/beam_lens_probe.beam, next to dist/cli.js and in the
+// .vsix, sent with code:load_binary/3 (no compiler on the target). It loads on the OTP release
+// that built it and newer ones; an older node refuses it (badfile) and gets the source compiled
+// there instead. Build with the oldest OTP you support.
 if (spawnSync('erlc', ['-v'], { stdio: 'ignore' }).error === undefined) {
   mkdirSync('dist/probe', { recursive: true });
   const r = spawnSync('erlc', ['+deterministic', '-o', 'dist/probe', 'probe/beam_lens_probe.erl'], { stdio: 'inherit' });
   if (r.status !== 0) process.exitCode = 1;
+} else if (production) {
+  console.error('erlc not found: a production build needs it to precompile the probe (dist/probe/beam_lens_probe.beam)');
+  process.exitCode = 1;
+} else {
+  console.warn('erlc not found: no precompiled probe; nodes will compile it from source (slower, loads the compiler there)');
 }

@@ -1,7 +1,7 @@
 // `npm run package`: production bundles, then a .vsix with @vscode/vsce (bundled: no
 // node_modules inside). Checks the size against the 5 MB budget.
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { existsSync, statSync } from 'node:fs';
 
 const out = process.argv[2] ?? 'beam-lens.vsix';
 const run = (cmd, args) => {
@@ -9,6 +9,11 @@ const run = (cmd, args) => {
   if (r.status !== 0) process.exit(r.status ?? 1);
 };
 run(process.execPath, ['scripts/build.mjs', '--production']);
+// The probe ships precompiled (loaded with code:load_binary/3; source only for the fallback).
+if (!existsSync('dist/probe/beam_lens_probe.beam')) {
+  console.error('dist/probe/beam_lens_probe.beam is missing: the .vsix must carry the precompiled probe');
+  process.exit(1);
+}
 run(process.execPath, ['node_modules/@vscode/vsce/vsce', 'package', '--no-dependencies', '--allow-missing-repository', '--readme-path', 'docs/extension-readme.md', '-o', out]);
 const size = statSync(out).size;
 console.log(`${out}: ${(size / 1024 / 1024).toFixed(2)} MB`);

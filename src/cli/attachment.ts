@@ -16,6 +16,8 @@ export async function withAttachment<T>(
   output: Output,
   signal: AbortSignal,
   body: (session: Attachment) => Promise<T>,
+  /** Why this command does better without the probe (it is then not loaded even with --allow-probe). */
+  probeSkip: string | null = null,
 ): Promise<T> {
   const confirmNode = stringFlag(flags, 'confirm-node');
   const session = await attachFromFlags(flags, {
@@ -29,10 +31,12 @@ export async function withAttachment<T>(
   // to stop and saves what it got) and we detach below. A second Ctrl-C exits at once; the
   // probe's guardian then cleans up on the target by itself.
   try {
-    if (booleanFlag(flags, 'allow-probe')) {
+    if (booleanFlag(flags, 'allow-probe') && probeSkip !== null) {
+      output.err(`beam-lens: probe not loaded: ${probeSkip}`);
+    } else if (booleanFlag(flags, 'allow-probe')) {
       const status = await session.loadProbe();
       if (status.state === 'unavailable') output.err(`beam-lens: probe not loaded: ${status.reason}`);
-      else if (status.state === 'loaded' && output.progress) output.err(`probe loaded on ${session.node} (${status.how})`);
+      else if (status.state === 'loaded') output.err(`beam-lens: probe ${status.how === 'already-loaded' ? 'already loaded' : `loaded (${status.how}, ${Math.round(status.loadMs)} ms)`} on ${session.node}`);
     }
     signal.throwIfAborted();
     return await body(session);

@@ -17,6 +17,7 @@ export const attachFlags: Record<string, FlagSpec> = {
   port: { type: 'number', value: 'P', description: 'distribution port; skips EPMD (e.g. an SSH tunnel)' },
   env: { type: 'string', value: 'ENV', description: 'environment tag: local | staging | production', default: 'local' },
   timeout: { type: 'number', value: 'MS', description: 'connect timeout in milliseconds', default: 5000 },
+  'max-message-mb': { type: 'number', value: 'N', description: 'largest message the node may send, in MiB (default 64; raise for nodes with millions of processes)' },
   ...tlsFlagSpecs(),
 };
 
@@ -58,6 +59,7 @@ export function attachRequestFromFlags(flags: FlagValues): AttachRequest {
   const host = stringFlag(flags, 'host');
   const port = numberFlag(flags, 'port');
   const timeoutMs = numberFlag(flags, 'timeout');
+  const maxMessageMb = numberFlag(flags, 'max-message-mb');
   const tls = tlsFlagValues((n) => flags[n]);
   return {
     ...(Object.keys(tls).length > 0 ? { tls } : {}),
@@ -69,6 +71,7 @@ export function attachRequestFromFlags(flags: FlagValues): AttachRequest {
     ...(host !== undefined ? { host } : {}),
     ...(port !== undefined ? { port } : {}),
     ...(timeoutMs !== undefined ? { timeoutMs } : {}),
+    ...(maxMessageMb !== undefined ? { maxMessageMb } : {}),
   };
 }
 

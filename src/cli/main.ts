@@ -7,12 +7,14 @@ import { clusterCommand } from './commands/cluster';
 import { findingsCommand } from './commands/findings';
 import { lspCommand } from './commands/lsp';
 import { mailboxesCommand } from './commands/mailboxes';
+import { mcpCommand } from './commands/mcp';
 import { nodesCommand } from './commands/nodes';
 import { sessionCommand } from './commands/session-files';
 import { overviewCommand } from './commands/overview';
 import { pingCommand } from './commands/ping';
 import { etsCommand, portsCommand } from './commands/ports-ets';
 import { processCommand, processesCommand } from './commands/processes';
+import { profileCommand } from './commands/profile';
 import { reportCommand } from './commands/report';
 import { treeCommand } from './commands/tree';
 import { hotCommand, monitorCommand, traceCommand, traceMessagesCommand } from './commands/tracing';
@@ -32,12 +34,14 @@ const commands: Command[] = [
   reportCommand,
   mailboxesCommand,
   hotCommand,
+  profileCommand,
   traceCommand,
   traceMessagesCommand,
   monitorCommand,
   findingsCommand,
   sessionCommand,
   lspCommand,
+  mcpCommand,
 ];
 
 export async function runCli(argv: readonly string[], output: Output, signal: AbortSignal): Promise<number> {

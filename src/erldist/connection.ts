@@ -26,6 +26,16 @@ export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = {
   maxNewAtomsPerMinute: 250_000,
 };
 
+/**
+ * The caps for messages of up to `mb` MiB: the frame cap, and 1.5x it for what one frame may
+ * decode to (64 MiB gives the defaults). For nodes whose replies are larger (e.g. erlang:processes()
+ * on a node with millions of processes); every cap breaks with a message that names it.
+ */
+export function limitsForMessageMb(mb: number): Partial<ConnectionLimits> {
+  if (!Number.isFinite(mb) || mb < 1 || mb > 4095) throw new DistError('usage', `the message size limit must be from 1 to 4095 MiB, got ${mb}`);
+  return { maxFrameBytes: Math.floor(mb * 1024 * 1024), maxDecodedBytes: Math.floor(mb * 1.5 * 1024 * 1024) };
+}
+
 export interface ConnectionOptions {
   /** How often we tick when we have sent nothing else (default 15 s: net_ticktime 60 / 4). */
   tickIntervalMs?: number;
@@ -166,7 +176,7 @@ export class NodeConnection {
             throw new DistError(
               'timeout',
               this.lastReceived > sentAt
-                ? `${what}, although the node is alive (it kept sending ticks): node ${this.peer} is overloaded (busy schedulers or a long queue); try again later or raise --timeout`
+                ? `${what}, although the node is alive (it kept sending ticks): node ${this.peer} is overloaded (busy schedulers or a long queue); try again when it is less busy`
                 : `${what} and sent nothing else meanwhile: node ${this.peer} is overloaded or the network is slow`,
             );
           }

@@ -1,7 +1,7 @@
 // The public surface of the distribution layer.
 export { connect, shortHostname } from './connect';
 export type { ConnectOptions } from './connect';
-export { NodeConnection, DEFAULT_CONNECTION_LIMITS } from './connection';
+export { NodeConnection, DEFAULT_CONNECTION_LIMITS, limitsForMessageMb } from './connection';
 export type { ConnectionLimits, ConnectionOptions, Disposable, RpcCallOptions } from './connection';
 export { TlsSecret } from './tls';
 export type { TlsOptions } from './tls';

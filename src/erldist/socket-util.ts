@@ -23,12 +23,22 @@ export function connectTcp(host: string, port: number, timeoutMs: number, what: 
   });
 }
 
+/** What a SocketReader holds beyond the read it waits for (EPMD's names list included). */
+const MAX_UNREAD_BYTES = 1024 * 1024;
+
 /** Reads exact byte counts from a socket, each with a deadline; reports a close as a typed event. */
 export class SocketReader {
   private buffered: Buffer = Buffer.alloc(0);
   private waiter: { n: number; resolve: (b: Buffer) => void; reject: (e: Error) => void; timer: NodeJS.Timeout } | null = null;
   private ended: Error | null = null;
   private readonly onData = (chunk: Buffer): void => {
+    // EPMD answers and handshake messages are small: a peer that floods before we asked is cut off.
+    if (this.buffered.length + chunk.length > MAX_UNREAD_BYTES + (this.waiter?.n ?? 0)) {
+      this.buffered = Buffer.alloc(0);
+      this.socket.destroy();
+      this.fail(new DistError('protocol', `the peer sent more than ${MAX_UNREAD_BYTES} bytes nobody asked for during the handshake`));
+      return;
+    }
     this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
     this.pump();
   };
@@ -71,6 +81,7 @@ export class SocketReader {
         this.socket.once('close', done);
       });
     }
+    if (this.ended instanceof DistError && this.ended.kind === 'protocol') throw this.ended;
     const out = this.buffered;
     this.buffered = Buffer.alloc(0);
     return out;

@@ -16,6 +16,7 @@ import { appOf, findingOf, focusOf, moduleOf, nodeOf, pidOf, sortOf } from './mo
 import { describeDetach } from './node-scope';
 import type { AttachedNode, NodeManager } from './nodes';
 import { runSession, traceMessages, withCancellableProgress, type SessionDeps } from './sessions';
+import type { EndReason, SessionKind } from '../core/records/store';
 
 export interface CommandContext extends AttachDeps, SessionDeps {
   nodes: NodeManager;
@@ -174,6 +175,37 @@ export async function runCommand(c: CommandContext, id: string, handler: Handler
     c.log.error(`${id}: ${errorText(err)}`);
     void vscode.window.showErrorMessage(`BEAM Lens: ${errorText(err)}`);
   }
+}
+
+/** What the profiler's commands (profile-view.ts, registered next to this table) get. */
+export interface CommandDeps extends SessionDeps {
+  context: vscode.ExtensionContext;
+  nodes: NodeManager;
+}
+
+/** Registers one command outside the table (the profiler's two); failures are logged and shown. */
+export function registerCommand(log: Log, id: string, f: (arg?: unknown) => unknown): vscode.Disposable {
+  return vscode.commands.registerCommand(id, async (arg?: unknown) => {
+    try {
+      await f(arg);
+    } catch (err) {
+      log.error(`${id}: ${errorText(err)}`);
+      void vscode.window.showErrorMessage(`BEAM Lens: ${errorText(err)}`);
+    }
+  });
+}
+
+/** A bounded run through core's audited run service (the profiler's consent is asked before). */
+export async function runAudited<T>(
+  deps: SessionDeps,
+  n: AttachedNode,
+  kind: SessionKind,
+  limits: Record<string, unknown>,
+  label: string,
+  body: (signal: AbortSignal) => Promise<{ value: T; endReason: EndReason }>,
+): Promise<{ value: T; file: string | null }> {
+  const r = await runSession<T>(deps, n, kind, [], limits, label, body);
+  return { value: r.value, file: r.file };
 }
 
 /** Registers every command of the table; failures are logged and shown with what to do. */

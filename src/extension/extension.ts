@@ -7,8 +7,11 @@ import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
 import { attach } from '../core/attach';
 import { LspMethods } from '../protocol/lsp';
+import { startFactsLoop } from '../core/facts/schedule';
 import { registerCommands, type CommandContext } from './commands';
-import { Disposable, RepeatingTimer } from './lifecycle';
+import { Disposable } from './lifecycle';
+import { registerLanguageModelTools } from './lm-tools';
+import { profileLspOf, registerProfiler } from './profile-view';
 import { createLog, type Log } from './log';
 import { NodePanels } from './node-panels';
 import { NodeManager, type AttachedNode } from './nodes';
@@ -93,6 +96,9 @@ export class BeamLens extends Disposable {
       },
     };
     for (const d of registerCommands(commands)) this._register(d);
+    // The profiler's commands and flame-graph panel (profile-view.ts), and the MCP tools as language-model tools.
+    for (const d of registerProfiler({ context, nodes: this.nodes, log: this.log, workspaceDir, config }, () => profileLspOf(this.client))) this._register(d);
+    this._register(registerLanguageModelTools({ sessions: () => this.nodes.list().map((n) => n.session), cwd: () => workspaceDir() ?? context.globalStorageUri.fsPath }));
   }
 
   /** The node's panels, owned by its scope. */
@@ -127,32 +133,18 @@ export class BeamLens extends Disposable {
   private async onAttached(n: AttachedNode): Promise<void> {
     await this.nodes.refresh(n);
     this.sidebar.watch(n);
-    // Facts for the language server, collected at most every max(interval, 5x its cost), and only
-    // while a source file is on screen (nothing shows them otherwise: an idle editor costs the
-    // node nothing); failures back off.
-    let cost = 0;
-    let failures = 0;
-    n.own(
-      new RepeatingTimer(
-        async () => {
-          if (!factsWanted()) return;
-          const started = Date.now();
-          try {
-            await this.nodes.collectFacts(n);
-            failures = 0;
-          } catch (err) {
-            failures++;
-            this.log.warn(`collecting facts from ${n.node} failed (${failures} in a row; next try backs off): ${err instanceof Error ? err.message : String(err)}`);
-          } finally {
-            cost = Date.now() - started;
-          }
-        },
-        () => Math.min(600_000, Math.max(config().get<number>('factsIntervalSeconds', 10) * 1000, 5 * cost) * 2 ** Math.min(failures, 5)),
-        undefined,
-        undefined,
-        0,
-      ),
+    // Facts for the language server on core's shared schedule (a budget of the node's time,
+    // backoff, a pass that runs too long is stopped on the node), owned by the node's scope; only
+    // while a source file is on screen (nothing shows the facts otherwise: idle costs nothing).
+    const loop = startFactsLoop(
+      async (signal) => {
+        if (!factsWanted() || n.isClosed) return 0;
+        await this.nodes.collectFacts(n, signal);
+        return n.collector.lastNodeCostMs;
+      },
+      { baseMs: config().get<number>('factsIntervalSeconds', 10) * 1000 },
     );
+    n.own({ dispose: () => loop.stop() });
     void vscode.commands.executeCommand('beamLens.nodes.focus');
   }
 

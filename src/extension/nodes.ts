@@ -138,8 +138,8 @@ export class NodeManager extends Disposable {
   }
 
   /** Recomputes the language server's facts for a node (module summaries, supervisors, findings). */
-  async collectFacts(n: AttachedNode): Promise<void> {
-    const facts = await n.collector.collect();
+  async collectFacts(n: AttachedNode, signal?: AbortSignal): Promise<void> {
+    const facts = await n.collector.collect(signal);
     if (this.nodes.get(n.node) !== n || n.isClosed) return;
     n.facts = facts;
     this.factsEmitter.fire({ node: n.node, facts });

@@ -37,6 +37,9 @@ export class TableView extends View<'process-table'> {
       case 'openProcess':
         this.ctx.openDetail(this.n, m.pid);
         return;
+      case 'profile':
+        await vscode.commands.executeCommand('beamLens.profileProcess', { node: this.n.node, pid: m.pid });
+        return;
       default:
         assertNever(m);
     }

@@ -208,6 +208,9 @@ export class DetailView extends View<'process-detail'> {
       case 'traceMessages':
         await this.ctx.traceMessages(this.n, m.pid);
         return;
+      case 'profile':
+        await vscode.commands.executeCommand('beamLens.profileProcess', { node: this.n.node, pid: m.pid });
+        return;
       default:
         assertNever(m);
     }

@@ -7,6 +7,9 @@ import type { ErrorKind } from '../errors';
 // The facts themselves are core's model (src/core/runtime-facts.ts); they cross to the server as is.
 export type { HotRuntime, ModuleRuntime, RuntimeFacts, SupervisorRuntime } from '../core/facts/runtime-facts';
 
+// A profile's lens facts are core's model too (src/core/profile/flame.ts).
+export type { ProfileFacts, ProfiledRuntime } from '../core/profile/flame';
+
 export interface IndexStatus {
   files: number;
   modules: number;
@@ -35,6 +38,10 @@ export const LspMethods = {
   indexStatus: 'beamLens/indexStatus',
   /** request client -> server: where a module (and optionally function/arity) is defined. */
   findSource: 'beamLens/findSource',
+  /** notification client -> server: lenses of a profile (replaces the node's previous profile). */
+  profile: 'beamLens/profile',
+  /** notification client -> server: the profile's lenses go (its flame graph closed). */
+  clearProfile: 'beamLens/clearProfile',
   /** notification server -> client: the standalone server attached or lost its node. */
   attachState: 'beamLens/attachState',
 } as const;
@@ -62,6 +69,8 @@ export type LensCommand =
   | { command: 'beamLens.showSupervisionTree'; arguments: [{ node: string; pid?: string; name?: string; module?: string }] }
   | { command: 'beamLens.showProcesses'; arguments: [{ node: string; module: string }] }
   | { command: 'beamLens.showFinding'; arguments: [{ node: string; findingId: string }] }
-  | { command: 'beamLens.showHotFunctions'; arguments: [{ node: string; module: string; function: string; arity: number }] };
+  | { command: 'beamLens.showHotFunctions'; arguments: [{ node: string; module: string; function: string; arity: number }] }
+  | { command: 'beamLens.showFlameGraph'; arguments: [{ node: string; search?: string }] }
+  | { command: 'beamLens.profileProcess'; arguments: [{ node: string; top?: number; search?: string }] };
 
 export const DIAGNOSTIC_SOURCE = 'beam-lens';

@@ -11,6 +11,10 @@ import type { ReportDocument } from '../core/report/document';
 import type { ApplicationTree, TreeNode } from '../core/inspect/tree';
 import type { ClusterNodeRow, ClusterOverview, TopologyEdge } from '../core/cluster/cluster';
 import type { ClusterFinding } from '../core/cluster/rules';
+import type { FlameProfile } from '../core/profile/flame';
+
+/** The findings' threshold table: webviews color restarts and mailboxes by the same numbers as the findings. */
+export { FINDING_THRESHOLDS } from '../core/findings/table';
 
 export type { ApplicationTree, ClusterFinding, ClusterNodeRow, ClusterOverview, Finding, Overview, ProcessDetail, ProcessRow, ProcessSort, TopologyEdge, TreeNode };
 
@@ -80,7 +84,8 @@ export type HostToTable =
 export type TableToHost =
   | ReadyMessage
   | { type: 'query'; query: TableQuery }
-  | { type: 'openProcess'; pid: string };
+  | { type: 'openProcess'; pid: string }
+  | { type: 'profile'; pid: string };
 
 // ---- Process detail ------------------------------------------------------------------------
 
@@ -93,6 +98,7 @@ export type DetailToHost =
   | { type: 'openProcess'; pid: string }
   | { type: 'showInTree'; pid: string }
   | { type: 'traceMessages'; pid: string }
+  | { type: 'profile'; pid: string }
   | { type: 'refresh' };
 
 // ---- Dashboard -----------------------------------------------------------------------------
@@ -144,6 +150,22 @@ export type HostToReport =
 
 export type ReportToHost = ReadyMessage | { type: 'save' } | { type: 'regenerate' } | { type: 'openFinding'; findingId: string };
 
+// ---- Flame graph ---------------------------------------------------------------------------
+
+// The profile as the flame graph takes it is core's model (src/core/profile/flame.ts).
+export type { FlameFrame, FlameProcess, FlameProfile, FlameTree } from '../core/profile/flame';
+
+export type HostToFlame =
+  | { type: 'profile'; profile: FlameProfile; search?: string }
+  | { type: 'progress'; message: string }
+  | { type: 'error'; message: string };
+
+export type FlameToHost =
+  | ReadyMessage
+  /** Open the source of frame `frame` (index into profile.frames). */
+  | { type: 'openSource'; frame: number }
+  | { type: 'saveSpeedscope' }
+  | { type: 'profileAgain' };
 // ---- Cluster overview ----------------------------------------------------------------------
 
 export type HostToCluster =
@@ -163,6 +185,7 @@ export interface WebviewMessages {
   'process-detail': { toView: HostToDetail; toHost: DetailToHost };
   dashboard: { toView: HostToDashboard; toHost: DashboardToHost };
   report: { toView: HostToReport; toHost: ReportToHost };
+  'flame-graph': { toView: HostToFlame; toHost: FlameToHost };
   cluster: { toView: HostToCluster; toHost: ClusterToHost };
 }
 

@@ -25,10 +25,12 @@ import {
   type ClearFactsParams,
   type FindSourceParams,
   type IndexStatus,
+  type ProfileFacts,
   type RuntimeFacts,
   type SourceLocationResult,
 } from '../protocol/lsp';
 import { codeLenses, diagnosticsByUri, hover, type BeamDiagnostic } from './features';
+import { isProfileFacts, profileActionFor, profileLenses } from './profile-lenses';
 import { WorkspaceIndex, indexFolders } from './index/workspace';
 
 export interface ServerOptions {
@@ -42,6 +44,8 @@ export class BeamLensServer {
   readonly index: WorkspaceIndex;
   private readonly documents = new TextDocuments(TextDocument);
   private readonly facts = new Map<string, RuntimeFacts>();
+  /** The latest profile per node, until cleared. */
+  private readonly profiles = new Map<string, ProfileFacts>();
   private published = new Set<string>();
   private roots: string[] = [];
   private coldIndexMs: number | null = null;
@@ -102,7 +106,7 @@ export class BeamLensServer {
     });
     c.onCodeLens(async (params) => {
       await this.indexing;
-      return codeLenses(params.textDocument.uri, this.index, this.facts.values()).map((l) => ({
+      return [...codeLenses(params.textDocument.uri, this.index, this.facts.values()), ...profileLenses(params.textDocument.uri, this.index, this.profiles.values())].map((l) => ({
         range: l.range,
         command: { title: l.title, command: l.command.command, arguments: l.command.arguments },
       }));
@@ -124,11 +128,16 @@ export class BeamLensServer {
           diagnostics: [d],
           command: { title: 'Show finding', command: 'beamLens.showFinding', arguments: [{ node: data.node, findingId: data.findingId }] },
         });
+        const findingId = data.findingId;
+        const profile = profileActionFor(this.facts.get(data.node)?.findings.find((f) => f.id === findingId), data.node);
+        if (profile) actions.push({ title: profile.title, kind: CodeActionKind.QuickFix, diagnostics: [d], command: { title: 'Profile', command: profile.command.command, arguments: profile.command.arguments } });
       }
       return actions;
     });
     c.onNotification(LspMethods.facts, (facts: RuntimeFacts) => this.setFacts(facts));
     c.onNotification(LspMethods.clearFacts, (params: ClearFactsParams | undefined) => this.clearFacts(params?.node));
+    c.onNotification(LspMethods.profile, (params: unknown) => this.setProfile(params));
+    c.onNotification(LspMethods.clearProfile, (params: ClearFactsParams | undefined) => this.clearProfile(params?.node));
     c.onRequest(LspMethods.indexStatus, async (): Promise<IndexStatus> => {
       await this.indexing;
       return this.status();
@@ -193,7 +202,24 @@ export class BeamLensServer {
   clearFacts(node?: string): void {
     if (node === undefined) this.facts.clear();
     else this.facts.delete(node);
+    // A detached node's profile lenses go with it.
+    this.clearProfile(node, false);
     this.republish(true);
+  }
+
+  setProfile(p: unknown): void {
+    if (!isProfileFacts(p)) {
+      this.log('ignored malformed beamLens/profile notification');
+      return;
+    }
+    this.profiles.set(p.node, p);
+    if (this.lensRefreshSupported) void this.connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
+  }
+
+  clearProfile(node?: string, refresh = true): void {
+    if (node === undefined) this.profiles.clear();
+    else this.profiles.delete(node);
+    if (refresh && this.lensRefreshSupported) void this.connection.sendRequest(CodeLensRefreshRequest.type).catch(() => undefined);
   }
 
   /** Publishes diagnostics for every file that has some, and empty lists where they went away. */

@@ -4,13 +4,13 @@
 import { createConnection, ProposedFeatures, type Connection } from 'vscode-languageserver/node';
 import { attach as attachNode, type AttachRequest } from '../core/attach';
 import { factsCollector } from '../core/facts/runtime-facts';
+import { startFactsLoop, type FactsLoop } from '../core/facts/schedule';
 import type { Attachment } from '../core/attach/attachment';
 import { latestSavedFacts } from '../core/facts/saved-facts';
 import { errorKindOf, errorMessage } from '../errors';
 import { LspMethods, type AttachStateParams } from '../protocol/lsp';
 import { elixirParser } from './index/parser';
 import { BeamLensServer } from './server';
-import { RefreshBackoff } from './refresh-backoff';
 
 /** How the standalone server runs; `beam-lens lsp` fills it from the shared connection flags. */
 export interface StandaloneOptions {
@@ -25,7 +25,7 @@ export interface StandaloneOptions {
 /** Runs until the client exits. Owns the connection, the parser and the standalone session. */
 export async function startLanguageServer(options: StandaloneOptions, connection: Connection = createConnection(ProposedFeatures.all)): Promise<void> {
   const parser = await elixirParser(options.wasmDir);
-  let timer: NodeJS.Timeout | null = null;
+  let loop: FactsLoop | null = null;
   let cleaned = false;
   let session: Attachment | null = null;
   const server = new BeamLensServer(connection, {
@@ -55,31 +55,42 @@ export async function startLanguageServer(options: StandaloneOptions, connection
       session = attached;
       node = attached.node;
       attached.connection.onClose((reason) => {
-        if (timer) clearTimeout(timer);
-        timer = null;
+        loop?.stop();
+        loop = null;
         session = null;
         server.clearFacts(node);
         connection.console.warn(`beam-lens: ${reason}`);
         state({ node, state: 'detached', message: reason });
       });
       const collector = factsCollector(attached);
-      const backoff = new RefreshBackoff(options.refreshMs ?? 10_000);
-      const tick = async (): Promise<void> => {
-        if (session === null) return;
-        const started = Date.now();
-        let failure: unknown;
-        try {
-          server.setFacts(await collector.collect());
-        } catch (err) {
-          failure = err;
-          connection.console.warn(`beam-lens: collecting facts from ${node} failed: ${err instanceof Error ? err.message : String(err)}`);
-        }
-        if (session === null || cleaned) return;
-        const wait = backoff.next(Date.now() - started, failure);
-        if (backoff.overloaded) connection.console.warn(`beam-lens: ${node} is overloaded; next refresh in ${Math.round(wait / 1000)} s`);
-        timer = setTimeout(() => void tick(), wait);
-      };
-      await tick();
+      // The shared schedule (core/facts/schedule.ts): about 1% of one scheduler of the node at
+      // most, backing off on failures; a collection that fails or overruns is stopped on the node.
+      let first = true;
+      await new Promise<void>((resolve) => {
+        loop = startFactsLoop(
+          async (signal) => {
+            if (session === null) return;
+            try {
+              server.setFacts(await collector.collect(signal));
+              return collector.lastNodeCostMs;
+            } finally {
+              if (first) {
+                first = false;
+                resolve();
+              }
+            }
+          },
+          {
+            baseMs: options.refreshMs ?? 10_000,
+            onError: (err, next) => {
+              connection.console.warn(`beam-lens: collecting facts from ${node} failed: ${err instanceof Error ? err.message : String(err)}`);
+              const timedOut = typeof err === 'object' && err !== null && 'kind' in err && err.kind === 'timeout';
+              if (timedOut) connection.console.warn(`beam-lens: ${node} is overloaded; next refresh in ${Math.round(next / 1000)} s`);
+            },
+          },
+        );
+      });
+      if (cleaned) loop?.stop();
       state({ node, state: 'attached' });
     } catch (err) {
       const message = `cannot attach to ${node}: ${errorMessage(err)}`;
@@ -92,8 +103,8 @@ export async function startLanguageServer(options: StandaloneOptions, connection
   const cleanup = async (): Promise<void> => {
     if (cleaned) return;
     cleaned = true;
-    if (timer) clearTimeout(timer);
-    timer = null;
+    loop?.stop();
+    loop = null;
     const s = session;
     session = null;
     if (s) await s.detach().catch(() => undefined);

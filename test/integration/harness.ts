@@ -75,6 +75,8 @@ export interface StartOptions {
   tls?: TlsOptions;
   /** The cookie to use (nodes of one test cluster share one); default: a random one per node. */
   cookieText?: string;
+  /** Extra environment variables for the node (e.g. the demo's DEMO_* knobs). */
+  env?: Record<string, string>;
 }
 
 const started = new Set<TestNode>();
@@ -99,7 +101,7 @@ export async function startNode(options: StartOptions = {}): Promise<TestNode> {
   const node = `${name}@${host}`;
   let child: ChildProcess;
   if (options.command) {
-    child = spawn(options.command.file, options.command.args(name, cookieText), { stdio: ['ignore', 'pipe', 'pipe'] });
+    child = spawn(options.command.file, options.command.args(name, cookieText), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, ...(options.env ?? {}) } });
   } else if (options.kind === 'elixir') {
     const nameFlag = options.longNames ? ['--name', node] : ['--sname', name];
     const erlArgs = options.args?.length ? ['--erl', options.args.join(' ')] : [];

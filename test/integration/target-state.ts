@@ -11,7 +11,7 @@ Patterns = [MFA || MFA <- MFAs, {traced, T} <- [erlang:trace_info(MFA, traced)],
 {Flagged, Patterns, whereis(beam_lens_tracer), whereis(beam_lens_monitor), code:is_loaded(beam_lens_probe), erlang:system_monitor()}.`;
 
 /** What is left on the node (empty string: nothing), checking trace patterns on `mfas`. */
-export async function leftovers(node: TestNode, mfas: Array<[string, string, number]>): Promise<string> {
+export async function leftovers(node: TestNode, mfas: Array<[string, string, number]>, options: { probeMayStay?: boolean } = {}): Promise<string> {
   const t = (await node.eval(LEFTOVERS, { MFAs: mfas.map(([m, f, a]) => new Tuple([Atom.of(m), Atom.of(f), a])) })) as Tuple;
   const [flagged, patterns, tracer, monitor, loaded, sysmon] = t.elements;
   const problems: string[] = [];
@@ -19,15 +19,15 @@ export async function leftovers(node: TestNode, mfas: Array<[string, string, num
   if ((patterns as Term[]).length > 0) problems.push(`${(patterns as Term[]).length} trace patterns`);
   if (!isAtom(tracer, 'undefined')) problems.push('beam_lens_tracer alive');
   if (!isAtom(monitor, 'undefined')) problems.push('beam_lens_monitor alive');
-  if (!isAtom(loaded, 'false')) problems.push('probe loaded');
+  if (!isAtom(loaded, 'false') && options.probeMayStay !== true) problems.push('probe loaded');
   if (!isAtom(sysmon, 'undefined')) problems.push('system monitor set');
   return problems.join(', ');
 }
 
 /** Waits until the node has nothing of ours left, or fails naming what is left. */
-export async function clean(node: TestNode, mfas: Array<[string, string, number]>, withinMs = 5000): Promise<void> {
+export async function clean(node: TestNode, mfas: Array<[string, string, number]>, withinMs = 5000, options: { probeMayStay?: boolean } = {}): Promise<void> {
   let last = '';
-  await waitFor(async () => (last = await leftovers(node, mfas)) === '', withinMs, `the target to be clean (${last})`, 100).catch(() => {
+  await waitFor(async () => (last = await leftovers(node, mfas, options)) === '', withinMs, `the target to be clean (${last})`, 100).catch(() => {
     throw new Error(`target not clean within ${withinMs} ms: ${last}`);
   });
 }

@@ -49,8 +49,9 @@ tests() ->
      {"children_page on an Elixir DynamicSupervisor", fun t_children_dynamic/1},
      {"children_page and sup_info refuse non-supervisors", fun t_not_a_supervisor/1},
      {"sup_info reads strategy, intensity and recent restarts", fun t_sup_info/1},
-     {"reduction_window ranks the busy process first", fun t_reduction_window/1},
-     {"owner node down: guardian undoes, kills and unloads", fun t_nodedown_cleanup/1},
+     {"reduction_window ranks the busy process first", fun t_reduction_window/1}]
+    ++ probe_profile_test:tests() ++
+    [     {"owner node down: guardian undoes, kills and unloads", fun t_nodedown_cleanup/1},
      {"owner processes: unload only when the last one goes", fun t_owner_pids/1},
      {"release by the last owner unloads", fun t_release/1},
      {"unload/0 from a long-lived caller unloads", fun t_unload/1},
@@ -130,7 +131,7 @@ probe_gone() ->
 
 t_load_from_source(#{src := Src}) ->
     load_probe(Src),
-    3 = ?PROBE:version(),
+    4 = ?PROBE:version(),
     %% Loaded from memory only: code:which/1 answers the name given to load_binary.
     "beam_lens_probe.erl" = code:which(?PROBE),
     %% And it compiles without warnings, so no OTP release should choke on it.

@@ -8,7 +8,7 @@ root="$(cd "$here/../.." && pwd)"
 out="$(mktemp -d)"
 trap 'rm -rf "$out"' EXIT
 
-erlc -o "$out" "$here/probe_test.erl"
+erlc -o "$out" "$here/probe_test.erl" "$here/probe_profile_test.erl"
 
 # The DynamicSupervisor test needs Elixir's ebin; it is skipped when Elixir is missing.
 pa=(-pa "$out")

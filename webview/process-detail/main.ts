@@ -20,6 +20,7 @@ const actions: DetailActions = {
   open: (pid) => vs.post({ type: 'openProcess', pid }),
   showInTree: (pid) => vs.post({ type: 'showInTree', pid }),
   trace: (pid) => vs.post({ type: 'traceMessages', pid }),
+  profile: (pid) => vs.post({ type: 'profile', pid }),
   refresh: () => {
     status.set('Refreshing…');
     vs.post({ type: 'refresh' });

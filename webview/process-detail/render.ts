@@ -10,6 +10,7 @@ export interface DetailActions {
   open(pid: string): void;
   showInTree(pid: string): void;
   trace(pid: string): void;
+  profile(pid: string): void;
   refresh(): void;
 }
 
@@ -77,6 +78,7 @@ export function renderDetail(node: string, d: ProcessDetail, refreshedAt: number
     h(
       'div',
       { class: 'toolbar' },
+      h('button', { dataset: { key: 'profile' }, title: 'Sample its stacks and show a flame graph (no trace flag; the probe asks consent)', attrs: d.alive ? {} : { disabled: '' }, on: { click: () => on.profile(d.pid) } }, 'Profile this process…'),
       h('button', { dataset: { key: 'trace' }, title: 'Trace what it sends and receives (asks consent; bounded in rate, count and time)', attrs: d.alive ? {} : { disabled: '' }, on: { click: () => on.trace(d.pid) } }, 'Trace messages…'),
       h('button', { class: 'secondary', dataset: { key: 'refresh' }, title: 'Read it again', on: { click: () => on.refresh() } }, 'Refresh'),
       h('span', { class: 'muted refreshed' }, `${node} · read at ${new Date(refreshedAt).toLocaleTimeString()}`),

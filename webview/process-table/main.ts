@@ -68,6 +68,7 @@ const status = statusLine();
 const dom = new TableDom(document.getElementById('root') ?? document.body, status.el, {
   sort: (s) => setSort(s),
   filter: () => filterChanged(),
+  profile: () => profileSelected(),
   open: (i) => {
     selected = i;
     openSelected();
@@ -198,7 +199,17 @@ function openSelected(): void {
   if (r) vs.post({ type: 'openProcess', pid: r.pid });
 }
 
+function profileSelected(): void {
+  const r = cache.row(selected);
+  if (r) vs.post({ type: 'profile', pid: r.pid });
+}
+
 function onKey(e: KeyboardEvent): void {
+  if (e.key === 'p' || e.key === 'P') {
+    e.preventDefault();
+    profileSelected();
+    return;
+  }
   if (e.key === 'Enter') {
     e.preventDefault();
     openSelected();

@@ -13,6 +13,8 @@ export interface TableHandlers {
   scroll(): void;
   key(event: KeyboardEvent): void;
   resize(): void;
+  /** Profile the selected row's process (toolbar button or the P key). */
+  profile(): void;
 }
 
 export interface RowsInput {
@@ -94,7 +96,8 @@ export class TableDom {
       if (e.target === this.grid) on.key(e);
     });
     new ResizeObserver(() => on.resize()).observe(this.grid);
-    root.append(h('div', { class: 'toolbar' }, this.filterBox, this.sortSelect, this.summary), status, this.grid);
+    const profile = h('button', { class: 'secondary', title: 'Sample the selected process and show a flame graph (P)', on: { click: () => on.profile() } }, 'Profile selected…');
+    root.append(h('div', { class: 'toolbar' }, this.filterBox, this.sortSelect, profile, this.summary), status, this.grid);
   }
 
   /** Height available to rows (the grid minus its sticky header). */

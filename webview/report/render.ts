@@ -1,5 +1,5 @@
 // The report document (src/protocol) as DOM, built through a small builder interface so it can be
-// unit-tested without a browser (test/unit/webview-report.test.ts). Every piece of text goes in
+// unit-tested without a browser (test/unit/webview/report/render.test.ts). Every piece of text goes in
 // as a text node and attributes are a closed set: node data (names, atoms, printed terms) is
 // never parsed as HTML. Findings are addressed by id: the result maps each id to its element.
 import {

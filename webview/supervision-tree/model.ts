@@ -7,7 +7,7 @@
 // - health from restarts against intensity, mailboxes and supervisors that did not answer;
 // - collapse state (user choices over defaults), focus/search lookup and keyboard navigation.
 import type { ApplicationTree, TreeNode } from '../../src/protocol/webview';
-import type { ProcessHealth, TreeFocus } from '../../src/protocol/webview';
+import { FINDING_THRESHOLDS, type ProcessHealth, type TreeFocus } from '../../src/protocol/webview';
 import { findPath } from './tree-paths';
 
 export type Health = 'ok' | 'warning' | 'error';
@@ -40,11 +40,15 @@ export interface VNode {
 
 /** A supervisor listing more than this many children of one module shows them as one group. */
 export const GROUP_THRESHOLD = 20;
-export const RESTART_WARNING = 0.6;
-export const MAILBOX_WARNING = 1000;
-export const MAILBOX_ERROR = 10_000;
+// The findings' thresholds (src/core/findings/table.ts): the tree colors what the findings rate.
+/** Share of max_restarts: a warning (the restart-storm finding's warning), an error (its critical). */
+export const RESTART_WARNING = FINDING_THRESHOLDS.restartStorm.warningRatio;
+export const RESTART_ERROR = FINDING_THRESHOLDS.restartStorm.criticalRatio;
+/** Queue lengths: a warning where a growing mailbox becomes a finding, an error at a standing backlog. */
+export const MAILBOX_WARNING = FINDING_THRESHOLDS.mailboxGrowth.minQueue;
+export const MAILBOX_ERROR = FINDING_THRESHOLDS.mailboxBacklog.minQueue;
 /** Messages per second. */
-export const GROWTH_WARNING = 10;
+export const GROWTH_WARNING = FINDING_THRESHOLDS.mailboxGrowth.minPerSec;
 
 export function displayName(atom: string): string {
   return atom.startsWith('Elixir.') ? atom.slice(7) : atom;
@@ -65,8 +69,10 @@ export function worst(a: Health, b: Health): Health {
 export function restartHealth(t: TreeNode): Health {
   if (t.error) return 'error';
   if (t.intensity === undefined || t.intensity <= 0) return 'ok';
-  const ratio = (t.restarts ?? 0) / t.intensity;
-  return ratio >= 1 ? 'error' : ratio >= RESTART_WARNING ? 'warning' : 'ok';
+  // As the restart-storm rule: critical at RESTART_ERROR of the limit (or at it), a warning from RESTART_WARNING.
+  const restarts = t.restarts ?? 0;
+  const ratio = restarts / t.intensity;
+  return ratio >= RESTART_ERROR || restarts >= t.intensity ? 'error' : ratio >= RESTART_WARNING ? 'warning' : 'ok';
 }
 
 export function mailboxHealth(h: ProcessHealth | undefined): Health {

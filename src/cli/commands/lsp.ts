@@ -6,10 +6,11 @@ import { UsageError, booleanFlag, numberFlag, stringFlag, type CommandSpec, type
 import type { Command } from '../command';
 import { attachFlags, attachRequestFromFlags } from '../connection';
 
+/** The flags of `beam-lens lsp` (and of dist/server.js): transports, the shared connection flags, --refresh. */
 export const lspSpec: CommandSpec = {
   name: 'lsp',
   summary: 'Run the language server (code lenses, diagnostics, hovers from the running node) over stdio or IPC.',
-  usage: 'beam-lens lsp --stdio [--node NAME --cookie-file F --env ENV --refresh S]',
+  usage: 'beam-lens lsp --stdio [--node NAME [--cookie-file F | --cookie C] [--host H[:P]] [--env ENV] [--refresh S]]',
   flags: {
     stdio: { type: 'boolean', description: 'talk LSP over stdin/stdout' },
     'node-ipc': { type: 'boolean', description: 'talk LSP over Node IPC (when started by a Node client)' },

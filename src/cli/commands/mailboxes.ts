@@ -1,5 +1,5 @@
 import { formatModule } from '../../etf';
-import { saveSession, newSessionId, type SessionRecord } from '../../core/records/store';
+import { runAudited } from '../../core/runs/run';
 import { watchMailboxes, type MailboxRow, type MailboxWatchResult } from '../../core/runs/mailbox-watch';
 import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag } from '../args';
 import type { Command } from '../command';
@@ -28,27 +28,26 @@ export const mailboxesCommand: Command = {
     const limit = countFlag(args.flags, 'limit', 20, { max: 1000 });
     const interval = countFlag(args.flags, 'interval', 500, { min: 100, max: 60_000 });
     const progress = progressLine(output);
-    const started = new Date();
-    const { result, node, env } = await withAttachment(args.flags, output, signal, async (s) => ({
-      result: await watchMailboxes(s, { durationMs: seconds * 1000, intervalMs: interval, limit, onProgress: progress.report, signal }),
-      node: s.node,
-      env: s.env,
-    }));
+    const saveFile = stringFlag(args.flags, 'save');
+    // Read-only: saved like every session, not audited (it sets nothing on the target).
+    const run = await withAttachment(args.flags, output, signal, (s) =>
+      runAudited<MailboxWatchResult>({
+        session: s,
+        kind: 'mailboxes',
+        limits: { durationMs: seconds * 1000, intervalMs: interval, rows: limit },
+        consent: [],
+        audit: null,
+        stop: signal,
+        save: { cwd, ...(saveFile !== undefined ? { file: saveFile } : {}) },
+        body: async (runSignal) => {
+          const value = await watchMailboxes(s, { durationMs: seconds * 1000, intervalMs: interval, limit, onProgress: progress.report, signal: runSignal });
+          return { value, endReason: 'completed', durationMs: value.durationMs };
+        },
+      }),
+    );
     progress.done();
-    const record: SessionRecord<MailboxWatchResult> = {
-      format: 1,
-      id: newSessionId('mailboxes', started),
-      kind: 'mailboxes',
-      node,
-      env,
-      startedAt: started.toISOString(),
-      endedAt: new Date().toISOString(),
-      durationMs: result.durationMs,
-      limits: { durationMs: seconds * 1000, intervalMs: interval, rows: limit },
-      endReason: 'completed',
-      result,
-    };
-    const file = saveSession(record, { cwd, ...(stringFlag(args.flags, 'save') !== undefined ? { file: stringFlag(args.flags, 'save') as string } : {}) });
+    const result = run.value;
+    const file = run.file as string;
     if (booleanFlag(args.flags, 'json')) {
       printJson(output, {
         durationMs: result.durationMs,

@@ -1,5 +1,5 @@
 import { formatModule } from '../../etf';
-import { processSorts, type ProcessRow, type ProcessSort } from '../../core/inspect/processes';
+import { probeSkipReason, processSorts, type ProcessRow, type ProcessSort } from '../../core/inspect/processes';
 import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
@@ -17,6 +17,11 @@ export const processesCommand: Command = {
     flags: {
       ...connectionFlags,
       ...probeFlags,
+      'allow-probe': {
+        type: 'boolean',
+        description:
+          'load the probe for --sort reduction-rate only: memory, reductions and mailbox are sorted in one compiled pass on the node without it, as fast as the probe, and purging the probe again would scan every process (stderr says which way ran)',
+      },
       ...clusterFlags,
       cluster: { type: 'boolean', description: 'the top N of the whole cluster of --node (each row names its node; ranked on each member, merged here)' },
       sort: { type: 'string', value: 'KEY', description: 'memory | reductions | mailbox | reduction-rate', default: 'memory' },
@@ -58,6 +63,7 @@ export const processesCommand: Command = {
     const progress = progressLine(output);
     const page = await withAttachment(args.flags, output, signal, (s) =>
       s.processes({ sort: sort as ProcessSort, limit, offset, ...(windowMs !== undefined ? { windowMs } : {}), onProgress: progress.report, signal }),
+      probeSkipReason(sort as ProcessSort),
     );
     progress.done();
     if (booleanFlag(args.flags, 'json')) {

@@ -1,36 +1,13 @@
-import { loadSession, type SessionRecord } from '../../core/records/store';
+import { compareSessions, measures, type Measure } from '../../core/records/compare';
+import { loadSession } from '../../core/records/store';
 import type { MailboxWatchResult } from '../../core/runs/mailbox-watch';
 import { UsageError, booleanFlag } from '../args';
 import type { Command } from '../command';
 import { ExitCode } from '../exit-codes';
 import { printJson, renderTable } from '../output';
 import { renderMailboxes } from './mailboxes';
-
-/** Rows of any session kind as (key, label, value) so two sessions can be compared. */
-interface Measure {
-  key: string;
-  label: string;
-  value: number;
-  unit: string;
-}
-
-function measures(r: SessionRecord): Measure[] {
-  switch (r.kind) {
-    case 'mailboxes':
-      return (r.result as MailboxWatchResult).rows.map((row) => ({
-        key: row.name ?? row.initialCall ?? row.pid,
-        label: row.name ?? row.initialCall ?? row.pid,
-        value: row.growthPerSec,
-        unit: 'msgs/s',
-      }));
-    case 'hot': {
-      const res = r.result as { functions?: Array<{ mfa: string; callsPerSec: number }> };
-      return (res.functions ?? []).map((f) => ({ key: f.mfa, label: f.mfa, value: f.callsPerSec, unit: 'calls/s' }));
-    }
-    default:
-      return [];
-  }
-}
+import { profileCompareText, profileOf, profileText } from './profile-text';
+import { compareProfiles } from '../../core/profile/compare';
 
 export const sessionCommand: Command = {
   spec: {
@@ -51,6 +28,7 @@ export const sessionCommand: Command = {
       }
       output.out(`${r.kind} session ${r.id} on ${r.node} (${r.env}), ${r.startedAt}, ${(r.durationMs / 1000).toFixed(1)} s, ended: ${r.endReason}${r.endDetail ? ` (${r.endDetail})` : ''}`);
       if (r.kind === 'mailboxes') output.out(renderMailboxes((r.result as MailboxWatchResult).rows));
+      else if (r.kind === 'profile') output.out(profileText(profileOf(r, file), { top: 15 }));
       else {
         const ms = measures(r);
         if (ms.length > 0) output.out(renderTable([{ header: 'WHAT', cell: (m: Measure) => m.label }, { header: 'VALUE', align: 'right', cell: (m) => `${m.value} ${m.unit}` }], ms));
@@ -63,15 +41,13 @@ export const sessionCommand: Command = {
       const a = loadSession(file);
       const b = loadSession(other);
       if (a.kind !== b.kind) throw new UsageError(`cannot compare a ${a.kind} session with a ${b.kind} session`);
-      const before = new Map(measures(a).map((m) => [m.key, m]));
-      const after = new Map(measures(b).map((m) => [m.key, m]));
-      const keys = [...new Set([...before.keys(), ...after.keys()])];
-      const rows = keys.map((k) => {
-        const x = before.get(k);
-        const y = after.get(k);
-        return { what: (y ?? x)?.label ?? k, unit: (y ?? x)?.unit ?? '', before: x?.value ?? null, after: y?.value ?? null };
-      });
-      rows.sort((p, q) => Math.abs((q.after ?? 0) - (q.before ?? 0)) - Math.abs((p.after ?? 0) - (p.before ?? 0)));
+      if (a.kind === 'profile') {
+        const c = compareProfiles(profileOf(a, file), profileOf(b, other));
+        if (booleanFlag(args.flags, 'json')) printJson(output, { kind: a.kind, before: { id: a.id, startedAt: a.startedAt, ...c.before }, after: { id: b.id, startedAt: b.startedAt, ...c.after }, changes: c.changes });
+        else output.out(`profile: ${a.id} (${a.startedAt}) → ${b.id} (${b.startedAt})\n${profileCompareText(c, 20)}`);
+        return ExitCode.ok;
+      }
+      const { rows } = compareSessions(a, b);
       if (booleanFlag(args.flags, 'json')) {
         printJson(output, { kind: a.kind, before: { id: a.id, startedAt: a.startedAt }, after: { id: b.id, startedAt: b.startedAt }, rows });
         return ExitCode.ok;

@@ -1,8 +1,8 @@
 // Attaching to a node, for every face: parse the target, find the cookie, connect as a hidden
 // node, wrap the connection in an Attachment with its environment tag and grants. Every error that
-// leaves `attach` is a BeamLensError marked phase 'attach' (the CLI exits 3 for connection
-// kinds then; the same kinds later exit 1).
-import { Cookie, connect, resolveCookie, tlsFromFlags, type NodeConnection, type TlsFlagValues } from '../../erldist';
+// leaves `attach` is a BeamLensError marked phase 'attach' (the CLI exits 3 for a timeout,
+// protocol or capability error then, and 1 for the same kinds once attached; see cli/exit-codes.ts).
+import { Cookie, connect, limitsForMessageMb, resolveCookie, tlsFromFlags, type NodeConnection, type TlsFlagValues } from '../../erldist';
 import { BeamLensError, toBeamLensError } from '../../errors';
 import type { ConsentGrants, EnvTag } from './consent';
 import { Attachment } from './attachment';
@@ -41,6 +41,8 @@ export interface AttachRequest extends TargetInput {
   probeDir?: string;
   /** TLS distribution (file paths, never key contents): --tls-cert/--tls-key/--tls-ca/--tls-insecure/--ssl-dist-optfile. */
   tls?: TlsFlagValues;
+  /** Largest message the node may send, in MiB (default 64; what it may decode to is 1.5x that). */
+  maxMessageMb?: number;
   /** Told about risks that do not stop the attach: a cookie or key file others can read, --tls-insecure. */
   warn?: (message: string) => void;
 }
@@ -92,6 +94,7 @@ export async function attach(request: AttachRequest): Promise<Attachment> {
       host: target.host,
       ...(target.port !== undefined ? { port: target.port } : {}),
       ...(tls !== undefined ? { tls } : {}),
+      ...(request.maxMessageMb !== undefined ? { limits: limitsForMessageMb(request.maxMessageMb) } : {}),
       timeoutMs,
     });
     return new Attachment(connection, {

@@ -7,7 +7,8 @@ import type { ConsentGrants, EnvTag } from './consent';
 import { ConsentRequiredError, requireConsent } from './consent';
 import { getOverview, type Overview, type OverviewOptions } from '../inspect/overview';
 import { parsePid } from '../target/pids';
-import { ProbeHandle, loadProbe, type ProbeStatus } from '../probe/loader';
+import { loadedModules, restoreLoadedModules, type ModulesRestored } from '../target/loaded-modules';
+import { PROBE_MODULE, ProbeHandle, loadProbe, type ProbeStatus } from '../probe/loader';
 import { processDetail, type DetailOptions, type ProcessDetail } from '../inspect/process-detail';
 import { topProcessesViaRpc, type ProcessPage, type ProcessQuery } from '../inspect/processes';
 import { topProbeProcesses } from '../probe/calls';
@@ -25,6 +26,8 @@ export interface AttachmentConnection extends RpcChannel {
   /** Called once when the connection closes (the node went down, the network split, we detached). */
   onClose(listener: (reason: string) => void): Disposable;
   close(): Promise<void>;
+  /** False once the connection has ended (NodeConnection has it). */
+  readonly isOpen?: boolean;
 }
 
 export interface AttachmentOptions {
@@ -42,12 +45,21 @@ export class Attachment {
   private probeStatus: ProbeStatus = { state: 'absent' };
   private probeLoading: Promise<ProbeStatus> | null = null;
   private detached = false;
+  /** Modules loaded on the target when we attached (taken before our first evaluation). */
+  private readonly modulesBefore: Promise<Set<string> | null>;
+  private restored: ModulesRestored | null = null;
 
   constructor(
     readonly connection: AttachmentConnection,
     readonly options: AttachmentOptions,
   ) {
-    this.evaluator = new RemoteEvaluator(connection);
+    this.modulesBefore = loadedModules(connection).catch(() => null);
+    this.evaluator = new RemoteEvaluator(connection, this.modulesBefore);
+  }
+
+  /** After detach: the OTP modules our work had loaded and that were removed again (or kept). */
+  get modulesRestored(): ModulesRestored | null {
+    return this.restored;
   }
 
   get node(): string {
@@ -65,6 +77,49 @@ export class Attachment {
   /** Adds consent given later (the editor asks when an action needs it). */
   grant(grants: ConsentGrants): void {
     this.options.grants = { ...(this.options.grants ?? {}), ...grants };
+  }
+
+  /**
+   * Runs `body` with consent given for it alone (a face that asks per action, e.g. an MCP
+   * elicitation form); the session's own grants are back when it settles.
+   */
+  async withGrants<T>(grants: ConsentGrants, body: () => Promise<T>): Promise<T> {
+    const before = this.options.grants;
+    this.options.grants = { ...(before ?? {}), ...grants };
+    try {
+      return await body();
+    } finally {
+      this.options.grants = before;
+    }
+  }
+
+  private intrusive: { kind: string; startedAt: Date; deadlineMs?: number } | null = null;
+
+  /** The intrusive session running on this node, if any (what it is, since when, until when at the latest). */
+  get running(): { kind: string; startedAt: Date; deadlineMs?: number } | null {
+    return this.intrusive;
+  }
+
+  /** Throws 'targetBusy', naming the running session, when an intrusive session runs (a face checks before asking the user). */
+  assertIdle(): void {
+    const r = this.intrusive;
+    if (r === null) return;
+    const ends = r.deadlineMs !== undefined ? `, ends by ${new Date(r.startedAt.getTime() + r.deadlineMs).toISOString()} at the latest` : '';
+    throw new BeamLensError('targetBusy', `a ${r.kind} session is already running on ${this.node} (started ${r.startedAt.toISOString()}${ends}): one tracing session per node at a time; wait for it to end or stop it first`);
+  }
+
+  /**
+   * One intrusive session (tracing, hot functions, the system monitor) per attached node at a
+   * time: while one runs, the next is refused with kind 'targetBusy', naming the running one.
+   */
+  async exclusive<T>(kind: string, deadlineMs: number | undefined, body: () => Promise<T>): Promise<T> {
+    this.assertIdle();
+    this.intrusive = { kind, startedAt: new Date(), ...(deadlineMs !== undefined ? { deadlineMs } : {}) };
+    try {
+      return await body();
+    } finally {
+      this.intrusive = null;
+    }
   }
 
   get hasProbe(): boolean {
@@ -93,7 +148,7 @@ export class Attachment {
     requireConsent('probe', this.node, this.env, this.options.grants ?? {});
     if (this.probeHandle !== null) return this.probeStatus;
     // Concurrent sessions (hot functions and the system monitor in one report) share one load.
-    this.probeLoading ??= loadProbe(this.connection, this.evaluator, this.options.probeDir).then((result) => {
+    this.probeLoading ??= loadProbe(this.connection, this.evaluator, this.options.probeDir !== undefined ? { probeDir: this.options.probeDir } : {}).then((result) => {
       this.probeStatus = result.status;
       this.probeHandle = result.handle;
       return result.status;
@@ -139,12 +194,27 @@ export class Attachment {
     return topEtsTables(this.evaluator, this.node, limit, sortBy);
   }
 
+  /** Unloads the probe (undoing whatever it set) and stays attached; nothing happens when it is not loaded. */
+  async unloadProbe(): Promise<void> {
+    const handle = this.probeHandle;
+    if (handle === null) return;
+    this.probeHandle = null;
+    this.probeStatus = { state: 'absent' };
+    await handle.unload();
+  }
+
   /** Undoes everything we set on the target, then closes the connection. Safe to call twice. */
   async detach(): Promise<void> {
     if (this.detached) return;
     this.detached = true;
     try {
       if (this.probeHandle !== null) await this.probeHandle.unload();
+      // What our zero-install work (or the fallback compile) loaded goes again: the node's set
+      // of loaded modules is what it was when we attached.
+      const before = await this.modulesBefore;
+      if (before !== null && this.connection.isOpen !== false) {
+        this.restored = await restoreLoadedModules(this.connection, before, new Set([PROBE_MODULE])).catch(() => null);
+      }
     } finally {
       this.probeHandle = null;
       this.probeStatus = { state: 'absent' };

@@ -4,3 +4,6 @@ export { attach, attachError, checkTimeoutMs, resolveAttachCookie, DEFAULT_ATTAC
 export type { AttachRequest, CookieInput } from './attach';
 export { nodeNameProblem, parseEnvTag, parseHostPort, parseNodeName, parseTarget, portProblem } from './target';
 export type { AttachTarget, TargetInput } from './target';
+// Finding a target: the nodes a host's EPMD knows (for faces that may not reach into src/erldist).
+export { listNodes } from '../../erldist';
+export type { RegisteredNode } from '../../erldist';

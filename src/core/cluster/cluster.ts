@@ -53,7 +53,7 @@ export class ClusterView {
     const via = options.via ?? 'entry';
     const timeoutMs = options.timeoutMs ?? DEFAULT_MEMBER_TIMEOUT_MS;
     if (!Number.isInteger(timeoutMs) || timeoutMs < 100 || timeoutMs > 120_000) {
-      throw new RangeError(`the member timeout must be between 100 and 120000 ms, got ${timeoutMs}`);
+      throw new BeamLensError('usage', `the member timeout must be between 100 and 120000 ms, got ${timeoutMs}`);
     }
     const names = await discoverMembers(entry.connection, options.includeHidden ?? false);
     // One consent for the cluster: production anywhere needs the entry node's name typed, and that

@@ -3,6 +3,7 @@
 // and its applications, the configuration we compare (schedulers, net_ticktime, process limit),
 // its registered processes' mailboxes, its distribution output queues, and the global names it
 // knows. Bounded: at most MAX_NAMES registered and global names each.
+import { BeamLensError } from '../../errors';
 import { Atom, ErlMap, Pid, Tuple, type Term } from '../../etf';
 import type { RemoteEvaluator } from '../target/remote-eval';
 import { asList, asNumber, charlistToString } from '../target/terms';
@@ -52,7 +53,7 @@ export interface MemberFacts {
 
 export async function memberFacts(evaluator: RemoteEvaluator, timeoutMs: number): Promise<MemberFacts> {
   const reply = await evaluator.eval(MEMBER_FACTS, { Max: MAX_NAMES }, timeoutMs);
-  if (!(reply instanceof ErlMap)) throw new Error('unexpected cluster facts reply');
+  if (!(reply instanceof ErlMap)) throw new BeamLensError('protocol', 'unexpected cluster facts reply from the node');
   const get = (k: string): Term | undefined => reply.getAtom(k);
   const atoms = (k: string): string[] => asList(get(k)).map((t) => (t instanceof Atom ? t.name : String(t)));
   const text = (t: Term | undefined): string => (t === undefined || t instanceof Atom ? '' : charlistToString(t));

@@ -1,14 +1,13 @@
-// Runtime facts for the editor: per-module process summaries (aggregated on the target in one
-// call: only one row per module crosses the wire), the supervisors of the application trees, and
+// Runtime facts for the editor: per-module process summaries (module-summary.ts: compiled passes
+// on the target, each process's module read once), the supervisors of the application trees, and
 // findings that need no tracing (supervisors near their restart limit, growing mailboxes). The
 // language server turns these into lenses and diagnostics; it never calls the node per request.
-import { Atom, Pid, Term, formatModule } from '../../etf';
+import { formatModule } from '../../etf';
 import { mailboxFinding, restartStormFinding } from '../findings/thresholds';
 import type { Finding } from '../findings/rules';
 import type { HotFunction, HotResult } from '../runs/hot';
-import { pidText } from '../target/pids';
 import type { Attachment } from '../attach/attachment';
-import { asList, asNumber, asTuple } from '../target/terms';
+import { ModuleSummarizer } from './module-summary';
 import { walkTree, type ApplicationTree } from '../inspect/tree';
 
 /** Module names are in Elixir's display form ("Demo.EventSink"); Erlang modules stay as atoms ("ets"). */
@@ -57,60 +56,14 @@ export interface RuntimeFacts {
   findings: Finding[];
 }
 
-// A process belongs to the module of proc_lib's $initial_call (GenServer, Supervisor, Agent
-// callbacks), else to its initial call's module. Aggregated with a map on the target: by the
-// probe's compiled module_summary/1 when it is loaded, else by erl_eval (same result, slower).
-const MODULE_SUMMARY = `
-Add = fun(P, Acc) ->
-  case erlang:process_info(P, [initial_call, dictionary, message_queue_len, memory]) of
-    [{initial_call, IC}, {dictionary, D}, {message_queue_len, Q}, {memory, Mem}] ->
-      Mod = case lists:keyfind('$initial_call', 1, D) of
-              {_, {supervisor, MS, _}} when is_atom(MS) -> MS;
-              {_, {M0, _, _}} when is_atom(M0) -> M0;
-              _ -> case IC of {M1, _, _} -> M1; _ -> undefined end
-            end,
-      case Acc of
-        #{Mod := {N, MemS, QS, MaxQ, MaxP}} ->
-          {MaxQ2, MaxP2} = if Q > MaxQ -> {Q, P}; true -> {MaxQ, MaxP} end,
-          Acc#{Mod := {N + 1, MemS + Mem, QS + Q, MaxQ2, MaxP2}};
-        _ -> Acc#{Mod => {1, Mem, Q, Q, P}}
-      end;
-    _ -> Acc
-  end
-end,
-Rows = case UseProbe of
-  true -> beam_lens_probe:module_summary(Limit);
-  false ->
-    Summary = lists:foldl(Add, #{}, erlang:processes()),
-    lists:sublist(lists:reverse(lists:keysort(2, [{M, N, MemS, QS, MaxQ, MaxP} || {M, {N, MemS, QS, MaxQ, MaxP}} <- maps:to_list(Summary)])), Limit)
-end,
-Src = fun(M) ->
-  try M:module_info(compile) of C -> case lists:keyfind(source, 1, C) of {source, S} -> S; _ -> undefined end
-  catch _:_ -> undefined end
-end,
-[{M, N, MemS, QS, MaxQ, MaxP, case code:is_loaded(M) of false -> undefined; _ -> Src(M) end} || {M, N, MemS, QS, MaxQ, MaxP} <- Rows].`;
-
 export interface ModuleSummaryRow extends ModuleRuntime {
   /** Full pid text of the largest queue (for growth tracking across collections). */
   largestMailboxPid: string;
 }
 
+/** One summary pass (a fresh summarizer: every process's module and memory is read). */
 export async function moduleSummaries(session: Attachment, limit = 2000): Promise<ModuleSummaryRow[]> {
-  const result = await session.evaluator.eval(MODULE_SUMMARY, { Limit: limit, UseProbe: Atom.of(session.hasProbe ? 'true' : 'false') }, 60_000);
-  return asList(result).map((t: Term) => {
-    const [m, n, mem, qs, maxQ, maxP, src] = asTuple(t).elements;
-    const module = m instanceof Atom ? formatModule(m.name) : 'undefined';
-    const source = Buffer.isBuffer(src) ? src.toString('utf8') : Array.isArray(src) ? String.fromCodePoint(...(src as number[])) : undefined;
-    return {
-      module,
-      processes: asNumber(n),
-      memory: asNumber(mem),
-      messages: asNumber(qs),
-      largestMailbox: asNumber(maxQ),
-      largestMailboxPid: maxP instanceof Pid ? pidText(maxP, session.node) : '',
-      ...(source !== undefined ? { sourceHint: source } : {}),
-    };
-  });
+  return new ModuleSummarizer(session.evaluator, session.node).summarize(limit);
 }
 
 /** Supervisors of the trees, flattened, with their restart numbers. */
@@ -207,15 +160,42 @@ export function factFindings(node: string, modules: ModuleRuntime[], supervisors
 }
 
 export interface FactsCollector {
-  collect(): Promise<RuntimeFacts>;
+  /** Aborting stops the collection's work on the node. */
+  collect(signal?: AbortSignal): Promise<RuntimeFacts>;
+  /**
+   * What the last collection cost the node, in ms, as it recurs: the summary pass timed on the
+   * node's own clock plus the tree walk's round trips (decoding on our side is not the node's
+   * cost; reading the modules of new pids is one-off work and not counted: on the first
+   * collection that is every process).
+   */
+  readonly lastNodeCostMs: number;
+  /** Its parts: the summary pass on the node's clock, memory reads included; the tree walk's wall time. */
+  readonly lastCostDetail: { summaryNodeMs: number; treeMs: number; memoryReads: number };
 }
 
 /** Collects facts from a session, remembering the previous collection for mailbox growth. */
 export function factsCollector(session: Attachment, options: { treePageSize?: number; extraFindings?: () => Finding[]; hot?: () => HotResult | undefined } = {}): FactsCollector {
   let previous: { at: number; rows: ModuleSummaryRow[] } | null = null;
+  const summarizer = new ModuleSummarizer(session.evaluator, session.node);
+  let lastNodeCostMs = 0;
+  let lastCostDetail = { summaryNodeMs: 0, treeMs: 0, memoryReads: 0 };
   return {
-    async collect() {
-      const [rows, trees] = await Promise.all([moduleSummaries(session), session.tree({ pageSize: options.treePageSize ?? 20 })]);
+    get lastNodeCostMs() {
+      return lastNodeCostMs;
+    },
+    get lastCostDetail() {
+      return lastCostDetail;
+    },
+    async collect(signal?: AbortSignal) {
+      // One after the other: the tree's round trips then measure the tree, not the summary's
+      // transfer sharing the connection. Facts need the supervisors, not a ranking of workers:
+      // pages of large supervisors are taken in child order (no per-child read).
+      const rows: ModuleSummaryRow[] = await summarizer.summarize(2000, signal);
+      const t0 = Date.now();
+      const trees = await session.tree({ pageSize: options.treePageSize ?? 20, pageSort: 'none' });
+      const treeMs = Date.now() - t0;
+      lastNodeCostMs = summarizer.lastPass.nodeMs + treeMs;
+      lastCostDetail = { summaryNodeMs: summarizer.lastPass.nodeMs, treeMs, memoryReads: summarizer.lastPass.memoryReads };
       const at = Date.now();
       const modules = withGrowth(rows, previous, at);
       previous = { at, rows };

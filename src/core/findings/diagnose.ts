@@ -1,5 +1,7 @@
 // One diagnosis, shared by `report`, `findings` and the editor: read-only sampling over a
-// window and, when tracing is allowed, a hot-functions session over the same window.
+// window (with scheduling/GC from microstate accounting and a review of the supervision design)
+// and, when tracing is allowed, a hot-functions session over the same window and then the crash
+// reasons of the most restarting supervisor.
 import { computeFindings, type Finding } from './rules';
 import { monitorFindings } from './run-findings';
 import type { ProgressReporter } from '../target/rpc';
@@ -7,13 +9,23 @@ import { sampleNode, type NodeSamples } from './sampler';
 import type { Attachment } from '../attach/attachment';
 import { runHotFunctions } from '../runs/hot';
 import { runMonitor } from '../runs/trace';
+import { crashEvidenceLines, gatherCrashes, type CrashEvidence } from '../runs/crashes';
+import { sampleScheduling, schedulingFindings, type SchedulingSample } from './scheduling';
+import { siblingLinks, supervisionFindings } from './supervision-review';
 
 export interface Diagnosis {
   samples: NodeSamples;
   findings: Finding[];
-  /** Why tracing-based findings are missing, when tracing was allowed but could not run. */
+  /** What could not be gathered and why (tracing-based findings, scheduling), for a note next to the findings. */
   tracingNote?: string;
+  /** Microstate accounting and GC ranking over the window (absent when the node refused). */
+  scheduling?: SchedulingSample;
+  /** The crash reasons of the most restarting supervisor (with tracing allowed). */
+  crashes?: CrashEvidence;
 }
+
+/** How long crash reasons are watched after the window, at most. */
+export const CRASH_WATCH_MS = 5000;
 
 export async function diagnose(
   session: Attachment,
@@ -36,14 +48,51 @@ export async function diagnose(
         note('system monitor not used'),
       )
     : Promise.resolve(undefined);
+  // Scheduler states and GC work over the same window (msacc on only for it, then as it was).
+  const scheduling = sampleScheduling(session.evaluator, session.node, Math.min(Math.max(options.durationMs, 200), 60_000)).catch((err: unknown) => {
+    notes.push(`scheduling not sampled: ${err instanceof Error ? err.message : String(err)}`);
+    return undefined;
+  });
   const samples = await sampleNode(session, {
     durationMs: options.durationMs,
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...signal,
   });
-  const [hotResult, monitorResult] = await Promise.all([hot, monitor]);
+  const [hotResult, monitorResult, sched] = await Promise.all([hot, monitor, scheduling]);
   if (hotResult) samples.hot = hotResult;
   const findings = computeFindings(samples);
   if (monitorResult) findings.push(...monitorFindings(monitorResult.events));
-  return { samples, findings, ...(notes.length > 0 ? { tracingNote: notes.join('; ') } : {}) };
+  if (sched) findings.push(...schedulingFindings(sched, samples.sources));
+  // Supervision design: intensities, strategies over independent children, escalation paths.
+  const links = await siblingLinks(session.evaluator, session.node, samples.treesEnd).catch(() => ({}));
+  const review = supervisionFindings(samples.treesEnd, links);
+  findings.push(...review.findings);
+  const storms = findings.filter((f) => f.rule === 'restart-storm');
+  for (const f of storms) {
+    const e = f.subject.pid !== undefined ? review.escalations[f.subject.pid] : undefined;
+    if (e) f.evidence.push(`escalation: ${e}`);
+  }
+  // Why the children crash: watch the worst supervisor's EXIT messages for a short while.
+  let crashes: CrashEvidence | undefined;
+  const worst = storms[0];
+  if (worst?.subject.pid !== undefined) {
+    if (options.trace && !options.signal?.aborted) {
+      crashes = await gatherCrashes(session, worst.subject.pid, Math.min(CRASH_WATCH_MS, options.durationMs), options.signal).catch((err: unknown) => {
+        notes.push(`crash reasons not gathered: ${err instanceof Error ? err.message : String(err)}`);
+        return undefined;
+      });
+      if (crashes) worst.evidence.push(...crashEvidenceLines(crashes));
+    } else if (!options.trace) {
+      worst.evidence.push('crash reasons: not gathered (with --allow-trace --allow-probe a bounded message trace on the supervisor collects its children\'s exit reasons)');
+    }
+  }
+  const order: Record<Finding['severity'], number> = { critical: 0, warning: 1, info: 2 };
+  findings.sort((a, b) => order[a.severity] - order[b.severity]);
+  return {
+    samples,
+    findings,
+    ...(notes.length > 0 ? { tracingNote: notes.join('; ') } : {}),
+    ...(sched ? { scheduling: sched } : {}),
+    ...(crashes ? { crashes } : {}),
+  };
 }

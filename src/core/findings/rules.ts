@@ -24,6 +24,14 @@ export type RuleId =
   | 'hot-function'
   | 'bottleneck'
   | 'long-gc'
+  // Supervision design review (src/core/findings/supervision-review.ts).
+  | 'supervision-intensity'
+  | 'supervision-strategy'
+  // Scheduling and GC (src/core/findings/scheduling.ts).
+  | 'gc-share'
+  | 'busy-wait'
+  | 'dirty-saturation'
+  | 'gc-heavy'
   // Cluster rules (src/core/cluster/rules.ts).
   | 'cluster-mesh'
   | 'version-drift'

@@ -10,7 +10,7 @@ export function hotFunctionFindings(hot: HotResult, s?: NodeSamples): Finding[] 
     .filter((f) => f.share >= T.hotFunction.minShare || f.callsPerSec >= T.hotFunction.minPerSec)
     .slice(0, T.hotFunction.top)
     .map((f) => ({
-      id: findingId('hot-function', f.mfa),
+      id: findingId('hot-function', displayMfa(f.mfa)),
       rule: 'hot-function' as const,
       severity: f.share >= T.hotFunction.warningShare ? ('warning' as const) : ('info' as const),
       title: `${displayMfa(f.mfa)} takes ${Math.round(f.share * 100)}% of calls (${Math.round(f.callsPerSec).toLocaleString('en-US')}/s)`,

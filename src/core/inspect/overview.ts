@@ -1,5 +1,6 @@
 // The node at a glance: versions, uptime, schedulers and their utilization over a short window,
 // run queues, memory by type, counts against limits, IO totals.
+import { BeamLensError } from '../../errors';
 import { Atom, ErlMap, Term } from '../../etf';
 import type { RemoteEvaluator } from '../target/remote-eval';
 import { asList, asNumber, asTuple, charlistToString, proplistToMap } from '../target/terms';
@@ -67,7 +68,7 @@ export async function getOverview(evaluator: RemoteEvaluator, options: OverviewO
     evaluator.eval(SNAPSHOT),
     windowMs > 0 ? evaluator.eval(UTILIZATION, { Window: windowMs }, windowMs + 10_000).catch(() => null) : Promise.resolve(null),
   ]);
-  if (!(snapshot instanceof ErlMap)) throw new Error('unexpected overview reply');
+  if (!(snapshot instanceof ErlMap)) throw new BeamLensError('protocol', 'unexpected overview reply from the node');
   const get = (k: string): Term | undefined => snapshot.getAtom(k);
   const num = (k: string): number => asNumber(get(k), k);
   const optNum = (k: string): number | null => {

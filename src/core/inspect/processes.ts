@@ -56,16 +56,54 @@ const ROWS_OF_PAGE = `
    Info -> {P, Info, try proc_lib:translate_initial_call(P) catch _:_ -> undefined end}
  end || P <- Pids].`;
 
+/**
+ * Whether loading the probe pays for one page. Sorting by memory, reductions or mailbox without it
+ * is one compiled pass on the target (see SORTED_PAGE), as fast as the probe's; loading and
+ * purging the probe adds a pass over every process on top. A reduction rate needs two passes
+ * and the probe keeps them on the target. Null when it pays, else the reason to print.
+ */
+export function probeSkipReason(sort: ProcessSort): string | null {
+  return sort === 'reduction-rate'
+    ? null
+    : `one page by ${sort} does not pay for loading the probe (purging it again scans every process); sorting on the node without it (zero-install)`;
+}
+
 export function sortKeyItem(sort: ProcessSort): string {
   return sort === 'memory' ? 'memory' : sort === 'mailbox' ? 'message_queue_len' : 'reductions';
 }
 
-/** Top processes without the probe: all pids, then the sort key in chunks, then rows for the page. */
+// One page sorted on the target without loading code: erl_eval only runs these few top-level
+// calls, and every per-process step is compiled OTP code (process_info/2 as an external fun
+// applied by lists:zipwith/3, a stable keysort), so the pass costs about what the probe's compiled
+// one-pass does. Memory on the target is transient and proportional to the process count (a few
+// list cells and a 2-tuple per process); only the page crosses the wire. Ties keep the order of
+// erlang:processes(); processes that die during the pass sort last and are dropped. Total counts
+// the processes enumerated (the calling rpc worker left out).
+const SORTED_PAGE = `
+Ps = lists:delete(self(), erlang:processes()),
+Vals = lists:zipwith(fun erlang:process_info/2, Ps, lists:duplicate(length(Ps), Key)),
+Sorted = lists:reverse(lists:keysort(1, lists:reverse(lists:zip(Vals, Ps)))),
+{length(Ps), [P || {{_, _}, P} <- lists:sublist(lists:nthtail(min(Offset, length(Sorted)), Sorted), Limit)]}.`;
+
+/** Top processes by memory, reductions or mailbox without the probe: sorted on the target, one rpc, then rows for the page. */
+export async function sortedPageViaRpc(channel: RpcChannel, evaluator: RemoteEvaluator, query: ProcessQuery): Promise<ProcessPage> {
+  const reply = await evaluator.eval(
+    SORTED_PAGE,
+    { Key: Atom.of(sortKeyItem(query.sort)), Offset: query.offset, Limit: query.limit },
+    { timeoutMs: 120_000, ...(query.signal ? { signal: query.signal } : {}) },
+  );
+  const [total, pids] = asTuple(reply, 2).elements;
+  const rows = await processRows(channel, evaluator, asList(pids) as Pid[]);
+  return { total: asNumber(total), sort: query.sort, offset: query.offset, rows: rows.filter((r): r is ProcessRow => r !== null), via: 'rpc' };
+}
+
+/** Top processes without the probe. Reduction rates: all pids, then reductions in chunks twice, then rows for the page. */
 export async function topProcessesViaRpc(
   channel: RpcChannel,
   evaluator: RemoteEvaluator,
   query: ProcessQuery,
 ): Promise<ProcessPage> {
+  if (query.sort !== 'reduction-rate') return sortedPageViaRpc(channel, evaluator, query);
   const pids = asList(await channel.rpc('erlang', 'processes', [], { timeoutMs: 60_000 })) as Pid[];
   const key = Atom.of(sortKeyItem(query.sort));
   const readKeys = async (phase: string): Promise<number[]> => {

@@ -45,7 +45,7 @@ export interface TreeOptions {
   /** Children listed per supervisor before paging (default 100). */
   pageSize?: number;
   /** Page children of large supervisors by this key (default memory). */
-  pageSort?: 'memory' | 'message_queue_len';
+  pageSort?: 'memory' | 'message_queue_len' | 'none';
   /** How long one supervisor may take to answer (default 2000 ms). */
   supervisorTimeoutMs?: number;
   /** Depth limit (default 32). */
@@ -67,6 +67,7 @@ case Call(which_children) of
     Off = min(Offset, N),
     Page = case N =< Max andalso Off =:= 0 of
       true -> Children;
+      false when SortKey =:= none -> lists:sublist(Children, Off + 1, Max);
       false when UseProbe ->
         %% The probe ranks in compiled code; erl_eval would interpret one step per child.
         case beam_lens_probe:children_page(Sup, SortKey, Off, Max, Timeout) of
@@ -74,9 +75,20 @@ case Call(which_children) of
           _ -> lists:sublist(Children, Off + 1, Max)
         end;
       false ->
-        Scored = [{case is_pid(P) andalso erlang:process_info(P, SortKey) of {_, V} -> V; _ -> -1 end, C}
-                  || {_, P, _, _} = C <- Children],
-        [C || {_, C} <- lists:sublist(lists:reverse(lists:keysort(1, Scored)), Off + 1, Max)]
+        %% Compiled steps only (external funs applied by lists:zipwith/3 and lists:filter/2):
+        %% erl_eval would interpret one step per child. Ties keep which_children order;
+        %% children without a live process come after the ranked ones.
+        Ps = lists:filter(fun erlang:is_pid/1, lists:zipwith(fun erlang:element/2, lists:duplicate(N, 2), Children)),
+        Vals = lists:zipwith(fun erlang:process_info/2, Ps, lists:duplicate(length(Ps), SortKey)),
+        Ranked = [P || {{_, _}, P} <- lists:reverse(lists:keysort(1, lists:reverse(lists:zip(Vals, Ps))))],
+        Live = length(Ranked),
+        PidPage = [lists:keyfind(P, 2, Children) || P <- lists:sublist(lists:nthtail(min(Off, Live), Ranked), Max)],
+        case Off + Max > Live of
+          true ->
+            Rest = [C || {_, P, _, _} = C <- Children, not is_pid(P) orelse erlang:process_info(P, SortKey) =:= undefined],
+            PidPage ++ lists:sublist(lists:nthtail(min(max(Off - Live, 0), length(Rest)), Rest), Max - length(PidPage));
+          false -> PidPage
+        end
     end,
     Named = [{Id, P, T, Ms, case is_pid(P) andalso erlang:process_info(P, registered_name) of {registered_name, Nm} -> Nm; _ -> [] end}
              || {Id, P, T, Ms} <- Page],

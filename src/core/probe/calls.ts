@@ -8,12 +8,12 @@ import { asList, asNumber, asTuple } from '../target/terms';
 
 export async function topProbeProcesses(channel: RpcChannel, evaluator: RemoteEvaluator, query: ProcessQuery): Promise<ProcessPage> {
   const windowMs = query.windowMs ?? 1000;
+  // Linked to us: the pass stops on the target if we time out or the query is cancelled.
+  const signal = query.signal ? { signal: query.signal } : {};
   const reply =
     query.sort === 'reduction-rate'
-      ? await channel.rpc(PROBE_MODULE, 'reduction_window', [query.offset, query.limit, windowMs, []], { timeoutMs: windowMs + 120_000 })
-      : await channel.rpc(PROBE_MODULE, 'top_processes', [Atom.of(sortKeyItem(query.sort)), query.offset, query.limit, []], {
-          timeoutMs: 120_000,
-        });
+      ? await evaluator.call(PROBE_MODULE, 'reduction_window', [query.offset, query.limit, windowMs, []], { timeoutMs: windowMs + 120_000, ...signal })
+      : await evaluator.call(PROBE_MODULE, 'top_processes', [Atom.of(sortKeyItem(query.sort)), query.offset, query.limit, []], { timeoutMs: 120_000, ...signal });
   const [total, ranked] = asTuple(reply, 2).elements;
   const entries = asList(ranked).map((r) => {
     const [pid, value] = asTuple(r, 3).elements;

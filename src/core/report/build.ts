@@ -1,6 +1,6 @@
-// The diagnostic report as a typed document (report-document.ts): summary, findings with
+// The diagnostic report as a typed document (document.ts): summary, findings with
 // evidence, recommended changes, a risk & validation plan and an appendix. Node data goes in as
-// plain text; the renderers (report-markdown.ts, the report webview) decide how to show it.
+// plain text; the renderers (markdown.ts, the report webview) decide how to show it.
 import { formatModule } from '../../etf';
 import { displayMfa, type Finding, type Severity } from '../findings/rules';
 import { reportAppendix } from './appendix';

@@ -1,6 +1,6 @@
 // The diagnostic report as a typed document: what `report` found, as data rather than Markdown.
-// Core builds it once (report.ts); the CLI and "Save as Markdown" render it to Markdown
-// (report-markdown.ts), the report webview renders it to DOM with text nodes only, and a saved
+// Core builds it once (build.ts); the CLI and "Save as Markdown" render it to Markdown
+// (markdown.ts), the report webview renders it to DOM with text nodes only, and a saved
 // report session carries it. Plain JSON only: it crosses to the webview and into session files.
 // Every string is plain text (node data comes from strangers): markup exists only as span kinds.
 import type { Severity } from '../findings/rules';

@@ -19,8 +19,21 @@ export interface BreakerTrip {
   limit: number;
 }
 
+/** What each check read (a sampler slows down on it before the breaker trips). */
+export interface BreakerReading {
+  runQueue: number;
+  schedulers: number;
+  /** The run-queue limit in effect. */
+  limit: number;
+}
+
 /** Watches until `signal` aborts; resolves with the trip, or null when stopped without one. */
-export async function watchBreaker(session: Attachment, limits: BreakerLimits, signal: AbortSignal): Promise<BreakerTrip | null> {
+export async function watchBreaker(
+  session: Attachment,
+  limits: BreakerLimits,
+  signal: AbortSignal,
+  onReading?: (r: BreakerReading) => void,
+): Promise<BreakerTrip | null> {
   const read = async (): Promise<{ rq: number; mem: number; schedulers: number }> => {
     const t = asTuple(
       await session.evaluator.eval(`{erlang:statistics(total_run_queue_lengths), erlang:memory(total), erlang:system_info(schedulers_online)}.`),
@@ -34,15 +47,18 @@ export async function watchBreaker(session: Attachment, limits: BreakerLimits, s
   let over = 0;
   while (!signal.aborted) {
     await new Promise<void>((resolve) => {
-      const t = setTimeout(resolve, limits.checkMs ?? 500);
-      signal.addEventListener('abort', () => {
+      const done = (): void => {
         clearTimeout(t);
+        signal.removeEventListener('abort', done);
         resolve();
-      }, { once: true });
+      };
+      const t = setTimeout(done, limits.checkMs ?? 500);
+      signal.addEventListener('abort', done, { once: true });
     });
     if (signal.aborted) break;
     const now = await read().catch(() => null);
     if (now === null) continue;
+    onReading?.({ runQueue: now.rq, schedulers: now.schedulers, limit: rqLimit });
     over = now.rq > rqLimit ? over + 1 : 0;
     if (over >= 3) return { what: 'run_queue', value: now.rq, limit: rqLimit };
     if (now.mem - start.mem > memLimit) return { what: 'memory', value: now.mem - start.mem, limit: memLimit };

@@ -12,7 +12,7 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BeamLensError, errorMessage } from '../../errors';
 import { linkSignals, type StopSource } from './cancel';
-import { requireConsent, type IntrusiveAction } from '../attach/consent';
+import { requireConsent, type ConsentGrants, type IntrusiveAction } from '../attach/consent';
 import type { Attachment } from '../attach/attachment';
 import type { AuditLog } from '../records/audit';
 import { newSessionId, saveSession, type EndReason, type SessionKind, type SessionRecord } from '../records/store';
@@ -37,6 +37,11 @@ export interface RunRequest<T> {
   limits: Record<string, unknown>;
   /** Checked before anything is audited or run (the face asked the user first, or took flags). */
   consent: readonly IntrusiveAction[];
+  /**
+   * Consent for this run only (a face that asks per action, e.g. an MCP elicitation form),
+   * added to the session's own grants while the run lasts. Default: the session's grants.
+   */
+  grants?: ConsentGrants;
   /** Where to audit; null when the run changes nothing on the target and needs no audit (a read-only report). */
   audit: AuditLog | null;
   /** Ctrl-C, a Stop button, a cancelled request: the body's signal aborts; the body ends with 'stopped'. */
@@ -81,6 +86,23 @@ export function printableLimits(limits: Record<string, unknown>): Record<string,
  * cannot be saved (audited as 'error').
  */
 export async function runAudited<T>(req: RunRequest<T>): Promise<RunResult<T>> {
+  const { session } = req;
+  if (req.consent.length === 0) return runChecked(req);
+  // Intrusive runs: one per node at a time (the next is refused, naming the running one), with
+  // the run's own consent, if the face gave one, for exactly as long as the run lasts.
+  const run = (): Promise<RunResult<T>> => session.exclusive(req.kind, req.deadlineMs, () => runChecked(req));
+  try {
+    return await (req.grants ? session.withGrants(req.grants, run) : run());
+  } catch (err) {
+    if (err instanceof BeamLensError && err.kind === 'targetBusy' && session.running !== null) {
+      // Refused by the lock (our own body's errors are audited by runChecked, and the lock is free by now).
+      req.audit?.append({ node: session.node, env: session.env, action: `${req.kind} start`, limits: req.limits, outcome: 'refused', detail: err.message });
+    }
+    throw err;
+  }
+}
+
+async function runChecked<T>(req: RunRequest<T>): Promise<RunResult<T>> {
   const { session, kind, limits, audit } = req;
   const node = session.node;
   const env = session.env;

@@ -10,7 +10,16 @@ import type { Attachment } from '../attach/attachment';
 import { asNumber } from '../target/terms';
 
 export type TraceTarget =
-  | { kind: 'call'; module: string; function: string; arity: number | '_'; match?: string; returns: boolean }
+  | {
+      kind: 'call';
+      module: string;
+      function: string;
+      arity: number | '_';
+      match?: string;
+      returns: boolean;
+      /** false: no term leaves the node (calls as M:F/Arity, returns as "_", exceptions as their class). Default true. */
+      terms?: boolean;
+    }
   | { kind: 'messages'; pid: string };
 
 export interface TraceLimits {
@@ -98,6 +107,7 @@ export async function runTrace(
     spec.push([Atom.of('kind'), Atom.of('call')]);
     spec.push([Atom.of('mfa'), new Tuple([Atom.of(target.module), Atom.of(target.function), target.arity === '_' ? Atom.of('_') : target.arity])]);
     spec.push([Atom.of('return'), Atom.of(target.returns ? 'true' : 'false')]);
+    if (target.terms === false) spec.push([Atom.of('args'), Atom.of('false')]);
     if (target.match !== undefined) {
       const source = target.match.trim().replace(/\.$/, '') + '.';
       const ms = await session.evaluator.eval(MATCH_SPEC, { Src: [...source].map((c) => c.codePointAt(0) as number), Return: Atom.of(target.returns ? 'true' : 'false') }).catch((err: unknown) => {

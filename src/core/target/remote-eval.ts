@@ -1,44 +1,114 @@
 // Evaluates a short Erlang expression on the target with erl_eval: nothing is loaded or written
 // there. Used to compose several BIF calls into one round trip (e.g. switch a flag on, sample,
 // switch it back) where a sequence of separate rpcs would leave state behind between calls.
+//
+// Work we start must stop when we stop waiting for it: with a channel that can spawn local
+// processes, every evaluation first links the rpc worker on the target to a guard process of
+// ours. When the call times out or is cancelled the guard exits with a reason, so the linked
+// worker dies with it; when the connection drops the link breaks (noconnection) and the worker
+// dies too. No interpreted pass is left running on the node after we gave up on it.
+import { BeamLensError } from '../../errors';
+import type { LocalProcess } from '../../erldist';
 import { Atom, ErlMap, Term, Tuple, isAtom } from '../../etf';
 import type { RpcChannel } from './rpc';
 import { UnexpectedReplyError } from './terms';
 
 const VALUE_TAG = '$beam_lens_value';
+const GUARD = 'BeamLensGuard__';
+
+export interface EvalOptions {
+  timeoutMs?: number;
+  /** Aborting stops the evaluation on the target (the worker is killed) and rejects. */
+  signal?: AbortSignal;
+}
+
+/** A channel that can also spawn local processes (NodeConnection); plain RpcChannels evaluate unlinked. */
+export type EvalChannel = RpcChannel & { spawn?: () => LocalProcess };
 
 export class RemoteEvaluator {
   private readonly parsed = new Map<string, Term>();
   private bindingsAsMap: boolean | undefined;
 
-  constructor(private readonly channel: RpcChannel) {}
+  /** `before` is awaited before the first rpc (the session's snapshot of loaded modules). */
+  constructor(
+    private readonly channel: EvalChannel,
+    private readonly before: Promise<unknown> = Promise.resolve(),
+  ) {}
 
   /**
    * Evaluates `source` (one or more expressions separated by commas, ending with a period)
    * with the given variable bindings, and returns the value of the last expression.
    */
-  async eval(source: string, bindings: Record<string, Term> = {}, timeoutMs = 10_000): Promise<Term> {
+  async eval(source: string, bindings: Record<string, Term> = {}, timeoutOrOptions: number | EvalOptions = 10_000): Promise<Term> {
+    const options = typeof timeoutOrOptions === 'number' ? { timeoutMs: timeoutOrOptions } : timeoutOrOptions;
+    const timeoutMs = options.timeoutMs ?? 10_000;
+    options.signal?.throwIfAborted();
+    await this.before.catch(() => undefined);
     // erl_eval returns every binding with the value: the inputs and whatever the snippet bound
     // (a list of 100,000 children, say). Throwing the value instead makes rex answer with it
     // alone (rpc returns thrown values as results), so only the answer crosses the wire.
     const body = source.trim().replace(/\.$/, '');
-    const exprs = await this.parse(`throw({'${VALUE_TAG}', begin ${body} end}).`, timeoutMs);
-    const reply = await this.channel.rpc('erl_eval', 'exprs', [exprs, await this.bindings(bindings, timeoutMs)], { timeoutMs });
+    const guard = this.guardProcess();
+    const exprs = await this.parse(guard ? `link(${GUARD}), throw({'${VALUE_TAG}', begin ${body} end}).` : `throw({'${VALUE_TAG}', begin ${body} end}).`, timeoutMs);
+    const all = guard ? { ...bindings, [GUARD]: guard.pid } : bindings;
+    const call = this.channel.rpc('erl_eval', 'exprs', [exprs, await this.bindings(all, timeoutMs)], { timeoutMs });
+    let reply: Term;
+    if (guard === undefined) {
+      reply = await call;
+    } else {
+      let onAbort: (() => void) | undefined;
+      const aborted = new Promise<never>((_, reject) => {
+        onAbort = () => reject(options.signal?.reason instanceof Error ? options.signal.reason : new Error('cancelled'));
+        options.signal?.addEventListener('abort', onAbort, { once: true });
+      });
+      let outcome: Term = atom('cancelled');
+      try {
+        reply = await Promise.race([call, aborted]);
+        outcome = atom('normal');
+      } finally {
+        if (onAbort) options.signal?.removeEventListener('abort', onAbort);
+        // normal: the worker is done and ignores it; otherwise the linked worker dies with us.
+        guard.exit(outcome);
+        call.catch(() => undefined);
+      }
+    }
     if (reply instanceof Tuple && reply.size === 2 && isAtom(reply.at(0), VALUE_TAG)) return reply.at(1) as Term;
     throw new UnexpectedReplyError(`{'${VALUE_TAG}', Value} from the evaluated expression`, reply);
   }
 
+  /** M:F(Args...) on the target, linked like eval (so it stops when we stop waiting). */
+  call(module: string, fun: string, args: Term[], options: EvalOptions = {}): Promise<Term> {
+    const names = args.map((_, i) => `A${i + 1}`);
+    const bindings: Record<string, Term> = {};
+    args.forEach((a, i) => (bindings[`A${i + 1}`] = a));
+    return this.eval(`${quoteAtom(module)}:${quoteAtom(fun)}(${names.join(', ')}).`, bindings, options);
+  }
+
+  /**
+   * A local process to link the target's worker to, or undefined when the channel has none or
+   * cannot make one here (a cluster member reached through another node is not connected to us).
+   */
+  private guardProcess(): LocalProcess | undefined {
+    try {
+      return this.channel.spawn?.();
+    } catch (err) {
+      if (err instanceof BeamLensError && err.kind === 'capability') return undefined;
+      throw err;
+    }
+  }
+
   private async parse(source: string, timeoutMs: number): Promise<Term> {
+    await this.before.catch(() => undefined);
     const cached = this.parsed.get(source);
     if (cached !== undefined) return cached;
     const chars = [...source].map((c) => c.codePointAt(0) as number);
     const scanned = await this.channel.rpc('erl_scan', 'string', [chars], { timeoutMs });
     if (!(scanned instanceof Tuple) || !isAtom(scanned.elements[0], 'ok')) {
-      throw new Error(`internal error: Erlang snippet does not scan: ${source}`);
+      throw new BeamLensError('internal', `internal error: Erlang snippet does not scan: ${source}`);
     }
     const parsed = await this.channel.rpc('erl_parse', 'parse_exprs', [scanned.elements[1] as Term], { timeoutMs });
     if (!(parsed instanceof Tuple) || !isAtom(parsed.elements[0], 'ok')) {
-      throw new Error(`internal error: Erlang snippet does not parse: ${source}`);
+      throw new BeamLensError('internal', `internal error: Erlang snippet does not parse: ${source}`);
     }
     const exprs = parsed.elements[1] as Term;
     this.parsed.set(source, exprs);
@@ -57,4 +127,10 @@ export class RemoteEvaluator {
     }
     return names.map((n) => new Tuple([Atom.of(n), values[n] as Term]));
   }
+}
+
+const atom = (name: string): Atom => Atom.of(name);
+
+function quoteAtom(name: string): string {
+  return /^[a-z][A-Za-z0-9_@]*$/.test(name) ? name : `'${name.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 }

@@ -1,6 +1,6 @@
 // Host-side checks of webview messages (pure, unit-tested): a webview's JSON is untrusted input.
 // Each view has a type guard for its whole toHost union; a message that fails it is dropped.
-import type { ClusterToHost, DashboardToHost, DetailToHost, ReportToHost, TableQuery, TableToHost, TreeToHost, WebviewMessages, WebviewName } from '../../protocol/webview';
+import type { ClusterToHost, DashboardToHost, FlameToHost, DetailToHost, ReportToHost, TableQuery, TableToHost, TreeToHost, WebviewMessages, WebviewName } from '../../protocol/webview';
 import { isProcessSort, isRecord } from './args';
 
 const MAX_TEXT = 1000;
@@ -50,6 +50,7 @@ export function isTableToHost(m: unknown): m is TableToHost {
     case 'query':
       return isTableQuery(m.query);
     case 'openProcess':
+    case 'profile':
       return text(m.pid);
     default:
       return false;
@@ -65,6 +66,7 @@ export function isDetailToHost(m: unknown): m is DetailToHost {
     case 'openProcess':
     case 'showInTree':
     case 'traceMessages':
+    case 'profile':
       return text(m.pid);
     default:
       return false;
@@ -103,6 +105,20 @@ export function isClusterToHost(m: unknown): m is ClusterToHost {
   }
 }
 
+export function isFlameToHost(m: unknown): m is FlameToHost {
+  if (!isRecord(m)) return false;
+  switch (m.type) {
+    case 'ready':
+    case 'saveSpeedscope':
+    case 'profileAgain':
+      return true;
+    case 'openSource':
+      return count(m.frame);
+    default:
+      return false;
+  }
+}
+
 /** The guard of each webview's messages to the host. */
 export const MESSAGE_GUARDS: { [N in WebviewName]: (m: unknown) => m is WebviewMessages[N]['toHost'] } = {
   'supervision-tree': isTreeToHost,
@@ -111,4 +127,5 @@ export const MESSAGE_GUARDS: { [N in WebviewName]: (m: unknown) => m is WebviewM
   dashboard: isDashboardToHost,
   report: isReportToHost,
   cluster: isClusterToHost,
+  'flame-graph': isFlameToHost,
 };

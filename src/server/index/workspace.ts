@@ -1,6 +1,7 @@
 // The workspace index: every .ex/.exs file's FileIndex, and lookups by module, registered name and
 // supervisor name. Files are re-indexed one at a time on edits; a file that fails to read or parse
 // is recorded with the error and the rest of the workspace stays indexed.
+import { BeamLensError } from '../../errors';
 import { existsSync } from 'node:fs';
 import { readdir, readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
@@ -239,7 +240,7 @@ async function inWorker(script: string, paths: string[], onReply: (r: WorkerRepl
         send();
       });
       worker.once('error', reject);
-      worker.once('exit', (code) => (next < paths.length || pending > 0 ? reject(new Error(`index worker exited (${code})`)) : resolve()));
+      worker.once('exit', (code) => (next < paths.length || pending > 0 ? reject(new BeamLensError('internal', `index worker exited (${code})`)) : resolve()));
     });
   } finally {
     await worker.terminate();

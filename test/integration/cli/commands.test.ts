@@ -3,6 +3,7 @@ import { execFile, execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { Atom } from '../../../src/etf';
 import { shortHost, startNode, waitFor, type TestNode } from '../harness';
 
 const root = path.join(__dirname, '../../..');
@@ -76,6 +77,11 @@ describe('beam-lens CLI', function () {
       // The node stops answering mid-run (SIGSTOP): an rpc times out, which is a failure (1), not "cannot connect" (3).
       const frozen = watch();
       await waitFor(async () => (await hidden()) > before, 30_000, 'the CLI to attach');
+      // Freeze it once the CLI samples queues every 200 ms (short rpc timeouts), not during its
+      // first snapshot of every process (a long one): wait until it has sent 30 KB of requests.
+      const received = async (): Promise<number> =>
+        Number(String(await doomed.eval("lists:sum([case erlang:port_info(P, input) of {input, N} -> N; _ -> 0 end || {N0, P} <- erlang:system_info(dist_ctrl), lists:member(N0, nodes(hidden)), is_port(P), N0 =/= Admin]).", { Admin: Atom.of((await doomed.admin()).localName) })));
+      await waitFor(async () => (await received()) > 30_000, 30_000, 'the CLI to sample queues', 100);
       doomed.process.kill('SIGSTOP');
       const timedOut = await frozen;
       doomed.process.kill('SIGCONT');
@@ -88,7 +94,8 @@ describe('beam-lens CLI', function () {
       await doomed.stop();
       const r = await lost;
       assert.equal(r.code, 3, r.stderr);
-      assert.match(r.stderr, new RegExp(`beam-lens: node ${doomed.node} went down`));
+      // Mid-rpc or between two samples: either way the message says the node went down.
+      assert.match(r.stderr, new RegExp(`beam-lens: (not connected to ${doomed.node} \\()?node ${doomed.node} went down`));
     } finally {
       doomed.process.kill('SIGCONT');
       await doomed.stop();

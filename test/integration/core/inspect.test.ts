@@ -36,13 +36,10 @@ describe('inspection on a plain Erlang node', function () {
     await node?.stop();
   });
 
-  it('pages processes by memory without the probe, in chunks of at most 10,000 pids, matching a direct sort on the target', async () => {
-    const progress: number[] = [];
-    const page1 = await session.processes({ sort: 'memory', limit: 20, offset: 0, onProgress: (done) => progress.push(done) });
+  it('pages processes by memory without the probe, sorted on the target in one pass, matching a direct sort there', async () => {
+    const page1 = await session.processes({ sort: 'memory', limit: 20, offset: 0 });
     assert.equal(page1.via, 'rpc');
     assert.ok(page1.total > 25_000, String(page1.total));
-    assert.ok(progress.length >= 3, `progress reported per chunk: ${progress.join(',')}`);
-    assert.ok(progress.every((d, i) => i === 0 || d - (progress[i - 1] as number) <= 10_000));
     const expected = (await node.eval(`
       L = lists:sort(fun({A, _}, {B, _}) -> A >= B end,
         [{M, P} || P <- erlang:processes(), {memory, M} <- [erlang:process_info(P, memory)]]),
@@ -124,7 +121,7 @@ describe('inspection on a plain Erlang node', function () {
       try {
         const status = await z.loadProbe();
         assert.equal(status.state, 'unavailable');
-        assert.match(status.state === 'unavailable' ? status.reason : '', /no compiler application and no precompiled probe/);
+        assert.match(status.state === 'unavailable' ? status.reason : '', /no precompiled probe .* no compiler application/);
         const page = await z.processes({ sort: 'memory', limit: 3, offset: 0 });
         assert.equal(page.via, 'rpc');
         assert.equal(page.rows.length, 3);

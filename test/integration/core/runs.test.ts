@@ -169,7 +169,7 @@ describe('tracing sessions on the demo node', function () {
     try {
       const d = await diagnose(s, { durationMs: 4000, trace: true });
       const ids = d.findings.map((f) => f.id);
-      assert.ok(ids.includes('hot-function:Elixir.Demo.Pricing:compute/2'), ids.join(', '));
+      assert.ok(ids.includes('hot-function:Demo.Pricing.compute/2'), ids.join(', '));
       assert.ok(ids.includes('mailbox-growth:Demo.EventSink'), ids.join(', '));
       assert.equal(d.tracingNote, undefined);
     } finally {

@@ -5,9 +5,10 @@ import { strict as assert } from 'node:assert';
 import { execFile, execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Cookie, DistError, connect } from '../../../src/erldist';
+import { Cookie, DistError, connect, limitsForMessageMb, listNodes } from '../../../src/erldist';
 import { makeLocalNode } from '../../../src/erldist/connect';
 import { attacks, startFakeNode, type FakeNode } from '../fake-node';
 import { shortHost, startNode, type TestNode } from '../harness';
@@ -79,6 +80,70 @@ describe('hostile fake node: bounded decoding', function () {
       }
     });
   }
+
+  it('the message cap is configurable: a real 2 MiB reply passes by default and is refused at --max-message-mb 1', async () => {
+    const big = await connect({ node: real.node, cookie: real.cookie, timeoutMs: 5000 });
+    const small = await connect({ node: real.node, cookie: real.cookie, timeoutMs: 5000, limits: limitsForMessageMb(1) });
+    try {
+      const reply = await big.rpc('binary', 'copy', [Buffer.from('x'), 2 * 1024 * 1024]);
+      assert.ok(Buffer.isBuffer(reply) && reply.length === 2 * 1024 * 1024);
+      await assert.rejects(small.rpc('binary', 'copy', [Buffer.from('x'), 2 * 1024 * 1024]), (e: unknown) => e instanceof DistError && e.kind === 'protocol' && /sent a frame of \d+ bytes; the limit is 1048576 bytes/.test(e.message));
+    } finally {
+      await Promise.all([big.close(), small.close()]);
+    }
+    const r = await runCli(['ping', '--node', real.node, '--cookie-file', real.cookieFile, '--max-message-mb', '0']);
+    assert.equal(r.code, 2, r.stderr);
+    assert.match(r.stderr, /message size limit must be from 1 to 4095 MiB/);
+  });
+
+  it('a peer that floods during the handshake is cut off with a protocol error, not buffered', async () => {
+    const server = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      // A status message, then megabytes at once where the challenge should be.
+      const junk = Buffer.alloc(8 << 20, 0x41);
+      const pump = (): void => {
+        while (!socket.destroyed && socket.write(junk));
+      };
+      socket.once('data', () => socket.write(Buffer.from([0, 3, 115, 111, 107])));
+      socket.on('drain', pump);
+      socket.once('data', pump);
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const port = (server.address() as net.AddressInfo).port;
+      const err = await connect({ node: 'flood@127.0.0.1', cookie: new Cookie('x'), port, timeoutMs: 5000 }).then(
+        () => assert.fail('connected to a flood'),
+        (e: unknown) => e,
+      );
+      assert.ok(err instanceof DistError);
+      assert.equal(err.kind, 'protocol', err.message);
+      assert.match(err.message, /sent (a malformed challenge|more than 1048576 bytes nobody asked for)/);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
+
+  it('an EPMD that never stops listing names is cut off after 1 MiB', async () => {
+    const server = net.createServer((socket) => {
+      socket.on('error', () => undefined);
+      const names = Buffer.from('name x at port 1\n'.repeat(60_000));
+      const pump = (): void => {
+        while (!socket.destroyed && socket.write(names));
+      };
+      socket.on('drain', pump);
+      socket.once('data', () => {
+        socket.write(Buffer.from([0, 0, 17, 17]));
+        pump();
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const epmdPort = (server.address() as net.AddressInfo).port;
+      await assert.rejects(listNodes('127.0.0.1', { epmdPort, timeoutMs: 10_000 }), (e: unknown) => e instanceof DistError && e.kind === 'protocol' && /more than 1048576 bytes/.test(e.message));
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
 
   it('in one process, every attack ends only its own connection: the real node keeps answering', async () => {
     const local = makeLocalNode(shortHost());

@@ -14,6 +14,7 @@ import { LspTestClient } from '../lsp-client';
 
 const root = path.join(__dirname, '../../..');
 const bin = path.join(root, 'bin/beam-lens');
+const maxRss = path.join(root, 'test/fixtures/max-rss.cjs');
 const TICKTIME = 4;
 const BEAT = `-module(bl_net_beat).\n-export([beat/1]).\nbeat(N) -> N + 1.\n`;
 
@@ -47,12 +48,17 @@ async function startProxy(port: number): Promise<{ port: number; freeze(): void;
 }
 
 function spawnCli(args: string[], cwd: string): { child: ChildProcess; done: Promise<{ code: number | null; stderr: string; at: number }> } {
-  const child = spawn(bin, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
+  // Through node --require max-rss.cjs: the CLI prints its peak memory when it exits.
+  const child = spawn(process.execPath, ['--require', maxRss, bin, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1' } });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   child.stdout?.resume();
   const done = new Promise<{ code: number | null; stderr: string; at: number }>((resolve) => child.once('exit', (code) => resolve({ code, stderr, at: Date.now() })));
   return { child, done };
+}
+
+function peakMb(stderr: string): number {
+  return Math.round(Number(/MAX_RSS_KB=(\d+)/.exec(stderr)?.[1] ?? 0) / 1024);
 }
 
 async function traceClean(node: TestNode): Promise<boolean> {
@@ -94,7 +100,7 @@ describe('clean endings when the network or the node fails', function () {
         assert.ok(r, 'the CLI did not end after the link went silent');
         assert.equal(r.code, 3, r.stderr);
         assert.match(r.stderr, new RegExp(`lost the connection to node ${node.node}: nothing received \\(not even a tick\\) for \\d+ s`));
-        console.log(`      node clean after ${cleanS.toFixed(1)} s, CLI ended after ${((r.at - frozenAt) / 1000).toFixed(1)} s (net_ticktime ${TICKTIME} s)`);
+        console.log(`      node clean after ${cleanS.toFixed(1)} s, CLI ended after ${((r.at - frozenAt) / 1000).toFixed(1)} s (net_ticktime ${TICKTIME} s), CLI peak ${peakMb(r.stderr)} MB`);
       } finally {
         child.kill('SIGKILL');
       }
@@ -121,8 +127,9 @@ describe('clean endings when the network or the node fails', function () {
         assert.equal(r.code, 3, r.stderr);
         assert.match(r.stderr, new RegExp(`node ${node.node} went down`));
         const detached = await waitFor(() => lsp.attachStates.find((s) => s.state === 'detached'), Math.max(0, 5000 - (Date.now() - killedAt)), 'the language server to report the node down');
+        const lspAt = Date.now();
         assert.match(detached.message ?? '', new RegExp(`node ${node.node} went down`));
-        console.log(`      CLI ended ${((r.at - killedAt) / 1000).toFixed(2)} s after the kill`);
+        console.log(`      CLI ended ${((r.at - killedAt) / 1000).toFixed(2)} s after the kill, language server reported it after ${((lspAt - killedAt) / 1000).toFixed(2)} s, CLI peak ${peakMb(r.stderr)} MB`);
       } finally {
         child.kill('SIGKILL');
         await lsp.stop();
@@ -141,6 +148,7 @@ describe('clean endings when the network or the node fails', function () {
       await node.eval(
         `[spawn_opt(fun() -> End = erlang:monotonic_time(millisecond) + ${(TICKTIME + 4) * 1000}, Spin = fun S() -> case erlang:monotonic_time(millisecond) < End of true -> S(); false -> ok end end, Spin() end, [{priority, high}]) || _ <- [1, 2]], ok.`,
       );
+      const askedAt = Date.now();
       const err = await conn.rpc('erlang', 'node', [], { timeoutMs: TICKTIME * 1000 + 1000 }).then(
         () => assert.fail('the rpc answered on a saturated node'),
         (e: unknown) => e,
@@ -149,6 +157,7 @@ describe('clean endings when the network or the node fails', function () {
       assert.equal(err.kind, 'timeout');
       assert.match(err.message, /although the node is alive \(it kept sending ticks\): node \S+ is overloaded/);
       assert.ok(conn.isOpen, 'a busy node is not a lost node');
+      console.log(`      rpc ended after ${((Date.now() - askedAt) / 1000).toFixed(1)} s (its deadline ${TICKTIME + 1} s): ${err.message}`);
       await waitFor(async () => String(await conn.rpc('erlang', 'node', [], { timeoutMs: 2000 })) === node.node, 20_000, 'the node to answer again');
     } finally {
       await conn.close();

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { attach, parseEnvTag, parseHostPort, parseNodeName, parseTarget, resolveAttachCookie } from '../../../src/core/attach';
 import { linkSignals } from '../../../src/core/runs/cancel';
-import type { Attachment } from '../../../src/core/attach/attachment';
+import { Attachment, type AttachmentConnection } from '../../../src/core/attach/attachment';
 import { fileAuditLog, type AuditEntry } from '../../../src/core/records/audit';
 import { printableLimits, runAudited, type RunOutcome } from '../../../src/core/runs/run';
 import type { TraceResult } from '../../../src/core/runs/trace';
@@ -113,8 +113,9 @@ describe('cancellation bridge', () => {
 
 describe('audited run', () => {
   let dir: string;
+  // A real Attachment (consent, the one-intrusive-run lock) over a connection that is never used.
   const session = (grants: Record<string, unknown> = { allowProbe: true, allowTrace: true }): Attachment =>
-    ({ node: 'demo@h', env: 'local', options: { env: 'local', grants } }) as unknown as Attachment;
+    new Attachment({ peer: 'demo@h' } as unknown as AttachmentConnection, { env: 'local', grants });
   const audit = (): AuditEntry[] => readFileSync(path.join(dir, '.beam-lens/audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditEntry);
   beforeEach(() => (dir = mkdtempSync(path.join(tmpdir(), 'bl-run-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -149,6 +150,24 @@ describe('audited run', () => {
     );
     assert.equal(ran, false);
     assert.deepEqual(audit().map((l) => [l.action, l.outcome]), [['hot start', 'refused']]);
+  });
+
+  it('runs one intrusive session per node: the next is refused naming the running one (audited); per-run grants end with the run', async () => {
+    const s = session({});
+    const log = fileAuditLog({ cwd: dir, actor: { face: 'mcp' } });
+    let release!: () => void;
+    const first = runAudited({ session: s, kind: 'trace', limits: {}, consent: ['trace', 'probe'], grants: { allowProbe: true, allowTrace: true }, audit: log, save: null, body: () => new Promise<RunOutcome<number>>((r) => (release = () => r({ value: 1, endReason: 'completed' }))) });
+    await new Promise((r) => setImmediate(r));
+    assert.equal(s.running?.kind, 'trace');
+    await assert.rejects(
+      runAudited({ session: s, kind: 'hot', limits: {}, consent: ['trace', 'probe'], grants: { allowProbe: true, allowTrace: true }, audit: log, save: null, body: async () => ({ value: 2, endReason: 'completed' }) }),
+      (err: unknown) => errorKindOf(err) === 'targetBusy' && /a trace session is already running on demo@h/.test(String(err)),
+    );
+    release();
+    assert.equal((await first).endReason, 'completed');
+    assert.equal(s.running, null);
+    assert.deepEqual(s.options.grants, {}, 'the run\'s consent did not stay on the attachment');
+    assert.deepEqual(audit().map((l) => [l.action, l.outcome]), [['trace start', 'requested'], ['hot start', 'refused'], ['trace end', 'completed']]);
   });
 
   it('audits an error as the end, and a deadline as deadline', async () => {

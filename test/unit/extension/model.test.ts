@@ -104,7 +104,7 @@ describe('supervision tree model (webview)', () => {
       for (const id of path.slice(1)) v = v.children.find((c) => c.id === id) as VNode;
       return v;
     };
-    assert.equal(find('Demo.Flaky.Supervisor').health, 'warning');
+    assert.equal(find('Demo.Flaky.Supervisor').health, 'error', '2 of 3 restarts: critical, as the finding');
     assert.equal(find('Demo.Flaky.Supervisor').detail, 'one_for_one · 1 child · 2 restarts/5 s of 3 allowed');
     assert.equal(find('Demo.FlakyWorker').health, 'warning');
     const broken = shapeTree('n', [{ name: 'x', description: '', version: '', supervisor: sup('<0.1.0>', 'S', [], { error: 'did not answer within 2000 ms' }) }], {});

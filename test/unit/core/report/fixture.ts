@@ -3,6 +3,8 @@
 import type { Finding } from '../../../../src/core/findings/rules';
 import type { Overview } from '../../../../src/core/inspect/overview';
 import type { NodeSamples, ProcessStat } from '../../../../src/core/findings/sampler';
+import { buildReport } from '../../../../src/core/report/build';
+import type { ReportDocument } from '../../../../src/core/report/document';
 
 const MiB = 1024 * 1024;
 
@@ -97,4 +99,9 @@ export function reportFindings(): Finding[] {
       validation: 'Watch `binary` memory.',
     },
   ];
+}
+
+/** The report of the samples and findings above, generated at a fixed time. */
+export function reportDocument(generatedAt = new Date('2026-12-01T10:00:00.000Z')): ReportDocument {
+  return buildReport({ samples: reportSamples(), findings: reportFindings(), env: 'prod', probe: false, generatedAt });
 }

@@ -198,12 +198,13 @@ describe('supervision tree model: aggregation and paging', () => {
 });
 
 describe('supervision tree model: health', () => {
-  it('colors restarts against intensity: warning from 60%, error at the limit', () => {
+  it('colors restarts against intensity as the restart-storm finding rates them: warning from 30%, error from 60%', () => {
     const s = (restarts: number, intensity: number): TreeNode => sup('<0.1.0>', 'S', [], { restarts, intensity });
-    assert.equal(restartHealth(s(2, 5)), 'ok');
-    assert.equal(restartHealth(s(3, 5)), 'warning');
-    assert.equal(restartHealth(s(4, 5)), 'warning');
+    assert.equal(restartHealth(s(1, 5)), 'ok');
+    assert.equal(restartHealth(s(2, 5)), 'warning');
+    assert.equal(restartHealth(s(3, 5)), 'error');
     assert.equal(restartHealth(s(5, 5)), 'error');
+    assert.equal(restartHealth(s(0, 5)), 'ok');
     assert.equal(restartHealth(s(1, 0)), 'ok', 'no intensity: nothing to compare');
     assert.equal(restartHealth(sup('<0.1.0>', 'S', [], { error: 'did not answer within 2000 ms' })), 'error');
   });
@@ -224,11 +225,12 @@ describe('supervision tree model: health', () => {
     assert.deepEqual(sink.reasons, ['4,321 messages queued', 'mailbox growing 55/s']);
     assert.match(sink.detail, /4,321 queued \(\+55\/s\)/);
     const flaky = byLabel(root, 'Demo.Flaky.Supervisor');
-    assert.equal(flaky.health, 'warning');
+    // 2 of 3 allowed restarts: the restart-storm finding is critical, the tree marks it an error.
+    assert.equal(flaky.health, 'error');
     assert.deepEqual(flaky.reasons, ['2 of 3 allowed restarts in 5 s']);
     assert.equal(byLabel(root, 'Demo.Supervisor').health, 'ok');
-    assert.equal(byLabel(root, 'Demo.Supervisor').inner, 'warning');
-    assert.equal(root.inner, 'warning');
+    assert.equal(byLabel(root, 'Demo.Supervisor').inner, 'error');
+    assert.equal(root.inner, 'error');
     assert.equal(byLabel(root, 'kernel').inner, 'ok');
 
     const broken = shapeTree('n', [app('x', sup('<0.1.0>', 'S', [], { error: 'did not answer within 2000 ms' }))], {});

@@ -1,0 +1,188 @@
+// Processes grouped by the module they run, for the editor's lenses, collected cheaply enough to
+// repeat while attached. The node runs compiled code only: erl_eval evaluates a few top-level
+// calls, and the per-process steps are OTP functions applied as external funs by lists:zipwith/3
+// (no interpreted step per process, no code loaded). Which module a process runs never changes
+// (proc_lib's '$initial_call', else its initial call), so it is read once per process, for pids
+// we have not seen. Every pass reads message_queue_len and reductions, which the VM answers
+// without involving the process; memory needs the process itself to answer (a signal to each,
+// ~1.5 us here), so it is read again only for processes that ran or got messages since the last
+// pass (their queue changed, or their reductions by more than the one our own memory read costs
+// them): an idle process's memory does not change. The pid
+// list crosses the wire only when it changed (the node compares its phash2 with the last one we
+// saw). Aggregation is done here, so the probe is not needed (the same pass with or without it).
+import { Atom, Pid, Term, Tuple, formatModule, isAtom } from '../../etf';
+import { pidText } from '../target/pids';
+import type { RemoteEvaluator } from '../target/remote-eval';
+import { asList, asNumber, asTuple } from '../target/terms';
+
+/** One module's row (runtime-facts.ts's ModuleSummaryRow has this shape). */
+export interface SummaryRow {
+  module: string;
+  processes: number;
+  memory: number;
+  messages: number;
+  largestMailbox: number;
+  /** Full pid text of the largest queue (for growth tracking across collections). */
+  largestMailboxPid: string;
+  sourceHint?: string;
+}
+
+// T is the pass's own time on the node (its monotonic clock), what the schedule budgets.
+const PASS = `
+T0 = erlang:monotonic_time(microsecond),
+Ps = lists:delete(self(), erlang:processes()),
+Vals = lists:zipwith(fun erlang:process_info/2, Ps, lists:duplicate(length(Ps), [message_queue_len, reductions])),
+H = erlang:phash2(Ps),
+T = erlang:monotonic_time(microsecond) - T0,
+case H =:= Known of
+  true -> {same, H, Vals, T};
+  false -> {new, H, Ps, Vals, T}
+end.`;
+
+const MEMORY_OF = `
+T0 = erlang:monotonic_time(microsecond),
+R = lists:zipwith(fun erlang:process_info/2, Ps, lists:duplicate(length(Ps), memory)),
+{R, erlang:monotonic_time(microsecond) - T0}.`;
+
+// translate_initial_call/1 reads '$initial_call' (it copies the dictionary: once per process).
+const MODULES_OF = `
+T0 = erlang:monotonic_time(microsecond),
+R = {lists:zipwith(fun erlang:process_info/2, Ps, lists:duplicate(length(Ps), initial_call)),
+     lists:map(fun proc_lib:translate_initial_call/1, Ps)},
+{R, erlang:monotonic_time(microsecond) - T0}.`;
+
+const SOURCES_OF = `
+Src = fun(M) ->
+  try M:module_info(compile) of C -> case lists:keyfind(source, 1, C) of {source, S} -> S; _ -> undefined end
+  catch _:_ -> undefined end
+end,
+[case is_atom(M) andalso code:is_loaded(M) of false -> undefined; _ -> Src(M) end || M <- Mods].`;
+
+/** The module a process belongs to, from its initial call and proc_lib's translation of it. */
+export function moduleOf(initialCall: Term, translated: Term): string | null {
+  const mfa = (t: Term): [Atom, Atom] | null => (t instanceof Tuple && t.size === 3 && t.at(0) instanceof Atom && t.at(1) instanceof Atom ? [t.at(0) as Atom, t.at(1) as Atom] : null);
+  const tr = mfa(translated);
+  // A supervisor's '$initial_call' is {supervisor, CallbackModule, 1}: it runs its callback module.
+  if (tr && tr[0].name === 'supervisor' && tr[1].name !== 'init') return tr[1].name;
+  if (tr && !(tr[0].name === 'proc_lib' && tr[1].name === 'init_p')) return tr[0].name;
+  const ic = initialCall instanceof Tuple && initialCall.size === 2 ? mfa(initialCall.at(1) as Term) : null;
+  return ic ? ic[0].name : null;
+}
+
+export class ModuleSummarizer {
+  private hash = -1;
+  private pids: Pid[] = [];
+  private readonly moduleByPid = new Map<string, string | null>();
+  private readonly sourceByModule = new Map<string, string | null>();
+  /** pid key -> what the last pass saw (memory re-read when reductions or queue changed). */
+  private readonly seen = new Map<string, { reds: number; q: number; mem: number }>();
+  /**
+   * The last pass: processes seen, whether the pid list was shipped, how many pids were new, the
+   * pass's time on the node's clock (what recurs every collection) and the one-off time spent
+   * reading the modules of new pids.
+   */
+  lastPass = { processes: 0, pidsShipped: false, newPids: 0, memoryReads: 0, nodeMs: 0, newPidsNodeMs: 0 };
+
+  constructor(
+    private readonly evaluator: RemoteEvaluator,
+    private readonly node: string,
+  ) {}
+
+  async summarize(limit = 2000, signal?: AbortSignal): Promise<SummaryRow[]> {
+    const opts = { timeoutMs: 120_000, ...(signal ? { signal } : {}) };
+    const reply = asTuple(await this.evaluator.eval(PASS, { Known: this.hash }, opts));
+    const shipped = isAtom(reply.at(0), 'new');
+    if (shipped) {
+      this.pids = asList(reply.at(2) as Term) as Pid[];
+      const alive = new Set(this.pids.map((p) => p.key));
+      for (const k of this.moduleByPid.keys()) if (!alive.has(k)) this.moduleByPid.delete(k);
+      for (const k of this.seen.keys()) if (!alive.has(k)) this.seen.delete(k);
+    }
+    this.hash = asNumber(reply.at(1));
+    const vals = asList(reply.at(shipped ? 3 : 2) as Term);
+    const nodeMs = asNumber(reply.at(shipped ? 4 : 3)) / 1000;
+    let newPidsNodeMs = 0;
+    if (vals.length !== this.pids.length) throw new Error(`internal error: ${vals.length} values for ${this.pids.length} processes`);
+    const unknown = this.pids.filter((p) => !this.moduleByPid.has(p.key));
+    if (unknown.length > 0) {
+      const [r, t] = asTuple(await this.evaluator.eval(MODULES_OF, { Ps: unknown }, opts), 2).elements;
+      newPidsNodeMs = asNumber(t) / 1000;
+      const [ics, translated] = asTuple(r as Term, 2).elements.map((x) => asList(x as Term));
+      unknown.forEach((p, i) => this.moduleByPid.set(p.key, moduleOf(ics?.[i] as Term, translated?.[i] as Term)));
+    }
+    // Memory only where it can have changed.
+    const current: Array<{ q: number; reds: number } | null> = vals.map((v) =>
+      Array.isArray(v) && v.length === 2 ? { q: asNumber((v[0] as Tuple).at(1)), reds: asNumber((v[1] as Tuple).at(1)) } : null,
+    );
+    const firstPass = this.seen.size === 0;
+    const stale: number[] = [];
+    current.forEach((c, i) => {
+      if (c === null) return;
+      const before = this.seen.get((this.pids[i] as Pid).key);
+      // Answering process_info(P, memory) costs the process one reduction: a difference of 1 is
+      // our own last read, not work.
+      if (before === undefined || c.reds - before.reds > 1 || before.q !== c.q) stale.push(i);
+      else {
+        before.reds = c.reds;
+        before.q = c.q;
+      }
+    });
+    let memoryNodeMs = 0;
+    if (stale.length > 0) {
+      const [mems, t] = asTuple(await this.evaluator.eval(MEMORY_OF, { Ps: stale.map((i) => this.pids[i] as Pid) }, opts), 2).elements;
+      memoryNodeMs = asNumber(t) / 1000;
+      asList(mems as Term).forEach((m, j) => {
+        const i = stale[j] as number;
+        const c = current[i];
+        if (c && m instanceof Tuple) this.seen.set((this.pids[i] as Pid).key, { reds: c.reds, q: c.q, mem: asNumber(m.at(1)) });
+        else current[i] = null; // died meanwhile
+      });
+    }
+    this.lastPass = { processes: this.pids.length, pidsShipped: shipped, newPids: unknown.length, memoryReads: stale.length, nodeMs: nodeMs + (firstPass ? 0 : memoryNodeMs), newPidsNodeMs: newPidsNodeMs + (firstPass ? memoryNodeMs : 0) };
+
+    const byModule = new Map<string, { n: number; mem: number; q: number; maxQ: number; maxP: Pid }>();
+    for (let i = 0; i < current.length; i++) {
+      const c = current[i];
+      if (!c) continue; // died meanwhile
+      const pid = this.pids[i] as Pid;
+      const q = c.q;
+      const mem = this.seen.get(pid.key)?.mem ?? 0;
+      const module = this.moduleByPid.get(pid.key) ?? 'undefined';
+      const acc = byModule.get(module);
+      if (acc === undefined) byModule.set(module, { n: 1, mem, q, maxQ: q, maxP: pid });
+      else {
+        acc.n++;
+        acc.mem += mem;
+        acc.q += q;
+        if (q > acc.maxQ) {
+          acc.maxQ = q;
+          acc.maxP = pid;
+        }
+      }
+    }
+    const top = [...byModule.entries()].sort((a, b) => b[1].n - a[1].n).slice(0, limit);
+    const missing = top.map(([m]) => m).filter((m) => !this.sourceByModule.has(m));
+    if (missing.length > 0) {
+      const sources = asList(await this.evaluator.eval(SOURCES_OF, { Mods: missing.map((m) => Atom.of(m)) }, opts));
+      missing.forEach((m, i) => this.sourceByModule.set(m, charlistOrNull(sources[i] as Term)));
+    }
+    return top.map(([m, a]) => {
+      const source = this.sourceByModule.get(m) ?? null;
+      return {
+        module: m === 'undefined' ? 'undefined' : formatModule(m),
+        processes: a.n,
+        memory: a.mem,
+        messages: a.q,
+        largestMailbox: a.maxQ,
+        largestMailboxPid: pidText(a.maxP, this.node),
+        ...(source !== null ? { sourceHint: source } : {}),
+      };
+    });
+  }
+}
+
+function charlistOrNull(t: Term): string | null {
+  if (Buffer.isBuffer(t)) return t.toString('utf8');
+  if (Array.isArray(t) && t.every((c) => typeof c === 'number')) return String.fromCodePoint(...(t as number[]));
+  return null;
+}

@@ -1,0 +1,223 @@
+// Folding a profile: samples into a call tree (self and total samples per frame, where a frame is
+// a function at a line, so two call sites of one function stay apart), and per function the
+// self and total counts with their hottest lines. Idle samples (the process was waiting in a
+// receive) are counted but left out of both unless asked for.
+import { functionName } from './names';
+import { processLabel, type Profile } from './profile';
+
+export interface CallTree {
+  /** Index into profile.frames; -1 for the root. */
+  frame: number;
+  self: number;
+  total: number;
+  /** Largest total first. */
+  children: CallTree[];
+}
+
+export interface FoldOptions {
+  /** Only these processes (default: all). */
+  pids?: readonly string[];
+  includeIdle?: boolean;
+}
+
+/** Samples per stack index of the chosen processes. */
+export function stackCounts(profile: Profile, options: FoldOptions = {}): { counts: Map<number, number>; busy: number; idle: number } {
+  const counts = new Map<number, number>();
+  let busy = 0;
+  let idle = 0;
+  for (const p of profile.processes) {
+    if (options.pids && !options.pids.includes(p.pid)) continue;
+    for (const [, stack, isBusy] of p.samples) {
+      if (isBusy === 1) busy++;
+      else {
+        idle++;
+        if (!options.includeIdle) continue;
+      }
+      counts.set(stack, (counts.get(stack) ?? 0) + 1);
+    }
+  }
+  return { counts, busy, idle };
+}
+
+export function foldStacks(profile: Profile, options: FoldOptions = {}): CallTree {
+  const { counts } = stackCounts(profile, options);
+  const root: CallTree = { frame: -1, self: 0, total: 0, children: [] };
+  for (const [s, n] of counts) {
+    const stack = profile.stacks[s] ?? [];
+    let node = root;
+    node.total += n;
+    for (const f of stack) {
+      // Few children per node in practice: a linear search beats a Map per node.
+      let next: CallTree | undefined;
+      for (const k of node.children) {
+        if (k.frame === f) {
+          next = k;
+          break;
+        }
+      }
+      if (!next) {
+        next = { frame: f, self: 0, total: 0, children: [] };
+        node.children.push(next);
+      }
+      next.total += n;
+      node = next;
+    }
+    node.self += n;
+  }
+  const order = (t: CallTree): void => {
+    if (t.children.length > 1) t.children.sort((x, y) => y.total - x.total);
+    for (const c of t.children) order(c);
+  };
+  order(root);
+  return root;
+}
+
+export interface LineStat {
+  line: number;
+  self: number;
+  total: number;
+}
+
+export interface FunctionStat {
+  module: string;
+  function: string;
+  arity: number;
+  /** Display name (Elixir or Erlang notation). */
+  name: string;
+  file?: string;
+  self: number;
+  total: number;
+  /** Of the counted samples, 0..1. */
+  selfShare: number;
+  totalShare: number;
+  /** Lines of this function seen in stacks, most self samples first. */
+  lines: LineStat[];
+}
+
+export interface ProcessSummary {
+  pid: string;
+  label: string;
+  busy: number;
+  idle: number;
+  exited?: string;
+}
+
+export interface ProfileSummary {
+  /** Samples counted in the shares (busy ones, plus idle ones when included). */
+  counted: number;
+  busy: number;
+  idle: number;
+  /** Largest total first (ties: largest self). */
+  functions: FunctionStat[];
+  /** Functions on every counted sample's stack, outermost first (e.g. proc_lib's entry): they tell nothing apart. */
+  trunk: string[];
+  processes: ProcessSummary[];
+}
+
+/** Self and total samples per function; a sample counts once per function even under recursion. */
+export function summarize(profile: Profile, options: FoldOptions = {}): ProfileSummary {
+  const { counts, busy, idle } = stackCounts(profile, options);
+  let counted = 0;
+  for (const n of counts.values()) counted += n;
+  // Function index per frame (frames are function + line), built once over the frames.
+  const fnIndex = new Map<string, number>();
+  const fnOfFrame = new Int32Array(profile.frames.length);
+  const fnFirstFrame: number[] = [];
+  profile.frames.forEach((f, i) => {
+    const key = `${f.module}\u0000${f.function}\u0000${f.arity}`;
+    let fi = fnIndex.get(key);
+    if (fi === undefined) {
+      fi = fnFirstFrame.length;
+      fnIndex.set(key, fi);
+      fnFirstFrame.push(i);
+    }
+    fnOfFrame[i] = fi;
+  });
+  const nFns = fnFirstFrame.length;
+  const fnSelf = new Float64Array(nFns);
+  const fnTotal = new Float64Array(nFns);
+  const fnDepth = new Float64Array(nFns);
+  const frameSelf = new Float64Array(profile.frames.length);
+  const frameTotal = new Float64Array(profile.frames.length);
+  // "Seen in this stack" stamps instead of a Set per stack.
+  const fnStamp = new Int32Array(nFns).fill(-1);
+  const frameStamp = new Int32Array(profile.frames.length).fill(-1);
+  let stamp = 0;
+  for (const [s, n] of counts) {
+    const stack = profile.stacks[s] ?? [];
+    stamp++;
+    for (let i = 0; i < stack.length; i++) {
+      const frame = stack[i] as number;
+      const fi = fnOfFrame[frame] as number;
+      if (fnStamp[fi] !== stamp) {
+        fnStamp[fi] = stamp;
+        fnTotal[fi] = (fnTotal[fi] as number) + n;
+        fnDepth[fi] = (fnDepth[fi] as number) + i * n;
+      }
+      if (frameStamp[frame] !== stamp) {
+        frameStamp[frame] = stamp;
+        frameTotal[frame] = (frameTotal[frame] as number) + n;
+      }
+    }
+    const top = stack[stack.length - 1];
+    if (top !== undefined) {
+      frameSelf[top] = (frameSelf[top] as number) + n;
+      const fi = fnOfFrame[top] as number;
+      fnSelf[fi] = (fnSelf[fi] as number) + n;
+    }
+  }
+  const lines: LineStat[][] = Array.from({ length: nFns }, () => []);
+  profile.frames.forEach((f, i) => {
+    if ((frameTotal[i] as number) > 0) lines[fnOfFrame[i] as number]?.push({ line: f.line, self: frameSelf[i] as number, total: frameTotal[i] as number });
+  });
+  const depth = new Map<string, number>();
+  const functions: FunctionStat[] = [];
+  for (let fi = 0; fi < nFns; fi++) {
+    const total = fnTotal[fi] as number;
+    if (total === 0) continue;
+    const f = profile.frames[fnFirstFrame[fi] as number] as Profile['frames'][number];
+    const self = fnSelf[fi] as number;
+    const name = functionName(f);
+    depth.set(name, (fnDepth[fi] as number) / total);
+    functions.push({
+      module: f.module,
+      function: f.function,
+      arity: f.arity,
+      name,
+      ...(f.file ? { file: f.file } : {}),
+      self,
+      total,
+      selfShare: counted > 0 ? self / counted : 0,
+      totalShare: counted > 0 ? total / counted : 0,
+      lines: (lines[fi] ?? []).sort((a, b) => b.self - a.self || b.total - a.total || a.line - b.line),
+    });
+  }
+  // Equal totals (a caller and the callee doing all its work): the deeper, more specific one first.
+  functions.sort((a, b) => b.total - a.total || (depth.get(b.name) ?? 0) - (depth.get(a.name) ?? 0) || b.self - a.self || a.name.localeCompare(b.name));
+  // Outermost first: in the order of any counted stack (every one holds them all).
+  const everywhere = new Set(functions.filter((f) => counted > 0 && f.total === counted).map((f) => f.name));
+  const trunk: string[] = [];
+  const first = counts.keys().next();
+  for (const frame of first.done ? [] : (profile.stacks[first.value] ?? [])) {
+    const f = profile.frames[frame];
+    const name = f ? functionName(f) : '';
+    if (everywhere.has(name) && !trunk.includes(name)) trunk.push(name);
+  }
+  const processes = profile.processes
+    .filter((p) => !options.pids || options.pids.includes(p.pid))
+    .map((p) => {
+      const b = p.samples.reduce((acc, s) => acc + s[2], 0);
+      return { pid: p.pid, label: processLabel(p), busy: b, idle: p.samples.length - b, ...(p.exited !== undefined ? { exited: p.exited } : {}) };
+    });
+  return { counted, busy, idle, functions, trunk, processes };
+}
+
+/** Functions ranked by total samples (equal totals: the deeper callee first). */
+export function byTotal(summary: ProfileSummary): FunctionStat[] {
+  return summary.functions;
+}
+
+/** Functions ranked by self samples (largest first). */
+export function bySelf(summary: ProfileSummary): FunctionStat[] {
+  return [...summary.functions].filter((f) => f.self > 0).sort((a, b) => b.self - a.self || b.total - a.total || a.name.localeCompare(b.name));
+}

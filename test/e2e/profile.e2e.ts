@@ -1,0 +1,97 @@
+// The profiler in a real VS Code workbench (code-server) against the demo node: Profile Process…
+// from the palette on Demo.PricingWorker (probe consent), the flame graph webview (bars, search,
+// zoom), a click through to the source of Demo.Pricing.compute/2, the profile's lens on it, and
+// the target left clean. Screenshots land in test/e2e/artifacts/.
+import { strict as assert } from 'node:assert';
+import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Pid, Tuple, isAtom, type Term } from '../../src/etf';
+import { startNode, type TestNode } from '../integration/harness';
+import { Workbench, until } from './driver';
+
+const root = path.join(__dirname, '../..');
+const vsix = process.env.BEAM_LENS_VSIX;
+
+describe('VS Code: profile a process into a flame graph and click through to the source', function () {
+  this.timeout(600_000);
+  let demo: TestNode;
+  let wb: Workbench;
+  let folder: string;
+
+  before(async function () {
+    if (!vsix) throw new Error('BEAM_LENS_VSIX is not set: run test/e2e/run.sh, which packages the extension first');
+    demo = await startNode({ command: { file: 'test/fixtures/demo/start.sh', args: (name, cookie) => [name, cookie] }, startTimeoutMs: 240_000 });
+    await until('the demo application', async () => (await demo.eval(`whereis('Elixir.Demo.PricingWorker').`)) instanceof Pid, 60_000);
+    folder = mkdtempSync(path.join(tmpdir(), 'beam-lens-e2e-ws-'));
+    cpSync(path.join(root, 'test/fixtures/demo/lib'), path.join(folder, 'lib'), { recursive: true });
+    cpSync(path.join(root, 'test/fixtures/demo/mix.exs'), path.join(folder, 'mix.exs'));
+    wb = await Workbench.start({ vsix, folder, settings: { 'beamLens.profile.durationSeconds': 4, 'beamLens.refreshIntervalSeconds': 5 } });
+  });
+
+  afterEach(async function () {
+    if (this.currentTest?.state === 'failed' && wb) await wb.screenshot(`profile-failed-${(this.currentTest.title ?? 'test').replace(/[^\w]+/g, '-').slice(0, 60)}`).catch(() => undefined);
+  });
+
+  after(async () => {
+    await wb?.close();
+    await demo?.stop();
+    if (folder) rmSync(folder, { recursive: true, force: true });
+  });
+
+  it('attaches, profiles Demo.PricingWorker after consent and shows its flame graph', async () => {
+    await wb.openViewContainer('BEAM');
+    await wb.runCommand('BEAM: Attach to Node…');
+    await wb.quickPick(demo.node);
+    await wb.quickPick('local');
+    await wb.quickPick('Cookie file…');
+    await wb.answer('Path of the file holding the cookie', demo.cookieFile);
+    await wb.treeItem(demo.node).waitFor({ timeout: 60_000 });
+    await wb.runCommand('BEAM: Profile Process…');
+    await wb.quickPick('A process…');
+    await wb.answer('Profile a process on', 'Demo.PricingWorker');
+    const dialog = wb.page.locator('.monaco-dialog-box', { hasText: 'Allow BEAM Lens to change' });
+    await dialog.waitFor({ timeout: 30_000 });
+    await dialog.locator('.monaco-button', { hasText: 'Allow' }).first().click();
+    const view = wb.webview();
+    await view.locator('.summary', { hasText: /Demo\.PricingWorker · \d+ samples at 97 Hz/ }).waitFor({ timeout: 90_000 });
+    await view.locator('.bar', { hasText: 'Demo.Pricing.compute/2' }).first().waitFor({ timeout: 30_000 });
+    // Search marks compute/2 and says how much of the samples sit under it.
+    await view.locator('input.search').fill('Pricing.compute');
+    const info = await until('the search result', async () => {
+      const t = (await view.locator('.toolbar [role="status"]').textContent()) ?? '';
+      return /\d+ frames? · [\d.]+% of samples/.test(t) ? t : undefined;
+    });
+    assert.ok(Number(/([\d.]+)% of samples/.exec(info)?.[1]) > 30, info);
+    assert.ok((await view.locator('.bar.match').count()) >= 1);
+    await wb.screenshot('20-flame-graph');
+  });
+
+  it('zooms into Demo.Pricing.compute/2 and opens its source from the flame graph', async () => {
+    const view = wb.webview();
+    const bar = view.locator('.bar', { hasText: 'Demo.Pricing.compute/2' }).first();
+    await bar.click();
+    await view.locator('.bar.selected', { hasText: 'Demo.Pricing.compute/2' }).waitFor({ timeout: 10_000 });
+    // Zoomed: the selected frame fills the width.
+    await until('the zoom', async () => ((await view.locator('.bar.selected').getAttribute('style')) ?? '').includes('width: 100%'), 10_000);
+    assert.match((await view.locator('.detail').textContent()) ?? '', /Demo\.Pricing\.compute\/2 — lib\/demo\/workers\/pricing\.ex:\d+\n\d+ samples/);
+    await wb.screenshot('21-flame-graph-zoomed');
+    await view.locator('button', { hasText: 'Go to source' }).click();
+    await wb.page.locator('.tabs-container .tab.active', { hasText: 'pricing.ex' }).waitFor({ timeout: 30_000 });
+    // The profile's lens on compute/2's definition.
+    const lens = wb.page.locator('.codelens-decoration', { hasText: /self \d+% · total \d+% of Demo\.PricingWorker's samples/ }).first();
+    await lens.waitFor({ timeout: 60_000 });
+    await wb.screenshot('22-profile-lens');
+  });
+
+  it('leaves no trace flag on the target; detaching unloads the probe', async () => {
+    const flagged = (await demo.eval(`length([P || P <- erlang:processes(), {flags, F} <- [erlang:trace_info(P, flags)], F =/= []]).`)) as number;
+    assert.equal(flagged, 0);
+    await wb.runCommand('BEAM: Detach');
+    await until('the probe to unload', async () => {
+      const t = (await demo.eval(`{code:is_loaded(beam_lens_probe), whereis(beam_lens_sampler)}.`)) as Tuple;
+      const [loaded, sampler] = t.elements as [Term, Term];
+      return isAtom(loaded, 'false') && isAtom(sampler, 'undefined');
+    }, 60_000);
+  });
+});

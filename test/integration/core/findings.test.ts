@@ -1,0 +1,97 @@
+// Deeper runtime evidence on the demo node started with DEMO_EVIDENCE=1 (an atom leak, a growing
+// process, a GC-heavy process, a labelled process, a one_for_all group over independent workers
+// with a crash loop): scheduling and GC from microstate accounting, the supervision design
+// review, crash reasons with consent — and the node exactly as it was afterwards.
+import { strict as assert } from 'node:assert';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Atom, type Term } from '../../../src/etf';
+import { startNode, waitFor, type TestNode } from '../harness';
+import { clean } from '../target-state';
+
+const root = path.join(__dirname, '../../..');
+const bin = path.join(root, 'bin/beam-lens');
+
+function run(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(bin, args, { cwd, env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 }, (err, stdout, stderr) => {
+      const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : err ? 1 : 0;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+interface JsonFinding {
+  id: string;
+  rule: string;
+  severity: string;
+  evidence: string[];
+}
+
+/**
+ * What must be the same before and after: our modules and the compiler's (the demo itself loads
+ * modules as it runs: an exception's module on its first crash), logger handlers, microstate
+ * accounting (its state has no reader: switch it on, and off again at once when it was off).
+ */
+const STATE = `Ours = [M || {M, F} <- code:all_loaded(), is_list(F), lists:prefix("beam_lens", atom_to_list(M)) orelse string:find(F, "/compiler-") =/= nomatch],
+  Msacc = case erlang:system_flag(microstate_accounting, true) of false -> erlang:system_flag(microstate_accounting, false), false; true -> true end,
+  {lists:sort(Ours), lists:sort(logger:get_handler_ids()), Msacc}.`;
+
+describe('deeper runtime evidence on the demo node (DEMO_EVIDENCE=1)', function () {
+  this.timeout(240_000);
+  let demo: TestNode;
+  let cwd: string;
+  let baseline: Term;
+
+  before(async () => {
+    if (!existsSync(path.join(root, 'dist/cli.js'))) execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' });
+    demo = await startNode({ command: { file: 'test/fixtures/demo/start.sh', args: (name, cookie) => [name, cookie] }, env: { DEMO_EVIDENCE: '1' } });
+    await waitFor(async () => (await demo.eval(`is_pid(whereis('Elixir.Demo.Evidence.Group')).`)) === Atom.of('true'), 60_000, 'the evidence pathologies');
+    cwd = mkdtempSync(path.join(tmpdir(), 'beam-lens-evidence-'));
+    baseline = await demo.eval(STATE);
+  });
+  after(async () => {
+    await demo?.stop();
+    if (cwd) rmSync(cwd, { recursive: true, force: true });
+  });
+
+  const findings = async (extra: string[]): Promise<JsonFinding[]> => {
+    const r = await run(['findings', '--node', demo.node, '--cookie-file', demo.cookieFile, '--duration', '4', '--json', ...extra], cwd);
+    assert.equal(r.code, 0, r.stderr);
+    return (JSON.parse(r.stdout) as { findings: JsonFinding[] }).findings;
+  };
+
+  it('read-only: GC-heavy process, supervision design review with the escalation path, and what crash reasons would need', async () => {
+    const f = await findings([]);
+    const ids = f.map((x) => x.id);
+    assert.ok(ids.includes('gc-heavy:Demo.Evidence.GcChurner'), ids.join(', '));
+    assert.ok(ids.includes('supervision-strategy:Demo.Evidence.Group'), ids.join(', '));
+    assert.ok(ids.includes('supervision-intensity:Demo.Evidence.Group'), ids.join(', '));
+    assert.ok(!ids.some((id) => id.startsWith('supervision-strategy:kernel')), 'OTP applications are not reviewed');
+    const storm = f.find((x) => x.id === 'restart-storm:Demo.Flaky.Supervisor');
+    assert.ok(storm, ids.join(', '));
+    assert.ok(storm.evidence.some((e) => /^escalation: .*Demo\.Workers\.Supervisor .*the demo application stops/.test(e)), storm.evidence.join('\n'));
+    assert.ok(storm.evidence.some((e) => /crash reasons: not gathered \(with --allow-trace --allow-probe/.test(e)), storm.evidence.join('\n'));
+    assert.deepEqual(await demo.eval(STATE), baseline, 'loaded modules, logger handlers and microstate accounting as before');
+  });
+
+  it('with consent: the crash reason of the restarting children, and nothing left on the node', async () => {
+    const f = await findings(['--allow-trace', '--allow-probe']);
+    const storm = f.find((x) => x.id === 'restart-storm:Demo.Flaky.Supervisor');
+    assert.ok(storm);
+    assert.ok(
+      storm.evidence.some((e) => /crash reasons seen by the supervisor over \d+\.\d s: RuntimeError "upstream inventory service returned 503" in Demo\.FlakyWorker\.handle_info\/2 \(lib\/demo\/workers\/flaky_worker\.ex:\d+\) × \d/.test(e)),
+      storm.evidence.join('\n'),
+    );
+    await clean(demo, [['Elixir.Demo.Pricing', 'compute', 2]]);
+    assert.deepEqual(await demo.eval(STATE), baseline, 'loaded modules, logger handlers and microstate accounting as before');
+  });
+
+  it('the labelled process is named by its label in the process table', async () => {
+    const r = await run(['processes', '--node', demo.node, '--cookie-file', demo.cookieFile, '--sort', 'memory', '--limit', '1000', '--json'], cwd);
+    assert.equal(r.code, 0, r.stderr);
+    assert.match(r.stdout, /orders\.csv/);
+  });
+});

@@ -1,0 +1,67 @@
+import { strict as assert } from 'node:assert';
+import { Atom, Tuple } from '../../../src/etf';
+import { nextFactsDelay, startFactsLoop } from '../../../src/core/facts/schedule';
+import { moduleOf } from '../../../src/core/facts/module-summary';
+
+const mfa = (m: string, f: string, a: number): Tuple => new Tuple([Atom.of(m), Atom.of(f), a]);
+const ic = (m: string, f: string, a: number): Tuple => new Tuple([Atom.of('initial_call'), mfa(m, f, a)]);
+
+describe('facts schedule', () => {
+  it('waits the base interval for cheap collections, 200x the cost for expensive ones (0.5% budget)', () => {
+    assert.equal(nextFactsDelay(20, 0, { baseMs: 10_000 }), 10_000);
+    assert.equal(nextFactsDelay(100, 0, { baseMs: 10_000 }), 20_000);
+    assert.equal(nextFactsDelay(3000, 0, { baseMs: 10_000 }), 600_000);
+    assert.equal(nextFactsDelay(250, 0, { baseMs: 10_000, budget: 0.05 }), 10_000);
+  });
+
+  it('backs off exponentially after failures, capped', () => {
+    const d = [1, 2, 3, 4, 10].map((f) => nextFactsDelay(40, f, { baseMs: 10_000 }));
+    assert.deepEqual(d, [20_000, 40_000, 80_000, 160_000, 600_000]);
+  });
+
+  it('the loop cancels a collection that overruns (its signal aborts) and backs off instead of retrying at once', async () => {
+    const delays: number[] = [];
+    const aborted: boolean[] = [];
+    let calls = 0;
+    await new Promise<void>((resolve) => {
+      const loop = startFactsLoop(
+        (signal) =>
+          new Promise<void>((_, reject) => {
+            calls++;
+            signal.addEventListener('abort', () => {
+              aborted.push(true);
+              reject(signal.reason);
+            });
+          }),
+        {
+          baseMs: 1,
+          budget: 1,
+          timeoutMs: 5,
+          onError: (_err, next) => {
+            delays.push(next);
+            if (delays.length === 3) {
+              loop.stop();
+              resolve();
+            }
+          },
+        },
+      );
+    });
+    assert.equal(calls, 3);
+    assert.equal(aborted.length, 3);
+    // The k-th failure in a row waits at least 2^k times what the overrun took (>= the 5 ms timeout).
+    delays.forEach((d, i) => assert.ok(d >= 5 * 2 ** (i + 1), JSON.stringify(delays)));
+  });
+});
+
+describe('module of a process', () => {
+  it("proc_lib's $initial_call first: GenServer callbacks, supervisors' callback module", () => {
+    assert.equal(moduleOf(ic('proc_lib', 'init_p', 5), mfa('Elixir.Demo.Session', 'init', 1)), 'Elixir.Demo.Session');
+    assert.equal(moduleOf(ic('proc_lib', 'init_p', 5), mfa('supervisor', 'my_sup', 1)), 'my_sup');
+  });
+
+  it('else the initial call (proc_lib answers {proc_lib, init_p, 5} when there is no $initial_call)', () => {
+    assert.equal(moduleOf(ic('my_mod', 'loop', 0), mfa('proc_lib', 'init_p', 5)), 'my_mod');
+    assert.equal(moduleOf(Atom.of('undefined'), mfa('proc_lib', 'init_p', 5)), null);
+  });
+});
