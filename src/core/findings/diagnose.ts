@@ -2,7 +2,7 @@
 // window (with scheduling/GC from microstate accounting and a review of the supervision design)
 // and, when tracing is allowed, a hot-functions session over the same window and then the crash
 // reasons of the most restarting supervisor.
-import { computeFindings, type Finding } from './rules';
+import { computeFindings, uniqueIds, type Finding } from './rules';
 import { monitorFindings } from './run-findings';
 import type { ProgressReporter } from '../target/rpc';
 import { sampleNode, type NodeSamples } from './sampler';
@@ -90,7 +90,7 @@ export async function diagnose(
   findings.sort((a, b) => order[a.severity] - order[b.severity]);
   return {
     samples,
-    findings,
+    findings: uniqueIds(findings),
     ...(notes.length > 0 ? { tracingNote: notes.join('; ') } : {}),
     ...(sched ? { scheduling: sched } : {}),
     ...(crashes ? { crashes } : {}),

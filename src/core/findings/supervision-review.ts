@@ -96,7 +96,8 @@ export function supervisionFindings(trees: ApplicationTree[], links: SiblingLink
             ? `at its limit: one more crash within ${sup.period} s and it gives up; ${escalation}`
             : `at ${rate.toFixed(2)} restarts/s it gives up in about ${Math.max(1, Math.round(left / Math.max(rate, 1e-9)))} s; ${escalation}`;
       }
-      if (sup.strategy === 'one_for_all') {
+      // Only where it costs something: a one_for_all supervisor that restarted in its period.
+      if (sup.strategy === 'one_for_all' && restarts > 0) {
         const kids = sup.children.filter((c) => c.pid && c.type === 'worker');
         if (kids.length >= 2 && kids.every((c) => links[c.pid as string] !== undefined)) {
           const pids = new Set(kids.map((c) => c.pid as string));
@@ -105,7 +106,7 @@ export function supervisionFindings(trees: ApplicationTree[], links: SiblingLink
             out.push({
               id: findingId('supervision-strategy', name),
               rule: 'supervision-strategy',
-              severity: restarts > 0 ? 'warning' : 'info',
+              severity: 'warning',
               title: `${name} is one_for_all over ${kids.length} workers that share no links`,
               evidence: [
                 `children: ${kids.map(label).join(', ')}; none is linked to a sibling (only to the supervisor)`,
@@ -124,5 +125,18 @@ export function supervisionFindings(trees: ApplicationTree[], links: SiblingLink
       }
     }
   }
-  return { findings: out, escalations };
+  return { findings: mergeSameSubject(out), escalations };
+}
+
+/** Supervisors of the same module (a supervisor per connection, per vhost) make one finding, with their count. */
+function mergeSameSubject(findings: Finding[]): Finding[] {
+  const byId = new Map<string, { finding: Finding; count: number }>();
+  for (const f of findings) {
+    const seen = byId.get(f.id);
+    if (seen) seen.count++;
+    else byId.set(f.id, { finding: f, count: 1 });
+  }
+  return [...byId.values()].map(({ finding, count }) =>
+    count === 1 ? finding : { ...finding, evidence: [...finding.evidence, `the same holds for ${count - 1} more ${count === 2 ? 'supervisor' : 'supervisors'} of this module`] },
+  );
 }

@@ -74,11 +74,14 @@ export function measures(r: SessionRecord): Measure[] {
   }
 }
 
+/** The kinds `measures` reads something from (profiles are compared frame by frame in core/profile). */
+const COMPARABLE = new Set<string>(['mailboxes', 'hot', 'report', 'trace', 'trace-messages', 'monitor']);
+
 /** Compares two sessions of one kind. Throws 'usage' for different kinds or a kind with nothing to compare. */
 export function compareSessions(a: SessionRecord, b: SessionRecord): Comparison {
   if (a.kind !== b.kind) throw new BeamLensError('usage', `cannot compare a ${a.kind} session with a ${b.kind} session: compare two of the same kind`);
-  if (a.kind !== 'mailboxes' && a.kind !== 'hot') {
-    throw new BeamLensError('usage', `${a.kind} sessions have no measures to compare; compare two hot-functions or two mailbox-watch sessions`);
+  if (!COMPARABLE.has(a.kind)) {
+    throw new BeamLensError('usage', `${a.kind} sessions have no measures to compare; compare two sessions of: ${[...COMPARABLE].join(', ')}`);
   }
   const before = new Map(measures(a).map((m) => [m.key, m]));
   const after = new Map(measures(b).map((m) => [m.key, m]));
