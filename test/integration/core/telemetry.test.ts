@@ -207,6 +207,25 @@ describe('telemetry (the real library on a test node)', function () {
     assert.ok(isAtom(await node.eval(`erlang:module_loaded(beam_lens_probe).`), 'false'));
   });
 
+  it('a stop (Ctrl-C, a cancelled run) ends the window early with what was counted, detached', async () => {
+    const before = await state();
+    const s = new Attachment(await connect({ node: node.node, cookie: node.cookie }), { env: 'local', grants: { allowProbe: true, allowTrace: true } });
+    try {
+      const stop = new AbortController();
+      const watching = watchTelemetry(s, { events: ['test_app.other.done'], prefixes: ['test_app.other'], durationMs: 60_000, signal: stop.signal });
+      await waitFor(async () => (await state()).handlers !== before.handlers, 20_000, 'our handler attached');
+      stop.abort();
+      const r = await watching;
+      assert.equal(r.endReason, 'stopped');
+      assert.ok(r.durationMs < 60_000);
+      assert.equal(r.events[0]?.event, 'test_app.other.done');
+      assert.equal((await state()).handlers, before.handlers);
+    } finally {
+      await s.detach();
+    }
+    await waitFor(async () => JSON.stringify(await state()) === JSON.stringify(before), 10_000, 'the node as before');
+  });
+
   it('a node without telemetry: listing says so; watching is refused with the reason', async () => {
     plain = await startNode();
     const r = await run(['telemetry', '--node', plain.node, '--cookie-file', plain.cookieFile], work);
