@@ -37,6 +37,8 @@
          module_summary/1]).
 %% Sampling profiler (its own section at the end of this file).
 -export([profile_start/3, profile_stop/1]).
+%% Telemetry window (its own section at the end of this file).
+-export([telemetry_start/3, telemetry_stop/1, telemetry_event/4]).
 
 -type sort_key() :: memory | reductions | message_queue_len.
 -type row() :: {pid(), Value :: non_neg_integer(), Info :: [{atom(), term()}]}.
@@ -2097,3 +2099,222 @@ sampler_finish(Reason, S0) ->
               reductions => R1 - R0, down => lists:reverse(maps:get(down, S))},
     Owner ! {beam_lens_profile, self(), {done, Reason, Stats}},
     exit(normal).
+
+%%% Telemetry window ------------------------------------------------------------------
+
+%% @doc Starts the telemetry watcher, registered as beam_lens_telemetry (one per node): it
+%% attaches fun beam_lens_probe:telemetry_event/4 with telemetry:attach_many/4 under a unique
+%% handler id {beam_lens_probe, Ref} to EventNames (1 to 100 full event names), counts the
+%% events and aggregates their measurements for duration_ms (1 to 3,600,000) ms, then
+%% detaches and sends Owner {beam_lens_telemetry, Watcher, {done, Reason, Summary}} with
+%% Reason completed | stopped. The handler runs in the emitting processes and only bumps
+%% counters in a public ETS table owned by the watcher: per event its count; per numeric
+%% measurement its count and integer sum; for duration-like measurements (duration or a
+%% key ending in _time other than monotonic_time and system_time, in native time units) a
+%% log-scale histogram in microseconds (buckets 4% wide). The table holds at most
+%% max_entries (default 10,000) keys; what would need more is counted as dropped. The
+%% detach is registered with the guardian (grouped under the watcher) before the attach:
+%% the handler goes if the watcher dies, on nodedown and on unload. The watcher ends
+%% (detaching, nothing sent) when Owner goes down. Returns {ok, Watcher, HandlerId} or
+%% {error, no_telemetry | {busy, Pid} | {bad_telemetry_spec, EventNames, Opts} | Reason}.
+-spec telemetry_start([[atom()]], pid(), map()) -> {ok, pid(), term()} | {error, term()}.
+telemetry_start(EventNames, Owner, Opts) when is_list(EventNames), is_pid(Owner), is_map(Opts) ->
+    DurationMs = maps:get(duration_ms, Opts, 10000),
+    MaxEntries = maps:get(max_entries, Opts, 10000),
+    Valid = EventNames =/= [] andalso length(EventNames) =< 100
+        andalso lists:all(fun telemetry_event_name/1, EventNames)
+        andalso profile_in_range(DurationMs, 1, 3600000)
+        andalso profile_in_range(MaxEntries, 10, 100000),
+    %% The application's table owner; telemetry itself loads on first use like any module.
+    Running = is_pid(whereis(telemetry_handler_table)),
+    case {Valid, Running} of
+        {false, _} ->
+            {error, {bad_telemetry_spec, EventNames, Opts}};
+        {true, false} ->
+            {error, no_telemetry};
+        {true, true} ->
+            Tag = make_ref(),
+            Parent = self(),
+            Init = fun() -> telemetry_init(Parent, Tag, EventNames, Owner, DurationMs, MaxEntries) end,
+            {Pid, MRef} = spawn_opt(Init, [monitor]),
+            receive
+                {Tag, Reply} ->
+                    erlang:demonitor(MRef, [flush]),
+                    Reply;
+                {'DOWN', MRef, process, Pid, Reason} ->
+                    {error, {start_failed, Reason}}
+            after 10000 ->
+                    exit(Pid, kill),
+                    erlang:demonitor(MRef, [flush]),
+                    {error, timeout}
+            end
+    end.
+
+%% @doc Asks the watcher to end now (it detaches and sends done with reason stopped).
+-spec telemetry_stop(pid()) -> ok.
+telemetry_stop(Watcher) when is_pid(Watcher) ->
+    Watcher ! beam_lens_telemetry_stop,
+    ok.
+
+%% @doc The handler attached by telemetry_start/3; runs in the process that emits the event.
+%% Never raises (telemetry would log a failure and detach it).
+telemetry_event(Event, Measurements, _Metadata, {beam_lens_telemetry, Tab, Max, Native}) ->
+    try
+        Full = ets:info(Tab, size) >= Max,
+        telemetry_bump(Tab, Full, {Event, count}, 1),
+        case is_map(Measurements) of
+            true ->
+                maps:fold(fun(K, V, _) -> telemetry_measure(Tab, Full, Event, K, V, Native) end,
+                          ok, Measurements);
+            false ->
+                ok
+        end
+    catch
+        _:_ -> ok
+    end;
+telemetry_event(_Event, _Measurements, _Metadata, _Config) ->
+    ok.
+
+telemetry_event_name([_ | _] = Name) -> lists:all(fun is_atom/1, Name);
+telemetry_event_name(_) -> false.
+
+telemetry_bump(Tab, false, Key, Incr) ->
+    ets:update_counter(Tab, Key, Incr, {Key, 0});
+telemetry_bump(Tab, true, Key, Incr) ->
+    case ets:member(Tab, Key) of
+        true -> ets:update_counter(Tab, Key, Incr);
+        false -> ets:update_counter(Tab, dropped, 1)
+    end.
+
+telemetry_measure(Tab, Full, Event, K, V, Native) when is_atom(K), is_number(V) ->
+    case telemetry_duration_key(K) of
+        true ->
+            Us = max(V, 0) * 1000000 / Native,
+            telemetry_bump(Tab, Full, {Event, K, n}, 1),
+            is_integer(V) andalso telemetry_bump(Tab, Full, {Event, K, sum}, V),
+            telemetry_bump(Tab, Full, {Event, K, telemetry_bucket(Us)}, 1);
+        false when is_integer(V) ->
+            telemetry_bump(Tab, Full, {Event, K, n}, 1),
+            telemetry_bump(Tab, Full, {Event, K, sum}, V);
+        false ->
+            telemetry_bump(Tab, Full, {Event, K, n}, 1)
+    end,
+    ok;
+telemetry_measure(_Tab, _Full, _Event, _K, _V, _Native) ->
+    ok.
+
+telemetry_duration_key(duration) -> true;
+telemetry_duration_key(monotonic_time) -> false;
+telemetry_duration_key(system_time) -> false;
+telemetry_duration_key(K) ->
+    B = atom_to_binary(K, utf8),
+    byte_size(B) > 5 andalso binary:part(B, byte_size(B) - 5, 5) =:= <<"_time">>.
+
+%% Bucket I holds [1.04^I, 1.04^(I+1)) microseconds; below 1 ns is bucket 'zero'.
+telemetry_bucket(Us) when Us < 0.001 -> zero;
+telemetry_bucket(Us) -> {b, floor(math:log(Us) / math:log(1.04))}.
+
+telemetry_init(Parent, Tag, EventNames, Owner, DurationMs, MaxEntries) ->
+    case catch register(beam_lens_telemetry, self()) of
+        true ->
+            detach_group_leader(),
+            Tab = ets:new(beam_lens_telemetry, [set, public, {write_concurrency, true}]),
+            ets:insert(Tab, {dropped, 0}),
+            HandlerId = {beam_lens_probe, make_ref()},
+            ok = group_add(self(), [{telemetry, detach, [HandlerId]}]),
+            Native = erlang:convert_time_unit(1, second, native),
+            Config = {beam_lens_telemetry, Tab, MaxEntries, Native},
+            case catch telemetry:attach_many(HandlerId, EventNames,
+                                             fun beam_lens_probe:telemetry_event/4, Config) of
+                ok ->
+                    ORef = erlang:monitor(process, Owner),
+                    Timer = erlang:start_timer(DurationMs, self(), beam_lens_telemetry_end),
+                    Started = erlang:monotonic_time(microsecond),
+                    Parent ! {Tag, {ok, self(), HandlerId}},
+                    telemetry_loop(#{owner => Owner, oref => ORef, timer => Timer, tab => Tab,
+                                     id => HandlerId, events => EventNames, started => Started,
+                                     native => Native});
+                Other ->
+                    _ = group_remove(self()),
+                    Parent ! {Tag, {error, {attach_failed, Other}}}
+            end;
+        _ ->
+            Parent ! {Tag, {error, {busy, whereis(beam_lens_telemetry)}}}
+    end.
+
+telemetry_loop(#{oref := ORef, timer := Timer} = S) ->
+    receive
+        {timeout, Timer, beam_lens_telemetry_end} ->
+            telemetry_finish(completed, S);
+        beam_lens_telemetry_stop ->
+            telemetry_finish(stopped, S);
+        {'DOWN', ORef, process, _, _} ->
+            telemetry_detach(S),
+            exit(normal);
+        _Stray ->
+            telemetry_loop(S)
+    end.
+
+telemetry_detach(#{id := HandlerId}) ->
+    _ = (catch telemetry:detach(HandlerId)),
+    _ = group_remove(self()),
+    ok.
+
+telemetry_finish(Reason, #{owner := Owner, tab := Tab, events := EventNames, started := Started,
+                           native := Native} = S) ->
+    telemetry_detach(S),
+    DurationUs = erlang:monotonic_time(microsecond) - Started,
+    Rows = ets:tab2list(Tab),
+    ets:delete(Tab),
+    Dropped = case lists:keyfind(dropped, 1, Rows) of {dropped, D} -> D; false -> 0 end,
+    Events = [telemetry_summary(E, Rows, Native) || E <- EventNames],
+    Owner ! {beam_lens_telemetry, self(),
+             {done, Reason, #{duration_us => DurationUs, dropped => Dropped, native => Native,
+                              events => Events}}},
+    exit(normal).
+
+%% One event: #{event, count, measurements => [#{key, n, sum, duration, p50_us, p95_us,
+%% p99_us, max_us}]} (sum only for integer values, in native units for duration-like keys;
+%% the percentiles only for duration-like keys).
+telemetry_summary(Event, Rows, Native) ->
+    Count = case lists:keyfind({Event, count}, 1, Rows) of {_, C} -> C; false -> 0 end,
+    Keys = lists:usort([K || {{E, K, n}, _} <- Rows, E =:= Event]),
+    Ms = [telemetry_measurement(Event, K, Rows, Native) || K <- Keys],
+    #{event => Event, count => Count, measurements => Ms}.
+
+telemetry_measurement(Event, K, Rows, _Native) ->
+    N = case lists:keyfind({Event, K, n}, 1, Rows) of {_, X} -> X; false -> 0 end,
+    Base = #{key => K, n => N, duration => telemetry_duration_key(K)},
+    WithSum = case lists:keyfind({Event, K, sum}, 1, Rows) of
+                  {_, Sum} -> Base#{sum => Sum};
+                  false -> Base
+              end,
+    Buckets = lists:sort([{telemetry_bucket_value(B), C} || {{E, K2, B}, C} <- Rows,
+                                                            E =:= Event, K2 =:= K,
+                                                            B =/= n, B =/= sum]),
+    case Buckets of
+        [] ->
+            WithSum;
+        _ ->
+            Total = lists:sum([C || {_, C} <- Buckets]),
+            {MaxUs, _} = lists:last(Buckets),
+            WithSum#{p50_us => telemetry_pct(50, Total, Buckets),
+                     p95_us => telemetry_pct(95, Total, Buckets),
+                     p99_us => telemetry_pct(99, Total, Buckets),
+                     max_us => MaxUs}
+    end.
+
+%% A bucket's value: its geometric middle (at most 2% from any value in it).
+telemetry_bucket_value(zero) -> 0.0;
+telemetry_bucket_value({b, I}) -> math:pow(1.04, I + 0.5).
+
+telemetry_pct(P, Total, Buckets) ->
+    Rank = max(1, ceil(P * Total / 100)),
+    telemetry_pct_walk(Rank, Buckets, 0).
+
+telemetry_pct_walk(_Rank, [{V, _}], _Acc) -> V;
+telemetry_pct_walk(Rank, [{V, C} | Rest], Acc) ->
+    case Acc + C >= Rank of
+        true -> V;
+        false -> telemetry_pct_walk(Rank, Rest, Acc + C)
+    end.

@@ -16,6 +16,7 @@ import { etsCommand, portsCommand } from './commands/ports-ets';
 import { processCommand, processesCommand } from './commands/processes';
 import { profileCommand } from './commands/profile';
 import { reportCommand } from './commands/report';
+import { telemetryCommand } from './commands/telemetry';
 import { treeCommand } from './commands/tree';
 import { hotCommand, monitorCommand, traceCommand, traceMessagesCommand } from './commands/tracing';
 import { ExitCode, exitCodeFor, exitCodeHelp } from './exit-codes';
@@ -38,6 +39,7 @@ const commands: Command[] = [
   traceCommand,
   traceMessagesCommand,
   monitorCommand,
+  telemetryCommand,
   findingsCommand,
   sessionCommand,
   lspCommand,

@@ -50,7 +50,7 @@ tests() ->
      {"children_page and sup_info refuse non-supervisors", fun t_not_a_supervisor/1},
      {"sup_info reads strategy, intensity and recent restarts", fun t_sup_info/1},
      {"reduction_window ranks the busy process first", fun t_reduction_window/1}]
-    ++ probe_profile_test:tests() ++
+    ++ probe_profile_test:tests() ++ probe_telemetry_test:tests() ++
     [     {"owner node down: guardian undoes, kills and unloads", fun t_nodedown_cleanup/1},
      {"owner processes: unload only when the last one goes", fun t_owner_pids/1},
      {"release by the last owner unloads", fun t_release/1},
