@@ -31,7 +31,7 @@ export const INK = '#888888';
 const GRID = '#88888855';
 
 const WIDTH = 720;
-const MARGIN = { top: 34, right: 16, bottom: 46, left: 72 };
+const MARGIN = { top: 48, right: 16, bottom: 46, left: 72 };
 const PLOT_HEIGHT = 220;
 const LEGEND_ROW = 18;
 const MAX_LABEL = 48;
@@ -85,26 +85,29 @@ export function chartPicture(chart: ReportChart): ChartPicture {
   } else {
     top0 = max(chart.series.flatMap((s) => s.points.map((p) => p[1]))) ?? 0;
   }
-  const y = scaleLinear()
-    .domain([0, top0 > 0 ? top0 : 1])
+  // Bytes get round ticks in binary units (0, 20, 40 MiB rather than 19.07 MiB steps).
+  const factor = chart.y.unit !== 'bytes' ? 1 : top0 >= 1024 ** 3 ? 1024 ** 3 : top0 >= 1024 ** 2 ? 1024 ** 2 : top0 >= 1024 ? 1024 : 1;
+  const ys = scaleLinear()
+    .domain([0, top0 > 0 ? top0 / factor : 1])
     .range([bottom, top])
     .nice(5);
-  for (const t of y.ticks(5)) {
+  const y = (v: number): number => ys(v / factor);
+  for (const t of ys.ticks(5).map((k) => k * factor)) {
     const py = round(y(t));
     marks.push({ kind: 'line', x1: left, y1: py, x2: right, y2: py, stroke: GRID, width: 1 });
     marks.push({ kind: 'text', x: left - 6, y: round(py + 4), text: formatValue(t, chart.y.unit), anchor: 'end', size: 11, fill: INK });
   }
   marks.push({ kind: 'line', x1: left, y1: bottom, x2: right, y2: bottom, stroke: INK, width: 1 });
   marks.push({ kind: 'line', x1: left, y1: top, x2: left, y2: bottom, stroke: INK, width: 1 });
-  marks.push({ kind: 'text', x: 14, y: round((top + bottom) / 2), text: shortLabel(chart.y.label, 30), anchor: 'middle', size: 11, fill: INK });
+  // The value axis' label above it (no rotated text: it reads the same in every renderer).
+  marks.push({ kind: 'text', x: 8, y: top - 14, text: shortLabel(chart.y.label, 60), anchor: 'start', size: 11, fill: INK });
   marks.push({ kind: 'text', x: round((left + right) / 2), y: bottom + 34, text: shortLabel(chart.x.label, 80), anchor: 'middle', size: 11, fill: INK });
 
   if (shape === 'lines') {
     const xMax = max(chart.series.flatMap((s) => s.points.map((p) => p[0]))) ?? 0;
     const x = scaleLinear()
       .domain([0, xMax > 0 ? xMax : 1])
-      .range([left, right])
-      .nice(6);
+      .range([left, right]);
     for (const t of x.ticks(6)) {
       const px = round(x(t));
       marks.push({ kind: 'line', x1: px, y1: bottom, x2: px, y2: bottom + 4, stroke: INK, width: 1 });
@@ -129,7 +132,7 @@ export function chartPicture(chart: ReportChart): ChartPicture {
     const band = x.bandwidth();
     categories.forEach((c, k) => {
       const cx = round((x(k) ?? left) + band / 2);
-      marks.push({ kind: 'text', x: cx, y: bottom + 17, text: shortLabel(c, Math.max(4, Math.floor(band / 7))), anchor: 'middle', size: 11, fill: INK });
+      marks.push({ kind: 'text', x: cx, y: bottom + 17, text: shortLabel(c, Math.max(4, Math.floor(band / 6))), anchor: 'middle', size: 11, fill: INK });
     });
     if (shape === 'bars') {
       const inner = scaleBand<number>()
