@@ -1707,8 +1707,8 @@ wait_until_out_of(_Module, _RemotePid, _Deadline) ->
 %% @doc Processes grouped by the module they run, for the editor's lenses: one pass over
 %% erlang:processes(), one row per module {Module, Count, Memory, Messages, MaxQueue,
 %% MaxQueuePid}, the Limit modules with the most processes first. A process belongs to the
-%% module of proc_lib's '$initial_call' (GenServer, Supervisor, Agent callbacks), else to its
-%% initial call's module. Only that dictionary key is read where the running OTP can
+%% type in its process_name dictionary entry (RabbitMQ), else to the module of proc_lib's
+%% '$initial_call' (GenServer, Supervisor, Agent callbacks), else to its initial call's module. Only that dictionary key is read where the running OTP can
 %% (process_info(P, {dictionary, Key}), OTP 26); older releases copy the dictionary. Memory
 %% is proportional to the number of modules, not of processes (no pid list is kept besides
 %% the one erlang:processes/0 returns). The calling process is left out.
@@ -1718,7 +1718,7 @@ wait_until_out_of(_Module, _RemotePid, _Deadline) ->
 module_summary(Limit) when is_integer(Limit), Limit > 0 ->
     Self = self(),
     Items = case dict_key_supported() of
-                true -> [initial_call, {dictionary, '$initial_call'}, message_queue_len, memory];
+                true -> [initial_call, {dictionary, '$initial_call'}, message_queue_len, memory, {dictionary, process_name}];
                 false -> [initial_call, dictionary, message_queue_len, memory]
             end,
     Acc = fold_processes(fun(P, M) when P =:= Self -> M;
@@ -1736,8 +1736,11 @@ dict_key_supported() ->
 
 summary_add(P, Items, M) ->
     case erlang:process_info(P, Items) of
-        [{initial_call, IC}, {_, Dict}, {message_queue_len, Q}, {memory, Mem}] ->
-            Mod = summary_module(IC, Dict),
+        [{initial_call, IC}, {_, Dict}, {message_queue_len, Q}, {memory, Mem} | Name] ->
+            Mod = case summary_name(Name, Dict) of
+                      undefined -> summary_module(IC, Dict);
+                      Type -> Type
+                  end,
             case M of
                 #{Mod := {N, MemS, QS, MaxQ, MaxP}} ->
                     {MaxQ2, MaxP2} = if Q > MaxQ -> {Q, P}; true -> {MaxQ, MaxP} end,
@@ -1749,8 +1752,21 @@ summary_add(P, Items, M) ->
             M
     end.
 
-%% A supervisor's '$initial_call' is {supervisor, CallbackModule, 1}: it runs its callback module.
-summary_module(_IC, {supervisor, M, _}) when is_atom(M) -> M;
+%% RabbitMQ names its queue, connection and channel processes in the process_name
+%% dictionary entry, {Type, Name}: the Type is the module they run (a queue is started as
+%% rabbit_prequeue and becomes rabbit_amqqueue_process).
+summary_name([{_, {Type, _}}], _Dict) when is_atom(Type), Type =/= undefined -> Type;
+summary_name([_], _Dict) -> undefined;
+summary_name([], Dict) when is_list(Dict) ->
+    case lists:keyfind(process_name, 1, Dict) of
+        {_, {Type, _}} when is_atom(Type) -> Type;
+        _ -> undefined
+    end;
+summary_name(_, _) -> undefined.
+
+%% A supervisor's '$initial_call' is {supervisor, CallbackModule, 1} (supervisor_bridge and
+%% RabbitMQ's supervisor2 likewise): it runs its callback module.
+summary_module(_IC, {B, M, _}) when (B =:= supervisor orelse B =:= supervisor2 orelse B =:= supervisor_bridge), is_atom(M) -> M;
 summary_module(_IC, {M, _, _}) when is_atom(M) -> M;
 summary_module(IC, Dict) when is_list(Dict) ->
     case lists:keyfind('$initial_call', 1, Dict) of

@@ -6,7 +6,7 @@ import type { AttachTarget } from './target';
 import type { ConsentGrants, EnvTag } from './consent';
 import { ConsentRequiredError, requireConsent } from './consent';
 import { getOverview, type Overview, type OverviewOptions } from '../inspect/overview';
-import { parsePid } from '../target/pids';
+import { parsePid, resolveProcess } from '../target/pids';
 import { loadedModules, restoreLoadedModules, type ModulesRestored } from '../target/loaded-modules';
 import { PROBE_MODULE, ProbeHandle, loadProbe, type ProbeStatus } from '../probe/loader';
 import { processDetail, type DetailOptions, type ProcessDetail } from '../inspect/process-detail';
@@ -169,8 +169,9 @@ export class Attachment {
     return topProcessesViaRpc(this.connection, this.evaluator, query);
   }
 
+  /** One process by pid (`<0.123.0>`) or registered name. */
   async processDetail(pid: string, options?: DetailOptions): Promise<ProcessDetail> {
-    return processDetail(this.evaluator, this.node, await parsePid(this.connection, pid), options);
+    return processDetail(this.evaluator, this.node, await resolveProcess(this.connection, this.evaluator, pid), options);
   }
 
   tree(options?: TreeOptions): Promise<ApplicationTree[]> {

@@ -85,7 +85,9 @@ export function findingItems(node: string, diagnosis: readonly Finding[] | null,
   return findings.map((finding) => ({ kind: 'finding', node, finding }));
 }
 
+/** The one naming rule's title (src/core/identity.ts), computed where the row was read. */
 export function processLabel(r: ProcessRow): string {
+  if (r.title !== undefined) return r.title;
   if (r.name) return formatModule(r.name);
   const mfa = r.initialCall ?? r.currentFunction;
   return mfa ? formatModule(mfa.split(':')[0] as string) : r.pid;
