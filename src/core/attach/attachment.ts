@@ -178,10 +178,13 @@ export class Attachment {
     return applicationTrees(this.connection, this.evaluator, { ...options, useProbe: this.probeHandle !== null });
   }
 
-  /** One page of one supervisor's children (sorted on the target by memory), for paging large ones. */
-  async supervisorPage(pid: string, offset: number, limit: number): Promise<TreeNode> {
+  /**
+   * One page of one supervisor's children (sorted on the target by memory), for paging large ones;
+   * `depth` levels below it (2: the children's own children too, as the first tree had them).
+   */
+  async supervisorPage(pid: string, offset: number, limit: number, depth = 1): Promise<TreeNode> {
     const sup = await parsePid(this.connection, pid);
-    return walkSupervisor(this.connection, this.evaluator, sup, { id: null, module: null, name: null }, { pageSize: limit, pageOffset: offset, maxDepth: 1, useProbe: this.probeHandle !== null }, 0);
+    return walkSupervisor(this.connection, this.evaluator, sup, { id: null, module: null, name: null }, { pageSize: limit, pageOffset: offset, maxDepth: depth, useProbe: this.probeHandle !== null }, 0);
   }
 
   ports(limit: number): Promise<{ total: number; rows: PortRow[] }> {

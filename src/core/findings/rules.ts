@@ -219,6 +219,11 @@ function reductionFindings(s: NodeSamples): Finding[] {
   return out;
 }
 
+/** binary:copy/1 in the syntax of the process's code: Elixir (`:binary.copy/1`) or Erlang. */
+export function binaryCopy(module: string | null): string {
+  return module?.startsWith('Elixir.') ? ':binary.copy/1' : 'binary:copy/1';
+}
+
 function memoryFindings(s: NodeSamples): Finding[] {
   const out: Finding[] = [];
   const total = s.overviewEnd.memory.total || 1;
@@ -245,9 +250,9 @@ function memoryFindings(s: NodeSamples): Finding[] {
         ...(advice ?? {
           recommendation:
             `Keeping large binaries in ${mod ? formatModule(mod) : 'this process'}'s state pins them in memory. Store ` +
-            'what is needed instead (a copy of the slice you keep, so the large parent can be freed), evict ' +
+            `what is needed instead (\`${binaryCopy(mod)}\` of the slice you keep, so the large parent can be freed), evict ` +
             'old entries (size or age bound), or move the data to ETS with a size limit.',
-          risk: 'Copying costs a copy per stored slice; eviction means cache misses and reloads.',
+          risk: `\`${binaryCopy(mod)}\` costs a copy per stored slice; eviction means cache misses and reloads.`,
           validation: "Watch `binary` memory in `beam-lens overview` and this process's binary total over a longer window: it should plateau.",
         }),
       });
