@@ -1,12 +1,14 @@
 // The report webview's controller: runs the diagnosis (with consent when it traces), shows the
 // report document in the view, focuses a finding, and saves the report as Markdown where the user says.
-import { writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import * as vscode from 'vscode';
 import { withLinkedSignal } from '../core/runs/cancel';
 import { diagnose } from '../core/findings/diagnose';
 import { buildReport } from '../core/report/build';
 import type { ReportDocument } from '../core/report/document';
 import { renderReportMarkdown } from '../core/report/markdown';
+import { reportChartFiles } from '../core/report/chart-files';
 import { assertNever, type ReportToHost } from '../protocol/webview';
 import { askConsent } from './consent';
 import type { AttachedNode } from './nodes';
@@ -112,7 +114,7 @@ export class ReportView {
   private render(): void {
     const d = this.n.diagnosis;
     if (!d) return;
-    this.document = buildReport({ samples: d.samples, findings: d.findings, env: this.n.env, probe: this.n.session.hasProbe, ...(d.tracingNote ? { tracingNote: d.tracingNote } : {}) });
+    this.document = buildReport({ samples: d.samples, findings: d.findings, env: this.n.env, probe: this.n.session.hasProbe, ...(d.tracingNote ? { tracingNote: d.tracingNote } : {}), ...(d.scheduling ? { scheduling: d.scheduling } : {}) });
     this.post();
   }
 
@@ -123,14 +125,21 @@ export class ReportView {
 
   private async save(): Promise<void> {
     if (!this.document) return this.panel.postError('There is no report to save yet.');
-    const markdown = renderReportMarkdown(this.document);
+    // The document shown when Save was pressed (a regeneration during the dialog does not change what is saved).
+    const doc = this.document;
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
     const uri = await vscode.window.showSaveDialog({
       filters: { Markdown: ['md'] },
       ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, `beam-lens-report-${this.n.node.replace(/[^\w.-]/g, '_')}.md`) } : {}),
     });
     if (!uri) return;
-    await writeFile(uri.fsPath, markdown);
+    // The charts go next to the Markdown (X.charts/*.svg), as `beam-lens report --out` writes them.
+    const charts = reportChartFiles(doc, uri.fsPath);
+    for (const c of charts) {
+      await mkdir(path.dirname(c.file), { recursive: true });
+      await writeFile(c.file, c.svg);
+    }
+    await writeFile(uri.fsPath, renderReportMarkdown(doc, { chartImages: new Map(charts.map((c) => [c.chart, c.relative])) }));
     void vscode.window.showInformationMessage(`Report saved to ${uri.fsPath}`);
   }
 }

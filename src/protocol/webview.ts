@@ -142,6 +142,10 @@ export type {
   TextSpan,
 } from '../core/report/document';
 
+// Charts are drawn from the same pure picture model as the SVG files next to a Markdown report.
+export { chartPicture } from '../core/report/chart-picture';
+export type { ChartMark, ChartPicture } from '../core/report/chart-picture';
+
 export type HostToReport =
   /** A report to show; `focusFinding` is the id of a finding to scroll to and mark. */
   | { type: 'report'; document: ReportDocument; focusFinding?: string }

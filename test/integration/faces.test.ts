@@ -19,6 +19,7 @@ import { findingItems } from '../../src/extension/model/sidebar';
 import { startNode, waitFor, type TestNode } from './harness';
 import { LspTestClient } from './lsp-client';
 import { data, startMcp } from './mcp/client';
+import { parseXml, xmlElements } from '../unit/core/report/xml';
 
 const root = path.join(__dirname, '../..');
 const bin = path.join(root, 'bin/beam-lens');
@@ -114,6 +115,18 @@ describe('faces agree on the findings of one node', function () {
       assert.deepEqual(pairs(document.sections.flatMap((x) => x.blocks).flatMap((b) => (b.kind === 'finding' ? [b.finding] : []))), reportPairs, 'saved report document');
       const markdown = readFileSync(path.join(ws, 'report.md'), 'utf8');
       for (const [id] of reportPairs) assert.ok(markdown.includes(`- Finding id: \`${id}\``), `${id} in report.md`);
+      // Its charts (issue 18 item 7): SVG files next to it that parse, each linked as an image by relative path.
+      const charts = (JSON.parse(report.stdout) as { charts: string[] }).charts;
+      const chartNames = charts.map((f) => path.relative(ws, f));
+      for (const name of ['report.charts/mailbox.svg', 'report.charts/memory.svg', 'report.charts/schedulers.svg']) assert.ok(chartNames.includes(name), `${name} in ${chartNames.join(', ')}`);
+      for (const name of chartNames) {
+        const svg = parseXml(readFileSync(path.join(ws, name), 'utf8'));
+        assert.equal(svg.name, 'svg', name);
+        assert.ok(xmlElements(svg, 'text').length > 5, `${name}: labels`);
+        assert.ok(markdown.includes(`](${name})`), `${name} linked from report.md`);
+      }
+      const mailboxSvg = readFileSync(path.join(ws, 'report.charts/mailbox.svg'), 'utf8');
+      assert.ok(mailboxSvg.includes('Demo.EventSink'), 'the growing mailbox is charted');
 
       // The sidebar model over live facts (two collections, so mailbox growth is known).
       const collector = factsCollector(session);

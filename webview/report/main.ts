@@ -44,9 +44,15 @@ function setBusy(busy: boolean): void {
   body.setAttribute('aria-busy', String(busy));
 }
 
-const dom: DomBuilder<HTMLElement, Node> = {
+const dom: DomBuilder<HTMLElement | SVGElement, Node> = {
   element(tag, attributes, children) {
     const el = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes)) if (value !== undefined) el.setAttribute(name, value);
+    el.append(...children);
+    return el;
+  },
+  svg(tag, attributes, children) {
+    const el = document.createElementNS('http://www.w3.org/2000/svg', tag);
     for (const [name, value] of Object.entries(attributes)) if (value !== undefined) el.setAttribute(name, value);
     el.append(...children);
     return el;
@@ -56,8 +62,8 @@ const dom: DomBuilder<HTMLElement, Node> = {
 };
 
 /** The report shown, and each finding's element by id. */
-let shown: { document: ReportDocument; findings: Map<string, HTMLElement> } | null = null;
-let focused: HTMLElement | null = null;
+let shown: { document: ReportDocument; findings: Map<string, HTMLElement | SVGElement> } | null = null;
+let focused: HTMLElement | SVGElement | null = null;
 /** Whether the status line says a finding asked for is missing (cleared once one is found). */
 let saysMissing = false;
 

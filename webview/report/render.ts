@@ -4,6 +4,9 @@
 // never parsed as HTML. Findings are addressed by id: the result maps each id to its element.
 import {
   assertNever,
+  chartPicture,
+  type ChartMark,
+  type ReportChart,
   type ReportBlock,
   type ReportDocument,
   type ReportFinding,
@@ -42,9 +45,21 @@ export type ReportTag =
 /** The only attributes the report sets (none of them can run script). */
 export type ReportAttributes = Partial<Record<'class' | 'scope' | 'title' | 'type', string>>;
 
+/** The SVG elements a chart is drawn with (created in the SVG namespace). */
+export type SvgTag = 'svg' | 'title' | 'desc' | 'line' | 'path' | 'rect' | 'text';
+
+/** The only SVG attributes a chart sets: geometry and paint, all from the chart model (none can run script or load anything). */
+export type SvgAttributes = Partial<
+  Record<
+    'class' | 'role' | 'aria-label' | 'viewBox' | 'width' | 'height' | 'x' | 'y' | 'x1' | 'y1' | 'x2' | 'y2' | 'd' | 'fill' | 'stroke' | 'stroke-width' | 'stroke-dasharray' | 'text-anchor' | 'font-size' | 'font-weight',
+    string
+  >
+>;
+
 /** Builds nodes: the webview's is backed by `document`, the tests' by plain objects. */
 export interface DomBuilder<E extends N, N> {
   element(tag: ReportTag, attributes: ReportAttributes, children: readonly N[]): E;
+  svg(tag: SvgTag, attributes: SvgAttributes, children: readonly N[]): E;
   text(text: string): N;
   onClick(element: E, handler: () => void): void;
 }
@@ -120,6 +135,31 @@ export function renderReportDocument<E extends N, N>(doc: ReportDocument, dom: D
     );
   };
 
+  // The chart as SVG elements from the shared picture model (the same marks as the Markdown's SVG files).
+  const chart = (c: ReportChart): E => {
+    const p = chartPicture(c);
+    const n = (v: number): string => String(v);
+    const mark = (m: ChartMark): E => {
+      switch (m.kind) {
+        case 'line':
+          return dom.svg('line', { x1: n(m.x1), y1: n(m.y1), x2: n(m.x2), y2: n(m.y2), stroke: m.stroke, 'stroke-width': n(m.width), ...(m.dash ? { 'stroke-dasharray': m.dash } : {}) }, []);
+        case 'path':
+          return dom.svg('path', { d: m.d, fill: 'none', stroke: m.stroke, 'stroke-width': n(m.width) }, []);
+        case 'rect':
+          return dom.svg('rect', { x: n(m.x), y: n(m.y), width: n(m.width), height: n(m.height), fill: m.fill }, [dom.svg('title', {}, [dom.text(m.title)])]);
+        case 'text':
+          return dom.svg('text', { x: n(m.x), y: n(m.y), 'text-anchor': m.anchor, 'font-size': n(m.size), fill: m.fill, ...(m.bold ? { 'font-weight': 'bold' } : {}) }, [dom.text(m.text)]);
+        default:
+          return assertNever(m);
+      }
+    };
+    return dom.svg('svg', { class: 'chart-picture', role: 'img', 'aria-label': p.title, viewBox: `0 0 ${p.width} ${p.height}`, width: n(p.width), height: n(p.height) }, [
+      dom.svg('title', {}, [dom.text(p.title)]),
+      dom.svg('desc', {}, [dom.text(p.description)]),
+      ...p.marks.map(mark),
+    ]);
+  };
+
   const finding = (f: ReportFinding, level: number): E => {
     const items: E[] = [el('li', {}, dom.text('Finding id: '), el('code', {}, dom.text(f.id)))];
     if (f.process) {
@@ -159,7 +199,7 @@ export function renderReportDocument<E extends N, N>(doc: ReportDocument, dom: D
       case 'table':
         return table(b.table);
       case 'chart':
-        return el('div', { class: 'chart' }, el('p', {}, dom.text(`${b.chart.title}:`)), table(b.chart.fallback, 'chart-data'));
+        return el('div', { class: 'chart' }, el('p', {}, dom.text(`${b.chart.title}:`)), chart(b.chart), table(b.chart.fallback, 'chart-data'));
       default:
         return assertNever(b);
     }

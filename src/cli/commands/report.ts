@@ -4,6 +4,7 @@ import { diagnose, type Diagnosis } from '../../core/findings/diagnose';
 import { buildReport } from '../../core/report/build';
 import type { ReportDocument } from '../../core/report/document';
 import { renderReportMarkdown } from '../../core/report/markdown';
+import { reportChartFiles } from '../../core/report/chart-files';
 import { fileAuditLog } from '../../core/records/audit';
 import { factsFromDiagnosis } from '../../core/facts/saved-facts';
 import { runAudited } from '../../core/runs/run';
@@ -50,7 +51,7 @@ export const reportCommand: Command = {
         save: { cwd },
         body: async (runSignal) => {
           d = await diagnose(s, { durationMs: seconds * 1000, trace, onProgress: progress.report, signal: runSignal });
-          report = buildReport({ samples: d.samples, findings: d.findings, env: s.env, probe: s.probe.state === 'loaded', ...(d.tracingNote ? { tracingNote: d.tracingNote } : {}) });
+          report = buildReport({ samples: d.samples, findings: d.findings, env: s.env, probe: s.probe.state === 'loaded', ...(d.tracingNote ? { tracingNote: d.tracingNote } : {}), ...(d.scheduling ? { scheduling: d.scheduling } : {}) });
           return {
             // The facts for the editor's lenses without a node, and the document `session show` renders.
             value: { facts: factsFromDiagnosis(d, s.env), report },
@@ -75,11 +76,17 @@ export const reportCommand: Command = {
     progress.done();
     const file = path.resolve(cwd, out);
     mkdirSync(path.dirname(file), { recursive: true });
-    writeFileSync(file, renderReportMarkdown(report));
+    // The charts as SVG files next to the Markdown (X.charts/*.svg), linked from it as images.
+    const charts = reportChartFiles(report, file);
+    for (const c of charts) {
+      mkdirSync(path.dirname(c.file), { recursive: true });
+      writeFileSync(c.file, c.svg);
+    }
+    writeFileSync(file, renderReportMarkdown(report, { chartImages: new Map(charts.map((c) => [c.chart, c.relative])) }));
     if (booleanFlag(args.flags, 'json')) {
-      printJson(output, { file, session: sessionFile, node: samples.node, windowMs: samples.windowMs, probe, findings });
+      printJson(output, { file, charts: charts.map((c) => c.file), session: sessionFile, node: samples.node, windowMs: samples.windowMs, probe, findings });
     } else {
-      output.out(`report written to ${file} (session saved in ${sessionFile})`);
+      output.out(`report written to ${file}${charts.length > 0 ? ` with ${charts.length} chart${charts.length === 1 ? '' : 's'} in ${path.dirname(charts[0]?.file ?? file)}` : ''} (session saved in ${sessionFile})`);
       output.out(`${findings.length} findings on ${samples.node} over ${(samples.windowMs / 1000).toFixed(1)} s:`);
       for (const f of findings) output.out(`  [${f.severity}] ${f.title}`);
     }

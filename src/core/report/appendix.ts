@@ -5,10 +5,12 @@ import { displayMfa } from '../findings/rules';
 import { count, numberCell, paragraph, section, text, code, type ReportChart, type ReportSection, type ReportTable, type RichText, type TableCell } from './document';
 import type { NodeSamples } from '../findings/sampler';
 import { walkTree } from '../inspect/tree';
+import type { SchedulingSample } from '../findings/scheduling';
+import { memoryChart, microstateChart, schedulerChart } from './charts';
 
 const plain = (t: string): TableCell => ({ kind: 'text', text: t });
 
-export function reportAppendix(s: NodeSamples, tracingNote?: string): ReportSection[] {
+export function reportAppendix(s: NodeSamples, tracingNote?: string, scheduling?: SchedulingSample): ReportSection[] {
   const out = [
     section('busiest-processes', 'Busiest processes in the window', [{ kind: 'table', table: busiestProcesses(s) }]),
     section('largest-ets-tables', 'Largest ETS tables', [{ kind: 'table', table: largestEts(s) }]),
@@ -16,6 +18,11 @@ export function reportAppendix(s: NodeSamples, tracingNote?: string): ReportSect
   ];
   const chart = mailboxChart(s);
   if (chart) out.push(section('mailbox-lengths', 'Mailbox lengths over the window', [{ kind: 'chart', chart }]));
+  out.push(section('memory-by-type', 'Memory by type', [{ kind: 'chart', chart: memoryChart(s) }]));
+  const sched = schedulerChart(s);
+  if (sched) out.push(section('scheduler-utilization', 'Scheduler utilization', [{ kind: 'chart', chart: sched }]));
+  const msacc = microstateChart(scheduling);
+  if (msacc) out.push(section('microstates', 'Microstate accounting', [{ kind: 'chart', chart: msacc }]));
   out.push(section('method', 'Method', [paragraph(method(s, tracingNote))]));
   return out;
 }
@@ -154,6 +161,8 @@ function mailboxChart(s: NodeSamples): ReportChart | null {
     }),
   };
   return {
+    id: 'mailbox',
+    shape: 'lines',
     title: 'Messages queued, sampled every second',
     x: { label: 'time since the window started', unit: 'ms' },
     y: { label: 'messages queued', unit: 'count' },

@@ -22,6 +22,7 @@ import {
   type SummaryFact,
 } from './document';
 import type { NodeSamples } from '../findings/sampler';
+import type { SchedulingSample } from '../findings/scheduling';
 
 const MiB = 1024 * 1024;
 
@@ -33,6 +34,8 @@ export interface ReportInput {
   probe: boolean;
   /** Why counting calls was asked for but did not run (diagnose's tracingNote). */
   tracingNote?: string;
+  /** Microstate accounting over the window (diagnose's `scheduling`), charted when present. */
+  scheduling?: SchedulingSample;
   generatedAt?: Date;
 }
 
@@ -76,7 +79,7 @@ export function buildReport(input: ReportInput): ReportDocument {
             'every finding above should disappear or shrink, and no new one should appear. Keep the previous release ready to roll back.',
         ),
       ]),
-      section('appendix', 'Appendix', [], reportAppendix(s, input.tracingNote)),
+      section('appendix', 'Appendix', [], reportAppendix(s, input.tracingNote, input.scheduling)),
     ],
   };
 }

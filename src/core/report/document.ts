@@ -82,7 +82,8 @@ export interface TableColumn {
   type: ColumnType;
 }
 
-export type NumberUnit = 'count' | 'bytes' | 'per-second';
+/** `percent` values are 0..100. */
+export type NumberUnit = 'count' | 'bytes' | 'per-second' | 'percent';
 
 export type TableCell =
   | { kind: 'text'; text: string }
@@ -96,13 +97,24 @@ export interface ReportTable {
   rows: TableCell[][];
 }
 
-/** A series of measurements over the window (shown as a table until the views draw charts). */
+/** How a chart is drawn: lines over time, bars per category (one per series), or stacked bars. */
+export type ChartShape = 'lines' | 'bars' | 'stacked';
+
+/**
+ * Measurements as a chart: series over the window (lines) or per category (bars, where a point's
+ * x is the index into `x.categories`). Views draw it (chart-picture.ts); `fallback` is the same
+ * data as a table, kept next to the picture for readers that cannot see it.
+ */
 export interface ReportChart {
+  /** Unique within the document, [a-z0-9-]: names the chart's SVG file ("mailbox"). Absent in documents of older versions. */
+  id?: string;
+  /** Absent means lines (documents of older versions). */
+  shape?: ChartShape;
   title: string;
-  x: { label: string; unit: 'ms' };
+  x: { label: string; unit: 'ms' | 'category'; categories?: string[] };
   y: { label: string; unit: NumberUnit };
   series: Array<{ label: string; points: Array<[number, number]> }>;
-  /** The same data as a table, for views that do not draw charts (Markdown, for now the webview). */
+  /** The same data as a table. */
   fallback: ReportTable;
 }
 
@@ -195,5 +207,5 @@ export function count(n: number): string {
 }
 
 export function numberCell(value: number, unit: NumberUnit): TableCell {
-  return { kind: 'number', value, unit, display: unit === 'bytes' ? mib(value) : count(value) };
+  return { kind: 'number', value, unit, display: unit === 'bytes' ? mib(value) : unit === 'percent' ? `${value.toFixed(1)}%` : count(value) };
 }

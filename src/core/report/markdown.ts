@@ -2,26 +2,32 @@
 // Markdown" write). Text is escaped only where Markdown would read it as markup (so
 // `gen_server:loop/7` stays readable), code spans are fenced with enough backticks for what they
 // hold, and table cells escape their pipes. Node data can never become HTML, a link or emphasis.
-import type { ReportBlock, ReportDocument, ReportFinding, ReportSection, ReportTable, RichText, TableCell, TextSpan } from './document';
+import type { ReportBlock, ReportChart, ReportDocument, ReportFinding, ReportSection, ReportTable, RichText, TableCell, TextSpan } from './document';
 
 /** Where a piece of inline Markdown goes: table cells also need their pipes escaped. */
 type Place = 'inline' | 'table';
 
-export function renderReportMarkdown(doc: ReportDocument): string {
+export interface MarkdownOptions {
+  /** The image of each chart, as a path relative to the Markdown file (chart-files.ts); a chart without one shows its table only. */
+  chartImages?: ReadonlyMap<ReportChart, string>;
+}
+
+export function renderReportMarkdown(doc: ReportDocument, options: MarkdownOptions = {}): string {
   const out: string[] = [`# ${heading(doc.title)}`, '', startOfLine(inline(doc.byline)), ''];
-  for (const s of doc.sections) renderSection(s, 2, out);
+  const images = options.chartImages ?? new Map<ReportChart, string>();
+  for (const s of doc.sections) renderSection(s, 2, out, images);
   // One blank line at the end, as before.
   while (out.length > 0 && out[out.length - 1] === '') out.pop();
   return `${out.join('\n')}\n`;
 }
 
-function renderSection(s: ReportSection, level: number, out: string[]): void {
+function renderSection(s: ReportSection, level: number, out: string[], images: ReadonlyMap<ReportChart, string>): void {
   out.push(`${'#'.repeat(Math.min(6, level))} ${escapeHeading(escapeText(s.title, 'inline'))}`, '');
-  for (const b of s.blocks) renderBlock(b, level, out);
-  for (const sub of s.sections) renderSection(sub, level + 1, out);
+  for (const b of s.blocks) renderBlock(b, level, out, images);
+  for (const sub of s.sections) renderSection(sub, level + 1, out, images);
 }
 
-function renderBlock(b: ReportBlock, level: number, out: string[]): void {
+function renderBlock(b: ReportBlock, level: number, out: string[], images: ReadonlyMap<ReportChart, string>): void {
   switch (b.kind) {
     case 'paragraph':
       out.push(startOfLine(inline(b.text)), '');
@@ -39,12 +45,21 @@ function renderBlock(b: ReportBlock, level: number, out: string[]): void {
     case 'table':
       out.push(...table(b.table), '');
       return;
-    case 'chart':
+    case 'chart': {
+      const image = images.get(b.chart);
+      if (image !== undefined) out.push(imageLink(b.chart.title, image), '');
       out.push(startOfLine(escapeText(`${b.chart.title}:`, 'inline')), '', ...table(b.chart.fallback), '');
       return;
+    }
     default:
       assertNever(b);
   }
+}
+
+/** `![title](path)`: the alt text escaped like any text, each path segment percent-encoded (so no name can end the link). */
+export function imageLink(alt: string, relativePath: string): string {
+  const target = relativePath.split('/').map(encodeURIComponent).join('/');
+  return `![${escapeText(alt, 'inline')}](${target})`;
 }
 
 function finding(f: ReportFinding, level: number): string[] {

@@ -50,7 +50,7 @@ function oneOf<T extends string>(x: unknown, where: string, values: readonly T[]
 }
 
 const SEVERITIES = ['info', 'warning', 'critical'] as const;
-const UNITS = ['count', 'bytes', 'per-second'] as const;
+const UNITS = ['count', 'bytes', 'per-second', 'percent'] as const;
 
 function span(x: unknown, where: string): TextSpan {
   const o = obj(x, where);
@@ -95,9 +95,9 @@ function chart(x: unknown, where: string): ReportChart {
   const o = obj(x, where);
   const x0 = obj(o.x, `${where}.x`);
   const y0 = obj(o.y, `${where}.y`);
-  return {
+  const out: ReportChart = {
     title: str(o.title, `${where}.title`),
-    x: { label: str(x0.label, `${where}.x.label`), unit: oneOf(x0.unit, `${where}.x.unit`, ['ms']) },
+    x: { label: str(x0.label, `${where}.x.label`), unit: oneOf(x0.unit, `${where}.x.unit`, ['ms', 'category']) },
     y: { label: str(y0.label, `${where}.y.label`), unit: oneOf(y0.unit, `${where}.y.unit`, UNITS) },
     series: arr(o.series, `${where}.series`, (s, w) => {
       const so = obj(s, w);
@@ -111,6 +111,14 @@ function chart(x: unknown, where: string): ReportChart {
     }),
     fallback: table(o.fallback, `${where}.fallback`),
   };
+  if (o.id !== undefined) {
+    const id = str(o.id, `${where}.id`);
+    if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(id)) fail(`${where}.id`, 'is not a chart id (lowercase letters, digits and dashes)');
+    out.id = id;
+  }
+  if (o.shape !== undefined) out.shape = oneOf(o.shape, `${where}.shape`, ['lines', 'bars', 'stacked'] as const);
+  if (x0.categories !== undefined) out.x.categories = arr(x0.categories, `${where}.x.categories`, str);
+  return out;
 }
 
 function finding(x: unknown, where: string): ReportFinding {

@@ -268,7 +268,7 @@ export function registerSessionTools(ctx: McpContext): void {
           durationMs: (v) => (v.durationS ?? durationS) * 1000,
           body: async (v, signal) => {
             d = await diagnose(s, { durationMs: (v.durationS ?? durationS) * 1000, trace: allowTrace, signal, onProgress: (done, total, what) => progress(done, total, what) });
-            doc = buildReport({ samples: d.samples, findings: d.findings, env: s.env, probe: s.probe.state === 'loaded', ...(d.tracingNote ? { tracingNote: d.tracingNote } : {}) });
+            doc = buildReport({ samples: d.samples, findings: d.findings, env: s.env, probe: s.probe.state === 'loaded', ...(d.tracingNote ? { tracingNote: d.tracingNote } : {}), ...(d.scheduling ? { scheduling: d.scheduling } : {}) });
             return { value: { facts: factsFromDiagnosis(d, s.env), report: doc }, endReason: signal.aborted ? 'stopped' : 'completed', durationMs: d.samples.windowMs, ...(d.tracingNote ? { endDetail: d.tracingNote } : {}) };
           },
         });

@@ -198,6 +198,9 @@ describe('beam-lens CLI', function () {
       const md = readFileSync(file, 'utf8');
       for (const h of ['## Diagnostic summary', '## Findings', '## Recommended changes', '## Risk & validation plan']) assert.ok(md.includes(h), h);
       assert.ok(!md.includes(node.cookieText), 'no cookie in the report');
+      // Memory by type is always charted: its SVG next to the Markdown, linked as an image.
+      assert.ok(readFileSync(path.join(dir, 'r.charts/memory.svg'), 'utf8').startsWith('<?xml'), 'memory chart written');
+      assert.ok(md.includes('](r.charts/memory.svg)'), 'memory chart linked');
       // The saved session carries the report as a typed document (what `session show` can render).
       const sessionFile = /session saved in (.+)\)$/m.exec(r.stdout)?.[1] ?? '';
       const saved = JSON.parse(readFileSync(sessionFile, 'utf8')) as { result: { report?: { version?: unknown; node?: unknown; sections?: Array<{ id?: unknown }> } } };

@@ -28,7 +28,7 @@ describe('report document', () => {
     assert.deepEqual(d.sections.map((s) => s.id), ['summary', 'findings', 'recommended-changes', 'risk-and-validation', 'appendix']);
     assert.deepEqual(
       sectionById(d.sections, 'appendix').sections.map((s) => s.id),
-      ['busiest-processes', 'largest-ets-tables', 'supervisors', 'mailbox-lengths', 'method'],
+      ['busiest-processes', 'largest-ets-tables', 'supervisors', 'mailbox-lengths', 'memory-by-type', 'scheduler-utilization', 'method'],
     );
     assert.deepEqual(d.findingCounts, { critical: 1, warning: 1, info: 0, total: 2 });
     assert.equal(d.version, 1);

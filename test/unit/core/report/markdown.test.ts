@@ -52,7 +52,7 @@ describe('report Markdown', () => {
       .map((t, i, all) => (t.type === 'heading_open' ? `${t.tag} ${all[i + 1]?.children?.map((c) => c.content).join('') ?? ''}` : null))
       .filter((x): x is string => x !== null);
     assert.deepEqual(headings.slice(0, 5), ['h1 BEAM Lens report: demo@host', 'h2 Diagnostic summary', 'h2 Findings', "h3 1. [CRITICAL] Demo.EventSink's mailbox grows by 98 messages/s", `h3 2. [WARNING] ${HOSTILE} holds 40.0 MiB of off-heap binaries`]);
-    assert.deepEqual(headings.slice(5), ['h2 Recommended changes', 'h2 Risk & validation plan', 'h2 Appendix', 'h3 Busiest processes in the window', 'h3 Largest ETS tables', 'h3 Supervisors', 'h3 Mailbox lengths over the window', 'h3 Method']);
+    assert.deepEqual(headings.slice(5), ['h2 Recommended changes', 'h2 Risk & validation plan', 'h2 Appendix', 'h3 Busiest processes in the window', 'h3 Largest ETS tables', 'h3 Supervisors', 'h3 Mailbox lengths over the window', 'h3 Memory by type', 'h3 Scheduler utilization', 'h3 Method']);
     assert.ok(md.startsWith('# BEAM Lens report: `demo@host`\n\nGenerated 2026-12-01T10:00:00.000Z · environment **prod** · sampled read-only for 5.0 s'));
     assert.ok(md.endsWith('.\n') && !md.endsWith('\n\n'));
   });
@@ -87,7 +87,7 @@ describe('report Markdown', () => {
 
   it('keeps every table rectangular, pipes in cells (text and code) included', () => {
     const all = tables(md);
-    assert.equal(all.length, 6, 'summary, risk, busiest, ETS, supervisors, mailbox chart');
+    assert.equal(all.length, 8, 'summary, risk, busiest, ETS, supervisors, mailbox, memory and scheduler charts');
     for (const t of all) for (const r of t) assert.equal(r.length, t[0]?.length, JSON.stringify(r));
     const ets = all[3] ?? [];
     assert.deepEqual(ets[1]?.slice(0, 3), ['cache|table', '200,000', '23.0 MiB']);

@@ -3,8 +3,8 @@
 // table cells, and a hostile process name that stays text (never markup, never an attribute).
 import { strict as assert } from 'node:assert';
 import { buildReport } from '../../../../src/core/report/build';
-import type { ReportDocument } from '../../../../src/protocol/webview';
-import { renderReportDocument, reportMeta, type DomBuilder, type ReportAttributes, type ReportTag } from '../../../../webview/report/render';
+import { chartPicture, type ReportDocument } from '../../../../src/protocol/webview';
+import { renderReportDocument, reportMeta, type DomBuilder, type ReportAttributes, type ReportTag, type SvgAttributes, type SvgTag } from '../../../../webview/report/render';
 import { HOSTILE, reportFindings, reportSamples } from '../../core/report/fixture';
 
 interface FakeText {
@@ -13,15 +13,19 @@ interface FakeText {
 }
 interface FakeElement {
   kind: 'element';
-  tag: ReportTag;
-  attributes: ReportAttributes;
+  tag: ReportTag | SvgTag;
+  attributes: Partial<Record<keyof ReportAttributes | keyof SvgAttributes, string>>;
+  svg?: true;
   children: FakeNode[];
   click?: () => void;
 }
 type FakeNode = FakeText | FakeElement;
 
+const SVG_ATTRIBUTES = ['class', 'role', 'aria-label', 'viewBox', 'width', 'height', 'x', 'y', 'x1', 'y1', 'x2', 'y2', 'd', 'fill', 'stroke', 'stroke-width', 'stroke-dasharray', 'text-anchor', 'font-size', 'font-weight'];
+
 const fake: DomBuilder<FakeElement, FakeNode> = {
   element: (tag, attributes, children) => ({ kind: 'element', tag, attributes: { ...attributes }, children: [...children] }),
+  svg: (tag, attributes, children) => ({ kind: 'element', tag, attributes: { ...attributes }, children: [...children], svg: true }),
   text: (text) => ({ kind: 'text', text }),
   onClick(element, handler) {
     assert.equal(element.click, undefined, 'one click handler per element');
@@ -37,7 +41,7 @@ function all(nodes: FakeNode[]): FakeNode[] {
   return nodes.flatMap((n) => [n, ...(n.kind === 'element' ? all(n.children) : [])]);
 }
 
-function elements(nodes: FakeNode[], tag?: ReportTag): FakeElement[] {
+function elements(nodes: FakeNode[], tag?: ReportTag | SvgTag): FakeElement[] {
   return all(nodes).filter((n): n is FakeElement => n.kind === 'element' && (tag === undefined || n.tag === tag));
 }
 
@@ -57,7 +61,7 @@ describe('report webview: DOM from the report document', () => {
     assert.deepEqual((nodes[0] as FakeElement).children.map((c) => (c.kind === 'element' ? c.tag : 'text')), ['text', 'code']);
     assert.match(textOf(nodes[1] as FakeNode), /^Generated 2026-12-01T10:00:00\.000Z · environment prod · sampled read-only for 5\.0 s .* · probe loaded$/);
     assert.deepEqual(elements(nodes, 'h2').map(textOf), ['Diagnostic summary', 'Findings', 'Recommended changes', 'Risk & validation plan', 'Appendix']);
-    assert.deepEqual(elements(nodes, 'h3').map(textOf).slice(2), ['Busiest processes in the window', 'Largest ETS tables', 'Supervisors', 'Mailbox lengths over the window', 'Method']);
+    assert.deepEqual(elements(nodes, 'h3').map(textOf).slice(2), ['Busiest processes in the window', 'Largest ETS tables', 'Supervisors', 'Mailbox lengths over the window', 'Memory by type', 'Scheduler utilization', 'Method']);
   });
 
   it('addresses each finding by id, with its severity, process, where, evidence and recommendation', () => {
@@ -87,7 +91,7 @@ describe('report webview: DOM from the report document', () => {
   it('builds tables from typed columns and cells: headers, right-aligned numbers, code, pipes as they are', () => {
     const { nodes } = render();
     const tables = elements(nodes, 'table');
-    assert.deepEqual(tables.map((t) => t.attributes.class ?? ''), ['facts', '', '', '', '', 'chart-data']);
+    assert.deepEqual(tables.map((t) => t.attributes.class ?? ''), ['facts', '', '', '', '', 'chart-data', 'chart-data', 'chart-data']);
     for (const t of tables.slice(1)) {
       const width = elements([t], 'th').length;
       for (const tr of elements([t], 'tr').slice(1)) assert.equal(elements([tr], 'td').length, width, textOf(tr));
@@ -111,11 +115,36 @@ describe('report webview: DOM from the report document', () => {
     assert.ok(texts.some((t) => t === `${HOSTILE} holds 40.0 MiB of off-heap binaries`), 'the title is one text node, its backticks and marks kept');
     for (const el of elements(nodes)) {
       for (const [name, value] of Object.entries(el.attributes)) {
-        assert.ok(['class', 'scope', 'title', 'type'].includes(name), name);
+        assert.ok((el.svg ? SVG_ATTRIBUTES : ['class', 'scope', 'title', 'type']).includes(name), `${el.tag} ${name}`);
         assert.ok(!String(value).includes('<') && !String(value).includes('onerror'), `${name}=${String(value)}`);
       }
     }
     assert.ok(!elements(nodes).some((el) => (el.tag as string) === 'img' || (el.tag as string) === 'a'));
+  });
+
+  it('draws each chart as SVG elements from the shared picture model, hostile series names as text nodes, the table kept', () => {
+    const samples = reportSamples();
+    samples.mailboxes.push({ pid: '<0.9.0>', points: [[0, 3], [1000, 7]] });
+    const d = buildReport({ samples, findings: reportFindings(), env: 'local', probe: true });
+    const { nodes } = render(d);
+    const charts = all(nodes).filter((n): n is FakeElement => n.kind === 'element' && n.attributes.class === 'chart');
+    assert.equal(charts.length, 3, 'mailbox, memory, schedulers');
+    for (const c of charts) {
+      const svg = elements([c], 'svg')[0];
+      assert.ok(svg?.svg, 'an svg element made by the SVG builder');
+      assert.equal(svg.attributes.role, 'img');
+      assert.ok(elements([c], 'table').length === 1, 'the data table stays as the fallback');
+      // Every element under the svg is an SVG one (no HTML inside), every text is a text node.
+      assert.ok(elements([svg]).every((e) => e.svg));
+    }
+    const mailbox = charts[0] as FakeElement;
+    const picture = chartPicture(d.sections[4]?.sections[3]?.blocks[0]?.kind === 'chart' ? d.sections[4].sections[3].blocks[0].chart : assert.fail('mailbox chart'));
+    // The same marks as the SVG file: one element per mark (plus title and desc).
+    assert.equal(elements([mailbox], 'svg')[0]?.children.length, picture.marks.length + 2);
+    assert.equal(elements([mailbox], 'path').length, 2);
+    const svgTexts = all(elements([mailbox], 'svg')).filter((n): n is FakeText => n.kind === 'text').map((n) => n.text);
+    assert.ok(svgTexts.includes(`<0.9.0> ${HOSTILE}`.slice(0, 47) + '…'), 'legend: the hostile name cut, as text');
+    assert.ok(svgTexts.includes('messages queued') && svgTexts.includes('0 s'));
   });
 
   it('renders an empty report and a document that went through JSON the same way', () => {
