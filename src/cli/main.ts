@@ -17,6 +17,7 @@ import { processCommand, processesCommand } from './commands/processes';
 import { profileCommand } from './commands/profile';
 import { reportCommand } from './commands/report';
 import { treeCommand } from './commands/tree';
+import { trendsCommand } from './commands/trends';
 import { hotCommand, monitorCommand, traceCommand, traceMessagesCommand } from './commands/tracing';
 import { ExitCode, exitCodeFor, exitCodeHelp } from './exit-codes';
 import { processOutput, type Output } from './output';
@@ -39,6 +40,7 @@ const commands: Command[] = [
   traceMessagesCommand,
   monitorCommand,
   findingsCommand,
+  trendsCommand,
   sessionCommand,
   lspCommand,
   mcpCommand,
