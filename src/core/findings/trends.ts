@@ -9,7 +9,7 @@ import type { Finding, Severity } from './rules';
 /** Every threshold of the trend rules and the bounds of a watch. Rates per second, sizes in bytes. */
 export const TREND_THRESHOLDS = {
   /** The window: at least this many samples and this long (a trend needs points); at most this many samples. */
-  window: { minSamples: 5, minDurationMs: 10_000, maxDurationMs: 6 * 3600_000, maxSamples: 360, targetSamples: 30, minIntervalMs: 1000, maxIntervalMs: 60_000 },
+  window: { minSamples: 5, minDurationMs: 10_000, maxDurationMs: 6 * 3600_000, maxSamples: 400, targetSamples: 30, minIntervalMs: 1000, maxIntervalMs: 60_000 },
   /** What one sample reads on the target: the top processes by memory, how many are followed, ETS tables. */
   sampling: { topProcesses: 20, maxFollowed: 60, topEts: 20, maxFollowedEts: 40, maxProcessesForRanking: 250_000 },
   /** Atoms are never collected: a steady rise is a leak; severity by the projected time to the atom limit. */
@@ -106,6 +106,7 @@ export function planWindow(durationMs: number, intervalMs?: number): WindowPlan 
     throw new BeamLensError('usage', `the sampling interval must be from ${s(w.minIntervalMs)} to ${s(w.maxIntervalMs)}; got ${s(intervalMs)}`);
   }
   const interval = intervalMs ?? Math.min(w.maxIntervalMs, Math.max(w.minIntervalMs, Math.round(durationMs / w.targetSamples / 1000) * 1000));
+  // (An adapted interval stays within maxSamples: maxDurationMs / maxIntervalMs < maxSamples.)
   const samples = Math.floor(durationMs / interval) + 1;
   if (samples < w.minSamples) {
     throw new BeamLensError(
