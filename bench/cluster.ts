@@ -14,6 +14,7 @@ import { getOverview } from '../src/core/inspect/overview';
 import { RemoteEvaluator } from '../src/core/target/remote-eval';
 import { Attachment } from '../src/core/attach/attachment';
 import { shortHost, startNode, type TestNode } from '../test/integration/harness';
+import { DIRECT, ITEMS } from './on-target-top';
 import { heading, kib, median, row, timeMs } from './util';
 
 const N = Number(process.env.BENCH_CLUSTER_NODES ?? 10);
@@ -78,18 +79,6 @@ async function main(): Promise<void> {
   }
 }
 
-const DIRECT = `-module(bl_bench_direct). -export([top/3]).
-top(Key, Limit, Items) -> Top = loop(erlang:processes(), Key, Limit, gb_sets:empty(), 0),
-  [{P, erlang:process_info(P, Items)} || {_, _, P} <- lists:reverse(gb_sets:to_list(Top))].
-loop([], _, _, S, _) -> S;
-loop([P | T], Key, Limit, S, Seq) ->
-  case erlang:process_info(P, Key) of
-    {_, V} -> S1 = gb_sets:add({V, -Seq, P}, S),
-              S2 = case gb_sets:size(S1) > Limit of true -> gb_sets:delete(gb_sets:smallest(S1), S1); false -> S1 end,
-              loop(T, Key, Limit, S2, Seq + 1);
-    undefined -> loop(T, Key, Limit, S, Seq)
-  end.`;
-const ITEMS = ['registered_name', 'memory', 'reductions', 'message_queue_len', 'current_function', 'initial_call'];
 
 async function topAcrossMembers(): Promise<void> {
   const members = Number(process.env.BENCH_CLUSTER_MEMBERS ?? 4);

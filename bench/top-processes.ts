@@ -11,23 +11,11 @@ import { RemoteEvaluator } from '../src/core/target/remote-eval';
 import { Attachment } from '../src/core/attach/attachment';
 import type { ProcessSort } from '../src/core/inspect/processes';
 import { startNode } from '../test/integration/harness';
+import { DIRECT, ITEMS } from './on-target-top';
 import { heading, kib, median, row, timeMs } from './util';
 
 const N = Number(process.env.BENCH_PROCESSES ?? 100_000);
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? (N >= 1_000_000 ? 3 : 5));
-const ITEMS = ['registered_name', 'memory', 'reductions', 'message_queue_len', 'current_function', 'initial_call'];
-
-const DIRECT = `-module(bl_bench_direct). -export([top/3]).
-top(Key, Limit, Items) -> Top = loop(erlang:processes(), Key, Limit, gb_sets:empty(), 0),
-  [{P, erlang:process_info(P, Items)} || {_, _, P} <- lists:reverse(gb_sets:to_list(Top))].
-loop([], _, _, S, _) -> S;
-loop([P | T], Key, Limit, S, Seq) ->
-  case erlang:process_info(P, Key) of
-    {_, V} -> S1 = gb_sets:add({V, -Seq, P}, S),
-              S2 = case gb_sets:size(S1) > Limit of true -> gb_sets:delete(gb_sets:smallest(S1), S1); false -> S1 end,
-              loop(T, Key, Limit, S2, Seq + 1);
-    undefined -> loop(T, Key, Limit, S, Seq)
-  end.`;
 
 async function main(): Promise<void> {
   const node = await startNode({ args: ['+P', String(N * 2 + 100_000)], startTimeoutMs: 120_000 });

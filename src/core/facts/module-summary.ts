@@ -115,12 +115,12 @@ export class ModuleSummarizer {
       Array.isArray(v) && v.length === 2 ? { q: asNumber((v[0] as Tuple).at(1)), reds: asNumber((v[1] as Tuple).at(1)) } : null,
     );
     const firstPass = this.seen.size === 0;
+    const newKeys = new Set(unknown.map((p) => p.key));
     const stale: number[] = [];
     current.forEach((c, i) => {
       if (c === null) return;
       const before = this.seen.get((this.pids[i] as Pid).key);
-      // Answering process_info(P, memory) costs the process one reduction: a difference of 1 is
-      // our own last read, not work.
+      // Our own reads are accounted for in before.reds (see below); one more is tolerated.
       if (before === undefined || c.reds - before.reds > 1 || before.q !== c.q) stale.push(i);
       else {
         before.reds = c.reds;
@@ -134,7 +134,10 @@ export class ModuleSummarizer {
       asList(mems as Term).forEach((m, j) => {
         const i = stale[j] as number;
         const c = current[i];
-        if (c && m instanceof Tuple) this.seen.set((this.pids[i] as Pid).key, { reds: c.reds, q: c.q, mem: asNumber(m.at(1)) });
+        // Each read the process itself must answer costs it one reduction: this memory read, and
+        // for a new pid translate_initial_call's dictionary read before it.
+        const key = (this.pids[i] as Pid).key;
+        if (c && m instanceof Tuple) this.seen.set(key, { reds: c.reds + 1 + (newKeys.has(key) ? 1 : 0), q: c.q, mem: asNumber(m.at(1)) });
         else current[i] = null; // died meanwhile
       });
     }

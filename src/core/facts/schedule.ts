@@ -1,12 +1,15 @@
 // When to collect runtime facts again. Every face that keeps lenses fresh (the language server
 // attached with --node, the extension) uses this one schedule, so the cost to the node is bounded
 // the same way everywhere:
-// - after a collection that took the node d ms, wait max(base, d / budget). The default budget
-//   is 0.5% of the wall time: a pass makes other processes answer on every scheduler, so the
-//   node's CPU time is up to twice the pass's own time on a 2-scheduler node, and the share of
-//   one scheduler stays under ~1%. d is what the collector reports as the node's time (the pass
-//   timed on the node's clock), else our wall time. At an idle 100,000-process node a pass takes
-//   ~50-100 ms there, so lenses are refreshed every 10-20 s;
+// - after a collection that took the node d ms, wait max(base, d / budget) with a budget of 1%
+//   of the wall time, so the node spends about 1% of one scheduler on us at most; but to keep
+//   lenses at most 30 s old the wait is shortened to 30 s - d as long as that stays within twice
+//   the budget. d is what the collector reports as the node's time (the pass timed on the node's
+//   own clock plus the tree's round trips), else our wall time; it counts waiting for a CPU on a
+//   busy machine too, so the node's CPU time is lower (bench/probe-cost.ts measures it: 0.1-0.3%
+//   of one scheduler at an idle 100,000-process node);
+// - the first collection reads every process once (its module, its memory): the second follows
+//   after the base interval, and the schedule is set by what the collections after it cost;
 // - a collection that fails or times out is stopped on the node (the signal aborts the linked
 //   evaluation) and the next try waits twice as long each time, up to 10 minutes, instead of
 //   retrying an impossible pass;
@@ -14,15 +17,21 @@
 export interface FactsScheduleOptions {
   /** Shortest wait between collections (the face's refresh setting). */
   baseMs: number;
-  /** Share of the wall time the collections may take on the node (default 0.005, see above). */
+  /** Share of the wall time the collections may take on the node (default 0.01). */
   budget?: number;
+  /** How old facts may get while that costs at most twice the budget (default 30 s). */
+  maxAgeMs?: number;
   /** Longest wait after failures (default 10 min). */
   maxBackoffMs?: number;
 }
 
 export function nextFactsDelay(lastCostMs: number, consecutiveFailures: number, options: FactsScheduleOptions): number {
-  const budget = options.budget ?? 0.005;
-  const steady = Math.max(options.baseMs, lastCostMs / budget);
+  const budget = options.budget ?? 0.01;
+  const maxAge = options.maxAgeMs ?? 30_000;
+  // Fresh enough within twice the budget: wait what keeps facts maxAge old; else the budget.
+  const fresh = maxAge - lastCostMs;
+  const byBudget = lastCostMs / budget;
+  const steady = Math.max(options.baseMs, byBudget > fresh && fresh >= lastCostMs / (2 * budget) ? fresh : byBudget);
   if (consecutiveFailures === 0) return Math.round(steady);
   return Math.round(Math.min(options.maxBackoffMs ?? 600_000, steady * 2 ** consecutiveFailures));
 }
@@ -43,6 +52,7 @@ export interface FactsLoopOptions extends FactsScheduleOptions {
 export function startFactsLoop(collect: (signal: AbortSignal) => Promise<number | void>, options: FactsLoopOptions): FactsLoop {
   let stopped = false;
   let failures = 0;
+  let collected = 0;
   let timer: NodeJS.Timeout | null = null;
   let running: AbortController | null = null;
   const tick = async (): Promise<void> => {
@@ -56,7 +66,7 @@ export function startFactsLoop(collect: (signal: AbortSignal) => Promise<number 
       const reported = await collect(ac.signal);
       failures = 0;
       const cost = typeof reported === 'number' ? reported : Date.now() - t0;
-      delay = nextFactsDelay(cost, 0, options);
+      delay = collected++ === 0 ? options.baseMs : nextFactsDelay(cost, 0, options);
       options.onCollected?.(cost, delay);
     } catch (err) {
       failures++;

@@ -7,15 +7,22 @@ const mfa = (m: string, f: string, a: number): Tuple => new Tuple([Atom.of(m), A
 const ic = (m: string, f: string, a: number): Tuple => new Tuple([Atom.of('initial_call'), mfa(m, f, a)]);
 
 describe('facts schedule', () => {
-  it('waits the base interval for cheap collections, 200x the cost for expensive ones (0.5% budget)', () => {
+  it('waits the base interval for cheap collections, 100x the cost for expensive ones (1% budget)', () => {
     assert.equal(nextFactsDelay(20, 0, { baseMs: 10_000 }), 10_000);
-    assert.equal(nextFactsDelay(100, 0, { baseMs: 10_000 }), 20_000);
-    assert.equal(nextFactsDelay(3000, 0, { baseMs: 10_000 }), 600_000);
+    assert.equal(nextFactsDelay(200, 0, { baseMs: 10_000 }), 20_000);
+    assert.equal(nextFactsDelay(3000, 0, { baseMs: 10_000 }), 300_000);
     assert.equal(nextFactsDelay(250, 0, { baseMs: 10_000, budget: 0.05 }), 10_000);
   });
 
+  it('keeps facts at most 30 s old while that costs at most twice the budget', () => {
+    // 400 ms: 1% would mean 40 s; 29.6 s is 1.35% of the wall time: lenses stay fresh.
+    assert.equal(nextFactsDelay(400, 0, { baseMs: 10_000 }), 29_600);
+    // 1 s: 29 s would be 3.4% (more than twice the budget): the budget wins, 100 s.
+    assert.equal(nextFactsDelay(1000, 0, { baseMs: 10_000 }), 100_000);
+  });
+
   it('backs off exponentially after failures, capped', () => {
-    const d = [1, 2, 3, 4, 10].map((f) => nextFactsDelay(40, f, { baseMs: 10_000 }));
+    const d = [1, 2, 3, 4, 10].map((f) => nextFactsDelay(50, f, { baseMs: 10_000 }));
     assert.deepEqual(d, [20_000, 40_000, 80_000, 160_000, 600_000]);
   });
 

@@ -1,0 +1,97 @@
+// The facts' per-module summary against a scripted node: each process's module is read once, the
+// pid list travels only when it changed, and memory is read again only for processes that ran or
+// got messages (our own reads each cost the process one reduction, and are not taken for work).
+import { strict as assert } from 'node:assert';
+import { Atom, Pid, Term, Tuple } from '../../../src/etf';
+import { ModuleSummarizer } from '../../../src/core/facts/module-summary';
+import type { RemoteEvaluator } from '../../../src/core/target/remote-eval';
+
+const node = Atom.of('n@h');
+const pid = (id: number): Pid => new Pid(node, id, 0, 1);
+const t = (...xs: Term[]): Tuple => new Tuple(xs);
+const a = Atom.of;
+
+interface Proc {
+  pid: Pid;
+  module: string;
+  q: number;
+  reds: number;
+  mem: number;
+}
+
+/** Answers the summarizer's four evaluations the way a node would, and counts what it was asked. */
+function scriptedNode(procs: Proc[]): { evaluator: RemoteEvaluator; asked: { memoryOf: number[]; modulesOf: number[]; pidsShipped: number } } {
+  const asked = { memoryOf: [] as number[], modulesOf: [] as number[], pidsShipped: 0 };
+  const hash = (): number => procs.map((p) => p.pid.id).reduce((h, id) => (h * 31 + id) % 1_000_003, 7);
+  const byKey = (p: Pid): Proc => procs.find((x) => x.pid.key === p.key) as Proc;
+  const evaluator = {
+    eval(source: string, bindings: Record<string, Term>): Promise<Term> {
+      if (source.includes('[message_queue_len, reductions]')) {
+        const vals = procs.map((p) => [t(a('message_queue_len'), p.q), t(a('reductions'), p.reds)]);
+        if (bindings.Known === hash()) return Promise.resolve(t(a('same'), hash(), vals, 1000));
+        asked.pidsShipped++;
+        return Promise.resolve(t(a('new'), hash(), procs.map((p) => p.pid), vals, 1000));
+      }
+      const ps = (bindings.Ps ?? []) as Pid[];
+      if (source.includes('translate_initial_call')) {
+        asked.modulesOf.push(ps.length);
+        for (const p of ps) byKey(p).reds++; // the dictionary read
+        return Promise.resolve(t(t(ps.map(() => t(a('initial_call'), t(a('proc_lib'), a('init_p'), 5))), ps.map((p) => t(a(byKey(p).module), a('init'), 1))), 500));
+      }
+      if (source.includes('lists:duplicate(length(Ps), memory)')) {
+        asked.memoryOf.push(ps.length);
+        const out = ps.map((p) => {
+          const proc = byKey(p);
+          proc.reds++; // answering the memory read
+          return t(a('memory'), proc.mem);
+        });
+        return Promise.resolve(t(out, 300));
+      }
+      if (source.includes('module_info(compile)')) return Promise.resolve(((bindings.Mods ?? []) as Term[]).map(() => a('undefined')));
+      throw new Error(`unexpected evaluation: ${source}`);
+    },
+  } as unknown as RemoteEvaluator;
+  return { evaluator, asked };
+}
+
+describe('module summary (facts)', () => {
+  it('reads modules once, memory only where it can have changed, and ships pids only when they changed', async () => {
+    const procs: Proc[] = [1, 2, 3, 4].map((id) => ({ pid: pid(id), module: id <= 3 ? 'Elixir.Demo.Session' : 'Elixir.Demo.Sink', q: 0, reds: 100, mem: 1000 * id }));
+    const { evaluator, asked } = scriptedNode(procs);
+    const s = new ModuleSummarizer(evaluator, 'n@h');
+
+    const first = await s.summarize();
+    assert.deepEqual(asked.modulesOf, [4]);
+    assert.deepEqual(asked.memoryOf, [4]);
+    assert.equal(asked.pidsShipped, 1);
+    assert.deepEqual(first.map((r) => [r.module, r.processes, r.memory]), [['Demo.Session', 3, 6000], ['Demo.Sink', 1, 4000]]);
+    assert.equal(s.lastPass.nodeMs, 1, 'the one-off reads of the first pass are not the recurring cost');
+
+    // Idle: nothing ran (only our own reads changed the reductions): no memory read at all.
+    await s.summarize();
+    assert.deepEqual(asked.memoryOf, [4]);
+    assert.deepEqual(asked.modulesOf, [4]);
+    assert.equal(asked.pidsShipped, 1);
+    assert.equal(s.lastPass.memoryReads, 0);
+
+    // One process worked and grew, one got a message: only those two are read again.
+    const p2 = procs[1] as Proc;
+    const p4 = procs[3] as Proc;
+    p2.reds += 50;
+    p2.mem = 9000;
+    p4.q = 3;
+    p4.mem = 4500;
+    const third = await s.summarize();
+    assert.deepEqual(asked.memoryOf, [4, 2]);
+    assert.deepEqual(third.map((r) => [r.module, r.memory, r.messages, r.largestMailbox]), [['Demo.Session', 13000, 0, 0], ['Demo.Sink', 4500, 3, 3]]);
+    assert.equal(third.find((r) => r.module === 'Demo.Sink')?.largestMailboxPid, '<0.4.0>');
+
+    // A new process: the pid list travels again, only the new one's module is read.
+    procs.push({ pid: pid(5), module: 'Elixir.Demo.Sink', q: 0, reds: 10, mem: 500 });
+    const fourth = await s.summarize();
+    assert.equal(asked.pidsShipped, 2);
+    assert.deepEqual(asked.modulesOf, [4, 1]);
+    assert.deepEqual(asked.memoryOf, [4, 2, 1]);
+    assert.equal(fourth.find((r) => r.module === 'Demo.Sink')?.processes, 2);
+  });
+});
