@@ -10,6 +10,7 @@ import path from 'node:path';
 import { Atom, type Term } from '../../../src/etf';
 import { startNode, waitFor, type TestNode } from '../harness';
 import { clean } from '../target-state';
+import { data, startMcp, text } from '../mcp/client';
 
 const root = path.join(__dirname, '../../..');
 const bin = path.join(root, 'bin/beam-lens');
@@ -89,6 +90,24 @@ describe('leak trends on the demo node (DEMO_EVIDENCE=1)', function () {
     assert.equal(r.code, 0, r.stderr);
     assert.match(r.stdout, /processes by memory growth:\n.*PROCESS.*GROWTH\/S[\s\S]*Demo\.Evidence\.Grower/);
     assert.match(r.stdout, /\[(critical|warning|info)\] Atoms grow by/);
+  });
+
+  it('the MCP tool leak_trends gives the same findings, and refuses a window too short for a trend', async () => {
+    const mcp = await startMcp({ args: ['--node', demo.node, '--cookie-file', demo.cookieFile] });
+    try {
+      const r = await mcp.call('leak_trends', { durationS: 12, intervalS: 2 });
+      assert.notEqual(r.isError, true, text(r));
+      const d = data<{ samples: number; findings: Array<{ id: string }> }>(r);
+      assert.ok(d.samples >= 5);
+      assert.ok(d.findings.some((f) => f.id === 'atom-leak:atoms'), text(r));
+      const short = await mcp.call('leak_trends', { durationS: 20, intervalS: 10 });
+      assert.equal(short.isError, true);
+      assert.match(text(short), /at least 5 samples: 20 s at one sample every 10 s gives 3/);
+    } finally {
+      await mcp.close();
+    }
+    await clean(demo, []);
+    assert.deepEqual(await demo.eval(STATE), baseline, 'nothing left after the MCP watch');
   });
 
   it('a window too short for a trend is a usage error that says the minimum', async () => {
