@@ -81,6 +81,7 @@ describe('leak trends on the demo node (DEMO_EVIDENCE=1)', function () {
     assert.match(grower.title, /leak candidate #1/);
     assert.equal(grower.subject.module, 'Elixir.Demo.Evidence.Grower');
     assert.ok(grower.evidence.some((e) => /^module Demo\.Evidence\.Grower; mailbox \d+ messages$/.test(e)), grower.evidence.join('\n'));
+    console.log(`      ${atoms.title}\n      ${grower.title}`);
     await clean(demo, []);
     assert.deepEqual(await demo.eval(STATE), baseline, 'loaded modules, logger handlers and system flags as before');
   });
