@@ -30,7 +30,7 @@ export const trendsCommand: Command = {
     const s = r.samples;
     if (booleanFlag(args.flags, 'json')) {
       const ranked = rankByGrowth(s).slice(0, 10).map((p) => ({ pid: p.pid, name: p.name, initialCall: p.initialCall, bytesPerSec: Math.round(p.fit.perSec), r2: round2(p.fit.r2), steadiness: round2(p.fit.steadiness), memory: p.fit.last, messageQueueLen: p.messageQueueLen }));
-      printJson(output, { node: s.node, startedAt: s.startedAt, durationMs: s.durationMs, intervalMs: s.intervalMs, samples: s.samples, limits: s.limits, processRanking: s.processRanking, growth: ranked, findings: r.findings });
+      printJson(output, { node: s.node, startedAt: s.startedAt, durationMs: s.durationMs, intervalMs: s.intervalMs, samples: s.samples, limits: s.limits, processRanking: s.processRanking, growth: ranked, binaryHolders: s.binaryHolders ?? [], findings: r.findings });
       return ExitCode.ok;
     }
     output.out(`${s.node}: ${s.samples} samples every ${fmtDuration(s.intervalMs)} over ${fmtDuration(s.durationMs)}`);

@@ -167,6 +167,8 @@ export interface TrendSamples {
   /** False when the node had too many processes to rank by memory each interval. */
   processRanking: boolean;
   ets: EtsTrend[];
+  /** The processes holding the most refc binary bytes at the end of the watch (a lower bound: shared binaries count for each holder). */
+  binaryHolders?: Array<{ pid: string; name: string | null; initialCall: string | null; bytes: number }>;
 }
 
 export interface RankedProcess extends ProcessTrend {
@@ -302,7 +304,13 @@ export function trendFindings(s: TrendSamples, sources: Record<string, string> =
       rule: 'binary-growth',
       severity: bf.perSec >= B.warningBytesPerSec ? 'warning' : 'info',
       title: `Binary memory grows by ${bytes(bf.perSec)}/s (${bytes(bf.last)} now)`,
-      evidence: [`binary memory ${fitLine2(bf, bytes, window)} (${every})`, `${total > 0 ? Math.round((bf.last / total) * 100) : '?'}% of the node's ${bytes(total)}; +${bytes(bf.perSec * 3600)} per hour at this rate`],
+      evidence: [
+        `binary memory ${fitLine2(bf, bytes, window)} (${every})`,
+        `${total > 0 ? Math.round((bf.last / total) * 100) : '?'}% of the node's ${bytes(total)}; +${bytes(bf.perSec * 3600)} per hour at this rate`,
+        ...((s.binaryHolders ?? []).length > 0
+          ? [`largest holders at the end: ${(s.binaryHolders ?? []).slice(0, 3).map((h) => `${h.name ? displayName(h.name) : h.initialCall ? `${h.pid} (${displayMfa(h.initialCall)})` : h.pid} ${bytes(h.bytes)}`).join(', ')}`]
+          : []),
+      ],
       subject: { name: 'binary' },
       recommendation:
         'Refc binaries stay alive while any process holds a reference: a long-lived process that only touches binaries in passing (a router, a logger, a parser keeping sub-binaries) may not garbage-collect for a long time. ' +

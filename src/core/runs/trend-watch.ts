@@ -38,7 +38,12 @@ TopTabs = case length(AllTabs) > MaxTabs of
   false -> [X || {X, _} <- lists:sublist(lists:reverse(lists:keysort(2, [{Y, Wy} || Y <- AllTabs, Wy <- [ets:info(Y, memory)], is_integer(Wy)])), TopTabs0)]
 end,
 Tabs = lists:append([EtsInfo(Z) || Z <- lists:usort(FollowedTabs ++ TopTabs)]),
-{T, Counts, Mem, Ranked =/= skipped, Procs, Meta, Tabs}.`;
+Holders = case Last andalso Ranked =/= skipped of
+  false -> [];
+  true -> lists:sublist(lists:reverse(lists:keysort(2, [{P, lists:sum([Sz || {_, Sz, _} <- Bs])} || P <- erlang:processes(), {binary, Bs} <- [erlang:process_info(P, binary)]])), 5)
+end,
+HolderInfo = [{P, B, case erlang:process_info(P, registered_name) of {registered_name, R} -> R; _ -> undefined end} || {P, B} <- Holders, B > 0],
+{T, Counts, Mem, Ranked =/= skipped, Procs, Meta, Tabs, HolderInfo}.`;
 
 export interface TrendWatchOptions {
   durationMs: number;
@@ -69,6 +74,7 @@ export async function watchTrends(session: Attachment, options: TrendWatchOption
   const procs = new Map<string, Followed>();
   const tabs = new Map<string, { tab: Term; trend: EtsTrend }>();
   let ranking = true;
+  const binaryHolders: TrendSamples['binaryHolders'] = [];
   let t0: number | null = null;
   let lastAt = 0;
   const start = Date.now();
@@ -79,10 +85,10 @@ export async function watchTrends(session: Attachment, options: TrendWatchOption
     const followedTabs = [...tabs.values()].map((t) => t.tab);
     const reply = await session.evaluator.eval(
       SAMPLE,
-      { Followed: followed, FollowedTabs: followedTabs, TopN: S.topProcesses, MaxProcs: S.maxProcessesForRanking, TopTabs0: S.topEts, MaxTabs: 10_000 },
+      { Last: Atom.of(i === plan.samples - 1 ? 'true' : 'false'), Followed: followed, FollowedTabs: followedTabs, TopN: S.topProcesses, MaxProcs: S.maxProcessesForRanking, TopTabs0: S.topEts, MaxTabs: 10_000 },
       30_000,
     );
-    const [t, counts, mem, ranked, procRows, meta, tabRows] = asTuple(reply, 7, 'a trend sample').elements;
+    const [t, counts, mem, ranked, procRows, meta, tabRows, holderRows] = asTuple(reply, 8, 'a trend sample').elements;
     const now = asNumber(t);
     if (t0 === null) t0 = now;
     const at = now - t0;
@@ -132,6 +138,13 @@ export async function watchTrends(session: Attachment, options: TrendWatchOption
       entry.trend.size.push([at, asNumber(size)]);
       entry.trend.memory.push([at, asNumber(bytes)]);
     }
+    for (const h of asList(holderRows)) {
+      const [pid, b, name] = asTuple(h, 3).elements;
+      if (!(pid instanceof Pid)) continue;
+      const known = procs.get(pid.key)?.trend;
+      const reg = name instanceof Atom && name.name !== 'undefined' ? name.name : null;
+      binaryHolders.push({ pid: pidText(pid, node), name: reg ?? known?.name ?? null, initialCall: known?.initialCall ?? null, bytes: asNumber(b) });
+    }
     prune(procs, S.maxFollowed, (f) => f.trend.points[f.trend.points.length - 1]?.[1] ?? 0);
     prune(tabs, S.maxFollowedEts, (e) => e.trend.memory[e.trend.memory.length - 1]?.[1] ?? 0);
     options.onProgress?.(Math.min(Date.now() - start, plan.durationMs), plan.durationMs, 'watching trends');
@@ -148,6 +161,7 @@ export async function watchTrends(session: Attachment, options: TrendWatchOption
     processMemory: [...procs.values()].map((f) => f.trend).filter((p) => p.points.length > 0),
     processRanking: ranking,
     ets: [...tabs.values()].map((e) => e.trend),
+    binaryHolders,
   };
   return { samples, findings: trendFindings(samples) };
 }

@@ -29,6 +29,7 @@ interface JsonTrends {
   intervalMs: number;
   limits: { atoms: number };
   growth: Array<{ name: string | null; bytesPerSec: number }>;
+  binaryHolders: Array<{ name: string | null; bytes: number }>;
   findings: Array<{ id: string; rule: string; severity: string; title: string; evidence: string[]; subject: { module?: string | null } }>;
 }
 
@@ -81,6 +82,8 @@ describe('leak trends on the demo node (DEMO_EVIDENCE=1)', function () {
     assert.match(grower.title, /leak candidate #1/);
     assert.equal(grower.subject.module, 'Elixir.Demo.Evidence.Grower');
     assert.ok(grower.evidence.some((e) => /^module Demo\.Evidence\.Grower; mailbox \d+ messages$/.test(e)), grower.evidence.join('\n'));
+    assert.equal(t.binaryHolders[0]?.name, 'Elixir.Demo.BlobCache', JSON.stringify(t.binaryHolders));
+    assert.ok((t.binaryHolders[0]?.bytes ?? 0) >= 32 * 1024 * 1024);
     console.log(`      ${atoms.title}\n      ${grower.title}`);
     await clean(demo, []);
     assert.deepEqual(await demo.eval(STATE), baseline, 'loaded modules, logger handlers and system flags as before');

@@ -143,9 +143,11 @@ describe('leak trends: findings', () => {
     const binary = line(13, 2000, (i) => 10_000_000 + 4_000_000 * i);
     const only = { id: 'sessions', name: 'sessions', owner: '<0.9.0>', size: line(13, 2000, (i) => 1000 + 500 * i), memory: line(13, 2000, (i) => 100_000 + 50_000 * i) };
     const trimmed = { ...only, id: 'cache', name: 'cache', size: line(13, 2000, (i) => (i === 6 ? 100 : 1000 + 500 * i)) };
-    const f = trendFindings(samples({ binary, ets: [only, trimmed] }));
+    const binaryHolders = [{ pid: '<0.20.0>', name: 'Elixir.Demo.Router', initialCall: null, bytes: 40 * 1024 * 1024 }];
+    const f = trendFindings(samples({ binary, ets: [only, trimmed], binaryHolders }));
     const b = f.find((x) => x.id === 'binary-growth:binary');
     assert.ok(b);
+    assert.ok(b.evidence.includes('largest holders at the end: Demo.Router 40.0 MiB'), b.evidence.join('\n'));
     assert.equal(b.severity, 'warning');
     assert.deepEqual(f.filter((x) => x.rule === 'ets-growth').map((x) => x.id), ['ets-growth:sessions']);
   });
