@@ -15,6 +15,7 @@
 
 -export([version/0,
          top_processes/4,
+         filter_processes/5,
          reduction_window/4,
          children_page/4,
          children_page/5,
@@ -65,9 +66,103 @@ version() -> 4.
 top_processes(SortKey, Offset, Limit, Items)
   when is_integer(Offset), Offset >= 0, is_integer(Limit), Limit >= 0, is_list(Items) ->
     check_sort_key(SortKey),
-    {Total, Ranked} = rank_processes(all_processes(), self(), SortKey, Offset + Limit,
-                                     1, 0, 0, gb_sets:empty(), infinity),
+    {Total, Ranked} = rank_all(all_processes(), self(), SortKey, Offset + Limit),
     {Total, page_rows(Ranked, Offset, supported_items(Items))}.
+
+%% @doc top_processes/4 over the processes whose registered name, initial call (through
+%% proc_lib, as proc_lib:translate_initial_call/1 reports it), current function ("m:f/a") or
+%% pid text contains Needle, a lower-case binary (compared with the lower-cased text). Each
+%% distinct name or MFA is lower-cased and matched once (a cache), so a million processes
+%% running the same code cost one comparison. {Total, Matched, Rows}: Total is every process
+%% seen, Matched those that match; the calling process is left out.
+-spec filter_processes(binary(), sort_key(), non_neg_integer(), non_neg_integer(), [atom()]) ->
+          {Total :: non_neg_integer(), Matched :: non_neg_integer(), [row()]}.
+filter_processes(Needle, SortKey, Offset, Limit, Items)
+  when is_binary(Needle), byte_size(Needle) > 0, is_integer(Offset), Offset >= 0,
+       is_integer(Limit), Limit >= 0, is_list(Items) ->
+    check_sort_key(SortKey),
+    Pattern = binary:compile_pattern(Needle),
+    PidText = binary:match(Needle, [<<"<">>, <<".">>]) =/= nomatch,
+    Self = self(),
+    Keep = Offset + Limit,
+    %% One process_info call per process reads the texts and the sort key together (one
+    %% signal round trip each: the cost of a pass is the number of calls, not of items).
+    {Total, Matched, _, Ranked} =
+        filter_pass(all_processes(), Self, SortKey, Pattern, PidText, Keep, 1, 0, 0, #{}, {0, gb_sets:empty(), infinity}, []),
+    {Total, Matched, page_rows(Ranked, Offset, supported_items(Items))}.
+
+%% Keep =< 20000: a bounded set as in rank_processes/9; deeper pages: every match, sorted once.
+filter_pass(Cursor, Self, Key, Pat, PidText, Keep, Seq, T, M, Cache, Best, All) ->
+    case next_process(Cursor) of
+        {Self, Ps} -> filter_pass(Ps, Self, Key, Pat, PidText, Keep, Seq + 1, T, M, Cache, Best, All);
+        {P, Ps} -> filter_step(P, Ps, Self, Key, Pat, PidText, Keep, Seq, T, M, Cache, Best, All);
+        none -> filter_done(Keep, T, M, Cache, Best, All)
+    end.
+
+filter_step(P, Ps, Self, Key, Pat, PidText, Keep, Seq, T, M, Cache, Best, All) ->
+    case filter_match(P, Key, Pat, PidText, Cache) of
+        {undefined, Cache1} ->
+            filter_pass(Ps, Self, Key, Pat, PidText, Keep, Seq + 1, T, M, Cache1, Best, All);
+        {false, Cache1} ->
+            filter_pass(Ps, Self, Key, Pat, PidText, Keep, Seq + 1, T + 1, M, Cache1, Best, All);
+        {{true, V}, Cache1} when Keep > 20000 ->
+            filter_pass(Ps, Self, Key, Pat, PidText, Keep, Seq + 1, T + 1, M + 1, Cache1, Best, [{V, -Seq, P} | All]);
+        {{true, V}, Cache1} ->
+            filter_pass(Ps, Self, Key, Pat, PidText, Keep, Seq + 1, T + 1, M + 1, Cache1, keep_best({V, -Seq, P}, Keep, Best), All)
+    end.
+
+filter_done(Keep, T, M, Cache, {_, Set, _}, _All) when Keep =< 20000 ->
+    {T, M, Cache, descending(Set)};
+filter_done(Keep, T, M, Cache, _Best, All) ->
+    {T, M, Cache, lists:sublist(lists:reverse(lists:sort(All)), Keep)}.
+
+keep_best(_Entry, 0, Best) -> Best;
+keep_best(Entry, Keep, {Size, Set, Min}) when Size < Keep ->
+    insert_new(Entry, Keep, Size, Set, Min);
+keep_best({V, _, _} = Entry, _Keep, {Size, Set, Min}) when V > Min ->
+    {Set1, Min1} = replace_worst(Entry, Set),
+    {Size, Set1, Min1};
+keep_best(_Entry, _Keep, Best) -> Best.
+
+filter_match(P, Key, Pattern, PidText, Cache) ->
+    case erlang:process_info(P, [registered_name, current_function, initial_call, Key]) of
+        undefined ->
+            {undefined, Cache};
+        [{registered_name, Name}, {current_function, CF}, {initial_call, IC}, {Key, V}] ->
+            {M1, C1} = cached_match(Name, Pattern, Cache),
+            {M2, C2} = if M1 -> {true, C1}; true -> cached_match(CF, Pattern, C1) end,
+            {M3, C3} = if M2 -> {true, C2}; true -> cached_match(IC, Pattern, C2) end,
+            {M4, C4} = if M3 -> {true, C3};
+                          IC =:= {proc_lib, init_p, 5} -> cached_match(proc_lib_initial_call(P), Pattern, C3);
+                          true -> {false, C3}
+                       end,
+            M5 = M4 orelse (PidText andalso binary:match(list_to_binary(pid_to_list(P)), Pattern) =/= nomatch),
+            {case M5 of true -> {true, V}; false -> false end, C4}
+    end.
+
+proc_lib_initial_call(P) ->
+    case erlang:process_info(P, dictionary) of
+        {dictionary, D} ->
+            case lists:keyfind('$initial_call', 1, D) of
+                {_, {M, F, A}} when is_atom(M), is_atom(F), is_integer(A) -> {M, F, A};
+                _ -> []
+            end;
+        undefined -> []
+    end.
+
+cached_match([], _Pattern, Cache) -> {false, Cache};
+cached_match(Key, Pattern, Cache) ->
+    case Cache of
+        #{Key := M} -> {M, Cache};
+        _ ->
+            M = binary:match(string:lowercase(match_text(Key)), Pattern) =/= nomatch,
+            {M, Cache#{Key => M}}
+    end.
+
+match_text(A) when is_atom(A) -> atom_to_binary(A, utf8);
+match_text({M, F, A}) when is_atom(M), is_atom(F), is_integer(A) ->
+    <<(atom_to_binary(M, utf8))/binary, ":", (atom_to_binary(F, utf8))/binary, "/", (integer_to_binary(A))/binary>>;
+match_text(Other) -> iolist_to_binary(io_lib:format("~p", [Other])).
 
 %% @doc Page of processes ranked by the reductions they did during a window of WindowMs
 %% (at most 60,000) ms, descending: recon's proc_window. A process born during the window
@@ -370,6 +465,27 @@ check_sort_key(memory) -> ok;
 check_sort_key(reductions) -> ok;
 check_sort_key(message_queue_len) -> ok;
 check_sort_key(Other) -> erlang:error({bad_sort_key, Other}).
+
+%% The best Keep entries by Key, descending (ties: enumeration order). A deep page (more than
+%% 20,000 kept, e.g. offset 500,000) sorts every value once: a bounded set that large costs more.
+%% (Ranking in parallel slices was measured and gave nothing on 2 schedulers: the cost is one
+%% process_info/2 per process, with 1 or 32 slices alike.)
+rank_all(Ps, Self, Key, Keep) when Keep > 20000 ->
+    Values = values(Ps, Self, Key, 1, []),
+    {length(Values), lists:sublist(lists:reverse(lists:sort(Values)), Keep)};
+rank_all(Ps, Self, Key, Keep) ->
+    rank_processes(Ps, Self, Key, Keep, 1, 0, 0, gb_sets:empty(), infinity).
+
+values(Cursor, Self, Key, Seq, Acc) ->
+    case next_process(Cursor) of
+        {Self, Ps} -> values(Ps, Self, Key, Seq + 1, Acc);
+        {P, Ps} ->
+            case erlang:process_info(P, Key) of
+                {_, V} -> values(Ps, Self, Key, Seq + 1, [{V, -Seq, P} | Acc]);
+                undefined -> values(Ps, Self, Key, Seq + 1, Acc)
+            end;
+        none -> Acc
+    end.
 
 %% Keeps the best Keep entries of a stream of {Value, Seq, Term}. Min is the value of the
 %% worst kept entry once the set is full; until then it is the atom 'infinity', which every
@@ -1707,8 +1823,8 @@ wait_until_out_of(_Module, _RemotePid, _Deadline) ->
 %% @doc Processes grouped by the module they run, for the editor's lenses: one pass over
 %% erlang:processes(), one row per module {Module, Count, Memory, Messages, MaxQueue,
 %% MaxQueuePid}, the Limit modules with the most processes first. A process belongs to the
-%% module of proc_lib's '$initial_call' (GenServer, Supervisor, Agent callbacks), else to its
-%% initial call's module. Only that dictionary key is read where the running OTP can
+%% type in its process_name dictionary entry (RabbitMQ), else to the module of proc_lib's
+%% '$initial_call' (GenServer, Supervisor, Agent callbacks), else to its initial call's module. Only that dictionary key is read where the running OTP can
 %% (process_info(P, {dictionary, Key}), OTP 26); older releases copy the dictionary. Memory
 %% is proportional to the number of modules, not of processes (no pid list is kept besides
 %% the one erlang:processes/0 returns). The calling process is left out.
@@ -1718,7 +1834,7 @@ wait_until_out_of(_Module, _RemotePid, _Deadline) ->
 module_summary(Limit) when is_integer(Limit), Limit > 0 ->
     Self = self(),
     Items = case dict_key_supported() of
-                true -> [initial_call, {dictionary, '$initial_call'}, message_queue_len, memory];
+                true -> [initial_call, {dictionary, '$initial_call'}, message_queue_len, memory, {dictionary, process_name}];
                 false -> [initial_call, dictionary, message_queue_len, memory]
             end,
     Acc = fold_processes(fun(P, M) when P =:= Self -> M;
@@ -1736,8 +1852,11 @@ dict_key_supported() ->
 
 summary_add(P, Items, M) ->
     case erlang:process_info(P, Items) of
-        [{initial_call, IC}, {_, Dict}, {message_queue_len, Q}, {memory, Mem}] ->
-            Mod = summary_module(IC, Dict),
+        [{initial_call, IC}, {_, Dict}, {message_queue_len, Q}, {memory, Mem} | Name] ->
+            Mod = case summary_name(Name, Dict) of
+                      undefined -> summary_module(IC, Dict);
+                      Type -> Type
+                  end,
             case M of
                 #{Mod := {N, MemS, QS, MaxQ, MaxP}} ->
                     {MaxQ2, MaxP2} = if Q > MaxQ -> {Q, P}; true -> {MaxQ, MaxP} end,
@@ -1749,8 +1868,21 @@ summary_add(P, Items, M) ->
             M
     end.
 
-%% A supervisor's '$initial_call' is {supervisor, CallbackModule, 1}: it runs its callback module.
-summary_module(_IC, {supervisor, M, _}) when is_atom(M) -> M;
+%% RabbitMQ names its queue, connection and channel processes in the process_name
+%% dictionary entry, {Type, Name}: the Type is the module they run (a queue is started as
+%% rabbit_prequeue and becomes rabbit_amqqueue_process).
+summary_name([{_, {Type, _}}], _Dict) when is_atom(Type), Type =/= undefined -> Type;
+summary_name([_], _Dict) -> undefined;
+summary_name([], Dict) when is_list(Dict) ->
+    case lists:keyfind(process_name, 1, Dict) of
+        {_, {Type, _}} when is_atom(Type) -> Type;
+        _ -> undefined
+    end;
+summary_name(_, _) -> undefined.
+
+%% A supervisor's '$initial_call' is {supervisor, CallbackModule, 1} (supervisor_bridge and
+%% RabbitMQ's supervisor2 likewise): it runs its callback module.
+summary_module(_IC, {B, M, _}) when (B =:= supervisor orelse B =:= supervisor2 orelse B =:= supervisor_bridge), is_atom(M) -> M;
 summary_module(_IC, {M, _, _}) when is_atom(M) -> M;
 summary_module(IC, Dict) when is_list(Dict) ->
     case lists:keyfind('$initial_call', 1, Dict) of

@@ -40,6 +40,25 @@ if [ "$want_e2e" = 1 ]; then
 fi
 if [ "${#missing[@]}" -gt 0 ]; then apt_install "${missing[@]}"; fi
 
+# The real-system tests (test/integration/real-*.test.ts) start RabbitMQ and ejabberd from Debian
+# themselves, isolated; the packages must not start their own system services on install, so a
+# policy-rc.d refuses service starts while apt runs. BEAM_LENS_SKIP_REAL_SYSTEMS=1 skips them.
+real=()
+if [ "${BEAM_LENS_SKIP_REAL_SYSTEMS:-0}" != 1 ]; then
+  [ -x /usr/lib/rabbitmq/bin/rabbitmq-server ] || real+=(rabbitmq-server)
+  [ -x /usr/sbin/ejabberdctl ] || real+=(ejabberd)
+fi
+if [ "${#real[@]}" -gt 0 ] && ! { [ "$(id -u)" = 0 ] || command -v sudo >/dev/null 2>&1; }; then
+  log "not root: not installing ${real[*]}; the real-system tests will be skipped"
+elif [ "${#real[@]}" -gt 0 ]; then
+  policy_added=0
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    as_root sh -c 'printf "#!/bin/sh\nexit 101\n" > /usr/sbin/policy-rc.d && chmod 755 /usr/sbin/policy-rc.d' && policy_added=1
+  fi
+  apt_install "${real[@]}" || log "could not install ${real[*]}: the real-system tests will be skipped"
+  [ "$policy_added" = 1 ] && as_root rm -f /usr/sbin/policy-rc.d
+fi
+
 # EPMD must be running for nodes to register; `epmd -daemon` is a no-op when it already runs.
 epmd -daemon
 

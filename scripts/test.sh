@@ -41,7 +41,7 @@ if [ -f test/e2e/run.sh ]; then
 fi
 
 # Nodes left in EPMD by the suite would be a leak.
-leftover=$(epmd -names 2>/dev/null | grep -E '^name (bl_|beam_lens)' || true)
+leftover=$(epmd -names 2>/dev/null | grep -E '^name (bl_|blrmq_|blej_|beam_lens)' || true)
 if [ -n "$leftover" ]; then echo "test nodes left running:"; echo "$leftover"; status=1; failed=$((failed + 1)); fi
 
 [ "$failed" -gt 0 ] && status=1

@@ -30,6 +30,8 @@ export interface Column<Row> {
   align?: Align;
   /** Upper bound on the column's width; longer cells are cut with an ellipsis. */
   max?: number;
+  /** Never shortened to fit (addresses, ids). */
+  keep?: boolean;
   cell(row: Row): string;
 }
 
@@ -44,7 +46,7 @@ export function renderTable<Row>(columns: Column<Row>[], rows: Row[], width = 10
   while (total() > width) {
     let widest = -1;
     for (let i = 0; i < widths.length; i++) {
-      if (columns[i]?.align === 'right') continue;
+      if (columns[i]?.align === 'right' || columns[i]?.keep === true) continue;
       if (widest === -1 || (widths[i] as number) > (widths[widest] as number)) widest = i;
     }
     if (widest === -1 || (widths[widest] as number) <= 8) break;
@@ -60,6 +62,11 @@ export function renderTable<Row>(columns: Column<Row>[], rows: Row[], width = 10
       .join('  ')
       .trimEnd();
   return [line(columns.map((c) => c.header)), ...cells.map(line)].join('\n');
+}
+
+/** A table, or one line saying there is nothing when there are no rows (never a bare header). */
+export function tableOr<Row>(empty: string, columns: Column<Row>[], rows: Row[], width?: number): string {
+  return rows.length === 0 ? empty : renderTable(columns, rows, width);
 }
 
 const UNITS = ['B', 'KiB', 'MiB', 'GiB', 'TiB'];

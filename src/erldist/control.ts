@@ -66,46 +66,78 @@ export function decodeFrame(frame: Buffer, limits: DecodeLimits = NETWORK_DECODE
   }
   const e = control.elements;
   const op = e[0] as number;
+  // Bytes from the node: every element is checked, never cast.
+  const bad = (i: number, what: string): DistError => new DistError('protocol', `a control message (operation ${op}) whose element ${i} is not ${what}`);
+  const pid = (i: number): Pid => {
+    const v = e[i];
+    if (v instanceof Pid) return v;
+    throw bad(i, 'a pid');
+  };
+  const atomAt = (i: number): Atom => {
+    const v = e[i];
+    if (v instanceof Atom) return v;
+    throw bad(i, 'an atom');
+  };
+  const ref = (i: number): Ref => {
+    const v = e[i];
+    if (v instanceof Ref) return v;
+    throw bad(i, 'a reference');
+  };
+  const pidOrAtom = (i: number): Pid | Atom => {
+    const v = e[i];
+    if (v instanceof Pid || v instanceof Atom) return v;
+    throw bad(i, 'a pid or a name');
+  };
+  const term = (i: number): Term => {
+    const v = e[i];
+    if (v === undefined) throw bad(i, 'present');
+    return v;
+  };
+  const id = (i: number): number | bigint => {
+    const v = e[i];
+    if (typeof v === 'number' || typeof v === 'bigint') return v;
+    throw bad(i, 'an integer');
+  };
   switch (op) {
     case DOP.SEND:
     case DOP.SEND_TT:
     case DOP.SEND_SENDER:
     case DOP.SEND_SENDER_TT:
-      return { op: 'send', to: e[2] as Pid, message: payload() };
+      return { op: 'send', to: pid(2), message: payload() };
     case DOP.REG_SEND:
     case DOP.REG_SEND_TT:
-      return { op: 'reg_send', from: e[1] as Pid, toName: (e[3] as Atom).name, message: payload() };
+      return { op: 'reg_send', from: pid(1), toName: atomAt(3).name, message: payload() };
     case DOP.ALIAS_SEND:
     case DOP.ALIAS_SEND_TT:
-      return { op: 'alias_send', from: e[1] as Pid, alias: e[2] as Ref, message: payload() };
+      return { op: 'alias_send', from: pid(1), alias: ref(2), message: payload() };
     case DOP.LINK:
-      return { op: 'link', from: e[1] as Pid, to: e[2] as Pid };
+      return { op: 'link', from: pid(1), to: pid(2) };
     case DOP.UNLINK:
-      return { op: 'unlink', from: e[1] as Pid, to: e[2] as Pid };
+      return { op: 'unlink', from: pid(1), to: pid(2) };
     case DOP.UNLINK_ID:
-      return { op: 'unlink', id: e[1] as number | bigint, from: e[2] as Pid, to: e[3] as Pid };
+      return { op: 'unlink', id: id(1), from: pid(2), to: pid(3) };
     case DOP.UNLINK_ID_ACK:
-      return { op: 'unlink_ack', from: e[2] as Pid, to: e[3] as Pid };
+      return { op: 'unlink_ack', from: pid(2), to: pid(3) };
     case DOP.EXIT:
     case DOP.EXIT_TT:
-      return { op: 'exit', from: e[1] as Pid, to: e[2] as Pid, reason: e[op === DOP.EXIT ? 3 : 4] as Term, kind: 'link' };
+      return { op: 'exit', from: pid(1), to: pid(2), reason: term(op === DOP.EXIT ? 3 : 4), kind: 'link' };
     case DOP.EXIT2:
     case DOP.EXIT2_TT:
-      return { op: 'exit', from: e[1] as Pid, to: e[2] as Pid, reason: e[op === DOP.EXIT2 ? 3 : 4] as Term, kind: 'exit2' };
+      return { op: 'exit', from: pid(1), to: pid(2), reason: term(op === DOP.EXIT2 ? 3 : 4), kind: 'exit2' };
     case DOP.PAYLOAD_EXIT:
     case DOP.PAYLOAD_EXIT_TT:
-      return { op: 'exit', from: e[1] as Pid, to: e[2] as Pid, reason: payload(), kind: 'link' };
+      return { op: 'exit', from: pid(1), to: pid(2), reason: payload(), kind: 'link' };
     case DOP.PAYLOAD_EXIT2:
     case DOP.PAYLOAD_EXIT2_TT:
-      return { op: 'exit', from: e[1] as Pid, to: e[2] as Pid, reason: payload(), kind: 'exit2' };
+      return { op: 'exit', from: pid(1), to: pid(2), reason: payload(), kind: 'exit2' };
     case DOP.MONITOR_P:
-      return { op: 'monitor', from: e[1] as Pid, to: e[2] as Pid | Atom, ref: e[3] as Ref };
+      return { op: 'monitor', from: pid(1), to: pidOrAtom(2), ref: ref(3) };
     case DOP.DEMONITOR_P:
-      return { op: 'demonitor', from: e[1] as Pid, to: e[2] as Pid | Atom, ref: e[3] as Ref };
+      return { op: 'demonitor', from: pid(1), to: pidOrAtom(2), ref: ref(3) };
     case DOP.MONITOR_P_EXIT:
-      return { op: 'monitor_exit', from: e[1] as Pid | Atom, to: e[2] as Pid, ref: e[3] as Ref, reason: e[4] as Term };
+      return { op: 'monitor_exit', from: pidOrAtom(1), to: pid(2), ref: ref(3), reason: term(4) };
     case DOP.PAYLOAD_MONITOR_P_EXIT:
-      return { op: 'monitor_exit', from: e[1] as Pid | Atom, to: e[2] as Pid, ref: e[3] as Ref, reason: payload() };
+      return { op: 'monitor_exit', from: pidOrAtom(1), to: pid(2), ref: ref(3), reason: payload() };
     default:
       return { op: 'ignored', opcode: op };
   }

@@ -1,251 +1,209 @@
-// VS Code entry point: the composition root. Owns the node manager, the sidebar, the status bar,
-// the webview panels, the language client and their timers; everything is disposed through the
-// extension context, and deactivate() detaches from every node (undoing what we set).
+// VS Code entry point: the composition root. One owner, BeamLens, holds the node manager, the
+// sidebar, the status bar, the report panels and the language client. Each attached node has its
+// scope (node-scope.ts) owning that node's panels, refresh timers, facts feed and sessions.
+// deactivate() awaits BeamLens.shutdown(): every node detached (target cleaned up) first, then
+// everything disposed in order.
 import * as vscode from 'vscode';
 import { LanguageClient, TransportKind, type LanguageClientOptions, type ServerOptions } from 'vscode-languageclient/node';
-import { nextFactsDelay, startFactsLoop } from '../core/facts/schedule';
-import { listNodes } from '../erldist';
+import { attach } from '../core/attach';
 import { LspMethods } from '../protocol/lsp';
-import type { TreeFocus } from '../protocol/webview';
-import { pickNode, registerCommand, registerCommands } from './commands';
-import { profileLspOf, registerProfiler } from './profile-view';
+import { startFactsLoop } from '../core/facts/schedule';
+import { registerCommands, type CommandContext } from './commands';
+import { Disposable } from './lifecycle';
 import { registerLanguageModelTools } from './lm-tools';
-import { createLog } from './log';
-import { NodeManager } from './nodes';
+import { profileLspOf, registerProfiler } from './profile-view';
+import { createLog, type Log } from './log';
+import { NodePanels } from './node-panels';
+import { NodeManager, type AttachedNode } from './nodes';
+import { ReportView } from './report-view';
 import { Sidebar } from './sidebar';
 import { StatusBar } from './status-bar';
-import { ReportView } from './report-view';
-import { DashboardView, DetailView, TableView, TreeView, type ViewContext } from './views';
+import type { ViewContext } from './views';
 
-let manager: NodeManager | null = null;
-let client: LanguageClient | null = null;
+const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('beamLens');
+const workspaceDir = (): string | undefined => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
+const refreshMs = (): number => Math.max(1, config().get<number>('refreshIntervalSeconds', 5)) * 1000;
 
-export async function activate(context: vscode.ExtensionContext): Promise<void> {
-  const workspaceDir = (): string | undefined => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
-  const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('beamLens');
-  const log = createLog(workspaceDir());
-  const nodes = new NodeManager(log);
-  manager = nodes;
-  context.subscriptions.push(log, nodes);
+/** The language server shows runtime facts in Elixir/Erlang sources: worth collecting only while one is visible. */
+function factsWanted(): boolean {
+  if (!config().get<boolean>('languageServer.enabled', true)) return false;
+  return vscode.window.visibleTextEditors.some((e) => ['elixir', 'erlang'].includes(e.document.languageId) || /\.(ex|exs|erl|hrl)$/.test(e.document.fileName));
+}
 
-  // ---- webviews: one per kind and node (one per process for details) ----
-  const panels = new Map<string, TreeView | TableView | DetailView | DashboardView | ReportView>();
-  const track = <V extends TreeView | TableView | DetailView | DashboardView | ReportView>(key: string, view: V): V => {
-    panels.set(key, view);
-    view.panel.onDidDispose(() => panels.delete(key));
-    context.subscriptions.push(view.panel);
-    return view;
-  };
-  const views: ViewContext = {
-    extensionUri: context.extensionUri,
-    nodes,
-    log,
-    refreshMs: () => Math.max(1, config().get<number>('refreshIntervalSeconds', 5)) * 1000,
-    openDetail: (node, pid) => {
-      const n = nodes.get(node);
-      if (!n) return;
-      const existing = panels.get(`detail:${node}:${pid}`);
-      if (existing) existing.panel.reveal();
-      else track(`detail:${node}:${pid}`, new DetailView(views, n, pid));
-    },
-    openTree: (node, focus) => {
-      const n = nodes.get(node);
-      if (!n) return;
-      const existing = panels.get(`tree:${node}`) as TreeView | undefined;
-      if (existing) {
-        existing.panel.reveal();
-        if (focus) existing.focus(focus);
-      } else track(`tree:${node}`, new TreeView(views, n, focus));
-    },
-    traceMessages: async (node, pid) => {
-      await vscode.commands.executeCommand('beamLens.traceMessages', { node, pid });
-    },
-  };
-  // Panels of a node close when it is detached.
-  context.subscriptions.push(
-    nodes.onDidChange(() => {
-      for (const [key, view] of panels) {
-        const node = key.split(':')[1] ?? '';
-        if (!nodes.get(node)) view.panel.dispose();
-      }
-    }),
-  );
+export class BeamLens extends Disposable {
+  readonly log: Log;
+  readonly nodes: NodeManager;
+  private readonly panels = new WeakMap<AttachedNode, NodePanels>();
+  private readonly reports = new Map<AttachedNode, ReportView>();
+  private readonly views: ViewContext;
+  private readonly sidebar: Sidebar;
+  private client: LanguageClient | null = null;
+  private shuttingDown: Promise<void> | null = null;
 
-  const focusOf = (arg: unknown): TreeFocus | undefined => {
-    if (typeof arg !== 'object' || arg === null) return undefined;
-    const a = arg as { pid?: unknown; name?: unknown; module?: unknown };
-    const f: TreeFocus = {};
-    if (typeof a.pid === 'string') f.pid = a.pid;
-    if (typeof a.name === 'string') f.name = a.name;
-    if (typeof a.module === 'string') f.module = a.module;
-    return Object.keys(f).length > 0 ? f : undefined;
-  };
-  const reportFor = (node: string, findingId?: string): ReportView | undefined => {
-    const n = nodes.get(node);
-    if (!n) return undefined;
-    const existing = panels.get(`report:${node}`) as ReportView | undefined;
-    if (existing) {
-      if (findingId) existing.showFinding(findingId);
-      else existing.panel.reveal();
-      return existing;
+  constructor(private readonly context: vscode.ExtensionContext) {
+    super();
+    this.log = this._register(createLog(workspaceDir()));
+    this.nodes = new NodeManager({
+      attach: (t) => attach({ node: t.node, cookie: t.cookie, env: t.env, ...(t.host ? { host: t.host } : {}), ...(t.port ? { port: t.port } : {}) }),
+      info: (m) => this.log.info(m),
+      warn: (m) => this.log.warn(m),
+      lost: (node, reason) => void vscode.window.showWarningMessage(`BEAM Lens: lost the connection to ${node} (${reason}).`),
+    });
+    this.views = {
+      extensionUri: context.extensionUri,
+      nodes: this.nodes,
+      log: this.log,
+      refreshMs,
+      openDetail: (n, pid) => this.panelsOf(n).openDetail(pid),
+      openTree: (n, focus) => this.panelsOf(n).openTree(focus),
+      traceMessages: async (n, pid) => {
+        await vscode.commands.executeCommand('beamLens.traceMessages', { node: n.node, pid });
+      },
+    };
+    // A report outlives its node (it is evidence): marked, kept, still savable.
+    this._register(
+      this.nodes.onDidDetach((o) => {
+        for (const [n, report] of this.reports) {
+          if (n.node !== o.node || !n.isClosed) continue;
+          report.markNodeGone();
+          this.reports.delete(n);
+        }
+      }),
+    );
+
+    this.sidebar = this._register(new Sidebar(this.nodes, workspaceDir, refreshMs));
+    const treeView = this._register(vscode.window.createTreeView('beamLens.nodes', { treeDataProvider: this.sidebar, showCollapseAll: true }));
+    this.sidebar.attachView(treeView);
+    const updateContext = (): void => void vscode.commands.executeCommand('setContext', 'beamLens.attached', this.nodes.list().length > 0);
+    this._register(this.nodes.onDidChange((c) => c === undefined && updateContext()));
+    updateContext();
+    this._register(new StatusBar(this.nodes));
+
+    const commands: CommandContext = {
+      context,
+      nodes: this.nodes,
+      log: this.log,
+      config,
+      workspaceDir,
+      attached: (n) => this.onAttached(n),
+      refreshSidebar: () => this.sidebar.refreshAll(),
+      panels: {
+        tree: (n, focus, app) => this.panelsOf(n).openTree(focus, app),
+        table: (n, initial) => this.panelsOf(n).openTable(initial),
+        detail: (n, pid) => this.panelsOf(n).openDetail(pid),
+        dashboard: (n) => this.panelsOf(n).openDashboard(),
+        report: (n, o) => this.report(n, o),
+      },
+    };
+    for (const d of registerCommands(commands)) this._register(d);
+    // The profiler's commands and flame-graph panel (profile-view.ts), and the MCP tools as language-model tools.
+    for (const d of registerProfiler({ context, nodes: this.nodes, log: this.log, workspaceDir, config }, () => profileLspOf(this.client))) this._register(d);
+    this._register(registerLanguageModelTools({ sessions: () => this.nodes.list().map((n) => n.session), cwd: () => workspaceDir() ?? context.globalStorageUri.fsPath }));
+  }
+
+  /** The node's panels, owned by its scope. */
+  private panelsOf(n: AttachedNode): NodePanels {
+    let p = this.panels.get(n);
+    if (!p || p.isDisposed) {
+      p = n.own(new NodePanels(this.views, n));
+      this.panels.set(n, p);
     }
-    const durationMs = config().get<number>('report.durationSeconds', 10) * 1000;
-    return track(`report:${node}`, new ReportView(views, n, { durationMs, trace: config().get<boolean>('report.allowTrace', false) }, findingId));
-  };
-  const cmd = (id: string, f: (arg?: unknown) => unknown): void => {
-    context.subscriptions.push(registerCommand(log, id, f));
-  };
-  cmd('beamLens.showSupervisionTree', async (arg) => {
-    const n = await pickNode(nodes, arg);
-    if (n) views.openTree(n.node, focusOf(arg));
-  });
-  cmd('beamLens.showProcesses', async (arg) => {
-    const n = await pickNode(nodes, arg);
-    if (!n) return;
-    const module = typeof arg === 'object' && arg !== null && typeof (arg as { module?: unknown }).module === 'string' ? (arg as { module: string }).module : undefined;
-    const sort = typeof arg === 'object' && arg !== null && typeof (arg as { sort?: unknown }).sort === 'string' ? ((arg as { sort: 'memory' }).sort) : undefined;
-    const key = `table:${n.node}`;
-    panels.get(key)?.panel.dispose();
-    track(key, new TableView(views, n, { ...(module ? { filter: module } : {}), ...(sort ? { sort } : {}) }));
-  });
-  cmd('beamLens.showProcessesByMailbox', async (arg) => vscode.commands.executeCommand('beamLens.showProcesses', { ...(typeof arg === 'object' && arg ? arg : {}), sort: 'mailbox' }));
-  cmd('beamLens.showProcess', async (arg) => {
-    const n = await pickNode(nodes, arg);
-    if (!n) return;
-    const pid =
-      typeof arg === 'object' && arg !== null && typeof (arg as { pid?: unknown }).pid === 'string'
-        ? (arg as { pid: string }).pid
-        : await vscode.window.showInputBox({ title: `Show process on ${n.node}`, prompt: 'pid (<0.123.0>) or registered name', ignoreFocusOut: true });
-    if (pid) views.openDetail(n.node, pid.trim());
-  });
-  cmd('beamLens.showDashboard', async (arg) => {
-    const n = await pickNode(nodes, arg);
-    if (!n) return;
-    const existing = panels.get(`dashboard:${n.node}`);
-    if (existing) existing.panel.reveal();
-    else track(`dashboard:${n.node}`, new DashboardView(views, n));
-  });
-  cmd('beamLens.generateReport', async (arg) => {
-    const n = await pickNode(nodes, arg);
-    if (!n) return;
-    const existing = panels.get(`report:${n.node}`) as ReportView | undefined;
+    return p;
+  }
+
+  private async report(n: AttachedNode, o: { findingId?: string; regenerate?: boolean }): Promise<void> {
+    const existing = this.reports.get(n);
     if (existing) {
-      existing.panel.reveal();
-      await existing.generate();
-    } else reportFor(n.node);
-  });
-  cmd('beamLens.showFinding', async (arg) => {
-    const a = (arg ?? {}) as { node?: unknown; findingId?: unknown };
-    const n = await pickNode(nodes, arg);
-    if (n) reportFor(n.node, typeof a.findingId === 'string' ? a.findingId : undefined);
-  });
-  cmd('beamLens.showHotFunctions', async (arg) => {
-    const n = await pickNode(nodes, arg);
-    if (!n) return;
-    if (!n.hot) {
-      await vscode.commands.executeCommand('beamLens.startHotFunctions', { node: n.node });
+      if (o.findingId) existing.showFinding(o.findingId);
+      else existing.panel.reveal();
+      if (o.regenerate) await existing.generate();
       return;
     }
-    const picks = n.hot.functions.map((f) => ({ label: `${f.module}:${f.function}/${f.arity}`, description: `${Math.round(f.share * 100)}% · ${Math.round(f.callsPerSec).toLocaleString('en-US')}/s` }));
-    await vscode.window.showQuickPick(picks, { title: `Hot functions on ${n.node}` });
-  });
-  cmd('beamLens.listLocalNodes', async () => {
-    const found = await listNodes('localhost', { timeoutMs: 3000 });
-    if (found.length === 0) return void vscode.window.showInformationMessage('No Erlang nodes are registered in EPMD on this machine.');
-    await vscode.window.showQuickPick(found.map((x) => ({ label: x.name, description: `port ${x.port}` })), { title: 'Nodes registered in EPMD on this machine' });
-  });
-  context.subscriptions.push(...registerCommands({ context, nodes, log, workspaceDir, config }));
-  context.subscriptions.push(...registerProfiler({ context, nodes, log, workspaceDir, config }, () => profileLspOf(client)));
-  // The MCP tools as language-model tools, on the nodes attached here (src/extension/lm-tools.ts).
-  context.subscriptions.push(registerLanguageModelTools({ sessions: () => nodes.list().map((n) => n.session), cwd: () => workspaceDir() ?? context.globalStorageUri.fsPath }));
+    const durationMs = config().get<number>('report.durationSeconds', 10) * 1000;
+    const view = new ReportView(this.views, n, { durationMs, trace: config().get<boolean>('report.allowTrace', false) }, o.findingId);
+    this.reports.set(n, view);
+    // Owned by BeamLens, not by the node: it stays when the node goes.
+    this._register(view.panel);
+    view.panel.onDidDispose(() => {
+      if (this.reports.get(n) === view) this.reports.delete(n);
+    });
+  }
 
-  // ---- sidebar, refreshed while visible ----
-  const sidebar = new Sidebar(nodes, workspaceDir);
-  const treeView = vscode.window.createTreeView('beamLens.nodes', { treeDataProvider: sidebar, showCollapseAll: true });
-  context.subscriptions.push(sidebar, treeView);
-  let sidebarTimer: NodeJS.Timeout | null = null;
-  // A refresh walks the trees (one which_children per supervisor, children ranked by memory): on a
-  // large node it waits 200x what the last one took (our wall time undercounts the node's parallel
-  // work: measured 0.5-1.0% of a scheduler at 100x), never less than twice the setting.
-  let sidebarCostMs = 0;
-  const scheduleSidebar = (): void => {
-    sidebarTimer = setTimeout(() => {
-      void (async () => {
-        if (treeView.visible) {
-          const t0 = Date.now();
-          await Promise.all(nodes.list().map((n) => nodes.refresh(n)));
-          // Less the 200 ms utilization window nodes.refresh waits through (idle time on the node).
-          sidebarCostMs = Math.max(0, Date.now() - t0 - 200);
-        }
-        scheduleSidebar();
-      })();
-    }, nextFactsDelay(sidebarCostMs, 0, { baseMs: views.refreshMs() * 2, budget: 0.005, maxAgeMs: 0 }));
-  };
-  scheduleSidebar();
-  context.subscriptions.push({ dispose: () => sidebarTimer && clearTimeout(sidebarTimer) });
-  const updateContext = (): void => void vscode.commands.executeCommand('setContext', 'beamLens.attached', nodes.list().length > 0);
-  context.subscriptions.push(nodes.onDidChange(updateContext));
-  updateContext();
-
-  context.subscriptions.push(new StatusBar(nodes));
-
-  // ---- facts for the language server, on the shared schedule (core/facts-loop.ts: ~1% of a scheduler, backoff) ----
-  const factsTimers = new Map<string, { stop(): void }>();
-  const factsLoop = (node: string): void => {
-    const n = nodes.get(node);
-    if (!n || factsTimers.has(node)) return;
-    factsTimers.set(
-      node,
-      startFactsLoop(
-        async (signal) => {
-          if (nodes.get(node) !== n) return void factsTimers.get(node)?.stop();
-          await nodes.collectFacts(n, signal, true);
-          return n.collector.lastNodeCostMs;
-        },
-        { baseMs: config().get<number>('factsIntervalSeconds', 10) * 1000 },
-      ),
+  /** A node was attached: first data, the sidebar's refresh and the facts feed (both owned by its scope). */
+  private async onAttached(n: AttachedNode): Promise<void> {
+    await this.nodes.refresh(n);
+    this.sidebar.watch(n);
+    // Facts for the language server on core's shared schedule (a budget of the node's time,
+    // backoff, a pass that runs too long is stopped on the node), owned by the node's scope; only
+    // while a source file is on screen (nothing shows the facts otherwise: idle costs nothing).
+    const loop = startFactsLoop(
+      async (signal) => {
+        if (!factsWanted() || n.isClosed) return 0;
+        await this.nodes.collectFacts(n, signal);
+        return n.collector.lastNodeCostMs;
+      },
+      { baseMs: config().get<number>('factsIntervalSeconds', 10) * 1000 },
     );
-  };
-  context.subscriptions.push(
-    nodes.onDidChange(() => {
-      for (const n of nodes.list()) factsLoop(n.node);
-      for (const [node, loop] of factsTimers) {
-        if (!nodes.get(node)) {
-          loop.stop();
-          factsTimers.delete(node);
-        }
-      }
-    }),
-    { dispose: () => factsTimers.forEach((t) => t.stop()) },
-  );
+    n.own({ dispose: () => loop.stop() });
+    void vscode.commands.executeCommand('beamLens.nodes.focus');
+  }
 
-  // ---- language client ----
-  if (config().get<boolean>('languageServer.enabled', true)) {
-    const module = vscode.Uri.joinPath(context.extensionUri, 'dist', 'server.js').fsPath;
+  async startLanguageClient(): Promise<void> {
+    if (!config().get<boolean>('languageServer.enabled', true)) return;
+    const module = vscode.Uri.joinPath(this.context.extensionUri, 'dist', 'server.js').fsPath;
     const serverOptions: ServerOptions = { run: { module, transport: TransportKind.ipc }, debug: { module, transport: TransportKind.ipc } };
     const clientOptions: LanguageClientOptions = {
       documentSelector: [{ scheme: 'file', language: 'elixir' }, { scheme: 'file', pattern: '**/*.{ex,exs}' }],
       outputChannelName: 'BEAM Lens Language Server',
     };
-    client = new LanguageClient('beamLens', 'BEAM Lens Language Server', serverOptions, clientOptions);
-    const lc = client;
-    context.subscriptions.push(
-      nodes.onFacts(({ node, facts }) => {
+    const lc = new LanguageClient('beamLens', 'BEAM Lens Language Server', serverOptions, clientOptions);
+    this.client = lc;
+    this._register(
+      this.nodes.onFacts(({ node, facts }) => {
         if (lc.isRunning()) void (facts ? lc.sendNotification(LspMethods.facts, facts) : lc.sendNotification(LspMethods.clearFacts, { node }));
       }),
     );
     try {
       await lc.start();
-      log.info('language server started');
+      this.log.info('language server started');
     } catch (err) {
-      log.error(`language server did not start: ${err instanceof Error ? err.message : String(err)}`);
+      this.log.error(`language server did not start: ${err instanceof Error ? err.message : String(err)}`);
     }
+  }
+
+  /** Detaches every node (awaited: the targets are cleaned up), stops the client, then disposes all. */
+  shutdown(): Promise<void> {
+    this.shuttingDown ??= (async () => {
+      const outcomes = await this.nodes.shutdown();
+      for (const o of outcomes) if (o.problems.length > 0) this.log.warn(`detach of ${o.node} at shutdown: ${o.problems.join('; ')}`);
+      await this.client?.stop().catch(() => undefined);
+      this.client = null;
+      this.dispose();
+    })();
+    return this.shuttingDown;
+  }
+
+  override dispose(): void {
+    if (this.isDisposed) return;
+    // Disposal without shutdown (the host is going away): the probe removes itself when our connection drops.
+    if (!this.shuttingDown) void this.nodes.shutdown();
+    super.dispose();
   }
 }
 
+/** The one running instance, for deactivate (VS Code gives deactivate no context). */
+let running: BeamLens | undefined;
+
+export async function activate(context: vscode.ExtensionContext): Promise<BeamLens> {
+  const lens = new BeamLens(context);
+  running = lens;
+  context.subscriptions.push(lens);
+  await lens.startLanguageClient();
+  return lens;
+}
+
 export async function deactivate(): Promise<void> {
-  const c = client;
-  client = null;
-  await Promise.allSettled([c?.stop(), manager?.detachAll()]);
-  manager = null;
+  const lens = running;
+  running = undefined;
+  await lens?.shutdown();
 }

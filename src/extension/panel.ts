@@ -1,17 +1,20 @@
 // One webview panel: strict CSP (default-src 'none', nonce script, styles from the extension
 // only), the bundle of its view from dist/webview/, and typed messages both ways. Messages from
-// the webview are untrusted: checked for shape before they reach the controller.
+// the webview are untrusted: each is checked by its view's type guard (model/messages.ts) before
+// it reaches the controller; anything else is dropped and logged.
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import * as vscode from 'vscode';
-import { isMessageFromView, type WebviewMessages, type WebviewName } from '../protocol/webview';
+import type { WebviewMessages, WebviewName } from '../protocol/webview';
+import { Disposable, Emitter } from './lifecycle';
+import { MESSAGE_GUARDS } from './model/messages';
 
-export class Panel<N extends WebviewName> implements vscode.Disposable {
+export class Panel<N extends WebviewName> extends Disposable {
   readonly panel: vscode.WebviewPanel;
-  private readonly disposables: vscode.Disposable[] = [];
-  private readonly disposedEmitter = new vscode.EventEmitter<void>();
+  private readonly disposedEmitter = new Emitter<void>();
   readonly onDidDispose = this.disposedEmitter.event;
-  private disposed = false;
+  /** Dropped messages (failed the guard), for the log and tests. */
+  rejected = 0;
 
   constructor(
     readonly name: N,
@@ -19,7 +22,9 @@ export class Panel<N extends WebviewName> implements vscode.Disposable {
     extensionUri: vscode.Uri,
     onMessage: (message: WebviewMessages[N]['toHost']) => void | Promise<void>,
     column: vscode.ViewColumn = vscode.ViewColumn.Active,
+    onReject: (message: string) => void = () => undefined,
   ) {
+    super();
     const dist = vscode.Uri.joinPath(extensionUri, 'dist', 'webview');
     this.panel = vscode.window.createWebviewPanel(`beamLens.${name}`, title, column, {
       enableScripts: true,
@@ -28,36 +33,46 @@ export class Panel<N extends WebviewName> implements vscode.Disposable {
     });
     this.panel.iconPath = vscode.Uri.joinPath(extensionUri, 'media', 'beam.svg');
     this.panel.webview.html = html(this.panel.webview, dist, name, title);
-    this.disposables.push(
+    const guard = MESSAGE_GUARDS[name];
+    this._register(
       this.panel.webview.onDidReceiveMessage((m: unknown) => {
-        if (!isMessageFromView(m)) return;
-        void Promise.resolve(onMessage(m as WebviewMessages[N]['toHost'])).catch((err: unknown) =>
-          this.post({ type: 'error', message: err instanceof Error ? err.message : String(err) } as WebviewMessages[N]['toView']),
-        );
+        if (!guard(m)) {
+          this.rejected++;
+          onReject(`${name}: dropped a message that is not a valid ${name} message: ${JSON.stringify(m)?.slice(0, 200)}`);
+          return;
+        }
+        void Promise.resolve(onMessage(m)).catch((err: unknown) => this.postError(err instanceof Error ? err.message : String(err)));
       }),
-      this.panel.onDidDispose(() => this.dispose()),
     );
+    this._register(this.panel.onDidDispose(() => this.dispose()));
   }
 
   get visible(): boolean {
-    return !this.disposed && this.panel.visible;
+    return !this.isDisposed && this.panel.visible;
   }
 
   post(message: WebviewMessages[N]['toView']): void {
-    if (!this.disposed) void this.panel.webview.postMessage(message);
+    if (!this.isDisposed) void this.panel.webview.postMessage(message);
+  }
+
+  /** Every view's union has `{type: 'error', message}`; shown in its status line. */
+  postError(message: string): void {
+    if (!this.isDisposed) void this.panel.webview.postMessage({ type: 'error', message });
   }
 
   reveal(): void {
     this.panel.reveal();
   }
 
-  dispose(): void {
-    if (this.disposed) return;
-    this.disposed = true;
-    for (const d of this.disposables.splice(0)) d.dispose();
-    this.panel.dispose();
-    this.disposedEmitter.fire();
-    this.disposedEmitter.dispose();
+  override dispose(): void {
+    if (this.isDisposed) return;
+    try {
+      super.dispose();
+    } finally {
+      this.panel.dispose();
+      this.disposedEmitter.fire();
+      this.disposedEmitter.dispose();
+    }
   }
 }
 

@@ -2,6 +2,7 @@
 // report document in the view, focuses a finding, and saves the report as Markdown where the user says.
 import { writeFile } from 'node:fs/promises';
 import * as vscode from 'vscode';
+import { withLinkedSignal } from '../core/runs/cancel';
 import { diagnose } from '../core/findings/diagnose';
 import { buildReport } from '../core/report/build';
 import type { ReportDocument } from '../core/report/document';
@@ -16,6 +17,8 @@ export class ReportView {
   readonly panel: Panel<'report'>;
   private document: ReportDocument | undefined;
   private focusFinding: string | undefined;
+  /** Set when the node went away: the report stays (it is evidence) and can still be saved. */
+  private goneAt: Date | null = null;
 
   constructor(
     private readonly ctx: ViewContext,
@@ -24,7 +27,23 @@ export class ReportView {
     focusFinding?: string,
   ) {
     this.focusFinding = focusFinding;
-    this.panel = new Panel('report', `Report · ${n.node}`, ctx.extensionUri, (m) => this.onMessage(m));
+    this.panel = new Panel('report', `Report · ${n.node}`, ctx.extensionUri, (m) => this.onMessage(m), vscode.ViewColumn.Active, (text) => ctx.log.warn(text));
+  }
+
+  get nodeGone(): boolean {
+    return this.goneAt !== null;
+  }
+
+  /** The node was detached or lost: keep the report, say so, keep Save working. */
+  markNodeGone(): void {
+    if (this.goneAt) return;
+    this.goneAt = new Date();
+    this.panel.panel.title = `Report · ${this.n.node} (not attached)`;
+    this.panel.postError(this.goneMessage());
+  }
+
+  private goneMessage(): string {
+    return `${this.n.node} is no longer attached (since ${this.goneAt?.toLocaleTimeString() ?? '?'}): this report stays as it was and can still be saved; attach again to regenerate it.`;
   }
 
   showFinding(findingId: string): void {
@@ -38,6 +57,7 @@ export class ReportView {
       case 'ready':
         if (this.n.diagnosis) this.render();
         else await this.generate();
+        if (this.goneAt) this.panel.postError(this.goneMessage());
         return;
       case 'regenerate':
         await this.generate();
@@ -56,16 +76,14 @@ export class ReportView {
 
   async generate(): Promise<void> {
     const n = this.n;
+    if (this.goneAt) return this.panel.postError(this.goneMessage());
     if (this.options.trace && !(await askConsent(n, ['probe', 'trace'], `count calls per function for ${this.options.durationMs / 1000} s while sampling`, this.ctx.log))) {
       this.options.trace = false;
     }
     await vscode.window.withProgress(
       { location: vscode.ProgressLocation.Notification, title: `BEAM Lens: diagnosing ${n.node}`, cancellable: true },
       async (progress, token) => {
-        await this.ctx.nodes.runTask(n.node, 'report', async (signal) => {
-          const controller = new AbortController();
-          const sub = token.onCancellationRequested(() => controller.abort());
-          signal.addEventListener('abort', () => controller.abort());
+        await n.runTask('report', (taskSignal) => withLinkedSignal([taskSignal, token], async (signal) => {
           try {
             this.panel.post({ type: 'progress', message: `Sampling ${n.node} for ${this.options.durationMs / 1000} s…` });
             if (this.options.trace) this.ctx.log.audit({ node: n.node, env: n.env, action: 'report with hot functions', limits: { durationMs: this.options.durationMs }, outcome: 'requested' });
@@ -73,7 +91,7 @@ export class ReportView {
             const d = await diagnose(n.session, {
               durationMs: this.options.durationMs,
               trace: this.options.trace,
-              signal: controller.signal,
+              signal,
               onProgress: (done, total, what) => {
                 const pct = Math.round((done / Math.max(1, total)) * 100);
                 progress.report({ message: `${what} ${pct}%`, increment: pct - last });
@@ -84,11 +102,9 @@ export class ReportView {
             this.ctx.nodes.setDiagnosis(n, d);
             this.render();
           } catch (err) {
-            this.panel.post({ type: 'error', message: controller.signal.aborted ? 'Report cancelled.' : `report failed: ${errorText(err)}` });
-          } finally {
-            sub.dispose();
+            this.panel.post({ type: 'error', message: signal.aborted ? 'Report cancelled.' : `report failed: ${errorText(err)}` });
           }
-        });
+        }));
       },
     );
   }
@@ -106,7 +122,7 @@ export class ReportView {
   }
 
   private async save(): Promise<void> {
-    if (!this.document) return;
+    if (!this.document) return this.panel.postError('There is no report to save yet.');
     const markdown = renderReportMarkdown(this.document);
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
     const uri = await vscode.window.showSaveDialog({

@@ -1,13 +1,16 @@
 // The "BEAM" sidebar: node -> Overview, Applications (lazy supervision trees), Processes (top by
-// memory / mailbox / reductions), Findings, Sessions. Refreshed on an interval while visible.
+// memory / mailbox / reductions), Findings, Sessions. What to show and when to ask the node is in
+// model/sidebar-data.ts; this maps items to VS Code tree items. Each node's periodic refresh (while
+// the view is visible) is a timer owned by that node's scope.
 import { readdirSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { formatModule } from '../etf';
 import { sessionsDir } from '../core/records/store';
+import { RepeatingTimer } from './lifecycle';
+import { SidebarData } from './model/sidebar-data';
 import {
   SORT_LABELS,
-  findingItems,
   overviewStats,
   processDescription,
   processLabel,
@@ -17,22 +20,41 @@ import {
   treeLabel,
   type SidebarItem,
 } from './model/sidebar';
-import type { NodeManager } from './nodes';
+import type { AttachedNode, NodeManager } from './nodes';
 
 export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<SidebarItem | undefined>();
   readonly onDidChangeTreeData = this.emitter.event;
   private readonly disposables: vscode.Disposable[] = [];
+  readonly data: SidebarData;
+  private view: vscode.TreeView<SidebarItem> | undefined;
 
   constructor(
     private readonly nodes: NodeManager,
     private readonly workspaceDir: () => string | undefined,
+    private readonly refreshMs: () => number,
   ) {
-    this.disposables.push(nodes.onDidChange(() => this.emitter.fire(undefined)));
+    this.data = new SidebarData(nodes, refreshMs, (node) => this.sessions(node));
+    this.disposables.push(this.data, this.data.onDidChange((item) => this.emitter.fire(item)));
   }
 
-  refresh(): void {
-    this.emitter.fire(undefined);
+  /** The tree view showing this provider: expansion is tracked so only open sections are kept fresh. */
+  attachView(view: vscode.TreeView<SidebarItem>): void {
+    this.view = view;
+    this.disposables.push(
+      view.onDidExpandElement((e) => this.data.setExpanded(e.element, true)),
+      view.onDidCollapseElement((e) => this.data.setExpanded(e.element, false)),
+    );
+  }
+
+  /** Starts the node's periodic refresh, owned by its scope (detach stops it). */
+  watch(n: AttachedNode): void {
+    n.own(new RepeatingTimer(() => (this.view?.visible ? this.data.refreshNode(n) : Promise.resolve()), () => this.refreshMs() * 2));
+  }
+
+  /** Refreshes every node now (the view's Refresh button). */
+  async refreshAll(): Promise<void> {
+    await Promise.all(this.nodes.list().map((n) => this.data.refreshNode(n)));
   }
 
   getTreeItem(item: SidebarItem): vscode.TreeItem {
@@ -42,6 +64,7 @@ export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Dis
       case 'node': {
         const t = new vscode.TreeItem(item.node, vscode.TreeItemCollapsibleState.Expanded);
         t.description = item.env + (item.error ? ` · ${item.error}` : '');
+        t.tooltip = item.error ? `${item.node}: ${item.error}` : `${item.node} (${item.env})`;
         t.iconPath = new vscode.ThemeIcon('server-environment', item.env === 'production' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined);
         t.contextValue = 'beamNode';
         t.id = `node:${item.node}`;
@@ -68,6 +91,7 @@ export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Dis
         t.tooltip = item.app.description;
         t.iconPath = new vscode.ThemeIcon('package');
         t.id = `${item.node}:app:${item.app.name}`;
+        if (item.app.supervisor) t.contextValue = 'beamApp';
         return t;
       }
       case 'tree': {
@@ -97,7 +121,7 @@ export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Dis
         return t;
       }
       case 'process': {
-        const t = new vscode.TreeItem(processLabel(item.row), none);
+        const t = new vscode.TreeItem(processLabel(item.row, item.module), none);
         t.description = processDescription(item.row, item.sort);
         t.tooltip = `${item.row.pid}\ninitial call ${item.row.initialCall ?? '?'}\ncurrent ${item.row.currentFunction ?? '?'}`;
         t.contextValue = 'beamProcess';
@@ -124,40 +148,8 @@ export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Dis
     }
   }
 
-  async getChildren(item?: SidebarItem): Promise<SidebarItem[]> {
-    if (!item) return this.nodes.list().map((n) => ({ kind: 'node', node: n.node, env: n.env, ...(n.lastError ? { error: n.lastError } : {}) }));
-    const n = this.nodes.get(item.node);
-    if (!n) return [];
-    switch (item.kind) {
-      case 'node':
-        if (n.overview === null) await this.nodes.refresh(n);
-        return (['overview', 'applications', 'processes', 'findings', 'sessions'] as const).map((section) => ({ kind: 'section', node: n.node, section }));
-      case 'section':
-        switch (item.section) {
-          case 'overview':
-            return n.overview ? overviewStats(n.node, n.overview) : [{ kind: 'message', node: n.node, label: n.lastError ?? 'loading…' }];
-          case 'applications':
-            return (n.trees ?? []).map((app) => ({ kind: 'app', node: n.node, app }));
-          case 'processes':
-            return (['memory', 'mailbox', 'reductions'] as const).map((sort) => ({ kind: 'processSort', node: n.node, sort }));
-          case 'findings':
-            return findingItems(n.node, n.diagnosis?.findings ?? null, n.facts?.findings ?? null);
-          case 'sessions':
-            return this.sessions(n.node);
-        }
-        return [];
-      case 'app':
-        return item.app.supervisor ? [{ kind: 'tree', node: n.node, app: item.app.name, tree: item.app.supervisor }] : [];
-      case 'tree':
-        return treeChildren(n.node, item.app, item.tree);
-      case 'processSort': {
-        await this.nodes.refresh(n, { sorts: [item.sort] });
-        const page = n.processes.get(item.sort);
-        return (page?.rows ?? []).map((row) => ({ kind: 'process', node: n.node, row, sort: item.sort }));
-      }
-      default:
-        return [];
-    }
+  getChildren(item?: SidebarItem): Promise<SidebarItem[]> {
+    return this.data.children(item);
   }
 
   private sessions(node: string): SidebarItem[] {

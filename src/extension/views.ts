@@ -1,8 +1,8 @@
 // Controllers of the webviews: each reads from the node's core Attachment (nothing is computed twice)
-// and talks to its view through the typed messages of src/protocol/webview.ts. Live refresh runs
-// only while the panel is visible; every timer belongs to its panel and dies with it.
+// and talks to its view through the typed messages of src/protocol/webview.ts. Every view is a
+// Disposable that owns its panel and its live-refresh timer (which runs only while the panel is
+// visible); the node's scope owns the views (NodePanels), so detach closes them all.
 import * as vscode from 'vscode';
-import { filteredProcesses } from '../core/inspect/process-filter';
 import { walkTree, type ApplicationTree, type TreeNode } from '../core/inspect/tree';
 import {
   assertNever,
@@ -10,14 +10,14 @@ import {
   type DashboardToHost,
   type DetailToHost,
   type ProcessHealth,
-  type TableQuery,
-  type TableToHost,
   type TreeFocus,
   type TreeToHost,
+  type WebviewMessages,
+  type WebviewName,
 } from '../protocol/webview';
+import { Disposable, RepeatingTimer } from './lifecycle';
 import type { Log } from './log';
 import type { AttachedNode, NodeManager } from './nodes';
-import { sanitizeQuery } from './model/messages';
 import { Panel } from './panel';
 
 export interface ViewContext {
@@ -25,56 +25,74 @@ export interface ViewContext {
   nodes: NodeManager;
   log: Log;
   refreshMs(): number;
-  openDetail(node: string, pid: string): void;
-  openTree(node: string, focus?: TreeFocus): void;
-  traceMessages(node: string, pid: string): Promise<void>;
-}
-
-/** Calls `tick` every refreshMs while the panel is visible; stops when it is disposed. */
-function liveRefresh(panel: { readonly visible: boolean; onDidDispose: vscode.Event<void> }, ctx: ViewContext, tick: () => Promise<void>): void {
-  let timer: NodeJS.Timeout | null = null;
-  let running = false;
-  const schedule = (): void => {
-    timer = setTimeout(() => {
-      void (async () => {
-        if (panel.visible && !running) {
-          running = true;
-          await tick().catch(() => undefined);
-          running = false;
-        }
-        schedule();
-      })();
-    }, ctx.refreshMs());
-  };
-  schedule();
-  panel.onDidDispose(() => {
-    if (timer) clearTimeout(timer);
-    timer = null;
-  });
+  openDetail(n: AttachedNode, pid: string): void;
+  openTree(n: AttachedNode, focus?: TreeFocus): void;
+  traceMessages(n: AttachedNode, pid: string): Promise<void>;
 }
 
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** A webview controller: owns its panel and timers; disposed when the panel closes or the node goes. */
+export abstract class View<N extends WebviewName> extends Disposable {
+  readonly panel: Panel<N>;
+
+  constructor(
+    protected readonly ctx: ViewContext,
+    protected readonly n: AttachedNode,
+    name: N,
+    title: string,
+  ) {
+    super();
+    this.panel = this._register(new Panel(name, title, ctx.extensionUri, (m) => this.onMessage(m), vscode.ViewColumn.Active, (text) => ctx.log.warn(text)));
+    this.panel.onDidDispose(() => this.dispose());
+  }
+
+  protected abstract onMessage(m: WebviewMessages[N]['toHost']): Promise<void>;
+
+  /** Calls `tick` every refreshDelay() ms while the panel is visible; stops when the view is disposed. */
+  protected liveRefresh(tick: () => Promise<void>): void {
+    this._register(new RepeatingTimer(() => (this.panel.visible ? tick() : Promise.resolve()), () => this.refreshDelay(), undefined, (err) => this.ctx.log.warn(`${this.n.node}: refresh failed: ${errorText(err)}`)));
+  }
+
+  /** The live refresh interval (a view whose query is costly on the node backs off). */
+  protected refreshDelay(): number {
+    return this.ctx.refreshMs();
+  }
+
+  reveal(): void {
+    this.panel.reveal();
+  }
+}
+
 // ---- Supervision tree ----------------------------------------------------------------------
 
-export class TreeView {
-  readonly panel: Panel<'supervision-tree'>;
+/** Levels read below a paged supervisor: its children and theirs (a queue supervisor and its queue). */
+const PAGE_DEPTH = 3;
+
+export class TreeView extends View<'supervision-tree'> {
   private apps: ApplicationTree[] = [];
   private previousQueues = new Map<string, { at: number; len: number }>();
   /** Supervisors the user paged through, and how many of their children to keep listing. */
   private readonly paged = new Map<string, number>();
   private pendingFocus: TreeFocus | undefined;
 
-  constructor(
-    private readonly ctx: ViewContext,
-    private readonly n: AttachedNode,
-    focus?: TreeFocus,
-  ) {
+  /** Show one application's tree only (null: every application). */
+  private app: string | null;
+
+  constructor(ctx: ViewContext, n: AttachedNode, focus?: TreeFocus, app?: string) {
+    super(ctx, n, 'supervision-tree', `Supervision tree · ${n.node}`);
     this.pendingFocus = focus;
-    this.panel = new Panel('supervision-tree', `Supervision tree · ${n.node}`, ctx.extensionUri, (m) => this.onMessage(m));
-    liveRefresh(this.panel, ctx, () => this.load());
+    this.app = app ?? null;
+    this.liveRefresh(() => this.load());
+  }
+
+  /** Switches to one application's tree (or all). */
+  showApp(app: string | null): void {
+    this.app = app;
+    // A hidden panel reloads its page when revealed: the new page's 'ready' gets it.
+    if (this.panel.visible) this.panel.post({ type: 'showApp', app });
   }
 
   focus(focus: TreeFocus): void {
@@ -89,19 +107,20 @@ export class TreeView {
     }
   }
 
-  private async onMessage(m: TreeToHost): Promise<void> {
+  protected async onMessage(m: TreeToHost): Promise<void> {
     switch (m.type) {
       case 'ready':
       case 'refresh':
         await this.load();
+        if (m.type === 'ready' && this.app !== null) this.panel.post({ type: 'showApp', app: this.app });
         if (this.pendingFocus) this.panel.post({ type: 'focus', focus: this.pendingFocus });
         this.pendingFocus = undefined;
         return;
       case 'openProcess':
-        this.ctx.openDetail(this.n.node, m.pid);
+        this.ctx.openDetail(this.n, m.pid);
         return;
       case 'page': {
-        const page = await this.n.session.supervisorPage(m.supervisorPid, m.offset, 100);
+        const page = await this.n.session.supervisorPage(m.supervisorPid, m.offset, 100, PAGE_DEPTH);
         const node = findTreeNode(this.apps, m.supervisorPid);
         if (node) {
           const seen = new Set(node.children.map((c) => c.pid));
@@ -128,7 +147,7 @@ export class TreeView {
           this.paged.delete(pid);
           continue;
         }
-        const page = await this.n.session.supervisorPage(pid, 0, Math.min(count, 5000));
+        const page = await this.n.session.supervisorPage(pid, 0, Math.min(count, 5000), PAGE_DEPTH);
         node.children = page.children;
         node.childCount = page.childCount;
         node.truncated = node.children.length < node.childCount;
@@ -162,87 +181,32 @@ export class TreeView {
   }
 }
 
-// ---- Process table -------------------------------------------------------------------------
-
-export class TableView {
-  readonly panel: Panel<'process-table'>;
-  private query: TableQuery = { sort: 'mailbox', offset: 0, limit: 200, filter: '' };
-
-  constructor(
-    private readonly ctx: ViewContext,
-    private readonly n: AttachedNode,
-    initial?: Partial<TableQuery>,
-  ) {
-    this.query = { ...this.query, ...initial };
-    this.panel = new Panel('process-table', `Processes · ${n.node}`, ctx.extensionUri, (m) => this.onMessage(m));
-    liveRefresh(this.panel, ctx, () => this.run(this.query));
-  }
-
-  private async onMessage(m: TableToHost): Promise<void> {
-    switch (m.type) {
-      case 'ready':
-        await this.run(this.query);
-        return;
-      case 'query':
-        await this.run(sanitizeQuery(m.query));
-        return;
-      case 'openProcess':
-        this.ctx.openDetail(this.n.node, m.pid);
-        return;
-      case 'profile':
-        await vscode.commands.executeCommand('beamLens.profileProcess', { node: this.n.node, pid: m.pid });
-        return;
-      default:
-        assertNever(m);
-    }
-  }
-
-  private async run(q: TableQuery): Promise<void> {
-    this.query = q;
-    try {
-      const page =
-        q.filter.trim() !== ''
-          ? await filteredProcesses(this.n.session, { sort: q.sort, offset: q.offset, limit: q.limit }, q.filter.trim())
-          : { ...(await this.n.session.processes({ sort: q.sort, offset: q.offset, limit: q.limit, windowMs: 500 })), matched: undefined };
-      this.panel.post({
-        type: 'page',
-        node: this.n.node,
-        page: { query: q, total: page.total, matched: page.matched ?? page.total, rows: page.rows, via: page.via, refreshedAt: Date.now() },
-      });
-    } catch (err) {
-      this.panel.post({ type: 'error', message: `could not read processes of ${this.n.node}: ${errorText(err)}` });
-    }
-  }
-}
-
 // ---- Process detail ------------------------------------------------------------------------
 
-export class DetailView {
-  readonly panel: Panel<'process-detail'>;
-
+export class DetailView extends View<'process-detail'> {
   constructor(
-    private readonly ctx: ViewContext,
-    private readonly n: AttachedNode,
+    ctx: ViewContext,
+    n: AttachedNode,
     readonly pid: string,
   ) {
-    this.panel = new Panel('process-detail', `${pid} · ${n.node}`, ctx.extensionUri, (m) => this.onMessage(m));
-    liveRefresh(this.panel, ctx, () => this.load());
+    super(ctx, n, 'process-detail', `${pid} · ${n.node}`);
+    this.liveRefresh(() => this.load());
   }
 
-  private async onMessage(m: DetailToHost): Promise<void> {
+  protected async onMessage(m: DetailToHost): Promise<void> {
     switch (m.type) {
       case 'ready':
       case 'refresh':
         await this.load();
         return;
       case 'openProcess':
-        this.ctx.openDetail(this.n.node, m.pid);
+        this.ctx.openDetail(this.n, m.pid);
         return;
       case 'showInTree':
-        this.ctx.openTree(this.n.node, { pid: m.pid });
+        this.ctx.openTree(this.n, { pid: m.pid });
         return;
       case 'traceMessages':
-        await this.ctx.traceMessages(this.n.node, m.pid);
+        await this.ctx.traceMessages(this.n, m.pid);
         return;
       case 'profile':
         await vscode.commands.executeCommand('beamLens.profileProcess', { node: this.n.node, pid: m.pid });
@@ -266,21 +230,17 @@ export class DetailView {
 
 export const DASHBOARD_SAMPLES = 600;
 
-export class DashboardView {
-  readonly panel: Panel<'dashboard'>;
+export class DashboardView extends View<'dashboard'> {
   private readonly samples: DashboardSample[] = [];
   private previousIo: { at: number; input: number; output: number } | null = null;
   private paused = false;
 
-  constructor(
-    private readonly ctx: ViewContext,
-    private readonly n: AttachedNode,
-  ) {
-    this.panel = new Panel('dashboard', `Dashboard · ${n.node}`, ctx.extensionUri, (m) => this.onMessage(m));
-    liveRefresh(this.panel, ctx, () => (this.paused ? Promise.resolve() : this.sample()));
+  constructor(ctx: ViewContext, n: AttachedNode) {
+    super(ctx, n, 'dashboard', `Dashboard · ${n.node}`);
+    this.liveRefresh(() => (this.paused ? Promise.resolve() : this.sample()));
   }
 
-  private async onMessage(m: DashboardToHost): Promise<void> {
+  protected async onMessage(m: DashboardToHost): Promise<void> {
     switch (m.type) {
       case 'ready':
         if (this.samples.length === 0) await this.sample(false);
@@ -304,7 +264,7 @@ export class DashboardView {
       const s: DashboardSample = {
         at,
         memory: o.memory,
-        schedulerUtilization: o.schedulerUtilization ? { total: o.schedulerUtilization.total, perScheduler: o.schedulerUtilization.perScheduler } : null,
+        schedulerUtilization: o.schedulerUtilization ? { total: o.schedulerUtilization.total, perScheduler: o.schedulerUtilization.perScheduler, windowMs: o.schedulerUtilization.windowMs } : null,
         runQueue: o.runQueue.total,
         processCount: o.limits.processes.count,
         ioInPerSec: prev && dt > 0 ? Math.max(0, (o.io.inputBytes - prev.input) / dt) : 0,

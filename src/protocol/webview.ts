@@ -46,6 +46,8 @@ export interface TreeFocus {
 export type HostToTree =
   | { type: 'tree'; node: string; apps: ApplicationTree[]; health: Record<string, ProcessHealth>; refreshedAt: number }
   | { type: 'focus'; focus: TreeFocus }
+  /** Show one application's tree only (null: all applications). */
+  | { type: 'showApp'; app: string | null }
   | { type: 'error'; message: string };
 
 export type TreeToHost =
@@ -105,7 +107,7 @@ export interface DashboardSample {
   at: number;
   memory: Overview['memory'];
   /** Busy fraction 0..1 per normal scheduler and in total; null when not measured. */
-  schedulerUtilization: { total: number; perScheduler: number[] } | null;
+  schedulerUtilization: { total: number; perScheduler: number[]; /** The sampling window the numbers cover. */ windowMs?: number } | null;
   runQueue: number;
   processCount: number;
   /** Bytes per second since the previous sample (0 for the first). */

@@ -103,15 +103,27 @@ export class Workbench {
   }
 
   /** Runs a command from the palette by its full title ("BEAM: Attach to Node…"). */
-  async runCommand(title: string): Promise<void> {
-    await this.page.keyboard.press('Escape');
-    await this.page.keyboard.press('F1');
+  async runCommand(title: string, timeoutMs = 30_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
     const input = this.page.locator('.quick-input-widget input');
-    await input.waitFor({ timeout: 10_000 });
-    await input.fill(`>${title}`);
     const item = this.page.locator('.quick-input-list .monaco-list-row', { hasText: title }).first();
-    await item.waitFor({ timeout: 15_000 });
-    await input.press('Enter');
+    // A quick input that is still closing (or a webview taking focus back) can swallow F1 or
+    // hide the palette right after it opened: open it again until the command is listed.
+    for (;;) {
+      await this.page.keyboard.press('Escape');
+      await this.page.locator('.quick-input-widget').waitFor({ state: 'hidden', timeout: 2000 }).catch(() => undefined);
+      await this.page.keyboard.press('F1');
+      const step = Math.max(500, Math.min(3000, deadline - Date.now()));
+      try {
+        await input.waitFor({ timeout: step });
+        await input.fill(`>${title}`, { timeout: step });
+        await item.waitFor({ timeout: Math.max(step, 5000) });
+        await input.press('Enter');
+        return;
+      } catch (err) {
+        if (Date.now() >= deadline) throw new Error(`timed out after ${timeoutMs} ms running "${title}" from the command palette: ${err instanceof Error ? err.message.split('\n')[0] : String(err)}`);
+      }
+    }
   }
 
   /** Picks the item of the open quick pick whose label contains `label`. */

@@ -145,6 +145,10 @@ export const attacks: Record<string, Attack> = {
       await sleep(100);
     }
   },
+  /** A well-formed frame whose control tuple has the wrong types (a number where a name goes). */
+  'control message with wrong types': async (ctx) => {
+    await writeAll(ctx.socket, [rawFrame([DOP.REG_SEND, new Pid(ctx.self, 42, 0, 1), Atom.of(''), 42], encode(Atom.of('hello')))]);
+  },
   /** Random bytes where a frame should be. */
   'garbage after the handshake': async (ctx) => {
     await writeAll(ctx.socket, [u32(4096), randomBytes(4096)]);

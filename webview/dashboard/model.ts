@@ -91,11 +91,20 @@ export const MEMORY_KEYS = [
   ['ets', COLORS.green],
   ['atom', COLORS.orange],
   ['code', COLORS.yellow],
-  ['system', COLORS.purple],
+  ['other system', COLORS.purple],
 ] as const;
 
+/**
+ * erlang:memory(system) contains atom, binary, code and ets: plotted beside them it would count
+ * them twice. The chart shows the rest of it, "other system" (the runtime's own allocations).
+ */
+function memoryValue(m: DashboardSample['memory'], k: (typeof MEMORY_KEYS)[number][0]): number {
+  if (k !== 'other system') return m[k];
+  return Math.max(0, m.system - m.atom - m.binary - m.code - m.ets);
+}
+
 export function memorySeries(samples: readonly DashboardSample[]): Series[] {
-  return MEMORY_KEYS.map(([k, color]) => ({ name: k, color, points: samples.map((s): [number, number] => [s.at, s.memory[k]]) }));
+  return MEMORY_KEYS.map(([k, color]) => ({ name: k, color, points: samples.map((s): [number, number] => [s.at, memoryValue(s.memory, k)]) }));
 }
 
 const SCHEDULER_COLORS = [COLORS.blue, COLORS.green, COLORS.yellow, COLORS.orange, COLORS.purple, COLORS.red];
@@ -247,7 +256,7 @@ export function readouts(s: DashboardSample): Record<ChartId, string> {
   const u = s.schedulerUtilization;
   return {
     memory: `total ${formatBytes(s.memory.total)} · processes ${formatBytes(s.memory.processes)} · binary ${formatBytes(s.memory.binary)} · ets ${formatBytes(s.memory.ets)}`,
-    schedulers: u ? `${formatPercent(u.total * 100)} busy · ${u.perScheduler.length} ${u.perScheduler.length === 1 ? 'scheduler' : 'schedulers'}` : 'not measured',
+    schedulers: u ? `${formatPercent(u.total * 100)} busy${u.windowMs ? ` over ${u.windowMs / 1000} s` : ''} · ${u.perScheduler.length} ${u.perScheduler.length === 1 ? 'scheduler' : 'schedulers'}` : 'not measured',
     runqueue: `${s.runQueue.toLocaleString('en-US')} waiting`,
     processes: `${s.processCount.toLocaleString('en-US')} processes`,
     io: `in ${formatRate(s.ioInPerSec)} · out ${formatRate(s.ioOutPerSec)}`,

@@ -67,6 +67,7 @@ export function infoRows(d: ProcessDetail): InfoRow[] {
     { label: 'Trap exit', value: d.trapExit ? 'true' : 'false' },
     { label: 'Priority', value: d.priority ?? 'unknown' },
     gl !== null && refKind(gl) === 'pid' ? { label: 'Group leader', value: gl, pid: gl } : { label: 'Group leader', value: gl ?? 'unknown' },
+    ...(d.title !== undefined && d.name === null ? [{ label: 'Runs', value: d.title }] : []),
     { label: 'Initial call', value: d.initialCall ?? 'unknown' },
     { label: 'Current function', value: d.currentFunction ?? 'unknown' },
   ];

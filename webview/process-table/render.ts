@@ -33,7 +33,8 @@ function cellText(r: ProcessRow, c: Column): string {
     case 'pid':
       return r.pid;
     case 'name':
-      return r.name ?? '';
+      // The naming rule's title (registered name, else module and label such as a queue's name).
+      return r.title ?? r.name ?? '';
     case 'memory':
       return formatBytes(r.memory);
     case 'reductions':

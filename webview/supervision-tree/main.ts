@@ -11,7 +11,9 @@ import {
   effectiveCollapsed,
   expandPath,
   focusPath,
+  mainApp,
   navigate,
+  onlyApp,
   nodeById,
   pagedChildPath,
   prunePrefs,
@@ -21,12 +23,14 @@ import {
   type CollapsePrefs,
   type VNode,
 } from './model';
-import { TreeCanvas, type Transform } from './render';
+import { READABLE_SCALE, TreeCanvas, type Transform } from './render';
 
 interface State {
   prefs: CollapsePrefs;
   selected: string | null;
   transform: Transform | null;
+  /** One application's tree only (null: all). */
+  app?: string | null;
 }
 
 /** State saved by the first version of this view: a plain collapsed list. */
@@ -38,7 +42,10 @@ const vs = channel('supervision-tree');
 const saved = vs.getState<Partial<State> & OldState>();
 let prefs: CollapsePrefs = saved?.prefs ?? { collapsed: saved?.collapsed ?? [], expanded: [] };
 let selected: string | null = saved?.selected ?? null;
+/** The whole tree as the host sent it; `root` is what is shown (one application or all). */
+let fullRoot: VNode | null = null;
 let root: VNode | null = null;
+let app: string | null = saved?.app ?? null;
 let collapsed = new Set<string>();
 let matches: string[][] = [];
 let matchIndex = 0;
@@ -63,6 +70,8 @@ const canvas = new TreeCanvas({
   activate: (n) => activate(n),
   zoomed: () => saveState(),
 });
+const appSelect = h('select', { attrs: { 'aria-label': 'Application', title: "Show one application's tree" } });
+appSelect.addEventListener('change', () => showApp(appSelect.value === '' ? null : appSelect.value));
 const empty = h('div', { class: 'empty muted' }, 'Loading the supervision tree…');
 const frame = h('div', { class: 'canvas' }, empty);
 frame.appendChild(canvas.svg);
@@ -70,6 +79,7 @@ document.getElementById('root')?.append(
   h(
     'div',
     { class: 'toolbar' },
+    appSelect,
     search,
     matchInfo,
     h('button', { title: 'Read the tree from the node again', on: { click: () => vs.post({ type: 'refresh' }) } }, 'Refresh'),
@@ -90,7 +100,30 @@ if (saved?.transform) {
 }
 
 function saveState(): void {
-  vs.setState<State>({ prefs, selected, transform: canvas.transform });
+  vs.setState<State>({ prefs, selected, transform: canvas.transform, app });
+}
+
+/** The application picker: "All applications" and each application with a supervisor. */
+function fillAppSelect(): void {
+  if (!fullRoot) return;
+  const names = fullRoot.children.map((c) => c.label);
+  const current = [...appSelect.options].map((o) => o.value);
+  const wanted = ['', ...names];
+  if (current.length !== wanted.length || current.some((v, i) => v !== wanted[i])) {
+    appSelect.replaceChildren(...wanted.map((v) => h('option', { attrs: { value: v } }, v === '' ? `All applications (${names.length})` : v)));
+  }
+  appSelect.value = app !== null && names.includes(app) ? app : '';
+}
+
+/** Shows one application's tree (or all), placed so its top supervisor is on screen. */
+function showApp(next: string | null): void {
+  app = next;
+  if (!fullRoot) return;
+  root = onlyApp(fullRoot, app);
+  fillAppSelect();
+  render();
+  const first = app !== null ? root.children[0] : mainApp(root);
+  if (first) canvas.place(first.id);
 }
 
 function render(): void {
@@ -134,7 +167,7 @@ function goTo(path: string[], animate: boolean): void {
   prefs = expandPath(prefs, root, path);
   selected = path[path.length - 1] ?? null;
   render();
-  if (selected !== null) canvas.center(selected, animate);
+  if (selected !== null) canvas.center(selected, animate, READABLE_SCALE);
 }
 
 function runSearch(step: number): void {
@@ -208,8 +241,10 @@ function focusText(focus: TreeFocus): string {
 vs.listen((m: Exclude<HostToTree, { type: 'error' }>) => {
   switch (m.type) {
     case 'tree': {
-      root = shapeTree(m.node, m.apps, m.health);
-      if (prefs.collapsed.length + prefs.expanded.length > 500) prefs = prunePrefs(prefs, root);
+      fullRoot = shapeTree(m.node, m.apps, m.health);
+      root = onlyApp(fullRoot, app);
+      fillAppSelect();
+      if (prefs.collapsed.length + prefs.expanded.length > 500) prefs = prunePrefs(prefs, fullRoot);
       title.textContent = `${m.node} · refreshed ${new Date(m.refreshedAt).toLocaleTimeString()}`;
       empty.hidden = root.children.length > 0;
       empty.textContent = 'No application with a supervisor is running on this node.';
@@ -217,8 +252,10 @@ vs.listen((m: Exclude<HostToTree, { type: 'error' }>) => {
       if (search.value.trim() !== '') matches = searchPaths(root, search.value);
       render();
       if (!placed) {
+        // First view: the node's own main application (rabbit on RabbitMQ) on screen at zoom 1.
         placed = true;
-        canvas.place(root.id);
+        const first = app !== null ? root.children[0] : mainApp(root);
+        canvas.place(first?.id ?? root.id);
       }
       if (pendingPage) {
         const path = pagedChildPath(root, pendingPage.supervisorPid, pendingPage.offset);
@@ -235,7 +272,12 @@ vs.listen((m: Exclude<HostToTree, { type: 'error' }>) => {
       }
       return;
     }
+    case 'showApp':
+      showApp(m.app);
+      return;
     case 'focus':
+      // A focus outside the application shown: show them all.
+      if (app !== null && fullRoot && root && !focusPath(root, m.focus) && focusPath(fullRoot, m.focus)) showApp(null);
       if (tryFocus(m.focus)) {
         status.set('');
         pendingFocus = null;

@@ -205,7 +205,7 @@ function supervisorChildren(t: TreeNode, id: string, health: Record<string, Proc
   if (t.childCount > listed && t.pid) {
     out.push({
       id: `${id}/…more`,
-      label: `${count(t.childCount - listed)} more children`,
+      label: `${count(t.childCount - listed)} more ${t.childCount - listed === 1 ? 'child' : 'children'}`,
       detail: 'next page ▸',
       kind: 'more',
       pid: null,

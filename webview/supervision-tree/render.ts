@@ -4,6 +4,9 @@
 import { hierarchy, select, tree as d3tree, zoom, zoomIdentity, zoomTransform, type HierarchyPointNode, type Selection, type ZoomBehavior, type ZoomTransform } from 'd3';
 import { columnOffsets, shorten, visible, type VNode } from './model';
 
+/** The smallest zoom at which labels are readable: focusing a node zooms in to at least this. */
+export const READABLE_SCALE = 0.9;
+
 export interface Transform {
   k: number;
   x: number;
@@ -218,12 +221,15 @@ export class TreeCanvas {
     this.sel.attr('aria-activedescendant', sel);
   }
 
-  /** Moves the view so the node sits a third from the left, halfway down; keeps the zoom level. */
-  center(id: string, animate = false): void {
+  /**
+   * Moves the view so the node sits a third from the left, halfway down. Keeps the zoom level,
+   * but never below `minScale` (a focused node must be readable, not a dot at zoom 0.16).
+   */
+  center(id: string, animate = false, minScale = 0): void {
     const p = this.positions.get(id);
     if (!p) return;
     const { w, h } = this.size();
-    const k = zoomTransform(this.svg).k;
+    const k = Math.max(minScale, zoomTransform(this.svg).k);
     this.setTransform({ k, x: w / 3 - p.x * k, y: h / 2 - p.y * k }, animate);
   }
 
@@ -247,10 +253,14 @@ export class TreeCanvas {
     this.setTransform({ k, x: w / 2 - k * (box.x + box.width / 2), y: h / 2 - k * (box.y + box.height / 2) }, animate);
   }
 
-  /** First placement: the root at the left, halfway down. */
-  place(rootId: string): void {
-    const p = this.positions.get(rootId) ?? { x: 0, y: 0 };
+  /** First placement: the node (the main application) at the left at zoom 1, a third down. */
+  place(id: string): void {
+    const p = this.positions.get(id) ?? { x: 0, y: 0 };
     const { h } = this.size();
-    this.setTransform({ k: 1, x: 24 - p.x, y: h / 2 - p.y });
+    this.setTransform({ k: 1, x: 24 - p.x, y: h / 3 - p.y });
+  }
+
+  get scale(): number {
+    return zoomTransform(this.svg).k;
   }
 }

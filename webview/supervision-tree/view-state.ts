@@ -5,7 +5,8 @@ import { findPath } from './tree-paths';
 
 // ---- collapse state ------------------------------------------------------------------------
 
-const PLATFORM = new Set(['kernel', 'stdlib', 'logger', 'elixir', 'sasl', 'runtime_tools', 'compiler', 'crypto', 'ssl', 'inets', 'public_key', 'asn1', 'mix', 'iex', 'hex', 'os_mon', 'mnesia', 'telemetry']);
+/** Applications of the platform (OTP, Elixir, common libraries): not what a person opens the tree for. */
+export const PLATFORM: ReadonlySet<string> = new Set(['kernel', 'stdlib', 'logger', 'elixir', 'sasl', 'runtime_tools', 'compiler', 'crypto', 'ssl', 'inets', 'public_key', 'asn1', 'mix', 'iex', 'hex', 'os_mon', 'mnesia', 'telemetry']);
 
 /** Collapsed unless the user opens them: platform applications and groups of same-module children. */
 export function defaultCollapsed(root: VNode): Set<string> {
@@ -150,4 +151,34 @@ export function columnOffsets(nodes: ReadonlyArray<{ depth: number; width: numbe
     x += Math.max(minColumn, widest[d] ?? 0) + gap;
   }
   return out;
+}
+
+// ---- applications --------------------------------------------------------------------------
+
+function size(n: VNode): number {
+  let total = 1;
+  for (const c of n.children) total += size(c);
+  return total;
+}
+
+/** The application to show first: the largest one that is not the platform's (rabbit on RabbitMQ). */
+export function mainApp(root: VNode): VNode | undefined {
+  let best: VNode | undefined;
+  let bestSize = -1;
+  for (const app of root.children) {
+    if (app.kind !== 'app' || PLATFORM.has(app.label)) continue;
+    const s = size(app);
+    if (s > bestSize) {
+      best = app;
+      bestSize = s;
+    }
+  }
+  return best ?? root.children[0];
+}
+
+/** The tree with one application only (null or unknown: the whole tree). */
+export function onlyApp(root: VNode, app: string | null): VNode {
+  if (app === null) return root;
+  const kept = root.children.filter((c) => c.kind === 'app' && c.label === app);
+  return kept.length === 0 ? root : { ...root, detail: `application ${app} (${root.children.length} in all)`, children: kept };
 }

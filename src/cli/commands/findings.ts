@@ -4,7 +4,7 @@ import { UsageError, booleanFlag, numberFlag } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
-import { printJson, renderTable } from '../output';
+import { printJson, renderTable, tableOr } from '../output';
 import { probeFlags, progressLine, withAttachment } from '../attachment';
 import { diagnoseCluster } from '../../core/cluster/cluster';
 import { clusterFlags, withCluster } from './cluster';
@@ -48,11 +48,12 @@ export const findingsCommand: Command = {
     progress.done();
     if (d.tracingNote) output.err(`beam-lens: ${d.tracingNote}`);
     if (booleanFlag(args.flags, 'json')) {
-      printJson(output, { node: d.samples.node, windowMs: d.samples.windowMs, findings: d.findings });
+      printJson(output, { node: d.samples.node, windowMs: d.samples.windowMs, findings: d.findings, ...(d.tracingNote ? { tracingNote: d.tracingNote } : {}) });
       return ExitCode.ok;
     }
     output.out(
-      renderTable(
+      tableOr(
+        `no findings over ${(d.samples.windowMs / 1000).toFixed(1)} s: nothing stood out (sample longer or under load to be sure)`,
         [
           { header: 'SEVERITY', cell: (f: Finding) => f.severity },
           { header: 'FINDING', max: 70, cell: (f) => f.title },
@@ -61,6 +62,8 @@ export const findingsCommand: Command = {
       ),
     );
     for (const f of d.findings) output.out(`\n[${f.severity}] ${f.title}\n  ${f.evidence.join('\n  ')}\n  → ${f.recommendation}`);
+    // What was asked for and did not run is part of the answer, not only a stderr line.
+    if (d.tracingNote) output.out(`\nnot included: ${d.tracingNote}`);
     return ExitCode.ok;
   },
 };

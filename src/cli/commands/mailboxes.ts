@@ -5,8 +5,9 @@ import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag } from '../a
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
-import { formatCount, printJson, renderTable } from '../output';
+import { formatCount, printJson, renderTable, tableOr } from '../output';
 import { probeFlags, progressLine, withAttachment } from '../attachment';
+import { processTitle } from '../../core/inspect/identity';
 
 export const mailboxesCommand: Command = {
   spec: {
@@ -52,7 +53,7 @@ export const mailboxesCommand: Command = {
       printJson(output, {
         durationMs: result.durationMs,
         session: file,
-        rows: result.rows.map((r) => ({ pid: r.pid, name: r.name, messageQueueLen: r.messageQueueLen, growthPerSec: r.growthPerSec, trend: r.trend })),
+        rows: result.rows.map((r) => ({ pid: r.pid, name: r.name, messageQueueLen: r.messageQueueLen, growthPerSec: r.growthPerSec, trend: r.trend, ...(r.suspendedIn ? { suspendedIn: r.suspendedIn } : {}) })),
       });
       return ExitCode.ok;
     }
@@ -63,13 +64,14 @@ export const mailboxesCommand: Command = {
 };
 
 export function renderMailboxes(rows: MailboxRow[]): string {
-  return renderTable(
+  return tableOr(
+    'no process had messages queued in the window',
     [
       { header: 'PID', cell: (r: MailboxRow) => r.pid },
-      { header: 'NAME / INITIAL CALL', max: 40, cell: (r) => (r.name ? formatModule(r.name) : r.initialCall ? formatModule(r.initialCall) : '') },
+      { header: 'NAME / MODULE', max: 48, cell: (r) => processTitle({ name: r.name, module: r.module ?? null, label: r.label ?? null, initialCall: r.initialCall }) },
       { header: 'QUEUE', align: 'right', cell: (r) => formatCount(r.messageQueueLen) },
       { header: 'GROWTH/S', align: 'right', cell: (r) => `${r.growthPerSec > 0 ? '+' : ''}${r.growthPerSec}` },
-      { header: 'TREND', cell: (r) => (r.trend === 'growing' ? 'growing, not draining' : r.trend) },
+      { header: 'TREND', cell: (r) => (r.trend === 'growing' ? 'growing, not draining' : r.trend === 'blocked' ? `blocked in ${r.suspendedIn ?? '?'}` : r.trend) },
     ],
     rows,
   );

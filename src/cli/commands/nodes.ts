@@ -19,9 +19,11 @@ export const nodesCommand: Command = {
     const host = stringFlag(args.flags, 'host') ?? 'localhost';
     const nodes = await listNodes(host, { timeoutMs: numberFlag(args.flags, 'timeout') ?? 3000 });
     const shortHost = host === 'localhost' ? shortHostname() : host;
-    const rows = nodes.map((n) => ({ name: n.name, node: `${n.name}@${shortHost}`, port: n.port }));
+    // EPMD knows names, not host parts: a node started as name@localhost or with a long name
+    // registers the same way. The node column is a guess; `ping --node` tells.
+    const rows = nodes.map((n) => ({ name: n.name, node: `${n.name}@${shortHost}`, port: n.port, hostGuessed: true }));
     if (args.flags.json === true) {
-      printJson(output, { host, nodes: rows });
+      printJson(output, { host, nodes: rows, note: `EPMD does not know the host part of node names: ${shortHost} is a guess (a node may be name@localhost or use a long name)` });
     } else if (rows.length === 0) {
       output.out(`no nodes registered in EPMD on ${host}`);
     } else {
@@ -29,12 +31,13 @@ export const nodesCommand: Command = {
         renderTable(
           [
             { header: 'NAME', cell: (r) => r.name },
-            { header: 'NODE', cell: (r) => r.node },
+            { header: 'NODE (HOST GUESSED)', cell: (r) => r.node },
             { header: 'PORT', align: 'right', cell: (r) => String(r.port) },
           ],
           rows,
         ),
       );
+      output.out(`EPMD does not know the host part: "${shortHost}" is a guess; a node may be NAME@localhost or use a long name (\`beam-lens ping --node NAME@HOST\` tells which one answers)`);
     }
     return ExitCode.ok;
   },

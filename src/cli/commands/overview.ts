@@ -26,8 +26,10 @@ export const overviewCommand: Command = {
     const lines = [
       `${o.node}  OTP ${o.otpRelease}  ERTS ${o.ertsVersion}  up ${formatDuration(o.uptimeMs)}`,
       `schedulers ${o.schedulers.online}/${o.schedulers.total} online` +
-        (u ? `, utilization ${(u.total * 100).toFixed(0)}% over ${u.windowMs} ms (${u.perScheduler.map((x) => `${(x * 100).toFixed(0)}%`).join(' ')})` : '') +
-        `, run queue ${o.runQueue.total}`,
+        (u ? `, utilization ${(u.total * 100).toFixed(0)}% over ${u.windowMs} ms (${u.perScheduler.map((x) => `${(x * 100).toFixed(0)}%`).join(' ')})` : ''),
+      `run queue ${o.runQueue.total} (per scheduler ${o.runQueue.perScheduler.join(' ')}` +
+        (o.runQueue.dirtyCpu !== undefined ? `; dirty CPU ${o.runQueue.dirtyCpu}, dirty IO ${o.runQueue.dirtyIo ?? 0}` : '') +
+        ')',
       '',
       renderTable(
         [
@@ -47,7 +49,7 @@ export const overviewCommand: Command = {
       '',
       renderTable(
         [
-          { header: 'COUNT', cell: (r: [string, { count: number; limit: number | null }]) => r[0] },
+          { header: 'COUNT', cell: (r: [string, { count: number; limit: number | null }]) => (r[0] === 'etsTables' ? 'ETS tables' : r[0]) },
           { header: 'USED', align: 'right', cell: (r) => formatCount(r[1].count) },
           { header: 'LIMIT', align: 'right', cell: (r) => (r[1].limit === null ? '-' : formatCount(r[1].limit)) },
           { header: '%', align: 'right', cell: (r) => (r[1].limit ? `${((r[1].count / r[1].limit) * 100).toFixed(1)}%` : '-') },

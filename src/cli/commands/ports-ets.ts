@@ -3,7 +3,7 @@ import { UsageError, booleanFlag, countFlag, stringFlag } from '../args';
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
-import { formatBytes, formatCount, printJson, renderTable } from '../output';
+import { formatBytes, formatCount, printJson, renderTable, tableOr } from '../output';
 import { withAttachment } from '../attachment';
 
 export const portsCommand: Command = {
@@ -21,20 +21,23 @@ export const portsCommand: Command = {
       return ExitCode.ok;
     }
     output.out(
-      renderTable(
+      tableOr(
+        'no ports',
         [
           { header: 'PORT', cell: (p: PortRow) => p.port },
-          { header: 'NAME', max: 30, cell: (p) => p.name },
-          { header: 'OWNER', cell: (p) => p.ownerName ?? p.owner ?? '' },
-          { header: 'LOCAL', cell: (p) => p.local ?? '' },
-          { header: 'PEER', cell: (p) => p.peer ?? '' },
+          { header: 'NAME', max: 16, cell: (p) => p.name },
+          { header: 'OWNER', max: 40, cell: (p) => p.ownerTitle ?? p.ownerName ?? p.owner ?? '' },
+          { header: 'LOCAL', keep: true, cell: (p) => p.local ?? '' },
+          { header: 'PEER', keep: true, cell: (p) => p.peer ?? '' },
           { header: 'IN', align: 'right', cell: (p) => formatBytes(p.input) },
           { header: 'OUT', align: 'right', cell: (p) => formatBytes(p.output) },
+          { header: 'PENDING', align: 'right', cell: (p) => (p.sendPending !== undefined ? formatBytes(p.sendPending) : p.queueSize > 0 ? formatBytes(p.queueSize) : '') },
         ],
         r.rows,
+        120,
       ),
     );
-    output.out(`${r.rows.length} of ${r.total} ports, by bytes in + out`);
+    output.out(`${r.rows.length} of ${r.total} ports, by bytes in + out (sockets counted by inet:getstat/2)`);
     return ExitCode.ok;
   },
 };
@@ -60,7 +63,8 @@ export const etsCommand: Command = {
       return ExitCode.ok;
     }
     output.out(
-      renderTable(
+      tableOr(
+        'no ETS tables',
         [
           { header: 'TABLE', max: 36, cell: (t: EtsRow) => t.name },
           { header: 'ROWS', align: 'right', cell: (t) => formatCount(t.size) },

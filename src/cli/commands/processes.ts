@@ -4,10 +4,12 @@ import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag } from '../a
 import type { Command } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
-import { formatBytes, formatCount, printJson, renderTable } from '../output';
+import { formatBytes, formatCount, printJson, renderTable, tableOr } from '../output';
 import { probeFlags, progressLine, withAttachment } from '../attachment';
 import { clusterTopProcesses, type ClusterProcessRow } from '../../core/cluster/cluster';
 import { clusterFlags, withCluster } from './cluster';
+import { displayMfa } from '../../core/findings/thresholds';
+import { processTitle } from '../../core/inspect/identity';
 
 export const processesCommand: Command = {
   spec: {
@@ -48,7 +50,7 @@ export const processesCommand: Command = {
           [
             { header: 'NODE', cell: (r: ClusterProcessRow) => r.node },
             { header: 'PID', cell: (r) => r.pid },
-            { header: 'NAME / INITIAL CALL', max: 34, cell: (r) => (r.name ? formatModule(r.name) : r.initialCall ? formatModule(r.initialCall) : '') },
+            { header: 'NAME / MODULE', max: 40, cell: (r) => processTitle({ name: r.name, module: r.module ?? null, label: r.label ?? null, initialCall: r.initialCall }) },
             { header: 'MEMORY', align: 'right', cell: (r) => formatBytes(r.memory) },
             { header: 'REDS', align: 'right', cell: (r) => formatCount(r.reductions) },
             { header: 'MSGQ', align: 'right', cell: (r) => formatCount(r.messageQueueLen) },
@@ -80,25 +82,28 @@ export const processesCommand: Command = {
           messageQueueLen: r.messageQueueLen,
           currentFunction: r.currentFunction,
           initialCall: r.initialCall,
+          module: r.module ?? null,
+          label: r.label ?? null,
           ...(r.reductionRate !== undefined ? { reductionRate: r.reductionRate } : {}),
         })),
       });
       return ExitCode.ok;
     }
     output.out(
-      renderTable(
+      tableOr(
+        page.total === 0 ? 'no processes' : `no processes at offset ${page.offset}: there are ${page.total} (offsets 0 to ${page.total - 1})`,
         [
           { header: 'PID', cell: (r: ProcessRow) => r.pid },
-          { header: 'NAME / INITIAL CALL', max: 34, cell: (r) => (r.name ? formatModule(r.name) : r.initialCall ? formatModule(r.initialCall) : '') },
+          { header: 'NAME / MODULE', max: 48, cell: (r) => processTitle({ name: r.name, module: r.module ?? null, label: r.label ?? null, initialCall: r.initialCall }) },
           { header: 'MEMORY', align: 'right', cell: (r) => formatBytes(r.memory) },
           { header: sort === 'reduction-rate' ? 'REDS/S' : 'REDS', align: 'right', cell: (r) => formatCount(r.reductionRate ?? r.reductions) },
           { header: 'MSGQ', align: 'right', cell: (r) => formatCount(r.messageQueueLen) },
-          { header: 'CURRENT FUNCTION', cell: (r) => (r.currentFunction ? formatModule(r.currentFunction) : '') },
+          { header: 'CURRENT FUNCTION', cell: (r) => (r.currentFunction ? displayMfa(r.currentFunction) : '') },
         ],
         page.rows,
       ),
     );
-    output.out(`${page.offset + 1}-${page.offset + page.rows.length} of ${page.total} processes by ${page.sort} (${page.via === 'probe' ? 'sorted by the probe' : 'zero-install'})`);
+    if (page.rows.length > 0) output.out(`${page.offset + 1}-${page.offset + page.rows.length} of ${page.total} processes by ${page.sort} (${page.via === 'probe' ? 'sorted by the probe' : 'zero-install'})`);
     return ExitCode.ok;
   },
 };
@@ -107,7 +112,7 @@ export const processCommand: Command = {
   spec: {
     name: 'process',
     summary: 'One process in depth: status, heap, stack, links, monitors, dictionary keys, ancestors.',
-    usage: 'beam-lens process PID --node NAME [--messages N] [--json]',
+    usage: 'beam-lens process PID|NAME --node NAME [--messages N] [--json]',
     positionals: ['pid'],
     flags: {
       ...connectionFlags,
@@ -124,13 +129,14 @@ export const processCommand: Command = {
       return ExitCode.ok;
     }
     if (!d.alive) {
-      output.out(`${d.pid} is not alive`);
+      output.err(`beam-lens: ${d.pid} is not alive on the node (it exited, or the pid is from an earlier run)`);
       return ExitCode.failure;
     }
     const lines = [
       `${d.pid}${d.name ? ` (${formatModule(d.name)})` : ''}  ${d.status ?? ''}`,
-      `initial call      ${d.initialCall ? formatModule(d.initialCall) : '-'}`,
-      `current function  ${d.currentFunction ? formatModule(d.currentFunction) : '-'}`,
+      `runs              ${processTitle({ name: null, module: d.module ?? null, label: d.label ?? null, initialCall: d.initialCall })}`,
+      `initial call      ${d.initialCall ? displayMfa(d.initialCall) : '-'}`,
+      `current function  ${d.currentFunction ? displayMfa(d.currentFunction) : '-'}`,
       `memory            ${formatBytes(d.memory)} (heap ${d.heapSize} words, total heap ${d.totalHeapSize}, stack ${d.stackSize})`,
       `reductions        ${d.reductions}`,
       `message queue     ${d.messageQueueLen}`,

@@ -1,10 +1,13 @@
 import { compareSessions, measures, type Measure } from '../../core/records/compare';
-import { loadSession } from '../../core/records/store';
+import { loadSession, type SessionRecord } from '../../core/records/store';
+import type { ReportSessionResult } from '../../core/facts/saved-facts';
+import { traceLine } from '../../core/records/trace-log';
+import type { TraceResult } from '../../core/runs/trace';
 import type { MailboxWatchResult } from '../../core/runs/mailbox-watch';
 import { UsageError, booleanFlag } from '../args';
 import type { Command } from '../command';
 import { ExitCode } from '../exit-codes';
-import { printJson, renderTable } from '../output';
+import { formatBytes, printJson, renderTable } from '../output';
 import { renderMailboxes } from './mailboxes';
 import { profileCompareText, profileOf, profileText } from './profile-text';
 import { compareProfiles } from '../../core/profile/compare';
@@ -29,11 +32,7 @@ export const sessionCommand: Command = {
       output.out(`${r.kind} session ${r.id} on ${r.node} (${r.env}), ${r.startedAt}, ${(r.durationMs / 1000).toFixed(1)} s, ended: ${r.endReason}${r.endDetail ? ` (${r.endDetail})` : ''}`);
       if (r.kind === 'mailboxes') output.out(renderMailboxes((r.result as MailboxWatchResult).rows));
       else if (r.kind === 'profile') output.out(profileText(profileOf(r, file), { top: 15 }));
-      else {
-        const ms = measures(r);
-        if (ms.length > 0) output.out(renderTable([{ header: 'WHAT', cell: (m: Measure) => m.label }, { header: 'VALUE', align: 'right', cell: (m) => `${m.value} ${m.unit}` }], ms));
-        else output.out(JSON.stringify(r.result, null, 2));
-      }
+      else output.out(showBody(r));
       return ExitCode.ok;
     }
     if (action === 'compare') {
@@ -69,3 +68,36 @@ export const sessionCommand: Command = {
     throw new UsageError(`unknown session action "${action}": use show or compare`);
   },
 };
+
+/** The body of `session show` for one record, as text (never raw JSON). */
+function showBody(r: SessionRecord): string {
+  if (r.kind === 'report') {
+    const facts = (r.result as Partial<ReportSessionResult> | null)?.facts;
+    if (!facts) return 'no facts saved in this report session';
+    const lines = [`${facts.findings.length} finding${facts.findings.length === 1 ? '' : 's'}:`, ...facts.findings.map((f) => `  [${f.severity}] ${f.title}`)];
+    if (facts.modules.length > 0) {
+      lines.push(
+        '',
+        renderTable(
+          [
+            { header: 'MODULE', max: 50, cell: (m: (typeof facts.modules)[0]) => m.module },
+            { header: 'PROCESSES', align: 'right', cell: (m) => String(m.processes) },
+            { header: 'MEMORY', align: 'right', cell: (m) => formatBytes(m.memory) },
+            { header: 'LARGEST MAILBOX', align: 'right', cell: (m) => String(m.largestMailbox) },
+          ],
+          facts.modules.slice(0, 20),
+        ),
+      );
+    }
+    return lines.join('\n');
+  }
+  if (r.kind === 'trace' || r.kind === 'trace-messages' || r.kind === 'monitor') {
+    const res = r.result as Partial<TraceResult> | null;
+    const events = res?.events ?? [];
+    if (events.length === 0) return 'no events were recorded';
+    return [...events.map(traceLine), `${events.length} events${res?.dropped ? `, ${res.dropped} dropped by the rate limit` : ''}`].join('\n');
+  }
+  const ms = measures(r);
+  if (ms.length === 0) return 'nothing was recorded in this session';
+  return renderTable([{ header: 'WHAT', cell: (m: Measure) => m.label }, { header: 'VALUE', align: 'right', cell: (m) => `${m.value} ${m.unit}` }], ms);
+}

@@ -13,10 +13,12 @@ import { UsageError, booleanFlag, countFlag, numberFlag, stringFlag, type FlagSp
 import type { Command, CommandContext } from '../command';
 import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
-import { formatCount, printJson, renderTable } from '../output';
+import { formatCount, printJson, renderTable, tableOr } from '../output';
 import { probeFlags, withAttachment } from '../attachment';
 import { clusterHot, type ClusterHotResult } from '../../core/cluster/sessions';
 import { clusterFlags, withCluster } from './cluster';
+import { describeTrip } from '../../core/runs/breaker';
+import { displayMfa } from '../../core/findings/thresholds';
 
 const traceFlags: Record<string, FlagSpec> = {
   ...connectionFlags,
@@ -127,7 +129,7 @@ export const hotCommand: Command = {
       return {
         value: result,
         endReason: result.endReason,
-        ...(result.breaker ? { endDetail: `${result.breaker.what} ${result.breaker.value} over limit ${result.breaker.limit}` } : {}),
+        ...(result.breaker ? { endDetail: describeTrip(result.breaker) } : {}),
         durationMs: result.durationMs,
       };
     });
@@ -152,18 +154,22 @@ export const hotCommand: Command = {
       return ExitCode.ok;
     }
     output.out(
-      renderTable(
+      tableOr(
+        'no calls counted in the window',
         [
-          { header: 'FUNCTION', max: 50, cell: (f: HotFunction) => `${formatModule(f.module)}.${f.function}/${f.arity}` },
+          { header: 'FUNCTION', max: 60, cell: (f: HotFunction) => displayMfa(f.mfa) },
           { header: 'CALLS', align: 'right', cell: (f) => formatCount(f.calls) },
           { header: 'CALLS/S', align: 'right', cell: (f) => formatCount(f.callsPerSec) },
           { header: 'SHARE', align: 'right', cell: (f) => `${Math.round(f.share * 100)}%` },
-          { header: 'µS/CALL', align: 'right', cell: (f) => (f.usPerCall === undefined ? '' : String(f.usPerCall)) },
+          ...(r.functions.some((f) => f.usPerCall !== undefined)
+            ? [{ header: 'µs/CALL', align: 'right' as const, cell: (f: HotFunction) => (f.usPerCall === undefined ? '' : String(f.usPerCall)) }]
+            : []),
         ],
         r.functions,
       ),
     );
-    output.out(`${formatCount(r.totalCalls)} calls in ${r.functionsCovered} functions of ${r.modules.length} modules over ${(r.durationMs / 1000).toFixed(1)} s (${r.endReason}); saved ${file}`);
+    const ended = r.endReason === 'breaker' && r.breaker ? `stopped by the circuit breaker: ${describeTrip(r.breaker)}` : r.endReason;
+    output.out(`${formatCount(r.totalCalls)} calls in ${r.functionsCovered} functions of ${r.modules.length} modules over ${(r.durationMs / 1000).toFixed(1)} s (${ended}); saved ${file}`);
     return ExitCode.ok;
   },
 };
@@ -180,7 +186,7 @@ function finish(ctx: CommandContext, run: RunResult<TraceResult>): ExitCode {
   if (booleanFlag(ctx.args.flags, 'json')) {
     printJson(ctx.output, { session: file, log: logFile, endReason: r.endReason, forwarded: r.forwarded, dropped: r.dropped, durationMs: r.durationMs, ...(r.breaker ? { breaker: r.breaker } : {}), events: r.events });
   } else {
-    const why = r.endReason === 'breaker' && r.breaker ? `circuit breaker: ${r.breaker.what} ${r.breaker.value} over ${r.breaker.limit}` : r.endReason;
+    const why = r.endReason === 'breaker' && r.breaker ? `circuit breaker: ${describeTrip(r.breaker)}` : r.endReason;
     ctx.output.err(`session ended (${why}): ${r.forwarded} events shown, ${r.dropped} dropped by the rate limit; saved ${file} and ${logFile}`);
   }
   return ExitCode.ok;
@@ -229,7 +235,7 @@ async function traceSession(ctx: CommandContext, kind: SessionKind, target: Trac
     { ...limits, ...what },
     async (s, signal) => {
       const r = await runTrace(s, target, { ...limits, maxChars }, (e) => printEvent(ctx, e), signal);
-      return { value: r, endReason: r.endReason, durationMs: r.durationMs, ...(r.breaker ? { endDetail: `${r.breaker.what} ${r.breaker.value} over ${r.breaker.limit}` } : {}) };
+      return { value: r, endReason: r.endReason, durationMs: r.durationMs, ...(r.breaker ? { endDetail: describeTrip(r.breaker) } : {}) };
     },
     (r) => ({ target: targetText, limits: printableLimits({ ...limits, chars: maxChars }), result: r }),
   );

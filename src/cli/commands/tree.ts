@@ -7,6 +7,7 @@ import { ExitCode } from '../exit-codes';
 import { printJson } from '../output';
 import { probeFlags, withAttachment } from '../attachment';
 import { clusterFlags, withCluster } from './cluster';
+import { processTitle } from '../../core/inspect/identity';
 
 export const treeCommand: Command = {
   spec: {
@@ -66,14 +67,17 @@ export const treeCommand: Command = {
 };
 
 function renderNode(n: TreeNode, indent: string, lines: string[]): void {
-  const label = n.name ? formatModule(n.name) : n.id ? formatModule(n.id) : n.module ? formatModule(n.module) : '?';
+  // Dynamic children have the id `undefined`: they go by what they run (the one naming rule).
+  const id = n.id !== undefined && n.id !== 'undefined' ? n.id : null;
+  const what = processTitle({ name: n.name, module: n.module, label: n.label ?? null, initialCall: null });
+  const label = n.name ? formatModule(n.name) : id !== null ? formatModule(id) : n.module ? what : (n.pid ?? '?');
   const bits = [n.pid ?? n.status ?? ''];
   if (n.type === 'supervisor') {
-    bits.push(n.strategy ?? '?');
-    bits.push(`${n.childCount} children`);
+    if (n.strategy) bits.push(n.strategy);
+    bits.push(`${n.childCount} ${n.childCount === 1 ? 'child' : 'children'}`);
     if (n.intensity !== undefined) bits.push(`${n.restarts ?? '?'} restarts/${n.period}s of ${n.intensity} allowed`);
-  } else if (n.module) {
-    bits.push(formatModule(n.module));
+  } else if (n.module && label !== what) {
+    bits.push(what);
   }
   if (n.error) bits.push(`! ${n.error}`);
   lines.push(`${indent}${n.type === 'supervisor' ? '▸' : '·'} ${label}  ${bits.filter(Boolean).join(' · ')}`);

@@ -6,7 +6,7 @@ import type { AttachTarget } from './target';
 import type { ConsentGrants, EnvTag } from './consent';
 import { ConsentRequiredError, requireConsent } from './consent';
 import { getOverview, type Overview, type OverviewOptions } from '../inspect/overview';
-import { parsePid } from '../target/pids';
+import { parsePid, resolveProcess } from '../target/pids';
 import { loadedModules, restoreLoadedModules, type ModulesRestored } from '../target/loaded-modules';
 import { PROBE_MODULE, ProbeHandle, loadProbe, type ProbeStatus } from '../probe/loader';
 import { processDetail, type DetailOptions, type ProcessDetail } from '../inspect/process-detail';
@@ -169,18 +169,22 @@ export class Attachment {
     return topProcessesViaRpc(this.connection, this.evaluator, query);
   }
 
+  /** One process by pid (`<0.123.0>`) or registered name. */
   async processDetail(pid: string, options?: DetailOptions): Promise<ProcessDetail> {
-    return processDetail(this.evaluator, this.node, await parsePid(this.connection, pid), options);
+    return processDetail(this.evaluator, this.node, await resolveProcess(this.connection, this.evaluator, pid), options);
   }
 
   tree(options?: TreeOptions): Promise<ApplicationTree[]> {
     return applicationTrees(this.connection, this.evaluator, { ...options, useProbe: this.probeHandle !== null });
   }
 
-  /** One page of one supervisor's children (sorted on the target by memory), for paging large ones. */
-  async supervisorPage(pid: string, offset: number, limit: number): Promise<TreeNode> {
+  /**
+   * One page of one supervisor's children (sorted on the target by memory), for paging large ones;
+   * `depth` levels below it (2: the children's own children too, as the first tree had them).
+   */
+  async supervisorPage(pid: string, offset: number, limit: number, depth = 1): Promise<TreeNode> {
     const sup = await parsePid(this.connection, pid);
-    return walkSupervisor(this.connection, this.evaluator, sup, { id: null, module: null, name: null }, { pageSize: limit, pageOffset: offset, maxDepth: 1, useProbe: this.probeHandle !== null }, 0);
+    return walkSupervisor(this.connection, this.evaluator, sup, { id: null, module: null, name: null }, { pageSize: limit, pageOffset: offset, maxDepth: depth, useProbe: this.probeHandle !== null }, 0);
   }
 
   ports(limit: number): Promise<{ total: number; rows: PortRow[] }> {

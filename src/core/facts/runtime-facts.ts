@@ -2,13 +2,16 @@
 // on the target, each process's module read once), the supervisors of the application trees, and
 // findings that need no tracing (supervisors near their restart limit, growing mailboxes). The
 // language server turns these into lenses and diagnostics; it never calls the node per request.
-import { formatModule } from '../../etf';
+import { Atom, Pid, type Term, formatModule } from '../../etf';
+import { pidText } from '../target/pids';
+import { asList, asNumber, asTuple } from '../target/terms';
 import { mailboxFinding, restartStormFinding } from '../findings/thresholds';
 import type { Finding } from '../findings/rules';
 import type { HotFunction, HotResult } from '../runs/hot';
 import type { Attachment } from '../attach/attachment';
 import { ModuleSummarizer } from './module-summary';
 import { walkTree, type ApplicationTree } from '../inspect/tree';
+import { IDENT_FUN, SPEC_MODULE_FUN } from '../inspect/identity';
 
 /** Module names are in Elixir's display form ("Demo.EventSink"); Erlang modules stay as atoms ("ets"). */
 export interface ModuleRuntime {
@@ -56,6 +59,49 @@ export interface RuntimeFacts {
   findings: Finding[];
 }
 
+// A process belongs to the module the one naming rule gives it (src/core/identity.ts: RabbitMQ's
+// process_name type, a simple_one_for_one child's spec module, proc_lib's $initial_call, the
+// initial call). Aggregated with a map on the target by erl_eval, once per report (the
+// editor's repeated collections use module-summary.ts, which reads $initial_call only).
+const MODULE_SUMMARY = `${IDENT_FUN}${SPEC_MODULE_FUN}
+ModOf = fun(P, Cache) ->
+  case erlang:process_info(P, [initial_call, registered_name]) of
+    [{initial_call, IC0}, {registered_name, RN}] ->
+      {IT, _, DIC} = Ident(P),
+      M0 = if IT =/= undefined -> IT;
+              true -> case DIC of {SB, MS, _} when (SB =:= supervisor orelse SB =:= supervisor2 orelse SB =:= supervisor_bridge), is_atom(MS) -> MS; {MD, _, _} when is_atom(MD) -> MD;
+                        _ -> case IC0 of {M1, _, _} -> M1; _ -> undefined end end
+           end,
+      %% A simple_one_for_one child is named by its spec's module (at most 500 supervisors asked).
+      case IT =:= undefined andalso RN =:= [] andalso map_size(Cache) < 500 of
+        true -> case SpecModule(P, Cache) of {undefined, C2} -> {M0, C2}; {SMod, C2} -> {SMod, C2} end;
+        false -> {M0, Cache}
+      end;
+    _ -> {undefined, Cache}
+  end
+end,
+Add = fun(P, {Acc, Cache}) ->
+  case erlang:process_info(P, [message_queue_len, memory]) of
+    [{message_queue_len, Q}, {memory, Mem}] ->
+      {Mod, Cache2} = ModOf(P, Cache),
+      Acc2 = case Acc of
+        #{Mod := {N, MemS, QS, MaxQ, MaxP}} ->
+          {MaxQ2, MaxP2} = if Q > MaxQ -> {Q, P}; true -> {MaxQ, MaxP} end,
+          Acc#{Mod := {N + 1, MemS + Mem, QS + Q, MaxQ2, MaxP2}};
+        _ -> Acc#{Mod => {1, Mem, Q, Q, P}}
+      end,
+      {Acc2, Cache2};
+    _ -> {Acc, Cache}
+  end
+end,
+{Summary, _} = lists:foldl(Add, {#{}, #{}}, erlang:processes()),
+Rows = lists:sublist(lists:reverse(lists:keysort(2, [{M, N, MemS, QS, MaxQ, MaxP} || {M, {N, MemS, QS, MaxQ, MaxP}} <- maps:to_list(Summary)])), Limit),
+Src = fun(M) ->
+  try M:module_info(compile) of C -> case lists:keyfind(source, 1, C) of {source, S} -> S; _ -> undefined end
+  catch _:_ -> undefined end
+end,
+[{M, N, MemS, QS, MaxQ, MaxP, case code:is_loaded(M) of false -> undefined; _ -> Src(M) end} || {M, N, MemS, QS, MaxQ, MaxP} <- Rows].`;
+
 export interface ModuleSummaryRow extends ModuleRuntime {
   /** Full pid text of the largest queue (for growth tracking across collections). */
   largestMailboxPid: string;
@@ -64,6 +110,25 @@ export interface ModuleSummaryRow extends ModuleRuntime {
 /** One summary pass (a fresh summarizer: every process's module and memory is read). */
 export async function moduleSummaries(session: Attachment, limit = 2000): Promise<ModuleSummaryRow[]> {
   return new ModuleSummarizer(session.evaluator, session.node).summarize(limit);
+}
+
+/** Processes per module over the whole node by the one naming rule (for the report's saved counts). */
+export async function identityModuleSummaries(session: Attachment, limit = 200): Promise<ModuleSummaryRow[]> {
+  const result = await session.evaluator.eval(MODULE_SUMMARY, { Limit: limit }, 60_000);
+  return asList(result).map((t: Term) => {
+    const [m, n, mem, qs, maxQ, maxP, src] = asTuple(t).elements;
+    const module = m instanceof Atom ? formatModule(m.name) : 'undefined';
+    const source = Buffer.isBuffer(src) ? src.toString('utf8') : Array.isArray(src) ? String.fromCodePoint(...(src as number[])) : undefined;
+    return {
+      module,
+      processes: asNumber(n),
+      memory: asNumber(mem),
+      messages: asNumber(qs),
+      largestMailbox: asNumber(maxQ),
+      largestMailboxPid: maxP instanceof Pid ? pidText(maxP, session.node) : '',
+      ...(source !== undefined ? { sourceHint: source } : {}),
+    };
+  });
 }
 
 /** Supervisors of the trees, flattened, with their restart numbers. */

@@ -34,7 +34,9 @@ export function factsFromDiagnosis(d: Diagnosis, env: string): RuntimeFacts {
     }
     byModule.set(module, m);
   }
-  const modules = [...byModule].map(([module, m]) => ({ module, ...m }));
+  // The node's own counts per module (whole node, one naming rule) when the sampler read them;
+  // the sampled processes are only the interesting few.
+  const modules = s.modules ?? [...byModule].map(([module, m]) => ({ module, ...m }));
   const supervisors = supervisorsOf(s.treesEnd);
   return {
     node: s.node,

@@ -7,6 +7,9 @@ import { FINDING_THRESHOLDS as T, displayMfa, findingId, location, mailboxFindin
 import type { MailboxSeries, NodeSamples, ProcessStat } from './sampler';
 import { hotFunctionFindings } from './run-findings';
 import { walkTree, type ApplicationTree, type TreeNode } from '../inspect/tree';
+import { blockedSenderFindings, identityOf, memoryGrowthFindings } from './system-findings';
+import { kindOf, mailboxAdvice, memoryAdvice } from './process-kind';
+import { processWho } from '../inspect/identity';
 
 export { FINDING_THRESHOLDS, displayMfa, location } from './thresholds';
 
@@ -24,6 +27,8 @@ export type RuleId =
   | 'hot-function'
   | 'bottleneck'
   | 'long-gc'
+  | 'memory-growth'
+  | 'blocked-sender'
   // Supervision design review (src/core/findings/supervision-review.ts).
   | 'supervision-intensity'
   | 'supervision-strategy'
@@ -80,26 +85,48 @@ export function computeFindings(s: NodeSamples): Finding[] {
     ...etsFindings(s),
     ...limitFindings(s),
     ...bottleneckFindings(s),
+    ...memoryGrowthFindings(s),
+    ...blockedSenderFindings(s),
     ...(s.hot ? hotFunctionFindings(s.hot, s) : []),
   ];
   const order: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
-  return findings.sort((a, b) => order[a.severity] - order[b.severity]);
+  return uniqueIds(findings.sort((a, b) => order[a.severity] - order[b.severity]));
 }
 
+/** Ids are unique within one run: a repeated id gets the subject's pid (or a counter) appended. */
+export function uniqueIds(findings: Finding[]): Finding[] {
+  const seen = new Set<string>();
+  return findings.map((f) => {
+    if (!seen.has(f.id)) {
+      seen.add(f.id);
+      return f;
+    }
+    let id = f.subject.pid ? `${f.id}:${f.subject.pid}` : f.id;
+    for (let n = 2; seen.has(id); n++) id = `${f.id}#${n}`;
+    seen.add(id);
+    return { ...f, id };
+  });
+}
+
+/** The process by the one naming rule (src/core/identity.ts), with its pid when it has no registered name. */
 function who(p: ProcessStat): string {
-  return p.row.name ? formatModule(p.row.name) : `${p.pid}${p.row.initialCall ? ` (${displayMfa(p.row.initialCall)})` : ''}`;
+  return processWho(identityOf(p));
 }
 
 function moduleOf(p: ProcessStat): string | null {
-  const mfa = p.row.initialCall ?? p.row.currentFunction;
-  return mfa ? (mfa.split(':')[0] as string) : null;
+  return identityOf(p).module;
 }
 
-/** The subject of a per-process finding's id: registered name, else module, else pid (display forms). */
+/**
+ * The subject of a per-process finding's id (display forms): registered name, else module and
+ * label (RabbitMQ's queue name), else module, else pid. Two processes of one module without a
+ * label get the pid appended by uniqueIds.
+ */
 function subjectKey(p: ProcessStat): string {
-  if (p.row.name) return formatModule(p.row.name);
-  const mod = moduleOf(p);
-  return mod !== null ? formatModule(mod) : p.pid;
+  const id = identityOf(p);
+  if (id.name !== null) return formatModule(id.name);
+  if (id.module !== null && id.label !== null) return `${formatModule(id.module)}:${id.label}`;
+  return id.module !== null ? formatModule(id.module) : p.pid;
 }
 
 /** Least-squares slope (per second) and how steadily the series rises (share of non-falling steps). */
@@ -134,7 +161,9 @@ function mailboxFindings(s: NodeSamples): Finding[] {
     const last = series.points[series.points.length - 1]?.[1] ?? 0;
     const first = series.points[0]?.[1] ?? 0;
     const mod = moduleOf(p);
-    const f = mailboxFinding({
+    const suspended = p.suspendedEnd ?? p.suspendedStart;
+    const advice = mailboxAdvice(kindOf(identityOf(p)), who(p), suspended !== undefined);
+    const rated = mailboxFinding({
       subject: mod !== null ? formatModule(mod) : p.row.name ? formatModule(p.row.name) : p.pid,
       module: mod,
       pid: p.pid,
@@ -147,10 +176,13 @@ function mailboxFindings(s: NodeSamples): Finding[] {
         `queue ${first} → ${last} messages over ${(s.windowMs / 1000).toFixed(1)} s (${series.points.length} samples, ${Math.round(g.steadiness * 100)}% of steps rising)`,
         `process ${p.pid}, memory ${(p.memoryEnd / MiB).toFixed(1)} MiB, ${Math.round(p.reductionsPerSec)} reductions/s`,
         ...(p.row.currentFunction ? [`running ${displayMfa(p.row.currentFunction)} at the end of the window`] : []),
+        ...(suspended !== undefined ? [`suspended in ${suspended}: it cannot handle messages until the port or channel it writes to drains`] : []),
       ],
       ...(mod ? { location: location(s, mod, rateMailbox({ first, last, ...g })?.rule === 'mailbox-growth' ? 'handle_cast/2' : undefined) as SourceLocation } : {}),
     });
-    if (f === null) continue;
+    if (rated === null) continue;
+    // Advice that fits what the process is (a broker queue, a client session, an Erlang server).
+    const f = advice ? { ...rated, ...advice } : rated;
     const score = Math.max(g.perSec, 0) * 1e6 + last;
     const seen = byId.get(f.id);
     if (!seen) byId.set(f.id, { f, score, others: 0 });
@@ -168,7 +200,8 @@ function reductionFindings(s: NodeSamples): Finding[] {
   for (const p of s.processes) {
     const share = p.reductionsPerSec / s.totalReductionsPerSec;
     if (share < T.reductionHog.minShare || p.reductionsPerSec < T.reductionHog.minPerSec) continue;
-    const hot = p.hotFunctions?.[0];
+    // A function seen in under a fifth of the samples is not where the time goes.
+    const hot = p.hotFunctions?.[0] !== undefined && p.hotFunctions[0].share >= 0.2 ? p.hotFunctions[0] : undefined;
     const mod = hot ? (hot.mfa.split(':')[0] as string) : moduleOf(p);
     const fn = hot ? hot.mfa.split(':')[1] : undefined;
     out.push({
@@ -183,7 +216,7 @@ function reductionFindings(s: NodeSamples): Finding[] {
       subject: { pid: p.pid, name: p.row.name, module: mod },
       ...(mod ? { location: location(s, mod, fn) as SourceLocation } : {}),
       recommendation:
-        `One process burning ${Math.round(share * 100)}% of all reductions is a serial hot spot${hot ? ` in ${displayMfa(hot.mfa)}` : ''}. ` +
+        `One process burning ${Math.round(share * 100)}% of all reductions is a serial hot spot${hot ? ` in ${displayMfa(hot.mfa)}` : ' (no single function of its own code stood out in the samples)'}. ` +
         'Check how often it is called (`beam-lens hot` counts calls per function) and whether the work can be ' +
         'cached, batched, or spread over several processes; one process runs on one scheduler at a time.',
       risk: 'Caching adds staleness; spreading work over processes adds copying of the data between them.',
@@ -193,43 +226,64 @@ function reductionFindings(s: NodeSamples): Finding[] {
   return out;
 }
 
+/** binary:copy/1 in the syntax of the process's code: Elixir (`:binary.copy/1`) or Erlang. */
+export function binaryCopy(module: string | null): string {
+  return module?.startsWith('Elixir.') ? ':binary.copy/1' : 'binary:copy/1';
+}
+
 function memoryFindings(s: NodeSamples): Finding[] {
   const out: Finding[] = [];
   const total = s.overviewEnd.memory.total || 1;
   const binaryTotal = s.overviewEnd.memory.binary || 1;
   for (const p of s.processes) {
     const mod = moduleOf(p);
-    if (p.binaryEnd >= T.binaryHolder.minBytes && p.binaryEnd / binaryTotal >= T.binaryHolder.minShareOfBinary) {
+    const kind = kindOf(identityOf(p));
+    // Binaries are counted once per binary (by address), so one process cannot hold more than the
+    // node; the two figures are read a moment apart, hence the cap.
+    const binShare = Math.min(1, p.binaryEnd / binaryTotal);
+    if (p.binaryEnd >= T.binaryHolder.minBytes && binShare >= T.binaryHolder.minShareOfBinary) {
+      const advice = memoryAdvice(kind, true, who(p));
       out.push({
         id: findingId('binary-holder', subjectKey(p)),
         rule: 'binary-holder',
         severity: p.binaryEnd / total >= T.binaryHolder.warningShareOfTotal ? 'warning' : 'info',
-        title: `${who(p)} holds ${(p.binaryEnd / MiB).toFixed(1)} MiB of off-heap binaries (${Math.round((p.binaryEnd / binaryTotal) * 100)}% of the node's binary memory)`,
+        title: `${who(p)} holds ${(p.binaryEnd / MiB).toFixed(1)} MiB of off-heap binaries (${Math.round(binShare * 100)}% of the node's binary memory)`,
         evidence: [
-          `binary references ${(p.binaryEnd / MiB).toFixed(1)} MiB; process heap ${(p.memoryEnd / MiB).toFixed(1)} MiB`,
+          `distinct binaries referenced: ${(p.binaryEnd / MiB).toFixed(1)} MiB${p.binaryStart !== undefined ? ` (${(p.binaryStart / MiB).toFixed(1)} MiB at the start)` : ''}; process heap ${(p.memoryEnd / MiB).toFixed(1)} MiB`,
           `node binary memory ${(binaryTotal / MiB).toFixed(1)} MiB of ${(total / MiB).toFixed(1)} MiB total`,
         ],
         subject: { pid: p.pid, name: p.row.name, module: mod },
         ...(mod ? { location: location(s, mod) as SourceLocation } : {}),
-        recommendation:
-          `Keeping large binaries in ${mod ? formatModule(mod) : 'this process'}'s state pins them in memory. Store ` +
-          'what is needed instead (`:binary.copy/1` of the slice you keep, so the large parent can be freed), evict ' +
-          'old entries (size or age bound), or move the cache to ETS with a size limit.',
-        risk: '`:binary.copy/1` costs a copy per stored slice; eviction means cache misses and reloads.',
-        validation: 'Watch `binary` memory in `beam-lens overview` and this process\'s binary total over a longer window: it should plateau.',
+        ...(advice ?? {
+          recommendation:
+            `Keeping large binaries in ${mod ? formatModule(mod) : 'this process'}'s state pins them in memory. Store ` +
+            `what is needed instead (\`${binaryCopy(mod)}\` of the slice you keep, so the large parent can be freed), evict ` +
+            'old entries (size or age bound), or move the data to ETS with a size limit.',
+          risk: `\`${binaryCopy(mod)}\` costs a copy per stored slice; eviction means cache misses and reloads.`,
+          validation: "Watch `binary` memory in `beam-lens overview` and this process's binary total over a longer window: it should plateau.",
+        }),
       });
     } else if (p.memoryEnd >= T.memoryHog.minBytes || p.memoryEnd / total >= T.memoryHog.minShare) {
+      const advice = memoryAdvice(kind, false, who(p));
+      const grew = p.memoryEnd - p.memoryStart;
       out.push({
         id: findingId('memory-hog', subjectKey(p)),
         rule: 'memory-hog',
-        severity: p.memoryEnd / total >= T.memoryHog.warningShare ? 'warning' : 'info',
-        title: `${who(p)} uses ${(p.memoryEnd / MiB).toFixed(1)} MiB (${Math.round((p.memoryEnd / total) * 100)}% of the node)`,
-        evidence: [`memory ${(p.memoryStart / MiB).toFixed(1)} → ${(p.memoryEnd / MiB).toFixed(1)} MiB over the window`],
+        severity: p.memoryEnd / total >= T.memoryHog.warningShare || (kind.kind === 'message-queue' && grew >= 16 * MiB) ? 'warning' : 'info',
+        title:
+          `${who(p)} uses ${(p.memoryEnd / MiB).toFixed(1)} MiB (${Math.round((p.memoryEnd / total) * 100)}% of the node)` +
+          (grew >= MiB ? `, +${(grew / MiB).toFixed(1)} MiB over the window` : ''),
+        evidence: [
+          `memory ${(p.memoryStart / MiB).toFixed(1)} → ${(p.memoryEnd / MiB).toFixed(1)} MiB over the window`,
+          ...(kind.kind === 'message-queue' ? [`a message queue process: its heap holds the queued messages (mailbox ${p.queueEnd})`] : []),
+        ],
         subject: { pid: p.pid, name: p.row.name, module: mod },
         ...(mod ? { location: location(s, mod) as SourceLocation } : {}),
-        recommendation: 'A large heap is copied on every garbage collection; keep state small (ETS for large data) or hibernate idle processes.',
-        risk: 'Moving state to ETS changes concurrency semantics (other processes can read it).',
-        validation: 'Watch the process\'s memory and long_gc events (`beam-lens monitor`) after the change.',
+        ...(advice ?? {
+          recommendation: 'A large heap is copied on every garbage collection; keep state small (ETS for large data) or hibernate idle processes.',
+          risk: 'Moving state to ETS changes concurrency semantics (other processes can read it).',
+          validation: "Watch the process's memory and long_gc events (`beam-lens monitor`) after the change.",
+        }),
       });
     }
   }
@@ -248,7 +302,10 @@ function supervisors(trees: ApplicationTree[]): Map<string, SupervisorView> {
     if (!t.supervisor) continue;
     for (const { node } of walkTree(t.supervisor)) {
       if (node.type !== 'supervisor' || node.pid === null) continue;
-      out.set(node.pid, { node, app: t.name, childPids: new Map(node.children.map((c) => [c.id ?? '', c.pid])) });
+      // Dynamic children (simple_one_for_one, DynamicSupervisor, RabbitMQ's per-connection
+      // supervisors) all have the id `undefined`: they are compared by pid sets, not by id.
+      const named = node.children.filter((c) => c.id !== undefined && c.id !== 'undefined');
+      out.set(node.pid, { node, app: t.name, childPids: new Map(named.map((c) => [c.id as string, c.pid])) });
     }
   }
   return out;
@@ -261,13 +318,25 @@ function restartFindings(s: NodeSamples): Finding[] {
     const { node } = view;
     const old = before.get(pid);
     const replaced: string[] = [];
+    const evidence: string[] = [];
     if (old) {
       for (const [id, childPid] of view.childPids) {
         const was = old.childPids.get(id);
         if (was !== undefined && was !== childPid) replaced.push(id);
       }
+      // Dynamic children: how many left and came while the supervisor counted restarts (a crash
+      // loop of dynamic children); only when both listings are complete (not one page of many).
+      const dyn = (n: TreeNode): Set<string> => new Set(n.children.filter((c) => (c.id === undefined || c.id === 'undefined') && c.pid !== null).map((c) => c.pid as string));
+      if (!node.truncated && !old.node.truncated && (node.restarts ?? 0) > 0) {
+        const a = dyn(old.node);
+        const b = dyn(node);
+        const gone = [...a].filter((x) => !b.has(x)).length;
+        const came = [...b].filter((x) => !a.has(x)).length;
+        if (gone > 0 || came > 0) evidence.push(`dynamic children: ${gone} of ${a.size} exited and ${came} new started during the ${(s.windowMs / 1000).toFixed(1)} s window`);
+      }
     }
     const f = restartStormFinding({
+      ...(evidence.length > 0 ? { evidence } : {}),
       pid,
       name: node.name !== null ? formatModule(node.name) : null,
       module: node.module !== null ? formatModule(node.module) : null,

@@ -11,6 +11,10 @@ import { queueLengths, snapshotProcesses, type NodeSnapshot } from '../inspect/s
 import { asList, mfaToString } from '../target/terms';
 import type { ApplicationTree } from '../inspect/tree';
 import type { EtsRow } from '../inspect/ports-ets';
+import type { BusyPort } from '../inspect/ports-ets';
+import type { ModuleSummaryRow } from '../facts/runtime-facts';
+import { busyPorts } from '../inspect/ports-ets';
+import { identityModuleSummaries } from '../facts/runtime-facts';
 
 export interface MailboxSeries {
   pid: string;
@@ -24,7 +28,11 @@ export interface ProcessStat {
   reductionsPerSec: number;
   memoryStart: number;
   memoryEnd: number;
+  binaryStart?: number;
   binaryEnd: number;
+  /** Where it was suspended (blocked on a busy port or distribution channel) in the first / last snapshot. */
+  suspendedStart?: string;
+  suspendedEnd?: string;
   queueStart: number;
   queueEnd: number;
   /** Functions seen when sampling what the process was running, most frequent first. */
@@ -51,7 +59,13 @@ export interface NodeSamples {
   callees: CalleeStat[];
   /** Tracing results merged in when tracing was allowed. */
   hot?: import('../runs/hot').HotResult;
+  /** Ports with bytes queued to send at the end (a peer that does not read, a busy distribution channel). */
+  busyPorts?: BusyPort[];
+  /** Processes per module over the whole node at the end, by the one naming rule (largest groups). */
+  modules?: ModuleSummaryRow[];
 }
+
+export type { BusyPort } from '../inspect/ports-ets';
 
 export interface CalleeStat {
   pid: string;
@@ -110,6 +124,10 @@ export async function sampleNode(session: Attachment, options: SampleOptions): P
     session.ets(10),
   ]);
   const stats = await interestingProcesses(session, first, last, windowMs, top);
+  const [busy, moduleRows] = await Promise.all([
+    busyPorts(session.evaluator, session.node),
+    identityModuleSummaries(session, 200),
+  ]);
   const totalReds = sumRates(first, last, windowMs);
   await addHotFunctions(session, stats.filter((s) => s.reductionsPerSec > 0).slice(0, 3), first);
   const modules = new Set<string>();
@@ -135,6 +153,8 @@ export async function sampleNode(session: Attachment, options: SampleOptions): P
     ets: ets.rows,
     sources,
     callees,
+    busyPorts: busy,
+    modules: moduleRows,
   };
 }
 
@@ -187,6 +207,9 @@ async function interestingProcesses(session: Attachment, first: NodeSnapshot, la
     ...topIndices(measure((_, b) => b.binary), top),
     ...topIndices(measure((_, b) => b.messageQueueLen), top),
     ...topIndices(measure((a, b) => b.messageQueueLen - a.messageQueueLen), top),
+    ...topIndices(measure((a, b) => b.memory - a.memory), top),
+    // Every process suspended at either end (blocked on a busy port or dist channel), up to 50.
+    ...topIndices(measure((a, b) => (a.suspendedIn !== undefined || b.suspendedIn !== undefined ? 1 + b.messageQueueLen : -1)), 50),
   ]);
   const idx = [...picks];
   const rows = await processRows(session.connection, session.evaluator, idx.map((i) => first.pids[i] as Pid));
@@ -202,7 +225,10 @@ async function interestingProcesses(session: Attachment, first: NodeSnapshot, la
       reductionsPerSec: rate[i] as number,
       memoryStart: a.memory,
       memoryEnd: b.memory,
+      binaryStart: a.binary,
       binaryEnd: b.binary,
+      ...(a.suspendedIn !== undefined ? { suspendedStart: a.suspendedIn } : {}),
+      ...(b.suspendedIn !== undefined ? { suspendedEnd: b.suspendedIn } : {}),
       queueStart: a.messageQueueLen,
       queueEnd: b.messageQueueLen,
     });
@@ -271,8 +297,9 @@ async function addHotFunctions(session: Attachment, stats: ProcessStat[], first:
     const counts = new Map<string, number>();
     const running = stacks[k] ?? [];
     for (const frames of running) {
-      // Only the application's own frames count; a sample in library code alone says nothing.
-      const own = frames.find((f) => lib.get(f.m) === false);
+      // Only the application's own frames count; a sample in library code alone says nothing, nor
+      // does a receive loop (the process was between messages, e.g. gen_server2:process_next_msg/1).
+      const own = frames.find((f) => lib.get(f.m) === false && !RECEIVE_LOOPS.has(f.mfa));
       if (own) counts.set(own.mfa, (counts.get(own.mfa) ?? 0) + 1);
     }
     s.hotFunctions = [...counts.entries()]
@@ -281,6 +308,14 @@ async function addHotFunctions(session: Attachment, stats: ProcessStat[], first:
       .map(([mfa, c]) => ({ mfa, share: c / samples }));
   });
 }
+
+/** Functions where a server waits for its next message: never a hot spot. */
+export const RECEIVE_LOOPS = new Set([
+  'gen_server:loop/7', 'gen_server:loop/6', 'gen_server2:process_next_msg/1', 'gen_server2:loop/1', 'gen_server2:drain/1',
+  'gen_statem:loop_receive/3', 'gen_event:fetch_msg/6', 'gen_event:fetch_msg/5', 'p1_server:collect_messages/3',
+  'p1_fsm:collect_messages/3', 'erlang:hibernate/3', 'proc_lib:wake_up/3', 'gen:do_call/4', 'timer:sleep/1',
+  'rabbit_writer:mainloop/2', 'rabbit_writer:mainloop1/2', 'rabbit_reader:mainloop/4', 'rabbit_reader:recvloop/4',
+]);
 
 function isAtomTrue(t: Term): boolean {
   return t instanceof Atom && t.name === 'true';

@@ -15,7 +15,8 @@ export interface Overview {
   schedulers: { online: number; total: number; dirtyCpu: number; dirtyIo: number };
   /** Per normal scheduler, busy fraction 0..1 over the window; null when the target refused to measure. */
   schedulerUtilization: { windowMs: number; total: number; perScheduler: number[]; dirtyCpu: number | null } | null;
-  runQueue: { total: number; perScheduler: number[] };
+  /** Normal schedulers' run queues; the dirty CPU and dirty IO queues separately (run_queue_lengths_all lists them last). */
+  runQueue: { total: number; perScheduler: number[]; dirtyCpu?: number; dirtyIo?: number };
   memory: Record<'total' | 'processes' | 'processesUsed' | 'system' | 'atom' | 'atomUsed' | 'binary' | 'code' | 'ets', number>;
   limits: Record<'processes' | 'ports' | 'atoms' | 'etsTables', { count: number; limit: number | null }>;
   io: { inputBytes: number; outputBytes: number };
@@ -31,7 +32,8 @@ SI = fun(K) -> try erlang:system_info(K) catch _:_ -> undefined end end,
 {Uptime, _} = erlang:statistics(wall_clock),
 {Reds, _} = erlang:statistics(reductions),
 {GCs, Words, _} = erlang:statistics(garbage_collection),
-RQ = try erlang:statistics(run_queue_lengths_all) catch _:_ -> erlang:statistics(run_queue_lengths) end,
+RQ = erlang:statistics(run_queue_lengths),
+RQAll = try erlang:statistics(run_queue_lengths_all) catch _:_ -> RQ end,
 EtsCount = case SI(ets_count) of undefined -> length(ets:all()); C -> C end,
 #{node => node(), otp_release => SI(otp_release), version => SI(version),
   system_version => SI(system_version), wordsize => SI(wordsize),
@@ -41,7 +43,7 @@ EtsCount = case SI(ets_count) of undefined -> length(ets:all()); C -> C end,
   port_count => SI(port_count), port_limit => SI(port_limit),
   atom_count => SI(atom_count), atom_limit => SI(atom_limit),
   ets_count => EtsCount, ets_limit => SI(ets_limit),
-  uptime => Uptime, memory => erlang:memory(), run_queues => RQ,
+  uptime => Uptime, memory => erlang:memory(), run_queues => RQ, run_queues_all => RQAll,
   io_in => In, io_out => Out, reductions => Reds, gcs => GCs, gc_words => Words}.`;
 
 // Switches scheduler_wall_time on only for the window and back to what it was, in the same call:
@@ -78,7 +80,12 @@ export async function getOverview(evaluator: RemoteEvaluator, options: OverviewO
   const memory = proplistToMap(get('memory'));
   const mem = (k: string): number => (memory.has(k) ? asNumber(memory.get(k), `memory ${k}`) : 0);
   const normal = num('schedulers');
-  const runQueues = asList(get('run_queues')).map((v) => asNumber(v));
+  // run_queue_lengths: one per normal scheduler; run_queue_lengths_all adds the dirty CPU and
+  // dirty IO queues at the end (one each, shared by all dirty schedulers of that kind).
+  // (run_queue_lengths itself includes the dirty CPU queue on OTP 25: slice by the scheduler count.)
+  const all = asList(get('run_queues_all') ?? get('run_queues')).map((v) => asNumber(v));
+  const runQueues = all.slice(0, normal);
+  const dirty = all.length >= normal + 2 ? { dirtyCpu: all[normal] as number, dirtyIo: all[normal + 1] as number } : {};
   return {
     node: (get('node') as Atom).name,
     otpRelease: charlistToString(get('otp_release')),
@@ -88,7 +95,7 @@ export async function getOverview(evaluator: RemoteEvaluator, options: OverviewO
     wordSize: num('wordsize'),
     schedulers: { online: num('schedulers_online'), total: normal, dirtyCpu: optNum('dirty_cpu') ?? 0, dirtyIo: optNum('dirty_io') ?? 0 },
     schedulerUtilization: utilization === null ? null : utilizationFrom(utilization, normal, optNum('dirty_cpu') ?? 0, windowMs),
-    runQueue: { total: runQueues.reduce((a, b) => a + b, 0), perScheduler: runQueues },
+    runQueue: { total: runQueues.reduce((a, b) => a + b, 0), perScheduler: runQueues, ...dirty },
     memory: {
       total: mem('total'),
       processes: mem('processes'),

@@ -5,12 +5,18 @@ import { Atom, Pid, Port, Term, Tuple, formatTerm, isAtom } from '../../etf';
 import { pidText } from '../target/pids';
 import type { RemoteEvaluator } from '../target/remote-eval';
 import { asList, asNumber, mfaToString, proplistToMap } from '../target/terms';
+import { IDENT_FUN, identityFrom, processTitle } from './identity';
 
 export interface ProcessDetail {
   pid: string;
   alive: boolean;
   name: string | null;
   initialCall: string | null;
+  /** The module it runs and its label, by the one naming rule (src/core/identity.ts). */
+  module?: string | null;
+  label?: string | null;
+  /** Its display name by that rule, for every view. */
+  title?: string;
   currentFunction: string | null;
   status: string | null;
   memory: number;
@@ -40,7 +46,7 @@ export interface DetailOptions {
   maxQueueToRead?: number;
 }
 
-const DETAIL = `
+const DETAIL = `${IDENT_FUN}
 Items = [registered_name, initial_call, current_function, status, memory, heap_size, total_heap_size,
          stack_size, reductions, message_queue_len, trap_exit, priority, group_leader, links, monitors,
          monitored_by, current_stacktrace],
@@ -51,14 +57,19 @@ case erlang:process_info(P, Items) of
     Keys = lists:sublist([K || {K, _} <- Dict], 100),
     Ancestors = case lists:keyfind('$ancestors', 1, Dict) of {_, As} when is_list(As) -> As; _ -> [] end,
     Initial = case lists:keyfind('$initial_call', 1, Dict) of {_, MFA} -> MFA; _ -> undefined end,
+    %% The queue length shown and the messages are read together (one process_info call), so
+    %% they agree; the length in Info is an earlier read.
     {Len, Msgs} = case {N > 0, erlang:process_info(P, message_queue_len)} of
       {true, {_, QL}} when QL =< MaxQueue ->
-        case erlang:process_info(P, messages) of {messages, Ms} -> {QL, lists:sublist(Ms, N)}; _ -> {QL, []} end;
+        case erlang:process_info(P, [message_queue_len, messages]) of
+          [{_, QL2}, {messages, Ms}] -> {QL2, lists:sublist(Ms, N)};
+          _ -> {QL, []}
+        end;
       {true, {_, QL}} -> {QL, skipped};
-      {false, {_, QL}} -> {QL, []};
+      {false, _} -> {proplists:get_value(message_queue_len, Info, 0), []};
       _ -> {0, []}
     end,
-    {Info, Keys, Ancestors, Initial, Len, Msgs}
+    {Info, Keys, Ancestors, Initial, Len, Msgs, Ident(P)}
 end.`;
 
 export async function processDetail(evaluator: RemoteEvaluator, peer: string, pid: Pid, options: DetailOptions = {}): Promise<ProcessDetail> {
@@ -69,16 +80,22 @@ export async function processDetail(evaluator: RemoteEvaluator, peer: string, pi
   if (isAtom(reply, 'undefined')) {
     return emptyDetail(pidText(pid, peer));
   }
-  const [info, keys, ancestors, initial, len, msgs] = (reply as Tuple).elements;
+  const [info, keys, ancestors, initial, len, msgs, ident] = (reply as Tuple).elements;
   const m = proplistToMap(info);
   const name = m.get('registered_name');
   const ref = (t: Term): string => (t instanceof Pid ? pidText(t, peer) : t instanceof Port ? text(t) : text(t));
   const monitors = asList(m.get('monitors') ?? []).map((t) => (t instanceof Tuple ? ref(t.elements[1] as Term) : text(t)));
+  const registered = name instanceof Atom && name.name !== '' ? name.name : null;
+  const initialCall = mfaToString(initial) ?? mfaToString(m.get('initial_call'));
+  const id = identityFrom(ident, undefined, registered, initialCall, peer);
   const detail: ProcessDetail = {
     pid: pidText(pid, peer),
     alive: true,
-    name: name instanceof Atom && name.name !== '' ? name.name : null,
-    initialCall: mfaToString(initial) ?? mfaToString(m.get('initial_call')),
+    name: registered,
+    initialCall,
+    module: id.module,
+    label: id.label,
+    title: processTitle({ ...id, pid: pidText(pid, peer) }),
     currentFunction: mfaToString(m.get('current_function')),
     status: m.get('status') instanceof Atom ? (m.get('status') as Atom).name : null,
     memory: asNumber(m.get('memory') ?? 0),
@@ -86,7 +103,7 @@ export async function processDetail(evaluator: RemoteEvaluator, peer: string, pi
     totalHeapSize: asNumber(m.get('total_heap_size') ?? 0),
     stackSize: asNumber(m.get('stack_size') ?? 0),
     reductions: asNumber(m.get('reductions') ?? 0),
-    messageQueueLen: asNumber(m.get('message_queue_len') ?? 0),
+    messageQueueLen: asNumber(len),
     trapExit: isAtom(m.get('trap_exit'), 'true'),
     priority: m.get('priority') instanceof Atom ? (m.get('priority') as Atom).name : null,
     groupLeader: m.get('group_leader') instanceof Pid ? pidText(m.get('group_leader') as Pid, peer) : null,

@@ -5,6 +5,7 @@ import { pidText } from '../target/pids';
 import type { RemoteEvaluator } from '../target/remote-eval';
 import type { ProgressReporter, RpcChannel } from '../target/rpc';
 import { asList, asNumber, asTuple, mfaToString, proplistToMap } from '../target/terms';
+import { IDENT_FUN, SPEC_MODULE_FUN, identityFrom, processTitle } from './identity';
 
 export type ProcessSort = 'memory' | 'reductions' | 'mailbox' | 'reduction-rate';
 export const processSorts: readonly ProcessSort[] = ['memory', 'reductions', 'mailbox', 'reduction-rate'];
@@ -17,6 +18,11 @@ export interface ProcessRow {
   messageQueueLen: number;
   currentFunction: string | null;
   initialCall: string | null;
+  /** The module it runs and its label, by the one naming rule (src/core/identity.ts). */
+  module?: string | null;
+  label?: string | null;
+  /** Its display name by that rule (registered name, else module and label), for every view. */
+  title?: string;
   /** Reductions per second over the window (only with sort reduction-rate). */
   reductionRate?: number;
 }
@@ -49,12 +55,21 @@ const ROW_ITEMS = ['registered_name', 'memory', 'reductions', 'message_queue_len
 // Reads one key for a chunk of pids; dead processes give -1.
 const KEY_OF_CHUNK = `[case erlang:process_info(P, Key) of {_, V} -> V; undefined -> -1 end || P <- Pids].`;
 
-// Full rows for one page; translate_initial_call sees through proc_lib and Elixir's $initial_call.
-const ROWS_OF_PAGE = `
-[case erlang:process_info(P, Items) of
-   undefined -> undefined;
-   Info -> {P, Info, try proc_lib:translate_initial_call(P) catch _:_ -> undefined end}
- end || P <- Pids].`;
+// Full rows for one page; translate_initial_call sees through proc_lib and Elixir's $initial_call;
+// Ident and SpecModule give the module and label by the one naming rule.
+const ROWS_OF_PAGE = `${IDENT_FUN}${SPEC_MODULE_FUN}
+{Rows, _} = lists:mapfoldl(fun(P, Cache) ->
+  case erlang:process_info(P, Items) of
+    undefined -> {undefined, Cache};
+    Info ->
+      Id = Ident(P),
+      {SM, Cache2} = case {Id, lists:keyfind(registered_name, 1, Info)} of
+        {{undefined, _, _}, {_, []}} -> SpecModule(P, Cache);
+        _ -> {undefined, Cache}
+      end,
+      {{P, Info, try proc_lib:translate_initial_call(P) catch _:_ -> undefined end, Id, SM}, Cache2}
+  end end, #{}, Pids),
+Rows.`;
 
 /**
  * Whether loading the probe pays for one page. Sorting by memory, reductions or mailbox without it
@@ -83,7 +98,7 @@ const SORTED_PAGE = `
 Ps = lists:delete(self(), erlang:processes()),
 Vals = lists:zipwith(fun erlang:process_info/2, Ps, lists:duplicate(length(Ps), Key)),
 Sorted = lists:reverse(lists:keysort(1, lists:reverse(lists:zip(Vals, Ps)))),
-{length(Ps), [P || {{_, _}, P} <- lists:sublist(lists:nthtail(min(Offset, length(Sorted)), Sorted), Limit)]}.`;
+{length(Ps), [{P, V} || {{_, V}, P} <- lists:sublist(lists:nthtail(min(Offset, length(Sorted)), Sorted), Limit)]}.`;
 
 /** Top processes by memory, reductions or mailbox without the probe: sorted on the target, one rpc, then rows for the page. */
 export async function sortedPageViaRpc(channel: RpcChannel, evaluator: RemoteEvaluator, query: ProcessQuery): Promise<ProcessPage> {
@@ -92,8 +107,16 @@ export async function sortedPageViaRpc(channel: RpcChannel, evaluator: RemoteEva
     { Key: Atom.of(sortKeyItem(query.sort)), Offset: query.offset, Limit: query.limit },
     { timeoutMs: 120_000, ...(query.signal ? { signal: query.signal } : {}) },
   );
-  const [total, pids] = asTuple(reply, 2).elements;
-  const rows = await processRows(channel, evaluator, asList(pids) as Pid[]);
+  const [total, page] = asTuple(reply, 2).elements;
+  const ranked = asList(page).map((t) => asTuple(t, 2).elements);
+  const rows = await processRows(channel, evaluator, ranked.map(([p]) => p as Pid));
+  // The sorted column shows the values the order was computed from (a row re-read later could
+  // have moved), so it is monotonic.
+  const field = query.sort === 'memory' ? 'memory' : query.sort === 'mailbox' ? 'messageQueueLen' : 'reductions';
+  rows.forEach((row, i) => {
+    const v = ranked[i]?.[1];
+    if (row && typeof v === 'number') row[field] = v;
+  });
   return { total: asNumber(total), sort: query.sort, offset: query.offset, rows: rows.filter((r): r is ProcessRow => r !== null), via: 'rpc' };
 }
 
@@ -161,18 +184,23 @@ export async function processRows(channel: RpcChannel, evaluator: RemoteEvaluato
   return reply.map((r) => (isAtom(r, 'undefined') ? null : rowFrom(r, channel.peer)));
 }
 
-/** A row from {Pid, InfoProplist, TranslatedInitialCall}. */
+/** A row from {Pid, InfoProplist, TranslatedInitialCall, Ident, SpecModule}. */
 export function rowFrom(t: Term, peer: string): ProcessRow {
-  const [pid, info, translated] = asTuple(t, 3).elements;
+  const [pid, info, translated, ident, specModule] = asTuple(t).elements;
   const m = proplistToMap(info);
   const name = m.get('registered_name');
   // translate_initial_call answers proc_lib:init_p/5 when a process has no $initial_call: then
   // the plain initial_call is the better name.
   const translatedText = mfaToString(translated);
   const initial = translatedText !== null && translatedText !== 'proc_lib:init_p/5' ? translatedText : mfaToString(m.get('initial_call'));
+  const registered = name instanceof Atom && name.name !== '' ? name.name : null;
+  const id = identityFrom(ident, specModule, registered, initial, peer);
   return {
     pid: pidText(pid as Pid, peer),
-    name: name instanceof Atom && name.name !== '' ? name.name : null,
+    name: registered,
+    module: id.module,
+    label: id.label,
+    title: processTitle({ ...id, pid: pidText(pid as Pid, peer) }),
     memory: asNumber(m.get('memory') ?? 0),
     reductions: asNumber(m.get('reductions') ?? 0),
     messageQueueLen: asNumber(m.get('message_queue_len') ?? 0),

@@ -4,14 +4,16 @@ import { Atom, Pid } from '../../etf';
 import { PIDS_PER_CALL } from './processes';
 import type { RemoteEvaluator } from '../target/remote-eval';
 import type { ProgressReporter, RpcChannel } from '../target/rpc';
-import { asList, asNumber, asTuple } from '../target/terms';
+import { asList, asNumber, asTuple, mfaToString } from '../target/terms';
 
 export interface ProcessNumbers {
   reductions: number;
   messageQueueLen: number;
   memory: number;
-  /** Bytes of off-heap (refc) binaries the process refers to. */
+  /** Bytes of off-heap (refc) binaries the process refers to, each binary counted once. */
   binary: number;
+  /** Set when the process is suspended (e.g. blocked on a busy port or distribution channel): where. */
+  suspendedIn?: string;
   /** When blocked in a gen call (gen:do_call/4): the processes it monitors, i.e. whom it waits on. */
   waitingOn?: Pid[];
 }
@@ -24,15 +26,19 @@ export interface NodeSnapshot {
 }
 
 // Only numbers travel back, plus, for a process blocked in a gen call, whom it monitors (the
-// callee: gen:do_call monitors it for the duration of the call).
+// callee: gen:do_call monitors it for the duration of the call), and for a suspended process
+// (blocked on a busy port or distribution channel) where it is. process_info(P, binary) lists
+// one entry per reference: a binary referenced many times (a queue holding the same message
+// body in several places) is counted once, by its address.
 const NUMBERS_OF_CHUNK = `
-[case erlang:process_info(P, [reductions, message_queue_len, memory, binary, current_function]) of
-   [{_, R}, {_, Q}, {_, M}, {_, B}, {_, CF}] ->
+[case erlang:process_info(P, [reductions, message_queue_len, memory, binary, current_function, status]) of
+   [{_, R}, {_, Q}, {_, M}, {_, B}, {_, CF}, {_, St}] ->
      W = case CF of
            {gen, do_call, 4} -> case erlang:process_info(P, monitors) of {monitors, Ms} -> [T || {process, T} <- Ms, is_pid(T)]; _ -> [] end;
            _ -> []
          end,
-     {R, Q, M, lists:foldl(fun({_, S, _}, A) -> A + S end, 0, B), W};
+     Bin = lists:sum([S || {_, S} <- lists:ukeysort(1, [{A, S} || {A, S, _} <- B])]),
+     {R, Q, M, Bin, W, case St of suspended -> CF; _ -> undefined end};
    _ -> undefined
  end || P <- Pids].`;
 
@@ -52,14 +58,16 @@ export async function snapshotProcesses(
         values[start + i] = null;
         return;
       }
-      const t = asTuple(r, 5);
+      const t = asTuple(r, 6);
       const waiting = asList(t.at(4)).filter((p): p is Pid => p instanceof Pid);
+      const suspendedIn = mfaToString(t.at(5));
       values[start + i] = {
         reductions: asNumber(t.at(0)),
         messageQueueLen: asNumber(t.at(1)),
         memory: asNumber(t.at(2)),
         binary: asNumber(t.at(3)),
         ...(waiting.length > 0 ? { waitingOn: waiting } : {}),
+        ...(suspendedIn !== null ? { suspendedIn } : {}),
       };
     });
     options.onProgress?.(Math.min(start + PIDS_PER_CALL, pids.length), pids.length, 'reading processes');

@@ -8,6 +8,7 @@ import { pidText } from '../target/pids';
 import type { RemoteEvaluator } from '../target/remote-eval';
 import type { RpcChannel } from '../target/rpc';
 import { asList, asNumber, asTuple, charlistToString } from '../target/terms';
+import { IDENT_FUN, labelText } from './identity';
 
 export interface TreeNode {
   pid: string | null;
@@ -16,6 +17,8 @@ export interface TreeNode {
   /** The child id in its supervisor's spec, as Erlang prints it. */
   id?: string;
   module: string | null;
+  /** The process's label (RabbitMQ's process_name, OTP 27's proc_lib label), as src/core/identity.ts reads it. */
+  label?: string;
   type: 'supervisor' | 'worker';
   strategy?: string;
   intensity?: number;
@@ -59,7 +62,7 @@ export interface TreeOptions {
 // One round trip per supervisor: children (one page of them), their names, and the supervisor's
 // own restart settings read from its state. sys:get_state is asked with a timeout and only the
 // few numbers we need leave the node (a supervisor's state holds all its children's specs).
-const SUPERVISOR = `
+const SUPERVISOR = `${IDENT_FUN}
 Call = fun(Req) -> try gen_server:call(Sup, Req, Timeout) catch exit:{timeout, _} -> timeout; exit:R -> {error, R} end end,
 case Call(which_children) of
   Children when is_list(Children) ->
@@ -90,7 +93,8 @@ case Call(which_children) of
           false -> PidPage
         end
     end,
-    Named = [{Id, P, T, Ms, case is_pid(P) andalso erlang:process_info(P, registered_name) of {registered_name, Nm} -> Nm; _ -> [] end}
+    Named = [{Id, P, T, Ms, case is_pid(P) andalso erlang:process_info(P, registered_name) of {registered_name, Nm} -> Nm; _ -> [] end,
+              case is_pid(P) of true -> element(2, Ident(P)); false -> undefined end}
              || {Id, P, T, Ms} <- Page],
     %% Restart times are monotonic seconds; the list is pruned only at the next restart, so
     %% count only those inside the current period, as the supervisor itself would.
@@ -166,7 +170,7 @@ export async function walkSupervisor(
   const node: TreeNode = {
     pid: pidText(sup, channel.peer),
     name: known.name,
-    ...(known.id !== null ? { id: formatTerm(known.id, { maxLength: 120 }) } : {}),
+    ...(known.id !== null ? { id: formatTerm(known.id, { maxLength: 120, localNode: Atom.of(channel.peer) }) } : {}),
     module: known.module,
     type: 'supervisor',
     childCount: 0,
@@ -201,24 +205,26 @@ export async function walkSupervisor(
     if (typeof period === 'number') node.period = period;
     if (typeof restarts === 'number') node.restarts = restarts;
   }
-  const children = asList(page).map((c) => asTuple(c, 5).elements);
+  const children = asList(page).map((c) => asTuple(c, 6).elements);
   if (children.length < node.childCount) node.truncated = true;
   if (depth >= (options.maxDepth ?? 32)) {
     node.truncated = true;
     return node;
   }
   node.children = await Promise.all(
-    children.map(async ([id, child, type, modules, regName]) => {
+    children.map(async ([id, child, type, modules, regName, labelTerm]) => {
       const module = Array.isArray(modules) && modules[0] instanceof Atom ? modules[0].name : null;
       const name = regName instanceof Atom ? regName.name : null;
+      const label = labelTerm === undefined || isAtom(labelTerm, 'undefined') ? null : labelText(labelTerm, channel.peer);
       if (isAtom(type, 'supervisor') && child instanceof Pid) {
         return walkSupervisor(channel, evaluator, child, { id: id as Term, module, name }, options, depth + 1);
       }
       const leaf: TreeNode = {
         pid: child instanceof Pid ? pidText(child, channel.peer) : null,
         name,
-        id: formatTerm(id as Term, { maxLength: 120 }),
+        id: formatTerm(id as Term, { maxLength: 120, localNode: Atom.of(channel.peer) }),
         module,
+        ...(label !== null ? { label } : {}),
         type: isAtom(type, 'supervisor') ? 'supervisor' : 'worker',
         childCount: 0,
         children: [],

@@ -24,6 +24,8 @@ export async function topProbeProcesses(channel: RpcChannel, evaluator: RemoteEv
   rows.forEach((row, i) => {
     if (row === null) return;
     if (query.sort === 'reduction-rate') row.reductionRate = Math.round(((entries[i]?.value ?? 0) * 1000) / windowMs);
+    // The sorted column shows the value the probe ranked by (a re-read could have moved): monotonic.
+    else if (entries[i] !== undefined) row[query.sort === 'memory' ? 'memory' : query.sort === 'mailbox' ? 'messageQueueLen' : 'reductions'] = (entries[i] as { value: number }).value;
     page.push(row);
   });
   return {

@@ -4,6 +4,9 @@
 import { BeamLensError } from '../../errors';
 import type { MailboxWatchResult } from '../runs/mailbox-watch';
 import type { SessionRecord } from './store';
+import type { ReportSessionResult } from '../facts/saved-facts';
+import { displayMfa } from '../findings/thresholds';
+import type { TraceResult } from '../runs/trace';
 
 /** One measured thing of a session (a process's queue growth, a function's calls/s). */
 export interface Measure {
@@ -39,7 +42,32 @@ export function measures(r: SessionRecord): Measure[] {
       }));
     case 'hot': {
       const res = r.result as { functions?: Array<{ mfa: string; callsPerSec: number }> };
-      return (res.functions ?? []).map((f) => ({ key: f.mfa, label: f.mfa, value: f.callsPerSec, unit: 'calls/s' }));
+      return (res.functions ?? []).map((f) => ({ key: f.mfa, label: displayMfa(f.mfa), value: f.callsPerSec, unit: 'calls/s' }));
+    }
+    case 'report': {
+      // Findings (present or not) and the node's counts per module.
+      const facts = (r.result as Partial<ReportSessionResult> | null)?.facts;
+      if (!facts) return [];
+      return [
+        ...facts.findings.map((f) => ({ key: `finding:${f.id}`, label: `[${f.severity}] ${f.title}`, value: 1, unit: 'finding' })),
+        ...facts.modules.slice(0, 30).flatMap((m) => [
+          { key: `processes:${m.module}`, label: `${m.module} processes`, value: m.processes, unit: 'processes' },
+          { key: `memory:${m.module}`, label: `${m.module} memory`, value: Math.round((m.memory / (1024 * 1024)) * 10) / 10, unit: 'MiB' },
+        ]),
+      ];
+    }
+    case 'trace':
+    case 'trace-messages':
+    case 'monitor': {
+      // Events per kind and subject (function called, process sent to, monitor event kind).
+      const events = (r.result as Partial<TraceResult> | null)?.events ?? [];
+      const counts = new Map<string, number>();
+      for (const e of events) {
+        const subject = e.type === 'call' ? e.what.replace(/\(.*$/, '') : e.type === 'send' ? `to ${e.what}` : e.type === 'receive' ? `by ${e.pid}` : e.what;
+        const key = `${e.type} ${subject}`;
+        counts.set(key, (counts.get(key) ?? 0) + 1);
+      }
+      return [...counts].map(([key, n]) => ({ key, label: key, value: n, unit: 'events' }));
     }
     default:
       return [];

@@ -64,20 +64,37 @@ function largestEts(s: NodeSamples): ReportTable {
 
 function supervisors(s: NodeSamples): ReportTable {
   const rows: TableCell[][] = [];
+  // Unnamed supervisors of one module with the same settings (one per queue or connection:
+  // RabbitMQ runs hundreds) are one row with their count.
+  const groups = new Map<string, { app: string; label: string; strategy: string; intensity: string; n: number; children: number; paged: boolean; restarts: number | undefined }>();
   for (const app of s.treesEnd) {
     if (!app.supervisor) continue;
     for (const { node } of walkTree(app.supervisor)) {
       if (node.type !== 'supervisor') continue;
-      const label = node.name ?? node.module ?? node.pid ?? '?';
-      rows.push([
-        plain(app.name),
-        plain(formatModule(label)),
-        plain(node.strategy ?? (node.error ? 'no answer' : '?')),
-        plain(`${node.intensity ?? '?'} / ${node.period ?? '?'} s`),
-        plain(`${node.childCount}${node.truncated ? ' (paged)' : ''}`),
-        node.restarts === undefined ? plain('?') : numberCell(node.restarts, 'count'),
-      ]);
+      const label = formatModule(node.name ?? node.module ?? node.pid ?? '?');
+      const strategy = node.strategy ?? (node.error ? 'no answer' : 'unknown');
+      const intensity = node.intensity !== undefined ? `${node.intensity} / ${node.period ?? '?'} s` : 'unknown';
+      const key = node.name === null ? `${app.name}\u0000${label}\u0000${strategy}\u0000${intensity}` : `${app.name}\u0000${node.pid ?? label}`;
+      const g = groups.get(key);
+      if (g) {
+        g.n++;
+        g.children += node.childCount;
+        g.paged ||= node.truncated === true;
+        if (node.restarts !== undefined) g.restarts = (g.restarts ?? 0) + node.restarts;
+      } else {
+        groups.set(key, { app: app.name, label, strategy, intensity, n: 1, children: node.childCount, paged: node.truncated === true, restarts: node.restarts });
+      }
     }
+  }
+  for (const g of groups.values()) {
+    rows.push([
+      plain(g.app),
+      plain(g.n > 1 ? `${g.label} ×${g.n}` : g.label),
+      plain(g.strategy),
+      plain(g.intensity),
+      plain(`${g.children}${g.n > 1 ? ' in all' : ''}${g.paged ? ' (paged)' : ''}`),
+      g.restarts === undefined ? plain('unknown') : numberCell(g.restarts, 'count'),
+    ]);
   }
   return {
     columns: [

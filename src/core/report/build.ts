@@ -93,7 +93,12 @@ function summaryFacts(s: NodeSamples): SummaryFact[] {
     fact('Node', [code(s.node), text(` · OTP ${o.otpRelease} · ERTS ${o.ertsVersion}`)]),
     fact('Uptime', formatUptime(o.uptimeMs)),
     fact('Schedulers', `${o.schedulers.online}/${o.schedulers.total} online` + (util ? ` · utilization ${pct(util.total)} (${util.perScheduler.map(pct).join(', ')})` : '')),
-    fact('Run queue', `${o.runQueue.total} (per scheduler: ${o.runQueue.perScheduler.join(', ')})`),
+    fact(
+      'Run queue',
+      `${o.runQueue.total} (per scheduler: ${o.runQueue.perScheduler.join(', ')}` +
+        (o.runQueue.dirtyCpu !== undefined ? `; dirty CPU ${o.runQueue.dirtyCpu}, dirty IO ${o.runQueue.dirtyIo ?? 0}` : '') +
+        ')',
+    ),
     fact('Reductions', `${count(s.totalReductionsPerSec)}/s over the window`),
     fact(
       'Memory',
@@ -104,7 +109,7 @@ function summaryFacts(s: NodeSamples): SummaryFact[] {
     fact(
       'Counts / limits',
       Object.entries(o.limits)
-        .map(([k, v]) => `${k} ${v.count.toLocaleString('en-US')}${v.limit ? ` / ${v.limit.toLocaleString('en-US')}` : ''}`)
+        .map(([k, v]) => `${k === 'etsTables' ? 'ETS tables' : k} ${v.count.toLocaleString('en-US')}${v.limit ? ` / ${v.limit.toLocaleString('en-US')}` : ''}`)
         .join(' · '),
     ),
     fact('IO', `in ${mib(o.io.inputBytes)} · out ${mib(o.io.outputBytes)} since start`),

@@ -7,7 +7,11 @@ import { asNumber, asTuple } from '../target/terms';
 export interface BreakerLimits {
   /** Trip when the total run queue stays above this for 3 checks in a row (default 4 x schedulers). */
   runQueue?: number;
-  /** Trip when total memory grew by more than this many bytes since the start (default 256 MiB). */
+  /**
+   * Trip when total memory grew by more than this many bytes since the start. Default: 256 MiB or
+   * half of the node's memory at the start, whichever is larger (a broker whose queues hold
+   * gigabytes grows by hundreds of MB under its own load, not because of the session).
+   */
   memoryGrowth?: number;
   /** Default 500 ms. */
   checkMs?: number;
@@ -43,9 +47,10 @@ export async function watchBreaker(
   };
   const start = await read();
   const rqLimit = limits.runQueue ?? start.schedulers * 4;
-  const memLimit = limits.memoryGrowth ?? 256 * 1024 * 1024;
+  const memLimit = limits.memoryGrowth ?? Math.max(256 * 1024 * 1024, Math.round(start.mem / 2));
   let over = 0;
   while (!signal.aborted) {
+    // One listener at a time: each wait removes its own (no pile-up of abort listeners).
     await new Promise<void>((resolve) => {
       const done = (): void => {
         clearTimeout(t);
@@ -64,4 +69,15 @@ export async function watchBreaker(
     if (now.mem - start.mem > memLimit) return { what: 'memory', value: now.mem - start.mem, limit: memLimit };
   }
   return null;
+}
+
+/** Why a breaker stopped a session, for people: "memory grew by 311.5 MiB, over the limit of 256.0 MiB". */
+export function describeTrip(trip: { what: string; value: number; limit: number }): string {
+  if (trip.what === 'memory' || trip.what === 'memory_growth') {
+    const mib = (n: number): string => `${(n / (1024 * 1024)).toFixed(1)} MiB`;
+    return `node memory grew by ${mib(trip.value)} during the session, over the limit of ${mib(trip.limit)}`;
+  }
+  if (trip.what === 'run_queue') return `run queue at ${trip.value}, over the limit of ${trip.limit} for 3 checks in a row`;
+  if (trip.what === 'tracer_queue') return `the tracer's queue reached ${trip.value} messages, over the limit of ${trip.limit}`;
+  return `${trip.what} ${trip.value} over the limit of ${trip.limit}`;
 }

@@ -80,20 +80,46 @@ export async function ownModules(session: Attachment, apps?: string[]): Promise<
   return out;
 }
 
+/** The probe's hot_start/2 takes at most this many modules per call. */
+export const HOT_MODULES_PER_CALL = 200;
+
+/** Modules named by the user must exist on the node (else a silent "0 calls" would look like an answer). */
+async function requireLoaded(session: Attachment, modules: string[]): Promise<void> {
+  const reply = asList(
+    await session.evaluator.eval(`[M || M <- Mods, not (erlang:module_loaded(M) orelse code:which(M) =/= non_existing)].`, { Mods: modules.map((m) => Atom.of(m)) }),
+  );
+  const missing = reply.filter((m): m is Atom => m instanceof Atom).map((m) => m.name);
+  if (missing.length > 0) {
+    throw new BeamLensError(
+      'usage',
+      `no module ${missing.join(', ')} on ${session.node} (not loaded and not in the code path); Elixir modules are written in full, e.g. Elixir.MyApp.Worker`,
+    );
+  }
+}
+
 export async function runHotFunctions(session: Attachment, options: HotOptions): Promise<HotResult> {
   await session.prepareTracing();
   const modules = options.modules ?? [...(await ownModules(session, options.apps)).values()].flat();
   if (modules.length === 0) {
     throw new BeamLensError('usage', 'the target runs no application of its own to count calls in; name modules with --module');
   }
+  if (options.modules) await requireLoaded(session, options.modules);
   const mods = modules.map((m) => Atom.of(m));
   const owner = session.connection.spawn();
-  const started = await session.connection.rpc(PROBE_MODULE, 'hot_start', [mods, owner.pid], { timeoutMs: 60_000 });
-  if (!(started instanceof Tuple) || !(started.at(0) instanceof Atom) || (started.at(0) as Atom).name !== 'ok') {
-    owner.exit();
-    throw new BeamLensError('usage', `refused: ${describeRefusal(started)}`);
+  // The probe takes at most HOT_MODULES_PER_CALL modules per call; a node's own applications can
+  // have hundreds (RabbitMQ 430, ejabberd 581): set them in chunks, undo all on any refusal.
+  let functionsCovered = 0;
+  for (let i = 0; i < mods.length; i += HOT_MODULES_PER_CALL) {
+    const chunk = mods.slice(i, i + HOT_MODULES_PER_CALL);
+    const started = await session.connection.rpc(PROBE_MODULE, 'hot_start', [chunk, owner.pid], { timeoutMs: 60_000 }).catch((err: unknown) => err);
+    if (!(started instanceof Tuple) || !(started.at(0) instanceof Atom) || (started.at(0) as Atom).name !== 'ok') {
+      await session.connection.rpc(PROBE_MODULE, 'hot_stop', [mods.slice(0, i)], { timeoutMs: 60_000 }).catch(() => undefined);
+      owner.exit();
+      if (started instanceof Error) throw started;
+      throw new BeamLensError('usage', `refused: ${describeRefusal(started as Term)}`);
+    }
+    functionsCovered += asNumber(started.at(1));
   }
-  const functionsCovered = asNumber(started.at(1));
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
   options.signal?.addEventListener('abort', onAbort, { once: true });

@@ -17,7 +17,13 @@ export interface MailboxRow {
   growthPerSec: number;
   /** Share of sampling steps in which the queue did not shrink. */
   steadiness: number;
-  trend: 'growing' | 'draining' | 'steady';
+  /** blocked: suspended (on a busy port or distribution channel) at the end: it cannot drain at all. */
+  trend: 'growing' | 'draining' | 'steady' | 'blocked';
+  /** By the one naming rule (src/core/identity.ts). */
+  module?: string | null;
+  label?: string | null;
+  /** Where it is suspended, when blocked. */
+  suspendedIn?: string;
   samples: Array<[number, number]>;
 }
 
@@ -73,7 +79,11 @@ export async function watchMailboxes(session: Attachment, options: MailboxWatchO
     candidates.push({ i, points });
   });
   const scored = candidates.map((c) => ({ ...c, g: growth({ pid: '', points: c.points }) }));
-  scored.sort((x, y) => Math.abs(y.g.perSec) - Math.abs(x.g.perSec) || (last.values[y.i]?.messageQueueLen ?? 0) - (last.values[x.i]?.messageQueueLen ?? 0));
+  // A blocked process first (its queue cannot drain whatever its rate), then by rate, then by length.
+  const blocked = (i: number): number => (last.values[i]?.suspendedIn !== undefined ? 1 : 0);
+  scored.sort(
+    (x, y) => blocked(y.i) - blocked(x.i) || Math.abs(y.g.perSec) - Math.abs(x.g.perSec) || (last.values[y.i]?.messageQueueLen ?? 0) - (last.values[x.i]?.messageQueueLen ?? 0),
+  );
   const picked = scored.slice(0, limit);
   const rows = await processRows(session.connection, session.evaluator, picked.map((p) => first.pids[p.i] as Pid));
   return {
@@ -83,15 +93,20 @@ export async function watchMailboxes(session: Attachment, options: MailboxWatchO
     rows: picked.map((p, k) => {
       const row = rows[k];
       const len = last.values[p.i]?.messageQueueLen ?? 0;
-      const trend: MailboxRow['trend'] = p.g.perSec >= 1 && p.g.steadiness >= 0.6 ? 'growing' : p.g.perSec <= -1 ? 'draining' : 'steady';
+      const suspendedIn = last.values[p.i]?.suspendedIn;
+      const trend: MailboxRow['trend'] =
+        suspendedIn !== undefined ? 'blocked' : p.g.perSec >= 1 && p.g.steadiness >= 0.6 ? 'growing' : p.g.perSec <= -1 ? 'draining' : 'steady';
       return {
         pid: row?.pid ?? pidText(first.pids[p.i] as Pid, session.node),
         name: row?.name ?? null,
         initialCall: row?.initialCall ?? null,
+        module: row?.module ?? null,
+        label: row?.label ?? null,
         messageQueueLen: len,
         growthPerSec: Math.round(p.g.perSec * 10) / 10,
         steadiness: Math.round(p.g.steadiness * 100) / 100,
         trend,
+        ...(suspendedIn !== undefined ? { suspendedIn } : {}),
         samples: p.points,
       };
     }),

@@ -8,6 +8,7 @@ import { pidText } from '../target/pids';
 import { PROBE_MODULE } from '../probe/loader';
 import type { Attachment } from '../attach/attachment';
 import { asNumber } from '../target/terms';
+import { describePid } from '../inspect/identity';
 
 export type TraceTarget =
   | {
@@ -71,13 +72,23 @@ export function parseMfa(text: string): { module: string; function: string; arit
 
 // Turns `fun([A, _]) when A > 10 -> return_trace() end` into a match specification on the target,
 // as the Erlang shell's dbg:fun2ms does.
+// Syntax errors come back as {error, Text} (the compiler's own words), never as a crash.
 const MATCH_SPEC = `
-{ok, Toks, _} = erl_scan:string(Src),
-{ok, [{'fun', _, {clauses, Clauses}}]} = erl_parse:parse_exprs(Toks),
-case ms_transform:transform_from_shell(dbg, Clauses, []) of
-  {error, _, _} = E -> E;
-  MS when Return -> {ok, [{Head, Guard, Body ++ [{return_trace}]} || {Head, Guard, Body} <- MS]};
-  MS -> {ok, MS}
+Why = fun(Mod, Desc) -> lists:flatten(try Mod:format_error(Desc) catch _:_ -> io_lib:format("~0tp", [Desc]) end) end,
+case erl_scan:string(Src) of
+  {ok, Toks, _} ->
+    case erl_parse:parse_exprs(Toks) of
+      {ok, [{'fun', _, {clauses, Clauses}}]} ->
+        case ms_transform:transform_from_shell(dbg, Clauses, []) of
+          {error, [{_, [{_, EMod, EDesc} | _]} | _], _} -> {error, Why(EMod, EDesc)};
+          {error, _, _} -> {error, "not a match specification"};
+          MS when Return -> {ok, [{Head, Guard, Body ++ [{return_trace}]} || {Head, Guard, Body} <- MS]};
+          MS -> {ok, MS}
+        end;
+      {ok, _} -> {error, "not a fun"};
+      {error, {_, PMod, PDesc}} -> {error, Why(PMod, PDesc)}
+    end;
+  {error, {_, SMod, SDesc}, _} -> {error, Why(SMod, SDesc)}
 end.`;
 
 export async function runTrace(
@@ -114,7 +125,8 @@ export async function runTrace(
         throw new BeamLensError('usage', `--match is not a fun the target can turn into a match specification: ${err instanceof Error ? err.message : String(err)}`);
       });
       if (!(ms instanceof Tuple) || !isAtom(ms.at(0), 'ok')) {
-        throw new BeamLensError('usage', `--match: ${formatTerm(ms, { maxLength: 300 })}`);
+        const why = ms instanceof Tuple && Array.isArray(ms.at(1)) ? String.fromCodePoint(...(ms.at(1) as number[])) : formatTerm(ms, { maxLength: 300 });
+        throw new BeamLensError('usage', `--match does not parse (${why}); write it as a fun, e.g. --match 'fun([A, _]) when A > 1 -> true end'`);
       }
       spec.push([Atom.of('match'), ms.at(1) as Term]);
     }
@@ -237,11 +249,15 @@ export async function runMonitor(session: Attachment, options: MonitorOptions, o
   if (!(started instanceof Tuple) || !isAtom(started.at(0), 'ok')) {
     owner.exit();
     const busy = started instanceof Tuple && started.at(1) instanceof Tuple && isAtom((started.at(1) as Tuple).at(0), 'busy');
+    const holder = busy ? ((started.at(1) as Tuple).at(1) as Term) : undefined;
+    const who = holder instanceof Pid ? await describePid(session.evaluator, session.node, holder) : holder !== undefined ? formatTerm(holder, { localNode: Atom.of(session.node), maxLength: 200 }) : '';
+    // RabbitMQ (and others using the sysmon_handler application) hold it for the node's whole life.
+    const permanent = /sysmon_handler/.test(who) ? ' That is the node\'s own sysmon_handler, which keeps it for as long as the node runs: long GC and busy port events are not available from BEAM Lens there.' : " Stop that tool's monitor first.";
     throw new BeamLensError(
       busy ? 'targetBusy' : 'usage',
       busy
-        ? `erlang:system_monitor is already held by ${formatTerm((started.at(1) as Tuple).at(1) as Term, { localNode: Atom.of(session.node), maxLength: 200 })} on ${session.node}; BEAM Lens will not take it from another tool. Stop that tool's monitor first.`
-        : `the system monitor did not start: ${formatTerm(started, { maxLength: 300 })}`,
+        ? `erlang:system_monitor is already held by ${who} on ${session.node}; BEAM Lens will not take it from another tool.${permanent}`
+        : `the system monitor did not start: ${formatTerm(started, { localNode: Atom.of(session.node), maxLength: 300 })}`,
     );
   }
   const monitor = started.at(1) as Pid;

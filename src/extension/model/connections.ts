@@ -1,6 +1,22 @@
 // Pure parts of attaching (no 'vscode' here, unit-tested): saved connections, node-name and
 // host:port validation, the attach picker's items.
+import { nodeNameProblem, parseHostPort as coreParseHostPort } from '../../core/attach';
 import type { EnvTag } from '../../core/attach/consent';
+import { shortHostname } from '../../erldist';
+
+/** This machine's short host name (what a bare node name gets as its host). */
+export function localHostName(): string {
+  return shortHostname();
+}
+
+const LOCAL_HOSTS = new Set(['localhost', '127.0.0.1', '::1']);
+
+/** True when the connection goes through this machine's EPMD (so EPMD's list says if the node runs). */
+export function isLocalViaEpmd(c: Pick<SavedConnection, 'node' | 'host' | 'port'>, localHost: string): boolean {
+  if (c.port !== undefined) return false;
+  const host = c.host ?? c.node.split('@')[1] ?? '';
+  return LOCAL_HOSTS.has(host) || host === localHost;
+}
 
 export interface SavedConnection {
   node: string;
@@ -18,45 +34,48 @@ export interface PickItem {
   action: { kind: 'local'; node: string; port: number } | { kind: 'saved'; connection: SavedConnection } | { kind: 'remote' };
 }
 
-/** Checks a node name; returns an error message or null. A bare name gets `@host` added by the caller. */
+/** Checks a node name for an input box (core's rules and texts); an error message or null. */
 export function nodeNameError(text: string): string | null {
-  const t = text.trim();
-  if (t === '') return 'Enter a node name such as demo@localhost';
-  const parts = t.split('@');
-  if (parts.length > 2) return `"${t}" has more than one @; expected name@host`;
-  const [name, host] = parts as [string, string | undefined];
-  if (!/^[A-Za-z0-9_\-.]+$/.test(name)) return `"${name}" is not a valid node name (letters, digits, _ - . only)`;
-  if (host !== undefined && !/^[A-Za-z0-9_\-.]+$/.test(host)) return `"${host}" is not a valid host name`;
-  return null;
+  return nodeNameProblem(text);
 }
 
-export function fullNodeName(text: string, localHost: string): string {
+/** The full node name as core parses it: a bare name gets `@host` (the host the user typed, else this machine's). */
+export function fullNodeName(text: string, host: string): string {
   const t = text.trim();
-  return t.includes('@') ? t : `${t}@${localHost}`;
+  return t.includes('@') ? t : `${t}@${host}`;
 }
 
-/** "host" or "host:port" (the port of the node's distribution listener, e.g. an SSH tunnel). */
+/** "host" or "host:port" (the port of the node's distribution listener, e.g. an SSH tunnel), by core's parser. */
 export function parseHostPort(text: string): { host: string; port?: number } | { error: string } {
-  const t = text.trim();
-  if (t === '') return { error: 'Enter a host, or host:port when EPMD is not reachable (e.g. localhost:9100 through an SSH tunnel)' };
-  const m = /^(\[[^\]]+\]|[^:]+)(?::(\d+))?$/.exec(t);
-  if (!m) return { error: `"${t}" is not host or host:port` };
-  const host = (m[1] as string).replace(/^\[|\]$/g, '');
-  if (m[2] === undefined) return { host };
-  const port = Number(m[2]);
-  if (!Number.isInteger(port) || port < 1 || port > 65535) return { error: `port ${m[2]} is not between 1 and 65535` };
-  return { host, port };
+  try {
+    return coreParseHostPort(text);
+  } catch (err) {
+    return { error: err instanceof Error ? err.message : String(err) };
+  }
 }
 
 export function connectionKey(c: Pick<SavedConnection, 'node' | 'host' | 'port'>): string {
   return `${c.node}|${c.host ?? ''}|${c.port ?? ''}`;
 }
 
-/** Saved connections first (most recent first), then EPMD's nodes not already saved, then "remote…". */
-export function attachItems(local: Array<{ name: string; port: number }>, localHost: string, saved: SavedConnection[], attached: Set<string>): PickItem[] {
+/**
+ * Saved connections first (most recent first, one per node), then EPMD's nodes not already
+ * saved, then "remote…". A saved node on this machine that EPMD does not list is not running: it
+ * is left out (unless EPMD did not answer). EPMD knows names only, so `rabbit` in EPMD matches a
+ * saved `rabbit@localhost` as well as `rabbit@<this host>`.
+ */
+export function attachItems(local: Array<{ name: string; port: number }>, localHost: string, saved: SavedConnection[], attached: Set<string>, epmdAnswered = true): PickItem[] {
   const items: PickItem[] = [];
-  const savedNodes = new Set(saved.map((s) => s.node));
+  const running = new Set(local.map((n) => n.name));
+  const savedLocalNames = new Set<string>();
+  const seen = new Set<string>();
   for (const c of saved) {
+    if (seen.has(c.node)) continue;
+    seen.add(c.node);
+    const viaEpmd = isLocalViaEpmd(c, localHost);
+    const name = c.node.split('@')[0] ?? c.node;
+    if (viaEpmd && epmdAnswered && !running.has(name)) continue;
+    if (viaEpmd) savedLocalNames.add(name);
     items.push({
       label: c.node,
       description: `saved · ${c.env}${c.port ? ` · port ${c.port}` : ''}${attached.has(c.node) ? ' · attached' : ''}`,
@@ -65,8 +84,8 @@ export function attachItems(local: Array<{ name: string; port: number }>, localH
     });
   }
   for (const n of local) {
+    if (savedLocalNames.has(n.name)) continue;
     const node = `${n.name}@${localHost}`;
-    if (savedNodes.has(node)) continue;
     items.push({ label: node, description: `EPMD · port ${n.port}${attached.has(node) ? ' · attached' : ''}`, action: { kind: 'local', node, port: n.port } });
   }
   items.push({ label: 'Remote node…', description: 'another host, or a port through an SSH tunnel', action: { kind: 'remote' } });

@@ -17,7 +17,7 @@ export type SidebarItem =
   | { kind: 'tree'; node: string; app: string; tree: TreeNode }
   | { kind: 'more'; node: string; label: string }
   | { kind: 'processSort'; node: string; sort: ProcessSort }
-  | { kind: 'process'; node: string; row: ProcessRow; sort: ProcessSort }
+  | { kind: 'process'; node: string; row: ProcessRow; sort: ProcessSort; module?: string }
   | { kind: 'finding'; node: string; finding: Finding }
   | { kind: 'session'; node: string; file: string; label: string; description: string }
   | { kind: 'message'; node: string; label: string };
@@ -42,7 +42,7 @@ export function overviewStats(node: string, o: Overview): SidebarItem[] {
     stat('Uptime', `${(o.uptimeMs / 3_600_000).toFixed(1)} h`),
     stat('Memory', `${bytes(o.memory.total)} (processes ${bytes(o.memory.processes)}, binary ${bytes(o.memory.binary)}, ets ${bytes(o.memory.ets)})`),
     stat('Processes', `${count(o.limits.processes.count)} of ${o.limits.processes.limit === null ? '?' : count(o.limits.processes.limit)}`, pressure(o.limits.processes)),
-    stat('Schedulers', `${o.schedulers.online} online${util ? `, ${Math.round(util.total * 100)}% busy` : ''}`, util !== null && util.total > 0.8),
+    stat('Schedulers', `${o.schedulers.online} online${util ? `, ${Math.round(util.total * 100)}% busy over ${util.windowMs / 1000} s` : ''}`, util !== null && util.total > 0.8),
     stat('Run queue', count(o.runQueue.total), o.runQueue.total > o.schedulers.online * 2),
     stat('Atoms', `${count(o.limits.atoms.count)} of ${o.limits.atoms.limit === null ? '?' : count(o.limits.atoms.limit)}`, pressure(o.limits.atoms)),
     stat('Ports / ETS tables', `${count(o.limits.ports.count)} / ${count(o.limits.etsTables.count)}`, pressure(o.limits.ports) || pressure(o.limits.etsTables)),
@@ -67,7 +67,7 @@ export function treeChildren(node: string, app: string, t: TreeNode): SidebarIte
   const shown = t.children.slice(0, MAX_CHILDREN_SHOWN);
   const items: SidebarItem[] = shown.map((c) => ({ kind: 'tree', node, app, tree: c }));
   const hidden = t.childCount - shown.length;
-  if (hidden > 0) items.push({ kind: 'more', node, label: `${count(hidden)} more children (open the supervision tree to page through them)` });
+  if (hidden > 0) items.push({ kind: 'more', node, label: `${count(hidden)} more ${hidden === 1 ? 'child' : 'children'} (open the supervision tree to page through them)` });
   return items;
 }
 
@@ -85,10 +85,28 @@ export function findingItems(node: string, diagnosis: readonly Finding[] | null,
   return findings.map((finding) => ({ kind: 'finding', node, finding }));
 }
 
-export function processLabel(r: ProcessRow): string {
+/**
+ * A process's label: the one naming rule's title (src/core/inspect/identity.ts) computed where the
+ * row was read, else its registered name, else the callback module the supervision tree knows for
+ * it (a supervisor's child spec names it), else the module of its initial or current call.
+ */
+export function processLabel(r: ProcessRow, treeModule?: string): string {
+  if (r.title !== undefined) return r.title;
   if (r.name) return formatModule(r.name);
+  if (treeModule) return formatModule(treeModule);
   const mfa = r.initialCall ?? r.currentFunction;
   return mfa ? formatModule(mfa.split(':')[0] as string) : r.pid;
+}
+
+/** pid → callback module, for every process in the trees that has one. */
+export function treeModules(trees: readonly ApplicationTree[] | null): Map<string, string> {
+  const out = new Map<string, string>();
+  const walk = (t: TreeNode): void => {
+    if (t.pid && t.module) out.set(t.pid, t.module);
+    t.children.forEach(walk);
+  };
+  for (const app of trees ?? []) if (app.supervisor) walk(app.supervisor);
+  return out;
 }
 
 export function processDescription(r: ProcessRow, sort: ProcessSort): string {

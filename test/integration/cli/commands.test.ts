@@ -126,7 +126,7 @@ describe('beam-lens CLI', function () {
     assert.ok(out.total > 10);
     assert.equal(out.rows.length, 5);
     for (const row of out.rows) {
-      assert.deepEqual(Object.keys(row).sort(), ['currentFunction', 'initialCall', 'memory', 'messageQueueLen', 'name', 'pid', 'reductions']);
+      assert.deepEqual(Object.keys(row).sort(), ['currentFunction', 'initialCall', 'label', 'memory', 'messageQueueLen', 'module', 'name', 'pid', 'reductions']);
       assert.match(String(row.pid), /^<0\.\d+\.\d+>$/);
     }
   });

@@ -8,7 +8,6 @@ import { DistError, tlsFromFlags } from '../../../src/erldist';
 import { NETWORK_DECODE_LIMITS } from '../../../src/erldist/control';
 import { readTerms } from '../../../src/erldist/erl-term-text';
 import { FrameReader } from '../../../src/erldist/framing';
-import { RefreshBackoff } from '../../../src/server/refresh-backoff';
 import { Atom, EtfLimitError, decode, encode } from '../../../src/etf';
 
 const u32 = (n: number): Buffer => {
@@ -137,20 +136,5 @@ describe('ssl_dist_optfile reader', () => {
     await assert.rejects(tlsFromFlags({ tlsKey: path.join(dir, 'key.pem') }, () => undefined), /--tls-key needs --tls-cert/);
     writeFileSync(opt, '[{server, []}].');
     await assert.rejects(tlsFromFlags({ sslDistOptfile: opt }, () => undefined), /has no \{client, \[\.\.\.\]\} options/);
-  });
-});
-
-describe('refresh backoff', () => {
-  it('waits 5x a collection, doubles per timeout up to 32x and 5 min, and resets on success', () => {
-    const b = new RefreshBackoff(2000);
-    assert.equal(b.next(100), 2000);
-    assert.equal(b.next(1000), 5000);
-    const timeout = new DistError('timeout', 'node is overloaded');
-    assert.deepEqual([1, 2, 3, 4, 5, 6, 7].map(() => b.next(100, timeout)), [4000, 8000, 16_000, 32_000, 64_000, 64_000, 64_000]);
-    assert.ok(b.overloaded);
-    assert.equal(b.next(60_000, timeout), 300_000);
-    assert.equal(b.next(100, new DistError('rpc', 'badrpc')), 64_000, 'another failure keeps the factor');
-    assert.equal(b.next(100), 2000);
-    assert.ok(!b.overloaded);
   });
 });

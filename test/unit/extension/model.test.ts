@@ -20,14 +20,14 @@ describe('attach: validation and the picker', () => {
   it('validates node names and host:port with actionable messages', () => {
     assert.equal(nodeNameError('demo@localhost'), null);
     assert.equal(nodeNameError('demo'), null);
-    assert.match(nodeNameError('') ?? '', /Enter a node name/);
+    assert.match(nodeNameError('') ?? '', /a node name is required/);
     assert.match(nodeNameError('a@b@c') ?? '', /more than one @/);
-    assert.match(nodeNameError('de mo@x') ?? '', /not a valid node name/);
+    assert.match(nodeNameError('de mo@x') ?? '', /is not a node name/);
     assert.equal(fullNodeName('demo', 'myhost'), 'demo@myhost');
     assert.deepEqual(parseHostPort('db1.internal'), { host: 'db1.internal' });
     assert.deepEqual(parseHostPort('localhost:9100'), { host: 'localhost', port: 9100 });
     assert.deepEqual(parseHostPort('[::1]:9100'), { host: '::1', port: 9100 });
-    assert.match((parseHostPort('h:70000') as { error: string }).error, /between 1 and 65535/);
+    assert.match((parseHostPort('h:70000') as { error: string }).error, /TCP port \(1-65535\)/);
     assert.match((parseHostPort('') as { error: string }).error, /SSH tunnel/);
   });
 

@@ -84,7 +84,7 @@ describe('dashboard model: series', () => {
     const series = memorySeries([sample(1), sample(2)]);
     assert.deepEqual(
       series.map((s) => s.name),
-      ['total', 'processes', 'binary', 'ets', 'atom', 'code', 'system'],
+      ['total', 'processes', 'binary', 'ets', 'atom', 'code', 'other system'],
     );
     assert.deepEqual(series[0]?.points, [
       [1, 1001],

@@ -1,0 +1,195 @@
+// What the sidebar shows and when it asks the node again (pure, no 'vscode': unit-tested).
+// Every refresh is addressed: data that changed fires only the items that show it (the node's
+// Overview and Applications after an overview/tree refresh, one "Top by …" after its rows came),
+// and expanding an item serves what is cached, fetching only when that data is stale. So an
+// expanded section never refreshes the whole tree, and the whole tree never re-fetches a section.
+import type { ProcessSort } from '../../core/inspect/processes';
+import { Disposable, Emitter, type Event } from '../lifecycle';
+import type { NodeChange } from '../nodes';
+import type { AttachedNode } from '../node-scope';
+import { findingItems, overviewStats, treeChildren, treeModules, type SidebarItem } from './sidebar';
+
+export type Section = Extract<SidebarItem, { kind: 'section' }>['section'];
+export const SECTIONS: readonly Section[] = ['overview', 'applications', 'processes', 'findings', 'sessions'];
+export const SIDEBAR_SORTS: readonly ProcessSort[] = ['memory', 'mailbox', 'reductions'];
+
+/** What the sidebar needs of the node manager. */
+export interface SidebarSource {
+  list(): AttachedNode[];
+  get(node: string): AttachedNode | undefined;
+  refresh(n: AttachedNode): Promise<void>;
+  refreshSort(n: AttachedNode, sort: ProcessSort): Promise<void>;
+  onDidChange: Event<NodeChange>;
+}
+
+export class SidebarData extends Disposable {
+  private readonly changed = this._register(new Emitter<SidebarItem | undefined>());
+  /** undefined = the whole tree; an item = that item and its children. */
+  readonly onDidChange: Event<SidebarItem | undefined> = this.changed.event;
+  /** The same object for the same node/section/sort, so a change can name it. */
+  private readonly stable = new Map<string, SidebarItem>();
+  private readonly expandedSorts = new Set<string>();
+  private readonly sortFetchedAt = new Map<string, number>();
+  /** How long the last fetch of each sort took: a costly one (a million processes) is asked less often. */
+  private readonly sortCost = new Map<string, number>();
+  private readonly sortInFlight = new Set<string>();
+  /** Fetches the tree is already waiting for (inside children()): no change event for them. */
+  private readonly quiet = new Set<string>();
+
+  constructor(
+    private readonly nodes: SidebarSource,
+    private readonly staleMs: () => number,
+    private readonly sessions: (node: string) => SidebarItem[],
+    private readonly now: () => number = Date.now,
+  ) {
+    super();
+    this._register(nodes.onDidChange((c) => this.onNodeChange(c)));
+  }
+
+  private item<T extends SidebarItem>(key: string, make: () => T): T {
+    const existing = this.stable.get(key);
+    if (existing) return existing as T;
+    const made = make();
+    this.stable.set(key, made);
+    return made;
+  }
+
+  nodeItem(n: AttachedNode): Extract<SidebarItem, { kind: 'node' }> {
+    const it = this.item<Extract<SidebarItem, { kind: 'node' }>>(`node|${n.node}`, () => ({ kind: 'node', node: n.node, env: n.env }));
+    it.env = n.env;
+    if (n.lastError) it.error = n.lastError;
+    else delete it.error;
+    return it;
+  }
+
+  sectionItem(node: string, section: Section): Extract<SidebarItem, { kind: 'section' }> {
+    return this.item(`section|${node}|${section}`, () => ({ kind: 'section' as const, node, section }));
+  }
+
+  sortItem(node: string, sort: ProcessSort): Extract<SidebarItem, { kind: 'processSort' }> {
+    return this.item(`sort|${node}|${sort}`, () => ({ kind: 'processSort' as const, node, sort }));
+  }
+
+  /** The tree told us an item was expanded or collapsed: only expanded "Top by …" items are kept fresh. */
+  setExpanded(item: SidebarItem, expanded: boolean): void {
+    if (item.kind !== 'processSort') return;
+    const key = `${item.node}|${item.sort}`;
+    if (expanded) this.expandedSorts.add(key);
+    else this.expandedSorts.delete(key);
+  }
+
+  async children(item?: SidebarItem): Promise<SidebarItem[]> {
+    if (!item) return this.nodes.list().map((n) => this.nodeItem(n));
+    const n = this.nodes.get(item.node);
+    if (!n) return [];
+    switch (item.kind) {
+      case 'node':
+        if (n.overview === null && n.lastError === null) await this.nodes.refresh(n);
+        return SECTIONS.map((s) => this.sectionItem(n.node, s));
+      case 'section':
+        return this.sectionChildren(n, item.section);
+      case 'app':
+        return item.app.supervisor ? [{ kind: 'tree', node: n.node, app: item.app.name, tree: item.app.supervisor }] : [];
+      case 'tree':
+        return treeChildren(n.node, item.app, item.tree);
+      case 'processSort': {
+        const page = n.processes.get(item.sort);
+        if (this.isStale(n.node, item.sort)) {
+          // First expand: wait for the rows. Later: show the cached rows now; the fetch fires this item alone.
+          if (page === undefined) await this.fetchSort(n, item.sort, true);
+          else void this.fetchSort(n, item.sort);
+        }
+        const rows = n.processes.get(item.sort)?.rows ?? [];
+        if (rows.length === 0) return [{ kind: 'message', node: n.node, label: n.lastError ?? 'no processes' }];
+        const modules = treeModules(n.trees);
+        return rows.map((row) => {
+          const module = modules.get(row.pid);
+          return { kind: 'process', node: n.node, row, sort: item.sort, ...(module ? { module } : {}) };
+        });
+      }
+      default:
+        return [];
+    }
+  }
+
+  private sectionChildren(n: AttachedNode, section: Section): SidebarItem[] {
+    switch (section) {
+      case 'overview':
+        return n.overview ? overviewStats(n.node, n.overview) : [{ kind: 'message', node: n.node, label: n.lastError ?? 'loading…' }];
+      case 'applications':
+        return (n.trees ?? []).map((app) => ({ kind: 'app', node: n.node, app }));
+      case 'processes':
+        return SIDEBAR_SORTS.map((sort) => this.sortItem(n.node, sort));
+      case 'findings':
+        return findingItems(n.node, n.diagnosis?.findings ?? null, n.facts?.findings ?? null);
+      case 'sessions':
+        return this.sessions(n.node);
+    }
+  }
+
+  private isStale(node: string, sort: ProcessSort): boolean {
+    const key = `${node}|${sort}`;
+    const at = this.sortFetchedAt.get(key);
+    return at === undefined || this.now() - at >= Math.max(this.staleMs(), 5 * (this.sortCost.get(key) ?? 0));
+  }
+
+  private async fetchSort(n: AttachedNode, sort: ProcessSort, quiet = false): Promise<void> {
+    const key = `${n.node}|${sort}`;
+    if (this.sortInFlight.has(key)) return;
+    this.sortInFlight.add(key);
+    if (quiet) this.quiet.add(key);
+    const started = this.now();
+    try {
+      await this.nodes.refreshSort(n, sort);
+    } finally {
+      this.sortCost.set(key, this.now() - started);
+      this.sortFetchedAt.set(key, this.now());
+      this.sortInFlight.delete(key);
+      this.quiet.delete(key);
+    }
+  }
+
+  /** The periodic refresh of one node (while the sidebar is visible): overview, trees, expanded sorts. */
+  async refreshNode(n: AttachedNode): Promise<void> {
+    await this.nodes.refresh(n);
+    for (const sort of SIDEBAR_SORTS) if (this.expandedSorts.has(`${n.node}|${sort}`) && this.isStale(n.node, sort)) await this.fetchSort(n, sort);
+  }
+
+  private onNodeChange(c: NodeChange): void {
+    if (c === undefined) {
+      // The list of nodes changed: forget items of nodes that are gone.
+      const live = new Set(this.nodes.list().map((n) => n.node));
+      for (const [key, it] of this.stable) if (!live.has(it.node)) this.stable.delete(key);
+      for (const key of [...this.expandedSorts, ...this.sortFetchedAt.keys()]) {
+        if (!live.has(key.slice(0, key.lastIndexOf('|')))) {
+          this.expandedSorts.delete(key);
+          this.sortFetchedAt.delete(key);
+          this.sortCost.delete(key);
+        }
+      }
+      this.changed.fire(undefined);
+      return;
+    }
+    const node = c.node.node;
+    switch (c.what) {
+      case 'data': {
+        const had = this.stable.get(`node|${node}`);
+        const before = had?.kind === 'node' ? `${had.env}|${had.error ?? ''}` : null;
+        const it = this.nodeItem(c.node);
+        if (`${it.env}|${it.error ?? ''}` !== before) this.changed.fire(it);
+        this.changed.fire(this.sectionItem(node, 'overview'));
+        this.changed.fire(this.sectionItem(node, 'applications'));
+        return;
+      }
+      case 'sorts':
+        for (const sort of SIDEBAR_SORTS) {
+          const key = `${node}|${sort}`;
+          if (this.sortInFlight.has(key) && !this.quiet.has(key)) this.changed.fire(this.sortItem(node, sort));
+        }
+        return;
+      case 'findings':
+        this.changed.fire(this.sectionItem(node, 'findings'));
+        return;
+    }
+  }
+}

@@ -1,0 +1,70 @@
+// The webviews of one node: at most one tree, table and dashboard, and one detail per process.
+// Owned by the node's scope (detach disposes them all); a view the user closes is forgotten.
+import type { ProcessSort } from '../core/inspect/processes';
+import type { TreeFocus } from '../protocol/webview';
+import { Disposable } from './lifecycle';
+import type { AttachedNode } from './node-scope';
+import { TableView } from './table-view';
+import { DashboardView, DetailView, TreeView, type ViewContext } from './views';
+
+export class NodePanels extends Disposable {
+  private tree: TreeView | undefined;
+  private table: TableView | undefined;
+  private dashboard: DashboardView | undefined;
+  private readonly details = new Map<string, DetailView>();
+
+  constructor(
+    private readonly ctx: ViewContext,
+    private readonly n: AttachedNode,
+  ) {
+    super();
+  }
+
+  /** Registers a view and forgets it when its panel is closed. */
+  private adopt<V extends TreeView | TableView | DashboardView | DetailView>(view: V, forget: () => void): V {
+    this._register(view);
+    view.panel.onDidDispose(() => {
+      this._unregister(view);
+      forget();
+    });
+    return view;
+  }
+
+  get count(): number {
+    return [this.tree, this.table, this.dashboard].filter((v) => v !== undefined).length + this.details.size;
+  }
+
+  openTree(focus?: TreeFocus, app?: string): void {
+    if (this.tree) {
+      this.tree.reveal();
+      if (app !== undefined) this.tree.showApp(app);
+      if (focus) this.tree.focus(focus);
+      return;
+    }
+    const view = new TreeView(this.ctx, this.n, focus, app);
+    this.tree = this.adopt(view, () => (this.tree = undefined));
+  }
+
+  openTable(initial: { filter?: string; sort?: ProcessSort }): void {
+    if (this.table) {
+      this.table.reveal();
+      this.table.requery(initial);
+      return;
+    }
+    const view = new TableView(this.ctx, this.n, initial);
+    this.table = this.adopt(view, () => (this.table = undefined));
+  }
+
+  openDetail(pid: string): void {
+    const existing = this.details.get(pid);
+    if (existing) return existing.reveal();
+    const view = new DetailView(this.ctx, this.n, pid);
+    this.details.set(pid, this.adopt(view, () => this.details.delete(pid)));
+  }
+
+  openDashboard(): void {
+    if (this.dashboard) return this.dashboard.reveal();
+    const view = new DashboardView(this.ctx, this.n);
+    this.dashboard = this.adopt(view, () => (this.dashboard = undefined));
+  }
+}

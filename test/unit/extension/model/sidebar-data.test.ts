@@ -1,0 +1,223 @@
+// The sidebar's refresh (pure part, model/sidebar-data.ts) and the guards at the extension's
+// boundary: command arguments and webview messages.
+import { strict as assert } from 'node:assert';
+import type { ProcessPage, ProcessSort } from '../../../../src/core/inspect/processes';
+import { Attachment, type AttachmentConnection } from '../../../../src/core/attach/attachment';
+import type { LocalProcess } from '../../../../src/erldist';
+import { Emitter } from '../../../../src/extension/lifecycle';
+import { appOf, findingOf, focusOf, nodeOf, pidOf, sortOf } from '../../../../src/extension/model/args';
+import { MESSAGE_GUARDS } from '../../../../src/extension/model/messages';
+import { SidebarData, type SidebarSource } from '../../../../src/extension/model/sidebar-data';
+import type { SidebarItem } from '../../../../src/extension/model/sidebar';
+import { AttachedNode } from '../../../../src/extension/node-scope';
+import type { NodeChange } from '../../../../src/extension/nodes';
+
+const conn: AttachmentConnection = {
+  peer: 'rabbit@localhost',
+  localName: 'beam_lens_x@h',
+  rpc: () => Promise.reject(new Error('no rpc')),
+  spawn: (): LocalProcess => {
+    throw new Error('no spawn');
+  },
+  close: async () => undefined,
+  onClose: () => ({ dispose: () => undefined }),
+};
+
+function fakeSource() {
+  const n = new AttachedNode(new Attachment(conn, { env: 'local' }), { node: 'rabbit@vm', env: 'local', cookie: { kind: 'value', value: 'c' } });
+  const changed = new Emitter<NodeChange>();
+  const calls = { refresh: 0, sorts: [] as ProcessSort[] };
+  const page = (sort: ProcessSort): ProcessPage => ({ total: 1, rows: [{ pid: '<0.1.0>', name: `top_${sort}`, memory: 1, reductions: 1, messageQueueLen: 0, currentFunction: null, initialCall: null }], via: 'rpc' }) as ProcessPage;
+  const source: SidebarSource = {
+    list: () => [n],
+    get: (name) => (name === n.node ? n : undefined),
+    refresh: async (x) => {
+      calls.refresh++;
+      x.overview = x.overview ?? null;
+      changed.fire({ node: x, what: 'data' });
+    },
+    refreshSort: async (x, sort) => {
+      calls.sorts.push(sort);
+      await new Promise((r) => setImmediate(r));
+      x.processes.set(sort, page(sort));
+      changed.fire({ node: x, what: 'sorts' });
+    },
+    onDidChange: changed.event,
+  };
+  return { n, source, calls };
+}
+
+describe('sidebar refresh: expanding a section refreshes that section only', () => {
+  it('serves an expanded "Top by memory" from its cache and refreshes only that item, never the whole tree', async () => {
+    let now = 0;
+    const { n, source, calls } = fakeSource();
+    n.lastError = 'x'; // no refresh on first expand of the node in this test
+    const data = new SidebarData(source, () => 5000, () => [], () => now);
+    const fired: Array<SidebarItem | undefined> = [];
+    const record = (item: SidebarItem | undefined): number => fired.push(item);
+    data.onDidChange(record);
+    const [nodeItem] = await data.children();
+    assert.equal(nodeItem?.node, 'rabbit@localhost', 'the node is shown under its own name');
+    const sections = await data.children(nodeItem);
+    const processes = sections.find((s) => s.kind === 'section' && s.section === 'processes')!;
+    const sorts = await data.children(processes);
+    const memory = sorts.find((s) => s.kind === 'processSort' && s.sort === 'memory')!;
+    // First expand: the rows are fetched once and returned; no change event (the tree is already waiting).
+    data.setExpanded(memory, true);
+    const rows = await data.children(memory);
+    assert.equal(rows.length, 1);
+    assert.deepEqual(calls.sorts, ['memory']);
+    assert.deepEqual(fired, []);
+    // VS Code asks again (as it would after any render): cached, no second fetch.
+    await data.children(memory);
+    await data.children(memory);
+    assert.deepEqual(calls.sorts, ['memory']);
+    // Once stale, the next ask shows the cache at once and the fetch fires that item alone.
+    now = 6000;
+    await data.children(memory);
+    await new Promise((r) => setTimeout(r, 10));
+    assert.deepEqual(calls.sorts, ['memory', 'memory']);
+    assert.deepEqual(fired, [memory], 'only the "Top by memory" item changed — not the tree (undefined), not another section');
+    assert.equal(await data.children(memory).then(() => calls.sorts.length), 2, 'the change it fired does not cause another fetch (no loop)');
+    // The periodic refresh: overview and applications of that node, plus the expanded sort, each named.
+    fired.length = 0;
+    now = 12_000;
+    await data.refreshNode(n);
+    const names = fired.map((f: SidebarItem | undefined) => (f === undefined ? 'ALL' : f.kind === 'section' ? f.section : f.kind === 'processSort' ? `sort:${f.sort}` : f.kind));
+    assert.ok(!names.includes('ALL'), 'a refresh of one node never refreshes the whole tree');
+    assert.deepEqual(names.filter((x) => x !== 'node').sort(), ['applications', 'overview', 'sort:memory']);
+    assert.equal(calls.refresh, 1);
+    // Collapsed: no longer kept fresh.
+    data.setExpanded(memory, false);
+    now = 20_000;
+    await data.refreshNode(n);
+    assert.equal(calls.sorts.filter((s) => s === 'memory').length, 3);
+    assert.ok(data.sortItem(n.node, 'memory') === memory, 'items are stable objects, so a change can name them');
+  });
+});
+
+describe('sidebar refresh: a costly section backs off', () => {
+  it('asks a sort again only after 5x what its last fetch cost (a million processes: seconds)', async () => {
+    let now = 0;
+    const { n, source, calls } = fakeSource();
+    n.lastError = 'x';
+    const slow: SidebarSource = { ...source, refreshSort: async (x, sort) => { now += 3000; await source.refreshSort(x, sort); } };
+    const data = new SidebarData(slow, () => 5000, () => [], () => now);
+    const memory = data.sortItem(n.node, 'memory');
+    data.setExpanded(memory, true);
+    await data.children(memory);
+    assert.equal(calls.sorts.length, 1);
+    now += 6000; // past the 5 s interval, not past 5 x 3 s
+    await data.refreshNode(n);
+    assert.equal(calls.sorts.length, 1, 'not asked again yet');
+    now += 10_000;
+    await data.refreshNode(n);
+    assert.equal(calls.sorts.length, 2);
+  });
+});
+
+describe('extension boundary: command arguments', () => {
+  const treeItem = { kind: 'tree', node: 'rabbit@localhost', app: 'rabbit', tree: { pid: '<0.300.0>', name: 'rabbit_sup', module: 'supervisor', type: 'supervisor', children: [] } };
+  const procItem = { kind: 'process', node: 'n@h', row: { pid: '<0.9.0>', name: null }, sort: 'memory' };
+
+  it('reads the target of a sidebar item: the supervisor of an inline action, the process of a context menu', () => {
+    assert.deepEqual(focusOf(treeItem), { pid: '<0.300.0>', name: 'rabbit_sup' });
+    assert.equal(pidOf(treeItem), '<0.300.0>');
+    assert.equal(pidOf(procItem), '<0.9.0>');
+    assert.equal(nodeOf(treeItem), 'rabbit@localhost');
+    assert.equal(appOf({ kind: 'app', node: 'n@h', app: { name: 'rabbit' } }), 'rabbit');
+    assert.equal(findingOf({ kind: 'finding', node: 'n@h', finding: { id: 'restart-storm:x' } }), 'restart-storm:x');
+    assert.equal(findingOf({ node: 'n@h', findingId: 'f1' }), 'f1');
+  });
+
+  it('ignores what is not what it claims to be', () => {
+    assert.equal(nodeOf(42), undefined);
+    assert.equal(nodeOf({ node: ['x'] }), undefined);
+    assert.equal(pidOf({ pid: 1 }), undefined);
+    assert.equal(pidOf({ kind: 'tree', tree: 'x' }), undefined);
+    assert.equal(sortOf({ sort: 'memory; rm -rf' }), undefined);
+    assert.equal(sortOf({ sort: 'mailbox' }), 'mailbox');
+    assert.equal(focusOf({ kind: 'node', node: 'n@h' }), undefined);
+    assert.equal(nodeOf('x'.repeat(5000)), undefined);
+  });
+});
+
+describe('extension boundary: webview messages', () => {
+  it('accepts each view\'s own messages and drops malformed or foreign ones', () => {
+    const g = MESSAGE_GUARDS;
+    assert.ok(g['supervision-tree']({ type: 'page', supervisorPid: '<0.1.0>', offset: 100 }));
+    assert.ok(!g['supervision-tree']({ type: 'page', supervisorPid: '<0.1.0>', offset: -1 }));
+    assert.ok(!g['supervision-tree']({ type: 'page', supervisorPid: 7, offset: 0 }));
+    assert.ok(!g['supervision-tree']({ type: 'save' }), 'a report message is not a tree message');
+    assert.ok(g['process-table']({ type: 'query', query: { sort: 'memory', offset: 0, limit: 200, filter: 'code_server' } }));
+    assert.ok(!g['process-table']({ type: 'query', query: { sort: 'evil', offset: 0, limit: 200, filter: '' } }));
+    assert.ok(!g['process-table']({ type: 'query', query: { sort: 'memory', offset: 0.5, limit: 200, filter: '' } }));
+    assert.ok(!g['process-table']({ type: 'openProcess', pid: { toString: 'x' } }));
+    assert.ok(g['process-detail']({ type: 'showInTree', pid: '<0.5.0>' }));
+    assert.ok(!g['process-detail']({ type: 'traceMessages' }));
+    assert.ok(g.dashboard({ type: 'pause', paused: true }));
+    assert.ok(!g.dashboard({ type: 'pause', paused: 'yes' }));
+    assert.ok(g.report({ type: 'openFinding', findingId: 'a' }));
+    assert.ok(!g.report({ type: 'openFinding' }));
+    for (const bad of [null, 'ready', 42, [], { type: 1 }, { type: '__proto__' }]) for (const guard of Object.values(g)) assert.ok(!guard(bad));
+  });
+});
+
+describe('issue 13, smaller items', () => {
+  it('the dashboard plots "other system", not system beside the binary memory it contains', async () => {
+    const { memorySeries } = await import('../../../../webview/dashboard/model');
+    const mem = { total: 3000, processes: 1000, processesUsed: 900, system: 2000, atom: 100, atomUsed: 90, binary: 1100, code: 300, ets: 200 };
+    const series = memorySeries([{ at: 1, memory: mem, schedulerUtilization: null, runQueue: 0, processCount: 1, ioInPerSec: 0, ioOutPerSec: 0 }]);
+    assert.deepEqual(series.map((s) => s.name), ['total', 'processes', 'binary', 'ets', 'atom', 'code', 'other system']);
+    assert.deepEqual(series.find((s) => s.name === 'other system')?.points, [[1, 300]]);
+  });
+
+  it('labels an unnamed process by the module the tree knows, says "1 more child", and advises in the code\'s syntax', async () => {
+    const { processLabel, treeChildren, treeModules } = await import('../../../../src/extension/model/sidebar');
+    const { binaryCopy } = await import('../../../../src/core/findings/rules');
+    const row = { pid: '<0.9.0>', name: null, memory: 1, reductions: 1, messageQueueLen: 0, currentFunction: 'gen_server2:process_next_msg/1', initialCall: 'proc_lib:init_p/5' };
+    const trees = [{ name: 'rabbit', description: '', version: '1', supervisor: { pid: '<0.1.0>', name: 'rabbit_sup', module: 'supervisor2', type: 'supervisor' as const, childCount: 1, children: [{ pid: '<0.9.0>', name: null, id: 'q', module: 'rabbit_prequeue', type: 'worker' as const, childCount: 0, children: [] }] } }];
+    assert.equal(processLabel(row, treeModules(trees).get(row.pid)), 'rabbit_prequeue');
+    assert.equal(processLabel(row), 'proc_lib');
+    const sup = { pid: '<0.2.0>', name: null, module: 'rabbit_amqqueue_sup', type: 'supervisor' as const, childCount: 1, children: [] };
+    assert.match((treeChildren('n@h', 'rabbit', sup)[0] as { label: string }).label, /^1 more child \(/);
+    assert.equal(binaryCopy('Elixir.Demo.Cache'), ':binary.copy/1');
+    assert.equal(binaryCopy('rabbit_msg_store'), 'binary:copy/1');
+  });
+
+  it('the tree starts on the main application and shows one application on request', async () => {
+    const { mainApp, onlyApp, shapeTree } = await import('../../../../webview/supervision-tree/model');
+    const w = (pid: string) => ({ pid, name: null, id: pid, module: 'm', type: 'worker' as const, childCount: 0, children: [] });
+    const app = (name: string, n: number) => ({ name, description: '', version: '1', supervisor: { pid: `<0.${name.length}.0>`, name: `${name}_sup`, module: 's', type: 'supervisor' as const, childCount: n, children: Array.from({ length: n }, (_, i) => w(`<0.${100 + i}.${name.length}>`)) } });
+    const root = shapeTree('rabbit@localhost', [app('kernel', 30), app('rabbit', 12), app('ra', 3)], {});
+    assert.equal(mainApp(root)?.label, 'rabbit', 'the largest application that is not the platform');
+    assert.deepEqual(onlyApp(root, 'ra').children.map((c) => c.label), ['ra']);
+    assert.equal(onlyApp(root, null), root);
+    assert.equal(onlyApp(root, 'gone'), root, 'an application that left shows the whole tree');
+  });
+
+  it('says when a table query will be slow without the probe', async () => {
+    const { slowQuery } = await import('../../../../src/extension/model/table');
+    const q = { sort: 'memory' as const, offset: 0, limit: 200, filter: '' };
+    assert.equal(slowQuery(q, 5000, false), null);
+    assert.match(slowQuery(q, 1_000_000, false) ?? '', /sorting 1,000,000 processes without the probe.*under 2 s with the probe/);
+    assert.match(slowQuery({ ...q, filter: 'code_server' }, 150_000, false) ?? '', /filtering 150,000 processes.*about a minute/);
+    assert.equal(slowQuery({ ...q, filter: 'code_server' }, 1_000_000, true), null, 'with the probe nothing is slow');
+  });
+});
+
+describe('attach picker: one entry per node, no dead local nodes', () => {
+  it('drops duplicates and saved local nodes EPMD does not list, and matches EPMD names to saved …@localhost', async () => {
+    const { attachItems } = await import('../../../../src/extension/model/connections');
+    const saved = [
+      { node: 'rabbit@localhost', host: 'vm', env: 'local' as const, cookie: { kind: 'default' as const } },
+      { node: 'rabbit@localhost', env: 'staging' as const, cookie: { kind: 'default' as const } },
+      { node: 'gone@vm', env: 'local' as const, cookie: { kind: 'default' as const } },
+      { node: 'tunnel@db1', host: 'localhost', port: 9100, env: 'production' as const, cookie: { kind: 'secret' as const } },
+    ];
+    const items = attachItems([{ name: 'rabbit', port: 25672 }, { name: 'demo', port: 4000 }], 'vm', saved, new Set());
+    assert.deepEqual(items.map((i) => i.label), ['rabbit@localhost', 'tunnel@db1', 'demo@vm', 'Remote node…']);
+    // EPMD did not answer: saved local nodes stay (we cannot tell they are gone).
+    assert.ok(attachItems([], 'vm', saved, new Set(), false).some((i) => i.label === 'gone@vm'));
+  });
+});
