@@ -18,6 +18,7 @@ import { profileCommand } from './commands/profile';
 import { reportCommand } from './commands/report';
 import { telemetryCommand } from './commands/telemetry';
 import { treeCommand } from './commands/tree';
+import { trendsCommand } from './commands/trends';
 import { hotCommand, monitorCommand, traceCommand, traceMessagesCommand } from './commands/tracing';
 import { ExitCode, exitCodeFor, exitCodeHelp } from './exit-codes';
 import { processOutput, type Output } from './output';
@@ -41,6 +42,7 @@ const commands: Command[] = [
   monitorCommand,
   telemetryCommand,
   findingsCommand,
+  trendsCommand,
   sessionCommand,
   lspCommand,
   mcpCommand,

@@ -10,6 +10,7 @@ import { registerResources } from './resources';
 import { registerAttachTools } from './tools/attach';
 import { registerInspectionTools } from './tools/inspect';
 import { registerSessionTools } from './tools/sessions';
+import { registerTrendTools } from './tools/trends';
 
 export const SERVER_NAME = 'beam-lens';
 export const SERVER_VERSION = '0.1.0';
@@ -62,6 +63,7 @@ export function createMcpServer(options: McpOptions, attacher: Attacher): BeamLe
   registerAttachTools(context);
   registerInspectionTools(context);
   registerSessionTools(context);
+  registerTrendTools(context);
   registerResources(context);
   registerInvestigatePrompt(context);
   let done: Promise<void> | null = null;

@@ -37,6 +37,13 @@ export type RuleId =
   | 'busy-wait'
   | 'dirty-saturation'
   | 'gc-heavy'
+  // Leak trends over a longer watch (src/core/findings/trends.ts).
+  | 'atom-leak'
+  | 'process-count-growth'
+  | 'port-count-growth'
+  | 'memory-growth'
+  | 'binary-growth'
+  | 'ets-growth'
   // Cluster rules (src/core/cluster/rules.ts).
   | 'cluster-mesh'
   | 'version-drift'
