@@ -86,4 +86,41 @@ export default tseslint.config(
     files: ['src/extension/**/*.ts', 'test/e2e/**/*.ts'],
     rules: { 'no-restricted-imports': 'off' },
   },
+  {
+    // Faces attach through core (src/core/attach): one parser, one cookie lookup, one set of errors.
+    // They may still list EPMD's nodes or read a host name from the distribution layer.
+    files: ['src/cli/**/*.ts', 'src/server/**/*.ts', 'src/mcp/**/*.ts', 'src/extension/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          ...(noVscode['no-restricted-imports'][1]),
+          patterns: [
+            {
+              group: ['**/erldist', '**/erldist/*'],
+              importNames: ['connect', 'resolveCookie', 'Cookie', 'NodeConnection'],
+              message: 'faces attach through src/core/attach (attach, CookieInput), not the distribution layer (see docs/ARCHITECTURE.md).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['src/extension/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['**/erldist', '**/erldist/*'],
+              importNames: ['connect', 'resolveCookie', 'Cookie', 'NodeConnection'],
+              message: 'faces attach through src/core/attach (attach, CookieInput), not the distribution layer (see docs/ARCHITECTURE.md).',
+            },
+          ],
+        },
+      ],
+    },
+  },
 );

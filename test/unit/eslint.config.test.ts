@@ -123,6 +123,21 @@ describe('architecture lint rules', function () {
     assert.deepEqual(result?.messages.filter((m) => m.ruleId === 'no-restricted-imports'), []);
   });
 
+  it('rejects a face connecting by itself instead of attaching through core', async () => {
+    for (const filePath of ['src/cli/x.ts', 'src/server/x.ts', 'src/mcp/x.ts', 'src/extension/x.ts']) {
+      const spec = path.relative(path.dirname(filePath), 'src/erldist/index').split(path.sep).join('/');
+      const [result] = await eslint.lintText(`import { connect } from '${spec}';\nexport const c = connect;\n`, { filePath });
+      const messages = result?.messages.filter((m) => m.ruleId === 'no-restricted-imports') ?? [];
+      assert.equal(messages.length, 1, `${filePath} importing connect should be rejected`);
+      assert.match(messages[0]?.message ?? '', /attach through src\/core\/attach/);
+      const [ok] = await eslint.lintText(`import { listNodes } from '${spec}';\nexport const l = listNodes;\n`, { filePath });
+      assert.deepEqual(ok?.messages.filter((m) => m.ruleId === 'no-restricted-imports'), [], `${filePath} may list EPMD's nodes`);
+    }
+    // The face rule does not lift the vscode rule outside the extension.
+    const [cli] = await eslint.lintText("import * as vscode from 'vscode';\nexport const w = vscode.window;\n", { filePath: 'src/cli/x.ts' });
+    assert.equal(cli?.messages.filter((m) => m.ruleId === 'no-restricted-imports').length, 1);
+  });
+
   it('rejects `any` in src/', async () => {
     const [result] = await eslint.lintText('export const x: any = 1;\n', { filePath: 'src/core/x.ts' });
     assert.ok(result?.messages.some((m) => m.ruleId === '@typescript-eslint/no-explicit-any'));
