@@ -24,6 +24,11 @@ if [ "${#missing[@]}" -gt 0 ]; then
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 
+# node-gyp rebuilds the native modules against Node's headers and cannot download them here:
+# Debian ships them in /usr/include/node (a machine's ~/.npmrc may say nodedir=/usr; an empty HOME
+# does not).
+if [ -z "${npm_config_nodedir:-}" ] && [ -f /usr/include/node/node.h ]; then export npm_config_nodedir=/usr; fi
+
 started=$(date +%s)
 log "npm install (scripts off) in test/e2e"
 npm install --ignore-scripts --no-audit --no-fund --loglevel=error
