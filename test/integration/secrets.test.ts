@@ -2,26 +2,19 @@
 // saved sessions, JSON output or error messages (good runs, failing runs, a hostile node); no
 // process we start gets a cookie on its command line.
 import { strict as assert } from 'node:assert';
-import { execFile } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { attacks, startFakeNode } from './fake-node';
 import { startNode, waitFor, type TestNode } from './harness';
 import { LspTestClient } from './lsp-client';
+import { runCli, type CliRun } from './cli-runner';
 
 const root = path.join(__dirname, '../..');
 const bin = path.join(root, 'bin/beam-lens');
 const BEAT = `-module(bl_sec_beat).\n-export([beat/1]).\nbeat(N) -> N + 1.\n`;
 
-function run(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(bin, args, { cwd, env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : err ? -1 : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], cwd: string): Promise<CliRun> => runCli(args, { cwd });
 
 /** Every file under dir, as text. */
 function allFiles(dir: string): Array<{ file: string; text: string }> {

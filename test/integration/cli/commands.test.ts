@@ -1,10 +1,11 @@
 import { strict as assert } from 'node:assert';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom } from '../../../src/etf';
 import { shortHost, startNode, waitFor, type TestNode } from '../harness';
+import { runCli, type CliRun } from '../cli-runner';
 
 const root = path.join(__dirname, '../../..');
 const bin = path.join(root, 'bin/beam-lens');
@@ -15,14 +16,7 @@ interface Run {
   stderr: string;
 }
 
-function run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(bin, args, { cwd: root, env: { ...process.env, NO_COLOR: '1', ...env }, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err && typeof (err as { code?: unknown }).code === 'number' ? ((err as { code: number }).code) : err ? 1 : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], env: NodeJS.ProcessEnv = {}): Promise<CliRun> => runCli(args, { env });
 
 describe('beam-lens CLI', function () {
   this.timeout(180_000);

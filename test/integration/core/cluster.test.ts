@@ -2,7 +2,7 @@
 // demo application on two, plain Erlang on two (one of them with another version of a test
 // application). Members are reached through the entry node's own distribution and directly.
 import { strict as assert } from 'node:assert';
-import { execFile, execFileSync, spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -13,18 +13,12 @@ import { connect } from '../../../src/erldist';
 import { Attachment } from '../../../src/core/attach/attachment';
 import { shortHost, startNode, waitFor, type TestNode } from '../harness';
 import { clean } from '../target-state';
+import { runCli, type CliRun } from '../cli-runner';
 
 const root = path.join(__dirname, '../../..');
 const bin = path.join(root, 'bin/beam-lens');
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(bin, args, { cwd: root, env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : err ? 1 : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[]): Promise<CliRun> => runCli(args);
 
 /** An application with no code, only a version: which_applications/0 reports it once started. */
 function appDir(vsn: string): string {

@@ -3,25 +3,19 @@
 // with a crash loop): scheduling and GC from microstate accounting, the supervision design
 // review, crash reasons with consent — and the node exactly as it was afterwards.
 import { strict as assert } from 'node:assert';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom, type Term } from '../../../src/etf';
 import { startNode, waitFor, type TestNode } from '../harness';
 import { clean } from '../target-state';
+import { runCli, type CliRun } from '../cli-runner';
 
 const root = path.join(__dirname, '../../..');
 const bin = path.join(root, 'bin/beam-lens');
 
-function run(args: string[], cwd: string): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(bin, args, { cwd, env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : err ? 1 : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], cwd: string): Promise<CliRun> => runCli(args, { cwd });
 
 interface JsonFinding {
   id: string;

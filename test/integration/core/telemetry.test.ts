@@ -4,7 +4,7 @@
 // (the same handlers, the same loaded modules, no watcher, no probe) after the window and
 // after our node vanished mid-window (the probe's guardian detaches).
 import { strict as assert } from 'node:assert';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { connect } from '../../../src/erldist';
 import { Attachment } from '../../../src/core/attach/attachment';
 import { listTelemetry, resolveEvents, watchTelemetry } from '../../../src/core/runs/telemetry';
 import { startNode, waitFor, type TestNode } from '../harness';
+import { runCli, type CliRun } from '../cli-runner';
 
 const root = path.join(__dirname, '../../..');
 const bin = path.join(root, 'bin/beam-lens');
@@ -53,14 +54,7 @@ interface Run {
   stderr: string;
 }
 
-function run(args: string[], cwd: string): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(bin, args, { cwd, env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : err ? 1 : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], cwd: string): Promise<CliRun> => runCli(args, { cwd });
 
 /** Compiles telemetry into DIR/telemetry/ebin with an .app file; returns the ebin path. */
 function compileTelemetry(dir: string): string {

@@ -2,7 +2,7 @@
 // (mutual TLS, certificates made with openssl here): every read-only command, a trace with
 // cleanup, the options file, a tunnel, and the errors a person can act on.
 import { strict as assert } from 'node:assert';
-import { execFile, execFileSync } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -11,18 +11,12 @@ import { TlsSecret } from '../../../src/erldist';
 import { startNode, waitFor, type TestNode } from '../harness';
 import { LspTestClient } from '../lsp-client';
 import { makeCerts, type TestCerts } from '../tls-certs';
+import { runCli, type CliRun } from '../cli-runner';
 
 const root = path.join(__dirname, '../../..');
 const bin = path.join(root, 'bin/beam-lens');
 
-function run(args: string[], cwd = root): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(bin, args, { cwd, env: { ...process.env, NO_COLOR: '1' }, timeout: 120_000 }, (err, stdout, stderr) => {
-      const code = err && typeof (err as { code?: unknown }).code === 'number' ? (err as { code: number }).code : err ? -1 : 0;
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
+const run = (args: string[], cwd?: string): Promise<CliRun> => runCli(args, cwd !== undefined ? { cwd } : {});
 
 const BEAT = `-module(bl_tls_beat).\n-export([beat/1]).\nbeat(N) -> N + 1.\n`;
 
