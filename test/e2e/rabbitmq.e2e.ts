@@ -31,6 +31,17 @@ async function setExpanded(wb: Workbench, label: RegExp, expanded: boolean): Pro
 }
 
 /** The zoom of the supervision tree (the scale of its zoomed layer). */
+/** The h2 of every visible webview, joined (a detail view opened next to the tree is not always the last frame). */
+async function visibleHeadings(wb: Workbench): Promise<string> {
+  const frames = wb.page.locator('iframe.webview.ready:visible');
+  const texts: string[] = [];
+  for (let i = 0; i < (await frames.count()); i++) {
+    const h2 = frames.nth(i).contentFrame().locator('iframe#active-frame').contentFrame().locator('h2').first();
+    texts.push((await h2.textContent({ timeout: 1000 }).catch(() => null)) ?? '');
+  }
+  return texts.join(' | ');
+}
+
 async function treeScale(view: FrameLocator): Promise<number> {
   const t = (await view.locator('svg > g').first().getAttribute('transform')) ?? '';
   const m = /scale\(([\d.]+)/.exec(t);
@@ -119,10 +130,18 @@ describe('VS Code extension end to end against RabbitMQ (code-server + chromium)
     const view = wb.webview();
     await view.locator('g.node.selected[data-label="rabbit_sup"]').waitFor({ timeout: 60_000 });
     await until('a readable zoom on the focused supervisor', async () => (await treeScale(view)) >= 0.9, 10_000);
-    // Context menu on the same item: Show Process… opens it without asking for a pid.
-    await sup.click({ button: 'right' });
-    await wb.page.locator('.context-view .action-label', { hasText: 'Show Process…' }).first().click();
-    await until('the detail of rabbit_sup', async () => /rabbit_sup/.test((await wb.webview().locator('h2').textContent({ timeout: 2000 })) ?? ''), 30_000);
+    // Context menu on the same item: Show Process… opens it without asking for a pid. The sidebar
+    // refreshes while the broker changes, which can close an open context menu before the click
+    // lands: open it again (at most three times) until a detail view shows rabbit_sup.
+    let shown = false;
+    for (let attempt = 1; attempt <= 3 && !shown; attempt++) {
+      await sup.click({ button: 'right' });
+      const item = wb.page.locator('.context-view .action-label', { hasText: 'Show Process…' }).first();
+      await item.waitFor({ timeout: 10_000 });
+      await item.click();
+      shown = await until('the detail of rabbit_sup', async () => /rabbit_sup/.test(await visibleHeadings(wb)), 15_000).catch(() => false);
+    }
+    assert.ok(shown, `a detail view of rabbit_sup (visible headings: ${JSON.stringify(await visibleHeadings(wb))})`);
     assert.equal(await wb.page.locator('.quick-input-widget:visible').count(), 0, 'no pid was asked for');
   });
 
