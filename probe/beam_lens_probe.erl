@@ -68,7 +68,7 @@ version() -> 4.
 top_processes(SortKey, Offset, Limit, Items)
   when is_integer(Offset), Offset >= 0, is_integer(Limit), Limit >= 0, is_list(Items) ->
     check_sort_key(SortKey),
-    {Total, Ranked} = rank_all(all_processes(), self(), SortKey, Offset + Limit),
+    {Total, Ranked} = rank_all(all_processes(), self(), {SortKey, cache_for(SortKey)}, Offset + Limit),
     {Total, page_rows(Ranked, Offset, supported_items(Items))}.
 
 %% @doc top_processes/4 over the processes whose registered name, initial call (through
@@ -89,8 +89,10 @@ filter_processes(Needle, SortKey, Offset, Limit, Items)
     Keep = Offset + Limit,
     %% One process_info call per process reads the texts and the sort key together (one
     %% signal round trip each: the cost of a pass is the number of calls, not of items).
+    Key = {SortKey, cache_for(filter)},
     {Total, Matched, _, Ranked} =
-        filter_pass(all_processes(), Self, SortKey, Pattern, PidText, Keep, 1, 0, 0, #{}, {0, gb_sets:empty(), infinity}, []),
+        filter_pass(all_processes(), Self, Key, Pattern, PidText, Keep, 1, 0, 0, #{}, {0, gb_sets:empty(), infinity}, []),
+    cache_prune(Key, Total),
     {Total, Matched, page_rows(Ranked, Offset, supported_items(Items))}.
 
 %% Keep =< 20000: a bounded set as in rank_processes/9; deeper pages: every match, sorted once.
@@ -126,20 +128,29 @@ keep_best({V, _, _} = Entry, _Keep, {Size, Set, Min}) when V > Min ->
     {Size, Set1, Min1};
 keep_best(_Entry, _Keep, Best) -> Best.
 
-filter_match(P, Key, Pattern, PidText, Cache) ->
-    case erlang:process_info(P, [registered_name, current_function, initial_call, Key]) of
+%% The VM answers registered_name, initial_call, reductions and message_queue_len itself;
+%% current_function, memory and proc_lib's initial call come from the cache (below), which asks
+%% the process only when it ran or got messages since it was last asked.
+filter_match(P, {Key, T}, Pattern, PidText, Cache) ->
+    case erlang:process_info(P, [registered_name, initial_call, reductions, message_queue_len]) of
         undefined ->
             {undefined, Cache};
-        [{registered_name, Name}, {current_function, CF}, {initial_call, IC}, {Key, V}] ->
-            {M1, C1} = cached_match(Name, Pattern, Cache),
-            {M2, C2} = if M1 -> {true, C1}; true -> cached_match(CF, Pattern, C1) end,
-            {M3, C3} = if M2 -> {true, C2}; true -> cached_match(IC, Pattern, C2) end,
-            {M4, C4} = if M3 -> {true, C3};
-                          IC =:= {proc_lib, init_p, 5} -> cached_match(proc_lib_initial_call(P), Pattern, C3);
-                          true -> {false, C3}
-                       end,
-            M5 = M4 orelse (PidText andalso binary:match(list_to_binary(pid_to_list(P)), Pattern) =/= nomatch),
-            {case M5 of true -> {true, V}; false -> false end, C4}
+        [{registered_name, Name}, {initial_call, IC}, {reductions, R}, {message_queue_len, Q}] ->
+            case slow_items(T, P, R, Q) of
+                undefined ->
+                    {undefined, Cache};
+                {Mem, CF} ->
+                    V = case Key of memory -> Mem; reductions -> R; message_queue_len -> Q end,
+                    {M1, C1} = cached_match(Name, Pattern, Cache),
+                    {M2, C2} = if M1 -> {true, C1}; true -> cached_match(CF, Pattern, C1) end,
+                    {M3, C3} = if M2 -> {true, C2}; true -> cached_match(IC, Pattern, C2) end,
+                    {M4, C4} = if M3 -> {true, C3};
+                                  IC =:= {proc_lib, init_p, 5} -> cached_match(translated_initial_call(T, P), Pattern, C3);
+                                  true -> {false, C3}
+                               end,
+                    M5 = M4 orelse (PidText andalso binary:match(list_to_binary(pid_to_list(P)), Pattern) =/= nomatch),
+                    {case M5 of true -> {true, V}; false -> false end, C4}
+            end
     end.
 
 proc_lib_initial_call(P) ->
@@ -202,7 +213,7 @@ children_page(SupRef, SortKey, Offset, Limit, Timeout)
         {ok, Pid} ->
             case call(Pid, which_children, Timeout) of
                 {ok, Children} when is_list(Children) ->
-                    {Total, Ranked} = rank_children(Children, SortKey, Offset + Limit,
+                    {Total, Ranked} = rank_children(Children, {SortKey, cache_for(SortKey)}, Offset + Limit,
                                                     1, 0, gb_sets:empty(), infinity),
                     {Total, child_rows(Ranked, Offset)};
                 {ok, Other} -> {error, {unexpected_reply, Other}};
@@ -482,11 +493,13 @@ values(Cursor, Self, Key, Seq, Acc) ->
     case next_process(Cursor) of
         {Self, Ps} -> values(Ps, Self, Key, Seq + 1, Acc);
         {P, Ps} ->
-            case erlang:process_info(P, Key) of
+            case sort_value(P, Key) of
                 {_, V} -> values(Ps, Self, Key, Seq + 1, [{V, -Seq, P} | Acc]);
                 undefined -> values(Ps, Self, Key, Seq + 1, Acc)
             end;
-        none -> Acc
+        none ->
+            cache_prune(Key, length(Acc)),
+            Acc
     end.
 
 %% Keeps the best Keep entries of a stream of {Value, Seq, Term}. Min is the value of the
@@ -497,7 +510,7 @@ rank_processes(Cursor, Self, Key, Keep, Seq, Count, Size, Set, Min) ->
         {Self, Ps} ->
             rank_processes(Ps, Self, Key, Keep, Seq + 1, Count, Size, Set, Min);
         {P, Ps} ->
-            case erlang:process_info(P, Key) of
+            case sort_value(P, Key) of
                 {_, V} when Size < Keep ->
                     {Size1, Set1, Min1} = insert_new({V, -Seq, P}, Keep, Size, Set, Min),
                     rank_processes(Ps, Self, Key, Keep, Seq + 1, Count + 1, Size1, Set1, Min1);
@@ -510,6 +523,7 @@ rank_processes(Cursor, Self, Key, Keep, Seq, Count, Size, Set, Min) ->
                     rank_processes(Ps, Self, Key, Keep, Seq + 1, Count, Size, Set, Min)
             end;
         none ->
+            cache_prune(Key, Count),
             {Count, descending(Set)}
     end.
 
@@ -580,7 +594,7 @@ rank_children([], _Key, _Keep, Seq, _Size, Set, _Min) ->
     {Seq - 1, descending(Set)}.
 
 child_value(Pid, Key) when is_pid(Pid), node(Pid) =:= node() ->
-    case erlang:process_info(Pid, Key) of
+    case sort_value(Pid, Key) of
         {_, V} -> V;
         undefined -> 0
     end;
@@ -623,6 +637,135 @@ item_supported(Item) ->
         _ -> true
     catch
         error:badarg -> false
+    end.
+
+%%% Slow items, cached ----------------------------------------------------------------
+
+%% The VM answers reductions and message_queue_len (and registered_name, initial_call) without
+%% the process (~0.2 us each here); memory and current_function need the process itself to
+%% answer a signal (~1.2-2.4 us at a million processes, and one reduction of its own). Neither
+%% can change while a process does not run and gets no message, so the probe keeps what it
+%% read, per pid, in the public ETS table beam_lens_cache: {Pid, Reductions, QueueLen, Memory,
+%% CurrentFunction, TranslatedInitialCall | unknown}, with the reductions it will have after our
+%% read. A pass reads the cheap items and asks the process only when they moved. The table's
+%% owner (registered beam_lens_cache: stopped with the probe's other processes) drops it after 5
+%% minutes without a pass; rows of dead processes are pruned when they pass a quarter of the
+%% table. Memory: ~100 bytes a process (~100 MB at a million), only while the table is used.
+
+%% The cache for memory sorts and filters; other keys need none.
+cache_for(memory) -> cache_table();
+cache_for(filter) -> cache_table();
+cache_for(_) -> none.
+
+cache_table() ->
+    case whereis(beam_lens_cache) of
+        undefined -> start_cache();
+        Pid -> Pid ! beam_lens_touch
+    end,
+    case ets:info(beam_lens_cache, id) of
+        undefined -> none;
+        _ -> beam_lens_cache
+    end.
+
+start_cache() ->
+    Tag = make_ref(),
+    Parent = self(),
+    {Pid, MRef} = erlang:spawn_monitor(fun() -> cache_init(Parent, Tag) end),
+    receive
+        {Tag, ready} -> erlang:demonitor(MRef, [flush]);
+        {'DOWN', MRef, process, Pid, _} -> ok
+    end.
+
+cache_init(Parent, Tag) ->
+    case catch register(beam_lens_cache, self()) of
+        true ->
+            case whereis(user) of
+                undefined -> ok;
+                User -> group_leader(User, self())
+            end,
+            _ = ets:new(beam_lens_cache, [named_table, public, set, {write_concurrency, true}]),
+            Parent ! {Tag, ready},
+            cache_loop();
+        {'EXIT', {badarg, _}} ->
+            Parent ! {Tag, ready}
+    end.
+
+cache_loop() ->
+    receive
+        beam_lens_touch -> cache_loop();
+        _Stray -> cache_loop()
+    after 300000 ->
+            ok
+    end.
+
+%% {Key, Value} of P, or undefined when it is gone.
+sort_value(P, {memory, T}) when T =/= none ->
+    case erlang:process_info(P, [reductions, message_queue_len]) of
+        [{_, R}, {_, Q}] ->
+            case slow_items(T, P, R, Q) of
+                {Mem, _} -> {memory, Mem};
+                undefined -> undefined
+            end;
+        undefined ->
+            undefined
+    end;
+sort_value(P, {Key, _}) ->
+    erlang:process_info(P, Key).
+
+%% {Memory, CurrentFunction} of P, whose reductions and queue length were just read as R and Q.
+slow_items(none, P, _R, _Q) ->
+    case erlang:process_info(P, [memory, current_function]) of
+        [{_, Mem}, {_, CF}] -> {Mem, CF};
+        undefined -> undefined
+    end;
+slow_items(T, P, R, Q) ->
+    case ets:lookup(T, P) of
+        [{_, R, Q, Mem, CF, _}] ->
+            {Mem, CF};
+        Old ->
+            case erlang:process_info(P, [memory, current_function]) of
+                [{_, Mem}, {_, CF}] ->
+                    TIC = case Old of [{_, _, _, _, _, I}] -> I; [] -> unknown end,
+                    %% Answering us cost it one reduction.
+                    ets:insert(T, {P, R + 1, Q, Mem, CF, TIC}),
+                    {Mem, CF};
+                undefined ->
+                    undefined
+            end
+    end.
+
+%% proc_lib's initial call ('$initial_call'), read once per process (it never changes).
+translated_initial_call(none, P) ->
+    proc_lib_initial_call(P);
+translated_initial_call(T, P) ->
+    case ets:lookup(T, P) of
+        [{_, _, _, _, _, unknown}] ->
+            TIC = proc_lib_initial_call(P),
+            %% The dictionary read cost it a reduction too.
+            _ = ets:update_counter(T, P, {2, 1}),
+            _ = ets:update_element(T, P, {6, TIC}),
+            TIC;
+        [{_, _, _, _, _, TIC}] ->
+            TIC;
+        [] ->
+            proc_lib_initial_call(P)
+    end.
+
+%% After a whole pass that saw Alive processes: drop the rows of dead ones once they are many.
+cache_prune({_, none}, _Alive) ->
+    ok;
+cache_prune({_, T}, Alive) ->
+    case ets:info(T, size) of
+        Size when is_integer(Size), Size > Alive + Alive div 4 + 1000 ->
+            Dead = ets:select(T, [{{'$1', '_', '_', '_', '_', '_'}, [], ['$1']}]),
+            lists:foreach(fun(P) ->
+                                  case is_process_alive(P) of
+                                      true -> ok;
+                                      false -> ets:delete(T, P)
+                                  end
+                          end, Dead);
+        _ ->
+            ok
     end.
 
 %%% Supervisors -----------------------------------------------------------------------
