@@ -708,6 +708,8 @@ cache_loop(Entries, Interned) ->
                 {done, Entries1, Interned1, Acc} ->
                     erlang:demonitor(Watch, [flush]),
                     From ! {MRef, cache_reply(Request, Acc, Offset, Limit)},
+                    %% The last pass's list is garbage now: give its memory back at once.
+                    garbage_collect(),
                     cache_loop(Entries1, Interned1);
                 caller_gone ->
                     cache_loop(Entries, Interned)
