@@ -136,7 +136,10 @@ export class ModuleSummarizer {
         this.valChunks[idx] = asList(vals as Term);
         this.knownVH[idx] = vh[idx] as number;
       }
-      for (const arr of [this.pidChunks, this.valChunks, this.knownPH, this.knownVH]) arr.length = ph.length;
+      for (const arr of [this.pidChunks, this.valChunks]) arr.length = ph.length;
+      // Chunks not received yet are unknown (-1: no hash matches it); no holes go to the node.
+      this.knownPH = Array.from({ length: ph.length }, (_, k) => this.knownPH[k] ?? -1);
+      this.knownVH = Array.from({ length: vh.length }, (_, k) => this.knownVH[k] ?? -1);
       const maxRounds = Math.ceil(ph.length / this.sizes.maxChunks) + 3;
       if (changed <= sent.length || round + 1 >= maxRounds) break;
     }

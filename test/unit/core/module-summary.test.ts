@@ -35,6 +35,8 @@ function scriptedNode(procs: Proc[]): { evaluator: RemoteEvaluator; asked: { mem
         const max = bindings.Max as number;
         const kp = bindings.KP as number[];
         const kv = bindings.KV as number[];
+        // What reaches the node is encoded: a hole (undefined) cannot be.
+        for (const k of [kp, kv]) for (let i = 0; i < k.length; i++) if (typeof k[i] !== 'number') throw new Error('cannot encode as an Erlang term: unsupported value undefined');
         const h = (xs: number[]): number => xs.reduce((acc, x) => (acc * 31 + x) % 1_000_003, 7);
         const chunks: Proc[][] = [];
         for (let i = 0; i < Math.max(1, procs.length); i += size) chunks.push(procs.slice(i, i + size));
