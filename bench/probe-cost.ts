@@ -294,8 +294,8 @@ async function idle(dir: string): Promise<void> {
       // visible, one refresh of the node: overview with a 500 ms utilization window, then the
       // trees (pages of 50); the "Top by" sections only when expanded (not here). Hidden, nothing
       // is polled (the baseline row). Before: every 2 x refreshIntervalSeconds (default 5 s);
-      // now: that or 100x the last refresh's cost beyond its window (core's budgetDelay).
-      const label = budgeted ? 'every max(10 s, 100x its cost)' : 'every 10 s (before)';
+      // now: that or 200x the last refresh's cost beyond its window (core's budgetDelay).
+      const label = budgeted ? 'every max(10 s, 200x its cost)' : 'every 10 s (before)';
       await window(node, `sidebar visible, its refresh ${label} (overview 500 ms window, then tree pages of 50), ${withProbe ? 'with' : 'without'} the probe`, async (stop, begin, end) => {
         const conn = await connect({ node: node.node, cookie: node.cookie });
         const s = new Attachment(conn, { env: 'local', grants: { allowProbe: withProbe } });

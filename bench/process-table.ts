@@ -1,9 +1,9 @@
 // The process table's queries on a node with N idle processes (default 1,000,000), as the
-// extension issues them: the first page (200 rows by mailbox), each sort, a filter — with the
-// probe, and (BENCH_ZERO=1) the same without it, side by side in one run. Also what an attached
-// editor costs the node while nothing is open: the facts feed's passes, measured as the node's
-// runtime over a window with the feed running against the same window without it. (With no
-// Elixir/Erlang source on screen the extension pauses the feed: attached and idle costs nothing.)
+// extension issues them: the first page (200 rows by mailbox), each sort, a deep page, filters —
+// with the probe, cold (its cache of slow items dropped before each run) and warm, side by side
+// in one run, and (BENCH_ZERO=1) once without the probe. Then what an attached editor with a
+// source file open costs the node: the facts feed on its own schedule (core/facts/schedule.ts),
+// the node's CPU time (/proc) over a window with the feed against one without it.
 import { filteredProcesses } from '../src/core/inspect/process-filter';
 import { factsCollector } from '../src/core/facts/runtime-facts';
 import { Attachment } from '../src/core/attach/attachment';

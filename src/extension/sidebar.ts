@@ -50,8 +50,8 @@ export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Dis
 
   /** Starts the node's periodic refresh, owned by its scope (detach stops it). */
   watch(n: AttachedNode): void {
-    // Every 2 x the refresh interval while visible, or 100x what the last refresh cost beyond its
-    // utilization window (core's 1% budget): on a large node the trees' ranking is not free.
+    // Every 2 x the refresh interval while visible, or 200x what the last refresh cost beyond its
+    // utilization window (core's 0.5% budget): on a large node the trees' ranking is not free.
     let cost = 0;
     const tick = async (): Promise<void> => {
       if (!this.view?.visible) return;

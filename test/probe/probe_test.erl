@@ -47,6 +47,7 @@ tests() ->
      {"top_processes edge cases (limit 0, past the end, bad key)", fun t_top_edges/1},
      {"memory cache: a pass on unchanged processes asks none of them, and matches a full sort", fun t_cache_hits/1},
      {"memory cache: growth, new messages and a new current function are seen", fun t_cache_follows/1},
+     {"memory cache: a pass stops when its caller dies", fun t_cache_caller_dies/1},
      {"children_page on a supervisor with 10,000 children", fun t_children_page/1},
      {"children_page on an Elixir DynamicSupervisor", fun t_children_dynamic/1},
      {"children_page and sup_info refuse non-supervisors", fun t_not_a_supervisor/1},
@@ -250,6 +251,34 @@ t_cache_follows(_) ->
     true = V2 > V1,
     V2 = Mem(),
     exit(H, kill),
+    ok.
+
+%% A cold pass (a fresh cache process) over the population costs that process R reductions. A
+%% second fresh one gets the same request from a caller killed once the pass is under way: it
+%% stops there, far short of R (it checks for its caller every 4,096 processes).
+t_cache_caller_dies(_) ->
+    Reds = fun(P) -> {reductions, R} = erlang:process_info(P, reductions), R end,
+    Fresh = fun() ->
+                    _ = ?PROBE:top_processes(memory, 0, 1, []),
+                    Old = whereis(beam_lens_cache),
+                    exit(Old, kill),
+                    wait_for("cache process gone", fun() -> whereis(beam_lens_cache) =/= Old end, 5000)
+            end,
+    Idle = fun(P) -> wait_for("cache process idle", fun() -> R1 = Reds(P), receive after 20 -> ok end, R1 =:= Reds(P) end, 60000) end,
+    Fresh(),
+    {_, [_ | _]} = ?PROBE:top_processes(memory, 0, 5, []),
+    Full = Reds(whereis(beam_lens_cache)),
+    Fresh(),
+    Caller = spawn(fun() -> ?PROBE:top_processes(memory, 0, 10, []) end),
+    wait_for("cache process started", fun() -> is_pid(whereis(beam_lens_cache)) end, 5000),
+    Cache = whereis(beam_lens_cache),
+    wait_for("the pass under way", fun() -> Reds(Cache) > 5000 end, 10000),
+    exit(Caller, kill),
+    Idle(Cache),
+    Spent = Reds(Cache),
+    {stopped_early, true, Spent, Full} = {stopped_early, Spent < Full div 2, Spent, Full},
+    %% And it still answers.
+    {_, [_ | _]} = ?PROBE:top_processes(memory, 0, 5, []),
     ok.
 
 %% @doc A process whose size and current function the cache tests change.

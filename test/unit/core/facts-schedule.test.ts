@@ -7,32 +7,32 @@ const mfa = (m: string, f: string, a: number): Tuple => new Tuple([Atom.of(m), A
 const ic = (m: string, f: string, a: number): Tuple => new Tuple([Atom.of('initial_call'), mfa(m, f, a)]);
 
 describe('facts schedule', () => {
-  it('waits the base interval for cheap collections, 100x the cost for expensive ones (1% budget)', () => {
+  it('waits the base interval for cheap collections, 200x the cost for expensive ones (0.5% budget)', () => {
     assert.equal(nextFactsDelay(20, 0, { baseMs: 10_000 }), 10_000);
-    assert.equal(nextFactsDelay(200, 0, { baseMs: 10_000 }), 20_000);
-    assert.equal(nextFactsDelay(3000, 0, { baseMs: 10_000 }), 300_000);
+    assert.equal(nextFactsDelay(40, 0, { baseMs: 1000 }), 8_000);
+    assert.equal(nextFactsDelay(3000, 0, { baseMs: 10_000 }), 600_000);
     assert.equal(nextFactsDelay(250, 0, { baseMs: 10_000, budget: 0.05 }), 10_000);
   });
 
-  it('keeps facts at most 30 s old while that costs at most twice the budget', () => {
-    // 400 ms: 1% would mean 40 s; 29.6 s is 1.35% of the wall time: lenses stay fresh.
-    assert.equal(nextFactsDelay(400, 0, { baseMs: 10_000 }), 29_600);
-    // 1 s: 29 s would be 3.4% (more than twice the budget): the budget wins, 100 s.
-    assert.equal(nextFactsDelay(1000, 0, { baseMs: 10_000 }), 100_000);
+  it('keeps facts at most 30 s old while that costs at most twice the budget (1%)', () => {
+    // 200 ms: 0.5% would mean 40 s; 29.8 s is 0.67% of the wall time: lenses stay fresh.
+    assert.equal(nextFactsDelay(200, 0, { baseMs: 10_000 }), 29_800);
+    // 400 ms: 29.6 s would be 1.35% (more than twice the budget): the budget wins, 80 s.
+    assert.equal(nextFactsDelay(400, 0, { baseMs: 10_000 }), 80_000);
   });
 
   it('counts the whole collection (transfer and our decoding) against the 30 s age, not only the node part', () => {
-    // 400 ms on the node, 2.4 s for us in all: the next one starts after 27.6 s, so the facts are
+    // 200 ms on the node, 2.4 s for us in all: the next one starts after 27.6 s, so the facts are
     // at most ~30 s old when it lands.
-    assert.equal(nextFactsDelay(400, 0, { baseMs: 10_000 }, 2400), 27_600);
+    assert.equal(nextFactsDelay(200, 0, { baseMs: 10_000 }, 2400), 27_600);
     // The budget still follows the node's part only.
-    assert.equal(nextFactsDelay(1000, 0, { baseMs: 10_000 }, 2400), 100_000);
+    assert.equal(nextFactsDelay(1000, 0, { baseMs: 10_000 }, 2400), 200_000);
   });
 
-  it("a view's periodic refresh waits its base interval, or 100x what the last refresh cost the node", () => {
+  it("a view's periodic refresh waits its base interval, or 200x what the last refresh cost the node", () => {
     assert.equal(budgetDelay(0, 10_000), 10_000);
     assert.equal(budgetDelay(50, 10_000), 10_000);
-    assert.equal(budgetDelay(350, 10_000), 35_000);
+    assert.equal(budgetDelay(350, 10_000), 70_000);
     assert.equal(budgetDelay(350, 10_000, 0.05), 10_000);
   });
 
