@@ -1,8 +1,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { diagnose, type Diagnosis } from '../../core/findings/diagnose';
-import { buildReport } from '../../core/report/build';
-import type { ReportDocument } from '../../core/report/document';
+import { runReport, type ReportRun } from '../../core/report/gather';
+import { planWindow } from '../../core/findings/trends';
 import { renderReportMarkdown } from '../../core/report/markdown';
 import { reportChartFiles } from '../../core/report/chart-files';
 import { fileAuditLog } from '../../core/records/audit';
@@ -19,13 +18,14 @@ export const reportCommand: Command = {
   spec: {
     name: 'report',
     summary: 'Sample the node read-only for a while and write a diagnosis: findings, recommended changes, risk & validation.',
-    usage: 'beam-lens report --node NAME --out FILE.md [--duration S] [--json]',
+    usage: 'beam-lens report --node NAME --out FILE.md [--duration S] [--trends] [--allow-probe --allow-trace] [--json]',
     flags: {
       ...connectionFlags,
       ...probeFlags,
       out: { type: 'string', value: 'FILE', description: 'where to write the Markdown report' },
       duration: { type: 'number', value: 'S', description: 'seconds to sample (default 10)', default: 10 },
-      'allow-trace': { type: 'boolean', description: 'also count calls per function (call_count) over the window; needs --allow-probe' },
+      'allow-trace': { type: 'boolean', description: 'also count calls per function (call_count), gather crash reasons and count telemetry events over the window; needs --allow-probe' },
+      trends: { type: 'boolean', description: 'also watch leak trends over the window (read-only; at least 10 s) and chart their projections' },
     },
   },
   async run({ args, output, signal, cwd }) {
@@ -33,13 +33,20 @@ export const reportCommand: Command = {
     if (out === undefined) throw new UsageError('--out FILE.md is required (where to write the report)');
     const seconds = numberFlag(args.flags, 'duration') ?? 10;
     if (!(seconds >= 1 && seconds <= 3600)) throw new UsageError(`--duration must be from 1 to 3600 seconds, got ${seconds}`);
+    if (booleanFlag(args.flags, 'trends')) {
+      // A window too short for a trend is refused before connecting, with what would work.
+      try {
+        planWindow(seconds * 1000);
+      } catch (err) {
+        throw new UsageError(`--trends: ${err instanceof Error ? err.message.replace('--duration 2m', '--duration 120') : String(err)}`);
+      }
+    }
     const progress = progressLine(output);
     const trace = booleanFlag(args.flags, 'allow-trace');
     // Read-only sampling needs no audit; with --allow-trace it counts calls, which is audited.
     const audit = trace ? fileAuditLog({ cwd, actor: { face: 'cli' } }) : null;
     const { report, findings, samples, probe, note, sessionFile } = await withAttachment(args.flags, output, signal, async (s) => {
-      let d: Diagnosis | undefined;
-      let report: ReportDocument | undefined;
+      let r: ReportRun | undefined;
       // Saved so the editor can show lenses and diagnostics from it without a node.
       const run = await runAudited({
         session: s,
@@ -50,8 +57,9 @@ export const reportCommand: Command = {
         stop: signal,
         save: { cwd },
         body: async (runSignal) => {
-          d = await diagnose(s, { durationMs: seconds * 1000, trace, onProgress: progress.report, signal: runSignal });
-          report = buildReport({ samples: d.samples, findings: d.findings, env: s.env, probe: s.probe.state === 'loaded', ...(d.tracingNote ? { tracingNote: d.tracingNote } : {}), ...(d.scheduling ? { scheduling: d.scheduling } : {}) });
+          r = await runReport(s, { durationMs: seconds * 1000, trace, trends: booleanFlag(args.flags, 'trends'), onProgress: progress.report, signal: runSignal });
+          const d = r.diagnosis;
+          const report = r.document;
           return {
             // The facts for the editor's lenses without a node, and the document `session show` renders.
             value: { facts: factsFromDiagnosis(d, s.env), report },
@@ -61,15 +69,15 @@ export const reportCommand: Command = {
           };
         },
       });
-      const diagnosis = d as Diagnosis;
+      const done = r as ReportRun;
       const probe = s.probe.state === 'loaded';
       return {
-        samples: diagnosis.samples,
-        findings: diagnosis.findings,
+        samples: done.diagnosis.samples,
+        findings: done.findings,
         probe,
-        note: diagnosis.tracingNote,
+        note: done.diagnosis.tracingNote,
         sessionFile: run.file as string,
-        report: report as ReportDocument,
+        report: done.document,
       };
     });
     if (note) output.err(`beam-lens: ${note}`);
