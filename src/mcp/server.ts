@@ -11,6 +11,7 @@ import { registerAttachTools } from './tools/attach';
 import { registerInspectionTools } from './tools/inspect';
 import { registerSessionTools } from './tools/sessions';
 import { registerTrendTools } from './tools/trends';
+import { registerTelemetryTools } from './tools/telemetry';
 
 export const SERVER_NAME = 'beam-lens';
 export const SERVER_VERSION = '0.1.0';
@@ -64,6 +65,7 @@ export function createMcpServer(options: McpOptions, attacher: Attacher): BeamLe
   registerInspectionTools(context);
   registerSessionTools(context);
   registerTrendTools(context);
+  registerTelemetryTools(context);
   registerResources(context);
   registerInvestigatePrompt(context);
   let done: Promise<void> | null = null;

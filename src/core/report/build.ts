@@ -87,7 +87,8 @@ export function buildReport(input: ReportInput): ReportDocument {
             'every finding above should disappear or shrink, and no new one should appear. Keep the previous release ready to roll back.',
         ),
       ]),
-      ...(input.telemetry ? [telemetrySection(input.telemetry)] : []),
+      // Only where telemetry runs: a node without it gets no empty section.
+      ...(input.telemetry?.listing.running ? [telemetrySection(input.telemetry)] : []),
       section('appendix', 'Appendix', [], reportAppendix(s, input.tracingNote, input.scheduling)),
     ],
   };

@@ -14,6 +14,7 @@ import { Attachment } from '../../../src/core/attach/attachment';
 import { listTelemetry, resolveEvents, watchTelemetry } from '../../../src/core/runs/telemetry';
 import { startNode, waitFor, type TestNode } from '../harness';
 import { runCli, type CliRun } from '../cli-runner';
+import { data, startMcp, text } from '../mcp/client';
 
 const root = path.join(__dirname, '../../..');
 const bin = path.join(root, 'bin/beam-lens');
@@ -218,6 +219,63 @@ describe('telemetry (the real library on a test node)', function () {
       await s.detach();
     }
     await waitFor(async () => JSON.stringify(await state()) === JSON.stringify(before), 10_000, 'the node as before');
+  });
+
+  it('the report: handlers read-only without consent (saying what consent adds); with it, counts and p50/p95/p99 over the window', async () => {
+    const before = await state();
+    const plainRun = await run(['report', ...conn, '--out', 'plain.md', '--duration', '1'], work);
+    assert.equal(plainRun.code, 0, plainRun.stderr);
+    const plainMd = readFileSync(path.join(work, 'plain.md'), 'utf8');
+    assert.match(plainMd, /## Telemetry\n\ntelemetry 1\.4\.1: 3 handlers on 3 events \(listed read-only/);
+    assert.match(plainMd, /\| `test_app\.work\.stop` \| `fixture_handler` \| `fun tele_fixture:handle\/4` \|/);
+    assert.match(plainMd, /Event counts and p50\/p95\/p99 of durations over the window need consent/);
+    assert.deepEqual(await state(), before, 'listing changed nothing');
+    const traced = await run(['report', ...conn, '--out', 'traced.md', '--duration', '2', '--allow-probe', '--allow-trace'], work);
+    assert.equal(traced.code, 0, traced.stderr);
+    const md = readFileSync(path.join(work, 'traced.md'), 'utf8');
+    assert.match(md, /Over 2\.\d s a temporary handler \(detached at the end\) counted [\d,]+ events on 3 event names/);
+    // The fixed 5 ms event reads 5.0 ms (± a histogram bucket) at every percentile.
+    assert.match(md, /\| `test_app\.other\.done` \| [\d,]+ \| [\d,]+ \| duration \| (4\.9|5\.0|5\.1) ms \| (4\.9|5\.0|5\.1) ms \| (4\.9|5\.0|5\.1) ms \| (4\.9|5\.0|5\.1) ms \|/);
+    assert.match(md, /\| `test_app\.work\.stop` \| [\d,]+ \| [\d,]+ \| duration \| [\d.]+ ms \|/);
+    assert.ok(!md.includes('need consent'), 'no consent note once counted');
+    // Our handler detached, the watcher gone, the probe unloaded. (The hot-function count of the
+    // same run loads the modules of the node's own applications to set call_count on them — here
+    // telemetry's unloaded telemetry_pt/telemetry_test — so loaded modules are not compared.)
+    await waitFor(async () => {
+      const now = await state();
+      return now.handlers === before.handlers && !now.watcher && isAtom(await node.eval('erlang:module_loaded(beam_lens_probe).'), 'false');
+    }, 10_000, 'the same handlers as before, no watcher, no probe');
+  });
+
+  it('MCP: telemetry lists read-only; telemetry_watch asks consent and counts; an unknown prefix is answered before any form', async () => {
+    const before = await state();
+    const mcp = await startMcp({ args: ['--node', node.node, '--cookie-file', node.cookieFile], elicit: () => ({ action: 'accept', content: { durationS: 1 } }), cwd: work });
+    try {
+      const listed = data<{ running: boolean; version: string; events: string[]; handlers: Array<{ id: string }> }>(await mcp.call('telemetry', {}));
+      assert.equal(listed.running, true);
+      assert.equal(listed.version, '1.4.1');
+      assert.deepEqual(listed.events, ['test_app.other.done', 'test_app.work.start', 'test_app.work.stop']);
+      assert.equal(mcp.forms.length, 0, 'listing asks nothing');
+      const unknown = await mcp.call('telemetry_watch', { events: 'nope.x' });
+      assert.equal(unknown.isError, true);
+      assert.match(text(unknown), /no telemetry event on \S+ starts with "nope\.x" \(events with handlers: test_app\.other\.done/);
+      assert.equal(mcp.forms.length, 0, 'refused before consent was asked');
+      const r = await mcp.call('telemetry_watch', { events: 'test_app.other', durationS: 5 });
+      const w = data<{ session: { uri: string }; durationMs: number; events: Array<{ event: string; count: number; measurements: Array<{ key: string; p50Us?: number; p99Us?: number }> }> }>(r);
+      assert.equal(mcp.forms.length, 1);
+      assert.match(String(mcp.forms[0]?.message), /attach a temporary telemetry handler to 1 event \(test_app\.other\.done\)/);
+      // The form lowered the window to 1 s.
+      assert.ok(w.durationMs < 3000, String(w.durationMs));
+      const done = w.events[0];
+      assert.equal(done?.event, 'test_app.other.done');
+      const d = done.measurements.find((m) => m.key === 'duration');
+      assert.ok(d?.p50Us !== undefined && Math.abs(d.p50Us - 5000) <= 100, JSON.stringify(done));
+      assert.match(text(r), /test_app\.other\.done: \d+ events, [\d.]+\/s\n  duration: p50 (4\.9|5\.0|5\.1) ms/);
+      assert.match(w.session.uri, /^beam-lens:\/\/sessions\//);
+    } finally {
+      await mcp.close();
+    }
+    await waitFor(async () => JSON.stringify(await state()) === JSON.stringify(before), 10_000, 'the node as before after MCP');
   });
 
   it('a node without telemetry: listing says so; watching is refused with the reason', async () => {
