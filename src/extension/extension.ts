@@ -15,6 +15,7 @@ import { profileLspOf, registerProfiler } from './profile-view';
 import { createLog, type Log } from './log';
 import { NodePanels } from './node-panels';
 import { NodeManager, type AttachedNode } from './nodes';
+import { TelemetryView } from './telemetry-view';
 import { ReportView } from './report-view';
 import { Sidebar } from './sidebar';
 import { StatusBar } from './status-bar';
@@ -93,6 +94,7 @@ export class BeamLens extends Disposable {
         detail: (n, pid) => this.panelsOf(n).openDetail(pid),
         dashboard: (n) => this.panelsOf(n).openDashboard(),
         report: (n, o) => this.report(n, o),
+        telemetry: (n) => new TelemetryView(this.views, { log: this.log, config, workspaceDir }, n).show(),
       },
     };
     for (const d of registerCommands(commands)) this._register(d);

@@ -2,7 +2,7 @@
 // node and their events, read-only; with consent, what a temporary handler counted over the
 // report's window: events per second and p50/p95/p99/max of duration-like measurements.
 import type { TelemetryListing, TelemetryWatchResult } from '../runs/telemetry';
-import { code, count, numberCell, paragraph, section, text, type ReportBlock, type ReportSection, type TableCell } from './document';
+import { REPORT_DOCUMENT_VERSION, code, count, numberCell, paragraph, section, strong, text, type ReportBlock, type ReportDocument, type ReportSection, type TableCell } from './document';
 
 /** What the report knows of telemetry on the node. */
 export interface ReportTelemetry {
@@ -80,4 +80,24 @@ export function telemetrySection(t: ReportTelemetry): ReportSection {
   }
   if (t.note) blocks.push(paragraph(t.note));
   return section('telemetry', 'Telemetry', blocks);
+}
+
+/** Telemetry on its own as a document (the editor's telemetry view; "Save as Markdown" renders it like a report). */
+export function telemetryDocument(input: { node: string; env: string; telemetry: ReportTelemetry; generatedAt?: Date }): ReportDocument {
+  const generatedAt = (input.generatedAt ?? new Date()).toISOString();
+  const w = input.telemetry.watch;
+  return {
+    version: REPORT_DOCUMENT_VERSION,
+    node: input.node,
+    env: input.env,
+    generatedAt,
+    title: [text('BEAM Lens telemetry: '), code(input.node)],
+    byline: [
+      text(`Generated ${generatedAt} · environment `),
+      strong(input.env),
+      text(w ? ` · events counted for ${(w.durationMs / 1000).toFixed(1)} s by a temporary handler, detached` : ' · handlers listed read-only'),
+    ],
+    findingCounts: { critical: 0, warning: 0, info: 0, total: 0 },
+    sections: [telemetrySection(input.telemetry)],
+  };
 }
