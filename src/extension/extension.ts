@@ -122,7 +122,7 @@ export class BeamLens extends Disposable {
       return;
     }
     const durationMs = config().get<number>('report.durationSeconds', 10) * 1000;
-    const view = new ReportView(this.views, n, { durationMs, trace: config().get<boolean>('report.allowTrace', false) }, o.findingId);
+    const view = new ReportView(this.views, n, { durationMs, trace: config().get<boolean>('report.allowTrace', false), trends: config().get<boolean>('report.trends', false) }, o.findingId);
     this.reports.set(n, view);
     // Owned by BeamLens, not by the node: it stays when the node goes.
     this._register(view.panel);

@@ -5,6 +5,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { withLinkedSignal } from '../core/runs/cancel';
 import type { Diagnosis } from '../core/findings/diagnose';
+import { TREND_THRESHOLDS } from '../core/findings/trends';
 import { reportDocumentOf, runReport, type ReportExtras } from '../core/report/gather';
 import type { ReportDocument } from '../core/report/document';
 import { renderReportMarkdown } from '../core/report/markdown';
@@ -27,7 +28,7 @@ export class ReportView {
   constructor(
     private readonly ctx: ViewContext,
     private readonly n: AttachedNode,
-    private readonly options: { durationMs: number; trace: boolean },
+    private readonly options: { durationMs: number; trace: boolean; trends?: boolean },
     focusFinding?: string,
   ) {
     this.focusFinding = focusFinding;
@@ -95,6 +96,8 @@ export class ReportView {
             const r = await runReport(n.session, {
               durationMs: this.options.durationMs,
               trace: this.options.trace,
+              // Trends need a window of at least 10 s: a shorter report leaves them out rather than failing.
+              trends: this.options.trends === true && this.options.durationMs >= TREND_THRESHOLDS.window.minDurationMs,
               signal,
               onProgress: (done, total, what) => {
                 const pct = Math.round((done / Math.max(1, total)) * 100);
