@@ -5,7 +5,7 @@
 // after our node vanished mid-window (the probe's guardian detaches).
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { formatTerm, isAtom, type Term } from '../../../src/etf';
@@ -14,40 +14,11 @@ import { Attachment } from '../../../src/core/attach/attachment';
 import { listTelemetry, resolveEvents, watchTelemetry } from '../../../src/core/runs/telemetry';
 import { startNode, waitFor, type TestNode } from '../harness';
 import { runCli, type CliRun } from '../cli-runner';
+import { FIXTURE, TELEMETRY_SRC, compileTelemetry } from '../telemetry-fixture';
 import { data, startMcp, text } from '../mcp/client';
 
 const root = path.join(__dirname, '../../..');
 const bin = path.join(root, 'bin/beam-lens');
-// ../shared/testdeps/telemetry next to the repository; in a git worktree, next to its main checkout.
-const TELEMETRY_SRC = ((): string => {
-  const beside = (dir: string): string => path.resolve(dir, '..', 'shared', 'testdeps', 'telemetry');
-  let common: string | null = null;
-  try {
-    common = path.resolve(root, execFileSync('git', ['rev-parse', '--git-common-dir'], { cwd: root, encoding: 'utf8' }).trim());
-  } catch {
-    // Not a git checkout: only the folder next to it counts.
-  }
-  const candidates = [beside(root), ...(common ? [beside(path.dirname(common))] : [])];
-  return candidates.find((c) => existsSync(path.join(c, 'src', 'telemetry.erl'))) ?? (candidates[0] as string);
-})();
-
-// The fixture: starts telemetry, attaches a handler of its own (an external fun, as telemetry
-// recommends) and emits spans (about 1 ms each) and an event whose duration is exactly 5 ms.
-const FIXTURE = `
--module(tele_fixture).
--export([start/0, handle/4, loop/0]).
-start() ->
-    {ok, _} = application:ensure_all_started(telemetry),
-    ok = telemetry:attach_many(fixture_handler, [[test_app, work, start], [test_app, work, stop], [test_app, other, done]],
-                               fun tele_fixture:handle/4, #{}),
-    register(tele_loop, spawn(fun tele_fixture:loop/0)),
-    ok.
-handle(_Event, _Measurements, _Metadata, _Config) -> ok.
-loop() ->
-    telemetry:span([test_app, work], #{}, fun() -> timer:sleep(1), {ok, #{}} end),
-    telemetry:execute([test_app, other, done], #{duration => erlang:convert_time_unit(5000, microsecond, native), size => 10}, #{}),
-    receive stop -> ok after 2 -> tele_fixture:loop() end.
-`;
 
 interface Run {
   code: number;
@@ -56,19 +27,6 @@ interface Run {
 }
 
 const run = (args: string[], cwd: string): Promise<CliRun> => runCli(args, { cwd });
-
-/** Compiles telemetry into DIR/telemetry/ebin with an .app file; returns the ebin path. */
-function compileTelemetry(dir: string): string {
-  const ebin = path.join(dir, 'telemetry', 'ebin');
-  mkdirSync(ebin, { recursive: true });
-  const srcDir = path.join(TELEMETRY_SRC, 'src');
-  const sources = readdirSync(srcDir).filter((f) => f.endsWith('.erl')).map((f) => path.join(srcDir, f));
-  execFileSync('erlc', ['-I', srcDir, '-o', ebin, ...sources]);
-  const modules = sources.map((f) => path.basename(f, '.erl')).join(',');
-  const app = readFileSync(path.join(srcDir, 'telemetry.app.src'), 'utf8').replace(/\{modules,\s*\[\]\}/, `{modules, [${modules}]}`);
-  writeFileSync(path.join(ebin, 'telemetry.app'), app);
-  return ebin;
-}
 
 const HANDLERS = `lists:sort([{Id, E, F} || #{id := Id, event_name := E, function := F} <- telemetry:list_handlers([])]).`;
 const LOADED = `lists:sort([M || {M, _} <- code:all_loaded()]).`;
