@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Term, Tuple } from '../../../src/etf';
 import { waitFor } from '../harness';
-import { ejabberdInstalled, runCli, startEjabberd, xmppLoad, type EjabberdServer, type Load } from './systems';
+import { factsCollector } from '../../../src/core/facts/runtime-facts';
+import { attachTo, ejabberdInstalled, runCli, startEjabberd, xmppLoad, type EjabberdServer, type Load } from './systems';
 
 const root = path.join(__dirname, '../../..');
 const CLIENTS = 15;
@@ -66,6 +67,15 @@ describe('real system: ejabberd with chatting XMPP clients', function () {
     assert.equal(expected, CLIENTS);
     assert.equal(facts.modules.find((m) => m.module === 'ejabberd_c2s')?.processes, expected, JSON.stringify(facts.modules.slice(0, 8)));
     assert.equal(facts.modules.find((m) => m.module === 'xmpp_stream_in'), undefined);
+    // The editor's facts (lenses, diagnostics) count them the same way.
+    const session = await attachTo(e);
+    try {
+      const live = await factsCollector(session).collect();
+      assert.equal(live.modules.find((m) => m.module === 'ejabberd_c2s')?.processes, await e.eval(C2S_COUNT), JSON.stringify(live.modules.slice(0, 8)));
+      assert.equal(live.modules.find((m) => m.module === 'xmpp_stream_in'), undefined);
+    } finally {
+      await session.detach();
+    }
     // Chatting clients are healthy load: nothing critical, nothing blocked, no share above 100%.
     const titles = json.findings.map((f) => `${f.severity} ${f.rule}: ${f.title}`).join('\n');
     assert.ok(!json.findings.some((f) => f.severity === 'critical' || f.rule === 'blocked-sender' || f.rule === 'mailbox-growth'), titles);

@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom, Pid, Tuple, isAtom, type Term } from '../../../src/etf';
 import { waitFor } from '../harness';
-import { rabbitInstalled, rabbitLoad, runCli, startRabbit, type Load, type RabbitServer } from './systems';
+import { factsCollector } from '../../../src/core/facts/runtime-facts';
+import { ModuleSummarizer } from '../../../src/core/facts/module-summary';
+import { attachTo, rabbitInstalled, rabbitLoad, runCli, startRabbit, type Load, type RabbitServer } from './systems';
 
 const root = path.join(__dirname, '../../..');
 
@@ -29,6 +31,8 @@ const COUNT_BY_TYPE = `length([P || P <- erlang:processes(), {dictionary, D} <- 
                {process_name, {T, _}} <- [lists:keyfind(process_name, 1, D)], T =:= Type]).`;
 const SUSPENDED_WRITERS = `[P || P <- erlang:processes(), erlang:process_info(P, status) =:= {status, suspended},
                {dictionary, D} <- [erlang:process_info(P, dictionary)], {process_name, {rabbit_writer, _}} <- [lists:keyfind(process_name, 1, D)]].`;
+const STARTED_AS = `length([P || P <- erlang:processes(), {dictionary, D} <- [erlang:process_info(P, dictionary)],
+               {'$initial_call', {M, _, _}} <- [lists:keyfind('$initial_call', 1, D)], M =:= Mod]).`;
 const DEDUP_BINARY = `{binary, B} = erlang:process_info(P, binary), lists:sum([S || {_, S} <- lists:ukeysort(1, [{A, S} || {A, S, _} <- B])]).`;
 const SOCKET_RECV = `[{erlang:port_to_list(P), R} || P <- erlang:ports(), erlang:port_info(P, name) =:= {name, "tcp_inet"},
                {ok, [{recv_oct, R}]} <- [inet:getstat(P, [recv_oct])]].`;
@@ -223,5 +227,36 @@ describe('real system: RabbitMQ under load', function () {
     assert.doesNotMatch(ft.tracingNote ?? '', /hot functions not counted|modules given/);
     if (ft.tracingNote) assert.match(ft.tracingNote, /sysmon_handler|system monitor/);
     assert.ok(isAtom(await r.eval(`code:is_loaded(beam_lens_probe).`), 'false'));
+  });
+
+  it('editor facts (what lenses and diagnostics show) count 150 queues as rabbit_amqqueue_process, as the node does, naming only trampoline processes', async () => {
+    const r = rabbit as RabbitServer;
+    const amqp = await import('amqplib');
+    const c = await amqp.connect(`amqp://guest:guest@127.0.0.1:${r.amqpPort}`);
+    const queueCount = (): Promise<Term> => r.eval(COUNT_BY_TYPE, { Type: Atom.of('rabbit_amqqueue_process') });
+    const extra = Array.from({ length: 150 - ((await queueCount()) as number) }, (_, i) => `lens.q.${i}`);
+    const session = await attachTo(r);
+    try {
+      const ch = await c.createChannel();
+      for (const q of extra) await ch.assertQueue(q, { durable: false });
+      await waitFor(async () => (await queueCount()) === 150, 30_000, '150 queue processes', 250);
+      const facts = await factsCollector(session).collect();
+      const counts = Object.fromEntries(facts.modules.map((m) => [m.module, m.processes]));
+      assert.equal(counts.rabbit_amqqueue_process, await queueCount(), JSON.stringify(facts.modules.slice(0, 8)));
+      assert.equal(counts.rabbit_prequeue, undefined, 'no queue left under the module it starts in');
+      assert.equal(counts.rabbit_reader, await r.eval(COUNT_BY_TYPE, { Type: Atom.of('rabbit_reader') }));
+      // The naming rule ran for the processes that start in a trampoline only, once each.
+      const summarizer = new ModuleSummarizer(session.evaluator, session.node);
+      await summarizer.summarize();
+      const startedAsPrequeue = (await r.eval(STARTED_AS, { Mod: Atom.of('rabbit_prequeue') })) as number;
+      assert.equal(summarizer.lastPass.trampolines, startedAsPrequeue);
+      assert.ok(startedAsPrequeue * 3 < summarizer.lastPass.processes, `${startedAsPrequeue} of ${summarizer.lastPass.processes} processes`);
+      await summarizer.summarize();
+      assert.equal(summarizer.lastPass.trampolines, 0, 'named once, never asked again');
+      for (const q of extra) await ch.deleteQueue(q);
+    } finally {
+      await session.detach();
+      await c.close().catch(() => undefined);
+    }
   });
 });

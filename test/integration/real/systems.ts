@@ -10,6 +10,7 @@ import path from 'node:path';
 import { isAtom, type Term } from '../../../src/etf';
 import { Cookie, connect, listNodes, type NodeConnection } from '../../../src/erldist';
 import { RemoteEvaluator } from '../../../src/core/target/remote-eval';
+import { Attachment } from '../../../src/core/attach/attachment';
 import { ensureEpmd, waitFor } from '../harness';
 
 const RABBIT_BIN = '/usr/lib/rabbitmq/bin';
@@ -48,6 +49,8 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 6
 export interface RealServer {
   node: string;
   cookieFile: string;
+  /** The cookie, for attaching in-process (never on a command line). */
+  cookie: string;
   dir: string;
   eval(source: string, bindings?: Record<string, Term>): Promise<Term>;
   stop(): Promise<void>;
@@ -120,6 +123,7 @@ export async function startRabbit(): Promise<RabbitServer> {
   return {
     node,
     cookieFile,
+    cookie,
     dir,
     amqpPort,
     eval: admin.eval,
@@ -208,6 +212,7 @@ export async function startEjabberd(): Promise<EjabberdServer> {
   return {
     node,
     cookieFile,
+    cookie,
     dir,
     c2sPort,
     eval: admin.eval,
@@ -218,6 +223,12 @@ export async function startEjabberd(): Promise<EjabberdServer> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** BEAM Lens attached in-process (what the editor's language server and extension use); detach when done. */
+export async function attachTo(server: RealServer): Promise<Attachment> {
+  const conn = await connect({ node: server.node, cookie: new Cookie(server.cookie), host: 'localhost', timeoutMs: 5000 });
+  return new Attachment(conn, { env: 'local', grants: {} });
 }
 
 export interface Load {
