@@ -259,4 +259,35 @@ describe('real system: RabbitMQ under load', function () {
       await c.close().catch(() => undefined);
     }
   });
+
+  it('the circuit breaker stops `hot` when the node\'s run queue stays over its limit, and says so in words; the node is left clean', async () => {
+    const r = rabbit as RabbitServer;
+    const limit = 4 * ((await r.eval('erlang:system_info(schedulers_online).')) as number);
+    const spinners = limit + 8;
+    // Busy processes, each ending by itself within 60 s; killed by pid as soon as the run is over.
+    const pids = (await r.eval(
+      `End = erlang:monotonic_time(millisecond) + 60000,
+       Spin = fun S() -> case erlang:monotonic_time(millisecond) > End of true -> done; false -> S() end end,
+       [spawn(Spin) || _ <- lists:seq(1, N)].`,
+      { N: spinners },
+    )) as Pid[];
+    try {
+      await waitFor(async () => ((await r.eval('erlang:statistics(total_run_queue_lengths).')) as number) > limit, 30_000, 'the run queue over the limit', 250);
+      const res = await runCli(['hot', ...conn, '--module', 'rabbit_writer,rabbit_reader', '--duration', '60', '--allow-trace', '--allow-probe'], cwd);
+      assert.equal(res.code, 0, res.stderr + res.stdout);
+      const m = /\(stopped by the circuit breaker: run queue at (\d+), over the limit of (\d+) for 3 checks in a row\); saved (\S+)/.exec(res.stdout);
+      assert.ok(m, res.stdout);
+      assert.equal(Number(m[2]), limit, 'the limit is 4 x the schedulers online');
+      // What it read is the queue our busy processes make (the load's own processes add a few).
+      assert.ok(Number(m[1]) > limit && Number(m[1]) <= spinners + 32, m[0]);
+      const saved = JSON.parse(readFileSync(path.resolve(cwd, m[3] as string), 'utf8')) as { endReason: string; endDetail?: string };
+      assert.equal(saved.endReason, 'breaker');
+      assert.equal(saved.endDetail, `run queue at ${m[1]}, over the limit of ${limit} for 3 checks in a row`);
+    } finally {
+      await r.eval('[exit(P, kill) || P <- Ps], ok.', { Ps: pids });
+    }
+    assert.ok(isAtom(await r.eval(`code:is_loaded(beam_lens_probe).`), 'false'));
+    const patterns = await r.eval(`erlang:trace_info({rabbit_writer, mainloop1, 2}, call_count).`);
+    assert.ok(patterns instanceof Tuple && isAtom(patterns.at(1), 'false'), String(patterns));
+  });
 });
