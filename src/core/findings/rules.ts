@@ -10,6 +10,7 @@ import { walkTree, type ApplicationTree, type TreeNode } from '../inspect/tree';
 import { blockedSenderFindings, identityOf, memoryGrowthFindings } from './system-findings';
 import { kindOf, mailboxAdvice, memoryAdvice } from './process-kind';
 import { processWho } from '../inspect/identity';
+import { connectionChurnFindings } from './churn';
 
 export { FINDING_THRESHOLDS, displayMfa, location } from './thresholds';
 
@@ -29,6 +30,7 @@ export type RuleId =
   | 'long-gc'
   | 'memory-growth'
   | 'blocked-sender'
+  | 'connection-churn'
   // Supervision design review (src/core/findings/supervision-review.ts).
   | 'supervision-intensity'
   | 'supervision-strategy'
@@ -87,6 +89,7 @@ export function computeFindings(s: NodeSamples): Finding[] {
     ...bottleneckFindings(s),
     ...memoryGrowthFindings(s),
     ...blockedSenderFindings(s),
+    ...connectionChurnFindings(s.connections),
     ...(s.hot ? hotFunctionFindings(s.hot, s) : []),
   ];
   const order: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };

@@ -10,7 +10,7 @@ import { Atom, Pid, Tuple, isAtom, type Term } from '../../../src/etf';
 import { waitFor } from '../harness';
 import { factsCollector } from '../../../src/core/facts/runtime-facts';
 import { ModuleSummarizer } from '../../../src/core/facts/module-summary';
-import { attachTo, rabbitInstalled, rabbitLoad, runCli, startRabbit, type Load, type RabbitServer } from './systems';
+import { attachTo, rabbitInstalled, rabbitLoad, rabbitReconnects, runCli, startRabbit, type Load, type RabbitServer } from './systems';
 
 const root = path.join(__dirname, '../../..');
 
@@ -20,7 +20,7 @@ interface JsonFinding {
   severity: string;
   title: string;
   evidence: string[];
-  subject: { pid?: string };
+  subject: { pid?: string; module?: string | null };
   recommendation: string;
 }
 
@@ -289,5 +289,44 @@ describe('real system: RabbitMQ under load', function () {
     assert.ok(isAtom(await r.eval(`code:is_loaded(beam_lens_probe).`), 'false'));
     const patterns = await r.eval(`erlang:trace_info({rabbit_writer, mainloop1, 2}, call_count).`);
     assert.ok(patterns instanceof Tuple && isAtom(patterns.at(1), 'false'), String(patterns));
+  });
+
+  it('connection churn without a crash: clients reconnecting in a loop are found by sampling sockets, counts within what RabbitMQ itself counted', async () => {
+    const r = rabbit as RabbitServer;
+    // RabbitMQ's own counters of connections created and closed on this node (rabbit_core_metrics).
+    const CHURN = `case ets:lookup(connection_churn_metrics, node()) of [T] -> {element(2, T), element(3, T)}; [] -> none end.`;
+    const churn = await rabbitReconnects(r.amqpPort, 3, 1500);
+    try {
+      await waitFor(() => (churn.stats().closed ?? 0) >= 3, 30_000, 'clients to reconnect', 100);
+      const before = (await r.eval(CHURN)) as Tuple;
+      const t0 = Date.now();
+      const res = await runCli(['findings', ...conn, '--duration', '6', '--json'], cwd);
+      const wallSecs = (Date.now() - t0) / 1000;
+      const after = (await r.eval(CHURN)) as Tuple;
+      assert.equal(res.code, 0, res.stderr);
+      const created = (after.at(0) as number) - (before.at(0) as number);
+      const ended = (after.at(1) as number) - (before.at(1) as number);
+      const f = (JSON.parse(res.stdout) as { findings: JsonFinding[] }).findings;
+      const found = f.find((x) => x.rule === 'connection-churn' && x.title.startsWith('Connections of rabbit_reader churn'));
+      assert.ok(found, f.map((x) => `${x.rule}: ${x.title}`).join('\n'));
+      const m = /: (\d+) opened and (\d+) closed in ([\d.]+) s \((\d+)\/min opened, (\d+)\/min closed\)/.exec(found.title);
+      assert.ok(m, found.title);
+      const [opened, closed, span, openedPerMin, closedPerMin] = m.slice(1).map(Number) as [number, number, number, number, number];
+      console.log(`      sampled ${opened} opened / ${closed} closed in ${span} s; RabbitMQ counted ${created} created / ${ended} closed over the whole run; clients ${JSON.stringify(churn.stats())}`);
+      // Sampling sees no more than happened, and most of what happened inside its window.
+      assert.ok(opened >= 2 && opened <= created, `${opened} opened, node created ${created}`);
+      assert.ok(closed >= 2 && closed <= ended, `${closed} closed, node closed ${ended}`);
+      // The clients' rate is steady: the sampled rate is not far below the node's over the whole run.
+      assert.ok(opened / span >= (0.4 * created) / wallSecs, `sampled ${opened} in ${span} s, node ${created} in ${wallSecs} s`);
+      assert.ok(Math.abs(openedPerMin - (opened * 60) / span) <= 60 / span + 1, found.title);
+      assert.ok(Math.abs(closedPerMin - (closed * 60) / span) <= 60 / span + 1, found.title);
+      assert.match(found.evidence.join('\n'), /new connections came from 127\.0\.0\.1 \(\d+\)/);
+      assert.match(found.evidence.join('\n'), /lower bound/);
+      assert.match(found.recommendation, /closing AMQP connection/);
+      assert.match(found.recommendation, /list_connections/);
+      assert.equal(found.subject.module, 'rabbit_reader');
+    } finally {
+      await churn.stop();
+    }
   });
 });

@@ -322,6 +322,42 @@ export async function rabbitLoad(amqpPort: number, options: { publishers?: numbe
   };
 }
 
+/**
+ * AMQP clients that reconnect in a loop without any error: each connects, opens a channel, stays
+ * `lifeMs`, closes cleanly and connects again. Counts what they opened and closed.
+ */
+export async function rabbitReconnects(amqpPort: number, clients: number, lifeMs: number): Promise<Load> {
+  const amqp = await import('amqplib');
+  const url = `amqp://guest:guest@127.0.0.1:${amqpPort}`;
+  let stopped = false;
+  let opened = 0;
+  let closed = 0;
+  const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  const loop = async (): Promise<void> => {
+    while (!stopped) {
+      try {
+        const c = await amqp.connect(url);
+        opened++;
+        c.on('error', () => undefined);
+        await c.createChannel();
+        await pause(lifeMs);
+        await c.close();
+        closed++;
+      } catch {
+        await pause(100);
+      }
+    }
+  };
+  const loops = Array.from({ length: clients }, () => loop());
+  return {
+    stats: () => ({ opened, closed }),
+    async stop() {
+      stopped = true;
+      await Promise.race([Promise.all(loops), pause(lifeMs + 5000)]);
+    },
+  };
+}
+
 /** XMPP clients chatting in a ring (anonymous logins), each sending a message every `everyMs`. */
 export async function xmppLoad(c2sPort: number, clients = 15, everyMs = 100): Promise<Load> {
   const { client, xml } = await import('@xmpp/client');
