@@ -389,6 +389,40 @@ export async function xmppLoad(c2sPort: number, clients = 15, everyMs = 100): Pr
   };
 }
 
+/** XMPP clients that log in, stay `lifeMs` and log out, in a loop (anonymous logins). Counts what they did. */
+export async function xmppReconnects(c2sPort: number, clients: number, lifeMs: number): Promise<Load> {
+  const { client, xml } = await import('@xmpp/client');
+  let stopped = false;
+  let opened = 0;
+  let closed = 0;
+  const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  const loop = async (): Promise<void> => {
+    while (!stopped) {
+      const x = client({ service: `xmpp://127.0.0.1:${c2sPort}`, domain: 'localhost' });
+      x.on('error', () => undefined);
+      try {
+        await x.start();
+        opened++;
+        await x.send(xml('presence', {}));
+        await pause(lifeMs);
+        await x.stop();
+        closed++;
+      } catch {
+        await x.stop().catch(() => undefined);
+        await pause(100);
+      }
+    }
+  };
+  const loops = Array.from({ length: clients }, () => loop());
+  return {
+    stats: () => ({ opened, closed }),
+    async stop() {
+      stopped = true;
+      await Promise.race([Promise.all(loops), pause(lifeMs + 5000)]);
+    },
+  };
+}
+
 export interface CliRun {
   code: number;
   stdout: string;
