@@ -131,6 +131,13 @@ export class ConnectionSampler {
       this.note = `a socket sample failed (${err instanceof Error ? err.message : String(err)})`;
       return;
     }
+    if (reply instanceof Tuple && reply.at(0) instanceof Atom && (reply.at(0) as Atom).name === 'too_many') {
+      this.note = `not sampled: ${asNumber(reply.at(1))} ports, more than ${MAX_SOCKETS} to list at every tick`;
+      this.samples = 0;
+      this.groups.clear();
+      this.open.clear();
+      return;
+    }
     const isFirst = this.samples === 0;
     const previous = this.last;
     this.samples++;
@@ -141,10 +148,6 @@ export class ConnectionSampler {
       return;
     }
     const t = asTuple(reply);
-    if (t.at(0) instanceof Atom && (t.at(0) as Atom).name === 'too_many') {
-      this.note = `not sampled: ${asNumber(t.at(1))} sockets or ports, more than ${MAX_SOCKETS} to list at every tick`;
-      return;
-    }
     this.hash = asNumber(t.at(1));
     const now = asList(t.at(2)).map((x) => asTuple(x, 2).elements as [Port, Term]);
     const seen = new Set<string>();
