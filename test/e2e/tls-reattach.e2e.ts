@@ -151,4 +151,29 @@ describe('VS Code: TLS distribution in the attach dialog, and Reattach of a lost
     await wb.notification(/detached from/, 60_000);
     await until('our hidden node gone', async () => (await ourNodes(node)).length === 0, 30_000);
   });
+
+  it('"Remote node with TLS…" without checking the node\'s certificate: a modal warning first, a warning on attach, then detached clean', async () => {
+    await wb.runCommand('BEAM: Attach to Node…');
+    await wb.quickPick('Remote node with TLS…');
+    await wb.answer('(1/5)', 'localhost');
+    await wb.answer('(2/5)', node.node);
+    await wb.quickPick("TLS without checking the node's certificate");
+    await wb.answer('Path of your client certificate', certs.clientCert);
+    await wb.answer('Path of its private key', certs.clientKey);
+    const dialog = wb.page.locator('.monaco-dialog-box', { hasText: 'without checking its TLS certificate' });
+    await dialog.waitFor({ timeout: 30_000 });
+    assert.match((await dialog.textContent()) ?? '', /pose as it/);
+    await wb.screenshot('tls-07-insecure-warning');
+    await dialog.locator('.monaco-button', { hasText: 'Attach Insecurely' }).click();
+    await wb.quickPick('Enter the cookie…');
+    await wb.answer('The Erlang cookie of the node', cookieText);
+    await wb.quickPick('staging');
+    await wb.notification(/TLS certificate is not checked/, 60_000);
+    await wb.page.locator('.statusbar', { hasText: `${node.node} · staging` }).waitFor({ timeout: 60_000 });
+    await until('our hidden node on the TLS node', async () => (await ourNodes(node))[0], 30_000);
+    await wb.runCommand('BEAM: Detach');
+    // Several toasts are up by now (the warnings): the status bar and the node tell the outcome.
+    await wb.page.locator('.statusbar', { hasText: 'BEAM: not attached' }).waitFor({ timeout: 60_000 });
+    await until('our hidden node gone', async () => (await ourNodes(node)).length === 0, 30_000);
+  });
 });
