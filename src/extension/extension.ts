@@ -10,6 +10,7 @@ import { LspMethods } from '../protocol/lsp';
 import { startFactsLoop } from '../core/facts/schedule';
 import { registerCommands, type CommandContext } from './commands';
 import { Disposable } from './lifecycle';
+import { reopenPlan } from './model/attach-advice';
 import { registerLanguageModelTools } from './lm-tools';
 import { profileLspOf, registerProfiler } from './profile-view';
 import { createLog, type Log } from './log';
@@ -181,23 +182,21 @@ export class BeamLens extends Disposable {
     const s = this.stale.get(n.node);
     if (!s) return;
     this.stale.delete(n.node);
-    const restarted = n.overview !== null && n.overview.uptimeMs < Date.now() - s.at + 1000;
-    const keep: typeof s.views = [];
-    let reopened = 0;
-    for (const { view, spec } of s.views) {
-      // A stale view the user closed stays closed.
-      if (view.panel.isDisposed) continue;
-      if (spec.kind === 'detail' && restarted) {
-        view.markGone(`${n.node} restarted since this view was open: ${spec.pid} was a process of its previous run. Close this view.`);
+    // A stale view the user closed stays closed.
+    const open = s.views.filter(({ view }) => !view.panel.isDisposed);
+    const plan = reopenPlan(open.map(({ spec }) => spec), s.at, Date.now(), n.overview?.uptimeMs ?? null);
+    const keep: typeof open = [];
+    for (const { view, spec } of open) {
+      if (plan.keepStale.includes(spec)) {
+        if (spec.kind === 'detail') view.markGone(`${n.node} restarted since this view was open: ${spec.pid} was a process of its previous run. Close this view.`);
         keep.push({ view, spec });
         continue;
       }
-      reopened++;
       view.dispose();
       this.panelsOf(n).open(spec);
     }
     if (keep.length > 0) n.own({ dispose: () => keep.forEach(({ view }) => view.dispose()) });
-    this.log.info(`reattached ${n.node}: reopened ${reopened} view(s)${restarted ? ' (the node restarted: process views of its previous run left closed)' : ''}`);
+    this.log.info(`reattached ${n.node}: reopened ${plan.reopen.length} view(s)${plan.restarted ? ' (the node restarted: process views of its previous run left closed)' : ''}`);
   }
 
   /** A node was attached: first data, the sidebar's refresh and the facts feed (both owned by its scope). */

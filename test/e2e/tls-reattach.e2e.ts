@@ -4,9 +4,11 @@
 // CA named, each with the action that fixes it; then attached. The node is stopped (rpc
 // init:stop): the sidebar lists it as lost with Reattach, its open views stay and say it is gone;
 // the node is started again under the same name, and Reattach (saved cookie in secret storage and
-// saved TLS files) attaches it and reopens the views.
+// saved TLS files) attaches it and reopens the views. Last, a connection cut by a TCP proxy (the
+// node keeps running): Reattach through the same host:port reopens even the process view.
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect as connectTcp, createServer, type AddressInfo, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom, formatTerm, type Term } from '../../src/etf';
@@ -175,5 +177,59 @@ describe('VS Code: TLS distribution in the attach dialog, and Reattach of a lost
     // Several toasts are up by now (the warnings): the status bar and the node tell the outcome.
     await wb.page.locator('.statusbar', { hasText: 'BEAM: not attached' }).waitFor({ timeout: 60_000 });
     await until('our hidden node gone', async () => (await ourNodes(node)).length === 0, 30_000);
+  });
+
+  it('the connection drops (a TCP proxy the test owns cuts it; the node keeps running): Reattach through the same host:port reopens the process view too', async () => {
+    const plain = await startNode({});
+    const sockets = new Set<Socket>();
+    const proxy = createServer((client) => {
+      const upstream = connectTcp(plain.port, '127.0.0.1');
+      for (const s of [client, upstream]) {
+        sockets.add(s);
+        s.on('error', () => undefined);
+        s.on('close', () => sockets.delete(s));
+      }
+      client.pipe(upstream);
+      upstream.pipe(client);
+    });
+    try {
+      await new Promise<void>((r) => proxy.listen(0, '127.0.0.1', r));
+      const proxyPort = (proxy.address() as AddressInfo).port;
+      await wb.runCommand('BEAM: Attach to Remote Node…');
+      await wb.answer('(1/4)', `localhost:${proxyPort}`);
+      await wb.answer('(2/4)', plain.node);
+      await wb.quickPick('Cookie file…');
+      await wb.answer('Path of the file holding the cookie', plain.cookieFile);
+      await wb.quickPick('local');
+      await wb.treeItem(plain.node).waitFor({ timeout: 60_000 });
+      await wb.runCommand('BEAM: Show Process…');
+      await wb.answer('pid (<0.123.0>) or registered name', 'code_server');
+      const tab = `code_server · ${plain.node}`;
+      await wb.page.locator('.tabs-container .tab', { hasText: tab }).first().waitFor({ timeout: 30_000 });
+      await wb.webview().locator('body', { hasText: 'code_server' }).first().waitFor({ timeout: 60_000 });
+
+      for (const s of [...sockets]) s.destroy();
+      await wb.page.locator('.tabs-container .tab', { hasText: `${tab} (node gone)` }).first().waitFor({ timeout: 60_000 });
+      await wb.webview().locator('body', { hasText: /is gone/ }).first().waitFor({ timeout: 30_000 });
+      const lostRow = wb.page.locator('.sidebar .monaco-list-row', { hasText: plain.node }).filter({ hasText: 'lost' }).first();
+      await lostRow.waitFor({ timeout: 30_000 });
+      await wb.screenshot('tls-08-dropped');
+      await lostRow.hover();
+      await lostRow.locator('.action-label[aria-label="Reattach"]').click();
+      await until('the node attached again through the proxy', async () => {
+        const rows = wb.page.locator('.sidebar .monaco-list-row', { hasText: plain.node });
+        return (await rows.count()) > 0 && (await rows.filter({ hasText: 'lost' }).count()) === 0 && sockets.size > 0;
+      }, 60_000);
+      // Same node instance (not restarted): the process view is reopened, live.
+      await until('the process view reopened', async () => (await wb.page.locator('.tabs-container .tab', { hasText: tab }).count()) === 1 && (await wb.page.locator('.tabs-container .tab', { hasText: '(node gone)' }).count()) === 0, 30_000);
+      await wb.webview().locator('body', { hasText: 'code_server' }).first().waitFor({ timeout: 60_000 });
+      await wb.screenshot('tls-09-reattached-after-drop');
+      await wb.runCommand('BEAM: Detach');
+      await wb.page.locator('.statusbar', { hasText: 'BEAM: not attached' }).waitFor({ timeout: 60_000 });
+    } finally {
+      for (const s of [...sockets]) s.destroy();
+      proxy.close();
+      await plain.stop();
+    }
   });
 });

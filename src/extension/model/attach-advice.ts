@@ -142,3 +142,14 @@ export function attachAdvice(node: string, err: { kind: ErrorKind; tlsIssue?: Tl
 export function stillDown(kind: ErrorKind): boolean {
   return kind === 'noSuchNode' || kind === 'unreachable' || kind === 'nodeDown' || kind === 'timeout';
 }
+
+/**
+ * Which views of a lost node to reopen once it is attached again. The node restarted when its
+ * uptime is shorter than the time since it was lost (with a second of slack): then a process view
+ * is not reopened, since its pid named a process of the previous run (another process now, or none).
+ */
+export function reopenPlan<S extends { kind: string }>(specs: S[], lostAt: number, now: number, uptimeMs: number | null): { restarted: boolean; reopen: S[]; keepStale: S[] } {
+  const restarted = uptimeMs !== null && uptimeMs < now - lostAt + 1000;
+  const reopen = specs.filter((s) => !(restarted && s.kind === 'detail'));
+  return { restarted, reopen, keepStale: specs.filter((s) => !reopen.includes(s)) };
+}

@@ -14,7 +14,7 @@ import { DistError, tlsFromFlags, tlsIssueOf, type LocalProcess, type TlsOptions
 import { tlsProblem } from '../../../src/erldist/tls';
 import { errorKindOf } from '../../../src/errors';
 import { Emitter, type IDisposable } from '../../../src/extension/lifecycle';
-import { ACTION_LABELS, attachAdvice, describeTls, savedTlsOf, stillDown, tlsFlagsOf, tlsPathProblem, tlsSettingsProblem, type FileState } from '../../../src/extension/model/attach-advice';
+import { ACTION_LABELS, attachAdvice, reopenPlan, describeTls, savedTlsOf, stillDown, tlsFlagsOf, tlsPathProblem, tlsSettingsProblem, type FileState } from '../../../src/extension/model/attach-advice';
 import { attachItems } from '../../../src/extension/model/connections';
 import { SidebarData } from '../../../src/extension/model/sidebar-data';
 import { NodeManager, type AttachTarget } from '../../../src/extension/nodes';
@@ -257,6 +257,20 @@ describe('lost nodes: listed with Reattach until reattached or forgotten', () =>
     assert.equal(nodes.forgetLost('demo@h'), false);
     assert.deepEqual(nodes.lost(), []);
     await nodes.shutdown();
+  });
+
+  it('reopens every view after a dropped connection; after a restart, not the process views (their pids named the previous run)', () => {
+    const specs = [{ kind: 'tree' }, { kind: 'detail', pid: '<0.90.0>' }, { kind: 'table', sort: 'memory' }, { kind: 'dashboard' }];
+    const lostAt = 1_000_000;
+    const dropped = reopenPlan(specs, lostAt, lostAt + 30_000, 3_600_000);
+    assert.equal(dropped.restarted, false);
+    assert.deepEqual(dropped.reopen, specs);
+    assert.deepEqual(dropped.keepStale, []);
+    const restarted = reopenPlan(specs, lostAt, lostAt + 30_000, 12_000);
+    assert.equal(restarted.restarted, true);
+    assert.deepEqual(restarted.reopen.map((s) => s.kind), ['tree', 'table', 'dashboard']);
+    assert.deepEqual(restarted.keepStale, [specs[1]]);
+    assert.equal(reopenPlan(specs, lostAt, lostAt + 30_000, null).restarted, false, 'no overview: nothing is assumed');
   });
 
   it('the attach picker offers "Remote node with TLS…" and shows a saved connection\'s TLS', () => {
