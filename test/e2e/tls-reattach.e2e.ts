@@ -5,7 +5,8 @@
 // init:stop): the sidebar lists it as lost with Reattach, its open views stay and say it is gone;
 // the node is started again under the same name, and Reattach (saved cookie in secret storage and
 // saved TLS files) attaches it and reopens the views. Last, a connection cut by a TCP proxy (the
-// node keeps running): Reattach through the same host:port reopens even the process view.
+// node keeps running): Reattach through the same host:port reopens even the process view. And
+// (issue 13) an unreachable EPMD offers host:port, which then attaches.
 import { strict as assert } from 'node:assert';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect as connectTcp, createServer, type AddressInfo, type Socket } from 'node:net';
@@ -229,6 +230,27 @@ describe('VS Code: TLS distribution in the attach dialog, and Reattach of a lost
     } finally {
       for (const s of [...sockets]) s.destroy();
       proxy.close();
+      await plain.stop();
+    }
+  });
+
+  it('issue 13: EPMD unreachable (a host that does not resolve) → "Use host:port…" → attached through the node\'s own port', async () => {
+    const plain = await startNode({});
+    try {
+      await wb.runCommand('BEAM: Attach to Remote Node…');
+      await wb.answer('(1/4)', 'bl-no-such-host.invalid');
+      await wb.answer('(2/4)', plain.node);
+      await wb.quickPick('Cookie file…');
+      await wb.answer('Path of the file holding the cookie', plain.cookieFile);
+      await wb.quickPick('local');
+      const text = await clickInToast(wb, /EPMD is not reachable/, 'Use host:port…');
+      assert.match(text, /give the node's own distribution port/);
+      await wb.answer(`Attach to ${plain.node} through host:port`, `localhost:${plain.port}`);
+      await wb.treeItem(plain.node).waitFor({ timeout: 60_000 });
+      await wb.page.locator('.statusbar', { hasText: `${plain.node} · local` }).waitFor({ timeout: 60_000 });
+      await wb.runCommand('BEAM: Detach');
+      await wb.page.locator('.statusbar', { hasText: 'BEAM: not attached' }).waitFor({ timeout: 60_000 });
+    } finally {
       await plain.stop();
     }
   });
