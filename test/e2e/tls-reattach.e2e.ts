@@ -180,7 +180,7 @@ describe('VS Code: TLS distribution in the attach dialog, and Reattach of a lost
     await until('our hidden node gone', async () => (await ourNodes(node)).length === 0, 30_000);
   });
 
-  it('the connection drops (a TCP proxy the test owns cuts it; the node keeps running): Reattach through the same host:port reopens the process view too', async () => {
+  it('the connection drops (a TCP proxy the test owns cuts it; the node keeps running): the notification\'s Reattach, through the same host:port, reopens the process view too', async () => {
     const plain = await startNode({});
     const sockets = new Set<Socket>();
     const proxy = createServer((client) => {
@@ -215,8 +215,8 @@ describe('VS Code: TLS distribution in the attach dialog, and Reattach of a lost
       const lostRow = wb.page.locator('.sidebar .monaco-list-row', { hasText: plain.node }).filter({ hasText: 'lost' }).first();
       await lostRow.waitFor({ timeout: 30_000 });
       await wb.screenshot('tls-08-dropped');
-      await lostRow.hover();
-      await lostRow.locator('.action-label[aria-label="Reattach"]').click();
+      // This time through the notification's own Reattach button.
+      await clickInToast(wb, new RegExp(`lost the connection to ${plain.node}`), 'Reattach');
       await until('the node attached again through the proxy', async () => {
         const rows = wb.page.locator('.sidebar .monaco-list-row', { hasText: plain.node });
         return (await rows.count()) > 0 && (await rows.filter({ hasText: 'lost' }).count()) === 0 && sockets.size > 0;
