@@ -115,8 +115,10 @@ describe('VS Code: TLS distribution in the attach dialog, and Reattach of a lost
     await wb.webview().locator('body', { hasText: /Memory|memory/ }).first().waitFor({ timeout: 60_000 });
 
     const oldPid = node.process.pid;
+    const stopAt = Date.now();
     await node.stop(); // rpc init:stop, then waits for the OS process to exit
     await wb.notification(new RegExp(`lost the connection to ${node.node}`), 60_000);
+    console.log(`      init:stop → "lost the connection" notification: ${((Date.now() - stopAt) / 1000).toFixed(1)} s`);
     const lostRow = wb.page.locator('.sidebar .monaco-list-row', { hasText: node.node }).filter({ hasText: 'lost' }).first();
     await lostRow.waitFor({ timeout: 30_000 });
     await wb.page.locator('.tabs-container .tab', { hasText: `Dashboard · ${node.node} (node gone)` }).first().waitFor({ timeout: 30_000 });
@@ -209,14 +211,17 @@ describe('VS Code: TLS distribution in the attach dialog, and Reattach of a lost
       await wb.page.locator('.tabs-container .tab', { hasText: tab }).first().waitFor({ timeout: 30_000 });
       await wb.webview().locator('body', { hasText: 'code_server' }).first().waitFor({ timeout: 60_000 });
 
+      const cutAt = Date.now();
       for (const s of [...sockets]) s.destroy();
       await wb.page.locator('.tabs-container .tab', { hasText: `${tab} (node gone)` }).first().waitFor({ timeout: 60_000 });
+      console.log(`      connection cut → the view says the node is gone: ${((Date.now() - cutAt) / 1000).toFixed(1)} s`);
       await wb.webview().locator('body', { hasText: /is gone/ }).first().waitFor({ timeout: 30_000 });
       const lostRow = wb.page.locator('.sidebar .monaco-list-row', { hasText: plain.node }).filter({ hasText: 'lost' }).first();
       await lostRow.waitFor({ timeout: 30_000 });
       await wb.screenshot('tls-08-dropped');
       // This time through the notification's own Reattach button.
       await clickInToast(wb, new RegExp(`lost the connection to ${plain.node}`), 'Reattach');
+      const reattachAt = Date.now();
       await until('the node attached again through the proxy', async () => {
         const rows = wb.page.locator('.sidebar .monaco-list-row', { hasText: plain.node });
         return (await rows.count()) > 0 && (await rows.filter({ hasText: 'lost' }).count()) === 0 && sockets.size > 0;
@@ -224,6 +229,7 @@ describe('VS Code: TLS distribution in the attach dialog, and Reattach of a lost
       // Same node instance (not restarted): the process view is reopened, live.
       await until('the process view reopened', async () => (await wb.page.locator('.tabs-container .tab', { hasText: tab }).count()) === 1 && (await wb.page.locator('.tabs-container .tab', { hasText: '(node gone)' }).count()) === 0, 30_000);
       await wb.webview().locator('body', { hasText: 'code_server' }).first().waitFor({ timeout: 60_000 });
+      console.log(`      Reattach clicked → attached with the process view live again: ${((Date.now() - reattachAt) / 1000).toFixed(1)} s`);
       await wb.screenshot('tls-09-reattached-after-drop');
       await wb.runCommand('BEAM: Detach');
       await wb.page.locator('.statusbar', { hasText: 'BEAM: not attached' }).waitFor({ timeout: 60_000 });
