@@ -13,7 +13,7 @@ import { pidText } from '../target/pids';
 import type { RemoteEvaluator } from '../target/remote-eval';
 import { asList, asNumber, asTuple, charlistToString } from '../target/terms';
 import { kindOf } from './process-kind';
-import type { Finding } from './rules';
+import type { Finding } from './finding';
 import { FINDING_THRESHOLDS } from './table';
 
 /** One group of sockets: those owned by processes of one name (module or registered name). */
