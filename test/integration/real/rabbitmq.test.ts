@@ -251,8 +251,10 @@ describe('real system: RabbitMQ under load', function () {
       const startedAsPrequeue = (await r.eval(STARTED_AS, { Mod: Atom.of('rabbit_prequeue') })) as number;
       assert.equal(summarizer.lastPass.trampolines, startedAsPrequeue);
       assert.ok(startedAsPrequeue * 3 < summarizer.lastPass.processes, `${startedAsPrequeue} of ${summarizer.lastPass.processes} processes`);
+      const firstPass = summarizer.lastPass;
       await summarizer.summarize();
       assert.equal(summarizer.lastPass.trampolines, 0, 'named once, never asked again');
+      console.log(`      ${firstPass.processes} processes, ${firstPass.trampolines} named by the rule: first pass one-off ${firstPass.newPidsNodeMs.toFixed(1)} ms on the node; next pass ${summarizer.lastPass.nodeMs.toFixed(1)} ms`);
       for (const q of extra) await ch.deleteQueue(q);
     } finally {
       await session.detach();
