@@ -15,7 +15,9 @@ import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { formatCount, printJson, renderTable, tableOr } from '../output';
 import { probeFlags, withAttachment } from '../attachment';
-import { clusterHot, type ClusterHotResult } from '../../core/cluster/sessions';
+import { clusterHot, clusterMonitor, type ClusterHotResult } from '../../core/cluster/sessions';
+import type { MonitorOptions } from '../../core/runs/trace';
+import path from 'node:path';
 import { clusterFlags, withCluster } from './cluster';
 import { describeTrip } from '../../core/runs/breaker';
 import { displayMfa } from '../../core/findings/thresholds';
@@ -267,6 +269,8 @@ export const monitorCommand: Command = {
       'long-gc': { type: 'number', value: 'MS', description: 'report GCs longer than this (default 100)' },
       'long-schedule': { type: 'number', value: 'MS', description: 'report time slices longer than this (default 100)' },
       'large-heap': { type: 'number', value: 'WORDS', description: 'report heaps larger than this (default 8 MB in words)' },
+      ...clusterFlags,
+      cluster: { type: 'boolean', description: 'on every member of the cluster of --node (direct connections; one session per member, merged with a node column)' },
     },
   },
   async run(ctx) {
@@ -278,6 +282,7 @@ export const monitorCommand: Command = {
       ...(numberFlag(f, 'long-schedule') !== undefined ? { longScheduleMs: numberFlag(f, 'long-schedule') as number } : {}),
       ...(numberFlag(f, 'large-heap') !== undefined ? { largeHeapWords: numberFlag(f, 'large-heap') as number } : {}),
     };
+    if (booleanFlag(f, 'cluster')) return monitorCluster(ctx, opts);
     const run = await audited<TraceResult>(
       ctx,
       'monitor',
@@ -291,3 +296,49 @@ export const monitorCommand: Command = {
     return finish(ctx, run);
   },
 };
+
+/** `monitor --cluster`: one audited session per member (saved per member), events printed with their node as they come. */
+async function monitorCluster(ctx: CommandContext, opts: MonitorOptions): Promise<ExitCode> {
+  const f = ctx.args.flags;
+  const auditFile = stringFlag(f, 'audit');
+  const saveFile = stringFlag(f, 'save');
+  const audit = fileAuditLog({ cwd: ctx.cwd, actor: { face: 'cli' }, ...(auditFile !== undefined ? { file: auditFile } : {}) });
+  const json = booleanFlag(f, 'json');
+  const width = { node: 0 };
+  const r = await withAttachment(f, ctx.output, ctx.signal, (s) =>
+    withCluster(
+      s,
+      f,
+      (view) => {
+        width.node = Math.max(...view.nodes.map((n) => n.length));
+        return clusterMonitor(view, {
+          options: opts,
+          audit,
+          stop: ctx.signal,
+          // --save FILE.json: FILE-<node>.json per member; else each in .beam-lens/sessions/.
+          save: (node) => ({ cwd: ctx.cwd, ...(saveFile !== undefined ? { file: memberFile(saveFile, node) } : {}) }),
+          onEvent: (node, e) => {
+            if (!json) ctx.output.out(`${node.padEnd(width.node)}  ${traceLine(e)}`);
+          },
+        });
+      },
+      { loadProbes: false },
+    ),
+  );
+  if (json) {
+    printJson(ctx.output, r);
+    return ExitCode.ok;
+  }
+  for (const n of r.nodes) {
+    ctx.output.err(
+      `${n.node}: ${n.status === 'ok' ? `session ended (${n.endReason ?? ''}): ${n.forwarded ?? 0} events, ${n.dropped ?? 0} dropped by the rate limit; saved ${n.session ?? '(not saved)'}` : `${n.status} (${n.error ?? ''})`}`,
+    );
+  }
+  return ExitCode.ok;
+}
+
+/** FILE.json -> FILE-<node>.json (the node's name made safe for a file name). */
+function memberFile(file: string, node: string): string {
+  const ext = path.extname(file) || '.json';
+  return `${file.slice(0, file.length - path.extname(file).length)}-${node.replace(/[^A-Za-z0-9_.-]+/g, '_')}${ext}`;
+}
