@@ -199,6 +199,47 @@ describe('cluster report and sessions from the CLI (three real nodes)', function
     }
   });
 
+  it('trace-messages: sends to another member name its node; with --cluster the receiving side is traced there and matched; all clean', async () => {
+    const sender = await a.eval('pid_to_list(whereis(bl_cs_sender)).');
+    const pid = String.fromCharCode(...(sender as number[]));
+    const audit = path.join(work, 'tm-audit.log');
+    const plain = await runCli(['trace-messages', pid, ...conn(), '--allow-trace', '--allow-probe', '--duration', '2', '--limit', '5', '--json', '--audit', audit], { cwd: work });
+    assert.equal(plain.code, 0, plain.stderr);
+    const p = JSON.parse(plain.stdout) as { events: Array<{ type: string; what: string; toNode?: string }> };
+    const sends = p.events.filter((e) => e.type === 'send');
+    assert.ok(sends.length > 0 && sends.every((e) => e.toNode === b.node && e.what.startsWith(`<${b.node}.`)), JSON.stringify(p.events.slice(0, 3)));
+    for (const n of all()) await clean(n, []);
+
+    const r = await runCli(['trace-messages', pid, ...conn(), '--cluster', '--allow-trace', '--allow-probe', '--duration', '4', '--rate', '50/1s', '--json', '--audit', audit], { cwd: work });
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as {
+      receivers: Array<{ node: string; process: string; status: string; sent: number; matched: number; note?: string }>;
+      events: Array<{ type: string; pid: string; detail: string; node?: string; sentUs?: number; timestampUs: number; toNode?: string }>;
+    };
+    assert.equal(j.receivers.length, 1, JSON.stringify(j.receivers));
+    const rx = j.receivers[0];
+    assert.equal(rx?.node, b.node);
+    assert.equal(rx?.status, 'traced', rx?.note);
+    // The receiver's tracer starts at the first send seen: the later sends are matched there.
+    assert.ok((rx?.matched ?? 0) >= 3 && (rx?.matched ?? 0) <= (rx?.sent ?? 0), JSON.stringify(rx));
+    const received = j.events.filter((e) => e.type === 'receive' && e.node === b.node);
+    assert.equal(received.length, rx?.matched);
+    for (const e of received) {
+      assert.match(e.detail, /^\{ping,\d+,<\d+\.\d+\.\d+>\}$/);
+      assert.ok(typeof e.sentUs === 'number' && e.timestampUs >= e.sentUs - 50_000, JSON.stringify(e));
+      // The same message was sent by the traced process.
+      const n = /ping,(\d+),/.exec(e.detail)?.[1];
+      assert.ok(j.events.some((s) => s.type === 'send' && s.detail.startsWith(`{ping,${n},`)), `the send of ping ${n}`);
+    }
+    const log = readFileSync(audit, 'utf8');
+    assert.ok(log.split('\n').some((l) => l.includes(b.node) && l.includes('trace-messages end')), 'the receiving side audited on its node');
+    const text = await runCli(['trace-messages', pid, ...conn(), '--cluster', '--allow-trace', '--allow-probe', '--duration', '2', '--audit', audit], { cwd: work });
+    assert.equal(text.code, 0, text.stderr);
+    assert.match(text.stdout, new RegExp(`send <${b.node.replace(/[.]/g, '\\.')}\\.\\d+\\.\\d+> .*\\(to ${b.node}\\)`));
+    assert.match(text.stdout, new RegExp(`receive .*\\(on ${b.node}, \\d+\\.\\d ms after the send\\)`));
+    for (const n of all()) await clean(n, []);
+  });
+
   it('a member that is not reachable directly: listed with what to do, while the others answer', async () => {
     // A node that does not listen (like one behind a firewall) connects out to the entry only;
     // -dist_listen false makes it hidden, so it is a member with --hidden.
