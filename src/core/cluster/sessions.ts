@@ -92,11 +92,11 @@ export interface ClusterMonitorResult {
  * error; the others go on to their own ending.
  */
 export async function clusterMonitor(view: ClusterView, req: ClusterMonitorRequest): Promise<ClusterMonitorResult> {
-  if (view.via !== 'direct') {
-    throw new BeamLensError('capability', 'the system monitor runs in the probe on each member, which needs a direct connection to it: use --via direct');
-  }
   const limits = { ...req.options, cluster: view.entry };
   requireClusterConsent(view, 'monitor', limits, req.audit);
+  if (view.via !== 'direct') {
+    throw new BeamLensError('capability', `the system monitor runs in the probe on each member, whose guardian watches BEAM Lens: that needs a direct connection to every member, and ${view.entry} only relays rpc calls to them. Use --via direct (or leave --via out with --allow-probe); members not reachable directly are then listed with what to do`);
+  }
   const started = Date.now();
   const events: Array<TraceEvent & { node: string }> = [];
   const answers = await view.ask(

@@ -144,6 +144,10 @@ describe('cluster report and sessions from the CLI (three real nodes)', function
     const audit = path.join(work, 'monitor-audit.log');
     const refused = await runCli(['monitor', ...conn(), '--cluster', '--allow-probe', '--duration', '2', '--audit', audit], { cwd: work });
     assert.equal(refused.code, 4, refused.stderr);
+    // Through the entry node there is no direct connection for the probe's guardian: a usage error saying so.
+    const viaEntry = await runCli(['monitor', ...conn(), '--cluster', '--via', 'entry', '--allow-trace', '--allow-probe', '--duration', '2', '--audit', audit], { cwd: work });
+    assert.equal(viaEntry.code, 2, viaEntry.stderr);
+    assert.match(viaEntry.stderr, /use --via direct/);
     for (const n of all()) await clean(n, []);
     const save = path.join(work, 'mon.json');
     const r = await runCli(['monitor', ...conn(), '--cluster', '--allow-trace', '--allow-probe', '--duration', '3', '--large-heap', '30000', '--rate', '20/1s', '--json', '--audit', audit, '--save', save], { cwd: work });
@@ -190,8 +194,8 @@ describe('cluster report and sessions from the CLI (three real nodes)', function
       assert.equal(r.code, 0, r.stderr);
       const j = JSON.parse(r.stdout) as { nodes: Array<{ node: string; status: string; endReason?: string; error?: string }> };
       const lost = j.nodes.find((n) => n.node === extra.node);
-      assert.notEqual(lost?.status, 'ok', JSON.stringify(lost));
-      assert.ok(lost?.error, 'says why');
+      assert.equal(lost?.status, 'unreachable', JSON.stringify(lost));
+      assert.match(lost?.error ?? '', /went down/, 'says why');
       for (const n of all()) assert.equal(j.nodes.find((x) => x.node === n.node)?.endReason, 'stopped', JSON.stringify(j.nodes));
       for (const n of all()) await clean(n, []);
     } finally {
