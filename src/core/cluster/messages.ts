@@ -145,7 +145,9 @@ async function traceAcross(view: ClusterView, entry: Attachment, req: ClusterMes
     const text = comparableText(e.detail);
     const i = state.pending.findIndex((p) => p.text === text);
     if (i < 0) return; // from another sender, or sent before we looked
-    const [sent] = state.pending.splice(0, i + 1);
+    // Sends before it that were not received (sent before we looked, or dropped by a rate limit) are given up.
+    const sent = state.pending[i];
+    state.pending.splice(0, i + 1);
     state.info.matched++;
     const matched: TraceEvent = { type: 'receive', pid: state.info.process, what: '', detail: e.detail, timestampUs: e.timestampUs, node, ...(sent ? { sentUs: sent.sentUs } : {}) };
     remoteEvents.push(matched);

@@ -175,6 +175,22 @@ describe('cluster report and sessions from the CLI (three real nodes)', function
     for (const n of all()) await clean(n, []);
   });
 
+  it('monitor --cluster on production: one consent for the cluster is the entry node\'s name typed', async () => {
+    const audit = path.join(work, 'prod-audit.log');
+    const args = ['monitor', ...conn(), '--env', 'production', '--cluster', '--allow-trace', '--allow-probe', '--duration', '1', '--json', '--audit', audit];
+    const refused = await runCli(args, { cwd: work });
+    assert.equal(refused.code, 4, refused.stderr);
+    assert.match(refused.stderr, new RegExp(`--confirm-node ${a.node}`));
+    const wrong = await runCli([...args, '--confirm-node', b.node], { cwd: work });
+    assert.equal(wrong.code, 4, wrong.stderr);
+    for (const n of all()) await clean(n, []);
+    const r = await runCli([...args, '--confirm-node', a.node], { cwd: work });
+    assert.equal(r.code, 0, r.stderr);
+    const j = JSON.parse(r.stdout) as { nodes: Array<{ node: string; status: string; endReason?: string }> };
+    assert.ok(j.nodes.length === 3 && j.nodes.every((n) => n.status === 'ok' && n.endReason === 'deadline'), JSON.stringify(j.nodes));
+    for (const n of all()) await clean(n, []);
+  });
+
   it('monitor --cluster: a member killed mid-run is reported, the others go on; Ctrl-C ends every session; every member left clean', async () => {
     const extra = await startNode({ cookieText });
     try {
@@ -233,7 +249,8 @@ describe('cluster report and sessions from the CLI (three real nodes)', function
       assert.ok(typeof e.sentUs === 'number' && e.timestampUs >= e.sentUs - 50_000, JSON.stringify(e));
       // The same message was sent by the traced process.
       const n = /ping,(\d+),/.exec(e.detail)?.[1];
-      assert.ok(j.events.some((s) => s.type === 'send' && s.detail.startsWith(`{ping,${n},`)), `the send of ping ${n}`);
+      const send = j.events.find((s) => s.type === 'send' && s.detail.startsWith(`{ping,${n},`));
+      assert.equal(send?.timestampUs, e.sentUs, `matched to the send of ping ${n}`);
     }
     const log = readFileSync(audit, 'utf8');
     assert.ok(log.split('\n').some((l) => l.includes(b.node) && l.includes('trace-messages end')), 'the receiving side audited on its node');
