@@ -261,6 +261,26 @@ describe('cluster report and sessions from the CLI (three real nodes)', function
     for (const n of all()) await clean(n, []);
   });
 
+  it('trace-messages --cluster killed with SIGKILL mid-session: both sides clean themselves (each member\'s guardian)', async () => {
+    const sender = await a.eval('pid_to_list(whereis(bl_cs_sender)).');
+    const pid = String.fromCharCode(...(sender as number[]));
+    const { child, done } = spawnCli(['trace-messages', pid, ...conn(), '--cluster', '--allow-trace', '--allow-probe', '--duration', '60', '--limit', '100000', '--rate', '5/1s', '--audit', path.join(work, 'kill-tm.log')], work);
+    try {
+      // Mid-session: the sender traced on a, the sink traced on b.
+      await waitFor(async () => {
+        for (const [n, name] of [[a, 'bl_cs_sender'], [b, 'bl_cs_sink']] as const) {
+          const flags = (await n.eval(`element(2, erlang:trace_info(whereis(${name}), flags)).`)) as unknown[];
+          if (!Array.isArray(flags) || flags.length === 0) return false;
+        }
+        return true;
+      }, 60_000, 'both sides traced', 200);
+    } finally {
+      child.kill('SIGKILL');
+    }
+    await done;
+    await Promise.all(all().map((n) => clean(n, [], 10_000)));
+  });
+
   it('a member that is not reachable directly: listed with what to do, while the others answer', async () => {
     // A node that does not listen (like one behind a firewall) connects out to the entry only;
     // -dist_listen false makes it hidden, so it is a member with --hidden.
