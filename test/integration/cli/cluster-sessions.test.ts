@@ -118,6 +118,10 @@ describe('cluster report and sessions from the CLI (three real nodes)', function
     const ids = record.result.report.sections.map((s) => s.id);
     assert.equal(new Set(ids).size, ids.length, 'section ids unique');
     assert.ok(!existsSync(path.join(work, '.beam-lens', 'audit.log')), 'read-only sampling is not audited');
+    const shown = await runCli(['session', 'show', j.session], { cwd: work });
+    assert.equal(shown.code, 0, shown.stderr);
+    assert.match(shown.stdout, new RegExp(`cluster of ${a.node} \\(3 members, reached through the entry\\)`));
+    assert.match(shown.stdout, /Application bl_cluster_app runs in different versions/);
     const text = await runCli(['report', ...conn(), '--cluster', '--duration', '1', '--out', path.join(work, 'c2.md')], { cwd: work });
     assert.equal(text.code, 0, text.stderr);
     assert.match(text.stdout, /cluster report written to .*c2\.md/);
