@@ -97,6 +97,11 @@ export class ClusterView {
    * The members this view reaches, each with its attachment (the entry's own for the entry), and
    * those it could not connect to with their failure.
    */
+  /** Why a member could not be connected to (direct), or undefined. */
+  failureOf(node: string): string | undefined {
+    return this.members.find((m) => m.node === node)?.failure?.error;
+  }
+
   get reachable(): Array<{ node: string; session: Attachment }> {
     return this.members.filter((m) => !m.failure).map((m) => ({ node: m.node, session: m.session }));
   }

@@ -110,7 +110,10 @@ async function traceAcross(view: ClusterView, entry: Attachment, req: ClusterMes
     };
     const session = members.get(node);
     if (view.via !== 'direct') return why(`${node} is reached through ${entry.node}: tracing its side needs a direct connection (use --via direct)`);
-    if (!session) return why(`${node} is not a member BEAM Lens reaches directly (see the cluster's members for why)`);
+    if (!session) {
+      const failure = view.failureOf(node);
+      return why(failure !== undefined ? `${node} is ${failure}` : `${node} is not a member of the cluster of ${entry.node} (a hidden node? add --hidden)`);
+    }
     const busy = tracedOn.get(node);
     if (busy !== undefined) return why(`the receiving side of ${busy} is already traced on ${node} (one tracer per node)`);
     const local = localPidText(state.info.process);

@@ -290,7 +290,8 @@ describe('cluster report and sessions from the CLI (three real nodes)', function
     // -dist_listen false makes it hidden, so it is a member with --hidden.
     const name = uniqueName('nolisten');
     const node = `${name}@${shortHost()}`;
-    const child = spawn('erl', ['-sname', name, '-setcookie', cookieText, '-dist_listen', 'false', '-noshell', '-noinput', '-eval', `true = net_kernel:connect_node('${a.node}').`], { stdio: 'ignore' });
+    const boot = `true = net_kernel:connect_node('${a.node}'), register(bl_nl_sink, spawn(fun L() -> receive _ -> L() end end)).`;
+    const child = spawn('erl', ['-sname', name, '-setcookie', cookieText, '-dist_listen', 'false', '-noshell', '-noinput', '-eval', boot], { stdio: 'ignore' });
     try {
       await waitFor(async () => (await a.eval('lists:member(N, nodes(connected)).', { N: Atom.of(node) })) === Atom.of('true'), 30_000, `${node} connected to the entry`);
       const viaEntry = await runCli(['cluster', ...conn(), '--hidden', '--json'], { cwd: work });
@@ -304,6 +305,21 @@ describe('cluster report and sessions from the CLI (three real nodes)', function
       assert.equal(nl?.status, 'unreachable', JSON.stringify(nl));
       assert.match(nl?.error ?? '', /not reachable directly: .*EPMD \(port 4369\).*--via entry/);
       for (const n of all()) assert.equal(j.nodes.find((x) => x.node === n.node)?.endReason, 'deadline');
+      for (const n of all()) await clean(n, []);
+      // Sends to it are shown with its node; its receiving side cannot be traced, and the trace says why.
+      const sender = (await a.eval(`pid_to_list(spawn(fun L() -> {bl_nl_sink, N} ! {hello, self()}, receive stop -> ok after 100 -> L() end end)).`, { N: Atom.of(node) })) as number[];
+      const pid = String.fromCharCode(...sender);
+      try {
+        const t = await runCli(['trace-messages', pid, ...conn(), '--cluster', '--hidden', '--allow-trace', '--allow-probe', '--duration', '2', '--json', '--audit', path.join(work, 'nl-audit.log')], { cwd: work });
+        assert.equal(t.code, 0, t.stderr);
+        const tj = JSON.parse(t.stdout) as { receivers: Array<{ node: string; status: string; sent: number; note?: string }>; events: Array<{ type: string; toNode?: string }> };
+        assert.ok(tj.events.some((e) => e.type === 'send' && e.toNode === node), JSON.stringify(tj.events.slice(0, 3)));
+        assert.equal(tj.receivers.length, 1, JSON.stringify(tj.receivers));
+        assert.equal(tj.receivers[0]?.status, 'not-traced');
+        assert.match(tj.receivers[0]?.note ?? '', /not reachable directly: .*EPMD/);
+      } finally {
+        await a.eval('list_to_pid(P) ! stop.', { P: sender });
+      }
       for (const n of all()) await clean(n, []);
     } finally {
       child.kill('SIGKILL');
