@@ -90,7 +90,7 @@ describe('leak trends on the demo node (DEMO_EVIDENCE=1)', function () {
     assert.match(r.stdout, /\[(critical|warning|info)\] Atoms grow by/);
   });
 
-  it('the MCP tool leak_trends gives the same findings, and refuses a window too short for a trend', async () => {
+  it('the MCP tools leak_trends and report {trends: true} give the same findings (the report charts them), and refuse a window too short for a trend', async () => {
     const mcp = await startMcp({ args: ['--node', demo.node, '--cookie-file', demo.cookieFile] });
     try {
       const r = await mcp.call('leak_trends', { durationS: 12, intervalS: 2 });
@@ -101,6 +101,17 @@ describe('leak trends on the demo node (DEMO_EVIDENCE=1)', function () {
       const short = await mcp.call('leak_trends', { durationS: 20, intervalS: 10 });
       assert.equal(short.isError, true);
       assert.match(text(short), /at least 5 samples: 20 s at one sample every 10 s gives 3/);
+      // The report tool with trends: the same watch over the report's window, charted in the resource.
+      const rep = await mcp.call('report', { durationS: 12, trends: true });
+      const rd = data<{ report: { uri: string }; findings: Array<{ id: string }> }>(rep);
+      assert.ok(rd.findings.some((f) => f.id === 'atom-leak:atoms'), text(rep));
+      const res = await mcp.client.readResource({ uri: rd.report.uri });
+      const md = res.contents[0] && 'text' in res.contents[0] ? res.contents[0].text : '';
+      assert.match(md, /## Leak trends\n\nWatched for 1[12](\.\d)? s/);
+      assert.match(md, /\| projection \| atom table full in [\d.]+ (h|days|min) \|/);
+      const tooShort = await mcp.call('report', { durationS: 5, trends: true });
+      assert.equal(tooShort.isError, true);
+      assert.match(text(tooShort), /a trend needs a window of at least 10 s/);
     } finally {
       await mcp.close();
     }
