@@ -217,5 +217,7 @@ export function renderReportDocument<E extends N, N>(doc: ReportDocument, dom: D
 /** The line above the report: node, when it was built, how many findings. */
 export function reportMeta(doc: ReportDocument, formatTime: (iso: string) => string): string {
   const n = doc.findingCounts.total;
-  return `${doc.node} · generated ${formatTime(doc.generatedAt)} · ${n} ${n === 1 ? 'finding' : 'findings'}`;
+  // A document without a findings section (the editor's telemetry view) does not count findings.
+  const counted = doc.sections.some((s) => s.id === 'findings') ? ` · ${n} ${n === 1 ? 'finding' : 'findings'}` : '';
+  return `${doc.node} · generated ${formatTime(doc.generatedAt)}${counted}`;
 }

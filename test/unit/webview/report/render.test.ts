@@ -180,5 +180,7 @@ describe('report webview: DOM from the report document', () => {
     assert.equal(reportMeta(doc(), (iso) => iso.slice(11, 16)), 'demo@host · generated 10:00 · 2 findings');
     const one = { ...doc(), findingCounts: { critical: 0, warning: 0, info: 1, total: 1 } };
     assert.equal(reportMeta(one, () => 'now'), 'demo@host · generated now · 1 finding');
+    // The telemetry view's document has no findings section: no count.
+    assert.equal(reportMeta({ ...one, sections: one.sections.filter((x) => x.id !== 'findings') }, () => 'now'), 'demo@host · generated now');
   });
 });
