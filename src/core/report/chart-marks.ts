@@ -53,6 +53,8 @@ export function formatValue(v: number, unit: NumberUnit): string {
       return v >= 1024 * 1024 * 1024 ? `${round(v / 1024 ** 3)} GiB` : v >= 1024 * 1024 ? `${round(v / 1024 ** 2)} MiB` : v >= 1024 ? `${round(v / 1024)} KiB` : `${Math.round(v)} B`;
     case 'percent':
       return `${round(v)}%`;
+    case 'microseconds':
+      return v >= 1_000_000 ? `${round(v / 1_000_000)} s` : v >= 1000 ? `${round(v / 1000)} ms` : `${round(v)} µs`;
     case 'count':
     case 'per-second':
       return Math.abs(v) >= 1e6 ? `${round(v / 1e6)}M` : Math.abs(v) >= 1e4 ? `${round(v / 1e3)}k` : `${round(v)}`;

@@ -82,8 +82,8 @@ export interface TableColumn {
   type: ColumnType;
 }
 
-/** `percent` values are 0..100. */
-export type NumberUnit = 'count' | 'bytes' | 'per-second' | 'percent';
+/** `percent` values are 0..100; `microseconds` are durations (telemetry percentiles). */
+export type NumberUnit = 'count' | 'bytes' | 'per-second' | 'percent' | 'microseconds';
 
 export type TableCell =
   | { kind: 'text'; text: string }
@@ -223,6 +223,13 @@ export function count(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** Microseconds as the report shows them: "850 µs", "5.1 ms", "1.2 s". */
+export function micros(v: number): string {
+  if (v >= 1_000_000) return `${(v / 1_000_000).toFixed(v >= 10_000_000 ? 0 : 1)} s`;
+  if (v >= 1000) return `${(v / 1000).toFixed(v >= 100_000 ? 0 : 1)} ms`;
+  return `${v.toFixed(v >= 10 ? 0 : 1)} µs`;
+}
+
 export function numberCell(value: number, unit: NumberUnit): TableCell {
-  return { kind: 'number', value, unit, display: unit === 'bytes' ? mib(value) : unit === 'percent' ? `${value.toFixed(1)}%` : count(value) };
+  return { kind: 'number', value, unit, display: unit === 'bytes' ? mib(value) : unit === 'percent' ? `${value.toFixed(1)}%` : unit === 'microseconds' ? micros(value) : count(value) };
 }

@@ -2,7 +2,7 @@
 // node and their events, read-only; with consent, what a temporary handler counted over the
 // report's window: events per second and p50/p95/p99/max of duration-like measurements.
 import type { TelemetryListing, TelemetryWatchResult } from '../runs/telemetry';
-import { REPORT_DOCUMENT_VERSION, code, count, numberCell, paragraph, section, strong, text, type ReportBlock, type ReportDocument, type ReportSection, type TableCell } from './document';
+import { REPORT_DOCUMENT_VERSION, code, count, micros, numberCell, paragraph, section, strong, text, type ReportBlock, type ReportChart, type ReportDocument, type ReportSection, type TableCell } from './document';
 
 /** What the report knows of telemetry on the node. */
 export interface ReportTelemetry {
@@ -19,12 +19,35 @@ export const REPORT_HANDLER_ROWS = 50;
 const plain = (t: string): TableCell => ({ kind: 'text', text: t });
 const mono = (t: string): TableCell => ({ kind: 'code', text: t });
 
-/** Microseconds as the tables show them: "850 µs", "5.1 ms", "1.2 s". */
+/** Microseconds as the tables show them: "850 µs", "5.1 ms", "1.2 s" (empty when not measured). */
 export function formatMicros(v: number | undefined): string {
-  if (v === undefined) return '';
-  if (v >= 1_000_000) return `${(v / 1_000_000).toFixed(v >= 10_000_000 ? 0 : 1)} s`;
-  if (v >= 1000) return `${(v / 1000).toFixed(v >= 100_000 ? 0 : 1)} ms`;
-  return `${v.toFixed(v >= 10 ? 0 : 1)} µs`;
+  return v === undefined ? '' : micros(v);
+}
+
+/** Duration rows charted at most (the slowest by p99; the table has them all). */
+export const TELEMETRY_CHART_ROWS = 8;
+
+/** p50/p95/p99 of the duration-like measurements as grouped bars, the slowest by p99 first; null when none was measured. */
+export function telemetryChart(w: TelemetryWatchResult): ReportChart | null {
+  const rows = w.events
+    .flatMap((e) => e.measurements.filter((m) => m.duration && m.p50Us !== undefined && m.p95Us !== undefined && m.p99Us !== undefined).map((m) => ({ e, m, several: e.measurements.filter((x) => x.duration).length > 1 })))
+    .sort((a, b) => (b.m.p99Us ?? 0) - (a.m.p99Us ?? 0) || a.e.event.localeCompare(b.e.event))
+    .slice(0, TELEMETRY_CHART_ROWS);
+  if (rows.length === 0) return null;
+  const categories = rows.map((r) => (r.several ? `${r.e.event} ${r.m.key}` : r.e.event));
+  const series = (['p50Us', 'p95Us', 'p99Us'] as const).map((k) => ({ label: k.slice(0, 3), points: rows.map((r, i): [number, number] => [i, r.m[k] ?? 0]) }));
+  return {
+    id: 'telemetry',
+    shape: 'bars',
+    title: `Telemetry durations over ${(w.durationMs / 1000).toFixed(1)} s: p50, p95, p99 per event`,
+    x: { label: 'event (the slowest by p99)', unit: 'category', categories },
+    y: { label: 'duration', unit: 'microseconds' },
+    series,
+    fallback: {
+      columns: [{ label: 'Event', type: 'text' }, { label: 'Measurement', type: 'text' }, { label: 'p50', type: 'number' }, { label: 'p95', type: 'number' }, { label: 'p99', type: 'number' }],
+      rows: rows.map((r) => [mono(r.e.event), plain(r.m.key), numberCell(r.m.p50Us ?? 0, 'microseconds'), numberCell(r.m.p95Us ?? 0, 'microseconds'), numberCell(r.m.p99Us ?? 0, 'microseconds')]),
+    },
+  };
 }
 
 /** The watch as table rows: one per event and duration-like measurement (events without one get a single row). */
@@ -77,6 +100,8 @@ export function telemetrySection(t: ReportTelemetry): ReportSection {
         },
       },
     );
+    const chart = telemetryChart(w);
+    if (chart) blocks.push({ kind: 'chart', chart });
   }
   if (t.note) blocks.push(paragraph(t.note));
   return section('telemetry', 'Telemetry', blocks);

@@ -51,7 +51,7 @@ function oneOf<T extends string>(x: unknown, where: string, values: readonly T[]
 }
 
 const SEVERITIES = ['info', 'warning', 'critical'] as const;
-const UNITS = ['count', 'bytes', 'per-second', 'percent'] as const;
+const UNITS = ['count', 'bytes', 'per-second', 'percent', 'microseconds'] as const;
 
 function span(x: unknown, where: string): TextSpan {
   const o = obj(x, where);

@@ -196,6 +196,9 @@ describe('telemetry (the real library on a test node)', function () {
     assert.match(md, /\| `test_app\.other\.done` \| [\d,]+ \| [\d,]+ \| duration \| (4\.9|5\.0|5\.1) ms \| (4\.9|5\.0|5\.1) ms \| (4\.9|5\.0|5\.1) ms \| (4\.9|5\.0|5\.1) ms \|/);
     assert.match(md, /\| `test_app\.work\.stop` \| [\d,]+ \| [\d,]+ \| duration \| [\d.]+ ms \|/);
     assert.ok(!md.includes('need consent'), 'no consent note once counted');
+    // And charted: p50/p95/p99 per event next to the Markdown.
+    assert.ok(md.includes('](traced.charts/telemetry.svg)'), 'the telemetry chart linked');
+    assert.match(readFileSync(path.join(work, 'traced.charts', 'telemetry.svg'), 'utf8'), /<title id="title">Telemetry durations over 2\.\d s: p50, p95, p99 per event<\/title>/);
     // Our handler detached, the watcher gone, the probe unloaded. (The hot-function count of the
     // same run loads the modules of the node's own applications to set call_count on them — here
     // telemetry's unloaded telemetry_pt/telemetry_test — so loaded modules are not compared.)

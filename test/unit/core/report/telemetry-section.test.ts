@@ -5,7 +5,9 @@ import { strict as assert } from 'node:assert';
 import { buildReport } from '../../../../src/core/report/build';
 import { renderReportMarkdown } from '../../../../src/core/report/markdown';
 import { readReportDocument } from '../../../../src/core/report/validate';
-import { formatMicros, telemetrySection, telemetryWatchRows } from '../../../../src/core/report/telemetry-section';
+import { formatMicros, telemetryChart, telemetrySection, telemetryWatchRows } from '../../../../src/core/report/telemetry-section';
+import { chartSvg } from '../../../../src/core/report/chart-svg';
+import { parseXml, xmlElements, xmlText } from './xml';
 import { TELEMETRY_CONSENT_NOTE } from '../../../../src/core/report/gather';
 import type { TelemetryListing, TelemetryWatchResult } from '../../../../src/core/runs/telemetry';
 import { HOSTILE, reportSamples } from './fixture';
@@ -63,6 +65,21 @@ describe('report: telemetry section', () => {
     const doc = buildReport({ samples: reportSamples(), findings: [], env: 'local', probe: true, telemetry: { listing, watch } });
     assert.deepEqual(doc.sections.map((x) => x.id).slice(-2), ['telemetry', 'appendix']);
     assert.deepEqual(readReportDocument(JSON.parse(JSON.stringify(doc))), doc);
+  });
+
+  it('charts p50/p95/p99 per duration measurement, the slowest first, as valid SVG with ms ticks', () => {
+    const chart = telemetryChart(watch);
+    assert.ok(chart);
+    assert.equal(chart.id, 'telemetry');
+    assert.deepEqual(chart.x.categories, ['my_app.repo.query total_time', 'my_app.repo.query idle_time']);
+    assert.deepEqual(chart.series.map((x) => [x.label, x.points]), [['p50', [[0, 850], [1, 10]]], ['p95', [[0, 2300], [1, 20]]], ['p99', [[0, 5067], [1, 30]]]]);
+    assert.deepEqual(chart.fallback.rows[0]?.map((c) => (c.kind === 'number' ? c.display : c.kind === 'rich' ? '' : c.text)), ['my_app.repo.query', 'total_time', '850 µs', '2.3 ms', '5.1 ms']);
+    const root = parseXml(chartSvg(chart));
+    assert.equal(xmlElements(root, 'rect').length, 2 * 3 + 3, 'three bars per row and three legend swatches');
+    assert.ok(xmlElements(root, 'text').map(xmlText).some((t) => /^\d+ ms$/.test(t)), 'ticks in ms');
+    // In the section, after the table; no chart when nothing duration-like was measured.
+    assert.ok(telemetrySection({ listing, watch }).blocks.some((b) => b.kind === 'chart'));
+    assert.equal(telemetryChart({ ...watch, events: [watch.events[1] as (typeof watch.events)[number]] }), null);
   });
 
   it('says what is missing: no consent, no telemetry on the node', () => {
