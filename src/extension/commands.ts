@@ -4,7 +4,7 @@
 import * as vscode from 'vscode';
 import type { IntrusiveAction } from '../core/attach/consent';
 import type { ProcessSort } from '../core/inspect/processes';
-import type { TreeFocus } from '../protocol/webview';
+import type { ClusterNodeView, TreeFocus } from '../protocol/webview';
 import { runHotFunctions, type HotResult } from '../core/runs/hot';
 import { watchMailboxes } from '../core/runs/mailbox-watch';
 import { listNodes } from '../erldist';
@@ -12,7 +12,7 @@ import { formatModule } from '../etf';
 import { attachFromList, attachRemote, chooseEnvironment, errorText, kindOf, type AttachDeps } from './attach-flow';
 import { askConsent } from './consent';
 import type { Log } from './log';
-import { appOf, findingOf, focusOf, moduleOf, nodeOf, pidOf, sortOf } from './model/args';
+import { appOf, clusterViewOf, findingOf, focusOf, memberOf, moduleOf, nodeOf, pidOf, sortOf } from './model/args';
 import { describeDetach } from './node-scope';
 import type { AttachedNode, NodeManager } from './nodes';
 import { runSession, traceMessages, withCancellableProgress, type SessionDeps } from './sessions';
@@ -26,6 +26,8 @@ export interface CommandContext extends AttachDeps, SessionDeps {
     table(n: AttachedNode, initial: { filter?: string; sort?: ProcessSort }): void;
     detail(n: AttachedNode, pid: string): void;
     dashboard(n: AttachedNode): void;
+    cluster(n: AttachedNode): void;
+    member(entry: AttachedNode, member: string, view: ClusterNodeView): Promise<void>;
     report(n: AttachedNode, options: { findingId?: string; regenerate?: boolean }): Promise<void>;
   };
   refreshSidebar(): Promise<void>;
@@ -100,6 +102,18 @@ export const COMMANDS = {
     if (pid) c.panels.detail(n, pid);
   }),
   'beamLens.showDashboard': onNode(async (c, n) => c.panels.dashboard(n)),
+  'beamLens.showCluster': onNode(async (c, n) => {
+    if (n.through !== undefined) return c.panels.cluster(c.nodes.get(n.through) ?? n);
+    if ((await c.nodes.refreshMembers(n)).length === 0) {
+      return void vscode.window.showInformationMessage(`BEAM Lens: ${n.node} is not connected to other nodes (its nodes() is empty): there is no cluster to show.`);
+    }
+    c.panels.cluster(n);
+  }),
+  'beamLens.openClusterMember': onNode(async (c, n, arg) => {
+    const member = memberOf(arg);
+    if (!member) throw new Error('which member? (the command takes {node: ENTRY, member: NODE})');
+    await c.panels.member(n, member, clusterViewOf(arg) ?? 'overview');
+  }),
   'beamLens.generateReport': onNode((c, n) => c.panels.report(n, { regenerate: true })),
   'beamLens.showFinding': onNode((c, n, arg) => {
     const findingId = findingOf(arg);

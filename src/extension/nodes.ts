@@ -10,6 +10,8 @@ import { factsFromDiagnosis } from '../core/facts/saved-facts';
 import type { RuntimeFacts } from '../protocol/lsp';
 import { Disposable, Emitter, type Event } from './lifecycle';
 import { AttachedNode, type AttachTarget, type DetachOutcome, type RunningTask } from './node-scope';
+import { memberThroughEntry } from '../core/cluster/cluster';
+import { NodeCluster, memberNames } from './cluster';
 
 /** The window of the sidebar's scheduler-utilization sample (the sidebar says so). */
 export const SIDEBAR_UTILIZATION_MS = 500;
@@ -27,7 +29,7 @@ export interface NodeManagerDeps {
 }
 
 /** What changed: a node's data (refresh) or the list of nodes (undefined). */
-export type NodeChange = { node: AttachedNode; what: 'data' | 'sorts' | 'findings' } | undefined;
+export type NodeChange = { node: AttachedNode; what: 'data' | 'sorts' | 'findings' | 'cluster' } | undefined;
 
 export class NodeManager extends Disposable {
   private readonly nodes = new Map<string, AttachedNode>();
@@ -78,6 +80,16 @@ export class NodeManager extends Disposable {
       throw new Error('BEAM Lens is shutting down');
     }
     const n = new AttachedNode(session, target);
+    this.adopt(n);
+    this.deps.info(`attached to ${name}${name !== target.node ? ` (picked as ${target.node})` : ''} (${target.env})`);
+    this.changed.fire(undefined);
+    return n;
+  }
+
+  /** Registers a node's scope and detaches it when its connection closes. */
+  private adopt(n: AttachedNode): void {
+    const name = n.node;
+    const session = n.session;
     this.nodes.set(name, n);
     n.own(n.onDidChangeTasks(() => this.tasksChanged.fire()));
     n.own(
@@ -88,9 +100,49 @@ export class NodeManager extends Disposable {
         void this.detach(name);
       }),
     );
-    this.deps.info(`attached to ${name}${name !== target.node ? ` (picked as ${target.node})` : ''} (${target.env})`);
+  }
+
+  /**
+   * A member of `entry`'s cluster as a node of its own, reached through the entry's distribution
+   * (nothing opened to it): its views work as any node's (read-only; tracing and the probe need a
+   * direct attach). Owned by the entry: detaching the entry detaches it first. A member attached
+   * by itself already is returned as it is.
+   */
+  openMember(entry: AttachedNode, member: string): { node: AttachedNode; opened: boolean } {
+    const existing = this.nodes.get(member);
+    if (existing) return { node: existing, opened: false };
+    if (entry.isClosed || this.nodes.get(entry.node) !== entry) throw new Error(`${entry.node} is not attached any more`);
+    if (entry.through !== undefined) throw new Error(`${entry.node} is itself reached through ${entry.through}: open its members from ${entry.through}'s cluster`);
+    const session = memberThroughEntry(entry.session, member);
+    const n = new AttachedNode(session, { node: member, env: entry.env, cookie: entry.target.cookie }, undefined, entry.node);
+    this.adopt(n);
+    entry.ownClose(async () => {
+      await this.detach(member);
+    });
+    this.deps.info(`opened ${member} through ${entry.node} (${entry.env})`);
     this.changed.fire(undefined);
-    return n;
+    return { node: n, opened: true };
+  }
+
+  /** The cluster of an attached node, opened on first use and owned by its scope. */
+  clusterOf(n: AttachedNode): NodeCluster {
+    if (n.cluster && !n.cluster.isClosed) return n.cluster;
+    if (n.through !== undefined) throw new Error(`${n.node} is reached through ${n.through}: its cluster is ${n.through}'s`);
+    if (n.isClosed) throw new Error(`${n.node} is being detached`);
+    const cluster = new NodeCluster(n.session);
+    n.cluster = cluster;
+    n.ownClose(() => cluster.close());
+    return cluster;
+  }
+
+  /** Asks every member of the node's cluster for its state; fires a 'cluster' change. Errors stay on the cluster. */
+  async refreshCluster(n: AttachedNode): Promise<void> {
+    try {
+      await this.clusterOf(n).refreshOverview();
+    } catch {
+      // kept in cluster.lastError, shown by the sidebar and the cluster view
+    }
+    if (this.nodes.get(n.node) === n) this.changed.fire({ node: n, what: 'cluster' });
   }
 
   /** Closes the node's scope (awaiting the target's cleanup) and says what happened; null if not attached. */
@@ -124,7 +176,17 @@ export class NodeManager extends Disposable {
     } catch (err) {
       n.lastError = err instanceof Error ? err.message : String(err);
     }
+    if (n.lastError === null) await this.refreshMembers(n, false);
     if (this.nodes.get(n.node) === n) this.changed.fire({ node: n, what: 'data' });
+  }
+
+  /** The other nodes of its cluster (its nodes()); a member reached through an entry belongs to the entry's cluster. */
+  async refreshMembers(n: AttachedNode, fire = true): Promise<string[]> {
+    if (n.through !== undefined) return [];
+    const before = (n.members ?? []).join('\n');
+    n.members = await memberNames(n.session).catch(() => n.members);
+    if (fire && (n.members ?? []).join('\n') !== before && this.nodes.get(n.node) === n) this.changed.fire({ node: n, what: 'data' });
+    return n.members ?? [];
   }
 
   /** The top 10 by one sort, for the sidebar section; fires a 'sorts' change (that section only). */
@@ -155,8 +217,9 @@ export class NodeManager extends Disposable {
     this.changed.fire({ node: n, what: 'findings' });
   }
 
-  refreshViews(n: AttachedNode): void {
-    this.changed.fire({ node: n, what: 'data' });
+  /** Tells the views a node's data changed ('cluster': its cluster overview, read by someone else). */
+  refreshViews(n: AttachedNode, what: 'data' | 'cluster' = 'data'): void {
+    if (this.nodes.get(n.node) === n) this.changed.fire({ node: n, what });
   }
 
   setHot(n: AttachedNode, hot: HotResult): void {

@@ -11,6 +11,7 @@ import { RepeatingTimer } from './lifecycle';
 import { SidebarData } from './model/sidebar-data';
 import {
   SORT_LABELS,
+  clusterDescription,
   overviewStats,
   processDescription,
   processLabel,
@@ -71,12 +72,19 @@ export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Dis
         return t;
       }
       case 'section': {
-        const labels = { overview: 'Overview', applications: 'Applications', processes: 'Processes', findings: 'Findings', sessions: 'Sessions' } as const;
-        const icons = { overview: 'dashboard', applications: 'type-hierarchy', processes: 'list-ordered', findings: 'lightbulb', sessions: 'history' } as const;
+        const labels = { overview: 'Overview', cluster: 'Cluster', applications: 'Applications', processes: 'Processes', findings: 'Findings', sessions: 'Sessions' } as const;
+        const icons = { overview: 'dashboard', cluster: 'server', applications: 'type-hierarchy', processes: 'list-ordered', findings: 'lightbulb', sessions: 'history' } as const;
         const t = new vscode.TreeItem(labels[item.section], item.section === 'applications' || item.section === 'overview' ? vscode.TreeItemCollapsibleState.Expanded : collapsed);
         t.iconPath = new vscode.ThemeIcon(icons[item.section]);
         t.id = `${item.node}:${item.section}`;
         if (item.section === 'overview') t.command = { command: 'beamLens.showDashboard', title: 'Dashboard', arguments: [{ node: item.node }] };
+        if (item.section === 'cluster') {
+          const n = this.nodes.get(item.node);
+          t.description = clusterDescription(n?.cluster?.overview ?? null, n?.members ?? []);
+          t.tooltip = 'The cluster of this node, read through its own distribution (nothing is opened to the members). Click for the cluster view.';
+          t.contextValue = 'beamCluster';
+          t.command = { command: 'beamLens.showCluster', title: 'Show Cluster', arguments: [{ node: item.node }] };
+        }
         return t;
       }
       case 'stat': {
@@ -136,6 +144,17 @@ export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Dis
         t.tooltip = `${f.evidence.join('\n')}\n\n${f.recommendation}`;
         t.iconPath = new vscode.ThemeIcon(f.severity === 'info' ? 'info' : 'warning', f.severity === 'critical' ? new vscode.ThemeColor('errorForeground') : undefined);
         t.command = { command: 'beamLens.showFinding', title: 'Show finding', arguments: [{ node: item.node, findingId: f.id }] };
+        return t;
+      }
+      case 'member': {
+        const t = new vscode.TreeItem(item.member, none);
+        t.description = item.description;
+        t.tooltip = item.tooltip;
+        const color = item.health === 'down' ? new vscode.ThemeColor('disabledForeground') : item.health === 'warning' ? new vscode.ThemeColor('editorWarning.foreground') : new vscode.ThemeColor('testing.iconPassed');
+        t.iconPath = new vscode.ThemeIcon(item.health === 'down' ? 'debug-disconnect' : 'vm', color);
+        t.id = `${item.node}:member:${item.member}`;
+        t.contextValue = 'beamClusterMember';
+        if (item.health !== 'down') t.command = { command: 'beamLens.openClusterMember', title: 'Open member', arguments: [{ node: item.node, member: item.member }] };
         return t;
       }
       case 'session': {

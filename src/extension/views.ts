@@ -6,6 +6,7 @@ import * as vscode from 'vscode';
 import { walkTree, type ApplicationTree, type TreeNode } from '../core/inspect/tree';
 import {
   assertNever,
+  type ClusterNodeView,
   type DashboardSample,
   type DashboardToHost,
   type DetailToHost,
@@ -28,6 +29,8 @@ export interface ViewContext {
   openDetail(n: AttachedNode, pid: string): void;
   openTree(n: AttachedNode, focus?: TreeFocus): void;
   traceMessages(n: AttachedNode, pid: string): Promise<void>;
+  /** Opens a view of a member of `entry`'s cluster (the entry itself, or a member reached through it). */
+  openMember(entry: AttachedNode, member: string, view: ClusterNodeView | { pid: string }): Promise<void>;
 }
 
 export function errorText(err: unknown): string {

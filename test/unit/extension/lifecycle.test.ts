@@ -230,6 +230,46 @@ describe('extension lifecycle: the node manager', () => {
   });
 });
 
+describe('extension lifecycle: cluster members reached through an entry node', () => {
+  it('a member opened from the entry is a node of its own, owned by the entry: detaching the entry detaches it first', async () => {
+    const a = new FakeConnection('a@h');
+    const nodes = new NodeManager({ attach: async () => new Attachment(a, { env: 'staging' }), info: () => undefined, warn: () => undefined, lost: () => undefined });
+    const entry = await nodes.attach(target('a@h'));
+    const { node: member, opened } = nodes.openMember(entry, 'b@h');
+    assert.equal(opened, true);
+    assert.equal(member.node, 'b@h');
+    assert.equal(member.through, 'a@h');
+    assert.equal(member.env, 'staging', 'a member shares the entry\'s environment tag');
+    assert.equal(nodes.get('b@h'), member);
+    assert.equal(nodes.openMember(entry, 'b@h').node, member, 'opened once');
+    assert.throws(() => nodes.openMember(member, 'c@h'), /reached through a@h/);
+    const clock = new FakeClock();
+    member.own(new RepeatingTimer(async () => undefined, () => 100, clock));
+    const order: Array<[string, boolean]> = [];
+    nodes.onDidDetach((o) => order.push([o.node, a.isOpen]));
+    const outcome = await nodes.detach('a@h');
+    assert.deepEqual(order, [['b@h', true], ['a@h', false]], 'the member is detached while the entry\'s connection is still open, then the entry');
+    assert.deepEqual(outcome?.problems, []);
+    assert.equal(clock.pending, 0, 'the member\'s timers are gone');
+    assert.equal(nodes.list().length, 0);
+    assert.equal(a.closeCalls, 1, 'only the entry\'s own connection is closed');
+  });
+
+  it('detaching a member alone closes nothing and says so truthfully', async () => {
+    const a = new FakeConnection('a@h');
+    const nodes = new NodeManager({ attach: async () => new Attachment(a, { env: 'local' }), info: () => undefined, warn: () => undefined, lost: () => undefined });
+    const entry = await nodes.attach(target('a@h'));
+    nodes.openMember(entry, 'b@h');
+    const o = await nodes.detach('b@h');
+    assert.ok(o);
+    assert.deepEqual(o.problems, []);
+    assert.equal(o.through, 'a@h');
+    assert.equal(a.isOpen, true, 'the entry stays attached');
+    assert.match(describeDetach(o), /reached through a@h, so no connection of ours to close; nothing of ours is left on it/);
+    await nodes.shutdown();
+  });
+});
+
 describe('extension commands: one table', () => {
   it('registers exactly the commands package.json contributes', async () => {
     const pkg = JSON.parse(readFileSync(path.join(__dirname, '../../../package.json'), 'utf8')) as { contributes: { commands: Array<{ command: string }> } };
