@@ -23,15 +23,22 @@ const SORTS: ReadonlyArray<[ProcessSort, string]> = [
   ['reductions', 'reductions'],
 ];
 let sort: ProcessSort = 'memory';
+/** The sort the user clicked and whose page has not come yet (null: show whatever the host sends). */
+let asked: ProcessSort | null = null;
 const sortButtons = SORTS.map(([s, label]) =>
   h('button', { class: 'secondary', dataset: { sort: s }, aria: { pressed: String(s === sort) }, on: { click: () => askProcesses(s) } }, label),
 );
 const procs = h('section', { class: 'procs' }, h('p', { class: 'muted' }, 'Asking every member for its top processes…'));
 const procsToolbar = h('div', { class: 'procs-toolbar' }, h('h2', {}, 'Top processes in the cluster'), ...sortButtons);
 
-function askProcesses(s: ProcessSort): void {
+function showSort(s: ProcessSort): void {
   sort = s;
   for (const b of sortButtons) b.setAttribute('aria-pressed', String(b.dataset.sort === s));
+}
+
+function askProcesses(s: ProcessSort): void {
+  asked = s;
+  showSort(s);
   vs.post({ type: 'processes', sort: s });
 }
 
@@ -49,8 +56,11 @@ vs.listen((m: Exclude<HostToCluster, { type: 'error' }>) => {
       break;
     }
     case 'processes':
-      // A page of another sort (an answer that arrived after a newer click) is not shown.
-      if (m.page.sort !== sort) break;
+      // A page of another sort than the one just clicked (an older answer) is not shown; else the
+      // host's sort is the list's (a page reloaded when shown again keeps the host's choice).
+      if (asked !== null && m.page.sort !== asked) break;
+      asked = null;
+      if (m.page.sort !== sort) showSort(m.page.sort);
       replaceChildren(procs, renderProcesses(processList(m.page), (node, pid) => vs.post({ type: 'openProcess', node, pid })));
       break;
     case 'progress':
