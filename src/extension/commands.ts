@@ -67,6 +67,17 @@ async function askPid(n: AttachedNode, title: string): Promise<string | undefine
   return text?.trim() || undefined;
 }
 
+/**
+ * A cluster member reached through its entry node has no connection of ours: what needs our own
+ * processes on its side (tracing, the probe's guardian) needs it attached directly. Says so; true
+ * when the node is attached by itself.
+ */
+function direct(n: AttachedNode, what: string): boolean {
+  if (n.through === undefined) return true;
+  void vscode.window.showWarningMessage(`BEAM Lens: ${n.node} is reached through ${n.through}, so ${what} cannot run on it (tracing and the probe need a connection of ours to the node). Attach to ${n.node} itself ("BEAM: Attach to Node…", same cookie) to ${what} there.`);
+  return false;
+}
+
 export const COMMANDS = {
   'beamLens.attach': (c) => attachFromList(c),
   'beamLens.attachRemote': (c) => attachRemote(c),
@@ -120,6 +131,7 @@ export const COMMANDS = {
     return c.panels.report(n, findingId ? { findingId } : {});
   }),
   'beamLens.startHotFunctions': onNode(async (c, n) => {
+    if (!direct(n, 'count hot functions')) return;
     const seconds = c.config().get<number>('hotFunctions.durationSeconds', 10);
     if (!(await askConsent(n, ['probe', 'trace'], `count calls per function of the node's own applications for ${seconds} s (call_count)`, c.log))) return;
     const { value: result } = await runSession<HotResult>(c, n, 'hot', ['probe', 'trace'], { durationMs: seconds * 1000 }, `hot functions on ${n.node} · ${seconds} s`, async (signal) => {
@@ -149,6 +161,7 @@ export const COMMANDS = {
     if (pick) c.panels.detail(n, pick.pid);
   }),
   'beamLens.traceMessages': onNode(async (c, n, arg) => {
+    if (!direct(n, 'trace messages')) return;
     const pid = pidOf(arg) ?? (await askPid(n, 'Trace messages of which process?'));
     if (pid) await traceMessages(c, n, pid);
   }),

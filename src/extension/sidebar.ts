@@ -64,8 +64,9 @@ export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Dis
     switch (item.kind) {
       case 'node': {
         const t = new vscode.TreeItem(item.node, vscode.TreeItemCollapsibleState.Expanded);
-        t.description = item.env + (item.error ? ` · ${item.error}` : '');
-        t.tooltip = item.error ? `${item.node}: ${item.error}` : `${item.node} (${item.env})`;
+        t.description = item.env + (item.through !== undefined ? ` · through ${item.through}` : '') + (item.error ? ` · ${item.error}` : '');
+        const via = item.through !== undefined ? `, a member of ${item.through}'s cluster reached through it (read-only; attach to it directly to trace it)` : '';
+        t.tooltip = item.error ? `${item.node}: ${item.error}` : `${item.node} (${item.env}${via})`;
         t.iconPath = new vscode.ThemeIcon('server-environment', item.env === 'production' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined);
         t.contextValue = 'beamNode';
         t.id = `node:${item.node}`;

@@ -127,8 +127,10 @@ describe('VS Code: the cluster view of a three-node cluster', function () {
     await wb.page.locator('.sidebar .monaco-list-row[aria-level="1"]', { hasText: member.node }).waitFor({ timeout: 30_000 });
     const table = wb.webview();
     await until(`${member.node}'s processes`, async () => (await table.locator('text=order_queue').count()) > 0, 60_000);
-    // Back to the cluster view; a click on the tile itself opens the member's overview (its dashboard).
-    await wb.page.locator('.tabs-container .tab', { hasText: `Cluster · ${entry.node}` }).click();
+    // Back to the cluster view from the sidebar (a click on the entry's Cluster section); a click on
+    // the tile itself opens the member's overview (its dashboard).
+    await wb.page.locator('.sidebar .monaco-list-row[aria-level="2"]', { hasText: 'Cluster' }).first().locator('.label-name').click();
+    await wb.page.locator('.tabs-container .tab.active', { hasText: `Cluster · ${entry.node}` }).waitFor({ timeout: 30_000 });
     const cluster = wb.webview();
     await cluster.locator(`.tile[data-node="${member.node}"] header`).click();
     await wb.page.locator('.tabs-container .tab', { hasText: `Dashboard · ${member.node}` }).waitFor({ timeout: 30_000 });

@@ -73,6 +73,7 @@ export class SidebarData extends Disposable {
   nodeItem(n: AttachedNode): Extract<SidebarItem, { kind: 'node' }> {
     const it = this.item<Extract<SidebarItem, { kind: 'node' }>>(`node|${n.node}`, () => ({ kind: 'node', node: n.node, env: n.env }));
     it.env = n.env;
+    if (n.through !== undefined) it.through = n.through;
     if (n.lastError) it.error = n.lastError;
     else delete it.error;
     return it;
