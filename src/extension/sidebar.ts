@@ -158,6 +158,16 @@ export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Dis
         if (item.health !== 'down') t.command = { command: 'beamLens.openClusterMember', title: 'Open member', arguments: [{ node: item.node, member: item.member }] };
         return t;
       }
+      case 'clusterFinding': {
+        const f = item.finding;
+        const t = new vscode.TreeItem(f.title, none);
+        t.description = f.nodes.join(', ');
+        t.tooltip = `${f.evidence.join('\n')}\n\n${f.recommendation}`;
+        t.iconPath = new vscode.ThemeIcon(f.severity === 'info' ? 'info' : 'warning', f.severity === 'critical' ? new vscode.ThemeColor('errorForeground') : new vscode.ThemeColor('editorWarning.foreground'));
+        t.id = `${item.node}:clusterFinding:${f.id}`;
+        t.command = { command: 'beamLens.showCluster', title: 'Show Cluster', arguments: [{ node: item.node }] };
+        return t;
+      }
       case 'session': {
         const t = new vscode.TreeItem(item.label, none);
         t.description = item.description;

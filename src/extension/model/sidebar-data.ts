@@ -7,7 +7,7 @@ import type { ProcessSort } from '../../core/inspect/processes';
 import { Disposable, Emitter, type Event } from '../lifecycle';
 import type { NodeChange } from '../nodes';
 import type { AttachedNode } from '../node-scope';
-import { findingItems, memberItems, overviewStats, treeChildren, treeModules, type SidebarItem } from './sidebar';
+import { clusterFindingItems, findingItems, memberItems, overviewStats, treeChildren, treeModules, type SidebarItem } from './sidebar';
 
 export type Section = Extract<SidebarItem, { kind: 'section' }>['section'];
 export const SECTIONS: readonly Section[] = ['overview', 'cluster', 'applications', 'processes', 'findings', 'sessions'];
@@ -115,7 +115,8 @@ export class SidebarData extends Disposable {
             if (n.cluster?.overview) void this.fetchCluster(n);
             else await this.fetchCluster(n, true);
           }
-          return memberItems(n.node, n.cluster?.overview ?? null, n.members ?? [], n.cluster?.lastError ?? null);
+          const overview = n.cluster?.overview ?? null;
+          return [...memberItems(n.node, overview, n.members ?? [], n.cluster?.lastError ?? null), ...clusterFindingItems(n.node, overview)];
         }
         return this.sectionChildren(n, item.section);
       case 'app':

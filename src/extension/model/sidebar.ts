@@ -7,6 +7,7 @@ import type { Overview } from '../../core/inspect/overview';
 import type { ProcessRow, ProcessSort } from '../../core/inspect/processes';
 import type { ApplicationTree, TreeNode } from '../../core/inspect/tree';
 import type { ClusterOverview } from '../../core/cluster/cluster';
+import type { ClusterFinding } from '../../core/cluster/rules';
 
 export const MAX_CHILDREN_SHOWN = 50;
 
@@ -15,6 +16,8 @@ export type SidebarItem =
   | { kind: 'section'; node: string; section: 'overview' | 'cluster' | 'applications' | 'processes' | 'findings' | 'sessions' }
   /** A member of the node's cluster (`node` is the entry node; `member` the member's name). */
   | { kind: 'member'; node: string; member: string; isEntry: boolean; health: MemberHealth; description: string; tooltip: string }
+  /** A finding only the cluster shows (mesh, drift, outliers), under the entry's Cluster section. */
+  | { kind: 'clusterFinding'; node: string; finding: ClusterFinding }
   | { kind: 'stat'; node: string; label: string; value: string; warn?: boolean }
   | { kind: 'app'; node: string; app: ApplicationTree }
   | { kind: 'tree'; node: string; app: string; tree: TreeNode }
@@ -49,6 +52,11 @@ export function memberItems(entry: string, overview: ClusterOverview | null, mem
       : `${r.node} (${r.status}): ${r.error ?? 'no answer'}`;
     return { kind: 'member', node: entry, member: r.node, isEntry: r.node === entry, health, description: parts.filter(Boolean).join(' · '), tooltip };
   });
+}
+
+/** The cluster findings after the members (each names its nodes). */
+export function clusterFindingItems(entry: string, overview: ClusterOverview | null): SidebarItem[] {
+  return (overview?.findings ?? []).map((finding) => ({ kind: 'clusterFinding', node: entry, finding }));
 }
 
 /** The Cluster section's own line: how many nodes answered and how the mesh is. */

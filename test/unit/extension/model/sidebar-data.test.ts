@@ -247,7 +247,7 @@ describe('sidebar: the Cluster section of an entry node', () => {
             { node: 'b@h', status: 'ok', memoryTotal: 1024, processCount: 80, runQueue: 2, otpRelease: '25', connectedNodes: [x.node], findings: 1, elapsedMs: 3 },
           ],
           topology: [],
-          findings: [],
+          findings: [{ id: 'config-drift:net_ticktime', rule: 'config-drift', severity: 'warning', nodes: ['b@h', x.node], title: 'Members differ in net_ticktime (60 vs 20)', evidence: ['b@h: 20'], subject: {}, recommendation: 'r', risk: 'k', validation: 'v' }],
         },
         overviewAt: 1,
         lastCostMs: 1,
@@ -271,6 +271,7 @@ describe('sidebar: the Cluster section of an entry node', () => {
         ['rabbit@localhost', 'ok', 'entry · 2.0 KiB · 1,200 procs · run queue 0'],
         ['b@h', 'warning', 'ok · 1.0 KiB · 80 procs · run queue 2 · 1 findings'],
         ['z@h', 'down', 'timeout · z@h did not answer within 5000 ms'],
+        'clusterFinding',
       ],
     );
     await data.children(cluster);
