@@ -3,6 +3,7 @@
 import { inspect } from 'node:util';
 import tls from 'node:tls';
 import { DistError } from './errors';
+import { whenReady } from './socket-util';
 
 const secrets = new WeakMap<TlsSecret, Buffer>();
 
@@ -56,39 +57,29 @@ const UNTRUSTED = new Set([
 /** Opens TLS to a node's distribution port; resolves once the TLS handshake is done. */
 export function connectTls(host: string, port: number, node: string, nodeHost: string, options: TlsOptions, timeoutMs: number): Promise<tls.TLSSocket> {
   const serverName = options.serverName === undefined ? nodeHost : options.serverName;
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({
-      host,
-      port,
-      ...(options.cert ? { cert: options.cert } : {}),
-      ...(options.key ? { key: options.key.reveal() } : {}),
-      ...(options.passphrase ? { passphrase: options.passphrase.reveal().toString('utf8') } : {}),
-      ...(options.ca ? { ca: options.ca } : {}),
-      rejectUnauthorized: options.verify,
-      // SNI only for names; the identity is checked against the node's host, not the address we dial (a tunnel).
-      ...(serverName !== false && !/^[\d.:]+$/.test(serverName) ? { servername: serverName } : {}),
-      checkServerIdentity: (_host, cert) => (serverName === false || !options.verify ? undefined : tls.checkServerIdentity(serverName, cert)),
-    });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(
-        new DistError(
-          'timeout',
-          `node ${node} at ${host}:${port} did not start a TLS session within ${timeoutMs} ms: it may use plain TCP distribution (drop the TLS options), or the port is not a node's`,
-        ),
-      );
-    }, timeoutMs);
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(tlsProblem(err, node, `${host}:${port}`, options, serverName) ?? new DistError('unreachable', `cannot reach node ${node} at ${host}:${port} (${err.code ?? err.message})`));
-    });
+  const socket = tls.connect({
+    host,
+    port,
+    ...(options.cert ? { cert: options.cert } : {}),
+    ...(options.key ? { key: options.key.reveal() } : {}),
+    ...(options.passphrase ? { passphrase: options.passphrase.reveal().toString('utf8') } : {}),
+    ...(options.ca ? { ca: options.ca } : {}),
+    rejectUnauthorized: options.verify,
+    // SNI only for names; the identity is checked against the node's host, not the address we dial (a tunnel).
+    ...(serverName !== false && !/^[\d.:]+$/.test(serverName) ? { servername: serverName } : {}),
+    checkServerIdentity: (_host, cert) => (serverName === false || !options.verify ? undefined : tls.checkServerIdentity(serverName, cert)),
   });
+  return whenReady(
+    socket,
+    'secureConnect',
+    timeoutMs,
+    () =>
+      new DistError(
+        'timeout',
+        `node ${node} at ${host}:${port} did not start a TLS session within ${timeoutMs} ms: it may use plain TCP distribution (drop the TLS options), or the port is not a node's`,
+      ),
+    (err) => tlsProblem(err, node, `${host}:${port}`, options, serverName) ?? new DistError('unreachable', `cannot reach node ${node} at ${host}:${port} (${err.code ?? err.message})`),
+  );
 }
 
 /** A person's reading of a TLS failure, or null when `err` is not about TLS. */
