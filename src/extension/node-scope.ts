@@ -95,8 +95,9 @@ export class AttachedNode extends Disposable {
     readonly through?: string,
   ) {
     super();
-    // Not owned by the scope: it must outlive the scope's disposal to see the close.
-    session.connection.onClose((reason) => (this.connectionGone = reason));
+    // Not owned by the scope: it must outlive the scope's disposal to see the close. A member
+    // reached through an entry has no connection of its own to watch (the entry's outlives it).
+    if (through === undefined) session.connection.onClose((reason) => (this.connectionGone = reason));
     this.collector = factsCollector(session, { hot: () => this.hot ?? undefined, extraFindings: () => this.diagnosis?.findings ?? [] });
   }
 

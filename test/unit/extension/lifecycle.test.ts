@@ -259,8 +259,10 @@ describe('extension lifecycle: cluster members reached through an entry node', (
     const a = new FakeConnection('a@h');
     const nodes = new NodeManager({ attach: async () => new Attachment(a, { env: 'local' }), info: () => undefined, warn: () => undefined, lost: () => undefined });
     const entry = await nodes.attach(target('a@h'));
+    const listeners = a.listenerCount;
     nodes.openMember(entry, 'b@h');
     const o = await nodes.detach('b@h');
+    assert.equal(a.listenerCount, listeners, 'the member leaves no listener on the entry\'s connection');
     assert.ok(o);
     assert.deepEqual(o.problems, []);
     assert.equal(o.through, 'a@h');
