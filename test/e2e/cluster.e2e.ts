@@ -145,6 +145,24 @@ describe('VS Code: the cluster view of a three-node cluster', function () {
     await wb.page.locator('.tabs-container .tab', { hasText: `${pid} · ${third.node}` }).waitFor({ timeout: 30_000 });
   });
 
+  it('shows a frozen member as timeout while the others answer, and ok again once it runs', async () => {
+    const frozen = nodes[2] as TestNode;
+    await wb.page.locator('.tabs-container .tab', { hasText: `Cluster · ${entry.node}` }).click();
+    const view = wb.webview();
+    const tile = view.locator(`.tile[data-node="${frozen.node}"]`);
+    frozen.process.kill('SIGSTOP');
+    try {
+      await view.locator('.toolbar button', { hasText: 'Refresh' }).click();
+      await until(`${frozen.node}'s tile to say timeout`, async () => /\bdown\b/.test((await tile.getAttribute('class')) ?? '') && /timeout/.test((await tile.textContent()) ?? ''), 60_000);
+      assert.match((await view.locator('.toolbar').textContent()) ?? '', /3 nodes, 2 answered/);
+      for (const n of nodes.slice(0, 2)) assert.match((await view.locator(`.tile[data-node="${n.node}"]`).getAttribute('class')) ?? '', /\b(ok|warning)\b/);
+    } finally {
+      frozen.process.kill('SIGCONT');
+    }
+    await view.locator('.toolbar button', { hasText: 'Refresh' }).click();
+    await until(`${frozen.node}'s tile to answer again`, async () => /\b(ok|warning)\b/.test((await tile.getAttribute('class')) ?? ''), 60_000);
+  });
+
   it('detaching the entry detaches the members reached through it and leaves every node as it was', async () => {
     await wb.runCommand('BEAM: Detach');
     await wb.quickPick(entry.node);
