@@ -113,6 +113,10 @@ export class NodeManager extends Disposable {
     if (existing) return { node: existing, opened: false };
     if (entry.isClosed || this.nodes.get(entry.node) !== entry) throw new Error(`${entry.node} is not attached any more`);
     if (entry.through !== undefined) throw new Error(`${entry.node} is itself reached through ${entry.through}: open its members from ${entry.through}'s cluster`);
+    // Only a node the entry lists (or its last cluster overview does): a name from a webview or a
+    // command argument never becomes a call (and an atom) on the entry node.
+    const known = (entry.members ?? []).includes(member) || (entry.cluster?.overview?.nodes.some((r) => r.node === member) ?? false);
+    if (!known) throw new Error(`${member} is not a member of ${entry.node}'s cluster (as last read); refresh the cluster view`);
     const session = memberThroughEntry(entry.session, member);
     const n = new AttachedNode(session, { node: member, env: entry.env, cookie: entry.target.cookie }, undefined, entry.node);
     this.adopt(n);

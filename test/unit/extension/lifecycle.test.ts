@@ -235,6 +235,8 @@ describe('extension lifecycle: cluster members reached through an entry node', (
     const a = new FakeConnection('a@h');
     const nodes = new NodeManager({ attach: async () => new Attachment(a, { env: 'staging' }), info: () => undefined, warn: () => undefined, lost: () => undefined });
     const entry = await nodes.attach(target('a@h'));
+    assert.throws(() => nodes.openMember(entry, 'b@h'), /not a member of a@h's cluster/, 'only a node the entry lists');
+    entry.members = ['b@h'];
     const { node: member, opened } = nodes.openMember(entry, 'b@h');
     assert.equal(opened, true);
     assert.equal(member.node, 'b@h');
@@ -259,6 +261,7 @@ describe('extension lifecycle: cluster members reached through an entry node', (
     const a = new FakeConnection('a@h');
     const nodes = new NodeManager({ attach: async () => new Attachment(a, { env: 'local' }), info: () => undefined, warn: () => undefined, lost: () => undefined });
     const entry = await nodes.attach(target('a@h'));
+    entry.members = ['b@h'];
     const listeners = a.listenerCount;
     nodes.openMember(entry, 'b@h');
     const o = await nodes.detach('b@h');
