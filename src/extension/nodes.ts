@@ -69,6 +69,10 @@ export class NodeManager extends Disposable {
   private async doAttach(target: AttachTarget): Promise<AttachedNode> {
     const session = await this.deps.attach(target);
     const name = session.node;
+    const through = this.nodes.get(name);
+    // A cluster member opened through its entry, now attached by itself (to trace it): the direct
+    // attachment takes its place (the member's views through the entry close).
+    if (through && through.through !== undefined) await this.detach(name);
     const existing = this.nodes.get(name);
     if (existing) {
       // The same node reached under another name or address: keep the first attachment.
@@ -121,7 +125,8 @@ export class NodeManager extends Disposable {
     const n = new AttachedNode(session, { node: member, env: entry.env, cookie: entry.target.cookie }, undefined, entry.node);
     this.adopt(n);
     entry.ownClose(async () => {
-      await this.detach(member);
+      // This member only: one attached by itself under the same name since then stays.
+      if (this.nodes.get(member) === n) await this.detach(member);
     });
     this.deps.info(`opened ${member} through ${entry.node} (${entry.env})`);
     this.changed.fire(undefined);

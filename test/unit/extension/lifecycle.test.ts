@@ -273,6 +273,27 @@ describe('extension lifecycle: cluster members reached through an entry node', (
     assert.match(describeDetach(o), /reached through a@h, so no connection of ours to close; nothing of ours is left on it/);
     await nodes.shutdown();
   });
+
+  it('attaching to a member by itself replaces the member opened through the entry', async () => {
+    const a = new FakeConnection('a@h');
+    const b = new FakeConnection('b@h');
+    const conns = new Map([['a@h', a], ['b@h', b]]);
+    const nodes = new NodeManager({ attach: async (t) => new Attachment(conns.get(t.node)!, { env: 'local' }), info: () => undefined, warn: () => undefined, lost: () => undefined });
+    const entry = await nodes.attach(target('a@h'));
+    entry.members = ['b@h'];
+    const viaEntry = nodes.openMember(entry, 'b@h').node;
+    const direct = await nodes.attach(target('b@h'));
+    assert.notEqual(direct, viaEntry);
+    assert.equal(direct.through, undefined);
+    assert.ok(viaEntry.isClosed);
+    assert.equal(nodes.get('b@h'), direct);
+    assert.equal(b.isOpen, true, 'the direct connection is kept');
+    await nodes.detach('a@h');
+    assert.equal(nodes.get('b@h'), direct, 'detaching the entry leaves the member attached by itself');
+    assert.equal(b.isOpen, true);
+    await nodes.shutdown();
+    assert.equal(b.isOpen, false);
+  });
 });
 
 describe('extension commands: one table', () => {
