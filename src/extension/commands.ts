@@ -69,13 +69,20 @@ async function askPid(n: AttachedNode, title: string): Promise<string | undefine
 
 /**
  * A cluster member reached through its entry node has no connection of ours: what needs our own
- * processes on its side (tracing, the probe's guardian) needs it attached directly. Says so; true
- * when the node is attached by itself.
+ * processes on its side (tracing, the probe's guardian) needs it attached directly. Offers that
+ * (the entry's cookie and environment tag); the node to run on, or undefined when declined.
  */
-function direct(n: AttachedNode, what: string): boolean {
-  if (n.through === undefined) return true;
-  void vscode.window.showWarningMessage(`BEAM Lens: ${n.node} is reached through ${n.through}, so ${what} cannot run on it (tracing and the probe need a connection of ours to the node). Attach to ${n.node} itself ("BEAM: Attach to Node…", same cookie) to ${what} there.`);
-  return false;
+async function directNode(c: CommandContext, n: AttachedNode, what: string): Promise<AttachedNode | undefined> {
+  if (n.through === undefined) return n;
+  const attach = 'Attach Directly';
+  const choice = await vscode.window.showWarningMessage(
+    `BEAM Lens: ${n.node} is reached through ${n.through}, so BEAM Lens cannot ${what} there (tracing and the probe need a connection of ours to the node). Attach to ${n.node} directly, with ${n.through}'s cookie?`,
+    attach,
+  );
+  if (choice !== attach) return undefined;
+  const d = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BEAM Lens: attaching to ${n.node}…` }, () => c.nodes.attach({ node: n.node, env: n.env, cookie: n.target.cookie }));
+  await c.attached(d);
+  return d;
 }
 
 export const COMMANDS = {
@@ -130,8 +137,9 @@ export const COMMANDS = {
     const findingId = findingOf(arg);
     return c.panels.report(n, findingId ? { findingId } : {});
   }),
-  'beamLens.startHotFunctions': onNode(async (c, n) => {
-    if (!direct(n, 'count hot functions')) return;
+  'beamLens.startHotFunctions': onNode(async (c, member) => {
+    const n = await directNode(c, member, 'count hot functions');
+    if (!n) return;
     const seconds = c.config().get<number>('hotFunctions.durationSeconds', 10);
     if (!(await askConsent(n, ['probe', 'trace'], `count calls per function of the node's own applications for ${seconds} s (call_count)`, c.log))) return;
     const { value: result } = await runSession<HotResult>(c, n, 'hot', ['probe', 'trace'], { durationMs: seconds * 1000 }, `hot functions on ${n.node} · ${seconds} s`, async (signal) => {
@@ -160,8 +168,9 @@ export const COMMANDS = {
     );
     if (pick) c.panels.detail(n, pick.pid);
   }),
-  'beamLens.traceMessages': onNode(async (c, n, arg) => {
-    if (!direct(n, 'trace messages')) return;
+  'beamLens.traceMessages': onNode(async (c, member, arg) => {
+    const n = await directNode(c, member, 'trace messages');
+    if (!n) return;
     const pid = pidOf(arg) ?? (await askPid(n, 'Trace messages of which process?'));
     if (pid) await traceMessages(c, n, pid);
   }),

@@ -67,12 +67,14 @@ export class NodeManager extends Disposable {
   }
 
   private async doAttach(target: AttachTarget): Promise<AttachedNode> {
+    // A cluster member opened through its entry, now attached by itself (to trace it): the direct
+    // attachment takes its place. Detached first, so what its views loaded on the node is undone
+    // before the new attachment takes the node's list of loaded modules.
+    if (this.nodes.get(target.node)?.through !== undefined) await this.detach(target.node);
     const session = await this.deps.attach(target);
     const name = session.node;
-    const through = this.nodes.get(name);
-    // A cluster member opened through its entry, now attached by itself (to trace it): the direct
-    // attachment takes its place (the member's views through the entry close).
-    if (through && through.through !== undefined) await this.detach(name);
+    // The same, reached under another name or address.
+    if (this.nodes.get(name)?.through !== undefined) await this.detach(name);
     const existing = this.nodes.get(name);
     if (existing) {
       // The same node reached under another name or address: keep the first attachment.
