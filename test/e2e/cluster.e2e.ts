@@ -58,7 +58,7 @@ describe('VS Code: the cluster view of a three-node cluster', function () {
     for (const n of nodes) await until(`${n.node} to see the two others`, async () => ((await n.eval('length(nodes()).')) as number) === 2, 30_000);
     for (const n of nodes) initial.set(n.node, await stateOf(n));
     folder = mkdtempSync(path.join(tmpdir(), 'beam-lens-e2e-ws-'));
-    wb = await Workbench.start({ vsix, folder, settings: { 'beamLens.refreshIntervalSeconds': 3, 'beamLens.languageServer.enabled': false } });
+    wb = await Workbench.start({ vsix, folder, settings: { 'beamLens.refreshIntervalSeconds': 3, 'beamLens.languageServer.enabled': false, 'beamLens.hotFunctions.durationSeconds': 2 } });
   });
 
   afterEach(async function () {
@@ -163,10 +163,36 @@ describe('VS Code: the cluster view of a three-node cluster', function () {
     await until(`${frozen.node}'s tile to answer again`, async () => /\b(ok|warning)\b/.test((await tile.getAttribute('class')) ?? ''), 60_000);
   });
 
-  it('detaching the entry detaches the members reached through it and leaves every node as it was', async () => {
+  it('offers to attach a member directly for what needs our own connection (hot functions), and asks it there', async () => {
+    const third = nodes[2] as TestNode;
+    await wb.runCommand('BEAM: Start Hot-Functions Session');
+    await wb.quickPick(third.node);
+    const offer = wb.page.locator('.notifications-toasts .notification-toast', { hasText: `${third.node} is reached through ${entry.node}` }).first();
+    await offer.waitFor({ timeout: 30_000 });
+    await offer.locator('.monaco-button', { hasText: 'Attach Directly' }).click();
+    const dialog = wb.page.locator('.monaco-dialog-box', { hasText: 'Allow BEAM Lens to change' });
+    await dialog.waitFor({ timeout: 60_000 });
+    await dialog.locator('.monaco-button', { hasText: 'Allow' }).first().click();
+    // It ran there: this plain Erlang node has no application of its own to count calls in, and says so.
+    await wb.notification(/runs no application of its own to count calls in/, 90_000);
+    // Attached by itself now: no longer "through" the entry in the sidebar.
+    const row = wb.page.locator('.sidebar .monaco-list-row[aria-level="1"]', { hasText: third.node }).first();
+    assert.doesNotMatch((await row.textContent()) ?? '', /through/);
+  });
+
+  it('detaching the entry detaches the members reached through it, and every node is as it was once all are detached', async () => {
+    const third = nodes[2] as TestNode;
+    await wb.runCommand('Notifications: Clear All Notifications');
     await wb.runCommand('BEAM: Detach');
     await wb.quickPick(entry.node);
-    await wb.notification(new RegExp(`detached from ${entry.node.replace(/[.@]/g, '\\$&')}: .*nothing of ours is left`));
+    const said = await wb.notification(new RegExp(`detached from ${entry.node.replace(/[.@]/g, '\\$&')}`));
+    assert.match(said, /nothing of ours is left/);
+    // The member reached through the entry went with it; the one attached by itself stays until detached.
+    await until('only the directly attached member to stay', async () => {
+      const rows = await wb.page.locator('.sidebar .monaco-list-row[aria-level="1"]').allTextContents();
+      return rows.length === 1 && rows[0]?.includes(third.node);
+    }, 30_000);
+    await wb.runCommand('BEAM: Detach');
     await until('every node to leave the sidebar', async () => (await wb.page.locator('.sidebar .monaco-list-row[aria-level="1"]').count()) === 0, 30_000);
     for (const n of nodes) {
       const was = initial.get(n.node) as NodeState;
