@@ -93,7 +93,7 @@ export function applyBinaryCollections(findings: Finding[], r: BinLeakResult): F
     if (c.droppedBytes < T.minFreedBytes || v === 'retained') continue;
     const who = processWho({ ...c, pid: c.pid });
     out.push({
-      id: findingId('binary-gc', c.name ?? (c.module !== null ? `${c.module}${c.label !== null ? `:${c.label}` : ''}` : c.pid)),
+      id: findingId('binary-gc', c.name !== null ? formatModule(c.name) : c.module !== null ? `${formatModule(c.module)}${c.label !== null ? `:${c.label}` : ''}` : c.pid),
       rule: 'binary-gc',
       severity: c.droppedBytes >= T.warningFreedBytes || c.droppedBytes >= T.warningShareOfNode * Math.max(r.binaryBefore, 1) ? 'warning' : 'info',
       title: `${who} held ${mib(c.droppedBytes)} of binaries it no longer used: a forced GC freed ${Math.round((c.droppedBytes / Math.max(c.before.bytes, 1)) * 100)}%`,
