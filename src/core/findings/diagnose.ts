@@ -15,6 +15,8 @@ import { siblingLinks, supervisionFindings } from './supervision-review';
 import { collectBinaryHolders, type BinLeakResult } from '../runs/bin-leak';
 import { applyBinaryCollections } from './binary-gc';
 import { requireConsent } from '../attach/consent';
+import { startExitWatch, type ExitWatch } from '../runs/exit-watch';
+import { childLimits, dynamicGrowthFindings, growingSupervisors, partitionFindings, restartTypeFindings } from './supervision-design';
 
 export interface Diagnosis {
   samples: NodeSamples;
@@ -59,10 +61,19 @@ export async function diagnose(
     notes.push(`scheduling not sampled: ${err instanceof Error ? err.message : String(err)}`);
     return undefined;
   });
+  // The exits of the user's permanent workers over the window (read-only: monitors from our node).
+  let exitWatch: Promise<ExitWatch | undefined> = Promise.resolve(undefined);
   const samples = await sampleNode(session, {
     durationMs: options.durationMs,
+    onTreesStart: (trees) => {
+      exitWatch = startExitWatch(session, trees).catch(note('child exits not watched'));
+    },
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...signal,
+  }).catch(async (err: unknown) => {
+    // Stopped or failed: the watch's monitors go now, not at detach.
+    await (await exitWatch)?.stop();
+    throw err;
   });
   const [hotResult, monitorResult, sched] = await Promise.all([hot, monitor, scheduling]);
   if (hotResult) samples.hot = hotResult;
@@ -73,6 +84,14 @@ export async function diagnose(
   const links = await siblingLinks(session.evaluator, session.node, samples.treesEnd).catch(() => ({}));
   const review = supervisionFindings(samples.treesEnd, links);
   findings.push(...review.findings);
+  const exits = await (await exitWatch)?.stop();
+  if (exits) findings.push(...restartTypeFindings(exits, samples.treesEnd));
+  const growing = growingSupervisors(samples.treesStart, samples.treesEnd);
+  if (growing.length > 0) {
+    const limits = await childLimits(session.evaluator, session.node, growing.flatMap((g) => (g.sup.pid ? [g.sup.pid] : []))).catch(() => ({}));
+    findings.push(...dynamicGrowthFindings(samples, limits));
+  }
+  findings.push(...partitionFindings(samples, findings));
   const storms = findings.filter((f) => f.rule === 'restart-storm');
   for (const f of storms) {
     const e = f.subject.pid !== undefined ? review.escalations[f.subject.pid] : undefined;
