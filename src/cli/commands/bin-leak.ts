@@ -1,7 +1,7 @@
 // `beam-lens bin-leak`: recon's bin_leak, with consent (--allow-gc): garbage-collect the top refc
 // binary holders one at a time and show what each freed, measured around each collection and
 // against the node's own erlang:memory(binary). Audited and saved like every intrusive run.
-import { applyBinaryCollections, binLeakLines, mib, verdictOf } from '../../core/findings/binary-gc';
+import { applyBinaryCollections, binLeakLines, gcTime, mib, verdictOf } from '../../core/findings/binary-gc';
 import { processWho } from '../../core/inspect/identity';
 import { fileAuditLog } from '../../core/records/audit';
 import { BIN_LEAK_LIMITS, binLeakBounds, runBinLeak, type BinaryCollection } from '../../core/runs/bin-leak';
@@ -61,7 +61,7 @@ export const binLeakCommand: Command = {
           { header: 'FREED', align: 'right', cell: (c) => mib(c.droppedBytes) },
           { header: 'ONLY IT', align: 'right', cell: (c) => mib(c.soleFreedBytes) },
           { header: 'NODE Δ', align: 'right', cell: (c) => mib(c.node.before - c.node.after) },
-          { header: 'GC', align: 'right', cell: (c) => `${(c.gcMicros / 1000).toFixed(1)} ms` },
+          { header: 'GC', align: 'right', cell: (c) => gcTime(c.gcMicros) },
           { header: 'VERDICT', cell: (c) => verdictOf(c) },
         ],
         r.collected,

@@ -29,6 +29,11 @@ export function mib(n: number): string {
   return n >= 100 * 1024 ? `${(n / MiB).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
 }
 
+/** A collection's duration: µs below a millisecond. */
+export function gcTime(us: number): string {
+  return us < 1000 ? `${us} µs` : `${(us / 1000).toFixed(1)} ms`;
+}
+
 export type BinaryVerdict = 'garbage' | 'retained' | 'mixed';
 
 export function verdictOf(c: BinaryCollection): BinaryVerdict {
@@ -44,7 +49,7 @@ export function collectionLine(c: BinaryCollection): string {
   return (
     `forced GC (--allow-gc): it referenced ${mib(c.before.bytes)} in ${c.before.count} refc binaries, ${mib(c.after.bytes)} in ${c.after.count} after; ` +
     `dropped ${c.droppedCount} binaries (${mib(c.droppedBytes)}), ${mib(c.soleFreedBytes)} of them only it referenced; ` +
-    `node binary memory ${mib(c.node.before)} → ${mib(c.node.after)} during its collection (${nodeDrop >= 0 ? '−' : '+'}${mib(Math.abs(nodeDrop))}, ${(c.gcMicros / 1000).toFixed(1)} ms)`
+    `node binary memory ${mib(c.node.before)} → ${mib(c.node.after)} during its collection (${nodeDrop >= 0 ? '−' : '+'}${mib(Math.abs(nodeDrop))}; collected in ${gcTime(c.gcMicros)})`
   );
 }
 
