@@ -7,8 +7,8 @@
 import { formatModule } from '../../etf';
 import type { BinaryCollection, BinLeakResult } from '../runs/bin-leak';
 import { processWho } from '../inspect/identity';
-import { binaryCopy } from './rules';
-import type { Finding } from './rules';
+import { binaryCopy } from './process-rules';
+import type { Finding } from './finding';
 import { findingId } from './thresholds';
 
 export const BINARY_GC_THRESHOLDS = {

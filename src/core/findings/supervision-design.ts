@@ -18,7 +18,7 @@ import { PLATFORM_APPS, type ExitWatchResult } from '../runs/exit-watch';
 import type { NodeSamples, ProcessStat } from './sampler';
 import { identityOf } from './system-findings';
 import { displayName, findingId } from './thresholds';
-import type { Finding } from './rules';
+import type { Finding } from './finding';
 
 export const SUPERVISION_DESIGN_THRESHOLDS = {
   /** Children added over the window (and share of the count at its start) for "keeps growing". */
