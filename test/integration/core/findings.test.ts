@@ -65,6 +65,8 @@ describe('deeper runtime evidence on the demo node (DEMO_EVIDENCE=1)', function 
     assert.ok(ids.includes('supervision-strategy:Demo.Evidence.Group'), ids.join(', '));
     assert.ok(ids.includes('supervision-intensity:Demo.Evidence.Group'), ids.join(', '));
     assert.ok(!ids.some((id) => id.startsWith('supervision-strategy:kernel')), 'OTP applications are not reviewed');
+    // Its children that end do so by crashing or being shut down, its dynamic supervisor is seeded once, and no single process is saturated.
+    assert.deepEqual(ids.filter((id) => /^supervision-(restart-type|dynamic-growth|partition):/.test(id)), []);
     const storm = f.find((x) => x.id === 'restart-storm:Demo.Flaky.Supervisor');
     assert.ok(storm, ids.join(', '));
     assert.ok(storm.evidence.some((e) => /^escalation: .*Demo\.Workers\.Supervisor .*the demo application stops/.test(e)), storm.evidence.join('\n'));
