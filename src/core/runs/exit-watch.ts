@@ -1,5 +1,5 @@
 // Read-only exit watch for the supervision review: the permanent workers of the user's OTP
-// supervisors (restart types read with supervisor:get_childspec/2, only from supervisors whose
+// supervisors (restart types read with get_childspec, 2 s per call, only from supervisors whose
 // callback module declares the supervisor behaviour), monitored from our own hidden node for the
 // window. A monitor sets nothing on the target's processes; it goes away when we demonitor, when
 // our node exits the watching process, or when the connection closes. Each DOWN names its reason:
@@ -14,7 +14,8 @@ import { asList, asTuple } from '../target/terms';
 /** OTP's and Elixir's own applications: their supervision design is not the user's to change. */
 export const PLATFORM_APPS = new Set(['kernel', 'stdlib', 'elixir', 'logger', 'compiler', 'sasl', 'runtime_tools', 'crypto', 'ssl', 'public_key', 'asn1', 'inets', 'mnesia', 'os_mon', 'iex', 'mix', 'hex', 'eex', 'ex_unit', 'tools', 'observer', 'wx', 'ssh', 'xmerl', 'syntax_tools', 'parsetools']);
 
-export const EXIT_WATCH_LIMITS = { maxSupervisors: 50, maxChildren: 200 } as const;
+/** Supervisors asked, workers asked per supervisor, and monitors in all. */
+export const EXIT_WATCH_LIMITS = { maxSupervisors: 50, perSupervisor: 50, maxChildren: 200 } as const;
 
 export interface ChildExit {
   supervisor: string;
@@ -37,17 +38,23 @@ export interface ExitWatchResult {
 // For each supervisor: its permanent workers {Pid, Id, Module}, or skipped when it is not an OTP
 // supervisor that answers get_childspec (a DynamicSupervisor would crash on the call).
 const RESTART_TYPES = `${IDENT_FUN}${SPEC_MODULE_FUN}
+Deadline = erlang:monotonic_time(millisecond) + 5000,
 [{Sup, case IdentDict(Sup, ['$initial_call']) of
          [{supervisor, Cb, 1}] when is_atom(Cb) ->
            case SpecOtp(Cb) of
              true ->
-               try supervisor:which_children(Sup) of
+               %% supervisor's own calls wait forever; a busy supervisor must not hold this process.
+               %% The whole read stops asking after 5 s (the rest are skipped).
+               Call = fun(Req) -> case erlang:monotonic_time(millisecond) > Deadline of
+                                    true -> error;
+                                    false -> try gen_server:call(Sup, Req, 2000) catch _:_ -> error end
+                                  end end,
+               case Call(which_children) of
                  Cs when is_list(Cs) ->
-                   lists:sublist([{P, Id, case Ms of [M | _] when is_atom(M) -> M; _ -> undefined end}
-                                  || {Id, P, worker, Ms} <- Cs, is_pid(P),
-                                     {ok, #{restart := permanent}} <- [try supervisor:get_childspec(Sup, Id) catch _:_ -> error end]], MaxChildren);
+                   Ws = lists:sublist([{P, Id, Ms} || {Id, P, worker, Ms} <- Cs, is_pid(P)], PerSup),
+                   [{P, Id, case Ms of [M | _] when is_atom(M) -> M; _ -> undefined end}
+                    || {P, Id, Ms} <- Ws, {ok, #{restart := permanent}} <- [Call({get_childspec, Id})]];
                  _ -> skipped
-               catch _:_ -> skipped
                end;
              false -> skipped
            end;
@@ -73,7 +80,7 @@ export async function startExitWatch(session: Attachment, trees: ApplicationTree
   }
   const started = Date.now();
   if (sups.length === 0) return { stop: () => Promise.resolve({ watched: 0, exits: [], windowMs: Date.now() - started }) };
-  const reply = await session.evaluator.eval(RESTART_TYPES, { Texts: sups.map((p) => [...p].map((c) => c.charCodeAt(0))), MaxChildren: EXIT_WATCH_LIMITS.maxChildren }, 20_000);
+  const reply = await session.evaluator.eval(RESTART_TYPES, { Texts: sups.map((p) => [...p].map((c) => c.charCodeAt(0))), PerSup: EXIT_WATCH_LIMITS.perSupervisor }, 20_000);
   const owner = session.connection.spawn();
   const byRef = new Map<string, Omit<ChildExit, 'reason'>>();
   for (const row of asList(reply)) {
