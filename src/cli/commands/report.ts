@@ -21,7 +21,7 @@ export const reportCommand: Command = {
   spec: {
     name: 'report',
     summary: 'Sample the node read-only for a while and write a diagnosis: findings, recommended changes, risk & validation.',
-    usage: 'beam-lens report --node NAME --out FILE.md [--duration S] [--cluster [--via entry|direct]] [--json]',
+    usage: 'beam-lens report --node NAME --out FILE.md [--duration S] [--allow-trace --allow-probe] [--allow-gc] [--cluster [--via entry|direct]] [--json]',
     flags: {
       ...connectionFlags,
       ...probeFlags,
@@ -30,6 +30,7 @@ export const reportCommand: Command = {
       out: { type: 'string', value: 'FILE', description: 'where to write the Markdown report' },
       duration: { type: 'number', value: 'S', description: 'seconds to sample (default 10)', default: 10 },
       'allow-trace': { type: 'boolean', description: 'also count calls per function (call_count) over the window; needs --allow-probe' },
+      'allow-gc': { type: 'boolean', description: 'after the window, garbage-collect the top binary holders and add what each freed to their findings (as `bin-leak`)' },
     },
   },
   async run({ args, output, signal, cwd }) {
@@ -39,9 +40,11 @@ export const reportCommand: Command = {
     if (!(seconds >= 1 && seconds <= 3600)) throw new UsageError(`--duration must be from 1 to 3600 seconds, got ${seconds}`);
     const progress = progressLine(output);
     const trace = booleanFlag(args.flags, 'allow-trace');
-    // Read-only sampling needs no audit; with --allow-trace it counts calls, which is audited.
-    const audit = trace ? fileAuditLog({ cwd, actor: { face: 'cli' } }) : null;
+    const gc = booleanFlag(args.flags, 'allow-gc');
+    // Read-only sampling needs no audit; with --allow-trace it counts calls, with --allow-gc it collects processes: audited.
+    const audit = trace || gc ? fileAuditLog({ cwd, actor: { face: 'cli' } }) : null;
     if (booleanFlag(args.flags, 'cluster')) {
+      if (gc) throw new UsageError('--allow-gc collects processes of one node: run `beam-lens report --node MEMBER --allow-gc` on the member you want');
       const run = await withAttachment(args.flags, output, signal, (s) =>
         withCluster(s, args.flags, (view) => runClusterReport(view, { durationMs: seconds * 1000, trace, audit, stop: signal, save: { cwd } })),
       );
@@ -67,13 +70,13 @@ export const reportCommand: Command = {
       const run = await runAudited({
         session: s,
         kind: 'report',
-        limits: { durationMs: seconds * 1000, trace },
-        consent: trace ? ['trace', 'probe'] : [],
+        limits: { durationMs: seconds * 1000, trace, gcBinaries: gc },
+        consent: [...(trace ? (['trace', 'probe'] as const) : []), ...(gc ? (['gc'] as const) : [])],
         audit,
         stop: signal,
         save: { cwd },
         body: async (runSignal) => {
-          d = await diagnose(s, { durationMs: seconds * 1000, trace, onProgress: progress.report, signal: runSignal });
+          d = await diagnose(s, { durationMs: seconds * 1000, trace, gcBinaries: gc, onProgress: progress.report, signal: runSignal });
           report = buildReport({ samples: d.samples, findings: d.findings, env: s.env, probe: s.probe.state === 'loaded', ...(d.tracingNote ? { tracingNote: d.tracingNote } : {}), ...(d.scheduling ? { scheduling: d.scheduling } : {}) });
           return {
             // The facts for the editor's lenses without a node, and the document `session show` renders.
