@@ -27,6 +27,8 @@ export interface CommandContext extends AttachDeps, SessionDeps {
     detail(n: AttachedNode, pid: string): void;
     dashboard(n: AttachedNode): void;
     report(n: AttachedNode, options: { findingId?: string; regenerate?: boolean }): Promise<void>;
+    /** Telemetry handlers and events (read-only), then a watch of picked events with consent. */
+    telemetry(n: AttachedNode): Promise<void>;
   };
   refreshSidebar(): Promise<void>;
 }
@@ -135,6 +137,7 @@ export const COMMANDS = {
     const picks = n.hot.functions.map((f) => ({ label: `${f.module}:${f.function}/${f.arity}`, description: `${Math.round(f.share * 100)}% · ${Math.round(f.callsPerSec).toLocaleString('en-US')}/s` }));
     return vscode.window.showQuickPick(picks, { title: `Hot functions on ${n.node}` });
   }),
+  'beamLens.telemetry': onNode((c, n) => c.panels.telemetry(n)),
   'beamLens.watchMailboxes': onNode(async (c, n) => {
     const seconds = 5;
     const r = await withCancellableProgress(n, `BEAM Lens: watching mailboxes on ${n.node} for ${seconds} s`, 'mailbox watch', (signal) => watchMailboxes(n.session, { durationMs: seconds * 1000, signal }));

@@ -16,6 +16,7 @@ import { profileLspOf, registerProfiler } from './profile-view';
 import { createLog, type Log } from './log';
 import { NodePanels, type AnyView } from './node-panels';
 import { NodeManager, type AttachedNode } from './nodes';
+import { TelemetryView } from './telemetry-view';
 import { ReportView } from './report-view';
 import { Sidebar } from './sidebar';
 import { StatusBar } from './status-bar';
@@ -112,6 +113,7 @@ export class BeamLens extends Disposable {
         detail: (n, pid) => this.panelsOf(n).openDetail(pid),
         dashboard: (n) => this.panelsOf(n).openDashboard(),
         report: (n, o) => this.report(n, o),
+        telemetry: (n) => new TelemetryView(this.views, { log: this.log, config, workspaceDir }, n).show(),
       },
     };
     for (const d of registerCommands(commands)) this._register(d);
@@ -139,7 +141,7 @@ export class BeamLens extends Disposable {
       return;
     }
     const durationMs = config().get<number>('report.durationSeconds', 10) * 1000;
-    const view = new ReportView(this.views, n, { durationMs, trace: config().get<boolean>('report.allowTrace', false) }, o.findingId);
+    const view = new ReportView(this.views, n, { durationMs, trace: config().get<boolean>('report.allowTrace', false), trends: config().get<boolean>('report.trends', false) }, o.findingId);
     this.reports.set(n, view);
     // Owned by BeamLens, not by the node: it stays when the node goes.
     this._register(view.panel);

@@ -12,6 +12,7 @@ import { registerInspectionTools } from './tools/inspect';
 import { registerSessionTools } from './tools/sessions';
 import { registerTrendTools } from './tools/trends';
 import { registerBinLeakTool } from './tools/bin-leak';
+import { registerTelemetryTools } from './tools/telemetry';
 
 export const SERVER_NAME = 'beam-lens';
 export const SERVER_VERSION = '0.1.0';
@@ -66,6 +67,7 @@ export function createMcpServer(options: McpOptions, attacher: Attacher): BeamLe
   registerSessionTools(context);
   registerTrendTools(context);
   registerBinLeakTool(context);
+  registerTelemetryTools(context);
   registerResources(context);
   registerInvestigatePrompt(context);
   let done: Promise<void> | null = null;

@@ -1,8 +1,8 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { diagnose, type Diagnosis } from '../../core/findings/diagnose';
-import { buildReport } from '../../core/report/build';
+import { runReport, type ReportRun } from '../../core/report/gather';
 import type { ReportDocument } from '../../core/report/document';
+import { planWindow } from '../../core/findings/trends';
 import { renderReportMarkdown } from '../../core/report/markdown';
 import { reportChartFiles } from '../../core/report/chart-files';
 import { fileAuditLog } from '../../core/records/audit';
@@ -21,7 +21,7 @@ export const reportCommand: Command = {
   spec: {
     name: 'report',
     summary: 'Sample the node read-only for a while and write a diagnosis: findings, recommended changes, risk & validation.',
-    usage: 'beam-lens report --node NAME --out FILE.md [--duration S] [--allow-trace --allow-probe] [--allow-gc] [--cluster [--via entry|direct]] [--json]',
+    usage: 'beam-lens report --node NAME --out FILE.md [--duration S] [--trends] [--allow-probe --allow-trace] [--allow-gc] [--cluster [--via entry|direct]] [--json]',
     flags: {
       ...connectionFlags,
       ...probeFlags,
@@ -29,7 +29,8 @@ export const reportCommand: Command = {
       cluster: { type: 'boolean', description: 'every member of the cluster of --node over the same window: one section per member plus the cluster findings' },
       out: { type: 'string', value: 'FILE', description: 'where to write the Markdown report' },
       duration: { type: 'number', value: 'S', description: 'seconds to sample (default 10)', default: 10 },
-      'allow-trace': { type: 'boolean', description: 'also count calls per function (call_count) over the window; needs --allow-probe' },
+      'allow-trace': { type: 'boolean', description: 'also count calls per function (call_count), gather crash reasons and count telemetry events over the window; needs --allow-probe' },
+      trends: { type: 'boolean', description: 'also watch leak trends over the window (read-only; at least 10 s) and chart their projections' },
       'allow-gc': { type: 'boolean', description: 'after the window, garbage-collect the top binary holders and add what each freed to their findings (as `bin-leak`)' },
     },
   },
@@ -38,6 +39,15 @@ export const reportCommand: Command = {
     if (out === undefined) throw new UsageError('--out FILE.md is required (where to write the report)');
     const seconds = numberFlag(args.flags, 'duration') ?? 10;
     if (!(seconds >= 1 && seconds <= 3600)) throw new UsageError(`--duration must be from 1 to 3600 seconds, got ${seconds}`);
+    if (booleanFlag(args.flags, 'trends') && booleanFlag(args.flags, 'cluster')) throw new UsageError('--trends watches one node: run it without --cluster (or `beam-lens trends` per member)');
+    if (booleanFlag(args.flags, 'trends')) {
+      // A window too short for a trend is refused before connecting, with what would work.
+      try {
+        planWindow(seconds * 1000);
+      } catch (err) {
+        throw new UsageError(`--trends: ${err instanceof Error ? err.message.replace('--duration 2m', '--duration 120') : String(err)}`);
+      }
+    }
     const progress = progressLine(output);
     const trace = booleanFlag(args.flags, 'allow-trace');
     const gc = booleanFlag(args.flags, 'allow-gc');
@@ -64,8 +74,7 @@ export const reportCommand: Command = {
       return ExitCode.ok;
     }
     const { report, findings, samples, probe, note, sessionFile } = await withAttachment(args.flags, output, signal, async (s) => {
-      let d: Diagnosis | undefined;
-      let report: ReportDocument | undefined;
+      let r: ReportRun | undefined;
       // Saved so the editor can show lenses and diagnostics from it without a node.
       const run = await runAudited({
         session: s,
@@ -76,8 +85,9 @@ export const reportCommand: Command = {
         stop: signal,
         save: { cwd },
         body: async (runSignal) => {
-          d = await diagnose(s, { durationMs: seconds * 1000, trace, gcBinaries: gc, onProgress: progress.report, signal: runSignal });
-          report = buildReport({ samples: d.samples, findings: d.findings, env: s.env, probe: s.probe.state === 'loaded', ...(d.tracingNote ? { tracingNote: d.tracingNote } : {}), ...(d.scheduling ? { scheduling: d.scheduling } : {}) });
+          r = await runReport(s, { durationMs: seconds * 1000, trace, trends: booleanFlag(args.flags, 'trends'), gcBinaries: gc, onProgress: progress.report, signal: runSignal });
+          const d = r.diagnosis;
+          const report = r.document;
           return {
             // The facts for the editor's lenses without a node, and the document `session show` renders.
             value: { facts: factsFromDiagnosis(d, s.env), report },
@@ -87,15 +97,15 @@ export const reportCommand: Command = {
           };
         },
       });
-      const diagnosis = d as Diagnosis;
+      const done = r as ReportRun;
       const probe = s.probe.state === 'loaded';
       return {
-        samples: diagnosis.samples,
-        findings: diagnosis.findings,
+        samples: done.diagnosis.samples,
+        findings: done.findings,
         probe,
-        note: diagnosis.tracingNote,
+        note: done.diagnosis.tracingNote,
         sessionFile: run.file as string,
-        report: report as ReportDocument,
+        report: done.document,
       };
     });
     if (note) output.err(`beam-lens: ${note}`);
