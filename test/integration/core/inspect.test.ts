@@ -309,6 +309,8 @@ describe('inspection on the demo Elixir node', function () {
   });
 
   it('the large ETS table and the binary holder are visible', async () => {
+    // The cache fills its table in handle_continue, after the application has started.
+    await waitFor(async () => (await demo.eval(`ets:info(demo_cache, size).`)) === 200_000, 60_000, 'the demo cache to be filled', 200);
     const ets = await session.ets(3, 'memory');
     assert.equal(ets.rows[0]?.name, 'demo_cache');
     assert.equal(ets.rows[0]?.size, 200_000);
