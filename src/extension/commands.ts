@@ -9,7 +9,7 @@ import { runHotFunctions, type HotResult } from '../core/runs/hot';
 import { watchMailboxes } from '../core/runs/mailbox-watch';
 import { listNodes } from '../erldist';
 import { formatModule } from '../etf';
-import { attachFromList, attachRemote, chooseEnvironment, errorText, kindOf, type AttachDeps } from './attach-flow';
+import { attachFromList, attachRemote, chooseEnvironment, errorText, kindOf, reattach, type AttachDeps } from './attach-flow';
 import { askConsent } from './consent';
 import type { Log } from './log';
 import { appOf, findingOf, focusOf, moduleOf, nodeOf, pidOf, sortOf } from './model/args';
@@ -68,6 +68,20 @@ async function askPid(n: AttachedNode, title: string): Promise<string | undefine
 export const COMMANDS = {
   'beamLens.attach': (c) => attachFromList(c),
   'beamLens.attachRemote': (c) => attachRemote(c),
+  'beamLens.attachRemoteTls': (c) => attachRemote(c, true),
+  'beamLens.reattach': async (c, arg) => {
+    const lost = c.nodes.lost();
+    const node = nodeOf(arg) ?? (lost.length === 1 ? lost[0]?.node : (await vscode.window.showQuickPick(lost.map((l) => ({ label: l.node, description: l.reason })), { title: 'Reattach which node?' }))?.label);
+    if (node === undefined) {
+      if (lost.length === 0) void vscode.window.showInformationMessage('BEAM Lens: no node was lost. Attach with "BEAM: Attach to Node…".');
+      return;
+    }
+    await reattach(c, node);
+  },
+  'beamLens.forgetLostNode': async (c, arg) => {
+    const node = nodeOf(arg);
+    if (node !== undefined) c.nodes.forgetLost(node);
+  },
   'beamLens.detach': onNode(async (c, n) => {
     const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BEAM Lens: detaching from ${n.node}` }, () => c.nodes.detach(n.node));
     if (!outcome) return void vscode.window.showErrorMessage(`BEAM Lens: ${n.node} was not attached any more.`);

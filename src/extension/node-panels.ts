@@ -5,7 +5,9 @@ import type { TreeFocus } from '../protocol/webview';
 import { Disposable } from './lifecycle';
 import type { AttachedNode } from './node-scope';
 import { TableView } from './table-view';
-import { DashboardView, DetailView, TreeView, type ViewContext } from './views';
+import { DashboardView, DetailView, TreeView, type ViewContext, type ViewSpec } from './views';
+
+export type AnyView = TreeView | TableView | DashboardView | DetailView;
 
 export class NodePanels extends Disposable {
   private tree: TreeView | undefined;
@@ -32,6 +34,35 @@ export class NodePanels extends Disposable {
 
   get count(): number {
     return [this.tree, this.table, this.dashboard].filter((v) => v !== undefined).length + this.details.size;
+  }
+
+  /**
+   * The node is gone: hands over its open views (they stay open, say `text` and ask nothing) and
+   * what each showed; this scope no longer owns them, so they outlive the node's scope.
+   */
+  release(text: string): Array<{ view: AnyView; spec: ViewSpec }> {
+    const views: AnyView[] = [...(this.tree ? [this.tree] : []), ...(this.table ? [this.table] : []), ...(this.dashboard ? [this.dashboard] : []), ...this.details.values()];
+    this.tree = this.table = this.dashboard = undefined;
+    this.details.clear();
+    return views.map((view) => {
+      this._unregister(view);
+      view.markGone(text);
+      return { view, spec: view.spec() };
+    });
+  }
+
+  /** Opens a view like one the node had before it was lost. */
+  open(spec: ViewSpec): void {
+    switch (spec.kind) {
+      case 'tree':
+        return this.openTree(undefined, spec.app);
+      case 'table':
+        return this.openTable({ ...(spec.filter !== undefined ? { filter: spec.filter } : {}), ...(spec.sort !== undefined ? { sort: spec.sort } : {}) });
+      case 'dashboard':
+        return this.openDashboard();
+      case 'detail':
+        return this.openDetail(spec.pid);
+    }
   }
 
   openTree(focus?: TreeFocus, app?: string): void {

@@ -70,6 +70,16 @@ export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Dis
         t.id = `node:${item.node}`;
         return t;
       }
+      case 'lostNode': {
+        const t = new vscode.TreeItem(item.node, vscode.TreeItemCollapsibleState.None);
+        t.description = `lost · ${item.reason}`;
+        t.tooltip = `${item.node} (${item.env}): the connection was lost at ${new Date(item.at).toLocaleTimeString()} (${item.reason}). Reattach uses its saved connection (cookie, TLS) and reopens its views.`;
+        t.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('errorForeground'));
+        t.contextValue = 'beamLostNode';
+        t.id = `lost:${item.node}`;
+        t.command = { command: 'beamLens.reattach', title: 'Reattach', arguments: [{ node: item.node }] };
+        return t;
+      }
       case 'section': {
         const labels = { overview: 'Overview', applications: 'Applications', processes: 'Processes', findings: 'Findings', sessions: 'Sessions' } as const;
         const icons = { overview: 'dashboard', applications: 'type-hierarchy', processes: 'list-ordered', findings: 'lightbulb', sessions: 'history' } as const;

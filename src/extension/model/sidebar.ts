@@ -11,6 +11,8 @@ export const MAX_CHILDREN_SHOWN = 50;
 
 export type SidebarItem =
   | { kind: 'node'; node: string; env: string; error?: string }
+  /** A node whose connection was lost: "Reattach" or dismiss. */
+  | { kind: 'lostNode'; node: string; env: string; reason: string; at: number }
   | { kind: 'section'; node: string; section: 'overview' | 'applications' | 'processes' | 'findings' | 'sessions' }
   | { kind: 'stat'; node: string; label: string; value: string; warn?: boolean }
   | { kind: 'app'; node: string; app: ApplicationTree }
