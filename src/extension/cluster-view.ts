@@ -5,7 +5,7 @@
 // it is visible and backs off to a multiple of the last overview's cost.
 import { assertNever, type ClusterNodeView, type ClusterToHost, type ProcessSort } from '../protocol/webview';
 import type { AttachedNode } from './nodes';
-import { View, errorText, type ViewContext } from './views';
+import { View, errorText, type ViewContext, type ViewSpec } from './views';
 
 export class ClusterPanel extends View<'cluster'> {
   private sort: ProcessSort = 'memory';
@@ -13,6 +13,10 @@ export class ClusterPanel extends View<'cluster'> {
   constructor(ctx: ViewContext, n: AttachedNode) {
     super(ctx, n, 'cluster', `Cluster · ${n.node}`);
     this.liveRefresh(() => this.loadAll());
+  }
+
+  spec(): ViewSpec {
+    return { kind: 'cluster' };
   }
 
   protected override refreshDelay(): number {

@@ -9,7 +9,7 @@ import { runHotFunctions, type HotResult } from '../core/runs/hot';
 import { watchMailboxes } from '../core/runs/mailbox-watch';
 import { listNodes } from '../erldist';
 import { formatModule } from '../etf';
-import { attachFromList, attachRemote, chooseEnvironment, errorText, kindOf, type AttachDeps } from './attach-flow';
+import { attachFromList, attachRemote, chooseEnvironment, errorText, kindOf, reattach, type AttachDeps } from './attach-flow';
 import { askConsent } from './consent';
 import type { Log } from './log';
 import { appOf, clusterViewOf, findingOf, focusOf, memberOf, moduleOf, nodeOf, pidOf, sortOf } from './model/args';
@@ -29,6 +29,8 @@ export interface CommandContext extends AttachDeps, SessionDeps {
     cluster(n: AttachedNode): void;
     member(entry: AttachedNode, member: string, view: ClusterNodeView): Promise<void>;
     report(n: AttachedNode, options: { findingId?: string; regenerate?: boolean }): Promise<void>;
+    /** Telemetry handlers and events (read-only), then a watch of picked events with consent. */
+    telemetry(n: AttachedNode): Promise<void>;
   };
   refreshSidebar(): Promise<void>;
 }
@@ -88,6 +90,20 @@ async function directNode(c: CommandContext, n: AttachedNode, what: string): Pro
 export const COMMANDS = {
   'beamLens.attach': (c) => attachFromList(c),
   'beamLens.attachRemote': (c) => attachRemote(c),
+  'beamLens.attachRemoteTls': (c) => attachRemote(c, true),
+  'beamLens.reattach': async (c, arg) => {
+    const lost = c.nodes.lost();
+    const node = nodeOf(arg) ?? (lost.length === 1 ? lost[0]?.node : (await vscode.window.showQuickPick(lost.map((l) => ({ label: l.node, description: l.reason })), { title: 'Reattach which node?' }))?.label);
+    if (node === undefined) {
+      if (lost.length === 0) void vscode.window.showInformationMessage('BEAM Lens: no node was lost. Attach with "BEAM: Attach to Node…".');
+      return;
+    }
+    await reattach(c, node);
+  },
+  'beamLens.forgetLostNode': async (c, arg) => {
+    const node = nodeOf(arg);
+    if (node !== undefined) c.nodes.forgetLost(node);
+  },
   'beamLens.detach': onNode(async (c, n) => {
     const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BEAM Lens: detaching from ${n.node}` }, () => c.nodes.detach(n.node));
     if (!outcome) return void vscode.window.showErrorMessage(`BEAM Lens: ${n.node} was not attached any more.`);
@@ -155,6 +171,7 @@ export const COMMANDS = {
     const picks = n.hot.functions.map((f) => ({ label: `${f.module}:${f.function}/${f.arity}`, description: `${Math.round(f.share * 100)}% · ${Math.round(f.callsPerSec).toLocaleString('en-US')}/s` }));
     return vscode.window.showQuickPick(picks, { title: `Hot functions on ${n.node}` });
   }),
+  'beamLens.telemetry': onNode((c, n) => c.panels.telemetry(n)),
   'beamLens.watchMailboxes': onNode(async (c, n) => {
     const seconds = 5;
     const r = await withCancellableProgress(n, `BEAM Lens: watching mailboxes on ${n.node} for ${seconds} s`, 'mailbox watch', (signal) => watchMailboxes(n.session, { durationMs: seconds * 1000, signal }));

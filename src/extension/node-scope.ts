@@ -12,6 +12,7 @@ import type { Attachment } from '../core/attach/attachment';
 import type { HotResult } from '../core/runs/hot';
 import type { ApplicationTree } from '../core/inspect/tree';
 import type { CookieInput } from '../core/attach';
+import type { TlsFlagValues } from '../erldist';
 import type { RuntimeFacts } from '../protocol/lsp';
 import { Disposable, Emitter, type Event, type IDisposable } from './lifecycle';
 import type { NodeCluster } from './cluster';
@@ -26,6 +27,8 @@ export interface AttachTarget {
   env: EnvTag;
   /** Passed to core's attach service, which reads the file or ~/.erlang.cookie itself. */
   cookie: CookieInput;
+  /** TLS distribution: paths of the files (core reads them on each attach); absent: plain TCP. */
+  tls?: TlsFlagValues;
 }
 
 /** A bounded, cancellable piece of work on the target (hot functions, trace, report). */

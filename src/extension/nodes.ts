@@ -8,6 +8,7 @@ import type { Attachment } from '../core/attach/attachment';
 import type { HotResult } from '../core/runs/hot';
 import { factsFromDiagnosis } from '../core/facts/saved-facts';
 import type { RuntimeFacts } from '../protocol/lsp';
+import type { EnvTag } from '../core/attach/consent';
 import { Disposable, Emitter, type Event } from './lifecycle';
 import { AttachedNode, type AttachTarget, type DetachOutcome, type RunningTask } from './node-scope';
 import { memberThroughEntry } from '../core/cluster/cluster';
@@ -28,6 +29,18 @@ export interface NodeManagerDeps {
   lost(node: string, reason: string): void;
 }
 
+/** A node whose connection was lost (not detached by the user): shown with "Reattach" until reattached or forgotten. */
+export interface LostNode {
+  node: string;
+  env: EnvTag;
+  /** How it was attached (Reattach uses the saved connection first, this when there is none). */
+  target: AttachTarget;
+  /** Why the connection closed (the node went down, the network failed). */
+  reason: string;
+  /** When (ms since the epoch). */
+  at: number;
+}
+
 /** What changed: a node's data (refresh) or the list of nodes (undefined). */
 export type NodeChange = { node: AttachedNode; what: 'data' | 'sorts' | 'findings' | 'cluster' } | undefined;
 
@@ -38,6 +51,7 @@ export class NodeManager extends Disposable {
   private readonly factsEmitter = this._register(new Emitter<{ node: string; facts: RuntimeFacts | null }>());
   private readonly detachedEmitter = this._register(new Emitter<DetachOutcome>());
   private readonly attaching = new Map<string, Promise<AttachedNode>>();
+  private readonly lostNodes = new Map<string, LostNode>();
   readonly onDidChange: Event<NodeChange> = this.changed.event;
   readonly onDidChangeTasks: Event<void> = this.tasksChanged.event;
   /** Facts for the language server, whenever they are recomputed; null = node detached. */
@@ -55,6 +69,22 @@ export class NodeManager extends Disposable {
 
   get(node: string): AttachedNode | undefined {
     return this.nodes.get(node);
+  }
+
+  /** Nodes whose connection was lost, oldest first. */
+  lost(): LostNode[] {
+    return [...this.lostNodes.values()];
+  }
+
+  getLost(node: string): LostNode | undefined {
+    return this.lostNodes.get(node);
+  }
+
+  /** Stops showing a lost node (the user dismissed it); true when it was there. */
+  forgetLost(node: string): boolean {
+    const had = this.lostNodes.delete(node);
+    if (had) this.changed.fire(undefined);
+    return had;
   }
 
   async attach(target: AttachTarget): Promise<AttachedNode> {
@@ -97,11 +127,15 @@ export class NodeManager extends Disposable {
     const name = n.node;
     const session = n.session;
     this.nodes.set(name, n);
+    this.lostNodes.delete(name);
     n.own(n.onDidChangeTasks(() => this.tasksChanged.fire()));
     n.own(
       session.connection.onClose((reason) => {
         if (this.nodes.get(name) !== n || n.isClosed) return;
+        // A member reached through its entry goes with the entry (whose Reattach reopens the cluster view).
+        if (n.through !== undefined) return void this.detach(name);
         this.deps.warn(`connection to ${name} closed: ${reason}`);
+        this.lostNodes.set(name, { node: name, env: n.env, target: { ...n.target, env: n.env }, reason, at: Date.now() });
         this.deps.lost(name, reason);
         void this.detach(name);
       }),

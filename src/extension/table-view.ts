@@ -9,7 +9,7 @@ import { assertNever, type TableQuery, type TableToHost } from '../protocol/webv
 import { askConsent } from './consent';
 import { sanitizeQuery } from './model/messages';
 import type { AttachedNode } from './nodes';
-import { View, errorText, type ViewContext } from './views';
+import { View, errorText, type ViewContext, type ViewSpec } from './views';
 
 export class TableView extends View<'process-table'> {
   private query: TableQuery = { sort: 'mailbox', offset: 0, limit: 200, filter: '' };
@@ -20,6 +20,10 @@ export class TableView extends View<'process-table'> {
     super(ctx, n, 'process-table', `Processes · ${n.node}`);
     this.query = { ...this.query, ...initial };
     this.liveRefresh(() => this.run(this.query, false));
+  }
+
+  spec(): ViewSpec {
+    return { kind: 'table', sort: this.query.sort, ...(this.query.filter ? { filter: this.query.filter } : {}) };
   }
 
   protected override refreshDelay(): number {

@@ -5,7 +5,7 @@
 // expanded section never refreshes the whole tree, and the whole tree never re-fetches a section.
 import type { ProcessSort } from '../../core/inspect/processes';
 import { Disposable, Emitter, type Event } from '../lifecycle';
-import type { NodeChange } from '../nodes';
+import type { LostNode, NodeChange } from '../nodes';
 import type { AttachedNode } from '../node-scope';
 import { clusterFindingItems, findingItems, memberItems, overviewStats, treeChildren, treeModules, type SidebarItem } from './sidebar';
 
@@ -31,6 +31,8 @@ export interface SidebarSource {
   /** Asks every member of the node's cluster (n.cluster holds the answer). */
   refreshCluster(n: AttachedNode): Promise<void>;
   onDidChange: Event<NodeChange>;
+  /** Nodes whose connection was lost (listed after the attached ones, with "Reattach"). */
+  lost?(): LostNode[];
 }
 
 export class SidebarData extends Disposable {
@@ -79,6 +81,11 @@ export class SidebarData extends Disposable {
     return it;
   }
 
+  /** Lost nodes not attached again (under another name's attach the node may be back already). */
+  private lostItems(): SidebarItem[] {
+    return (this.nodes.lost?.() ?? []).filter((l) => !this.nodes.get(l.node)).map((l) => ({ kind: 'lostNode', node: l.node, env: l.env, reason: l.reason, at: l.at }));
+  }
+
   sectionItem(node: string, section: Section): Extract<SidebarItem, { kind: 'section' }> {
     return this.item(`section|${node}|${section}`, () => ({ kind: 'section' as const, node, section }));
   }
@@ -101,7 +108,7 @@ export class SidebarData extends Disposable {
   }
 
   async children(item?: SidebarItem): Promise<SidebarItem[]> {
-    if (!item) return this.nodes.list().map((n) => this.nodeItem(n));
+    if (!item) return [...this.nodes.list().map((n) => this.nodeItem(n)), ...this.lostItems()];
     const n = this.nodes.get(item.node);
     if (!n) return [];
     switch (item.kind) {

@@ -13,6 +13,8 @@ export const MAX_CHILDREN_SHOWN = 50;
 
 export type SidebarItem =
   | { kind: 'node'; node: string; env: string; error?: string; /** A cluster member reached through this entry node. */ through?: string }
+  /** A node whose connection was lost: "Reattach" or dismiss. */
+  | { kind: 'lostNode'; node: string; env: string; reason: string; at: number }
   | { kind: 'section'; node: string; section: 'overview' | 'cluster' | 'applications' | 'processes' | 'findings' | 'sessions' }
   /** A member of the node's cluster (`node` is the entry node; `member` the member's name). */
   | { kind: 'member'; node: string; member: string; isEntry: boolean; health: MemberHealth; description: string; tooltip: string }

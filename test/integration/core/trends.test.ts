@@ -4,7 +4,7 @@
 // connection, and the node is exactly as it was afterwards (read-only: nothing loaded).
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom, type Term } from '../../../src/etf';
@@ -106,6 +106,35 @@ describe('leak trends on the demo node (DEMO_EVIDENCE=1)', function () {
     }
     await clean(demo, []);
     assert.deepEqual(await demo.eval(STATE), baseline, 'nothing left after the MCP watch');
+  });
+
+  it('report --trends charts the atom leak projected to the atom limit, and the growing process', async () => {
+    const r = await run(['report', '--node', demo.node, '--cookie-file', demo.cookieFile, '--out', 'trends.md', '--duration', '12', '--trends', '--json'], cwd);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { file: string; charts: string[]; findings: Array<{ id: string; rule: string }> };
+    assert.ok(out.findings.some((f) => f.id === 'atom-leak:atoms'), out.findings.map((f) => f.id).join(', '));
+    const md = readFileSync(out.file, 'utf8');
+    assert.match(md, /## Leak trends\n\nWatched for 1[12](\.\d)? s \(\d+ samples every [\d.]+ s, read-only\)/);
+    assert.ok(md.includes('![Atom count, projected to the atom limit](trends.charts/trend-atoms.svg)'), md);
+    assert.match(md, /\| projection \| atom table full in [\d.]+ (h|days|min) \|/);
+    const atoms = out.charts.find((f) => f.endsWith('trend-atoms.svg'));
+    assert.ok(atoms, out.charts.join(', '));
+    const svg = readFileSync(atoms, 'utf8');
+    // The measured samples, the fitted line, the dashed limit and the crossing with its time.
+    assert.ok((svg.match(/<circle /g) ?? []).length >= 6, 'samples and the crossing');
+    assert.match(svg, /stroke-dasharray="6 4"/);
+    assert.match(svg, />atom table full in [\d.]+ (h|days|min)<\/text>/);
+    // Every trend finding gets its projection (the Grower's memory-growth one when the short window
+    // ranked it; on a busy machine 12 s may not: the trends test above ranks it over 24 s).
+    const TREND_RULES = ['atom-leak', 'process-count-growth', 'port-count-growth', 'memory-growth', 'binary-growth', 'ets-growth'];
+    const trendFindings = out.findings.filter((f) => TREND_RULES.includes(f.rule));
+    assert.equal(out.charts.filter((f) => /\/trend-[a-z0-9-]+\.svg$/.test(f)).length, trendFindings.length, `${out.charts.join(', ')} for ${trendFindings.map((f) => f.id).join(', ')}`);
+    if (trendFindings.some((f) => f.id === 'memory-growth:Demo.Evidence.Grower')) assert.ok(md.includes('Memory of Demo.Evidence.Grower, projected a day ahead'));
+    const short = await run(['report', '--node', demo.node, '--cookie-file', demo.cookieFile, '--out', 'short.md', '--duration', '5', '--trends'], cwd);
+    assert.equal(short.code, 2, short.stderr);
+    assert.match(short.stderr, /--trends: a trend needs a window of at least 10 s and 5 samples; got 5 s/);
+    await clean(demo, []);
+    assert.deepEqual(await demo.eval(STATE), baseline, 'read-only: nothing left');
   });
 
   it('a window too short for a trend is a usage error that says the minimum', async () => {

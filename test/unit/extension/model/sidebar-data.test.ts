@@ -224,7 +224,7 @@ describe('attach picker: one entry per node, no dead local nodes', () => {
       { node: 'tunnel@db1', host: 'localhost', port: 9100, env: 'production' as const, cookie: { kind: 'secret' as const } },
     ];
     const items = attachItems([{ name: 'rabbit', port: 25672 }, { name: 'demo', port: 4000 }], 'vm', saved, new Set());
-    assert.deepEqual(items.map((i) => i.label), ['rabbit@localhost', 'tunnel@db1', 'demo@vm', 'Remote node…']);
+    assert.deepEqual(items.map((i) => i.label), ['rabbit@localhost', 'tunnel@db1', 'demo@vm', 'Remote node…', 'Remote node with TLS…']);
     // EPMD did not answer: saved local nodes stay (we cannot tell they are gone).
     assert.ok(attachItems([], 'vm', saved, new Set(), false).some((i) => i.label === 'gone@vm'));
   });
