@@ -79,7 +79,8 @@ export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Dis
         t.tooltip = item.error ? `${item.node}: ${item.error}` : `${item.node} (${item.env}${via})`;
         t.iconPath = new vscode.ThemeIcon('server-environment', item.env === 'production' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined);
         t.contextValue = 'beamNode';
-        t.id = `node:${item.node}`;
+        // A member reached through an entry and the same node attached by itself are different items.
+        t.id = item.through !== undefined ? `node:${item.node}:through:${item.through}` : `node:${item.node}`;
         return t;
       }
       case 'lostNode': {

@@ -182,11 +182,9 @@ describe('VS Code: the cluster view of a three-node cluster', function () {
 
   it('detaching the entry detaches the members reached through it, and every node is as it was once all are detached', async () => {
     const third = nodes[2] as TestNode;
-    await wb.runCommand('Notifications: Clear All Notifications');
     await wb.runCommand('BEAM: Detach');
     await wb.quickPick(entry.node);
-    const said = await wb.notification(new RegExp(`detached from ${entry.node.replace(/[.@]/g, '\\$&')}`));
-    assert.match(said, /nothing of ours is left/);
+    // (What detach did is checked on the nodes themselves below, not in a toast that may be hidden.)
     // The member reached through the entry went with it; the one attached by itself stays until detached.
     await until('only the directly attached member to stay', async () => {
       const rows = await wb.page.locator('.sidebar .monaco-list-row[aria-level="1"]').allTextContents();

@@ -76,6 +76,7 @@ export class SidebarData extends Disposable {
     const it = this.item<Extract<SidebarItem, { kind: 'node' }>>(`node|${n.node}`, () => ({ kind: 'node', node: n.node, env: n.env }));
     it.env = n.env;
     if (n.through !== undefined) it.through = n.through;
+    else delete it.through;
     if (n.lastError) it.error = n.lastError;
     else delete it.error;
     return it;
@@ -239,11 +240,11 @@ export class SidebarData extends Disposable {
     switch (c.what) {
       case 'data': {
         const had = this.stable.get(`node|${node}`);
-        const before = had?.kind === 'node' ? `${had.env}|${had.error ?? ''}` : null;
+        const before = had?.kind === 'node' ? `${had.env}|${had.error ?? ''}|${had.through ?? ''}` : null;
         const it = this.nodeItem(c.node);
         const shown = this.clusterShown.get(node);
         // The Cluster section appears (or goes) with the node's members: the node's children change.
-        if (`${it.env}|${it.error ?? ''}` !== before || (shown !== undefined && shown !== hasCluster(c.node))) this.changed.fire(it);
+        if (`${it.env}|${it.error ?? ''}|${it.through ?? ''}` !== before || (shown !== undefined && shown !== hasCluster(c.node))) this.changed.fire(it);
         this.changed.fire(this.sectionItem(node, 'overview'));
         this.changed.fire(this.sectionItem(node, 'applications'));
         return;
