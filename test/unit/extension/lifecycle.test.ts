@@ -274,6 +274,22 @@ describe('extension lifecycle: cluster members reached through an entry node', (
     await nodes.shutdown();
   });
 
+  it('a lost entry takes its members with it: they are not lost nodes of their own', async () => {
+    const a = new FakeConnection('a@h');
+    const nodes = new NodeManager({ attach: async () => new Attachment(a, { env: 'local' }), info: () => undefined, warn: () => undefined, lost: () => undefined });
+    const entry = await nodes.attach(target('a@h'));
+    entry.members = ['b@h'];
+    nodes.openMember(entry, 'b@h');
+    const gone: string[] = [];
+    const both = new Promise<void>((r) => nodes.onDidDetach((o) => gone.push(o.node) === 2 && r()));
+    a.drop('connection closed by the peer');
+    await both;
+    assert.deepEqual(gone.sort(), ['a@h', 'b@h']);
+    assert.deepEqual(nodes.lost().map((l) => l.node), ['a@h'], 'only the entry is offered for Reattach');
+    assert.equal(nodes.list().length, 0);
+    await nodes.shutdown();
+  });
+
   it('attaching to a member by itself replaces the member opened through the entry', async () => {
     const a = new FakeConnection('a@h');
     const b = new FakeConnection('b@h');
