@@ -7,6 +7,7 @@ import path from 'node:path';
 import * as vscode from 'vscode';
 import { formatModule } from '../etf';
 import { sessionsDir } from '../core/records/store';
+import { budgetDelay } from '../core/facts/schedule';
 import { RepeatingTimer } from './lifecycle';
 import { SidebarData } from './model/sidebar-data';
 import {
@@ -20,7 +21,7 @@ import {
   treeLabel,
   type SidebarItem,
 } from './model/sidebar';
-import type { AttachedNode, NodeManager } from './nodes';
+import { SIDEBAR_UTILIZATION_MS, type AttachedNode, type NodeManager } from './nodes';
 
 export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Disposable {
   private readonly emitter = new vscode.EventEmitter<SidebarItem | undefined>();
@@ -49,7 +50,16 @@ export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Dis
 
   /** Starts the node's periodic refresh, owned by its scope (detach stops it). */
   watch(n: AttachedNode): void {
-    n.own(new RepeatingTimer(() => (this.view?.visible ? this.data.refreshNode(n) : Promise.resolve()), () => this.refreshMs() * 2));
+    // Every 2 x the refresh interval while visible, or 100x what the last refresh cost beyond its
+    // utilization window (core's 1% budget): on a large node the trees' ranking is not free.
+    let cost = 0;
+    const tick = async (): Promise<void> => {
+      if (!this.view?.visible) return;
+      const t0 = Date.now();
+      await this.data.refreshNode(n);
+      cost = Date.now() - t0 - SIDEBAR_UTILIZATION_MS;
+    };
+    n.own(new RepeatingTimer(tick, () => budgetDelay(cost, this.refreshMs() * 2)));
   }
 
   /** Refreshes every node now (the view's Refresh button). */

@@ -14,15 +14,19 @@ import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { printJson } from '../output';
 import { probeFlags, progressLine, withAttachment } from '../attachment';
+import { runClusterReport } from '../../core/cluster/report';
+import { clusterFlags, withCluster } from './cluster';
 
 export const reportCommand: Command = {
   spec: {
     name: 'report',
     summary: 'Sample the node read-only for a while and write a diagnosis: findings, recommended changes, risk & validation.',
-    usage: 'beam-lens report --node NAME --out FILE.md [--duration S] [--allow-trace --allow-probe] [--allow-gc] [--json]',
+    usage: 'beam-lens report --node NAME --out FILE.md [--duration S] [--allow-trace --allow-probe] [--allow-gc] [--cluster [--via entry|direct]] [--json]',
     flags: {
       ...connectionFlags,
       ...probeFlags,
+      ...clusterFlags,
+      cluster: { type: 'boolean', description: 'every member of the cluster of --node over the same window: one section per member plus the cluster findings' },
       out: { type: 'string', value: 'FILE', description: 'where to write the Markdown report' },
       duration: { type: 'number', value: 'S', description: 'seconds to sample (default 10)', default: 10 },
       'allow-trace': { type: 'boolean', description: 'also count calls per function (call_count) over the window; needs --allow-probe' },
@@ -39,6 +43,26 @@ export const reportCommand: Command = {
     const gc = booleanFlag(args.flags, 'allow-gc');
     // Read-only sampling needs no audit; with --allow-trace it counts calls, with --allow-gc it collects processes: audited.
     const audit = trace || gc ? fileAuditLog({ cwd, actor: { face: 'cli' } }) : null;
+    if (booleanFlag(args.flags, 'cluster')) {
+      if (gc) throw new UsageError('--allow-gc collects processes of one node: run `beam-lens report --node MEMBER --allow-gc` on the member you want');
+      const run = await withAttachment(args.flags, output, signal, (s) =>
+        withCluster(s, args.flags, (view) => runClusterReport(view, { durationMs: seconds * 1000, trace, audit, stop: signal, save: { cwd } })),
+      );
+      const c = run.value.cluster;
+      const { file, charts } = writeReport(run.value.report, path.resolve(cwd, out));
+      if (booleanFlag(args.flags, 'json')) {
+        printJson(output, { file, charts: charts.map((x) => x.file), session: run.file, ...c });
+        return ExitCode.ok;
+      }
+      output.out(`cluster report written to ${file}${chartsText(charts.map((x) => x.file))} (session saved in ${run.file ?? '(not saved)'})`);
+      for (const n of c.nodes) {
+        output.out(`  ${n.node}${n.node === c.entry ? ' (entry)' : ''}: ${n.status === 'ok' ? `${n.findings ?? 0} findings` : `${n.status} (${n.error ?? ''})`}`);
+        if (n.tracingNote) output.out(`    not included: ${n.tracingNote}`);
+      }
+      output.out(`  cluster: ${c.clusterFindings.length} findings`);
+      for (const f of c.clusterFindings) output.out(`    [${f.severity}] ${f.title}`);
+      return ExitCode.ok;
+    }
     const { report, findings, samples, probe, note, sessionFile } = await withAttachment(args.flags, output, signal, async (s) => {
       let d: Diagnosis | undefined;
       let report: ReportDocument | undefined;
@@ -76,22 +100,30 @@ export const reportCommand: Command = {
     });
     if (note) output.err(`beam-lens: ${note}`);
     progress.done();
-    const file = path.resolve(cwd, out);
-    mkdirSync(path.dirname(file), { recursive: true });
-    // The charts as SVG files next to the Markdown (X.charts/*.svg), linked from it as images.
-    const charts = reportChartFiles(report, file);
-    for (const c of charts) {
-      mkdirSync(path.dirname(c.file), { recursive: true });
-      writeFileSync(c.file, c.svg);
-    }
-    writeFileSync(file, renderReportMarkdown(report, { chartImages: new Map(charts.map((c) => [c.chart, c.relative])) }));
+    const { file, charts } = writeReport(report, path.resolve(cwd, out));
     if (booleanFlag(args.flags, 'json')) {
       printJson(output, { file, charts: charts.map((c) => c.file), session: sessionFile, node: samples.node, windowMs: samples.windowMs, probe, findings });
     } else {
-      output.out(`report written to ${file}${charts.length > 0 ? ` with ${charts.length} chart${charts.length === 1 ? '' : 's'} in ${path.dirname(charts[0]?.file ?? file)}` : ''} (session saved in ${sessionFile})`);
+      output.out(`report written to ${file}${chartsText(charts.map((c) => c.file))} (session saved in ${sessionFile})`);
       output.out(`${findings.length} findings on ${samples.node} over ${(samples.windowMs / 1000).toFixed(1)} s:`);
       for (const f of findings) output.out(`  [${f.severity}] ${f.title}`);
     }
     return ExitCode.ok;
   },
 };
+
+/** Writes the Markdown and, next to it, the charts as SVG files (X.charts/*.svg) linked from it as images. */
+function writeReport(report: ReportDocument, file: string): { file: string; charts: Array<{ file: string }> } {
+  mkdirSync(path.dirname(file), { recursive: true });
+  const charts = reportChartFiles(report, file);
+  for (const c of charts) {
+    mkdirSync(path.dirname(c.file), { recursive: true });
+    writeFileSync(c.file, c.svg);
+  }
+  writeFileSync(file, renderReportMarkdown(report, { chartImages: new Map(charts.map((c) => [c.chart, c.relative])) }));
+  return { file, charts };
+}
+
+function chartsText(files: string[]): string {
+  return files.length > 0 ? ` with ${files.length} chart${files.length === 1 ? '' : 's'} in ${path.dirname(files[0] ?? '')}` : '';
+}

@@ -17,6 +17,7 @@ export type RuleId =
   | 'long-gc'
   | 'memory-growth'
   | 'blocked-sender'
+  | 'connection-churn'
   // Supervision design review (src/core/findings/supervision-review.ts).
   | 'supervision-intensity'
   | 'supervision-strategy'

@@ -8,6 +8,7 @@ import type { NodeSamples } from './sampler';
 import { uniqueIds, type Finding, type Severity } from './finding';
 import { bottleneckFindings, mailboxFindings, memoryFindings, reductionFindings } from './process-rules';
 import { etsFindings, limitFindings, restartFindings } from './node-rules';
+import { connectionChurnFindings } from './churn';
 
 export { FINDING_THRESHOLDS, displayMfa, location } from './thresholds';
 export { uniqueIds } from './finding';
@@ -25,6 +26,7 @@ export function computeFindings(s: NodeSamples): Finding[] {
     ...bottleneckFindings(s),
     ...memoryGrowthFindings(s),
     ...blockedSenderFindings(s),
+    ...connectionChurnFindings(s.connections),
     ...(s.hot ? hotFunctionFindings(s.hot, s) : []),
   ];
   const order: Record<Severity, number> = { critical: 0, warning: 1, info: 2 };
