@@ -66,7 +66,7 @@ export function consentForm(plan: IntrusivePlan): ElicitRequestFormParams {
   const message = [
     `BEAM Lens (${plan.tool}) asks to change ${session.node} [${session.env}] for a bounded time.`,
     `It will: ${plan.sets}.`,
-    `Undone: ${plan.undo} ${UNDO_COMMON}`,
+    `Undone: ${plan.undo}${plan.actions.some((a) => a !== 'gc') ? ` ${UNDO_COMMON}` : ''}`,
     `Limits: ${plan.limits.map((l) => `${l.title} ${l.requested} ${l.unit}`).join(', ')} (you may lower them).`,
     ...(production ? [`This node is tagged production: type its name to allow this.`] : []),
   ].join('\n');

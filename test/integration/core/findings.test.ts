@@ -117,6 +117,7 @@ describe('deeper runtime evidence on the demo node (DEMO_EVIDENCE=1)', function 
       assert.equal(d.collected.length, 3, 'ran with the lowered count');
       assert.ok(d.collected.some((c) => c.name === 'Elixir.Demo.BlobCache' && c.verdict === 'retained'), text(r));
       assert.match(mcp.forms[0]?.message ?? '', /force a garbage collection of the 5 processes/);
+      assert.doesNotMatch(mcp.forms[0]?.message ?? '', /probe/, 'nothing is loaded: the form does not speak of the probe');
     } finally {
       await mcp.close();
     }
