@@ -68,8 +68,13 @@ version() -> 4.
 top_processes(SortKey, Offset, Limit, Items)
   when is_integer(Offset), Offset >= 0, is_integer(Limit), Limit >= 0, is_list(Items) ->
     check_sort_key(SortKey),
-    {Total, Ranked} = rank_all(all_processes(), self(), SortKey, Offset + Limit),
-    {Total, page_rows(Ranked, Offset, supported_items(Items))}.
+    case SortKey =:= memory andalso cached({top, Offset + Limit}, Offset, Limit) of
+        {ok, {Total, Page}} ->
+            {Total, page_rows(Page, 0, supported_items(Items))};
+        _ ->
+            {Total, Ranked} = rank_all(all_processes(), self(), SortKey, Offset + Limit),
+            {Total, page_rows(Ranked, Offset, supported_items(Items))}
+    end.
 
 %% @doc top_processes/4 over the processes whose registered name, initial call (through
 %% proc_lib, as proc_lib:translate_initial_call/1 reports it), current function ("m:f/a") or
@@ -87,11 +92,16 @@ filter_processes(Needle, SortKey, Offset, Limit, Items)
     PidText = binary:match(Needle, [<<"<">>, <<".">>]) =/= nomatch,
     Self = self(),
     Keep = Offset + Limit,
-    %% One process_info call per process reads the texts and the sort key together (one
-    %% signal round trip each: the cost of a pass is the number of calls, not of items).
-    {Total, Matched, _, Ranked} =
-        filter_pass(all_processes(), Self, SortKey, Pattern, PidText, Keep, 1, 0, 0, #{}, {0, gb_sets:empty(), infinity}, []),
-    {Total, Matched, page_rows(Ranked, Offset, supported_items(Items))}.
+    case cached({filter, SortKey, Pattern, PidText, Keep}, Offset, Limit) of
+        {ok, {{Total, Matched}, Page}} ->
+            {Total, Matched, page_rows(Page, 0, supported_items(Items))};
+        _ ->
+            %% One process_info call per process reads the texts and the sort key together (one
+            %% signal round trip each: the cost of a pass is the number of calls, not of items).
+            {Total, Matched, _, Ranked} =
+                filter_pass(all_processes(), Self, SortKey, Pattern, PidText, Keep, 1, 0, 0, #{}, {0, gb_sets:empty(), infinity}, []),
+            {Total, Matched, page_rows(Ranked, Offset, supported_items(Items))}
+    end.
 
 %% Keep =< 20000: a bounded set as in rank_processes/9; deeper pages: every match, sorted once.
 filter_pass(Cursor, Self, Key, Pat, PidText, Keep, Seq, T, M, Cache, Best, All) ->
@@ -623,6 +633,200 @@ item_supported(Item) ->
         _ -> true
     catch
         error:badarg -> false
+    end.
+
+%%% The session's cache of slow items --------------------------------------------------
+
+%% The VM answers reductions, message_queue_len, registered_name and initial_call without the
+%% process (~0.2 us each here); memory and current_function need the process itself to answer
+%% a signal (~1.2-2.4 us each at a million processes, and one reduction of its own). Neither can
+%% change while a process does not run and gets no message. So memory sorts and filters run in
+%% one process of the probe, beam_lens_cache, that keeps what the last pass read: a list of
+%% {Pid, Reductions, QueueLen, Memory, CurrentFunction, ProcLibInitialCall | unknown} in the
+%% order of erlang:processes() (a process keeps its place in the process table, so the next pass
+%% walks both lists side by side: no lookup per process). A pass reads the cheap items of
+%% every process and asks a process only when its reductions or queue moved since (counting
+%% the one reduction our own read cost it); dead processes fall out. Ranking and paging happen
+%% there too: only the page is copied to the caller. The pass stops when its caller goes
+%% (an rpc timeout or a cancel). The process is stopped with the probe's other processes, and
+%% exits after 5 minutes without a request. Memory: ~9 words a process (~70 MB at a million),
+%% only while the table is in use.
+
+%% {ok, {Total, PageEntries}} from the cache process, or error (then the caller does the pass).
+cached(Request, Offset, Limit) ->
+    case cache_process() of
+        undefined ->
+            error;
+        Pid ->
+            MRef = erlang:monitor(process, Pid),
+            Pid ! {beam_lens_cache, self(), MRef, Request, Offset, Limit},
+            receive
+                {MRef, Reply} ->
+                    erlang:demonitor(MRef, [flush]),
+                    {ok, Reply};
+                {'DOWN', MRef, process, Pid, _} ->
+                    error
+            end
+    end.
+
+cache_process() ->
+    case whereis(beam_lens_cache) of
+        undefined ->
+            Tag = make_ref(),
+            Parent = self(),
+            {Pid, MRef} = erlang:spawn_monitor(fun() -> cache_init(Parent, Tag) end),
+            receive
+                {Tag, ready} -> erlang:demonitor(MRef, [flush]);
+                {'DOWN', MRef, process, Pid, _} -> ok
+            end,
+            whereis(beam_lens_cache);
+        Pid ->
+            Pid
+    end.
+
+cache_init(Parent, Tag) ->
+    case catch register(beam_lens_cache, self()) of
+        true ->
+            case whereis(user) of
+                undefined -> ok;
+                User -> group_leader(User, self())
+            end,
+            Parent ! {Tag, ready},
+            cache_loop([], #{});
+        {'EXIT', {badarg, _}} ->
+            Parent ! {Tag, ready}
+    end.
+
+%% Entries: the last pass's list; Interned: current functions shared between entries.
+cache_loop(Entries, Interned) ->
+    receive
+        {beam_lens_cache, From, MRef, Request, Offset, Limit} ->
+            Watch = erlang:monitor(process, From),
+            Extra = case Request of {filter, _, _, _, _} -> [registered_name, initial_call]; _ -> [] end,
+            Init = cache_acc(Request),
+            case catch cache_pass(all_processes(), Entries, From, Watch, Extra, Request, Init, 1, [], Interned) of
+                {done, Entries1, Interned1, Acc} ->
+                    erlang:demonitor(Watch, [flush]),
+                    From ! {MRef, cache_reply(Request, Acc, Offset, Limit)},
+                    %% The last pass's list is garbage now: give its memory back at once.
+                    garbage_collect(),
+                    cache_loop(Entries1, Interned1);
+                caller_gone ->
+                    cache_loop(Entries, Interned)
+            end;
+        _Stray ->
+            cache_loop(Entries, Interned)
+    after 300000 ->
+            ok
+    end.
+
+cache_acc({top, Keep}) when Keep > 20000 -> {0, []};
+cache_acc({top, _Keep}) -> {0, {0, gb_sets:empty(), infinity}};
+cache_acc({filter, _, _, _, _}) -> {0, 0, #{}, {0, gb_sets:empty(), infinity}, []}.
+
+cache_reply({top, Keep}, {Count, All}, Offset, Limit) when Keep > 20000 ->
+    {Count, lists:sublist(drop(Offset, lists:reverse(lists:sort(All))), Limit)};
+cache_reply({top, _}, {Count, {_, Set, _}}, Offset, Limit) ->
+    {Count, lists:sublist(drop(Offset, descending(Set)), Limit)};
+cache_reply({filter, _, _, _, Keep}, {T, M, _, {_, Set, _}, _}, Offset, Limit) when Keep =< 20000 ->
+    {{T, M}, lists:sublist(drop(Offset, descending(Set)), Limit)};
+cache_reply({filter, _, _, _, _}, {T, M, _, _, All}, Offset, Limit) ->
+    {{T, M}, lists:sublist(drop(Offset, lists:reverse(lists:sort(All))), Limit)}.
+
+%% The caller (an rpc worker) is left out of the ranking, as in the passes above, and so is the
+%% cache process itself (what it holds is said in its comment above, not ranked among yours).
+cache_pass(Cursor, Old, Caller, Watch, Extra, Request, Acc, Seq, New, Interned) ->
+    _ = Seq band 4095 =:= 0 andalso caller_check(Watch),
+    case next_process(Cursor) of
+        {Caller, Ps} ->
+            cache_pass(Ps, Old, Caller, Watch, Extra, Request, Acc, Seq + 1, New, Interned);
+        {P, Ps} when P =:= self() ->
+            cache_pass(Ps, Old, Caller, Watch, Extra, Request, Acc, Seq + 1, New, Interned);
+        {P, Ps} ->
+            case erlang:process_info(P, [reductions, message_queue_len | Extra]) of
+                [{_, R}, {_, Q} | XV] ->
+                    {Found, Old1} = cache_match(P, Old),
+                    case cache_entry(P, R, Q, Found, Interned) of
+                        {E0, Interned1} ->
+                            E = cache_tic(E0, XV),
+                            Acc1 = cache_add(Request, E, R, Q, XV, Seq, Acc),
+                            cache_pass(Ps, Old1, Caller, Watch, Extra, Request, Acc1, Seq + 1, [E | New], Interned1);
+                        undefined ->
+                            cache_pass(Ps, Old1, Caller, Watch, Extra, Request, Acc, Seq + 1, New, Interned)
+                    end;
+                undefined ->
+                    cache_pass(Ps, Old, Caller, Watch, Extra, Request, Acc, Seq + 1, New, Interned)
+            end;
+        none ->
+            {done, lists:reverse(New), Interned, Acc}
+    end.
+
+caller_check(Watch) ->
+    receive
+        {'DOWN', Watch, process, _, _} -> throw(caller_gone)
+    after 0 ->
+            ok
+    end.
+
+%% The old entry of P: the head of Old, after dropping the heads of processes that died. A
+%% live head that is not P means P is new (survivors keep their order).
+cache_match(P, [{P, _, _, _, _, _} = E | Old]) ->
+    {E, Old};
+cache_match(P, [{O, _, _, _, _, _} | Rest] = Old) ->
+    case is_process_alive(O) of
+        true -> {none, Old};
+        false -> cache_match(P, Rest)
+    end;
+cache_match(_P, []) ->
+    {none, []}.
+
+cache_entry(_P, R, Q, {_, R, Q, _, _, _} = E, Interned) ->
+    {E, Interned};
+cache_entry(P, R, Q, Found, Interned) ->
+    case erlang:process_info(P, [memory, current_function]) of
+        [{_, Mem}, {_, CF0}] ->
+            {CF, Interned1} = case Interned of
+                                  #{CF0 := Shared} -> {Shared, Interned};
+                                  _ when map_size(Interned) < 10000 -> {CF0, Interned#{CF0 => CF0}};
+                                  _ -> {CF0, Interned}
+                              end,
+            TIC = case Found of {_, _, _, _, _, I} -> I; none -> unknown end,
+            %% Answering us cost it one reduction.
+            {{P, R + 1, Q, Mem, CF, TIC}, Interned1};
+        undefined ->
+            undefined
+    end.
+
+%% A filter needs proc_lib's initial call of proc_lib processes: read once per process.
+cache_tic({P, R, Q, Mem, CF, unknown}, [_Name, {initial_call, {proc_lib, init_p, 5}}]) ->
+    %% The dictionary read cost it a reduction too.
+    {P, R + 1, Q, Mem, CF, proc_lib_initial_call(P)};
+cache_tic(E, _XV) ->
+    E.
+
+cache_add({top, Keep}, {P, _, _, Mem, _, _}, _R, _Q, _XV, Seq, {Count, All}) when Keep > 20000 ->
+    {Count + 1, [{Mem, -Seq, P} | All]};
+cache_add({top, Keep}, {P, _, _, Mem, _, _}, _R, _Q, _XV, Seq, {Count, Best}) ->
+    {Count + 1, keep_best({Mem, -Seq, P}, Keep, Best)};
+cache_add({filter, Key, Pattern, PidText, Keep}, {P, _, _, Mem, CF, TIC}, R, Q,
+          [{registered_name, Name}, {initial_call, IC}], Seq, {T, M, Cache, Best, All}) ->
+    {M1, C1} = cached_match(Name, Pattern, Cache),
+    {M2, C2} = if M1 -> {true, C1}; true -> cached_match(CF, Pattern, C1) end,
+    {M3, C3} = if M2 -> {true, C2}; true -> cached_match(IC, Pattern, C2) end,
+    {M4, C4} = if M3 -> {true, C3};
+                  is_tuple(TIC) -> cached_match(TIC, Pattern, C3);
+                  true -> {false, C3}
+               end,
+    M5 = M4 orelse (PidText andalso binary:match(list_to_binary(pid_to_list(P)), Pattern) =/= nomatch),
+    case M5 of
+        false ->
+            {T + 1, M, C4, Best, All};
+        true ->
+            V = case Key of memory -> Mem; reductions -> R; message_queue_len -> Q end,
+            case Keep > 20000 of
+                true -> {T + 1, M + 1, C4, Best, [{V, -Seq, P} | All]};
+                false -> {T + 1, M + 1, C4, keep_best({V, -Seq, P}, Keep, Best), All}
+            end
     end.
 
 %%% Supervisors -----------------------------------------------------------------------

@@ -21,6 +21,7 @@ import { ReportView } from './report-view';
 import { Sidebar } from './sidebar';
 import { StatusBar } from './status-bar';
 import type { ViewContext, ViewSpec } from './views';
+import type { ClusterNodeView } from '../protocol/webview';
 
 const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('beamLens');
 const workspaceDir = (): string | undefined => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
@@ -79,6 +80,7 @@ export class BeamLens extends Disposable {
       traceMessages: async (n, pid) => {
         await vscode.commands.executeCommand('beamLens.traceMessages', { node: n.node, pid });
       },
+      openMember: (entry, member, view) => this.openMember(entry, member, view),
     };
     // A report outlives its node (it is evidence): marked, kept, still savable.
     this._register(
@@ -112,6 +114,8 @@ export class BeamLens extends Disposable {
         table: (n, initial) => this.panelsOf(n).openTable(initial),
         detail: (n, pid) => this.panelsOf(n).openDetail(pid),
         dashboard: (n) => this.panelsOf(n).openDashboard(),
+        cluster: (n) => this.panelsOf(n).openCluster(),
+        member: (entry, member, view) => this.openMember(entry, member, view),
         report: (n, o) => this.report(n, o),
         telemetry: (n) => new TelemetryView(this.views, { log: this.log, config, workspaceDir }, n).show(),
       },
@@ -130,6 +134,29 @@ export class BeamLens extends Disposable {
       this.panels.set(n, p);
     }
     return p;
+  }
+
+  /**
+   * A view of one member of `entry`'s cluster: the entry itself, a node attached by itself, or a
+   * member reached through the entry (opened as a node of its own, owned by the entry's scope).
+   */
+  private async openMember(entry: AttachedNode, member: string, view: ClusterNodeView | { pid: string }): Promise<void> {
+    let n = entry;
+    if (member !== entry.node) {
+      const opened = this.nodes.openMember(entry, member);
+      n = opened.node;
+      if (opened.opened) await this.onAttached(n, false);
+    }
+    const panels = this.panelsOf(n);
+    if (typeof view !== 'string') return panels.openDetail(view.pid);
+    switch (view) {
+      case 'overview':
+        return panels.openDashboard();
+      case 'processes':
+        return panels.openTable({ sort: 'memory' });
+      case 'tree':
+        return panels.openTree();
+    }
   }
 
   private async report(n: AttachedNode, o: { findingId?: string; regenerate?: boolean }): Promise<void> {
@@ -202,7 +229,7 @@ export class BeamLens extends Disposable {
   }
 
   /** A node was attached: first data, the sidebar's refresh and the facts feed (both owned by its scope). */
-  private async onAttached(n: AttachedNode): Promise<void> {
+  private async onAttached(n: AttachedNode, focusSidebar = true): Promise<void> {
     await this.nodes.refresh(n);
     this.restoreViews(n);
     this.sidebar.watch(n);
@@ -218,7 +245,7 @@ export class BeamLens extends Disposable {
       { baseMs: config().get<number>('factsIntervalSeconds', 10) * 1000 },
     );
     n.own({ dispose: () => loop.stop() });
-    void vscode.commands.executeCommand('beamLens.nodes.focus');
+    if (focusSidebar) void vscode.commands.executeCommand('beamLens.nodes.focus');
   }
 
   async startLanguageClient(): Promise<void> {

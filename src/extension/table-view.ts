@@ -62,7 +62,8 @@ export class TableView extends View<'process-table'> {
   /** Offers the probe once per node when the query would be slow without it. */
   private async offerProbe(q: TableQuery): Promise<void> {
     const why = slowQuery(q, this.processCount(), this.n.session.hasProbe);
-    if (why === null || this.n.probeOffered) return;
+    // A cluster member reached through its entry cannot take the probe (its guardian watches our node).
+    if (why === null || this.n.probeOffered || this.n.through !== undefined) return;
     this.n.probeOffered = true;
     if (await askConsent(this.n, ['probe'], `The process table of ${this.n.node}: ${why}.`, this.ctx.log)) {
       const status = await this.n.session.loadProbe();

@@ -7,6 +7,7 @@ import { walkTree, type ApplicationTree, type TreeNode } from '../core/inspect/t
 import type { ProcessSort } from '../core/inspect/processes';
 import {
   assertNever,
+  type ClusterNodeView,
   type DashboardSample,
   type DashboardToHost,
   type DetailToHost,
@@ -29,6 +30,8 @@ export interface ViewContext {
   openDetail(n: AttachedNode, pid: string): void;
   openTree(n: AttachedNode, focus?: TreeFocus): void;
   traceMessages(n: AttachedNode, pid: string): Promise<void>;
+  /** Opens a view of a member of `entry`'s cluster (the entry itself, or a member reached through it). */
+  openMember(entry: AttachedNode, member: string, view: ClusterNodeView | { pid: string }): Promise<void>;
 }
 
 export function errorText(err: unknown): string {
@@ -40,7 +43,8 @@ export type ViewSpec =
   | { kind: 'tree'; app?: string }
   | { kind: 'table'; filter?: string; sort?: ProcessSort }
   | { kind: 'dashboard' }
-  | { kind: 'detail'; pid: string };
+  | { kind: 'detail'; pid: string }
+  | { kind: 'cluster' };
 
 /** A webview controller: owns its panel and timers; disposed when the panel closes or the node goes. */
 export abstract class View<N extends WebviewName> extends Disposable {

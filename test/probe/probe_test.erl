@@ -12,7 +12,7 @@
 -module(probe_test).
 
 -export([main/1, run/0, run/1, start_child_proc/1, init/1, load_probe/1, wait_for/3,
-         relay/1]).
+         relay/1, cache_holder/1]).
 
 -define(PROBE, beam_lens_probe).
 -define(POPULATION, 100000).
@@ -45,6 +45,8 @@ tests() ->
      {"top_processes by reductions matches a full sort", fun t_top_reductions/1},
      {"top_processes rows carry the supported items only", fun t_top_items/1},
      {"top_processes edge cases (limit 0, past the end, bad key)", fun t_top_edges/1},
+     {"memory cache: a pass on unchanged processes asks none of them, and matches a full sort", fun t_cache_hits/1},
+     {"memory cache: growth, new messages and a new current function are seen", fun t_cache_follows/1},
      {"children_page on a supervisor with 10,000 children", fun t_children_page/1},
      {"children_page on an Elixir DynamicSupervisor", fun t_children_dynamic/1},
      {"children_page and sup_info refuse non-supervisors", fun t_not_a_supervisor/1},
@@ -185,8 +187,85 @@ t_top_queue(_) ->
     ok.
 
 t_top_memory(_) ->
-    [compare_top(memory, Offset, Limit) || {Offset, Limit} <- [{0, 10}, {0, 40}, {20, 30}]],
+    Total = length(erlang:processes()),
+    %% Total div 2: a page deeper than 20,000 rows (every value sorted once).
+    [compare_top(memory, Offset, Limit) || {Offset, Limit} <- [{0, 10}, {0, 40}, {20, 30}, {Total div 2, 50}]],
     ok.
+
+%% Two memory passes in a row over the idle population: the second answers from the cache
+%% (no idle process is asked: its reductions do not move), and both equal a full sort taken
+%% after them. Deep pages too.
+t_cache_hits(_) ->
+    Total = length(erlang:processes()),
+    [cache_hits(Offset, Limit, 5) || {Offset, Limit} <- [{0, 50}, {Total div 2, 50}]],
+    ok.
+
+cache_hits(Offset, Limit, 0) -> error({unstable_population, Offset, Limit});
+cache_hits(Offset, Limit, Attempts) ->
+    Sample = lists:sublist(erlang:processes(), 1000, 2000),
+    Reds = fun() -> [R || P <- Sample, {reductions, R} <- [erlang:process_info(P, reductions)]] end,
+    {First, Second, Naive, R1, R2} =
+        in_fresh(fun() ->
+                         {T1, Rows1} = ?PROBE:top_processes(memory, Offset, Limit, []),
+                         Before = Reds(),
+                         {T2, Rows2} = ?PROBE:top_processes(memory, Offset, Limit, []),
+                         After = Reds(),
+                         N = naive_top(memory, Offset, Limit, self()),
+                         {{T1, [{P, V} || {P, V, []} <- Rows1]}, {T2, [{P, V} || {P, V, []} <- Rows2]}, N, Before, After}
+                 end),
+    case First =:= Naive andalso Second =:= Naive of
+        true ->
+            %% Not one of 2,000 idle processes was asked by the second pass.
+            {same_reductions, R1} = {same_reductions, R2},
+            ok;
+        false ->
+            cache_hits(Offset, Limit, Attempts - 1)
+    end.
+
+%% A process of ours changes under the cache: its memory grows (it ran), messages wait in its
+%% queue (it did not take them), it moves to another function. Each shows in the next pass.
+t_cache_follows(_) ->
+    %% Spawned through a fun: its initial call does not name cache_holder (only its current function does).
+    H = spawn(fun() -> ?MODULE:cache_holder([]) end),
+    Top = fun() -> {_, [{P, V, _} | _]} = ?PROBE:top_processes(memory, 0, 1, []), {P, V} end,
+    Mem = fun() -> {memory, M} = erlang:process_info(H, memory), M end,
+    Found = fun(Needle) ->
+                    {_, _, Rows} = ?PROBE:filter_processes(Needle, memory, 0, 10, []),
+                    lists:keymember(H, 1, Rows)
+            end,
+    %% Fill the cache, then grow: H becomes the largest process.
+    _ = ?PROBE:top_processes(memory, 0, 1, []),
+    true = Found(<<"probe_test:cache_holder">>),
+    H ! {grow, self()},
+    receive {grown, H} -> ok end,
+    {H, V1} = Top(),
+    V1 = Mem(),
+    %% Messages it does not receive: its queue (and memory) grows while it waits.
+    H ! {wait_elsewhere, self()},
+    receive {waiting, H} -> ok end,
+    false = Found(<<"probe_test:cache_holder">>),
+    true = Found(<<"probe_test:cache_elsewhere">>),
+    [H ! {junk, lists:seq(1, 1000)} || _ <- lists:seq(1, 200)],
+    {H, V2} = Top(),
+    true = V2 > V1,
+    V2 = Mem(),
+    exit(H, kill),
+    ok.
+
+%% @doc A process whose size and current function the cache tests change.
+cache_holder(Data) ->
+    receive
+        {grow, From} ->
+            Big = lists:seq(1, 2000000),
+            From ! {grown, self()},
+            cache_holder([Big | Data]);
+        {wait_elsewhere, From} ->
+            From ! {waiting, self()},
+            cache_elsewhere(Data)
+    end.
+
+cache_elsewhere(Data) ->
+    receive stop -> length(Data) end.
 
 t_top_reductions(_) ->
     [compare_top(reductions, Offset, Limit) || {Offset, Limit} <- [{0, 10}, {0, 50}, {30, 40}]],
@@ -227,8 +306,10 @@ compare_top(Key, Offset, Limit, Attempts) ->
 naive_top(Key, Offset, Limit, Caller) ->
     in_fresh(fun() ->
                      Self = self(),
+                     %% Memory sorts run in the probe's cache process, which leaves itself out.
+                     Cache = case Key of memory -> whereis(beam_lens_cache); _ -> none end,
                      Entries = [{V, -Seq, P} || {Seq, P} <- enumerate(erlang:processes()),
-                                                P =/= Self, P =/= Caller,
+                                                P =/= Self, P =/= Caller, P =/= Cache,
                                                 {_, V} <- [erlang:process_info(P, Key)]],
                      Sorted = lists:reverse(lists:sort(Entries)),
                      Page = lists:sublist(safe_drop(Offset, Sorted), Limit),
@@ -470,10 +551,14 @@ t_release(#{src := Src}) ->
 t_unload(#{src := Src}) ->
     load_probe(Src),
     {ok, _} = ?PROBE:start(self()),
+    %% A memory sort starts the cache process: unload stops it.
+    _ = ?PROBE:top_processes(memory, 0, 5, []),
+    true = is_pid(whereis(beam_lens_cache)),
     ok = ?PROBE:unload(),
     %% This process called into the probe and lives on: the final purge must spare it.
     wait_for("probe unloaded by unload/0", fun probe_gone/0, 10000),
     no_process_in_probe_code(),
+    undefined = whereis(beam_lens_cache),
     %% Unloading when nothing is loaded is harmless for the caller (undef, like any module).
     {'EXIT', {undef, _}} = (catch ?PROBE:unload()),
     ok.

@@ -21,7 +21,7 @@ export const reportCommand: Command = {
   spec: {
     name: 'report',
     summary: 'Sample the node read-only for a while and write a diagnosis: findings, recommended changes, risk & validation.',
-    usage: 'beam-lens report --node NAME --out FILE.md [--duration S] [--trends] [--allow-probe --allow-trace] [--cluster [--via entry|direct]] [--json]',
+    usage: 'beam-lens report --node NAME --out FILE.md [--duration S] [--trends] [--allow-probe --allow-trace] [--allow-gc] [--cluster [--via entry|direct]] [--json]',
     flags: {
       ...connectionFlags,
       ...probeFlags,
@@ -31,6 +31,7 @@ export const reportCommand: Command = {
       duration: { type: 'number', value: 'S', description: 'seconds to sample (default 10)', default: 10 },
       'allow-trace': { type: 'boolean', description: 'also count calls per function (call_count), gather crash reasons and count telemetry events over the window; needs --allow-probe' },
       trends: { type: 'boolean', description: 'also watch leak trends over the window (read-only; at least 10 s) and chart their projections' },
+      'allow-gc': { type: 'boolean', description: 'after the window, garbage-collect the top binary holders and add what each freed to their findings (as `bin-leak`)' },
     },
   },
   async run({ args, output, signal, cwd }) {
@@ -49,9 +50,11 @@ export const reportCommand: Command = {
     }
     const progress = progressLine(output);
     const trace = booleanFlag(args.flags, 'allow-trace');
-    // Read-only sampling needs no audit; with --allow-trace it counts calls, which is audited.
-    const audit = trace ? fileAuditLog({ cwd, actor: { face: 'cli' } }) : null;
+    const gc = booleanFlag(args.flags, 'allow-gc');
+    // Read-only sampling needs no audit; with --allow-trace it counts calls, with --allow-gc it collects processes: audited.
+    const audit = trace || gc ? fileAuditLog({ cwd, actor: { face: 'cli' } }) : null;
     if (booleanFlag(args.flags, 'cluster')) {
+      if (gc) throw new UsageError('--allow-gc collects processes of one node: run `beam-lens report --node MEMBER --allow-gc` on the member you want');
       const run = await withAttachment(args.flags, output, signal, (s) =>
         withCluster(s, args.flags, (view) => runClusterReport(view, { durationMs: seconds * 1000, trace, audit, stop: signal, save: { cwd } })),
       );
@@ -76,13 +79,13 @@ export const reportCommand: Command = {
       const run = await runAudited({
         session: s,
         kind: 'report',
-        limits: { durationMs: seconds * 1000, trace },
-        consent: trace ? ['trace', 'probe'] : [],
+        limits: { durationMs: seconds * 1000, trace, gcBinaries: gc },
+        consent: [...(trace ? (['trace', 'probe'] as const) : []), ...(gc ? (['gc'] as const) : [])],
         audit,
         stop: signal,
         save: { cwd },
         body: async (runSignal) => {
-          r = await runReport(s, { durationMs: seconds * 1000, trace, trends: booleanFlag(args.flags, 'trends'), onProgress: progress.report, signal: runSignal });
+          r = await runReport(s, { durationMs: seconds * 1000, trace, trends: booleanFlag(args.flags, 'trends'), gcBinaries: gc, onProgress: progress.report, signal: runSignal });
           const d = r.diagnosis;
           const report = r.document;
           return {

@@ -56,15 +56,9 @@ export class ClusterView {
       throw new BeamLensError('usage', `the member timeout must be between 100 and 120000 ms, got ${timeoutMs}`);
     }
     const names = await discoverMembers(entry.connection, options.includeHidden ?? false);
-    // One consent for the cluster: production anywhere needs the entry node's name typed, and that
-    // name then stands for every member.
-    const grants = entry.options.grants ?? {};
-    const clusterConsent = grants.confirmNode !== undefined && grants.confirmNode === entry.node;
-    const memberGrants = (node: string) => ({ ...grants, ...(clusterConsent ? { confirmNode: node } : {}) });
-    const memberOptions = (node: string) => ({ ...entry.options, grants: memberGrants(node) });
     const members: Member[] = [{ node: entry.node, session: entry }];
     if (via === 'entry') {
-      for (const node of names) members.push({ node, session: new Attachment(connectionViaEntry(entry.connection, node, timeoutMs), memberOptions(node)) });
+      for (const node of names) members.push({ node, session: memberThroughEntry(entry, node, timeoutMs) });
     } else {
       const connect = options.connectDirect;
       if (!connect) throw new BeamLensError('internal', 'via direct needs a way to connect to each member');
@@ -75,7 +69,7 @@ export class ClusterView {
       );
       for (const a of opened) {
         if (a.status === 'ok' && a.value) {
-          a.value.grant(memberGrants(a.node));
+          a.value.grant(memberGrants(entry, a.node));
           members.push({ node: a.node, session: a.value });
         }
         else members.push({ node: a.node, session: entry, failure: { status: a.status === 'ok' ? 'error' : a.status, error: notDirect(a.node, entry.node, a.error ?? 'not connected') } });
@@ -139,6 +133,26 @@ export class ClusterView {
     const mine = this.members.filter((m) => m.session !== this.members[0]?.session && !m.failure);
     await Promise.allSettled(mine.map((m) => m.session.detach()));
   }
+}
+
+/**
+ * One consent for the cluster: production anywhere needs the entry node's name typed, and that
+ * name then stands for every member.
+ */
+function memberGrants(entry: Attachment, node: string) {
+  const grants = entry.options.grants ?? {};
+  const clusterConsent = grants.confirmNode !== undefined && grants.confirmNode === entry.node;
+  return { ...grants, ...(clusterConsent ? { confirmNode: node } : {}) };
+}
+
+/**
+ * A member as an attachment of its own, reached through the entry node's distribution (nothing
+ * opened to the member); it shares the entry's environment tag and consent. Its detach() undoes
+ * what our evaluations loaded on the member and closes nothing (the connection is the entry's).
+ */
+export function memberThroughEntry(entry: Attachment, node: string, timeoutMs = DEFAULT_MEMBER_TIMEOUT_MS): Attachment {
+  const { target: _entryTarget, ...options } = entry.options;
+  return new Attachment(connectionViaEntry(entry.connection, node, timeoutMs), { ...options, grants: memberGrants(entry, node) });
 }
 
 /** Why a member could not be attached directly, and what to do about it. */

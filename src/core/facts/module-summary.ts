@@ -34,17 +34,34 @@ export interface SummaryRow {
   sourceHint?: string;
 }
 
-// T is the pass's own time on the node (its monotonic clock), what the schedule budgets.
-const PASS = `
+// T is the pass's own time on the node (its monotonic clock), what the schedule budgets. The pid
+// list and the values are cut in chunks of C processes, each hashed (phash2) on the node; only the
+// chunks whose hashes differ from the ones we hold (KP for pids, KV for values) come back, at most
+// Max chunks per reply (a million pids in one reply is over 80 MB: more than a frame may be), with
+// how many differed: we ask again for the rest. On an idle node the reply is the hashes and the
+// few chunks where something ran. The chunking runs once per chunk in erl_eval (~100 steps at a
+// million processes); every per-process step is compiled code.
+export const PASS = `
 T0 = erlang:monotonic_time(microsecond),
 Ps = lists:delete(self(), erlang:processes()),
 Vals = lists:zipwith(fun erlang:process_info/2, Ps, lists:duplicate(length(Ps), [message_queue_len, reductions])),
-H = erlang:phash2(Ps),
+N = length(Ps),
+Split = fun S(L, Rem, Acc) when Rem =< C -> lists:reverse([L | Acc]); S(L, Rem, Acc) -> {A, B} = lists:split(C, L), S(B, Rem - C, [A | Acc]) end,
+PC = Split(Ps, N, []),
+VC = Split(Vals, N, []),
+PH = [erlang:phash2(X) || X <- PC],
+VH = [erlang:phash2(X) || X <- VC],
+Fit = fun(K) -> lists:sublist(K ++ lists:duplicate(length(PC), -1), length(PC)) end,
+Changed = [{I, case PHi =:= KPi of true -> same; false -> Pc end, Vc}
+           || {I, {{Pc, Vc, PHi}, {VHi, KPi, KVi}}} <- lists:zip(lists:seq(1, length(PC)), lists:zip(lists:zip3(PC, VC, PH), lists:zip3(VH, Fit(KP), Fit(KV)))),
+              PHi =/= KPi orelse VHi =/= KVi],
 T = erlang:monotonic_time(microsecond) - T0,
-case H =:= Known of
-  true -> {same, H, Vals, T};
-  false -> {new, H, Ps, Vals, T}
-end.`;
+{N, PH, VH, lists:sublist(Changed, Max), length(Changed), T}.`;
+
+/** Processes per chunk of the pass, chunks per reply, and pids per memory/module read. */
+export const PASS_CHUNK = 2_000;
+export const PASS_MAX_CHUNKS = 100;
+export const READ_CHUNK = 100_000;
 
 const MEMORY_OF = `
 T0 = erlang:monotonic_time(microsecond),
@@ -95,7 +112,11 @@ export function moduleOf(initialCall: Term, translated: Term): string | null {
 }
 
 export class ModuleSummarizer {
-  private hash = -1;
+  /** What we hold of the node's pass, chunk by chunk, with the hashes the node gave for each. */
+  private pidChunks: Pid[][] = [];
+  private valChunks: Term[][] = [];
+  private knownPH: number[] = [];
+  private knownVH: number[] = [];
   private pids: Pid[] = [];
   private readonly moduleByPid = new Map<string, string | null>();
   /** Trampoline pids asked and still unnamed (how many times). */
@@ -113,30 +134,86 @@ export class ModuleSummarizer {
   constructor(
     private readonly evaluator: RemoteEvaluator,
     private readonly node: string,
+    /** Chunk sizes (tests use small ones). */
+    private readonly sizes = { chunk: PASS_CHUNK, maxChunks: PASS_MAX_CHUNKS, read: READ_CHUNK },
   ) {}
+
+  /** The pass, asked again while chunks are still missing (at most a few rounds: a node whose processes keep changing may not settle). */
+  private async pass(opts: { timeoutMs: number; signal?: AbortSignal }): Promise<{ vals: Term[]; nodeMs: number; shipped: boolean }> {
+    let nodeMs = 0;
+    let shipped = false;
+    for (let round = 0; ; round++) {
+      const reply = asTuple(
+        await this.evaluator.eval(PASS, { KP: this.knownPH, KV: this.knownVH, C: this.sizes.chunk, Max: this.sizes.maxChunks }, opts),
+        6,
+      ).elements;
+      const ph = asList(reply[1] as Term).map((x) => asNumber(x));
+      const vh = asList(reply[2] as Term).map((x) => asNumber(x));
+      const sent = asList(reply[3] as Term);
+      const changed = asNumber(reply[4] as Term);
+      nodeMs += asNumber(reply[5] as Term) / 1000;
+      for (const c of sent) {
+        const [i, pids, vals] = asTuple(c, 3).elements;
+        const idx = asNumber(i as Term) - 1;
+        if (!isAtom(pids as Term, 'same')) {
+          this.pidChunks[idx] = asList(pids as Term) as Pid[];
+          this.knownPH[idx] = ph[idx] as number;
+          shipped = true;
+        }
+        this.valChunks[idx] = asList(vals as Term);
+        this.knownVH[idx] = vh[idx] as number;
+      }
+      for (const arr of [this.pidChunks, this.valChunks, this.knownPH, this.knownVH]) arr.length = ph.length;
+      const maxRounds = Math.ceil(ph.length / this.sizes.maxChunks) + 3;
+      if (changed <= sent.length || round + 1 >= maxRounds) break;
+    }
+    // Chunks kept from different rounds can overlap on a node whose process list moved: each pid once.
+    const pids: Pid[] = [];
+    const vals: Term[] = [];
+    const taken = new Set<string>();
+    this.pidChunks.forEach((chunk, ci) => {
+      const v = this.valChunks[ci] ?? [];
+      chunk.forEach((p, j) => {
+        if (taken.has(p.key) || v[j] === undefined) return;
+        taken.add(p.key);
+        pids.push(p);
+        vals.push(v[j] as Term);
+      });
+    });
+    this.pids = pids;
+    return { vals, nodeMs, shipped };
+  }
+
+  /** Evaluates `source` over `ps` in slices of READ_CHUNK pids (bounded messages both ways); results concatenated. */
+  private async chunked(source: string, ps: Pid[], opts: { timeoutMs: number; signal?: AbortSignal }): Promise<{ results: Term[][]; nodeMs: number }> {
+    const results: Term[][] = [];
+    let nodeMs = 0;
+    for (let start = 0; start < ps.length; start += this.sizes.read) {
+      const [r, t] = asTuple(await this.evaluator.eval(source, { Ps: ps.slice(start, start + this.sizes.read) }, opts), 2).elements;
+      nodeMs += asNumber(t as Term) / 1000;
+      results.push(r instanceof Tuple ? r.elements.map((x) => asList(x as Term)) : [asList(r as Term)]);
+    }
+    return { results, nodeMs };
+  }
 
   async summarize(limit = 2000, signal?: AbortSignal): Promise<SummaryRow[]> {
     const opts = { timeoutMs: 120_000, ...(signal ? { signal } : {}) };
-    const reply = asTuple(await this.evaluator.eval(PASS, { Known: this.hash }, opts));
-    const shipped = isAtom(reply.at(0), 'new');
+    const { vals, nodeMs, shipped } = await this.pass(opts);
     if (shipped) {
-      this.pids = asList(reply.at(2) as Term) as Pid[];
       const alive = new Set(this.pids.map((p) => p.key));
       for (const k of this.moduleByPid.keys()) if (!alive.has(k)) this.moduleByPid.delete(k);
       for (const k of this.namedTries.keys()) if (!alive.has(k)) this.namedTries.delete(k);
       for (const k of this.seen.keys()) if (!alive.has(k)) this.seen.delete(k);
     }
-    this.hash = asNumber(reply.at(1));
-    const vals = asList(reply.at(shipped ? 3 : 2) as Term);
-    const nodeMs = asNumber(reply.at(shipped ? 4 : 3)) / 1000;
     let newPidsNodeMs = 0;
     if (vals.length !== this.pids.length) throw new Error(`internal error: ${vals.length} values for ${this.pids.length} processes`);
     const unknown = this.pids.filter((p) => !this.moduleByPid.has(p.key));
     if (unknown.length > 0) {
-      const [r, t] = asTuple(await this.evaluator.eval(MODULES_OF, { Ps: unknown }, opts), 2).elements;
-      newPidsNodeMs = asNumber(t) / 1000;
-      const [ics, translated] = asTuple(r as Term, 2).elements.map((x) => asList(x as Term));
-      unknown.forEach((p, i) => this.moduleByPid.set(p.key, moduleOf(ics?.[i] as Term, translated?.[i] as Term)));
+      const { results, nodeMs: t } = await this.chunked(MODULES_OF, unknown, opts);
+      newPidsNodeMs = t;
+      const ics = results.flatMap((r) => r[0] ?? []);
+      const translated = results.flatMap((r) => r[1] ?? []);
+      unknown.forEach((p, i) => this.moduleByPid.set(p.key, moduleOf(ics[i] as Term, translated[i] as Term)));
     }
     const trampolines = this.pids
       .filter((p) => TRAMPOLINES.has(this.moduleByPid.get(p.key) ?? '') && (this.namedTries.get(p.key) ?? 0) < TRAMPOLINE_TRIES)
@@ -172,9 +249,9 @@ export class ModuleSummarizer {
     });
     let memoryNodeMs = 0;
     if (stale.length > 0) {
-      const [mems, t] = asTuple(await this.evaluator.eval(MEMORY_OF, { Ps: stale.map((i) => this.pids[i] as Pid) }, opts), 2).elements;
-      memoryNodeMs = asNumber(t) / 1000;
-      asList(mems as Term).forEach((m, j) => {
+      const { results, nodeMs: t } = await this.chunked(MEMORY_OF, stale.map((i) => this.pids[i] as Pid), opts);
+      memoryNodeMs = t;
+      results.flatMap((r) => r[0] ?? []).forEach((m, j) => {
         const i = stale[j] as number;
         const c = current[i];
         // Each read the process itself must answer costs it one reduction: this memory read, and

@@ -5,7 +5,8 @@
 //   of the wall time, so the node spends about 1% of one scheduler on us at most; but to keep
 //   lenses at most 30 s old the wait is shortened to 30 s - d as long as that stays within twice
 //   the budget. d is what the collector reports as the node's time (the pass timed on the node's
-//   own clock plus the tree's round trips), else our wall time; it counts waiting for a CPU on a
+//   own clock plus the tree's round trips), else our wall time (the 30 s are counted from our
+//   wall time: transfer and decoding included); it counts waiting for a CPU on a
 //   busy machine too, so the node's CPU time is lower (bench/probe-cost.ts measures it: 0.1-0.3%
 //   of one scheduler at an idle 100,000-process node);
 // - the first collection reads every process once (its module, its memory): the second follows
@@ -25,15 +26,26 @@ export interface FactsScheduleOptions {
   maxBackoffMs?: number;
 }
 
-export function nextFactsDelay(lastCostMs: number, consecutiveFailures: number, options: FactsScheduleOptions): number {
+export function nextFactsDelay(lastCostMs: number, consecutiveFailures: number, options: FactsScheduleOptions, lastWallMs = lastCostMs): number {
   const budget = options.budget ?? 0.01;
   const maxAge = options.maxAgeMs ?? 30_000;
-  // Fresh enough within twice the budget: wait what keeps facts maxAge old; else the budget.
-  const fresh = maxAge - lastCostMs;
+  // Fresh enough within twice the budget: wait what keeps facts maxAge old; else the budget. The
+  // age counts our whole collection (the wire and our decoding too), not only the node's part.
+  const fresh = maxAge - Math.max(lastCostMs, lastWallMs);
   const byBudget = lastCostMs / budget;
   const steady = Math.max(options.baseMs, byBudget > fresh && fresh >= lastCostMs / (2 * budget) ? fresh : byBudget);
   if (consecutiveFailures === 0) return Math.round(steady);
   return Math.round(Math.min(options.maxBackoffMs ?? 600_000, steady * 2 ** consecutiveFailures));
+}
+
+/**
+ * The wait before a view's next periodic refresh that took the node `lastCostMs`: at least
+ * `baseMs`, else `lastCostMs / budget` (default 1% of the wall time), so a view left open on a
+ * large node (e.g. the sidebar ranking 100,000 supervisor children) costs it at most ~1% of one
+ * scheduler.
+ */
+export function budgetDelay(lastCostMs: number, baseMs: number, budget = 0.01): number {
+  return Math.round(Math.max(baseMs, Math.max(0, lastCostMs) / budget));
 }
 
 export interface FactsLoop {
@@ -65,8 +77,9 @@ export function startFactsLoop(collect: (signal: AbortSignal) => Promise<number 
     try {
       const reported = await collect(ac.signal);
       failures = 0;
-      const cost = typeof reported === 'number' ? reported : Date.now() - t0;
-      delay = collected++ === 0 ? options.baseMs : nextFactsDelay(cost, 0, options);
+      const wall = Date.now() - t0;
+      const cost = typeof reported === 'number' ? reported : wall;
+      delay = collected++ === 0 ? options.baseMs : nextFactsDelay(cost, 0, options, wall);
       options.onCollected?.(cost, delay);
     } catch (err) {
       failures++;

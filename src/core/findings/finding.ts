@@ -21,6 +21,11 @@ export type RuleId =
   // Supervision design review (src/core/findings/supervision-review.ts).
   | 'supervision-intensity'
   | 'supervision-strategy'
+  | 'supervision-restart-type'
+  | 'supervision-dynamic-growth'
+  | 'supervision-partition'
+  // A forced collection of the top binary holders (src/core/findings/binary-gc.ts).
+  | 'binary-gc'
   // Scheduling and GC (src/core/findings/scheduling.ts).
   | 'gc-share'
   | 'busy-wait'

@@ -85,6 +85,8 @@ export interface SampleOptions {
   top?: number;
   onProgress?: ProgressReporter;
   signal?: AbortSignal;
+  /** Called with the trees read at the window's start (e.g. to watch the children's exits over the window). */
+  onTreesStart?: (trees: ApplicationTree[]) => void;
 }
 
 export async function sampleNode(session: Attachment, options: SampleOptions): Promise<NodeSamples> {
@@ -94,6 +96,7 @@ export async function sampleNode(session: Attachment, options: SampleOptions): P
   const report = options.onProgress ?? (() => undefined);
   const startedAt = new Date();
   const [overviewStart, treesStart] = await Promise.all([session.overview(), session.tree({ pageSize: 50 })]);
+  options.onTreesStart?.(treesStart);
   const first = await snapshotProcesses(session.connection, session.evaluator, { signal });
   const t0 = first.at;
   // Watch the processes with the largest queues now, plus any non-empty queue among the first 200.

@@ -19,6 +19,8 @@ export interface ReportRunOptions {
   trace: boolean;
   /** Also watch leak trends over the window (at least 10 s; read-only). */
   trends?: boolean;
+  /** After the window, garbage-collect the top binary holders (needs the 'gc' consent; see diagnose). */
+  gcBinaries?: boolean;
   onProgress?: ProgressReporter;
   signal?: AbortSignal;
 }
@@ -88,7 +90,7 @@ export async function runReport(session: Attachment, options: ReportRunOptions):
   const signal = options.signal ? { signal: options.signal } : {};
   const trends = plan ? watchTrends(session, { durationMs: plan.durationMs, intervalMs: plan.intervalMs, ...signal }) : Promise.resolve(undefined);
   const telemetry = reportTelemetry(session, { durationMs: options.durationMs, watch: options.trace, ...signal });
-  const diagnosis = diagnose(session, { durationMs: options.durationMs, trace: options.trace, ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...signal });
+  const diagnosis = diagnose(session, { durationMs: options.durationMs, trace: options.trace, ...(options.gcBinaries ? { gcBinaries: true } : {}), ...(options.onProgress ? { onProgress: options.onProgress } : {}), ...signal });
   // Settle all three before answering (no watch is left running when the diagnosis fails).
   const [d, t, tr] = await Promise.allSettled([diagnosis, telemetry, trends]);
   if (d.status === 'rejected') throw d.reason;

@@ -22,17 +22,34 @@ interface Proc {
 }
 
 /** Answers the summarizer's four evaluations the way a node would, and counts what it was asked. */
-function scriptedNode(procs: Proc[]): { evaluator: RemoteEvaluator; asked: { memoryOf: number[]; modulesOf: number[]; namedOf: number[]; pidsShipped: number } } {
-  const asked = { memoryOf: [] as number[], modulesOf: [] as number[], namedOf: [] as number[], pidsShipped: 0 };
-  const hash = (): number => procs.map((p) => p.pid.id).reduce((h, id) => (h * 31 + id) % 1_000_003, 7);
-  const byKey = (p: Pid): Proc => procs.find((x) => x.pid.key === p.key) as Proc;
+function scriptedNode(procs: Proc[]): { evaluator: RemoteEvaluator; asked: { memoryOf: number[]; modulesOf: number[]; namedOf: number[]; pidsShipped: number; passes: number } } {
+  const asked = { memoryOf: [] as number[], modulesOf: [] as number[], namedOf: [] as number[], pidsShipped: 0, passes: 0 };
+  let index = new Map<string, Proc>();
+  const byKey = (p: Pid): Proc => {
+    if (index.size !== procs.length) index = new Map(procs.map((x) => [x.pid.key, x]));
+    return index.get(p.key) as Proc;
+  };
   const evaluator = {
     eval(source: string, bindings: Record<string, Term>): Promise<Term> {
       if (source.includes('[message_queue_len, reductions]')) {
-        const vals = procs.map((p) => [t(a('message_queue_len'), p.q), t(a('reductions'), p.reds)]);
-        if (bindings.Known === hash()) return Promise.resolve(t(a('same'), hash(), vals, 1000));
-        asked.pidsShipped++;
-        return Promise.resolve(t(a('new'), hash(), procs.map((p) => p.pid), vals, 1000));
+        // The node's side of the chunked pass: hashes per chunk, the chunks that differ from KP/KV.
+        const size = bindings.C as number;
+        const max = bindings.Max as number;
+        const kp = bindings.KP as number[];
+        const kv = bindings.KV as number[];
+        const h = (xs: number[]): number => xs.reduce((acc, x) => (acc * 31 + x) % 1_000_003, 7);
+        const chunks: Proc[][] = [];
+        for (let i = 0; i < Math.max(1, procs.length); i += size) chunks.push(procs.slice(i, i + size));
+        const ph = chunks.map((c) => h(c.map((p) => p.pid.id)));
+        const vh = chunks.map((c) => h(c.flatMap((p) => [p.q, p.reds])));
+        const changed = chunks
+          .map((c, i) => ({ c, i }))
+          .filter(({ i }) => ph[i] !== kp[i] || vh[i] !== kv[i])
+          .map(({ c, i }) => t(i + 1, ph[i] === kp[i] ? a('same') : c.map((p) => p.pid), c.map((p) => [t(a('message_queue_len'), p.q), t(a('reductions'), p.reds)])));
+        const sent = changed.slice(0, max);
+        asked.pidsShipped += sent.filter((c) => Array.isArray(c.at(1))).length;
+        asked.passes++;
+        return Promise.resolve(t(procs.length, ph, vh, sent, changed.length, 1000));
       }
       const ps = (bindings.Ps ?? []) as Pid[];
       if (source.includes('translate_initial_call')) {
@@ -124,5 +141,37 @@ describe('module summary (facts)', () => {
     procs.push({ pid: pid(7), module: 'rabbit_prequeue', q: 0, reds: 1, mem: 10 });
     for (let i = 0; i < 8; i++) await s.summarize();
     assert.deepEqual(asked.namedOf, [5, 1, 1, 1, 1, 1, 1]);
+  });
+
+  it('many processes (chunks of 2 here, at most 100 a reply, reads in slices of 100): replies are bounded, an idle pass ships nothing, one that ran ships one chunk', async () => {
+    const procs: Proc[] = Array.from({ length: 250 }, (_, i) => ({ pid: pid(i + 1), module: i % 2 ? 'Elixir.Demo.Session' : 'Elixir.Demo.Sink', q: 0, reds: 100, mem: 1000 }));
+    const { evaluator, asked } = scriptedNode(procs);
+    const s = new ModuleSummarizer(evaluator, 'n@h', { chunk: 2, maxChunks: 100, read: 100 });
+    const first = await s.summarize();
+    // 125 chunks: two replies (100, then 25), every pid chunk once.
+    assert.equal(asked.passes, 2);
+    assert.equal(asked.pidsShipped, 125);
+    assert.deepEqual(asked.modulesOf, [100, 100, 50]);
+    assert.deepEqual(asked.memoryOf, [100, 100, 50]);
+    assert.deepEqual(first.map((r) => [r.module, r.processes, r.memory]).sort(), [['Demo.Session', 125, 125_000], ['Demo.Sink', 125, 125_000]]);
+
+    // Our own reads cost every process a reduction: the next pass ships their values once more
+    // (no pids, no memory read); from then on an idle pass ships nothing.
+    await s.summarize();
+    assert.equal(asked.pidsShipped, 125);
+    assert.deepEqual(asked.memoryOf, [100, 100, 50]);
+    const passes = asked.passes;
+    await s.summarize();
+    assert.equal(asked.passes, passes + 1);
+
+    // One process ran: one pass, no pid chunk, only that process's memory read again.
+    (procs[131] as Proc).reds += 40;
+    (procs[131] as Proc).mem = 5000;
+    const second = await s.summarize();
+    assert.equal(asked.passes, passes + 2);
+    assert.equal(asked.pidsShipped, 125);
+    assert.deepEqual(asked.memoryOf, [100, 100, 50, 1]);
+    assert.equal(second.find((r) => r.module === 'Demo.Session')?.memory, 129_000);
+    assert.equal(s.lastPass.processes, 250);
   });
 });
