@@ -26,6 +26,7 @@ export function registerBinLeakTool(ctx: McpContext): void {
       },
       outputSchema: {
         session: z.object({ id: z.string(), endReason: z.string(), file: z.string().nullable() }),
+        top: z.number().describe('how many top holders the run was allowed to collect (after the consent form)'),
         binaryBefore: z.number(),
         binaryAfter: z.number(),
         collected: z.array(z.looseObject({ pid: z.string(), droppedBytes: z.number(), verdict: z.string() })),
@@ -59,6 +60,7 @@ export function registerBinLeakTool(ctx: McpContext): void {
         const findings = applyBinaryCollections([], r);
         const structured = {
           session: { id: result.id, endReason: result.endReason, file: result.file },
+          top: r.top,
           binaryBefore: r.binaryBefore,
           binaryAfter: r.binaryAfter,
           collected: r.collected.map((c) => ({ ...c, verdict: verdictOf(c) })),

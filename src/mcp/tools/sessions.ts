@@ -318,14 +318,15 @@ function loadSaved(ctx: McpContext, ref: string): SessionRecord {
 /** An unknown MFA is refused before anything is set, with what to do. */
 async function checkFunctionExists(s: Attachment, mfa: { module: string; function: string; arity: number | '_' }): Promise<void> {
   const found = await s.evaluator.eval(
-    `case code:ensure_loaded(M) of
-       {module, M} -> case A of '_' -> lists:keymember(F, 1, M:module_info(exports)) orelse lists:keymember(F, 1, M:module_info(functions)); _ -> lists:member({F, A}, M:module_info(exports)) orelse lists:member({F, A}, M:module_info(functions)) end;
-       _ -> no_module
+    `case erlang:module_loaded(M) of
+       true -> case A of '_' -> lists:keymember(F, 1, M:module_info(exports)) orelse lists:keymember(F, 1, M:module_info(functions)); _ -> lists:member({F, A}, M:module_info(exports)) orelse lists:member({F, A}, M:module_info(functions)) end;
+       false -> case code:which(M) of non_existing -> no_module; _ -> not_loaded end
      end.`,
     { M: Atom.of(mfa.module), F: Atom.of(mfa.function), A: mfa.arity === '_' ? Atom.of('_') : mfa.arity },
   );
   const label = `${formatModule(mfa.module)}.${mfa.function}/${mfa.arity}`;
   if (found instanceof Atom && found.name === 'no_module') throw new BeamLensError('notFound', `no module ${formatModule(mfa.module)} is loaded on ${s.node}: check the name (Elixir modules as Demo.Pricing, Erlang as my_mod); hot_functions lists the busy ones`);
+  if (found instanceof Atom && found.name === 'not_loaded') throw new BeamLensError('notFound', `${formatModule(mfa.module)} is in the code path of ${s.node} but not loaded (nothing has called it since the node started); BEAM Lens does not load modules on the target: trace it once its code has run`);
   if (!(found instanceof Atom && found.name === 'true')) throw new BeamLensError('notFound', `${label} does not exist on ${s.node}: check the function name and arity (hot_functions lists the busy ones)`);
 }
 

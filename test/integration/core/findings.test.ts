@@ -112,9 +112,11 @@ describe('deeper runtime evidence on the demo node (DEMO_EVIDENCE=1)', function 
     const mcp = await startMcp({ args: conn, elicit: () => ({ action: 'accept', content: { top: 3 } }) });
     try {
       const r = await mcp.call('binary_leak', { top: 5, timeLimitS: 20 });
-      const d = data<{ session: { endReason: string }; collected: Array<{ name: string | null; droppedBytes: number; verdict: string }>; binaryBefore: number; binaryAfter: number }>(r);
+      const d = data<{ top: number; session: { endReason: string }; collected: Array<{ name: string | null; droppedBytes: number; verdict: string }>; binaryBefore: number; binaryAfter: number }>(r);
       assert.equal(d.session.endReason, 'completed');
-      assert.equal(d.collected.length, 3, 'ran with the lowered count');
+      // The form lowered the count to 3; fewer holders may be left after the collections of the tests before.
+      assert.equal(d.top, 3, 'ran with the lowered count');
+      assert.ok(d.collected.length >= 1 && d.collected.length <= 3, `${d.collected.length} collected`);
       assert.ok(d.collected.some((c) => c.name === 'Elixir.Demo.BlobCache' && c.verdict === 'retained'), text(r));
       assert.match(mcp.forms[0]?.message ?? '', /force a garbage collection of the 5 processes/);
       assert.doesNotMatch(mcp.forms[0]?.message ?? '', /probe/, 'nothing is loaded: the form does not speak of the probe');
