@@ -302,9 +302,9 @@ status() ->
 %%% Hot functions: call counts, then call times ----------------------------------------
 
 %% @doc Counts every call to every function of Modules, from all processes
-%% (erlang:trace_pattern({M, '_', '_'}, true, [call_count]); no process trace flags). Each
-%% module is loaded first (code:ensure_loaded/1); modules that do not load are skipped and
-%% not counted. Before each pattern is set an undo action
+%% (erlang:trace_pattern({M, '_', '_'}, true, [call_count]); no process trace flags). Only
+%% loaded modules are counted: nothing is loaded on the target (a module not loaded yet has
+%% run no call), the others are skipped. Before each pattern is set an undo action
 %% {erlang, trace_pattern, [{M, '_', '_'}, false, [call_count]]} is registered with the
 %% guardian, so the patterns go when the client's node does. Refused, with a readable
 %% reason and nothing set: [] , more than 200 modules, '_', this probe, and any module of
@@ -996,8 +996,9 @@ core_dirs() ->
 hot_start_modules([], Functions, _Done) ->
     {ok, Functions};
 hot_start_modules([M | Ms], Functions, Done) ->
-    case code:ensure_loaded(M) of
-        {module, M} ->
+    %% Only loaded modules: loading one would change the node (a module not loaded has run no call).
+    case erlang:module_loaded(M) of
+        true ->
             Pattern = {M, '_', '_'},
             case add_undo({erlang, trace_pattern, [Pattern, false, [call_count]]}) of
                 ok ->
@@ -1049,7 +1050,6 @@ call_time_window(MFAs, WindowMs) ->
         {ok, Sink} ->
             case tracing_busy(call, Sink) of
                 free ->
-                    [code:ensure_loaded(M) || M <- lists:usort([M || {M, _, _} <- MFAs])],
                     call_time_traced(MFAs, WindowMs, Sink);
                 Busy ->
                     stop_sink(Sink),
@@ -1275,7 +1275,11 @@ kind_config(call, Spec) ->
                     undefined -> [{'_', [], []}];
                     Given -> check_match_spec(Given)
                 end,
-    _ = code:ensure_loaded(M),
+    %% Nothing is loaded on the target for us: a module not loaded yet has run no call to trace.
+    case erlang:module_loaded(M) of
+        true -> ok;
+        false -> throw(refused("~tp is not loaded on this node (none of its functions has been called since the node started); BEAM Lens does not load modules on the target: trace a loaded module, or trace again once the code has run", [M]))
+    end,
     #{mfa => MFA, match => MatchSpec, args => spec(args, Spec, true, fun erlang:is_boolean/1)};
 kind_config(messages, Spec) ->
     Pid = spec(pid, Spec, required, fun erlang:is_pid/1),

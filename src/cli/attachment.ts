@@ -24,6 +24,7 @@ export async function withAttachment<T>(
     grants: {
       allowProbe: booleanFlag(flags, 'allow-probe'),
       allowTrace: booleanFlag(flags, 'allow-trace'),
+      allowGc: booleanFlag(flags, 'allow-gc'),
       ...(confirmNode !== undefined ? { confirmNode } : {}),
     },
   });

@@ -3,6 +3,7 @@ import { errorKindOf, errorMessage } from '../errors';
 import { VERSION } from '../version';
 import { UsageError, helpText, parseArgs } from './args';
 import type { Command } from './command';
+import { binLeakCommand } from './commands/bin-leak';
 import { clusterCommand } from './commands/cluster';
 import { findingsCommand } from './commands/findings';
 import { lspCommand } from './commands/lsp';
@@ -43,6 +44,7 @@ const commands: Command[] = [
   telemetryCommand,
   findingsCommand,
   trendsCommand,
+  binLeakCommand,
   sessionCommand,
   lspCommand,
   mcpCommand,

@@ -65,6 +65,7 @@ export async function clientHandshake(p: HandshakeParams): Promise<HandshakeResu
       throw new DistError(
         'capability',
         `node ${p.peerName} uses TLS distribution (it answered with a TLS record): pass --tls-ca F with --tls-cert F --tls-key F, or --ssl-dist-optfile F`,
+        'tlsRequired',
       );
     }
     const len = lengthBytes === 2 ? head.readUInt16BE(0) : head.readUInt32BE(0);
@@ -159,6 +160,7 @@ function closedDuring(stage: string, p: HandshakeParams, peerFlags: bigint | nul
       'capability',
       `${p.peerName} closed the connection before the handshake started: it may use TLS distribution (pass --tls-… or ` +
         '--ssl-dist-optfile), require a distribution capability BEAM Lens lacks (a newer OTP?) or refuse hidden nodes; its log says why',
+      'maybeTls',
     );
   }
   return new DistError('nodeDown', `${p.peerName} closed the connection during the handshake (${stage})`);

@@ -3,14 +3,29 @@ import net from 'node:net';
 import { DistError, socketProblem, timeoutError } from './errors';
 
 export function connectTcp(host: string, port: number, timeoutMs: number, what: string): Promise<net.Socket> {
+  const socket = net.connect({ host, port });
+  socket.setNoDelay(true);
+  return whenReady(
+    socket,
+    'connect',
+    timeoutMs,
+    () => timeoutError(`${what} at ${host}:${port}`, timeoutMs, 'check the host, the port and any firewall or tunnel in between'),
+    (err) => new DistError('unreachable', `cannot reach ${what} at ${host}:${port} (${socketProblem(err)})`),
+  );
+}
+
+/**
+ * Resolves with the socket once it emits `ready` ('connect', or 'secureConnect' for TLS); on a
+ * socket error or when `timeoutMs` passes first, destroys it and rejects with the error made by
+ * `onError` / `onTimeout`. The socket is ours until then: nothing else listens for its errors.
+ */
+export function whenReady<S extends net.Socket>(socket: S, ready: 'connect' | 'secureConnect', timeoutMs: number, onTimeout: () => Error, onError: (err: NodeJS.ErrnoException) => Error): Promise<S> {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
-    socket.setNoDelay(true);
     const timer = setTimeout(() => {
       socket.destroy();
-      reject(timeoutError(`${what} at ${host}:${port}`, timeoutMs, 'check the host, the port and any firewall or tunnel in between'));
+      reject(onTimeout());
     }, timeoutMs);
-    socket.once('connect', () => {
+    socket.once(ready, () => {
       clearTimeout(timer);
       socket.removeAllListeners('error');
       resolve(socket);
@@ -18,7 +33,7 @@ export function connectTcp(host: string, port: number, timeoutMs: number, what: 
     socket.once('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
       socket.destroy();
-      reject(new DistError('unreachable', `cannot reach ${what} at ${host}:${port} (${socketProblem(err)})`));
+      reject(onError(err));
     });
   });
 }

@@ -3,6 +3,7 @@
 import { inspect } from 'node:util';
 import tls from 'node:tls';
 import { DistError } from './errors';
+import { whenReady } from './socket-util';
 
 const secrets = new WeakMap<TlsSecret, Buffer>();
 
@@ -56,39 +57,30 @@ const UNTRUSTED = new Set([
 /** Opens TLS to a node's distribution port; resolves once the TLS handshake is done. */
 export function connectTls(host: string, port: number, node: string, nodeHost: string, options: TlsOptions, timeoutMs: number): Promise<tls.TLSSocket> {
   const serverName = options.serverName === undefined ? nodeHost : options.serverName;
-  return new Promise((resolve, reject) => {
-    const socket = tls.connect({
-      host,
-      port,
-      ...(options.cert ? { cert: options.cert } : {}),
-      ...(options.key ? { key: options.key.reveal() } : {}),
-      ...(options.passphrase ? { passphrase: options.passphrase.reveal().toString('utf8') } : {}),
-      ...(options.ca ? { ca: options.ca } : {}),
-      rejectUnauthorized: options.verify,
-      // SNI only for names; the identity is checked against the node's host, not the address we dial (a tunnel).
-      ...(serverName !== false && !/^[\d.:]+$/.test(serverName) ? { servername: serverName } : {}),
-      checkServerIdentity: (_host, cert) => (serverName === false || !options.verify ? undefined : tls.checkServerIdentity(serverName, cert)),
-    });
-    const timer = setTimeout(() => {
-      socket.destroy();
-      reject(
-        new DistError(
-          'timeout',
-          `node ${node} at ${host}:${port} did not start a TLS session within ${timeoutMs} ms: it may use plain TCP distribution (drop the TLS options), or the port is not a node's`,
-        ),
-      );
-    }, timeoutMs);
-    socket.once('secureConnect', () => {
-      clearTimeout(timer);
-      socket.removeAllListeners('error');
-      resolve(socket);
-    });
-    socket.once('error', (err: NodeJS.ErrnoException) => {
-      clearTimeout(timer);
-      socket.destroy();
-      reject(tlsProblem(err, node, `${host}:${port}`, options, serverName) ?? new DistError('unreachable', `cannot reach node ${node} at ${host}:${port} (${err.code ?? err.message})`));
-    });
+  const socket = tls.connect({
+    host,
+    port,
+    ...(options.cert ? { cert: options.cert } : {}),
+    ...(options.key ? { key: options.key.reveal() } : {}),
+    ...(options.passphrase ? { passphrase: options.passphrase.reveal().toString('utf8') } : {}),
+    ...(options.ca ? { ca: options.ca } : {}),
+    rejectUnauthorized: options.verify,
+    // SNI only for names; the identity is checked against the node's host, not the address we dial (a tunnel).
+    ...(serverName !== false && !/^[\d.:]+$/.test(serverName) ? { servername: serverName } : {}),
+    checkServerIdentity: (_host, cert) => (serverName === false || !options.verify ? undefined : tls.checkServerIdentity(serverName, cert)),
   });
+  return whenReady(
+    socket,
+    'secureConnect',
+    timeoutMs,
+    () =>
+      new DistError(
+        'timeout',
+        `node ${node} at ${host}:${port} did not start a TLS session within ${timeoutMs} ms: it may use plain TCP distribution (drop the TLS options), or the port is not a node's`,
+        'notTls',
+      ),
+    (err) => tlsProblem(err, node, `${host}:${port}`, options, serverName) ?? new DistError('unreachable', `cannot reach node ${node} at ${host}:${port} (${err.code ?? err.message})`),
+  );
 }
 
 /** A person's reading of a TLS failure, or null when `err` is not about TLS. */
@@ -97,15 +89,16 @@ export function tlsProblem(err: NodeJS.ErrnoException, node: string, where: stri
   const fromFile = options.source.startsWith('--') ? '' : ` (or fix cacertfile in ${options.source})`;
   const caHint = `pass --tls-ca FILE with the CA that signed it${fromFile}; --tls-insecure skips the check (not for production)`;
   if (UNTRUSTED.has(code)) {
-    return new DistError('auth', `the TLS certificate of node ${node} is not trusted (${err.message}): ${caHint}`);
+    return new DistError('auth', `the TLS certificate of node ${node} is not trusted (${err.message}): ${caHint}`, 'untrustedServer');
   }
   if (code === 'CERT_HAS_EXPIRED' || code === 'CERT_NOT_YET_VALID') {
-    return new DistError('auth', `the TLS certificate of node ${node} is not valid now (${err.message}); renew it on the node`);
+    return new DistError('auth', `the TLS certificate of node ${node} is not valid now (${err.message}); renew it on the node`, 'badServerCert');
   }
   if (code === 'ERR_TLS_CERT_ALTNAME_INVALID') {
     return new DistError(
       'auth',
       `the TLS certificate of node ${node} is not for host "${serverName === false ? '' : serverName}" (${err.message}); give the certificate that name, or set server_name_indication in ${options.source}`,
+      'badServerCert',
     );
   }
   if (/ALERT_(CERTIFICATE_REQUIRED|BAD_CERTIFICATE|UNKNOWN_CA|CERTIFICATE_UNKNOWN|ACCESS_DENIED|CERTIFICATE_EXPIRED|UNSUPPORTED_CERTIFICATE|CERTIFICATE_REVOKED|HANDSHAKE_FAILURE|DECRYPT_ERROR)/.test(code)) {
@@ -113,17 +106,18 @@ export function tlsProblem(err: NodeJS.ErrnoException, node: string, where: stri
       options.cert === undefined
         ? 'it requires a client certificate and we sent none: pass --tls-cert F --tls-key F (or --ssl-dist-optfile F)'
         : "check that the client certificate is signed by a CA in the node's cacertfile and is valid now";
-    return new DistError('auth', `node ${node} rejected our TLS client certificate (${alertName(code)}): ${why}`);
+    return new DistError('auth', `node ${node} rejected our TLS client certificate (${alertName(code)}): ${why}`, options.cert === undefined ? 'clientCertMissing' : 'clientCertRejected');
   }
-  if (/ALERT/.test(code)) return new DistError('auth', `node ${node} refused the TLS connection (${alertName(code)}) — see its log`);
+  if (/ALERT/.test(code)) return new DistError('auth', `node ${node} refused the TLS connection (${alertName(code)}) — see its log`, 'tlsFailed');
   if (code === 'ERR_SSL_WRONG_VERSION_NUMBER' || code === 'ERR_SSL_PACKET_LENGTH_TOO_LONG' || /ECONNRESET|EPIPE/.test(code) || /before secure TLS connection/.test(err.message)) {
     return new DistError(
       'capability',
       `node ${node} at ${where} did not answer TLS (${err.message}): it probably uses plain TCP distribution; drop the TLS options`,
+      'notTls',
     );
   }
   if (code.startsWith('ERR_SSL') || code.startsWith('ERR_TLS') || code.startsWith('ERR_OSSL')) {
-    return new DistError('auth', `TLS with node ${node} failed (${err.message})`);
+    return new DistError('auth', `TLS with node ${node} failed (${err.message})`, 'tlsFailed');
   }
   return null;
 }

@@ -1,4 +1,3 @@
-import { inflateSync } from 'node:zlib';
 import { EtfDecodeError, EtfLimitError } from './errors';
 import { cachedAtom } from './atom-cache';
 import { Tag, VERSION, tagNames } from './tags';
@@ -16,46 +15,10 @@ import {
   Term,
   Tuple,
 } from './terms';
+import { ARRAY, BUFFER_VIEW, MAP_ENTRY, MAX_DEPTH, OBJECT, SLOT, TRUSTED_LIMITS, inflateBounded, type DecodeLimits, type DecodeOptions, type TermBudget } from './limits';
 
-/** Nesting deeper than this is refused rather than risking the JS stack. */
-const MAX_DEPTH = 4000;
-
-/** Bounds on what one decode may build; bytes from a node are untrusted. */
-export interface DecodeLimits {
-  /** A compressed term may not claim (or inflate) to more than this many bytes. */
-  maxInflatedBytes: number;
-  /**
-   * Memory the decoded terms may take, as estimated per term (a slot, an array, an object, a
-   * Buffer view, a new atom). An empty list is one byte on the wire and ~40 bytes decoded, an
-   * empty binary 5 bytes and ~200: this bounds the growth, not only the input.
-   */
-  maxDecodedBytes: number;
-  /** Bytes of one bignum (Erlang has no practical use for more). */
-  maxBigBytes: number;
-}
-
-/** Defaults for trusted local data (files, benchmarks): large but finite. */
-export const TRUSTED_LIMITS: DecodeLimits = { maxInflatedBytes: 1 << 30, maxDecodedBytes: Number.MAX_SAFE_INTEGER, maxBigBytes: 1 << 24 };
-
-// Rough V8 costs (64-bit, compressed pointers off), enough to bound memory within a small factor.
-const SLOT = 8;
-const ARRAY = 32;
-const OBJECT = 48;
-const BUFFER_VIEW = 200;
-const MAP_ENTRY = ARRAY + 2 * SLOT;
-
-/** A shared budget, so several terms of one frame (control + payload) draw on one allowance. */
-export interface TermBudget {
-  left: number;
-}
-
-export interface DecodeOptions {
-  /** Return binaries as copies instead of views into the input buffer (default false: views). */
-  copyBinaries?: boolean;
-  limits?: Partial<DecodeLimits>;
-  /** Draws from this budget (estimated bytes) instead of a fresh one of limits.maxDecodedBytes. */
-  budget?: TermBudget;
-}
+export { TRUSTED_LIMITS } from './limits';
+export type { DecodeLimits, DecodeOptions, TermBudget } from './limits';
 
 /** Decodes one complete term (with its leading version byte 131) that must span the whole buffer. */
 export function decode(buf: Buffer, options: DecodeOptions = {}): Term {
@@ -111,24 +74,7 @@ class Decoder {
     if (size > this.limits.maxInflatedBytes) {
       throw new EtfLimitError(`a compressed term claiming ${size} bytes; the limit is ${this.limits.maxInflatedBytes} bytes`, tagAt);
     }
-    let inflated: Buffer;
-    let consumed: number;
-    try {
-      const result = inflateSync(this.buf.subarray(this.pos), { info: true, maxOutputLength: Math.max(size, 1) }) as unknown as {
-        buffer: Buffer;
-        engine: { bytesWritten: number };
-      };
-      inflated = result.buffer;
-      consumed = result.engine.bytesWritten;
-    } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
-        throw new EtfLimitError(`a compressed term that inflates past the ${size} bytes its header claims`, tagAt);
-      }
-      throw new EtfDecodeError(`bad zlib data in compressed term (${(err as Error).message})`, this.pos);
-    }
-    if (inflated.length !== size) {
-      throw new EtfDecodeError(`compressed term inflated to ${inflated.length} bytes, header said ${size}`, tagAt);
-    }
+    const { inflated, consumed } = inflateBounded(this.buf.subarray(this.pos), size, tagAt, this.pos);
     const inner = new Decoder(inflated, 0, true, this.limits, this.budget);
     const term = inner.guarded();
     if (inner.pos !== inflated.length) throw new EtfDecodeError('trailing bytes inside compressed term', tagAt);

@@ -4,15 +4,15 @@
 import * as vscode from 'vscode';
 import type { IntrusiveAction } from '../core/attach/consent';
 import type { ProcessSort } from '../core/inspect/processes';
-import type { TreeFocus } from '../protocol/webview';
+import type { ClusterNodeView, TreeFocus } from '../protocol/webview';
 import { runHotFunctions, type HotResult } from '../core/runs/hot';
 import { watchMailboxes } from '../core/runs/mailbox-watch';
 import { listNodes } from '../erldist';
 import { formatModule } from '../etf';
-import { attachFromList, attachRemote, chooseEnvironment, errorText, kindOf, type AttachDeps } from './attach-flow';
+import { attachFromList, attachRemote, chooseEnvironment, errorText, kindOf, reattach, type AttachDeps } from './attach-flow';
 import { askConsent } from './consent';
 import type { Log } from './log';
-import { appOf, findingOf, focusOf, moduleOf, nodeOf, pidOf, sortOf } from './model/args';
+import { appOf, clusterViewOf, findingOf, focusOf, memberOf, moduleOf, nodeOf, pidOf, sortOf } from './model/args';
 import { describeDetach } from './node-scope';
 import type { AttachedNode, NodeManager } from './nodes';
 import { runSession, traceMessages, withCancellableProgress, type SessionDeps } from './sessions';
@@ -26,7 +26,11 @@ export interface CommandContext extends AttachDeps, SessionDeps {
     table(n: AttachedNode, initial: { filter?: string; sort?: ProcessSort }): void;
     detail(n: AttachedNode, pid: string): void;
     dashboard(n: AttachedNode): void;
+    cluster(n: AttachedNode): void;
+    member(entry: AttachedNode, member: string, view: ClusterNodeView): Promise<void>;
     report(n: AttachedNode, options: { findingId?: string; regenerate?: boolean }): Promise<void>;
+    /** Telemetry handlers and events (read-only), then a watch of picked events with consent. */
+    telemetry(n: AttachedNode): Promise<void>;
   };
   refreshSidebar(): Promise<void>;
 }
@@ -65,9 +69,41 @@ async function askPid(n: AttachedNode, title: string): Promise<string | undefine
   return text?.trim() || undefined;
 }
 
+/**
+ * A cluster member reached through its entry node has no connection of ours: what needs our own
+ * processes on its side (tracing, the probe's guardian) needs it attached directly. Offers that
+ * (the entry's cookie and environment tag); the node to run on, or undefined when declined.
+ */
+async function directNode(c: CommandContext, n: AttachedNode, what: string): Promise<AttachedNode | undefined> {
+  if (n.through === undefined) return n;
+  const attach = 'Attach Directly';
+  const choice = await vscode.window.showWarningMessage(
+    `BEAM Lens: ${n.node} is reached through ${n.through}, so BEAM Lens cannot ${what} there (tracing and the probe need a connection of ours to the node). Attach to ${n.node} directly, with ${n.through}'s cookie?`,
+    attach,
+  );
+  if (choice !== attach) return undefined;
+  const d = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BEAM Lens: attaching to ${n.node}…` }, () => c.nodes.attach({ node: n.node, env: n.env, cookie: n.target.cookie }));
+  await c.attached(d);
+  return d;
+}
+
 export const COMMANDS = {
   'beamLens.attach': (c) => attachFromList(c),
   'beamLens.attachRemote': (c) => attachRemote(c),
+  'beamLens.attachRemoteTls': (c) => attachRemote(c, true),
+  'beamLens.reattach': async (c, arg) => {
+    const lost = c.nodes.lost();
+    const node = nodeOf(arg) ?? (lost.length === 1 ? lost[0]?.node : (await vscode.window.showQuickPick(lost.map((l) => ({ label: l.node, description: l.reason })), { title: 'Reattach which node?' }))?.label);
+    if (node === undefined) {
+      if (lost.length === 0) void vscode.window.showInformationMessage('BEAM Lens: no node was lost. Attach with "BEAM: Attach to Node…".');
+      return;
+    }
+    await reattach(c, node);
+  },
+  'beamLens.forgetLostNode': async (c, arg) => {
+    const node = nodeOf(arg);
+    if (node !== undefined) c.nodes.forgetLost(node);
+  },
   'beamLens.detach': onNode(async (c, n) => {
     const outcome = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BEAM Lens: detaching from ${n.node}` }, () => c.nodes.detach(n.node));
     if (!outcome) return void vscode.window.showErrorMessage(`BEAM Lens: ${n.node} was not attached any more.`);
@@ -100,12 +136,26 @@ export const COMMANDS = {
     if (pid) c.panels.detail(n, pid);
   }),
   'beamLens.showDashboard': onNode(async (c, n) => c.panels.dashboard(n)),
+  'beamLens.showCluster': onNode(async (c, n) => {
+    if (n.through !== undefined) return c.panels.cluster(c.nodes.get(n.through) ?? n);
+    if ((await c.nodes.refreshMembers(n)).length === 0) {
+      return void vscode.window.showInformationMessage(`BEAM Lens: ${n.node} is not connected to other nodes (its nodes() is empty): there is no cluster to show.`);
+    }
+    c.panels.cluster(n);
+  }),
+  'beamLens.openClusterMember': onNode(async (c, n, arg) => {
+    const member = memberOf(arg);
+    if (!member) throw new Error('which member? (the command takes {node: ENTRY, member: NODE})');
+    await c.panels.member(n, member, clusterViewOf(arg) ?? 'overview');
+  }),
   'beamLens.generateReport': onNode((c, n) => c.panels.report(n, { regenerate: true })),
   'beamLens.showFinding': onNode((c, n, arg) => {
     const findingId = findingOf(arg);
     return c.panels.report(n, findingId ? { findingId } : {});
   }),
-  'beamLens.startHotFunctions': onNode(async (c, n) => {
+  'beamLens.startHotFunctions': onNode(async (c, member) => {
+    const n = await directNode(c, member, 'count hot functions');
+    if (!n) return;
     const seconds = c.config().get<number>('hotFunctions.durationSeconds', 10);
     if (!(await askConsent(n, ['probe', 'trace'], `count calls per function of the node's own applications for ${seconds} s (call_count)`, c.log))) return;
     const { value: result } = await runSession<HotResult>(c, n, 'hot', ['probe', 'trace'], { durationMs: seconds * 1000 }, `hot functions on ${n.node} · ${seconds} s`, async (signal) => {
@@ -121,6 +171,7 @@ export const COMMANDS = {
     const picks = n.hot.functions.map((f) => ({ label: `${f.module}:${f.function}/${f.arity}`, description: `${Math.round(f.share * 100)}% · ${Math.round(f.callsPerSec).toLocaleString('en-US')}/s` }));
     return vscode.window.showQuickPick(picks, { title: `Hot functions on ${n.node}` });
   }),
+  'beamLens.telemetry': onNode((c, n) => c.panels.telemetry(n)),
   'beamLens.watchMailboxes': onNode(async (c, n) => {
     const seconds = 5;
     const r = await withCancellableProgress(n, `BEAM Lens: watching mailboxes on ${n.node} for ${seconds} s`, 'mailbox watch', (signal) => watchMailboxes(n.session, { durationMs: seconds * 1000, signal }));
@@ -134,7 +185,9 @@ export const COMMANDS = {
     );
     if (pick) c.panels.detail(n, pick.pid);
   }),
-  'beamLens.traceMessages': onNode(async (c, n, arg) => {
+  'beamLens.traceMessages': onNode(async (c, member, arg) => {
+    const n = await directNode(c, member, 'trace messages');
+    if (!n) return;
     const pid = pidOf(arg) ?? (await askPid(n, 'Trace messages of which process?'));
     if (pid) await traceMessages(c, n, pid);
   }),

@@ -13,12 +13,13 @@ const WHAT: Record<IntrusiveAction, string> = {
   trace:
     'set trace patterns and flags on the node, bounded by a rate limit, a cap and a deadline, with a circuit breaker. ' +
     'Everything is removed when the session ends or if VS Code disappears.',
+  gc: 'force a garbage collection of the processes holding the most binary memory (bounded in count and time). Nothing is set or loaded.',
 };
 
 /** Asks for consent to `actions` on the node; true when granted (and recorded on the session). */
 export async function askConsent(n: AttachedNode, actions: IntrusiveAction[], purpose: string, log: Log): Promise<boolean> {
   const grants = n.session.options.grants ?? {};
-  const missing = actions.filter((a) => (a === 'probe' ? grants.allowProbe !== true : grants.allowTrace !== true));
+  const missing = actions.filter((a) => (a === 'probe' ? grants.allowProbe !== true : a === 'trace' ? grants.allowTrace !== true : grants.allowGc !== true));
   const needsName = n.env === 'production' && grants.confirmNode !== n.node;
   if (missing.length === 0 && !needsName) return true;
   const detail = `${purpose}\n\nBEAM Lens will ${missing.map((a) => WHAT[a]).join('\n\nIt will also ')}\n\nNode: ${n.node} (${n.env})`;
@@ -40,7 +41,7 @@ export async function askConsent(n: AttachedNode, actions: IntrusiveAction[], pu
     }
     n.session.grant({ confirmNode: n.node });
   }
-  n.session.grant({ ...(actions.includes('probe') ? { allowProbe: true } : {}), ...(actions.includes('trace') ? { allowTrace: true } : {}) });
+  n.session.grant({ ...(actions.includes('probe') ? { allowProbe: true } : {}), ...(actions.includes('trace') ? { allowTrace: true } : {}), ...(actions.includes('gc') ? { allowGc: true } : {}) });
   log.audit({ node: n.node, env: n.env, action: `consent for ${actions.join('+')}`, outcome: 'granted', detail: purpose });
   return true;
 }

@@ -10,15 +10,18 @@ import { LspMethods } from '../protocol/lsp';
 import { startFactsLoop } from '../core/facts/schedule';
 import { registerCommands, type CommandContext } from './commands';
 import { Disposable } from './lifecycle';
+import { reopenPlan } from './model/attach-advice';
 import { registerLanguageModelTools } from './lm-tools';
 import { profileLspOf, registerProfiler } from './profile-view';
 import { createLog, type Log } from './log';
-import { NodePanels } from './node-panels';
+import { NodePanels, type AnyView } from './node-panels';
 import { NodeManager, type AttachedNode } from './nodes';
+import { TelemetryView } from './telemetry-view';
 import { ReportView } from './report-view';
 import { Sidebar } from './sidebar';
 import { StatusBar } from './status-bar';
-import type { ViewContext } from './views';
+import type { ViewContext, ViewSpec } from './views';
+import type { ClusterNodeView } from '../protocol/webview';
 
 const config = (): vscode.WorkspaceConfiguration => vscode.workspace.getConfiguration('beamLens');
 const workspaceDir = (): string | undefined => vscode.workspace.workspaceFolders?.[0]?.uri.fsPath;
@@ -35,6 +38,8 @@ export class BeamLens extends Disposable {
   readonly nodes: NodeManager;
   private readonly panels = new WeakMap<AttachedNode, NodePanels>();
   private readonly reports = new Map<AttachedNode, ReportView>();
+  /** Open views of lost nodes (they say the node is gone), to reopen on reattach. */
+  private readonly stale = new Map<string, { at: number; views: Array<{ view: AnyView; spec: ViewSpec }> }>();
   private readonly views: ViewContext;
   private readonly sidebar: Sidebar;
   private client: LanguageClient | null = null;
@@ -44,11 +49,27 @@ export class BeamLens extends Disposable {
     super();
     this.log = this._register(createLog(workspaceDir()));
     this.nodes = new NodeManager({
-      attach: (t) => attach({ node: t.node, cookie: t.cookie, env: t.env, ...(t.host ? { host: t.host } : {}), ...(t.port ? { port: t.port } : {}) }),
+      attach: (t) =>
+        attach({
+          node: t.node,
+          cookie: t.cookie,
+          env: t.env,
+          ...(t.host ? { host: t.host } : {}),
+          ...(t.port ? { port: t.port } : {}),
+          ...(t.tls ? { tls: t.tls } : {}),
+          // Risks that do not stop the attach (TLS not checked, a key or cookie file others can read): shown, not only logged.
+          warn: (m) => {
+            this.log.warn(m);
+            void vscode.window.showWarningMessage(`BEAM Lens (${t.node}): ${m}`);
+          },
+        }),
       info: (m) => this.log.info(m),
       warn: (m) => this.log.warn(m),
-      lost: (node, reason) => void vscode.window.showWarningMessage(`BEAM Lens: lost the connection to ${node} (${reason}).`),
+      lost: (node, reason) => this.onLost(node, reason),
     });
+    // Views of lost nodes stay open (saying so) until reattached or forgotten.
+    this._register(this.nodes.onDidChange((c) => c === undefined && this.dropStaleViews()));
+    this._register({ dispose: () => this.dropStaleViews(true) });
     this.views = {
       extensionUri: context.extensionUri,
       nodes: this.nodes,
@@ -59,6 +80,7 @@ export class BeamLens extends Disposable {
       traceMessages: async (n, pid) => {
         await vscode.commands.executeCommand('beamLens.traceMessages', { node: n.node, pid });
       },
+      openMember: (entry, member, view) => this.openMember(entry, member, view),
     };
     // A report outlives its node (it is evidence): marked, kept, still savable.
     this._register(
@@ -92,7 +114,10 @@ export class BeamLens extends Disposable {
         table: (n, initial) => this.panelsOf(n).openTable(initial),
         detail: (n, pid) => this.panelsOf(n).openDetail(pid),
         dashboard: (n) => this.panelsOf(n).openDashboard(),
+        cluster: (n) => this.panelsOf(n).openCluster(),
+        member: (entry, member, view) => this.openMember(entry, member, view),
         report: (n, o) => this.report(n, o),
+        telemetry: (n) => new TelemetryView(this.views, { log: this.log, config, workspaceDir }, n).show(),
       },
     };
     for (const d of registerCommands(commands)) this._register(d);
@@ -111,6 +136,29 @@ export class BeamLens extends Disposable {
     return p;
   }
 
+  /**
+   * A view of one member of `entry`'s cluster: the entry itself, a node attached by itself, or a
+   * member reached through the entry (opened as a node of its own, owned by the entry's scope).
+   */
+  private async openMember(entry: AttachedNode, member: string, view: ClusterNodeView | { pid: string }): Promise<void> {
+    let n = entry;
+    if (member !== entry.node) {
+      const opened = this.nodes.openMember(entry, member);
+      n = opened.node;
+      if (opened.opened) await this.onAttached(n, false);
+    }
+    const panels = this.panelsOf(n);
+    if (typeof view !== 'string') return panels.openDetail(view.pid);
+    switch (view) {
+      case 'overview':
+        return panels.openDashboard();
+      case 'processes':
+        return panels.openTable({ sort: 'memory' });
+      case 'tree':
+        return panels.openTree();
+    }
+  }
+
   private async report(n: AttachedNode, o: { findingId?: string; regenerate?: boolean }): Promise<void> {
     const existing = this.reports.get(n);
     if (existing) {
@@ -120,7 +168,7 @@ export class BeamLens extends Disposable {
       return;
     }
     const durationMs = config().get<number>('report.durationSeconds', 10) * 1000;
-    const view = new ReportView(this.views, n, { durationMs, trace: config().get<boolean>('report.allowTrace', false) }, o.findingId);
+    const view = new ReportView(this.views, n, { durationMs, trace: config().get<boolean>('report.allowTrace', false), trends: config().get<boolean>('report.trends', false) }, o.findingId);
     this.reports.set(n, view);
     // Owned by BeamLens, not by the node: it stays when the node goes.
     this._register(view.panel);
@@ -129,9 +177,61 @@ export class BeamLens extends Disposable {
     });
   }
 
+  /**
+   * The connection to a node was lost (it went down, the network failed): its open views stay,
+   * saying the node is gone; the sidebar lists it with Reattach; the notification offers it too.
+   */
+  private onLost(node: string, reason: string): void {
+    const n = this.nodes.get(node);
+    const p = n ? this.panels.get(n) : undefined;
+    const released = p && !p.isDisposed ? p.release(`${node} is gone: ${reason}. Nothing here is live any more; Reattach from the BEAM sidebar reopens this view.`) : [];
+    this.disposeStale(node);
+    if (released.length > 0) this.stale.set(node, { at: Date.now(), views: released });
+    void vscode.window.showWarningMessage(`BEAM Lens: lost the connection to ${node} (${reason}).`, 'Reattach').then((pick) => {
+      if (pick) void vscode.commands.executeCommand('beamLens.reattach', { node });
+    });
+  }
+
+  private disposeStale(node: string): void {
+    const s = this.stale.get(node);
+    this.stale.delete(node);
+    for (const { view } of s?.views ?? []) view.dispose();
+  }
+
+  /** Stale views of nodes neither lost nor attached any more (forgotten), or all of them (shutdown). */
+  private dropStaleViews(all = false): void {
+    for (const node of [...this.stale.keys()]) if (all || (!this.nodes.getLost(node) && !this.nodes.get(node))) this.disposeStale(node);
+  }
+
+  /**
+   * Reopens on a reattached node the views it had when it was lost. A process view is reopened
+   * only when the node did not restart meanwhile (a pid of its previous run would name another process).
+   */
+  private restoreViews(n: AttachedNode): void {
+    const s = this.stale.get(n.node);
+    if (!s) return;
+    this.stale.delete(n.node);
+    // A stale view the user closed stays closed.
+    const open = s.views.filter(({ view }) => !view.panel.isDisposed);
+    const plan = reopenPlan(open.map(({ spec }) => spec), s.at, Date.now(), n.overview?.uptimeMs ?? null);
+    const keep: typeof open = [];
+    for (const { view, spec } of open) {
+      if (plan.keepStale.includes(spec)) {
+        if (spec.kind === 'detail') view.markGone(`${n.node} restarted since this view was open: ${spec.pid} was a process of its previous run. Close this view.`);
+        keep.push({ view, spec });
+        continue;
+      }
+      view.dispose();
+      this.panelsOf(n).open(spec);
+    }
+    if (keep.length > 0) n.own({ dispose: () => keep.forEach(({ view }) => view.dispose()) });
+    this.log.info(`reattached ${n.node}: reopened ${plan.reopen.length} view(s)${plan.restarted ? ' (the node restarted: process views of its previous run left closed)' : ''}`);
+  }
+
   /** A node was attached: first data, the sidebar's refresh and the facts feed (both owned by its scope). */
-  private async onAttached(n: AttachedNode): Promise<void> {
+  private async onAttached(n: AttachedNode, focusSidebar = true): Promise<void> {
     await this.nodes.refresh(n);
+    this.restoreViews(n);
     this.sidebar.watch(n);
     // Facts for the language server on core's shared schedule (a budget of the node's time,
     // backoff, a pass that runs too long is stopped on the node), owned by the node's scope; only
@@ -145,7 +245,7 @@ export class BeamLens extends Disposable {
       { baseMs: config().get<number>('factsIntervalSeconds', 10) * 1000 },
     );
     n.own({ dispose: () => loop.stop() });
-    void vscode.commands.executeCommand('beamLens.nodes.focus');
+    if (focusSidebar) void vscode.commands.executeCommand('beamLens.nodes.focus');
   }
 
   async startLanguageClient(): Promise<void> {

@@ -1,16 +1,20 @@
-// The webviews of one node: at most one tree, table and dashboard, and one detail per process.
+// The webviews of one node: at most one tree, table, dashboard and cluster view, and one detail per process.
 // Owned by the node's scope (detach disposes them all); a view the user closes is forgotten.
 import type { ProcessSort } from '../core/inspect/processes';
 import type { TreeFocus } from '../protocol/webview';
 import { Disposable } from './lifecycle';
 import type { AttachedNode } from './node-scope';
+import { ClusterPanel } from './cluster-view';
 import { TableView } from './table-view';
-import { DashboardView, DetailView, TreeView, type ViewContext } from './views';
+import { DashboardView, DetailView, TreeView, type ViewContext, type ViewSpec } from './views';
+
+export type AnyView = TreeView | TableView | DashboardView | DetailView | ClusterPanel;
 
 export class NodePanels extends Disposable {
   private tree: TreeView | undefined;
   private table: TableView | undefined;
   private dashboard: DashboardView | undefined;
+  private cluster: ClusterPanel | undefined;
   private readonly details = new Map<string, DetailView>();
 
   constructor(
@@ -21,7 +25,7 @@ export class NodePanels extends Disposable {
   }
 
   /** Registers a view and forgets it when its panel is closed. */
-  private adopt<V extends TreeView | TableView | DashboardView | DetailView>(view: V, forget: () => void): V {
+  private adopt<V extends AnyView>(view: V, forget: () => void): V {
     this._register(view);
     view.panel.onDidDispose(() => {
       this._unregister(view);
@@ -31,7 +35,38 @@ export class NodePanels extends Disposable {
   }
 
   get count(): number {
-    return [this.tree, this.table, this.dashboard].filter((v) => v !== undefined).length + this.details.size;
+    return [this.tree, this.table, this.dashboard, this.cluster].filter((v) => v !== undefined).length + this.details.size;
+  }
+
+  /**
+   * The node is gone: hands over its open views (they stay open, say `text` and ask nothing) and
+   * what each showed; this scope no longer owns them, so they outlive the node's scope.
+   */
+  release(text: string): Array<{ view: AnyView; spec: ViewSpec }> {
+    const views: AnyView[] = [...(this.tree ? [this.tree] : []), ...(this.table ? [this.table] : []), ...(this.dashboard ? [this.dashboard] : []), ...(this.cluster ? [this.cluster] : []), ...this.details.values()];
+    this.tree = this.table = this.dashboard = this.cluster = undefined;
+    this.details.clear();
+    return views.map((view) => {
+      this._unregister(view);
+      view.markGone(text);
+      return { view, spec: view.spec() };
+    });
+  }
+
+  /** Opens a view like one the node had before it was lost. */
+  open(spec: ViewSpec): void {
+    switch (spec.kind) {
+      case 'tree':
+        return this.openTree(undefined, spec.app);
+      case 'table':
+        return this.openTable({ ...(spec.filter !== undefined ? { filter: spec.filter } : {}), ...(spec.sort !== undefined ? { sort: spec.sort } : {}) });
+      case 'dashboard':
+        return this.openDashboard();
+      case 'detail':
+        return this.openDetail(spec.pid);
+      case 'cluster':
+        return this.openCluster();
+    }
   }
 
   openTree(focus?: TreeFocus, app?: string): void {
@@ -60,6 +95,12 @@ export class NodePanels extends Disposable {
     if (existing) return existing.reveal();
     const view = new DetailView(this.ctx, this.n, pid);
     this.details.set(pid, this.adopt(view, () => this.details.delete(pid)));
+  }
+
+  openCluster(): void {
+    if (this.cluster) return this.cluster.reveal();
+    const view = new ClusterPanel(this.ctx, this.n);
+    this.cluster = this.adopt(view, () => (this.cluster = undefined));
   }
 
   openDashboard(): void {

@@ -12,8 +12,10 @@ import type { Attachment } from '../core/attach/attachment';
 import type { HotResult } from '../core/runs/hot';
 import type { ApplicationTree } from '../core/inspect/tree';
 import type { CookieInput } from '../core/attach';
+import type { TlsFlagValues } from '../erldist';
 import type { RuntimeFacts } from '../protocol/lsp';
 import { Disposable, Emitter, type Event, type IDisposable } from './lifecycle';
+import type { NodeCluster } from './cluster';
 
 export type { IDisposable };
 
@@ -25,6 +27,8 @@ export interface AttachTarget {
   env: EnvTag;
   /** Passed to core's attach service, which reads the file or ~/.erlang.cookie itself. */
   cookie: CookieInput;
+  /** TLS distribution: paths of the files (core reads them on each attach); absent: plain TCP. */
+  tls?: TlsFlagValues;
 }
 
 /** A bounded, cancellable piece of work on the target (hot functions, trace, report). */
@@ -46,6 +50,8 @@ export interface DetachOutcome {
   sessionsUnfinished: number;
   /** Our connection is closed (the target sees nodedown; our hidden node leaves its nodes(hidden)). */
   connectionClosed: boolean;
+  /** A cluster member reached through this entry node: there was no connection of ours to it. */
+  through?: string;
   /** Panels, timers and feeds this scope owned, all disposed. */
   resourcesDisposed: number;
   /** What went wrong, if anything (the text says what is left on the target). */
@@ -62,6 +68,10 @@ export class AttachedNode extends Disposable {
   hot: HotResult | null = null;
   facts: RuntimeFacts | null = null;
   lastError: string | null = null;
+  /** The other nodes of its cluster as it lists them (nodes()); null before the first refresh or for a member reached through an entry. */
+  members: string[] | null = null;
+  /** Its cluster (sidebar section, cluster webview), opened on first use and closed with the scope. */
+  cluster: NodeCluster | null = null;
   /** The probe was offered for this attachment (a slow table query); asked once. */
   probeOffered = false;
   readonly collector: FactsCollector;
@@ -74,15 +84,23 @@ export class AttachedNode extends Disposable {
   private closing: Promise<DetachOutcome> | null = null;
   /** Set when the connection has really closed (its close event), whoever closed it. */
   private connectionGone: string | null = null;
+  /** Async cleanups of what this scope opened through its connection (cluster members), last first. */
+  private readonly closers: Array<() => Promise<void>> = [];
 
+  /**
+   * @param through for a cluster member reached through an entry node: that entry's name (the
+   *   connection is the entry's; detaching the member closes nothing).
+   */
   constructor(
     readonly session: Attachment,
     readonly target: AttachTarget,
     private readonly taskCleanupMs = 10_000,
+    readonly through?: string,
   ) {
     super();
-    // Not owned by the scope: it must outlive the scope's disposal to see the close.
-    session.connection.onClose((reason) => (this.connectionGone = reason));
+    // Not owned by the scope: it must outlive the scope's disposal to see the close. A member
+    // reached through an entry has no connection of its own to watch (the entry's outlives it).
+    if (through === undefined) session.connection.onClose((reason) => (this.connectionGone = reason));
     this.collector = factsCollector(session, { hot: () => this.hot ?? undefined, extraFindings: () => this.diagnosis?.findings ?? [] });
   }
 
@@ -114,6 +132,18 @@ export class AttachedNode extends Disposable {
       if (!this.isDisposed) this._register(sub);
     }
     return resource;
+  }
+
+  /**
+   * Adopts an async cleanup that needs this node's connection (a cluster member reached through
+   * it, the cluster view): close() awaits them, last registered first, before the connection goes.
+   */
+  ownClose(close: () => Promise<void>): void {
+    if (this.isClosed) {
+      void close().catch(() => undefined);
+      return;
+    }
+    this.closers.push(close);
   }
 
   /** How many resources the scope holds right now (panels, timers, feeds, subscriptions). */
@@ -167,6 +197,13 @@ export class AttachedNode extends Disposable {
       clearTimeout(timer);
       if (unfinished > 0) problems.push(`${unfinished} session(s) did not finish their cleanup within ${this.taskCleanupMs / 1000} s`);
     }
+    for (const close of this.closers.splice(0).reverse()) {
+      try {
+        await close();
+      } catch (err) {
+        problems.push(`closing what was opened through ${this.node} failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
     const resources = this.ownedCount;
     try {
       this.dispose();
@@ -180,13 +217,15 @@ export class AttachedNode extends Disposable {
       problems.push(`undoing our changes failed: ${err instanceof Error ? err.message : String(err)}`);
     }
     const connectionClosed = this.connectionGone !== null;
-    if (!connectionClosed) problems.push('the connection is still open');
+    // A member reached through an entry node has no connection of ours: nothing to close.
+    if (!connectionClosed && this.through === undefined) problems.push('the connection is still open');
     const outcome: DetachOutcome = {
       node: this.node,
       probeUnloaded: hadProbe && !this.session.hasProbe && problems.every((p) => !p.startsWith('undoing')),
       sessionsStopped: running.length,
       sessionsUnfinished: unfinished,
       connectionClosed,
+      ...(this.through !== undefined ? { through: this.through } : {}),
       resourcesDisposed: resources,
       problems,
     };
@@ -202,6 +241,7 @@ export function describeDetach(o: DetachOutcome): string {
   if (o.sessionsStopped > 0) done.push(`${o.sessionsStopped} running session(s) stopped`);
   if (o.probeUnloaded) done.push('probe unloaded');
   if (o.connectionClosed) done.push('connection closed');
+  else if (o.through !== undefined) done.push(`reached through ${o.through}, so no connection of ours to close`);
   if (o.problems.length === 0) return `detached from ${o.node}: ${done.join(', ')}; nothing of ours is left on it.`;
   return `detached from ${o.node} with problems: ${o.problems.join('; ')}${done.length ? ` (done: ${done.join(', ')})` : ''}. Check the node; the probe removes itself when our connection is gone.`;
 }

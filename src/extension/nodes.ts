@@ -8,8 +8,11 @@ import type { Attachment } from '../core/attach/attachment';
 import type { HotResult } from '../core/runs/hot';
 import { factsFromDiagnosis } from '../core/facts/saved-facts';
 import type { RuntimeFacts } from '../protocol/lsp';
+import type { EnvTag } from '../core/attach/consent';
 import { Disposable, Emitter, type Event } from './lifecycle';
 import { AttachedNode, type AttachTarget, type DetachOutcome, type RunningTask } from './node-scope';
+import { memberThroughEntry } from '../core/cluster/cluster';
+import { NodeCluster, memberNames } from './cluster';
 
 /** The window of the sidebar's scheduler-utilization sample (the sidebar says so). */
 export const SIDEBAR_UTILIZATION_MS = 500;
@@ -26,8 +29,20 @@ export interface NodeManagerDeps {
   lost(node: string, reason: string): void;
 }
 
+/** A node whose connection was lost (not detached by the user): shown with "Reattach" until reattached or forgotten. */
+export interface LostNode {
+  node: string;
+  env: EnvTag;
+  /** How it was attached (Reattach uses the saved connection first, this when there is none). */
+  target: AttachTarget;
+  /** Why the connection closed (the node went down, the network failed). */
+  reason: string;
+  /** When (ms since the epoch). */
+  at: number;
+}
+
 /** What changed: a node's data (refresh) or the list of nodes (undefined). */
-export type NodeChange = { node: AttachedNode; what: 'data' | 'sorts' | 'findings' } | undefined;
+export type NodeChange = { node: AttachedNode; what: 'data' | 'sorts' | 'findings' | 'cluster' } | undefined;
 
 export class NodeManager extends Disposable {
   private readonly nodes = new Map<string, AttachedNode>();
@@ -36,6 +51,7 @@ export class NodeManager extends Disposable {
   private readonly factsEmitter = this._register(new Emitter<{ node: string; facts: RuntimeFacts | null }>());
   private readonly detachedEmitter = this._register(new Emitter<DetachOutcome>());
   private readonly attaching = new Map<string, Promise<AttachedNode>>();
+  private readonly lostNodes = new Map<string, LostNode>();
   readonly onDidChange: Event<NodeChange> = this.changed.event;
   readonly onDidChangeTasks: Event<void> = this.tasksChanged.event;
   /** Facts for the language server, whenever they are recomputed; null = node detached. */
@@ -55,6 +71,22 @@ export class NodeManager extends Disposable {
     return this.nodes.get(node);
   }
 
+  /** Nodes whose connection was lost, oldest first. */
+  lost(): LostNode[] {
+    return [...this.lostNodes.values()];
+  }
+
+  getLost(node: string): LostNode | undefined {
+    return this.lostNodes.get(node);
+  }
+
+  /** Stops showing a lost node (the user dismissed it); true when it was there. */
+  forgetLost(node: string): boolean {
+    const had = this.lostNodes.delete(node);
+    if (had) this.changed.fire(undefined);
+    return had;
+  }
+
   async attach(target: AttachTarget): Promise<AttachedNode> {
     const key = `${target.node}|${target.host ?? ''}|${target.port ?? ''}`;
     const pending = this.attaching.get(key);
@@ -65,8 +97,14 @@ export class NodeManager extends Disposable {
   }
 
   private async doAttach(target: AttachTarget): Promise<AttachedNode> {
+    // A cluster member opened through its entry, now attached by itself (to trace it): the direct
+    // attachment takes its place. Detached first, so what its views loaded on the node is undone
+    // before the new attachment takes the node's list of loaded modules.
+    if (this.nodes.get(target.node)?.through !== undefined) await this.detach(target.node);
     const session = await this.deps.attach(target);
     const name = session.node;
+    // The same, reached under another name or address.
+    if (this.nodes.get(name)?.through !== undefined) await this.detach(name);
     const existing = this.nodes.get(name);
     if (existing) {
       // The same node reached under another name or address: keep the first attachment.
@@ -78,19 +116,78 @@ export class NodeManager extends Disposable {
       throw new Error('BEAM Lens is shutting down');
     }
     const n = new AttachedNode(session, target);
+    this.adopt(n);
+    this.deps.info(`attached to ${name}${name !== target.node ? ` (picked as ${target.node})` : ''} (${target.env})`);
+    this.changed.fire(undefined);
+    return n;
+  }
+
+  /** Registers a node's scope and detaches it when its connection closes. */
+  private adopt(n: AttachedNode): void {
+    const name = n.node;
+    const session = n.session;
     this.nodes.set(name, n);
+    this.lostNodes.delete(name);
     n.own(n.onDidChangeTasks(() => this.tasksChanged.fire()));
     n.own(
       session.connection.onClose((reason) => {
         if (this.nodes.get(name) !== n || n.isClosed) return;
+        // A member reached through its entry goes with the entry (whose Reattach reopens the cluster view).
+        if (n.through !== undefined) return void this.detach(name);
         this.deps.warn(`connection to ${name} closed: ${reason}`);
+        this.lostNodes.set(name, { node: name, env: n.env, target: { ...n.target, env: n.env }, reason, at: Date.now() });
         this.deps.lost(name, reason);
         void this.detach(name);
       }),
     );
-    this.deps.info(`attached to ${name}${name !== target.node ? ` (picked as ${target.node})` : ''} (${target.env})`);
+  }
+
+  /**
+   * A member of `entry`'s cluster as a node of its own, reached through the entry's distribution
+   * (nothing opened to it): its views work as any node's (read-only; tracing and the probe need a
+   * direct attach). Owned by the entry: detaching the entry detaches it first. A member attached
+   * by itself already is returned as it is.
+   */
+  openMember(entry: AttachedNode, member: string): { node: AttachedNode; opened: boolean } {
+    const existing = this.nodes.get(member);
+    if (existing) return { node: existing, opened: false };
+    if (entry.isClosed || this.nodes.get(entry.node) !== entry) throw new Error(`${entry.node} is not attached any more`);
+    if (entry.through !== undefined) throw new Error(`${entry.node} is itself reached through ${entry.through}: open its members from ${entry.through}'s cluster`);
+    // Only a node the entry lists (or its last cluster overview does): a name from a webview or a
+    // command argument never becomes a call (and an atom) on the entry node.
+    const known = (entry.members ?? []).includes(member) || (entry.cluster?.overview?.nodes.some((r) => r.node === member) ?? false);
+    if (!known) throw new Error(`${member} is not a member of ${entry.node}'s cluster (as last read); refresh the cluster view`);
+    const session = memberThroughEntry(entry.session, member);
+    const n = new AttachedNode(session, { node: member, env: entry.env, cookie: entry.target.cookie }, undefined, entry.node);
+    this.adopt(n);
+    entry.ownClose(async () => {
+      // This member only: one attached by itself under the same name since then stays.
+      if (this.nodes.get(member) === n) await this.detach(member);
+    });
+    this.deps.info(`opened ${member} through ${entry.node} (${entry.env})`);
     this.changed.fire(undefined);
-    return n;
+    return { node: n, opened: true };
+  }
+
+  /** The cluster of an attached node, opened on first use and owned by its scope. */
+  clusterOf(n: AttachedNode): NodeCluster {
+    if (n.cluster && !n.cluster.isClosed) return n.cluster;
+    if (n.through !== undefined) throw new Error(`${n.node} is reached through ${n.through}: its cluster is ${n.through}'s`);
+    if (n.isClosed) throw new Error(`${n.node} is being detached`);
+    const cluster = new NodeCluster(n.session);
+    n.cluster = cluster;
+    n.ownClose(() => cluster.close());
+    return cluster;
+  }
+
+  /** Asks every member of the node's cluster for its state; fires a 'cluster' change. Errors stay on the cluster. */
+  async refreshCluster(n: AttachedNode): Promise<void> {
+    try {
+      await this.clusterOf(n).refreshOverview();
+    } catch {
+      // kept in cluster.lastError, shown by the sidebar and the cluster view
+    }
+    if (this.nodes.get(n.node) === n) this.changed.fire({ node: n, what: 'cluster' });
   }
 
   /** Closes the node's scope (awaiting the target's cleanup) and says what happened; null if not attached. */
@@ -124,7 +221,17 @@ export class NodeManager extends Disposable {
     } catch (err) {
       n.lastError = err instanceof Error ? err.message : String(err);
     }
+    if (n.lastError === null) await this.refreshMembers(n, false);
     if (this.nodes.get(n.node) === n) this.changed.fire({ node: n, what: 'data' });
+  }
+
+  /** The other nodes of its cluster (its nodes()); a member reached through an entry belongs to the entry's cluster. */
+  async refreshMembers(n: AttachedNode, fire = true): Promise<string[]> {
+    if (n.through !== undefined) return [];
+    const before = (n.members ?? []).join('\n');
+    n.members = await memberNames(n.session).catch(() => n.members);
+    if (fire && (n.members ?? []).join('\n') !== before && this.nodes.get(n.node) === n) this.changed.fire({ node: n, what: 'data' });
+    return n.members ?? [];
   }
 
   /** The top 10 by one sort, for the sidebar section; fires a 'sorts' change (that section only). */
@@ -155,8 +262,9 @@ export class NodeManager extends Disposable {
     this.changed.fire({ node: n, what: 'findings' });
   }
 
-  refreshViews(n: AttachedNode): void {
-    this.changed.fire({ node: n, what: 'data' });
+  /** Tells the views a node's data changed ('cluster': its cluster overview, read by someone else). */
+  refreshViews(n: AttachedNode, what: 'data' | 'cluster' = 'data'): void {
+    if (this.nodes.get(n.node) === n) this.changed.fire({ node: n, what });
   }
 
   setHot(n: AttachedNode, hot: HotResult): void {

@@ -178,7 +178,8 @@ export function registerProfiler(deps: CommandDeps, lsp: () => ProfileLsp | null
   async function profile(n: AttachedNode, choice: { pid?: string; top?: number }, search?: string): Promise<void> {
     const { seconds, hz: wantedHz } = cfg();
     let mode: 'probe' | 'rpc' = n.session.hasProbe ? 'probe' : 'rpc';
-    if (!n.session.hasProbe && (await askConsent(n, ['probe'], `sample the stacks of ${choice.pid ?? `the ${choice.top ?? 1} busiest processes`} at ${wantedHz} Hz for ${seconds} s (process_info only: no trace flag, no code change)`, deps.log))) {
+    // A cluster member reached through its entry is sampled zero-install (the probe's guardian needs our own connection).
+    if (!n.session.hasProbe && n.through === undefined && (await askConsent(n, ['probe'], `sample the stacks of ${choice.pid ?? `the ${choice.top ?? 1} busiest processes`} at ${wantedHz} Hz for ${seconds} s (process_info only: no trace flag, no code change)`, deps.log))) {
       const status = await n.session.loadProbe();
       if (status.state === 'loaded') mode = 'probe';
       else deps.log.warn(`probe not loaded (${status.state === 'unavailable' ? status.reason : status.state}); sampling zero-install`);

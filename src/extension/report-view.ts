@@ -4,8 +4,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { withLinkedSignal } from '../core/runs/cancel';
-import { diagnose } from '../core/findings/diagnose';
-import { buildReport } from '../core/report/build';
+import type { Diagnosis } from '../core/findings/diagnose';
+import { TREND_THRESHOLDS } from '../core/findings/trends';
+import { reportDocumentOf, runReport, type ReportExtras } from '../core/report/gather';
 import type { ReportDocument } from '../core/report/document';
 import { renderReportMarkdown } from '../core/report/markdown';
 import { reportChartFiles } from '../core/report/chart-files';
@@ -19,13 +20,15 @@ export class ReportView {
   readonly panel: Panel<'report'>;
   private document: ReportDocument | undefined;
   private focusFinding: string | undefined;
+  /** Telemetry (and trends) gathered with the diagnosis this view ran; a diagnosis from elsewhere has none. */
+  private extras: { of: Diagnosis; extras: ReportExtras } | null = null;
   /** Set when the node went away: the report stays (it is evidence) and can still be saved. */
   private goneAt: Date | null = null;
 
   constructor(
     private readonly ctx: ViewContext,
     private readonly n: AttachedNode,
-    private readonly options: { durationMs: number; trace: boolean },
+    private readonly options: { durationMs: number; trace: boolean; trends?: boolean },
     focusFinding?: string,
   ) {
     this.focusFinding = focusFinding;
@@ -79,7 +82,7 @@ export class ReportView {
   async generate(): Promise<void> {
     const n = this.n;
     if (this.goneAt) return this.panel.postError(this.goneMessage());
-    if (this.options.trace && !(await askConsent(n, ['probe', 'trace'], `count calls per function for ${this.options.durationMs / 1000} s while sampling`, this.ctx.log))) {
+    if (this.options.trace && !(await askConsent(n, ['probe', 'trace'], `count calls per function and telemetry events for ${this.options.durationMs / 1000} s while sampling`, this.ctx.log))) {
       this.options.trace = false;
     }
     await vscode.window.withProgress(
@@ -90,9 +93,11 @@ export class ReportView {
             this.panel.post({ type: 'progress', message: `Sampling ${n.node} for ${this.options.durationMs / 1000} s…` });
             if (this.options.trace) this.ctx.log.audit({ node: n.node, env: n.env, action: 'report with hot functions', limits: { durationMs: this.options.durationMs }, outcome: 'requested' });
             let last = 0;
-            const d = await diagnose(n.session, {
+            const r = await runReport(n.session, {
               durationMs: this.options.durationMs,
               trace: this.options.trace,
+              // Trends need a window of at least 10 s: a shorter report leaves them out rather than failing.
+              trends: this.options.trends === true && this.options.durationMs >= TREND_THRESHOLDS.window.minDurationMs,
               signal,
               onProgress: (done, total, what) => {
                 const pct = Math.round((done / Math.max(1, total)) * 100);
@@ -100,7 +105,9 @@ export class ReportView {
                 last = pct;
               },
             });
+            const d = r.diagnosis;
             if (this.options.trace) this.ctx.log.audit({ node: n.node, env: n.env, action: 'report with hot functions', limits: { durationMs: this.options.durationMs }, outcome: d.tracingNote ? 'error' : 'completed', ...(d.tracingNote ? { detail: d.tracingNote } : {}) });
+            this.extras = { of: d, extras: r.extras };
             this.ctx.nodes.setDiagnosis(n, d);
             this.render();
           } catch (err) {
@@ -114,7 +121,7 @@ export class ReportView {
   private render(): void {
     const d = this.n.diagnosis;
     if (!d) return;
-    this.document = buildReport({ samples: d.samples, findings: d.findings, env: this.n.env, probe: this.n.session.hasProbe, ...(d.tracingNote ? { tracingNote: d.tracingNote } : {}), ...(d.scheduling ? { scheduling: d.scheduling } : {}) });
+    this.document = reportDocumentOf(this.n.session, d, this.extras?.of === d ? this.extras.extras : {}).document;
     this.post();
   }
 

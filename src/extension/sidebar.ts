@@ -12,6 +12,7 @@ import { RepeatingTimer } from './lifecycle';
 import { SidebarData } from './model/sidebar-data';
 import {
   SORT_LABELS,
+  clusterDescription,
   overviewStats,
   processDescription,
   processLabel,
@@ -73,20 +74,39 @@ export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Dis
     switch (item.kind) {
       case 'node': {
         const t = new vscode.TreeItem(item.node, vscode.TreeItemCollapsibleState.Expanded);
-        t.description = item.env + (item.error ? ` · ${item.error}` : '');
-        t.tooltip = item.error ? `${item.node}: ${item.error}` : `${item.node} (${item.env})`;
+        t.description = item.env + (item.through !== undefined ? ` · through ${item.through}` : '') + (item.error ? ` · ${item.error}` : '');
+        const via = item.through !== undefined ? `, a member of ${item.through}'s cluster reached through it (read-only; attach to it directly to trace it)` : '';
+        t.tooltip = item.error ? `${item.node}: ${item.error}` : `${item.node} (${item.env}${via})`;
         t.iconPath = new vscode.ThemeIcon('server-environment', item.env === 'production' ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined);
         t.contextValue = 'beamNode';
-        t.id = `node:${item.node}`;
+        // A member reached through an entry and the same node attached by itself are different items.
+        t.id = item.through !== undefined ? `node:${item.node}:through:${item.through}` : `node:${item.node}`;
+        return t;
+      }
+      case 'lostNode': {
+        const t = new vscode.TreeItem(item.node, vscode.TreeItemCollapsibleState.None);
+        t.description = `lost · ${item.reason}`;
+        t.tooltip = `${item.node} (${item.env}): the connection was lost at ${new Date(item.at).toLocaleTimeString()} (${item.reason}). Reattach uses its saved connection (cookie, TLS) and reopens its views.`;
+        t.iconPath = new vscode.ThemeIcon('debug-disconnect', new vscode.ThemeColor('errorForeground'));
+        t.contextValue = 'beamLostNode';
+        t.id = `lost:${item.node}`;
+        t.command = { command: 'beamLens.reattach', title: 'Reattach', arguments: [{ node: item.node }] };
         return t;
       }
       case 'section': {
-        const labels = { overview: 'Overview', applications: 'Applications', processes: 'Processes', findings: 'Findings', sessions: 'Sessions' } as const;
-        const icons = { overview: 'dashboard', applications: 'type-hierarchy', processes: 'list-ordered', findings: 'lightbulb', sessions: 'history' } as const;
+        const labels = { overview: 'Overview', cluster: 'Cluster', applications: 'Applications', processes: 'Processes', findings: 'Findings', sessions: 'Sessions' } as const;
+        const icons = { overview: 'dashboard', cluster: 'server', applications: 'type-hierarchy', processes: 'list-ordered', findings: 'lightbulb', sessions: 'history' } as const;
         const t = new vscode.TreeItem(labels[item.section], item.section === 'applications' || item.section === 'overview' ? vscode.TreeItemCollapsibleState.Expanded : collapsed);
         t.iconPath = new vscode.ThemeIcon(icons[item.section]);
         t.id = `${item.node}:${item.section}`;
         if (item.section === 'overview') t.command = { command: 'beamLens.showDashboard', title: 'Dashboard', arguments: [{ node: item.node }] };
+        if (item.section === 'cluster') {
+          const n = this.nodes.get(item.node);
+          t.description = clusterDescription(n?.cluster?.overview ?? null, n?.members ?? []);
+          t.tooltip = 'The cluster of this node, read through its own distribution (nothing is opened to the members). Click for the cluster view.';
+          t.contextValue = 'beamCluster';
+          t.command = { command: 'beamLens.showCluster', title: 'Show Cluster', arguments: [{ node: item.node }] };
+        }
         return t;
       }
       case 'stat': {
@@ -146,6 +166,27 @@ export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Dis
         t.tooltip = `${f.evidence.join('\n')}\n\n${f.recommendation}`;
         t.iconPath = new vscode.ThemeIcon(f.severity === 'info' ? 'info' : 'warning', f.severity === 'critical' ? new vscode.ThemeColor('errorForeground') : undefined);
         t.command = { command: 'beamLens.showFinding', title: 'Show finding', arguments: [{ node: item.node, findingId: f.id }] };
+        return t;
+      }
+      case 'member': {
+        const t = new vscode.TreeItem(item.member, none);
+        t.description = item.description;
+        t.tooltip = item.tooltip;
+        const color = item.health === 'down' ? new vscode.ThemeColor('disabledForeground') : item.health === 'warning' ? new vscode.ThemeColor('editorWarning.foreground') : new vscode.ThemeColor('testing.iconPassed');
+        t.iconPath = new vscode.ThemeIcon(item.health === 'down' ? 'debug-disconnect' : 'vm', color);
+        t.id = `${item.node}:member:${item.member}`;
+        t.contextValue = 'beamClusterMember';
+        if (item.health !== 'down') t.command = { command: 'beamLens.openClusterMember', title: 'Open member', arguments: [{ node: item.node, member: item.member }] };
+        return t;
+      }
+      case 'clusterFinding': {
+        const f = item.finding;
+        const t = new vscode.TreeItem(f.title, none);
+        t.description = f.nodes.join(', ');
+        t.tooltip = `${f.evidence.join('\n')}\n\n${f.recommendation}`;
+        t.iconPath = new vscode.ThemeIcon(f.severity === 'info' ? 'info' : 'warning', f.severity === 'critical' ? new vscode.ThemeColor('errorForeground') : new vscode.ThemeColor('editorWarning.foreground'));
+        t.id = `${item.node}:clusterFinding:${f.id}`;
+        t.command = { command: 'beamLens.showCluster', title: 'Show Cluster', arguments: [{ node: item.node }] };
         return t;
       }
       case 'session': {

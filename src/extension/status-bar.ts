@@ -25,7 +25,10 @@ export class StatusBar implements vscode.Disposable {
       this.node.backgroundColor = undefined;
     } else {
       const production = list.some((n) => n.env === 'production');
-      this.node.text = `$(pulse) ${list.map((n) => `${n.node} · ${n.env}`).join(', ')}`;
+      // Cluster members opened through an entry node are not attachments of their own: counted, not listed.
+      const own = list.filter((n) => n.through === undefined);
+      const members = list.length - own.length;
+      this.node.text = `$(pulse) ${own.map((n) => `${n.node} · ${n.env}`).join(', ')}${members > 0 ? ` (+${members} cluster ${members === 1 ? 'member' : 'members'})` : ''}`;
       this.node.tooltip = production ? 'Attached to a PRODUCTION node: intrusive actions ask you to type its name' : 'Attached: click for the dashboard';
       this.node.command = 'beamLens.showDashboard';
       this.node.backgroundColor = production ? new vscode.ThemeColor('statusBarItem.warningBackground') : undefined;

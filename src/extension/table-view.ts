@@ -9,7 +9,7 @@ import { assertNever, type TableQuery, type TableToHost } from '../protocol/webv
 import { askConsent } from './consent';
 import { sanitizeQuery } from './model/messages';
 import type { AttachedNode } from './nodes';
-import { View, errorText, type ViewContext } from './views';
+import { View, errorText, type ViewContext, type ViewSpec } from './views';
 
 export class TableView extends View<'process-table'> {
   private query: TableQuery = { sort: 'mailbox', offset: 0, limit: 200, filter: '' };
@@ -20,6 +20,10 @@ export class TableView extends View<'process-table'> {
     super(ctx, n, 'process-table', `Processes · ${n.node}`);
     this.query = { ...this.query, ...initial };
     this.liveRefresh(() => this.run(this.query, false));
+  }
+
+  spec(): ViewSpec {
+    return { kind: 'table', sort: this.query.sort, ...(this.query.filter ? { filter: this.query.filter } : {}) };
   }
 
   protected override refreshDelay(): number {
@@ -58,7 +62,8 @@ export class TableView extends View<'process-table'> {
   /** Offers the probe once per node when the query would be slow without it. */
   private async offerProbe(q: TableQuery): Promise<void> {
     const why = slowQuery(q, this.processCount(), this.n.session.hasProbe);
-    if (why === null || this.n.probeOffered) return;
+    // A cluster member reached through its entry cannot take the probe (its guardian watches our node).
+    if (why === null || this.n.probeOffered || this.n.through !== undefined) return;
     this.n.probeOffered = true;
     if (await askConsent(this.n, ['probe'], `The process table of ${this.n.node}: ${why}.`, this.ctx.log)) {
       const status = await this.n.session.loadProbe();

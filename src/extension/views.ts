@@ -4,8 +4,10 @@
 // visible); the node's scope owns the views (NodePanels), so detach closes them all.
 import * as vscode from 'vscode';
 import { walkTree, type ApplicationTree, type TreeNode } from '../core/inspect/tree';
+import type { ProcessSort } from '../core/inspect/processes';
 import {
   assertNever,
+  type ClusterNodeView,
   type DashboardSample,
   type DashboardToHost,
   type DetailToHost,
@@ -28,32 +30,70 @@ export interface ViewContext {
   openDetail(n: AttachedNode, pid: string): void;
   openTree(n: AttachedNode, focus?: TreeFocus): void;
   traceMessages(n: AttachedNode, pid: string): Promise<void>;
+  /** Opens a view of a member of `entry`'s cluster (the entry itself, or a member reached through it). */
+  openMember(entry: AttachedNode, member: string, view: ClusterNodeView | { pid: string }): Promise<void>;
 }
 
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
 }
 
+/** What a view shows, to open it again on a reattached node. */
+export type ViewSpec =
+  | { kind: 'tree'; app?: string }
+  | { kind: 'table'; filter?: string; sort?: ProcessSort }
+  | { kind: 'dashboard' }
+  | { kind: 'detail'; pid: string }
+  | { kind: 'cluster' };
+
 /** A webview controller: owns its panel and timers; disposed when the panel closes or the node goes. */
 export abstract class View<N extends WebviewName> extends Disposable {
   readonly panel: Panel<N>;
+  private readonly timers: RepeatingTimer[] = [];
+  /** Set when the node is gone: the view stays open, says so, and asks the node nothing. */
+  private goneText: string | null = null;
 
   constructor(
     protected readonly ctx: ViewContext,
     protected readonly n: AttachedNode,
     name: N,
-    title: string,
+    private readonly title: string,
   ) {
     super();
-    this.panel = this._register(new Panel(name, title, ctx.extensionUri, (m) => this.onMessage(m), vscode.ViewColumn.Active, (text) => ctx.log.warn(text)));
+    this.panel = this._register(
+      new Panel(name, title, ctx.extensionUri, (m) => (this.goneText !== null ? this.whileGone(m) : this.onMessage(m)), vscode.ViewColumn.Active, (text) => ctx.log.warn(text)),
+    );
     this.panel.onDidDispose(() => this.dispose());
   }
 
   protected abstract onMessage(m: WebviewMessages[N]['toHost']): Promise<void>;
 
+  /** What this view shows (to reopen it on the node once reattached). */
+  abstract spec(): ViewSpec;
+
   /** Calls `tick` every refreshDelay() ms while the panel is visible; stops when the view is disposed. */
   protected liveRefresh(tick: () => Promise<void>): void {
-    this._register(new RepeatingTimer(() => (this.panel.visible ? tick() : Promise.resolve()), () => this.refreshDelay(), undefined, (err) => this.ctx.log.warn(`${this.n.node}: refresh failed: ${errorText(err)}`)));
+    const timer = new RepeatingTimer(() => (this.panel.visible ? tick() : Promise.resolve()), () => this.refreshDelay(), undefined, (err) => this.ctx.log.warn(`${this.n.node}: refresh failed: ${errorText(err)}`));
+    this.timers.push(timer);
+    this._register(timer);
+  }
+
+  get isGone(): boolean {
+    return this.goneText !== null;
+  }
+
+  /** The node is gone: stop refreshing, mark the tab, and say so in the view (again whenever its page reloads). */
+  markGone(text: string): void {
+    this.goneText = text;
+    for (const t of this.timers.splice(0)) t.dispose();
+    this.panel.panel.title = `${this.title} (node gone)`;
+    this.panel.postError(text);
+  }
+
+  private async whileGone(m: WebviewMessages[N]['toHost']): Promise<void> {
+    // A hidden page reloads when shown again ('ready'): it gets the same words; any click too.
+    void m;
+    this.panel.postError(this.goneText ?? '');
   }
 
   /** The live refresh interval (a view whose query is costly on the node backs off). */
@@ -86,6 +126,10 @@ export class TreeView extends View<'supervision-tree'> {
     this.pendingFocus = focus;
     this.app = app ?? null;
     this.liveRefresh(() => this.load());
+  }
+
+  spec(): ViewSpec {
+    return this.app !== null ? { kind: 'tree', app: this.app } : { kind: 'tree' };
   }
 
   /** Switches to one application's tree (or all). */
@@ -193,6 +237,10 @@ export class DetailView extends View<'process-detail'> {
     this.liveRefresh(() => this.load());
   }
 
+  spec(): ViewSpec {
+    return { kind: 'detail', pid: this.pid };
+  }
+
   protected async onMessage(m: DetailToHost): Promise<void> {
     switch (m.type) {
       case 'ready':
@@ -238,6 +286,10 @@ export class DashboardView extends View<'dashboard'> {
   constructor(ctx: ViewContext, n: AttachedNode) {
     super(ctx, n, 'dashboard', `Dashboard · ${n.node}`);
     this.liveRefresh(() => (this.paused ? Promise.resolve() : this.sample()));
+  }
+
+  spec(): ViewSpec {
+    return { kind: 'dashboard' };
   }
 
   protected async onMessage(m: DashboardToHost): Promise<void> {

@@ -43,13 +43,13 @@ function requested(plan: IntrusivePlan): Record<string, number> {
 }
 
 function flagsFor(plan: IntrusivePlan): string {
-  const flags = [...new Set(plan.actions.flatMap((a) => (a === 'trace' ? ['--allow-probe', '--allow-trace'] : ['--allow-probe'])))];
+  const flags = [...new Set(plan.actions.flatMap((a) => (a === 'trace' ? ['--allow-probe', '--allow-trace'] : a === 'gc' ? ['--allow-gc'] : ['--allow-probe'])))];
   if (plan.session.env === 'production') flags.push(`--confirm-node ${plan.session.node}`);
   return flags.join(' ');
 }
 
 function preapproved(grants: ConsentGrants, actions: readonly IntrusiveAction[]): boolean {
-  return actions.every((a) => (a === 'probe' ? grants.allowProbe === true : grants.allowTrace === true && grants.allowProbe === true));
+  return actions.every((a) => (a === 'probe' ? grants.allowProbe === true : a === 'gc' ? grants.allowGc === true : grants.allowTrace === true && grants.allowProbe === true));
 }
 
 /** The elicitation form for a plan (exported for tests and the VS Code face's wording). */
@@ -66,7 +66,7 @@ export function consentForm(plan: IntrusivePlan): ElicitRequestFormParams {
   const message = [
     `BEAM Lens (${plan.tool}) asks to change ${session.node} [${session.env}] for a bounded time.`,
     `It will: ${plan.sets}.`,
-    `Undone: ${plan.undo} ${UNDO_COMMON}`,
+    `Undone: ${plan.undo}${plan.actions.some((a) => a !== 'gc') ? ` ${UNDO_COMMON}` : ''}`,
     `Limits: ${plan.limits.map((l) => `${l.title} ${l.requested} ${l.unit}`).join(', ')} (you may lower them).`,
     ...(production ? [`This node is tagged production: type its name to allow this.`] : []),
   ].join('\n');
@@ -82,7 +82,7 @@ export async function obtainConsent(ctx: McpContext, plan: IntrusivePlan, signal
   const pre = ctx.options.preapproved;
   const node = plan.session.node;
   if (preapproved(pre, plan.actions)) return { grants: pre, limits: requested(plan), how: 'preapproved' };
-  const action = plan.actions.includes('trace') ? 'trace' : 'probe';
+  const action = plan.actions.includes('trace') ? 'trace' : plan.actions.includes('probe') ? 'probe' : (plan.actions[0] ?? 'probe');
   if (!ctx.canElicit()) {
     const client = ctx.client();
     throw new ConsentRequiredError(
@@ -115,6 +115,6 @@ export async function obtainConsent(ctx: McpContext, plan: IntrusivePlan, signal
     limits[l.key] = v;
   }
   const typed = content.confirmNode;
-  const grants: ConsentGrants = { allowProbe: true, allowTrace: plan.actions.includes('trace'), ...(typeof typed === 'string' ? { confirmNode: typed.trim() } : {}) };
+  const grants: ConsentGrants = { allowProbe: plan.actions.some((a) => a !== 'gc'), allowTrace: plan.actions.includes('trace'), allowGc: plan.actions.includes('gc'), ...(typeof typed === 'string' ? { confirmNode: typed.trim() } : {}) };
   return { grants, limits, how: 'elicitation' };
 }

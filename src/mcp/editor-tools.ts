@@ -32,7 +32,7 @@ export function intrusiveSummary(tool: LmToolName, input: LmToolInput): string |
     case 'system_monitor':
       return `load the beam_lens_probe module and take erlang:system_monitor for ${d} s (refused if another tool holds it). Restored at the end.`;
     case 'report':
-      return input.allowTrace === true ? `load the beam_lens_probe module, count calls per function and take the system monitor for ${d} s. Removed at the end.` : null;
+      return input.allowTrace === true ? `load the beam_lens_probe module, count calls per function, take the system monitor and attach a temporary telemetry handler for ${d} s. Removed at the end.` : null;
     default:
       return null;
   }

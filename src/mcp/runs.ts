@@ -53,7 +53,7 @@ export async function runForTool<T>(ctx: McpContext, extra: Extra, run: McpRun<T
         try {
           for (const a of run.actions) requireConsent(a, session.node, session.env, consent.grants);
         } catch (err) {
-          throw new ConsentRequiredError(`the node name typed in the consent form ("${consent.grants.confirmNode ?? ''}") is not ${session.node}: nothing was set on the node (${errorMessage(err)})`, run.actions.includes('trace') ? 'trace' : 'probe');
+          throw new ConsentRequiredError(`the node name typed in the consent form ("${consent.grants.confirmNode ?? ''}") is not ${session.node}: nothing was set on the node (${errorMessage(err)})`, run.actions.includes('trace') ? 'trace' : (run.actions[0] ?? 'probe'));
         }
       }
     } catch (err) {

@@ -11,13 +11,15 @@ import { registerAttachTools } from './tools/attach';
 import { registerInspectionTools } from './tools/inspect';
 import { registerSessionTools } from './tools/sessions';
 import { registerTrendTools } from './tools/trends';
+import { registerBinLeakTool } from './tools/bin-leak';
+import { registerTelemetryTools } from './tools/telemetry';
 
 export const SERVER_NAME = 'beam-lens';
 export const SERVER_VERSION = '0.1.0';
 
 const INSTRUCTIONS = `BEAM Lens looks inside running Erlang/Elixir nodes as a hidden distribution node.
 Start with list_nodes and attach (or the node given at server start), then overview, supervision_tree, processes, findings.
-Read-only tools change nothing on the node. Intrusive tools (hot_functions, trace_calls, trace_messages, system_monitor, report with allowTrace) ask the user for consent, are bounded (rate, event cap, deadline) and undo what they set when they end.
+Read-only tools change nothing on the node. Intrusive tools (hot_functions, trace_calls, trace_messages, system_monitor, report with allowTrace, binary_leak) ask the user for consent, are bounded (rate, event cap, deadline) and undo what they set when they end.
 Results are cut to 32 KB and say how to get the next page. The prompt "investigate" lays out a full investigation.`;
 
 export interface BeamLensMcp {
@@ -64,6 +66,8 @@ export function createMcpServer(options: McpOptions, attacher: Attacher): BeamLe
   registerInspectionTools(context);
   registerSessionTools(context);
   registerTrendTools(context);
+  registerBinLeakTool(context);
+  registerTelemetryTools(context);
   registerResources(context);
   registerInvestigatePrompt(context);
   let done: Promise<void> | null = null;

@@ -9,14 +9,14 @@ import type { ProcessDetail } from '../core/inspect/process-detail';
 import type { ProcessRow, ProcessSort } from '../core/inspect/processes';
 import type { ReportDocument } from '../core/report/document';
 import type { ApplicationTree, TreeNode } from '../core/inspect/tree';
-import type { ClusterNodeRow, ClusterOverview, TopologyEdge } from '../core/cluster/cluster';
+import type { ClusterNodeRow, ClusterOverview, ClusterProcessPage, ClusterProcessRow, TopologyEdge } from '../core/cluster/cluster';
 import type { ClusterFinding } from '../core/cluster/rules';
 import type { FlameProfile } from '../core/profile/flame';
 
 /** The findings' threshold table: webviews color restarts and mailboxes by the same numbers as the findings. */
 export { FINDING_THRESHOLDS } from '../core/findings/table';
 
-export type { ApplicationTree, ClusterFinding, ClusterNodeRow, ClusterOverview, Finding, Overview, ProcessDetail, ProcessRow, ProcessSort, TopologyEdge, TreeNode };
+export type { ApplicationTree, ClusterFinding, ClusterNodeRow, ClusterOverview, ClusterProcessPage, ClusterProcessRow, Finding, Overview, ProcessDetail, ProcessRow, ProcessSort, TopologyEdge, TreeNode };
 
 export function assertNever(x: never): never {
   throw new Error(`unhandled message ${JSON.stringify(x)}`);
@@ -174,13 +174,22 @@ export type FlameToHost =
 
 export type HostToCluster =
   | { type: 'cluster'; overview: ClusterOverview; at: number }
+  /** The cluster-wide top processes (each row names its node), merged from every member's own top N. */
+  | { type: 'processes'; page: ClusterProcessPage; at: number }
   | { type: 'progress'; message: string }
   | { type: 'error'; message: string };
 
 /** The views of one member a tile opens. */
 export type ClusterNodeView = 'overview' | 'processes' | 'tree';
 
-export type ClusterToHost = ReadyMessage | { type: 'refresh' } | { type: 'openNode'; node: string; view: ClusterNodeView };
+export type ClusterToHost =
+  | ReadyMessage
+  | { type: 'refresh' }
+  | { type: 'openNode'; node: string; view: ClusterNodeView }
+  /** The cluster-wide top processes by this sort. */
+  | { type: 'processes'; sort: ProcessSort }
+  /** One process of one member: its detail view. */
+  | { type: 'openProcess'; node: string; pid: string };
 
 /** Each webview: its folder under webview/, and the message unions of both directions. */
 export interface WebviewMessages {

@@ -192,6 +192,32 @@ export class Workbench {
     return this.page.locator('iframe.webview.ready:visible').last().contentFrame().locator('iframe#active-frame').contentFrame();
   }
 
+  /**
+   * The visible webview whose document has an element matching `selector`, pinned to that
+   * webview's own iframe: with two editor groups (a detail opened beside a tree) the view wanted
+   * is not always the last frame, and the frames' order changes as views are revealed.
+   */
+  async webviewWith(selector: string, timeoutMs = 60_000): Promise<{ view: FrameLocator; frame: Locator }> {
+    const inner = (frame: Locator): FrameLocator => frame.contentFrame().locator('iframe#active-frame').contentFrame();
+    return until(
+      `a visible webview showing ${selector}`,
+      async () => {
+        const frames = this.page.locator('iframe.webview.ready:visible');
+        for (let i = (await frames.count()) - 1; i >= 0; i--) {
+          const candidate = frames.nth(i);
+          if ((await inner(candidate).locator(selector).count()) === 0) continue;
+          // Pin it by its own attributes so later lookups do not follow the list's order.
+          const name = await candidate.getAttribute('name');
+          const frame = name ? this.page.locator(`iframe.webview[name="${name}"]`) : candidate;
+          return { view: inner(frame), frame };
+        }
+        return undefined;
+      },
+      timeoutMs,
+      250,
+    );
+  }
+
   async notification(text: RegExp, timeoutMs = 60_000): Promise<string> {
     const toast = this.page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
     await toast.waitFor({ timeout: timeoutMs });

@@ -37,7 +37,7 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     wb = await Workbench.start({
       vsix,
       folder,
-      settings: { 'beamLens.trace.durationSeconds': 20, 'beamLens.trace.limit': 10, 'beamLens.report.durationSeconds': 2, 'beamLens.hotFunctions.durationSeconds': 3, 'beamLens.refreshIntervalSeconds': 2, 'beamLens.factsIntervalSeconds': 3 },
+      settings: { 'beamLens.trace.durationSeconds': 120, 'beamLens.trace.limit': 10, 'beamLens.report.durationSeconds': 2, 'beamLens.hotFunctions.durationSeconds': 3, 'beamLens.refreshIntervalSeconds': 2, 'beamLens.factsIntervalSeconds': 3 },
     });
   });
 
@@ -117,9 +117,9 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     await wb.screenshot('05-process-table');
     // Click the row: the process detail opens.
     await view.locator('.row[data-index="0"]').click();
-    const detail = wb.webview();
+    // In whichever visible webview it opened (not necessarily the last frame).
+    const { view: detail } = await wb.webviewWith('text=Place in the supervision tree', 30_000);
     await until('the detail of the sink', async () => /Demo\.EventSink/.test((await detail.locator('h2').textContent({ timeout: 2000 })) ?? ''), 30_000);
-    await detail.locator('text=Place in the supervision tree').waitFor();
     await wb.screenshot('05b-process-detail');
   });
 
@@ -134,8 +134,7 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
   it('says clearly when a process cannot be shown', async () => {
     await wb.runCommand('BEAM: Show Process…');
     await wb.answer('Show process on', 'no_such_process_name');
-    const status = wb.webview().locator('.status.error');
-    await status.waitFor({ timeout: 30_000 });
+    const status = (await wb.webviewWith('.status.error', 30_000)).view.locator('.status.error');
     assert.match((await status.textContent()) ?? '', /could not read no_such_process_name on/);
   });
 
@@ -146,7 +145,7 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     await wb.screenshot('07-code-lens-supervisor');
     // Clicking the lens opens the supervision tree focused on that supervisor.
     await lens.locator('a').first().click();
-    await wb.webview().locator('g.node.selected[data-label="Demo.Flaky.Supervisor"]').waitFor({ timeout: 30_000 });
+    await wb.webviewWith('g.node.selected[data-label="Demo.Flaky.Supervisor"]', 30_000);
   });
 
   it('generates the report in its webview', async () => {
@@ -192,9 +191,9 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
   });
 
   it('stops a running session from the status bar', async () => {
-    // A message trace of an idle process runs until its 20 s deadline unless stopped.
+    // A message trace of an idle process runs until its 120 s deadline unless stopped (far past
+    // the UI steps below on a loaded machine, so the end reason tells the two apart).
     const pid = pidText((await demo.eval("whereis('Elixir.Demo.Settings').")) as Pid, demo.node);
-    const started = Date.now();
     await wb.runCommand('BEAM: Trace Messages of Process…');
     await wb.answer('Trace messages of which process?', pid);
     const stop = wb.page.locator('.statusbar-item', { hasText: `tracing messages of ${pid}` }).first();
@@ -202,7 +201,6 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     await wb.screenshot('09a-session-running');
     await stop.click();
     await wb.page.locator('.monaco-editor .view-lines', { hasText: '# end reason=stopped' }).first().waitFor({ timeout: 30_000 });
-    assert.ok(Date.now() - started < 15_000, 'stopped before its 20 s deadline');
     await until('the status bar item to go', async () => (await stop.count()) === 0, 30_000);
   });
 
@@ -220,7 +218,7 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
     const table = wb.webview();
     await until('Demo.EventSink to lead the table', async () => /Demo\.EventSink/.test((await table.locator('.row[data-index="0"] [data-col="name"]').textContent({ timeout: 2000 })) ?? ''), 60_000);
     await table.locator('.row[data-index="0"]').click();
-    const detail = wb.webview();
+    const { view: detail } = await wb.webviewWith('button:has-text("Trace messages")', 30_000);
     await detail.locator('button', { hasText: 'Trace messages' }).click();
     // Consent was given for this attachment (and the name typed): no second dialog.
     const editor = wb.page.locator('.monaco-editor .view-lines', { hasText: '# end reason=' }).first();

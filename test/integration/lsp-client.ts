@@ -97,7 +97,7 @@ export class LspTestClient {
   }
 
   /** Waits for lenses on `uri` satisfying `test` (lenses are computed from facts, so this polls). */
-  async waitLenses(uri: string, test: (titles: string[]) => boolean, what: string, timeoutMs = 10_000): Promise<string[]> {
+  async waitLenses(uri: string, test: (titles: string[]) => boolean, what: string, timeoutMs = 60_000): Promise<string[]> {
     let last: string[] = [];
     return waitFor(
       async () => {
@@ -110,7 +110,7 @@ export class LspTestClient {
     );
   }
 
-  async waitDiagnostics(uri: string, test: (d: Diagnostic[]) => boolean, what: string, timeoutMs = 10_000): Promise<Diagnostic[]> {
+  async waitDiagnostics(uri: string, test: (d: Diagnostic[]) => boolean, what: string, timeoutMs = 60_000): Promise<Diagnostic[]> {
     return waitFor(() => {
       const d = this.diagnostics.get(uri);
       return d !== undefined && test(d) ? d : undefined;

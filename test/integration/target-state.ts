@@ -24,8 +24,8 @@ export async function leftovers(node: TestNode, mfas: Array<[string, string, num
   return problems.join(', ');
 }
 
-/** Waits until the node has nothing of ours left, or fails naming what is left. */
-export async function clean(node: TestNode, mfas: Array<[string, string, number]>, withinMs = 5000, options: { probeMayStay?: boolean } = {}): Promise<void> {
+/** Waits until the node has nothing of ours left, or fails naming what is left (a generous default deadline: the suite runs on loaded machines). */
+export async function clean(node: TestNode, mfas: Array<[string, string, number]>, withinMs = 15_000, options: { probeMayStay?: boolean } = {}): Promise<void> {
   let last = '';
   await waitFor(async () => (last = await leftovers(node, mfas, options)) === '', withinMs, `the target to be clean (${last})`, 100).catch(() => {
     throw new Error(`target not clean within ${withinMs} ms: ${last}`);

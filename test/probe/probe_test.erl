@@ -61,6 +61,7 @@ tests() ->
      {"unreachable owner node unloads at once", fun t_unreachable_owner/1},
      {"hot_start/hot_read/hot_stop count calls and leave no pattern", fun t_hot_counts/1},
      {"hot_start refuses [], '_', too many and OTP/Elixir core modules", fun t_hot_refusals/1},
+     {"a module in the code path but not loaded stays unloaded: hot skips it, a call trace refuses it", fun t_never_loads/1},
      {"hot_call_time measures and leaves no flag, pattern or sink", fun t_hot_call_time/1},
      {"hot_call_time caller killed mid-window: the guardian undoes", fun t_hot_call_time_killed/1},
      {"trace call: events, returns, cap", fun t_trace_call_cap/1},
@@ -811,6 +812,31 @@ t_hot_refusals(#{src := Src}) ->
     ok = ?PROBE:hot_stop(['_', lists, 42]),
     #{undo := [], groups := []} = ?PROBE:status(),
     assert_clean(hot_mfas()).
+
+t_never_loads(#{src := Src}) ->
+    fresh_probe(Src),
+    Dir = filename:join(["/tmp", "bl_probe_unloaded_" ++ os:getpid()]),
+    ok = filelib:ensure_dir(filename:join(Dir, "x")),
+    File = filename:join(Dir, "probe_unloaded.erl"),
+    ok = file:write_file(File, <<"-module(probe_unloaded).\n-export([f/0]).\nf() -> ok.\n">>),
+    {ok, probe_unloaded} = compile:file(File, [{outdir, Dir}]),
+    true = code:add_patha(Dir),
+    try
+        false = erlang:module_loaded(probe_unloaded),
+        true = code:which(probe_unloaded) =/= non_existing,
+        {ok, 0} = ?PROBE:hot_start([probe_unloaded], self()),
+        false = erlang:module_loaded(probe_unloaded),
+        {error, {refused, Why}} = ?PROBE:trace_start(#{owner => self(), kind => call,
+                                                       mfa => {probe_unloaded, f, 0}}),
+        {match, _} = re:run(Why, "not loaded on this node"),
+        false = erlang:module_loaded(probe_unloaded),
+        [{probe_unloaded, f, 0, 0, 0}] = ?PROBE:hot_call_time([{probe_unloaded, f, 0}], 10),
+        false = erlang:module_loaded(probe_unloaded),
+        #{undo := []} = ?PROBE:status()
+    after
+        code:del_path(Dir),
+        file:del_dir_r(Dir)
+    end.
 
 t_hot_call_time(#{src := Src}) ->
     fresh_probe(Src),

@@ -1,6 +1,6 @@
 // Cluster overview model (pure, unit-tested in Node): one tile per member with a health level and
 // its readouts, the mesh summary, and the cluster findings in order. The render draws these.
-import type { ClusterFinding, ClusterNodeRow, ClusterOverview } from '../../src/protocol/webview';
+import type { ClusterFinding, ClusterNodeRow, ClusterOverview, ClusterProcessPage } from '../../src/protocol/webview';
 import { formatBytes, formatCount } from '../common/format';
 
 export type Health = 'ok' | 'warning' | 'critical' | 'down';
@@ -69,4 +69,42 @@ export function meshSummary(o: ClusterOverview): string {
   if (oneWay === 0 && missing === 0) parts.push(unknown > 0 ? 'full mesh among the members that answered' : 'full mesh');
   else parts.push(`${oneWay} one-way and ${missing} missing connections`);
   return parts.join(' · ');
+}
+
+// ---- the cluster-wide process list ------------------------------------------------------------
+
+/** One row of the cluster-wide top processes: every cell is text (the render puts it in as text). */
+export interface ProcessLine {
+  node: string;
+  pid: string;
+  name: string;
+  memory: string;
+  mailbox: string;
+  reductions: string;
+  current: string;
+}
+
+export interface ProcessList {
+  lines: ProcessLine[];
+  /** What the list is: the sort, rows shown, and the members that did not answer. */
+  caption: string;
+}
+
+export function processList(page: ClusterProcessPage): ProcessList {
+  const lines = page.rows.map((r) => ({
+    node: r.node,
+    pid: r.pid,
+    name: r.title ?? r.name ?? r.initialCall ?? r.pid,
+    memory: formatBytes(r.memory),
+    mailbox: formatCount(r.messageQueueLen),
+    reductions: formatCount(r.reductionRate ?? r.reductions),
+    current: r.currentFunction ?? '',
+  }));
+  const missing = page.members.filter((m) => m.status !== 'ok');
+  const answered = page.members.length - missing.length;
+  const caption = [
+    `Top ${lines.length} of ${formatCount(page.total)} processes by ${page.sort} across ${answered} ${answered === 1 ? 'node' : 'nodes'}`,
+    ...missing.map((m) => `${m.node}: ${m.status}`),
+  ].join(' · ');
+  return { lines, caption };
 }

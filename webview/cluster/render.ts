@@ -2,7 +2,7 @@
 // bars), then the cluster findings. Node names and finding texts go in as text only.
 import type { ClusterFinding, ClusterNodeView } from '../../src/protocol/webview';
 import { h } from '../common/dom';
-import type { Tile } from './model';
+import type { ProcessList, Tile } from './model';
 
 export function renderTile(t: Tile, open: (node: string, view: ClusterNodeView) => void): HTMLElement {
   const actions = t.status === 'ok'
@@ -53,5 +53,43 @@ export function renderFinding(f: ClusterFinding): HTMLElement {
     h('p', {}, h('strong', {}, 'Recommendation: '), f.recommendation),
     h('p', { class: 'muted' }, h('strong', {}, 'Risk: '), f.risk),
     h('p', { class: 'muted' }, h('strong', {}, 'Validation: '), f.validation),
+  );
+}
+
+/** The cluster-wide process table: the node column first; a row opens that process on its node. */
+export function renderProcesses(list: ProcessList, open: (node: string, pid: string) => void): HTMLElement {
+  const headers = ['node', 'process', 'pid', 'memory', 'mailbox', 'reductions', 'current function'];
+  return h(
+    'table',
+    { class: 'processes', aria: { label: list.caption } },
+    h('caption', {}, list.caption),
+    h('thead', {}, h('tr', {}, ...headers.map((x) => h('th', { attrs: { scope: 'col' } }, x)))),
+    h(
+      'tbody',
+      {},
+      ...list.lines.map((l) =>
+        h(
+          'tr',
+          {
+            tabindex: 0,
+            title: `Open ${l.pid} on ${l.node}`,
+            dataset: { node: l.node, pid: l.pid },
+            on: {
+              click: () => open(l.node, l.pid),
+              keydown: (e) => {
+                if (e.key === 'Enter') open(l.node, l.pid);
+              },
+            },
+          },
+          h('td', { class: 'node' }, l.node),
+          h('td', {}, l.name),
+          h('td', { class: 'pid' }, l.pid),
+          h('td', { class: 'num' }, l.memory),
+          h('td', { class: 'num' }, l.mailbox),
+          h('td', { class: 'num' }, l.reductions),
+          h('td', { class: 'muted' }, l.current),
+        ),
+      ),
+    ),
   );
 }

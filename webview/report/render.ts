@@ -46,12 +46,12 @@ export type ReportTag =
 export type ReportAttributes = Partial<Record<'class' | 'scope' | 'title' | 'type', string>>;
 
 /** The SVG elements a chart is drawn with (created in the SVG namespace). */
-export type SvgTag = 'svg' | 'title' | 'desc' | 'line' | 'path' | 'rect' | 'text';
+export type SvgTag = 'svg' | 'title' | 'desc' | 'line' | 'path' | 'rect' | 'circle' | 'text';
 
 /** The only SVG attributes a chart sets: geometry and paint, all from the chart model (none can run script or load anything). */
 export type SvgAttributes = Partial<
   Record<
-    'class' | 'role' | 'aria-label' | 'viewBox' | 'width' | 'height' | 'x' | 'y' | 'x1' | 'y1' | 'x2' | 'y2' | 'd' | 'fill' | 'stroke' | 'stroke-width' | 'stroke-dasharray' | 'text-anchor' | 'font-size' | 'font-weight',
+    'class' | 'role' | 'aria-label' | 'viewBox' | 'width' | 'height' | 'x' | 'y' | 'cx' | 'cy' | 'r' | 'x1' | 'y1' | 'x2' | 'y2' | 'd' | 'fill' | 'stroke' | 'stroke-width' | 'stroke-dasharray' | 'text-anchor' | 'font-size' | 'font-weight',
     string
   >
 >;
@@ -147,6 +147,8 @@ export function renderReportDocument<E extends N, N>(doc: ReportDocument, dom: D
           return dom.svg('path', { d: m.d, fill: 'none', stroke: m.stroke, 'stroke-width': n(m.width) }, []);
         case 'rect':
           return dom.svg('rect', { x: n(m.x), y: n(m.y), width: n(m.width), height: n(m.height), fill: m.fill }, [dom.svg('title', {}, [dom.text(m.title)])]);
+        case 'circle':
+          return dom.svg('circle', { cx: n(m.cx), cy: n(m.cy), r: n(m.r), fill: m.fill }, [dom.svg('title', {}, [dom.text(m.title)])]);
         case 'text':
           return dom.svg('text', { x: n(m.x), y: n(m.y), 'text-anchor': m.anchor, 'font-size': n(m.size), fill: m.fill, ...(m.bold ? { 'font-weight': 'bold' } : {}) }, [dom.text(m.text)]);
         default:
@@ -215,5 +217,7 @@ export function renderReportDocument<E extends N, N>(doc: ReportDocument, dom: D
 /** The line above the report: node, when it was built, how many findings. */
 export function reportMeta(doc: ReportDocument, formatTime: (iso: string) => string): string {
   const n = doc.findingCounts.total;
-  return `${doc.node} · generated ${formatTime(doc.generatedAt)} · ${n} ${n === 1 ? 'finding' : 'findings'}`;
+  // A document without a findings section (the editor's telemetry view) does not count findings.
+  const counted = doc.sections.some((s) => s.id === 'findings') ? ` · ${n} ${n === 1 ? 'finding' : 'findings'}` : '';
+  return `${doc.node} · generated ${formatTime(doc.generatedAt)}${counted}`;
 }

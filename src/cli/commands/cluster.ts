@@ -38,10 +38,11 @@ export function clusterOptions(flags: FlagValues): ClusterOptions {
 }
 
 /** Opens the cluster view of an attached entry node for the body, and closes what it opened. */
-export async function withCluster<T>(session: Attachment, flags: FlagValues, body: (view: ClusterView) => Promise<T>): Promise<T> {
+export async function withCluster<T>(session: Attachment, flags: FlagValues, body: (view: ClusterView) => Promise<T>, options: { loadProbes?: boolean } = {}): Promise<T> {
   const view = await ClusterView.open(session, clusterOptions(flags));
   try {
-    if (booleanFlag(flags, 'allow-probe')) await view.loadProbes();
+    // Sessions that check consent first load the probe themselves, on the members that agreed.
+    if (booleanFlag(flags, 'allow-probe') && options.loadProbes !== false) await view.loadProbes();
     return await body(view);
   } finally {
     await view.close();

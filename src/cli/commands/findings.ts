@@ -1,4 +1,6 @@
 import { diagnose } from '../../core/findings/diagnose';
+import { fileAuditLog } from '../../core/records/audit';
+import { runAudited } from '../../core/runs/run';
 import type { Finding } from '../../core/findings/rules';
 import { UsageError, booleanFlag, numberFlag } from '../args';
 import type { Command } from '../command';
@@ -13,7 +15,7 @@ export const findingsCommand: Command = {
   spec: {
     name: 'findings',
     summary: 'Sample the node and list findings with evidence and recommendations (add --allow-trace for hot functions).',
-    usage: 'beam-lens findings --node NAME [--duration S] [--allow-trace --allow-probe] [--cluster [--via entry|direct]] [--json]',
+    usage: 'beam-lens findings --node NAME [--duration S] [--allow-trace --allow-probe] [--allow-gc] [--cluster [--via entry|direct]] [--json]',
     flags: {
       ...connectionFlags,
       ...probeFlags,
@@ -21,13 +23,14 @@ export const findingsCommand: Command = {
       cluster: { type: 'boolean', description: 'every member of the cluster of --node, sampled over the same window, plus the cluster findings' },
       duration: { type: 'number', value: 'S', description: 'seconds to sample (default 5)', default: 5 },
       'allow-trace': { type: 'boolean', description: 'also count calls per function over the window; needs --allow-probe' },
+      'allow-gc': { type: 'boolean', description: 'after the window, garbage-collect the top binary holders and add what each freed to their findings' },
     },
   },
-  async run({ args, output, signal }) {
+  async run({ args, output, signal, cwd }) {
     const seconds = numberFlag(args.flags, 'duration') ?? 5;
     if (!(seconds >= 1 && seconds <= 3600)) throw new UsageError(`--duration must be from 1 to 3600 seconds, got ${seconds}`);
     if (booleanFlag(args.flags, 'cluster')) {
-      if (booleanFlag(args.flags, 'allow-trace')) throw new UsageError('--allow-trace is not available with --cluster yet: cluster findings are read-only');
+      if (booleanFlag(args.flags, 'allow-trace') || booleanFlag(args.flags, 'allow-gc')) throw new UsageError('--allow-trace and --allow-gc are not available with --cluster yet: cluster findings are read-only');
       const c = await withAttachment(args.flags, output, signal, (s) => withCluster(s, args.flags, (view) => diagnoseCluster(view, { durationMs: seconds * 1000, signal })));
       if (booleanFlag(args.flags, 'json')) {
         printJson(output, c);
@@ -42,9 +45,27 @@ export const findingsCommand: Command = {
       return ExitCode.ok;
     }
     const progress = progressLine(output);
-    const d = await withAttachment(args.flags, output, signal, (s) =>
-      diagnose(s, { durationMs: seconds * 1000, trace: booleanFlag(args.flags, 'allow-trace'), onProgress: progress.report, signal }),
-    );
+    const trace = booleanFlag(args.flags, 'allow-trace');
+    const gc = booleanFlag(args.flags, 'allow-gc');
+    const d = await withAttachment(args.flags, output, signal, async (s) => {
+      const opts = { durationMs: seconds * 1000, trace, gcBinaries: gc, onProgress: progress.report };
+      if (!trace && !gc) return diagnose(s, { ...opts, signal });
+      // Intrusive: audited (not saved; `report` saves its sessions).
+      const run = await runAudited({
+        session: s,
+        kind: 'report',
+        limits: { durationMs: seconds * 1000, trace, gcBinaries: gc },
+        consent: [...(trace ? (['trace', 'probe'] as const) : []), ...(gc ? (['gc'] as const) : [])],
+        audit: fileAuditLog({ cwd, actor: { face: 'cli' } }),
+        stop: signal,
+        save: null,
+        body: async (runSignal) => {
+          const value = await diagnose(s, { ...opts, signal: runSignal });
+          return { value, endReason: runSignal.aborted ? 'stopped' : 'completed', durationMs: value.samples.windowMs };
+        },
+      });
+      return run.value;
+    });
     progress.done();
     if (d.tracingNote) output.err(`beam-lens: ${d.tracingNote}`);
     if (booleanFlag(args.flags, 'json')) {

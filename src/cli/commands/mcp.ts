@@ -14,11 +14,12 @@ export const mcpCommand: Command = {
   spec: {
     name: 'mcp',
     summary: 'Serve BEAM Lens to an AI agent over the Model Context Protocol (stdio).',
-    usage: 'beam-lens mcp [--node NAME [--cookie-file F] [--env ENV]] [--allow-probe] [--allow-trace] [--confirm-node NAME]',
+    usage: 'beam-lens mcp [--node NAME [--cookie-file F] [--env ENV]] [--allow-probe] [--allow-trace] [--allow-gc] [--confirm-node NAME]',
     flags: {
       ...attachFlags,
       'allow-probe': { type: 'boolean', description: 'pre-approve loading the probe (for clients without consent forms)' },
       'allow-trace': { type: 'boolean', description: 'pre-approve tracing tools (bounded; undone when each ends)' },
+      'allow-gc': { type: 'boolean', description: 'pre-approve binary_leak (forced garbage collection of the top binary holders; bounded)' },
       'confirm-node': { type: 'string', value: 'NAME', description: 'on a production node: its name, to pre-approve intrusive tools there' },
       audit: { type: 'string', value: 'FILE', description: 'audit log (default .beam-lens/audit.log)' },
     },
@@ -31,7 +32,7 @@ export const mcpCommand: Command = {
     const mcp = createMcpServer(
       {
         cwd,
-        preapproved: { allowProbe: booleanFlag(f, 'allow-probe'), allowTrace: booleanFlag(f, 'allow-trace'), ...(confirmNode !== undefined ? { confirmNode } : {}) },
+        preapproved: { allowProbe: booleanFlag(f, 'allow-probe'), allowTrace: booleanFlag(f, 'allow-trace'), allowGc: booleanFlag(f, 'allow-gc'), ...(confirmNode !== undefined ? { confirmNode } : {}) },
         defaultCookie: cookieFromFlags(f),
         attachDefaults: {
           ...(Object.keys(tls).length > 0 ? { tls } : {}),

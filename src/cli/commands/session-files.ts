@@ -72,6 +72,8 @@ export const sessionCommand: Command = {
 /** The body of `session show` for one record, as text (never raw JSON). */
 function showBody(r: SessionRecord): string {
   if (r.kind === 'report') {
+    const cluster = clusterSummary(r.result);
+    if (cluster) return cluster;
     const facts = (r.result as Partial<ReportSessionResult> | null)?.facts;
     if (!facts) return 'no facts saved in this report session';
     const lines = [`${facts.findings.length} finding${facts.findings.length === 1 ? '' : 's'}:`, ...facts.findings.map((f) => `  [${f.severity}] ${f.title}`)];
@@ -100,4 +102,20 @@ function showBody(r: SessionRecord): string {
   const ms = measures(r);
   if (ms.length === 0) return 'nothing was recorded in this session';
   return renderTable([{ header: 'WHAT', cell: (m: Measure) => m.label }, { header: 'VALUE', align: 'right', cell: (m) => `${m.value} ${m.unit}` }], ms);
+}
+
+/** The summary a cluster report session saved (`result.cluster`), read from the file field by field; null when it is not one. */
+function clusterSummary(result: unknown): string | null {
+  const obj = (x: unknown): Record<string, unknown> | null => (typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : null);
+  const c = obj(obj(result)?.cluster);
+  if (!c || !Array.isArray(c.nodes) || !Array.isArray(c.clusterFindings)) return null;
+  const str = (x: unknown): string => (typeof x === 'string' ? x : '?');
+  const lines = [`cluster of ${str(c.entry)} (${c.nodes.length} members, reached ${c.via === 'direct' ? 'directly' : 'through the entry'}):`];
+  for (const n of c.nodes.map(obj)) {
+    if (!n) continue;
+    lines.push(`  ${str(n.node)}: ${n.status === 'ok' ? `${typeof n.findings === 'number' ? n.findings : 0} findings` : `${str(n.status)}${typeof n.error === 'string' ? ` (${n.error})` : ''}`}`);
+  }
+  lines.push(`  cluster: ${c.clusterFindings.length} findings`);
+  for (const f of c.clusterFindings.map(obj)) if (f) lines.push(`    [${str(f.severity)}] ${str(f.title)}`);
+  return lines.join('\n');
 }

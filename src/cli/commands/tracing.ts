@@ -15,7 +15,10 @@ import { connectionFlags } from '../command';
 import { ExitCode } from '../exit-codes';
 import { formatCount, printJson, renderTable, tableOr } from '../output';
 import { probeFlags, withAttachment } from '../attachment';
-import { clusterHot, type ClusterHotResult } from '../../core/cluster/sessions';
+import { clusterHot, clusterMonitor, type ClusterHotResult } from '../../core/cluster/sessions';
+import type { MonitorOptions } from '../../core/runs/trace';
+import { runClusterMessageTrace } from '../../core/cluster/messages';
+import path from 'node:path';
 import { clusterFlags, withCluster } from './cluster';
 import { describeTrip } from '../../core/runs/breaker';
 import { displayMfa } from '../../core/findings/thresholds';
@@ -176,7 +179,9 @@ export const hotCommand: Command = {
 
 function printEvent(ctx: CommandContext, e: TraceEvent): void {
   if (booleanFlag(ctx.args.flags, 'json')) return;
-  ctx.output.out(traceLine(e));
+  // Sends to another node name it; a receive on another member says where and how long after its send.
+  const where = e.toNode !== undefined ? `  (to ${e.toNode})` : e.node !== undefined ? `  (on ${e.node}${e.sentUs !== undefined ? `, ${((e.timestampUs - e.sentUs) / 1000).toFixed(1)} ms after the send` : ''})` : '';
+  ctx.output.out(traceLine(e) + where);
 }
 
 function finish(ctx: CommandContext, run: RunResult<TraceResult>): ExitCode {
@@ -248,13 +253,54 @@ export const traceMessagesCommand: Command = {
     summary: 'Trace what one process sends and receives, rate-limited and capped, messages truncated.',
     usage: 'beam-lens trace-messages PID --node NAME [--rate 10/1s] [--limit 100] [--duration S] --allow-trace --allow-probe',
     positionals: ['pid'],
-    flags: { ...traceFlags, ...boundFlags, chars: { type: 'number', value: 'N', description: 'cut messages at N characters (default 200)', default: 200 } },
+    flags: {
+      ...traceFlags,
+      ...boundFlags,
+      chars: { type: 'number', value: 'N', description: 'cut messages at N characters (default 200)', default: 200 },
+      ...clusterFlags,
+      cluster: { type: 'boolean', description: 'also trace the receiving side of sends to other members (direct connections) and match each receive to its send' },
+    },
   },
   async run(ctx) {
     const pid = ctx.args.positionals[0] as string;
+    if (booleanFlag(ctx.args.flags, 'cluster')) return traceMessagesCluster(ctx, pid);
     return traceSession(ctx, 'trace-messages', { kind: 'messages', pid }, { pid });
   },
 };
+
+/** `trace-messages --cluster`: the process's trace, and each remote receiver's side traced on its member and matched. */
+async function traceMessagesCluster(ctx: CommandContext, pid: string): Promise<ExitCode> {
+  const f = ctx.args.flags;
+  const limits = { ...traceLimits(f), maxChars: countFlag(f, 'chars', 200, { min: 20, max: 10_000 }) };
+  const auditFile = stringFlag(f, 'audit');
+  const saveFile = stringFlag(f, 'save');
+  const audit = fileAuditLog({ cwd: ctx.cwd, actor: { face: 'cli' }, ...(auditFile !== undefined ? { file: auditFile } : {}) });
+  const run = await withAttachment(f, ctx.output, ctx.signal, (s) =>
+    withCluster(
+      s,
+      f,
+      (view) =>
+        runClusterMessageTrace(view, {
+          pid,
+          limits,
+          audit,
+          stop: ctx.signal,
+          save: { cwd: ctx.cwd, ...(saveFile !== undefined ? { file: saveFile } : {}) },
+          onEvent: (e) => printEvent(ctx, e),
+        }),
+      { loadProbes: false },
+    ),
+  );
+  const r = run.value;
+  if (booleanFlag(f, 'json')) {
+    printJson(ctx.output, { session: run.file, log: run.traceLogFile, endReason: r.endReason, forwarded: r.forwarded, dropped: r.dropped, durationMs: r.durationMs, receivers: r.receivers, events: r.events });
+    return ExitCode.ok;
+  }
+  for (const x of r.receivers) {
+    ctx.output.err(`  ${x.process} on ${x.node}: ${x.sent} sent${x.status === 'traced' ? `, ${x.matched} matched to a receive there` : `; receiving side not traced: ${x.note ?? ''}`}`);
+  }
+  return finish(ctx, run);
+}
 
 export const monitorCommand: Command = {
   spec: {
@@ -267,6 +313,8 @@ export const monitorCommand: Command = {
       'long-gc': { type: 'number', value: 'MS', description: 'report GCs longer than this (default 100)' },
       'long-schedule': { type: 'number', value: 'MS', description: 'report time slices longer than this (default 100)' },
       'large-heap': { type: 'number', value: 'WORDS', description: 'report heaps larger than this (default 8 MB in words)' },
+      ...clusterFlags,
+      cluster: { type: 'boolean', description: 'on every member of the cluster of --node (direct connections; one session per member, merged with a node column)' },
     },
   },
   async run(ctx) {
@@ -278,6 +326,7 @@ export const monitorCommand: Command = {
       ...(numberFlag(f, 'long-schedule') !== undefined ? { longScheduleMs: numberFlag(f, 'long-schedule') as number } : {}),
       ...(numberFlag(f, 'large-heap') !== undefined ? { largeHeapWords: numberFlag(f, 'large-heap') as number } : {}),
     };
+    if (booleanFlag(f, 'cluster')) return monitorCluster(ctx, opts);
     const run = await audited<TraceResult>(
       ctx,
       'monitor',
@@ -291,3 +340,49 @@ export const monitorCommand: Command = {
     return finish(ctx, run);
   },
 };
+
+/** `monitor --cluster`: one audited session per member (saved per member), events printed with their node as they come. */
+async function monitorCluster(ctx: CommandContext, opts: MonitorOptions): Promise<ExitCode> {
+  const f = ctx.args.flags;
+  const auditFile = stringFlag(f, 'audit');
+  const saveFile = stringFlag(f, 'save');
+  const audit = fileAuditLog({ cwd: ctx.cwd, actor: { face: 'cli' }, ...(auditFile !== undefined ? { file: auditFile } : {}) });
+  const json = booleanFlag(f, 'json');
+  const width = { node: 0 };
+  const r = await withAttachment(f, ctx.output, ctx.signal, (s) =>
+    withCluster(
+      s,
+      f,
+      (view) => {
+        width.node = Math.max(...view.nodes.map((n) => n.length));
+        return clusterMonitor(view, {
+          options: opts,
+          audit,
+          stop: ctx.signal,
+          // --save FILE.json: FILE-<node>.json per member; else each in .beam-lens/sessions/.
+          save: (node) => ({ cwd: ctx.cwd, ...(saveFile !== undefined ? { file: memberFile(saveFile, node) } : {}) }),
+          onEvent: (node, e) => {
+            if (!json) ctx.output.out(`${node.padEnd(width.node)}  ${traceLine(e)}`);
+          },
+        });
+      },
+      { loadProbes: false },
+    ),
+  );
+  if (json) {
+    printJson(ctx.output, r);
+    return ExitCode.ok;
+  }
+  for (const n of r.nodes) {
+    ctx.output.err(
+      `${n.node}: ${n.status === 'ok' ? `session ended (${n.endReason ?? ''}): ${n.forwarded ?? 0} events, ${n.dropped ?? 0} dropped by the rate limit; saved ${n.session ?? '(not saved)'}` : `${n.status} (${n.error ?? ''})`}`,
+    );
+  }
+  return ExitCode.ok;
+}
+
+/** FILE.json -> FILE-<node>.json (the node's name made safe for a file name). */
+function memberFile(file: string, node: string): string {
+  const ext = path.extname(file) || '.json';
+  return `${file.slice(0, file.length - path.extname(file).length)}-${node.replace(/[^A-Za-z0-9_.-]+/g, '_')}${ext}`;
+}

@@ -5,11 +5,13 @@ import { BeamLensError } from '../../errors';
 export type EnvTag = 'local' | 'staging' | 'production';
 export const envTags: readonly EnvTag[] = ['local', 'staging', 'production'];
 
-export type IntrusiveAction = 'probe' | 'trace';
+/** 'gc' forces garbage collections of chosen processes (the binary-leak check): nothing is set, but it runs code in them. */
+export type IntrusiveAction = 'probe' | 'trace' | 'gc';
 
 export interface ConsentGrants {
   allowProbe?: boolean;
   allowTrace?: boolean;
+  allowGc?: boolean;
   /** On production: must equal the node's name. */
   confirmNode?: string;
 }
@@ -28,11 +30,12 @@ export class ConsentRequiredError extends BeamLensError {
 const what: Record<IntrusiveAction, { flag: string; does: string }> = {
   probe: { flag: '--allow-probe', does: 'load the beam_lens_probe module onto' },
   trace: { flag: '--allow-trace', does: 'set trace patterns and flags on' },
+  gc: { flag: '--allow-gc', does: 'force garbage collections of processes on' },
 };
 
 /** Throws ConsentRequiredError unless the grants allow `action` on `node` tagged `env`. */
 export function requireConsent(action: IntrusiveAction, node: string, env: EnvTag, grants: ConsentGrants): void {
-  const granted = action === 'probe' ? grants.allowProbe === true : grants.allowTrace === true;
+  const granted = action === 'probe' ? grants.allowProbe === true : action === 'trace' ? grants.allowTrace === true : grants.allowGc === true;
   const { flag, does } = what[action];
   if (!granted) {
     throw new ConsentRequiredError(

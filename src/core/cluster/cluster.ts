@@ -4,7 +4,7 @@
 // not answer is reported with its status while the others are shown.
 import { BeamLensError } from '../../errors';
 import { Atom, type Term } from '../../etf';
-import { diagnose } from '../findings/diagnose';
+import { diagnose, type Diagnosis } from '../findings/diagnose';
 import type { Finding } from '../findings/rules';
 import type { Overview } from '../inspect/overview';
 import type { ProcessRow, ProcessSort } from '../inspect/processes';
@@ -56,15 +56,9 @@ export class ClusterView {
       throw new BeamLensError('usage', `the member timeout must be between 100 and 120000 ms, got ${timeoutMs}`);
     }
     const names = await discoverMembers(entry.connection, options.includeHidden ?? false);
-    // One consent for the cluster: production anywhere needs the entry node's name typed, and that
-    // name then stands for every member.
-    const grants = entry.options.grants ?? {};
-    const clusterConsent = grants.confirmNode !== undefined && grants.confirmNode === entry.node;
-    const memberGrants = (node: string) => ({ ...grants, ...(clusterConsent ? { confirmNode: node } : {}) });
-    const memberOptions = (node: string) => ({ ...entry.options, grants: memberGrants(node) });
     const members: Member[] = [{ node: entry.node, session: entry }];
     if (via === 'entry') {
-      for (const node of names) members.push({ node, session: new Attachment(connectionViaEntry(entry.connection, node, timeoutMs), memberOptions(node)) });
+      for (const node of names) members.push({ node, session: memberThroughEntry(entry, node, timeoutMs) });
     } else {
       const connect = options.connectDirect;
       if (!connect) throw new BeamLensError('internal', 'via direct needs a way to connect to each member');
@@ -75,10 +69,10 @@ export class ClusterView {
       );
       for (const a of opened) {
         if (a.status === 'ok' && a.value) {
-          a.value.grant(memberGrants(a.node));
+          a.value.grant(memberGrants(entry, a.node));
           members.push({ node: a.node, session: a.value });
         }
-        else members.push({ node: a.node, session: entry, failure: { status: a.status === 'ok' ? 'error' : a.status, error: a.error ?? 'not connected' } });
+        else members.push({ node: a.node, session: entry, failure: { status: a.status === 'ok' ? 'error' : a.status, error: notDirect(a.node, entry.node, a.error ?? 'not connected') } });
       }
     }
     return new ClusterView(entry.node, via, timeoutMs, members);
@@ -86,6 +80,24 @@ export class ClusterView {
 
   get nodes(): string[] {
     return this.members.map((m) => m.node);
+  }
+
+  /** The entry node's attachment (owned by whoever opened the view). */
+  get entrySession(): Attachment {
+    return (this.members[0] as Member).session;
+  }
+
+  /**
+   * The members this view reaches, each with its attachment (the entry's own for the entry), and
+   * those it could not connect to with their failure.
+   */
+  /** Why a member could not be connected to (direct), or undefined. */
+  failureOf(node: string): string | undefined {
+    return this.members.find((m) => m.node === node)?.failure?.error;
+  }
+
+  get reachable(): Array<{ node: string; session: Attachment }> {
+    return this.members.filter((m) => !m.failure).map((m) => ({ node: m.node, session: m.session }));
   }
 
   /**
@@ -121,6 +133,35 @@ export class ClusterView {
     const mine = this.members.filter((m) => m.session !== this.members[0]?.session && !m.failure);
     await Promise.allSettled(mine.map((m) => m.session.detach()));
   }
+}
+
+/**
+ * One consent for the cluster: production anywhere needs the entry node's name typed, and that
+ * name then stands for every member.
+ */
+function memberGrants(entry: Attachment, node: string) {
+  const grants = entry.options.grants ?? {};
+  const clusterConsent = grants.confirmNode !== undefined && grants.confirmNode === entry.node;
+  return { ...grants, ...(clusterConsent ? { confirmNode: node } : {}) };
+}
+
+/**
+ * A member as an attachment of its own, reached through the entry node's distribution (nothing
+ * opened to the member); it shares the entry's environment tag and consent. Its detach() undoes
+ * what our evaluations loaded on the member and closes nothing (the connection is the entry's).
+ */
+export function memberThroughEntry(entry: Attachment, node: string, timeoutMs = DEFAULT_MEMBER_TIMEOUT_MS): Attachment {
+  const { target: _entryTarget, ...options } = entry.options;
+  return new Attachment(connectionViaEntry(entry.connection, node, timeoutMs), { ...options, grants: memberGrants(entry, node) });
+}
+
+/** Why a member could not be attached directly, and what to do about it. */
+function notDirect(node: string, entry: string, why: string): string {
+  return (
+    `not reachable directly: ${why}. A direct connection needs EPMD (port 4369) and the node's distribution port on ${node.split('@')[1] ?? 'its host'}, ` +
+    `reachable from here with the entry's cookie: open them (or a tunnel to each member), or ask ${node} alone with --node. ` +
+    `Read-only commands (cluster, processes, findings, report, tree) reach it through ${entry} with --via entry; tracing, the system monitor and the probe need the direct connection`
+  );
 }
 
 async function discoverMembers(entry: AttachmentConnection, includeHidden: boolean): Promise<string[]> {
@@ -264,13 +305,30 @@ export interface ClusterDiagnosis {
   clusterFindings: ClusterFinding[];
 }
 
+/** Every member's whole diagnosis over one window, and the cluster overview at its end. */
+export interface ClusterSampling {
+  answers: Array<MemberAnswer<Diagnosis>>;
+  overview: ClusterOverview;
+}
+
 /**
- * Samples every member over the same window (read-only, as `findings` does on one node) and
- * computes the cluster findings from the members' facts at the end of it.
+ * Samples every member over the same window (read-only, as `findings` does on one node; with
+ * `trace`, also counting calls and the system monitor on each, which needs direct connections
+ * and the consent the members' attachments hold) and computes the cluster findings from the
+ * members' facts at the end of it.
  */
-export async function diagnoseCluster(view: ClusterView, options: { durationMs: number; signal?: AbortSignal }): Promise<ClusterDiagnosis> {
-  const answers = await view.ask((session) => diagnose(session, { durationMs: options.durationMs, trace: false, ...(options.signal ? { signal: options.signal } : {}) }), options.durationMs + 30_000);
+export async function sampleCluster(view: ClusterView, options: { durationMs: number; trace?: boolean; signal?: AbortSignal }): Promise<ClusterSampling> {
+  const trace = options.trace ?? false;
+  if (trace && view.via !== 'direct') {
+    throw new BeamLensError('capability', `counting calls on the members needs a direct connection to each (their probe's guardian watches BEAM Lens): use --via direct, or leave out --allow-trace`);
+  }
+  const answers = await view.ask((session) => diagnose(session, { durationMs: options.durationMs, trace, ...(options.signal ? { signal: options.signal } : {}) }), options.durationMs + 30_000);
   const overview = await clusterOverview(view);
+  return { answers, overview };
+}
+
+export async function diagnoseCluster(view: ClusterView, options: { durationMs: number; signal?: AbortSignal }): Promise<ClusterDiagnosis> {
+  const { answers, overview } = await sampleCluster(view, options);
   return {
     entry: view.entry,
     via: view.via,

@@ -1,8 +1,14 @@
 // Sessions over the whole cluster: the same bounded session on every member at once, each on its
 // own direct attachment with the probe (its guardian cleans that member if we vanish), and one
 // merged result. A member that fails or disappears mid-session is reported; the others go on.
+import { BeamLensError, errorMessage } from '../../errors';
+import { requireConsent } from '../attach/consent';
+import type { AuditLog } from '../records/audit';
 import { runHotFunctions, type HotFunction, type HotOptions } from '../runs/hot';
-import type { EndReason } from '../records/store';
+import type { StopSource } from '../runs/cancel';
+import { printableLimits, runAudited } from '../runs/run';
+import { runMonitor, type MonitorOptions, type TraceEvent, type TraceResult } from '../runs/trace';
+import type { EndReason, SessionKind } from '../records/store';
 import type { ClusterView } from './cluster';
 import type { MemberStatus } from './members';
 
@@ -44,4 +50,107 @@ export async function clusterHot(view: ClusterView, options: HotOptions & { limi
     })),
     functions,
   };
+}
+
+// ---- the system monitor on every member ---------------------------------------------------------
+
+export interface ClusterMonitorRequest {
+  options: MonitorOptions;
+  audit: AuditLog | null;
+  stop?: StopSource;
+  /** Where each member's record is saved (null: not saved). */
+  save: ((node: string) => { cwd: string; file?: string }) | null;
+  /** Each event as it comes, with the member it happened on. */
+  onEvent?: (node: string, e: TraceEvent) => void;
+}
+
+export interface ClusterMonitorMember {
+  node: string;
+  status: MemberStatus;
+  error?: string;
+  endReason?: TraceResult['endReason'];
+  forwarded?: number;
+  dropped?: number;
+  /** This member's saved record and `.beamtrace` log. */
+  session?: string | null;
+  log?: string | null;
+}
+
+export interface ClusterMonitorResult {
+  durationMs: number;
+  nodes: ClusterMonitorMember[];
+  /** Every member's events, each naming its node, in time order. */
+  events: Array<TraceEvent & { node: string }>;
+}
+
+/**
+ * The system monitor on every member at once: one bounded, audited, saved session per member (the
+ * core run: consent, audit start, run, save, audit end, whatever the ending), each on that member's
+ * own direct attachment with the probe, whose guardian clears the monitor if BEAM Lens vanishes.
+ * Consent is checked on every member before anything starts (one consent for the cluster: a
+ * refusal anywhere starts nothing). A member that goes down mid-run ends its own session with an
+ * error; the others go on to their own ending.
+ */
+export async function clusterMonitor(view: ClusterView, req: ClusterMonitorRequest): Promise<ClusterMonitorResult> {
+  const limits = { ...req.options, cluster: view.entry };
+  requireClusterConsent(view, 'monitor', limits, req.audit);
+  if (view.via !== 'direct') {
+    throw new BeamLensError('capability', `the system monitor runs in the probe on each member, whose guardian watches BEAM Lens: that needs a direct connection to every member, and ${view.entry} only relays rpc calls to them. Use --via direct (or leave --via out with --allow-probe); members not reachable directly are then listed with what to do`);
+  }
+  const started = Date.now();
+  const events: Array<TraceEvent & { node: string }> = [];
+  const answers = await view.ask(
+    (session, node) =>
+      runAudited<TraceResult>({
+        session,
+        kind: 'monitor',
+        limits,
+        consent: ['trace', 'probe'],
+        audit: req.audit,
+        ...(req.stop ? { stop: req.stop } : {}),
+        save: req.save ? req.save(node) : null,
+        traceLog: (r) => ({ target: 'system_monitor', limits: printableLimits({ ...req.options }), result: r }),
+        body: async (signal) => {
+          const r = await runMonitor(
+            session,
+            req.options,
+            (e) => {
+              events.push({ ...e, node });
+              req.onEvent?.(node, e);
+            },
+            signal,
+          );
+          return { value: r, endReason: r.endReason, durationMs: r.durationMs };
+        },
+      }),
+    req.options.deadlineMs + 30_000,
+  );
+  return {
+    durationMs: Date.now() - started,
+    nodes: answers.map((a) => ({
+      node: a.node,
+      status: a.status,
+      ...(a.error ? { error: a.error } : {}),
+      ...(a.value
+        ? { endReason: a.value.value.endReason, forwarded: a.value.value.forwarded, dropped: a.value.value.dropped, session: a.value.file, log: a.value.traceLogFile }
+        : {}),
+    })),
+    events: events.sort((x, y) => x.timestampUs - y.timestampUs),
+  };
+}
+
+/**
+ * One consent for the cluster, checked on every member the view reaches before anything starts
+ * there (each member's grants come from the entry's: on production the entry's typed name stands
+ * for every member). A refusal is audited on the member that refused and thrown.
+ */
+export function requireClusterConsent(view: ClusterView, kind: SessionKind, limits: Record<string, unknown>, audit: AuditLog | null): void {
+  for (const { node, session } of view.reachable) {
+    try {
+      for (const action of ['trace', 'probe'] as const) requireConsent(action, node, session.env, session.options.grants ?? {});
+    } catch (err) {
+      audit?.append({ node, env: session.env, action: `${kind} start`, limits, outcome: 'refused', detail: errorMessage(err) });
+      throw err;
+    }
+  }
 }

@@ -10,7 +10,14 @@
 // them): an idle process's memory does not change. The pid
 // list crosses the wire only when it changed (the node compares its phash2 with the last one we
 // saw). Aggregation is done here, so the probe is not needed (the same pass with or without it).
+// A few modules are trampolines: the process starts there and runs another module for good
+// (RabbitMQ's rabbit_prequeue becomes rabbit_amqqueue_process and says so in its process_name;
+// ejabberd's xmpp_stream_in runs the callback module of its supervisor's child spec). For those
+// processes only, the one naming rule (src/core/inspect/identity.ts) is applied on the node, once
+// per process, at most TRAMPOLINE_BATCH per pass, so the editor's counts agree with every other
+// view without reading every process's dictionary (on OTP 25 that copies the whole dictionary).
 import { Atom, Pid, Term, Tuple, formatModule, isAtom } from '../../etf';
+import { IDENT_FUN, SPEC_MODULE_FUN } from '../inspect/identity';
 import { pidText } from '../target/pids';
 import type { RemoteEvaluator } from '../target/remote-eval';
 import { asList, asNumber, asTuple } from '../target/terms';
@@ -68,6 +75,24 @@ R = {lists:zipwith(fun erlang:process_info/2, Ps, lists:duplicate(length(Ps), in
      lists:map(fun proc_lib:translate_initial_call/1, Ps)},
 {R, erlang:monotonic_time(microsecond) - T0}.`;
 
+// The naming rule's module for trampoline processes: process_name's type, else the child spec's
+// module (one get_childspec per parent, cached), else undefined (not named yet, or gone).
+const NAMED_OF = `${IDENT_FUN}${SPEC_MODULE_FUN}
+T0 = erlang:monotonic_time(microsecond),
+{R, _} = lists:mapfoldl(fun(P, Cache) ->
+  case Ident(P) of
+    {IT, _, _} when IT =/= undefined -> {IT, Cache};
+    _ -> SpecModule(P, Cache)
+  end
+end, #{}, Ps),
+{R, erlang:monotonic_time(microsecond) - T0}.`;
+
+/** Modules a process starts in and leaves for another one (see the header). */
+export const TRAMPOLINES = new Set(['rabbit_prequeue', 'xmpp_stream_in', 'xmpp_stream_out']);
+/** Trampoline processes named per pass, and passes a not-yet-named one is asked again. */
+const TRAMPOLINE_BATCH = 2000;
+const TRAMPOLINE_TRIES = 5;
+
 const SOURCES_OF = `
 Src = fun(M) ->
   try M:module_info(compile) of C -> case lists:keyfind(source, 1, C) of {source, S} -> S; _ -> undefined end
@@ -94,6 +119,8 @@ export class ModuleSummarizer {
   private knownVH: number[] = [];
   private pids: Pid[] = [];
   private readonly moduleByPid = new Map<string, string | null>();
+  /** Trampoline pids asked and still unnamed (how many times). */
+  private readonly namedTries = new Map<string, number>();
   private readonly sourceByModule = new Map<string, string | null>();
   /** pid key -> what the last pass saw (memory re-read when reductions or queue changed). */
   private readonly seen = new Map<string, { reds: number; q: number; mem: number }>();
@@ -102,7 +129,7 @@ export class ModuleSummarizer {
    * pass's time on the node's clock (what recurs every collection) and the one-off time spent
    * reading the modules of new pids.
    */
-  lastPass = { processes: 0, pidsShipped: false, newPids: 0, memoryReads: 0, nodeMs: 0, newPidsNodeMs: 0 };
+  lastPass = { processes: 0, pidsShipped: false, newPids: 0, trampolines: 0, memoryReads: 0, nodeMs: 0, newPidsNodeMs: 0 };
 
   constructor(
     private readonly evaluator: RemoteEvaluator,
@@ -178,6 +205,7 @@ export class ModuleSummarizer {
     if (shipped) {
       const alive = new Set(this.pids.map((p) => p.key));
       for (const k of this.moduleByPid.keys()) if (!alive.has(k)) this.moduleByPid.delete(k);
+      for (const k of this.namedTries.keys()) if (!alive.has(k)) this.namedTries.delete(k);
       for (const k of this.seen.keys()) if (!alive.has(k)) this.seen.delete(k);
     }
     let newPidsNodeMs = 0;
@@ -189,6 +217,21 @@ export class ModuleSummarizer {
       const ics = results.flatMap((r) => r[0] ?? []);
       const translated = results.flatMap((r) => r[1] ?? []);
       unknown.forEach((p, i) => this.moduleByPid.set(p.key, moduleOf(ics[i] as Term, translated[i] as Term)));
+    }
+    const trampolines = this.pids
+      .filter((p) => TRAMPOLINES.has(this.moduleByPid.get(p.key) ?? '') && (this.namedTries.get(p.key) ?? 0) < TRAMPOLINE_TRIES)
+      .slice(0, TRAMPOLINE_BATCH);
+    if (trampolines.length > 0) {
+      const [r, t] = asTuple(await this.evaluator.eval(NAMED_OF, { Ps: trampolines }, opts), 2).elements;
+      newPidsNodeMs += asNumber(t) / 1000;
+      const named = asList(r as Term);
+      trampolines.forEach((p, i) => {
+        const m = named[i];
+        if (m instanceof Atom && m.name !== 'undefined') {
+          this.moduleByPid.set(p.key, m.name);
+          this.namedTries.delete(p.key);
+        } else this.namedTries.set(p.key, (this.namedTries.get(p.key) ?? 0) + 1);
+      });
     }
     // Memory only where it can have changed.
     const current: Array<{ q: number; reds: number } | null> = vals.map((v) =>
@@ -221,7 +264,7 @@ export class ModuleSummarizer {
         else current[i] = null; // died meanwhile
       });
     }
-    this.lastPass = { processes: this.pids.length, pidsShipped: shipped, newPids: unknown.length, memoryReads: stale.length, nodeMs: nodeMs + (firstPass ? 0 : memoryNodeMs), newPidsNodeMs: newPidsNodeMs + (firstPass ? memoryNodeMs : 0) };
+    this.lastPass = { processes: this.pids.length, pidsShipped: shipped, newPids: unknown.length, trampolines: trampolines.length, memoryReads: stale.length, nodeMs: nodeMs + (firstPass ? 0 : memoryNodeMs), newPidsNodeMs: newPidsNodeMs + (firstPass ? memoryNodeMs : 0) };
 
     const byModule = new Map<string, { n: number; mem: number; q: number; maxQ: number; maxP: Pid }>();
     for (let i = 0; i < current.length; i++) {

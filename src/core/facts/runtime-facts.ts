@@ -62,7 +62,7 @@ export interface RuntimeFacts {
 // A process belongs to the module the one naming rule gives it (src/core/identity.ts: RabbitMQ's
 // process_name type, a simple_one_for_one child's spec module, proc_lib's $initial_call, the
 // initial call). Aggregated with a map on the target by erl_eval, once per report (the
-// editor's repeated collections use module-summary.ts, which reads $initial_call only).
+// editor's repeated collections use module-summary.ts: $initial_call, and this rule for trampolines only).
 const MODULE_SUMMARY = `${IDENT_FUN}${SPEC_MODULE_FUN}
 ModOf = fun(P, Cache) ->
   case erlang:process_info(P, [initial_call, registered_name]) of

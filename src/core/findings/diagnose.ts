@@ -12,6 +12,11 @@ import { runMonitor } from '../runs/trace';
 import { crashEvidenceLines, gatherCrashes, type CrashEvidence } from '../runs/crashes';
 import { sampleScheduling, schedulingFindings, type SchedulingSample } from './scheduling';
 import { siblingLinks, supervisionFindings } from './supervision-review';
+import { collectBinaryHolders, type BinLeakResult } from '../runs/bin-leak';
+import { applyBinaryCollections } from './binary-gc';
+import { requireConsent } from '../attach/consent';
+import { startExitWatch, type ExitWatch } from '../runs/exit-watch';
+import { childLimits, dynamicGrowthFindings, growingSupervisors, partitionFindings, restartTypeFindings } from './supervision-design';
 
 export interface Diagnosis {
   samples: NodeSamples;
@@ -22,6 +27,8 @@ export interface Diagnosis {
   scheduling?: SchedulingSample;
   /** The crash reasons of the most restarting supervisor (with tracing allowed). */
   crashes?: CrashEvidence;
+  /** With gcBinaries: what a forced collection of the top binary holders freed, per process. */
+  binaryCollections?: BinLeakResult;
 }
 
 /** How long crash reasons are watched after the window, at most. */
@@ -29,10 +36,11 @@ export const CRASH_WATCH_MS = 5000;
 
 export async function diagnose(
   session: Attachment,
-  options: { durationMs: number; trace: boolean; onProgress?: ProgressReporter; signal?: AbortSignal },
+  options: { durationMs: number; trace: boolean; onProgress?: ProgressReporter; signal?: AbortSignal; /** Collect the top binary holders after the window (needs the 'gc' consent). */ gcBinaries?: boolean },
 ): Promise<Diagnosis> {
   // Missing consent is an error (exit 4 in the CLI), not a note: check it before sampling.
   if (options.trace) await session.prepareTracing();
+  if (options.gcBinaries) requireConsent('gc', session.node, session.env, session.options.grants ?? {});
   const notes: string[] = [];
   const note = (what: string) => (err: unknown): undefined => {
     notes.push(`${what}: ${err instanceof Error ? err.message : String(err)}`);
@@ -53,10 +61,19 @@ export async function diagnose(
     notes.push(`scheduling not sampled: ${err instanceof Error ? err.message : String(err)}`);
     return undefined;
   });
+  // The exits of the user's permanent workers over the window (read-only: monitors from our node).
+  let exitWatch: Promise<ExitWatch | undefined> = Promise.resolve(undefined);
   const samples = await sampleNode(session, {
     durationMs: options.durationMs,
+    onTreesStart: (trees) => {
+      exitWatch = startExitWatch(session, trees).catch(note('child exits not watched'));
+    },
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...signal,
+  }).catch(async (err: unknown) => {
+    // Stopped or failed: the watch's monitors go now, not at detach.
+    await (await exitWatch)?.stop();
+    throw err;
   });
   const [hotResult, monitorResult, sched] = await Promise.all([hot, monitor, scheduling]);
   if (hotResult) samples.hot = hotResult;
@@ -67,6 +84,14 @@ export async function diagnose(
   const links = await siblingLinks(session.evaluator, session.node, samples.treesEnd).catch(() => ({}));
   const review = supervisionFindings(samples.treesEnd, links);
   findings.push(...review.findings);
+  const exits = await (await exitWatch)?.stop();
+  if (exits) findings.push(...restartTypeFindings(exits, samples.treesEnd));
+  const growing = growingSupervisors(samples.treesStart, samples.treesEnd);
+  if (growing.length > 0) {
+    const limits = await childLimits(session.evaluator, session.node, growing.flatMap((g) => (g.sup.pid ? [g.sup.pid] : []))).catch(() => ({}));
+    findings.push(...dynamicGrowthFindings(samples, limits));
+  }
+  findings.push(...partitionFindings(samples, findings));
   const storms = findings.filter((f) => f.rule === 'restart-storm');
   for (const f of storms) {
     const e = f.subject.pid !== undefined ? review.escalations[f.subject.pid] : undefined;
@@ -86,6 +111,15 @@ export async function diagnose(
       worst.evidence.push('crash reasons: not gathered (with --allow-trace --allow-probe a bounded message trace on the supervisor collects its children\'s exit reasons)');
     }
   }
+  // What the top binary holders free when collected: evidence for their binary-holder findings.
+  let binaryCollections: BinLeakResult | undefined;
+  if (options.gcBinaries && !options.signal?.aborted) {
+    binaryCollections = await collectBinaryHolders(session, { ...signal }).catch((err: unknown) => {
+      notes.push(`binary holders not collected: ${err instanceof Error ? err.message : String(err)}`);
+      return undefined;
+    });
+    if (binaryCollections) findings.push(...applyBinaryCollections(findings, binaryCollections));
+  }
   const order: Record<Finding['severity'], number> = { critical: 0, warning: 1, info: 2 };
   findings.sort((a, b) => order[a.severity] - order[b.severity]);
   return {
@@ -94,5 +128,6 @@ export async function diagnose(
     ...(notes.length > 0 ? { tracingNote: notes.join('; ') } : {}),
     ...(sched ? { scheduling: sched } : {}),
     ...(crashes ? { crashes } : {}),
+    ...(binaryCollections ? { binaryCollections } : {}),
   };
 }

@@ -15,6 +15,7 @@ import type { BusyPort } from '../inspect/ports-ets';
 import type { ModuleSummaryRow } from '../facts/runtime-facts';
 import { busyPorts } from '../inspect/ports-ets';
 import { identityModuleSummaries } from '../facts/runtime-facts';
+import { ConnectionSampler, type ConnectionChurn } from './churn';
 
 export interface MailboxSeries {
   pid: string;
@@ -63,6 +64,8 @@ export interface NodeSamples {
   busyPorts?: BusyPort[];
   /** Processes per module over the whole node at the end, by the one naming rule (largest groups). */
   modules?: ModuleSummaryRow[];
+  /** TCP sockets opened and closed during the window, by owner (sampled at every tick). */
+  connections?: ConnectionChurn;
 }
 
 export type { BusyPort } from '../inspect/ports-ets';
@@ -82,6 +85,8 @@ export interface SampleOptions {
   top?: number;
   onProgress?: ProgressReporter;
   signal?: AbortSignal;
+  /** Called with the trees read at the window's start (e.g. to watch the children's exits over the window). */
+  onTreesStart?: (trees: ApplicationTree[]) => void;
 }
 
 export async function sampleNode(session: Attachment, options: SampleOptions): Promise<NodeSamples> {
@@ -91,6 +96,7 @@ export async function sampleNode(session: Attachment, options: SampleOptions): P
   const report = options.onProgress ?? (() => undefined);
   const startedAt = new Date();
   const [overviewStart, treesStart] = await Promise.all([session.overview(), session.tree({ pageSize: 50 })]);
+  options.onTreesStart?.(treesStart);
   const first = await snapshotProcesses(session.connection, session.evaluator, { signal });
   const t0 = first.at;
   // Watch the processes with the largest queues now, plus any non-empty queue among the first 200.
@@ -102,9 +108,11 @@ export async function sampleNode(session: Attachment, options: SampleOptions): P
     watchIdx.map((i) => [(first.pids[i] as Pid).key, [[0, first.values[i]?.messageQueueLen ?? 0]]]),
   );
   const deadline = t0 + options.durationMs;
+  const sockets = new ConnectionSampler(session.evaluator, session.node, interval);
+  await sockets.sample(Date.now() - t0, signal);
   while (Date.now() + interval <= deadline) {
     await delay(interval, signal);
-    const lens = await queueLengths(session.evaluator, watched);
+    const [lens] = await Promise.all([queueLengths(session.evaluator, watched), sockets.sample(Date.now() - t0, signal)]);
     const at = Date.now() - t0;
     lens.forEach((len, i) => {
       if (len !== null) series.get((watched[i] as Pid).key)?.push([at, len]);
@@ -113,6 +121,7 @@ export async function sampleNode(session: Attachment, options: SampleOptions): P
   }
   await delay(Math.max(0, deadline - Date.now()), signal);
   const last = await snapshotProcesses(session.connection, session.evaluator, { pids: first.pids, signal });
+  await sockets.sample(Date.now() - t0, signal);
   const windowMs = Math.max(1, last.at - t0);
   for (const [i, pid] of watched.entries()) {
     const len = last.values[watchIdx[i] as number]?.messageQueueLen;
@@ -155,6 +164,7 @@ export async function sampleNode(session: Attachment, options: SampleOptions): P
     callees,
     busyPorts: busy,
     modules: moduleRows,
+    connections: sockets.result(),
   };
 }
 

@@ -26,6 +26,8 @@ export const FINDING_THRESHOLDS = {
   bottleneck: { minWaiters: 5, minShareOfProcesses: 0.05, criticalWaiters: 20 },
   /** A function's share of counted calls (or an absolute rate), top N reported. */
   hotFunction: { minShare: 0.2, minPerSec: 100_000, warningShare: 0.5, top: 5 },
+  /** Connections of one owner kind closed during a sampled window (no crash): at least this many, at this rate per minute. */
+  connectionChurn: { minClosed: 3, minPerMinute: 6, criticalPerMinute: 120 },
   /** Long GCs of one process during a system monitor session. */
   longGc: { warningCount: 5 },
 } as const;

@@ -5,7 +5,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BeamLensError } from '../../errors';
 
-export type SessionKind = 'hot' | 'mailboxes' | 'trace' | 'trace-messages' | 'monitor' | 'report' | 'profile' | 'telemetry';
+export type SessionKind = 'hot' | 'mailboxes' | 'trace' | 'trace-messages' | 'monitor' | 'report' | 'profile' | 'telemetry' | 'bin-leak';
 
 export type EndReason = 'completed' | 'deadline' | 'cap' | 'stopped' | 'breaker' | 'owner_down' | 'process_down' | 'taken_over' | 'error';
 

@@ -171,6 +171,13 @@ function mailboxChart(s: NodeSamples): ReportChart | null {
   };
 }
 
+function sockets(s: NodeSamples): string {
+  const c = s.connections;
+  if (!c) return '';
+  if (c.samples === 0) return c.note ? `TCP sockets were not sampled: ${c.note}. ` : '';
+  return `TCP sockets and their owners were listed ${c.samples} times over ${(c.spanMs / 1000).toFixed(1)} s (connection churn)${c.note ? `; ${c.note}` : ''}. `;
+}
+
 function method(s: NodeSamples, tracingNote: string | undefined): RichText {
   const tracing = s.hot
     ? `Calls were counted with call_count on ${count(s.hot.modules.length)} modules of the node's own applications for ${(s.hot.durationMs / 1000).toFixed(1)} s; ` +
@@ -186,6 +193,6 @@ function method(s: NodeSamples, tracingNote: string | undefined): RichText {
         'processes were running. Scheduler utilization was measured by switching ',
     ),
     code('scheduler_wall_time'),
-    text(` on for 0.5 s and back off in the same call. ${tracing}`),
+    text(` on for 0.5 s and back off in the same call. ${sockets(s)}${tracing}`),
   ];
 }

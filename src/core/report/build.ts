@@ -23,6 +23,9 @@ import {
 } from './document';
 import type { NodeSamples } from '../findings/sampler';
 import type { SchedulingSample } from '../findings/scheduling';
+import type { TrendSamples } from '../findings/trends';
+import { telemetrySection, type ReportTelemetry } from './telemetry-section';
+import { trendSection } from './trend-charts';
 
 const MiB = 1024 * 1024;
 
@@ -36,6 +39,10 @@ export interface ReportInput {
   tracingNote?: string;
   /** Microstate accounting over the window (diagnose's `scheduling`), charted when present. */
   scheduling?: SchedulingSample;
+  /** Telemetry on the node (listed; counted over the window with consent): a section of its own. */
+  telemetry?: ReportTelemetry;
+  /** A leak-trend watch over the window: its findings are among `findings`; its projections get a section. */
+  trends?: { samples: TrendSamples; findings: Finding[] };
   generatedAt?: Date;
 }
 
@@ -71,6 +78,7 @@ export function buildReport(input: ReportInput): ReportDocument {
         { kind: 'facts', facts: summaryFacts(s) },
       ]),
       section('findings', 'Findings', findings.length === 0 ? [paragraph('Nothing stood out in this window. Sample longer or under load to be sure.')] : findings.map((f, i) => ({ kind: 'finding', finding: reportFinding(f, i + 1) }))),
+      ...(input.trends ? [trendSection(input.trends.samples, input.trends.findings)] : []),
       section('recommended-changes', 'Recommended changes', findings.length === 0 ? [paragraph('None from this window.')] : [recommendedChanges(findings)]),
       section('risk-and-validation', 'Risk & validation plan', [
         ...(findings.length > 0 ? [riskTable(findings)] : []),
@@ -79,6 +87,8 @@ export function buildReport(input: ReportInput): ReportDocument {
             'every finding above should disappear or shrink, and no new one should appear. Keep the previous release ready to roll back.',
         ),
       ]),
+      // Only where telemetry runs: a node without it gets no empty section.
+      ...(input.telemetry?.listing.running ? [telemetrySection(input.telemetry)] : []),
       section('appendix', 'Appendix', [], reportAppendix(s, input.tracingNote, input.scheduling)),
     ],
   };

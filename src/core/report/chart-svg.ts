@@ -35,6 +35,8 @@ function mark(m: ChartMark): string {
       return `<path${attrs({ d: m.d, fill: 'none', stroke: m.stroke, 'stroke-width': m.width, 'stroke-linejoin': 'round', 'stroke-linecap': 'round' })}/>`;
     case 'rect':
       return `<rect${attrs({ x: m.x, y: m.y, width: m.width, height: m.height, fill: m.fill })}><title>${escapeXml(m.title)}</title></rect>`;
+    case 'circle':
+      return `<circle${attrs({ cx: m.cx, cy: m.cy, r: m.r, fill: m.fill })}><title>${escapeXml(m.title)}</title></circle>`;
     case 'text':
       return `<text${attrs({ x: m.x, y: m.y, 'text-anchor': m.anchor, 'font-size': m.size, fill: m.fill, 'font-weight': m.bold ? 'bold' : undefined })}>${escapeXml(m.text)}</text>`;
   }

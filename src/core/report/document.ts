@@ -82,8 +82,8 @@ export interface TableColumn {
   type: ColumnType;
 }
 
-/** `percent` values are 0..100. */
-export type NumberUnit = 'count' | 'bytes' | 'per-second' | 'percent';
+/** `percent` values are 0..100; `microseconds` are durations (telemetry percentiles). */
+export type NumberUnit = 'count' | 'bytes' | 'per-second' | 'percent' | 'microseconds';
 
 export type TableCell =
   | { kind: 'text'; text: string }
@@ -97,8 +97,23 @@ export interface ReportTable {
   rows: TableCell[][];
 }
 
-/** How a chart is drawn: lines over time, bars per category (one per series), or stacked bars. */
-export type ChartShape = 'lines' | 'bars' | 'stacked';
+/** How a chart is drawn: lines over time, bars per category (one per series), stacked bars, or a trend's projection. */
+export type ChartShape = 'lines' | 'bars' | 'stacked' | 'projection';
+
+/**
+ * A trend fitted over a watch and projected forward (shape 'projection'): the measured points are
+ * the chart's first series; the line is value = intercept + perMs × ms (ms since the watch started).
+ */
+export interface ChartProjection {
+  intercept: number;
+  perMs: number;
+  /** Where the projection ends (ms since the start): where the line meets the limit, or a horizon. */
+  untilMs: number;
+  /** The limit the line runs into (the atom limit, +P), when there is one. */
+  limit?: { value: number; label: string };
+  /** Said at the end of the projection: "atom table full in 11.1 h". */
+  endLabel: string;
+}
 
 /**
  * Measurements as a chart: series over the window (lines) or per category (bars, where a point's
@@ -114,6 +129,8 @@ export interface ReportChart {
   x: { label: string; unit: 'ms' | 'category'; categories?: string[] };
   y: { label: string; unit: NumberUnit };
   series: Array<{ label: string; points: Array<[number, number]> }>;
+  /** With shape 'projection': the fitted line and where it leads. */
+  projection?: ChartProjection;
   /** The same data as a table. */
   fallback: ReportTable;
 }
@@ -206,6 +223,13 @@ export function count(n: number): string {
   return Math.round(n).toLocaleString('en-US');
 }
 
+/** Microseconds as the report shows them: "850 µs", "5.1 ms", "1.2 s". */
+export function micros(v: number): string {
+  if (v >= 1_000_000) return `${(v / 1_000_000).toFixed(v >= 10_000_000 ? 0 : 1)} s`;
+  if (v >= 1000) return `${(v / 1000).toFixed(v >= 100_000 ? 0 : 1)} ms`;
+  return `${v.toFixed(v >= 10 ? 0 : 1)} µs`;
+}
+
 export function numberCell(value: number, unit: NumberUnit): TableCell {
-  return { kind: 'number', value, unit, display: unit === 'bytes' ? mib(value) : unit === 'percent' ? `${value.toFixed(1)}%` : count(value) };
+  return { kind: 'number', value, unit, display: unit === 'bytes' ? mib(value) : unit === 'percent' ? `${value.toFixed(1)}%` : unit === 'microseconds' ? micros(value) : count(value) };
 }

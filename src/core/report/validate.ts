@@ -4,6 +4,7 @@
 import {
   REPORT_DOCUMENT_VERSION,
   type ReportBlock,
+  type ChartProjection,
   type ReportChart,
   type ReportDocument,
   type ReportFinding,
@@ -50,7 +51,7 @@ function oneOf<T extends string>(x: unknown, where: string, values: readonly T[]
 }
 
 const SEVERITIES = ['info', 'warning', 'critical'] as const;
-const UNITS = ['count', 'bytes', 'per-second', 'percent'] as const;
+const UNITS = ['count', 'bytes', 'per-second', 'percent', 'microseconds'] as const;
 
 function span(x: unknown, where: string): TextSpan {
   const o = obj(x, where);
@@ -116,7 +117,21 @@ function chart(x: unknown, where: string): ReportChart {
     if (!/^[a-z0-9][a-z0-9-]{0,63}$/.test(id)) fail(`${where}.id`, 'is not a chart id (lowercase letters, digits and dashes)');
     out.id = id;
   }
-  if (o.shape !== undefined) out.shape = oneOf(o.shape, `${where}.shape`, ['lines', 'bars', 'stacked'] as const);
+  if (o.shape !== undefined) out.shape = oneOf(o.shape, `${where}.shape`, ['lines', 'bars', 'stacked', 'projection'] as const);
+  if (o.projection !== undefined) {
+    const po = obj(o.projection, `${where}.projection`);
+    const projection: ChartProjection = {
+      intercept: num(po.intercept, `${where}.projection.intercept`),
+      perMs: num(po.perMs, `${where}.projection.perMs`),
+      untilMs: num(po.untilMs, `${where}.projection.untilMs`),
+      endLabel: str(po.endLabel, `${where}.projection.endLabel`),
+    };
+    if (po.limit !== undefined) {
+      const lo = obj(po.limit, `${where}.projection.limit`);
+      projection.limit = { value: num(lo.value, `${where}.projection.limit.value`), label: str(lo.label, `${where}.projection.limit.label`) };
+    }
+    out.projection = projection;
+  }
   if (x0.categories !== undefined) out.x.categories = arr(x0.categories, `${where}.x.categories`, str);
   return out;
 }

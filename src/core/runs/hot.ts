@@ -3,7 +3,7 @@
 // Patterns are set by the probe, which registers their removal with its guardian first: if we
 // vanish, the target removes them itself.
 import { BeamLensError } from '../../errors';
-import { Atom, Term, Tuple, formatTerm } from '../../etf';
+import { Atom, Term, Tuple, formatTerm, isAtom } from '../../etf';
 import { PROBE_MODULE } from '../probe/loader';
 import { delay } from '../inspect/processes';
 import type { Attachment } from '../attach/attachment';
@@ -83,16 +83,28 @@ export async function ownModules(session: Attachment, apps?: string[]): Promise<
 /** The probe's hot_start/2 takes at most this many modules per call. */
 export const HOT_MODULES_PER_CALL = 200;
 
-/** Modules named by the user must exist on the node (else a silent "0 calls" would look like an answer). */
+/**
+ * Modules named by the user must be loaded on the node (else a silent "0 calls" would look like
+ * an answer). BEAM Lens loads nothing on the target: a module in the code path that was never
+ * loaded has run no call, and is named as such.
+ */
 async function requireLoaded(session: Attachment, modules: string[]): Promise<void> {
   const reply = asList(
-    await session.evaluator.eval(`[M || M <- Mods, not (erlang:module_loaded(M) orelse code:which(M) =/= non_existing)].`, { Mods: modules.map((m) => Atom.of(m)) }),
+    await session.evaluator.eval(`[{M, code:which(M) =/= non_existing} || M <- Mods, not erlang:module_loaded(M)].`, { Mods: modules.map((m) => Atom.of(m)) }),
   );
-  const missing = reply.filter((m): m is Atom => m instanceof Atom).map((m) => m.name);
+  const missing: string[] = [];
+  const notLoaded: string[] = [];
+  for (const t of reply) {
+    if (!(t instanceof Tuple) || !(t.at(0) instanceof Atom)) continue;
+    (isAtom(t.at(1), 'true') ? notLoaded : missing).push((t.at(0) as Atom).name);
+  }
   if (missing.length > 0) {
+    throw new BeamLensError('usage', `no module ${missing.join(', ')} on ${session.node} (not loaded and not in the code path); Elixir modules are written in full, e.g. Elixir.MyApp.Worker`);
+  }
+  if (notLoaded.length > 0) {
     throw new BeamLensError(
       'usage',
-      `no module ${missing.join(', ')} on ${session.node} (not loaded and not in the code path); Elixir modules are written in full, e.g. Elixir.MyApp.Worker`,
+      `${notLoaded.join(', ')} ${notLoaded.length === 1 ? 'is' : 'are'} in the code path of ${session.node} but not loaded (nothing has called ${notLoaded.length === 1 ? 'it' : 'them'} since the node started); BEAM Lens does not load modules on the target: count calls once the code has run, or leave ${notLoaded.length === 1 ? 'it' : 'them'} out`,
     );
   }
 }

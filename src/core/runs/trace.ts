@@ -42,6 +42,12 @@ export interface TraceEvent {
   /** Return value, message, or event details (printed, truncated). */
   detail: string;
   timestampUs: number;
+  /** A send to a process on another node: that node (the receiver in `what` is printed as `<node.N.M>`). */
+  toNode?: string;
+  /** Seen on another node than the session's (the receiving side of a remote send, traced there). */
+  node?: string;
+  /** A receive matched to a send of the traced process: when it was sent (the sender's clock). */
+  sentUs?: number;
 }
 
 export interface TraceResult {
@@ -148,6 +154,8 @@ export async function runTrace(
     void session.connection.rpc(PROBE_MODULE, 'stop_trace', [tracer]).catch(() => undefined);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
+  // Stopped while the tracer was starting: stop it now (the listener fires only on a later abort).
+  if (signal?.aborted) onAbort();
   try {
     const info = await collect(owner, 'beam_lens_trace', 'beam_lens_trace_done', limits.deadlineMs + 30_000, (raw) => {
       const e = eventFrom(raw, session.node);
@@ -200,8 +208,12 @@ export function eventFrom(e: Tuple, node: string): TraceEvent {
     case 'return':
     case 'exception':
       return { type, pid: who(e.at(1)), what: text(e.at(2)), detail: text(e.at(3)), timestampUs: asNumber(e.at(4)) };
-    case 'send':
-      return { type, pid: who(e.at(1)), what: who(e.at(2)), detail: text(e.at(3)), timestampUs: asNumber(e.at(4)) };
+    case 'send': {
+      const to = e.at(2);
+      // A pid of another node, or {Name, Node} with another node.
+      const toNode = to instanceof Pid ? to.node.name : to instanceof Tuple && to.elements.length === 2 && to.at(1) instanceof Atom ? (to.at(1) as Atom).name : node;
+      return { type, pid: who(e.at(1)), what: who(to), detail: text(e.at(3)), timestampUs: asNumber(e.at(4)), ...(toNode !== node ? { toNode } : {}) };
+    }
     case 'receive':
       return { type, pid: who(e.at(1)), what: '', detail: text(e.at(2)), timestampUs: asNumber(e.at(3)) };
     default:
@@ -266,6 +278,7 @@ export async function runMonitor(session: Attachment, options: MonitorOptions, o
     void session.connection.rpc(PROBE_MODULE, 'monitor_stop', [monitor]).catch(() => undefined);
   };
   signal?.addEventListener('abort', onAbort, { once: true });
+  if (signal?.aborted) onAbort();
   try {
     const info = await collect(owner, 'beam_lens_monitor', 'beam_lens_monitor_done', options.deadlineMs + 30_000, (e) => {
       const ev: TraceEvent = {

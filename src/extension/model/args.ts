@@ -3,7 +3,7 @@
 // them. A sidebar item's target (the supervisor of an inline "Show Supervision Tree", the process
 // of the context menu's "Show Process…") is found here, so actions keep their target.
 import type { ProcessSort } from '../../core/inspect/processes';
-import type { TreeFocus } from '../../protocol/webview';
+import type { ClusterNodeView, TreeFocus } from '../../protocol/webview';
 
 export const PROCESS_SORTS: readonly ProcessSort[] = ['memory', 'reductions', 'mailbox', 'reduction-rate'];
 
@@ -79,4 +79,15 @@ export function findingOf(arg: unknown): string | undefined {
   if (!isRecord(arg)) return undefined;
   if (arg.kind === 'finding' && isRecord(arg.finding)) return str(arg.finding, 'id');
   return str(arg, 'findingId');
+}
+
+/** The cluster member an argument names: `{member}` (a sidebar member item carries it). */
+export function memberOf(arg: unknown): string | undefined {
+  return isRecord(arg) ? str(arg, 'member') : undefined;
+}
+
+/** Which view of a member to open: `{view: 'overview' | 'processes' | 'tree'}`. */
+export function clusterViewOf(arg: unknown): ClusterNodeView | undefined {
+  if (!isRecord(arg)) return undefined;
+  return arg.view === 'overview' || arg.view === 'processes' || arg.view === 'tree' ? arg.view : undefined;
 }

@@ -3,6 +3,7 @@
 import { nodeNameProblem, parseHostPort as coreParseHostPort } from '../../core/attach';
 import type { EnvTag } from '../../core/attach/consent';
 import { shortHostname } from '../../erldist';
+import { describeTls, type SavedTls } from './attach-advice';
 
 /** This machine's short host name (what a bare node name gets as its host). */
 export function localHostName(): string {
@@ -25,13 +26,15 @@ export interface SavedConnection {
   env: EnvTag;
   /** Where the cookie comes from: SecretStorage (keyed by node), a file the user named, or ~/.erlang.cookie. */
   cookie: { kind: 'secret' } | { kind: 'file'; path: string } | { kind: 'default' };
+  /** TLS distribution (paths of the files only); absent: plain TCP. */
+  tls?: SavedTls;
 }
 
 export interface PickItem {
   label: string;
   description: string;
   detail?: string;
-  action: { kind: 'local'; node: string; port: number } | { kind: 'saved'; connection: SavedConnection } | { kind: 'remote' };
+  action: { kind: 'local'; node: string; port: number } | { kind: 'saved'; connection: SavedConnection } | { kind: 'remote'; tls?: boolean };
 }
 
 /** Checks a node name for an input box (core's rules and texts); an error message or null. */
@@ -79,7 +82,7 @@ export function attachItems(local: Array<{ name: string; port: number }>, localH
     items.push({
       label: c.node,
       description: `saved · ${c.env}${c.port ? ` · port ${c.port}` : ''}${attached.has(c.node) ? ' · attached' : ''}`,
-      detail: c.cookie.kind === 'file' ? `cookie from ${c.cookie.path}` : c.cookie.kind === 'secret' ? 'cookie in secret storage' : 'cookie from ~/.erlang.cookie',
+      detail: `${c.cookie.kind === 'file' ? `cookie from ${c.cookie.path}` : c.cookie.kind === 'secret' ? 'cookie in secret storage' : 'cookie from ~/.erlang.cookie'}${c.tls ? ` · ${describeTls(c.tls)}` : ''}`,
       action: { kind: 'saved', connection: c },
     });
   }
@@ -89,6 +92,7 @@ export function attachItems(local: Array<{ name: string; port: number }>, localH
     items.push({ label: node, description: `EPMD · port ${n.port}${attached.has(node) ? ' · attached' : ''}`, action: { kind: 'local', node, port: n.port } });
   }
   items.push({ label: 'Remote node…', description: 'another host, or a port through an SSH tunnel', action: { kind: 'remote' } });
+  items.push({ label: 'Remote node with TLS…', description: 'a node running -proto_dist inet_tls: client certificate, key and CA files', action: { kind: 'remote', tls: true } });
   return items;
 }
 

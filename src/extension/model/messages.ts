@@ -100,6 +100,10 @@ export function isClusterToHost(m: unknown): m is ClusterToHost {
       return true;
     case 'openNode':
       return text(m.node) && (m.view === 'overview' || m.view === 'processes' || m.view === 'tree');
+    case 'processes':
+      return isProcessSort(m.sort);
+    case 'openProcess':
+      return text(m.node) && text(m.pid);
     default:
       return false;
   }

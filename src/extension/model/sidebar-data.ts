@@ -5,12 +5,21 @@
 // expanded section never refreshes the whole tree, and the whole tree never re-fetches a section.
 import type { ProcessSort } from '../../core/inspect/processes';
 import { Disposable, Emitter, type Event } from '../lifecycle';
-import type { NodeChange } from '../nodes';
+import type { LostNode, NodeChange } from '../nodes';
 import type { AttachedNode } from '../node-scope';
-import { findingItems, overviewStats, treeChildren, treeModules, type SidebarItem } from './sidebar';
+import { clusterFindingItems, findingItems, memberItems, overviewStats, treeChildren, treeModules, type SidebarItem } from './sidebar';
 
 export type Section = Extract<SidebarItem, { kind: 'section' }>['section'];
-export const SECTIONS: readonly Section[] = ['overview', 'applications', 'processes', 'findings', 'sessions'];
+export const SECTIONS: readonly Section[] = ['overview', 'cluster', 'applications', 'processes', 'findings', 'sessions'];
+
+/** The sections of a node: 'cluster' only when it lists other nodes (and is not itself reached through an entry). */
+export function sectionsOf(n: AttachedNode): Section[] {
+  return SECTIONS.filter((s) => s !== 'cluster' || hasCluster(n));
+}
+
+function hasCluster(n: AttachedNode): boolean {
+  return n.through === undefined && (n.members?.length ?? 0) > 0;
+}
 export const SIDEBAR_SORTS: readonly ProcessSort[] = ['memory', 'mailbox', 'reductions'];
 
 /** What the sidebar needs of the node manager. */
@@ -19,7 +28,11 @@ export interface SidebarSource {
   get(node: string): AttachedNode | undefined;
   refresh(n: AttachedNode): Promise<void>;
   refreshSort(n: AttachedNode, sort: ProcessSort): Promise<void>;
+  /** Asks every member of the node's cluster (n.cluster holds the answer). */
+  refreshCluster(n: AttachedNode): Promise<void>;
   onDidChange: Event<NodeChange>;
+  /** Nodes whose connection was lost (listed after the attached ones, with "Reattach"). */
+  lost?(): LostNode[];
 }
 
 export class SidebarData extends Disposable {
@@ -35,6 +48,11 @@ export class SidebarData extends Disposable {
   private readonly sortInFlight = new Set<string>();
   /** Fetches the tree is already waiting for (inside children()): no change event for them. */
   private readonly quiet = new Set<string>();
+  /** Nodes whose Cluster section is expanded (kept fresh by the periodic refresh). */
+  private readonly expandedClusters = new Set<string>();
+  /** Whether each node showed a Cluster section (its appearing changes the node's children). */
+  private readonly clusterShown = new Map<string, boolean>();
+  private readonly clusterInFlight = new Set<string>();
 
   constructor(
     private readonly nodes: SidebarSource,
@@ -57,9 +75,16 @@ export class SidebarData extends Disposable {
   nodeItem(n: AttachedNode): Extract<SidebarItem, { kind: 'node' }> {
     const it = this.item<Extract<SidebarItem, { kind: 'node' }>>(`node|${n.node}`, () => ({ kind: 'node', node: n.node, env: n.env }));
     it.env = n.env;
+    if (n.through !== undefined) it.through = n.through;
+    else delete it.through;
     if (n.lastError) it.error = n.lastError;
     else delete it.error;
     return it;
+  }
+
+  /** Lost nodes not attached again (under another name's attach the node may be back already). */
+  private lostItems(): SidebarItem[] {
+    return (this.nodes.lost?.() ?? []).filter((l) => !this.nodes.get(l.node)).map((l) => ({ kind: 'lostNode', node: l.node, env: l.env, reason: l.reason, at: l.at }));
   }
 
   sectionItem(node: string, section: Section): Extract<SidebarItem, { kind: 'section' }> {
@@ -72,6 +97,11 @@ export class SidebarData extends Disposable {
 
   /** The tree told us an item was expanded or collapsed: only expanded "Top by …" items are kept fresh. */
   setExpanded(item: SidebarItem, expanded: boolean): void {
+    if (item.kind === 'section' && item.section === 'cluster') {
+      if (expanded) this.expandedClusters.add(item.node);
+      else this.expandedClusters.delete(item.node);
+      return;
+    }
     if (item.kind !== 'processSort') return;
     const key = `${item.node}|${item.sort}`;
     if (expanded) this.expandedSorts.add(key);
@@ -79,14 +109,23 @@ export class SidebarData extends Disposable {
   }
 
   async children(item?: SidebarItem): Promise<SidebarItem[]> {
-    if (!item) return this.nodes.list().map((n) => this.nodeItem(n));
+    if (!item) return [...this.nodes.list().map((n) => this.nodeItem(n)), ...this.lostItems()];
     const n = this.nodes.get(item.node);
     if (!n) return [];
     switch (item.kind) {
       case 'node':
         if (n.overview === null && n.lastError === null) await this.nodes.refresh(n);
-        return SECTIONS.map((s) => this.sectionItem(n.node, s));
+        this.clusterShown.set(n.node, hasCluster(n));
+        return sectionsOf(n).map((s) => this.sectionItem(n.node, s));
       case 'section':
+        if (item.section === 'cluster') {
+          if (this.isClusterStale(n)) {
+            if (n.cluster?.overview) void this.fetchCluster(n);
+            else await this.fetchCluster(n, true);
+          }
+          const overview = n.cluster?.overview ?? null;
+          return [...memberItems(n.node, overview, n.members ?? [], n.cluster?.lastError ?? null), ...clusterFindingItems(n.node, overview)];
+        }
         return this.sectionChildren(n, item.section);
       case 'app':
         return item.app.supervisor ? [{ kind: 'tree', node: n.node, app: item.app.name, tree: item.app.supervisor }] : [];
@@ -124,6 +163,26 @@ export class SidebarData extends Disposable {
         return findingItems(n.node, n.diagnosis?.findings ?? null, n.facts?.findings ?? null);
       case 'sessions':
         return this.sessions(n.node);
+      case 'cluster':
+        return [];
+    }
+  }
+
+  private isClusterStale(n: AttachedNode): boolean {
+    const c = n.cluster;
+    if (!c || c.overviewAt === 0) return !this.clusterInFlight.has(n.node);
+    return !this.clusterInFlight.has(n.node) && this.now() - c.overviewAt >= Math.max(2 * this.staleMs(), 5 * c.lastCostMs);
+  }
+
+  private async fetchCluster(n: AttachedNode, quiet = false): Promise<void> {
+    if (this.clusterInFlight.has(n.node)) return;
+    this.clusterInFlight.add(n.node);
+    if (quiet) this.quiet.add(`cluster|${n.node}`);
+    try {
+      await this.nodes.refreshCluster(n);
+    } finally {
+      this.clusterInFlight.delete(n.node);
+      this.quiet.delete(`cluster|${n.node}`);
     }
   }
 
@@ -153,6 +212,7 @@ export class SidebarData extends Disposable {
   async refreshNode(n: AttachedNode): Promise<void> {
     await this.nodes.refresh(n);
     for (const sort of SIDEBAR_SORTS) if (this.expandedSorts.has(`${n.node}|${sort}`) && this.isStale(n.node, sort)) await this.fetchSort(n, sort);
+    if (this.expandedClusters.has(n.node) && hasCluster(n) && this.isClusterStale(n)) await this.fetchCluster(n);
   }
 
   private onNodeChange(c: NodeChange): void {
@@ -160,6 +220,12 @@ export class SidebarData extends Disposable {
       // The list of nodes changed: forget items of nodes that are gone.
       const live = new Set(this.nodes.list().map((n) => n.node));
       for (const [key, it] of this.stable) if (!live.has(it.node)) this.stable.delete(key);
+      for (const node of [...this.expandedClusters, ...this.clusterShown.keys()]) {
+        if (!live.has(node)) {
+          this.expandedClusters.delete(node);
+          this.clusterShown.delete(node);
+        }
+      }
       for (const key of [...this.expandedSorts, ...this.sortFetchedAt.keys()]) {
         if (!live.has(key.slice(0, key.lastIndexOf('|')))) {
           this.expandedSorts.delete(key);
@@ -174,9 +240,11 @@ export class SidebarData extends Disposable {
     switch (c.what) {
       case 'data': {
         const had = this.stable.get(`node|${node}`);
-        const before = had?.kind === 'node' ? `${had.env}|${had.error ?? ''}` : null;
+        const before = had?.kind === 'node' ? `${had.env}|${had.error ?? ''}|${had.through ?? ''}` : null;
         const it = this.nodeItem(c.node);
-        if (`${it.env}|${it.error ?? ''}` !== before) this.changed.fire(it);
+        const shown = this.clusterShown.get(node);
+        // The Cluster section appears (or goes) with the node's members: the node's children change.
+        if (`${it.env}|${it.error ?? ''}|${it.through ?? ''}` !== before || (shown !== undefined && shown !== hasCluster(c.node))) this.changed.fire(it);
         this.changed.fire(this.sectionItem(node, 'overview'));
         this.changed.fire(this.sectionItem(node, 'applications'));
         return;
@@ -189,6 +257,9 @@ export class SidebarData extends Disposable {
         return;
       case 'findings':
         this.changed.fire(this.sectionItem(node, 'findings'));
+        return;
+      case 'cluster':
+        if (!this.quiet.has(`cluster|${node}`)) this.changed.fire(this.sectionItem(node, 'cluster'));
         return;
     }
   }

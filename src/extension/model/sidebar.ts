@@ -6,12 +6,20 @@ import type { Finding } from '../../core/findings/rules';
 import type { Overview } from '../../core/inspect/overview';
 import type { ProcessRow, ProcessSort } from '../../core/inspect/processes';
 import type { ApplicationTree, TreeNode } from '../../core/inspect/tree';
+import type { ClusterOverview } from '../../core/cluster/cluster';
+import type { ClusterFinding } from '../../core/cluster/rules';
 
 export const MAX_CHILDREN_SHOWN = 50;
 
 export type SidebarItem =
-  | { kind: 'node'; node: string; env: string; error?: string }
-  | { kind: 'section'; node: string; section: 'overview' | 'applications' | 'processes' | 'findings' | 'sessions' }
+  | { kind: 'node'; node: string; env: string; error?: string; /** A cluster member reached through this entry node. */ through?: string }
+  /** A node whose connection was lost: "Reattach" or dismiss. */
+  | { kind: 'lostNode'; node: string; env: string; reason: string; at: number }
+  | { kind: 'section'; node: string; section: 'overview' | 'cluster' | 'applications' | 'processes' | 'findings' | 'sessions' }
+  /** A member of the node's cluster (`node` is the entry node; `member` the member's name). */
+  | { kind: 'member'; node: string; member: string; isEntry: boolean; health: MemberHealth; description: string; tooltip: string }
+  /** A finding only the cluster shows (mesh, drift, outliers), under the entry's Cluster section. */
+  | { kind: 'clusterFinding'; node: string; finding: ClusterFinding }
   | { kind: 'stat'; node: string; label: string; value: string; warn?: boolean }
   | { kind: 'app'; node: string; app: ApplicationTree }
   | { kind: 'tree'; node: string; app: string; tree: TreeNode }
@@ -21,6 +29,47 @@ export type SidebarItem =
   | { kind: 'finding'; node: string; finding: Finding }
   | { kind: 'session'; node: string; file: string; label: string; description: string }
   | { kind: 'message'; node: string; label: string };
+
+export type MemberHealth = 'ok' | 'warning' | 'down';
+
+/**
+ * The Cluster section of an entry node: one item per member with its state (status, memory,
+ * processes, run queue, cluster findings), the entry first; before the first answer, the names
+ * its nodes() lists.
+ */
+export function memberItems(entry: string, overview: ClusterOverview | null, members: readonly string[], error: string | null): SidebarItem[] {
+  if (!overview) {
+    if (error) return [{ kind: 'message', node: entry, label: `cluster: ${error}` }];
+    return [entry, ...members].map((m) => ({ kind: 'member', node: entry, member: m, isEntry: m === entry, health: 'ok', description: 'asking…', tooltip: m }));
+  }
+  const rows = [...overview.nodes].sort((a, b) => Number(b.node === entry) - Number(a.node === entry) || a.node.localeCompare(b.node));
+  return rows.map((r) => {
+    const ok = r.status === 'ok';
+    const health: MemberHealth = !ok ? 'down' : (r.findings ?? 0) > 0 ? 'warning' : 'ok';
+    const parts = ok
+      ? [r.node === entry ? 'entry' : 'ok', bytes(r.memoryTotal ?? 0), `${count(r.processCount ?? 0)} procs`, `run queue ${r.runQueue ?? 0}`, ...((r.findings ?? 0) > 0 ? [`${r.findings} findings`] : [])]
+      : [r.status, r.error ?? ''];
+    const tooltip = ok
+      ? `${r.node} (${r.status}) · OTP ${r.otpRelease ?? '?'} · sees ${(r.connectedNodes ?? []).length} of ${overview.nodes.length - 1} nodes`
+      : `${r.node} (${r.status}): ${r.error ?? 'no answer'}`;
+    return { kind: 'member', node: entry, member: r.node, isEntry: r.node === entry, health, description: parts.filter(Boolean).join(' · '), tooltip };
+  });
+}
+
+/** The cluster findings after the members (each names its nodes). */
+export function clusterFindingItems(entry: string, overview: ClusterOverview | null): SidebarItem[] {
+  return (overview?.findings ?? []).map((finding) => ({ kind: 'clusterFinding', node: entry, finding }));
+}
+
+/** The Cluster section's own line: how many nodes answered and how the mesh is. */
+export function clusterDescription(overview: ClusterOverview | null, members: readonly string[]): string {
+  if (!overview) return `${members.length + 1} nodes`;
+  const answered = overview.nodes.filter((n) => n.status === 'ok').length;
+  const oneWay = overview.topology.filter((e) => e.aSeesB !== null && e.bSeesA !== null && e.aSeesB !== e.bSeesA).length;
+  const missing = overview.topology.filter((e) => e.aSeesB === false && e.bSeesA === false).length;
+  const mesh = oneWay + missing === 0 ? 'full mesh' : `${oneWay + missing} broken links`;
+  return `${overview.nodes.length} nodes · ${answered} answered · ${mesh}${overview.findings.length ? ` · ${overview.findings.length} findings` : ''}`;
+}
 
 export function bytes(n: number): string {
   if (n < 1024) return `${n} B`;

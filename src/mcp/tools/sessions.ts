@@ -6,8 +6,8 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
 import { diagnose, type Diagnosis } from '../../core/findings/diagnose';
 import type { Finding } from '../../core/findings/rules';
-import { buildReport } from '../../core/report/build';
-import type { ReportDocument } from '../../core/report/document';
+import { runReport, type ReportRun } from '../../core/report/gather';
+import { planWindow } from '../../core/findings/trends';
 import { renderReportMarkdown } from '../../core/report/markdown';
 import { compareSessions } from '../../core/records/compare';
 import { runHotFunctions, type HotResult } from '../../core/runs/hot';
@@ -248,32 +248,34 @@ export function registerSessionTools(ctx: McpContext): void {
     {
       title: 'Report',
       description:
-        'Samples the node for durationS seconds (≤ 60, default 10) and writes the diagnosis as Markdown: findings with evidence, recommended changes, risk and validation. Read-only unless allowTrace: true, which also counts calls per function and watches long GCs over the same window (INTRUSIVE: asks consent). The report is saved as the resource beam-lens://reports/<id> (read it for the full text); this result lists the findings.',
-      inputSchema: { ...nodeArg, durationS: duration(10).describe('seconds to sample (1-60, default 10)'), allowTrace: z.boolean().default(false).describe('also count hot functions (asks consent)') },
+        'Samples the node for durationS seconds (≤ 60, default 10) and writes the diagnosis as Markdown: findings with evidence, recommended changes, risk and validation, and telemetry\'s handlers (read-only). trends: true also watches leak trends over the window (read-only; durationS ≥ 10) and charts their projections to the limits. Read-only unless allowTrace: true, which also counts calls per function, watches long GCs, gathers crash reasons and counts telemetry events with p50/p95/p99 durations over the same window (INTRUSIVE: asks consent). The report is saved as the resource beam-lens://reports/<id> (read it for the full text); this result lists the findings.',
+      inputSchema: { ...nodeArg, durationS: duration(10).describe('seconds to sample (1-60, default 10)'), allowTrace: z.boolean().default(false).describe('also count hot functions and telemetry events (asks consent)'), trends: z.boolean().default(false).describe('also watch leak trends over the window (read-only; durationS at least 10)') },
       outputSchema: { ...sessionOut, report: z.object({ id: z.string(), uri: z.string() }), windowMs: z.number(), findings: z.array(findingSchema), tracingNote: z.string().optional(), truncated: truncationSchema },
       annotations: { ...intrusive('Report'), readOnlyHint: false },
     },
-    ({ node, durationS, allowTrace }, extra) =>
+    ({ node, durationS, allowTrace, trends }, extra) =>
       guarded(async () => {
+        // A window too short for a trend is refused before anything is asked or set.
+        if (trends) planWindow(durationS * 1000);
         const s = nodes.resolve(node);
         const progress = progressFor(extra);
-        let d: Diagnosis | undefined;
-        let doc: ReportDocument | undefined;
+        let r: ReportRun | undefined;
         const { result } = await runForTool(ctx, extra, {
           tool: 'report', session: s, kind: 'report', actions: allowTrace ? ['probe', 'trace'] : [],
-          sets: `load the beam_lens_probe module, set call_count patterns on the node's own modules and take the system monitor for ${durationS} s`,
-          undo: 'patterns and the monitor are removed when the window ends; the probe is unloaded afterwards.',
+          sets: `load the beam_lens_probe module, set call_count patterns on the node's own modules, take the system monitor and attach a temporary telemetry handler for ${durationS} s`,
+          undo: 'patterns, the monitor and the telemetry handler are removed when the window ends; the probe is unloaded afterwards.',
           fields: allowTrace ? [limitFields.durationS(durationS)] : [],
           limits: (v) => ({ durationMs: (v.durationS ?? durationS) * 1000, trace: allowTrace }),
           durationMs: (v) => (v.durationS ?? durationS) * 1000,
           body: async (v, signal) => {
-            d = await diagnose(s, { durationMs: (v.durationS ?? durationS) * 1000, trace: allowTrace, signal, onProgress: (done, total, what) => progress(done, total, what) });
-            doc = buildReport({ samples: d.samples, findings: d.findings, env: s.env, probe: s.probe.state === 'loaded', ...(d.tracingNote ? { tracingNote: d.tracingNote } : {}), ...(d.scheduling ? { scheduling: d.scheduling } : {}) });
-            return { value: { facts: factsFromDiagnosis(d, s.env), report: doc }, endReason: signal.aborted ? 'stopped' : 'completed', durationMs: d.samples.windowMs, ...(d.tracingNote ? { endDetail: d.tracingNote } : {}) };
+            r = await runReport(s, { durationMs: (v.durationS ?? durationS) * 1000, trace: allowTrace, trends, signal, onProgress: (done, total, what) => progress(done, total, what) });
+            const d = r.diagnosis;
+            return { value: { facts: factsFromDiagnosis(d, s.env), report: r.document }, endReason: signal.aborted ? 'stopped' : 'completed', durationMs: d.samples.windowMs, ...(d.tracingNote ? { endDetail: d.tracingNote } : {}) };
           },
         });
-        const diagnosis = d as unknown as Diagnosis;
-        saveReport(result.id, renderReportMarkdown(doc as unknown as ReportDocument), ctx.options.cwd);
+        const done = r as ReportRun;
+        const diagnosis = { ...done.diagnosis, findings: done.findings };
+        saveReport(result.id, renderReportMarkdown(done.document), ctx.options.cwd);
         const session = { id: result.id, uri: sessionUri(result.id), endReason: result.endReason, file: result.file };
         const report = { id: result.id, uri: reportUri(result.id) };
         ctx.server.sendResourceListChanged();
@@ -316,14 +318,15 @@ function loadSaved(ctx: McpContext, ref: string): SessionRecord {
 /** An unknown MFA is refused before anything is set, with what to do. */
 async function checkFunctionExists(s: Attachment, mfa: { module: string; function: string; arity: number | '_' }): Promise<void> {
   const found = await s.evaluator.eval(
-    `case code:ensure_loaded(M) of
-       {module, M} -> case A of '_' -> lists:keymember(F, 1, M:module_info(exports)) orelse lists:keymember(F, 1, M:module_info(functions)); _ -> lists:member({F, A}, M:module_info(exports)) orelse lists:member({F, A}, M:module_info(functions)) end;
-       _ -> no_module
+    `case erlang:module_loaded(M) of
+       true -> case A of '_' -> lists:keymember(F, 1, M:module_info(exports)) orelse lists:keymember(F, 1, M:module_info(functions)); _ -> lists:member({F, A}, M:module_info(exports)) orelse lists:member({F, A}, M:module_info(functions)) end;
+       false -> case code:which(M) of non_existing -> no_module; _ -> not_loaded end
      end.`,
     { M: Atom.of(mfa.module), F: Atom.of(mfa.function), A: mfa.arity === '_' ? Atom.of('_') : mfa.arity },
   );
   const label = `${formatModule(mfa.module)}.${mfa.function}/${mfa.arity}`;
   if (found instanceof Atom && found.name === 'no_module') throw new BeamLensError('notFound', `no module ${formatModule(mfa.module)} is loaded on ${s.node}: check the name (Elixir modules as Demo.Pricing, Erlang as my_mod); hot_functions lists the busy ones`);
+  if (found instanceof Atom && found.name === 'not_loaded') throw new BeamLensError('notFound', `${formatModule(mfa.module)} is in the code path of ${s.node} but not loaded (nothing has called it since the node started); BEAM Lens does not load modules on the target: trace it once its code has run`);
   if (!(found instanceof Atom && found.name === 'true')) throw new BeamLensError('notFound', `${label} does not exist on ${s.node}: check the function name and arity (hot_functions lists the busy ones)`);
 }
 

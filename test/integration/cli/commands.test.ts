@@ -46,7 +46,8 @@ describe('beam-lens CLI', function () {
     assert.equal(out.node, node.node);
     assert.match(String(out.otpRelease), /^\d+$/);
     assert.match(String(out.ertsVersion), /^\d+\.\d+/);
-    assert.ok(typeof out.rttMs === 'number' && out.rttMs > 0 && out.rttMs < 1000);
+    // A positive figure in ms (not s or µs); the bound has room for a loaded machine.
+    assert.ok(typeof out.rttMs === 'number' && out.rttMs > 0 && out.rttMs < 10_000, String(out.rttMs));
     const text = await run(['ping', ...conn]);
     assert.match(text.stdout, new RegExp(`${node.node}: OTP \\d+, ERTS [\\d.]+, rpc round trip [\\d.]+ ms`));
   });

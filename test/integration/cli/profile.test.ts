@@ -189,9 +189,14 @@ describe('profile on the demo node', function () {
     const stop = new AbortController();
     const t0 = Date.now();
     const run = cli(['profile', 'Demo.PricingWorker', ...conn, '--duration', '60', '--allow-probe', '--json'], dir, stop.signal);
-    // Once the sampler runs on the node, plus a second of samples.
-    await waitFor(async () => (await demo.eval(`whereis(beam_lens_sampler).`)) instanceof Pid, 60_000, 'the sampler to start', 100);
-    await new Promise((resolve) => setTimeout(resolve, 1000));
+    // Once the sampler runs on the node and has ticked again after its first sample (its
+    // reductions grow), not after a fixed pause.
+    const reductions = async (): Promise<number | undefined> => {
+      const r = await demo.eval(`case whereis(beam_lens_sampler) of undefined -> undefined; P -> element(2, erlang:process_info(P, reductions)) end.`);
+      return typeof r === 'number' ? r : undefined;
+    };
+    const first = await waitFor(reductions, 60_000, 'the sampler to start', 100);
+    await waitFor(async () => ((await reductions()) ?? 0) > first, 60_000, 'the sampler to take more samples', 100);
     stop.abort();
     const r = await run;
     assert.equal(r.code, 0, r.stderr);

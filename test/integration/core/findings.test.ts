@@ -4,13 +4,14 @@
 // review, crash reasons with consent — and the node exactly as it was afterwards.
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom, type Term } from '../../../src/etf';
 import { startNode, waitFor, type TestNode } from '../harness';
 import { clean } from '../target-state';
 import { runCli, type CliRun } from '../cli-runner';
+import { data, startMcp, text } from '../mcp/client';
 
 const root = path.join(__dirname, '../../..');
 const bin = path.join(root, 'bin/beam-lens');
@@ -64,6 +65,8 @@ describe('deeper runtime evidence on the demo node (DEMO_EVIDENCE=1)', function 
     assert.ok(ids.includes('supervision-strategy:Demo.Evidence.Group'), ids.join(', '));
     assert.ok(ids.includes('supervision-intensity:Demo.Evidence.Group'), ids.join(', '));
     assert.ok(!ids.some((id) => id.startsWith('supervision-strategy:kernel')), 'OTP applications are not reviewed');
+    // Its children that end do so by crashing or being shut down, its dynamic supervisor is seeded once, and no single process is saturated.
+    assert.deepEqual(ids.filter((id) => /^supervision-(restart-type|dynamic-growth|partition):/.test(id)), []);
     const storm = f.find((x) => x.id === 'restart-storm:Demo.Flaky.Supervisor');
     assert.ok(storm, ids.join(', '));
     assert.ok(storm.evidence.some((e) => /^escalation: .*Demo\.Workers\.Supervisor .*the demo application stops/.test(e)), storm.evidence.join('\n'));
@@ -81,6 +84,53 @@ describe('deeper runtime evidence on the demo node (DEMO_EVIDENCE=1)', function 
     );
     await clean(demo, [['Elixir.Demo.Pricing', 'compute', 2]]);
     assert.deepEqual(await demo.eval(STATE), baseline, 'loaded modules, logger handlers and microstate accounting as before');
+  });
+
+  it('with --allow-gc: what the binary holders free when collected, as evidence with advice that fits', async () => {
+    const f = await findings(['--allow-gc']);
+    // It holds one or two batches (8 or 16 MiB): below the sampled binary-holder threshold it gets a binary-gc finding, above it the collection's lines go into its binary-holder finding.
+    const uploads = f.find((x) => x.id === 'binary-gc:Demo.Evidence.Uploads') ?? f.find((x) => x.id === 'binary-holder:Demo.Evidence.Uploads');
+    assert.ok(uploads, f.map((x) => x.id).join(', '));
+    assert.ok(uploads.evidence.some((e) => /^forced GC \(--allow-gc\): it referenced \d+\.\d MiB in \d+ refc binaries, 0\.0 KiB in 0 after; dropped \d+ binaries/.test(e)), uploads.evidence.join('\n'));
+    assert.match((uploads as unknown as { recommendation: string }).recommendation, /:erlang\.garbage_collect\(self\(\)\)|:hibernate/);
+    // BlobCache keeps its blobs in its state: the sampled finding gets the collection's numbers and the advice for kept binaries.
+    const cache = f.find((x) => x.id === 'binary-holder:Demo.BlobCache');
+    assert.ok(cache, f.map((x) => x.id).join(', '));
+    assert.ok(cache.evidence.some((e) => /^forced GC .*dropped 0 binaries/.test(e)), cache.evidence.join('\n'));
+    assert.match((cache as unknown as { recommendation: string }).recommendation, /A forced collection freed little.*:binary\.copy\/1/);
+    assert.deepEqual(await demo.eval(STATE), baseline, 'loaded modules, logger handlers and microstate accounting as before');
+    // The report carries the same evidence.
+    const r = await run(['report', '--node', demo.node, '--cookie-file', demo.cookieFile, '--duration', '2', '--allow-gc', '--out', 'gc-report.md'], cwd);
+    assert.equal(r.code, 0, r.stderr);
+    const md = readFileSync(path.join(cwd, 'gc-report.md'), 'utf8');
+    assert.match(md, /Demo\.Evidence\.Uploads[\s\S]*forced GC \(--allow-gc\): it referenced/);
+    assert.match(readFileSync(path.join(cwd, '.beam-lens/audit.log'), 'utf8'), /"action":"report start".*"gcBinaries":true/);
+  });
+
+  it('MCP binary_leak: the consent form (limits only lowered), per-process numbers; refused without a way to ask', async () => {
+    const conn = ['--node', demo.node, '--cookie-file', demo.cookieFile];
+    const mcp = await startMcp({ args: conn, elicit: () => ({ action: 'accept', content: { top: 3 } }) });
+    try {
+      const r = await mcp.call('binary_leak', { top: 5, timeLimitS: 20 });
+      const d = data<{ top: number; session: { endReason: string }; collected: Array<{ name: string | null; droppedBytes: number; verdict: string }>; binaryBefore: number; binaryAfter: number }>(r);
+      assert.equal(d.session.endReason, 'completed');
+      // The form lowered the count to 3; fewer holders may be left after the collections of the tests before.
+      assert.equal(d.top, 3, 'ran with the lowered count');
+      assert.ok(d.collected.length >= 1 && d.collected.length <= 3, `${d.collected.length} collected`);
+      assert.ok(d.collected.some((c) => c.name === 'Elixir.Demo.BlobCache' && c.verdict === 'retained'), text(r));
+      assert.match(mcp.forms[0]?.message ?? '', /force a garbage collection of the 5 processes/);
+      assert.doesNotMatch(mcp.forms[0]?.message ?? '', /probe/, 'nothing is loaded: the form does not speak of the probe');
+    } finally {
+      await mcp.close();
+    }
+    const plain = await startMcp({ args: conn });
+    try {
+      const r = await plain.call('binary_leak', {});
+      assert.equal(r.isError, true);
+      assert.match(text(r), /--allow-gc/);
+    } finally {
+      await plain.close();
+    }
   });
 
   it('the labelled process is named by its label in the process table', async () => {

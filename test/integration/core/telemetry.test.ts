@@ -5,7 +5,7 @@
 // after our node vanished mid-window (the probe's guardian detaches).
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { formatTerm, isAtom, type Term } from '../../../src/etf';
@@ -14,39 +14,11 @@ import { Attachment } from '../../../src/core/attach/attachment';
 import { listTelemetry, resolveEvents, watchTelemetry } from '../../../src/core/runs/telemetry';
 import { startNode, waitFor, type TestNode } from '../harness';
 import { runCli, type CliRun } from '../cli-runner';
+import { FIXTURE, TELEMETRY_SRC, compileTelemetry } from '../telemetry-fixture';
+import { data, startMcp, text } from '../mcp/client';
 
 const root = path.join(__dirname, '../../..');
 const bin = path.join(root, 'bin/beam-lens');
-// ../shared/testdeps/telemetry next to the repository; in a git worktree, next to its main checkout.
-const TELEMETRY_SRC = ((): string => {
-  const beside = (dir: string): string => path.resolve(dir, '..', 'shared', 'testdeps', 'telemetry');
-  let common: string | null = null;
-  try {
-    common = path.resolve(root, execFileSync('git', ['rev-parse', '--git-common-dir'], { cwd: root, encoding: 'utf8' }).trim());
-  } catch {
-    // Not a git checkout: only the folder next to it counts.
-  }
-  const candidates = [beside(root), ...(common ? [beside(path.dirname(common))] : [])];
-  return candidates.find((c) => existsSync(path.join(c, 'src', 'telemetry.erl'))) ?? (candidates[0] as string);
-})();
-
-// The fixture: starts telemetry, attaches a handler of its own (an external fun, as telemetry
-// recommends) and emits spans (about 1 ms each) and an event whose duration is exactly 5 ms.
-const FIXTURE = `
--module(tele_fixture).
--export([start/0, handle/4, loop/0]).
-start() ->
-    {ok, _} = application:ensure_all_started(telemetry),
-    ok = telemetry:attach_many(fixture_handler, [[test_app, work, start], [test_app, work, stop], [test_app, other, done]],
-                               fun tele_fixture:handle/4, #{}),
-    register(tele_loop, spawn(fun tele_fixture:loop/0)),
-    ok.
-handle(_Event, _Measurements, _Metadata, _Config) -> ok.
-loop() ->
-    telemetry:span([test_app, work], #{}, fun() -> timer:sleep(1), {ok, #{}} end),
-    telemetry:execute([test_app, other, done], #{duration => erlang:convert_time_unit(5000, microsecond, native), size => 10}, #{}),
-    receive stop -> ok after 2 -> tele_fixture:loop() end.
-`;
 
 interface Run {
   code: number;
@@ -55,19 +27,6 @@ interface Run {
 }
 
 const run = (args: string[], cwd: string): Promise<CliRun> => runCli(args, { cwd });
-
-/** Compiles telemetry into DIR/telemetry/ebin with an .app file; returns the ebin path. */
-function compileTelemetry(dir: string): string {
-  const ebin = path.join(dir, 'telemetry', 'ebin');
-  mkdirSync(ebin, { recursive: true });
-  const srcDir = path.join(TELEMETRY_SRC, 'src');
-  const sources = readdirSync(srcDir).filter((f) => f.endsWith('.erl')).map((f) => path.join(srcDir, f));
-  execFileSync('erlc', ['-I', srcDir, '-o', ebin, ...sources]);
-  const modules = sources.map((f) => path.basename(f, '.erl')).join(',');
-  const app = readFileSync(path.join(srcDir, 'telemetry.app.src'), 'utf8').replace(/\{modules,\s*\[\]\}/, `{modules, [${modules}]}`);
-  writeFileSync(path.join(ebin, 'telemetry.app'), app);
-  return ebin;
-}
 
 const HANDLERS = `lists:sort([{Id, E, F} || #{id := Id, event_name := E, function := F} <- telemetry:list_handlers([])]).`;
 const LOADED = `lists:sort([M || {M, _} <- code:all_loaded()]).`;
@@ -218,6 +177,63 @@ describe('telemetry (the real library on a test node)', function () {
       await s.detach();
     }
     await waitFor(async () => JSON.stringify(await state()) === JSON.stringify(before), 10_000, 'the node as before');
+  });
+
+  it('the report: handlers read-only without consent (saying what consent adds); with it, counts and p50/p95/p99 over the window', async () => {
+    const before = await state();
+    const plainRun = await run(['report', ...conn, '--out', 'plain.md', '--duration', '1'], work);
+    assert.equal(plainRun.code, 0, plainRun.stderr);
+    const plainMd = readFileSync(path.join(work, 'plain.md'), 'utf8');
+    assert.match(plainMd, /## Telemetry\n\ntelemetry 1\.4\.1: 3 handlers on 3 events \(listed read-only/);
+    assert.match(plainMd, /\| `test_app\.work\.stop` \| `fixture_handler` \| `fun tele_fixture:handle\/4` \|/);
+    assert.match(plainMd, /Event counts and p50\/p95\/p99 of durations over the window need consent/);
+    assert.deepEqual(await state(), before, 'listing changed nothing');
+    const traced = await run(['report', ...conn, '--out', 'traced.md', '--duration', '2', '--allow-probe', '--allow-trace'], work);
+    assert.equal(traced.code, 0, traced.stderr);
+    const md = readFileSync(path.join(work, 'traced.md'), 'utf8');
+    assert.match(md, /Over 2\.\d s a temporary handler \(detached at the end\) counted [\d,]+ events on 3 event names/);
+    // The fixed 5 ms event reads 5.0 ms (± a histogram bucket) at every percentile.
+    assert.match(md, /\| `test_app\.other\.done` \| [\d,]+ \| [\d,]+ \| duration \| (4\.9|5\.0|5\.1) ms \| (4\.9|5\.0|5\.1) ms \| (4\.9|5\.0|5\.1) ms \| (4\.9|5\.0|5\.1) ms \|/);
+    assert.match(md, /\| `test_app\.work\.stop` \| [\d,]+ \| [\d,]+ \| duration \| [\d.]+ ms \|/);
+    assert.ok(!md.includes('need consent'), 'no consent note once counted');
+    // And charted: p50/p95/p99 per event next to the Markdown.
+    assert.ok(md.includes('](traced.charts/telemetry.svg)'), 'the telemetry chart linked');
+    assert.match(readFileSync(path.join(work, 'traced.charts', 'telemetry.svg'), 'utf8'), /<title id="title">Telemetry durations over 2\.\d s: p50, p95, p99 per event<\/title>/);
+    // Our handler detached, the watcher gone, the probe unloaded, and the same modules loaded: the
+    // hot-function count of the same run sets call_count only on loaded modules (telemetry's
+    // unloaded telemetry_pt/telemetry_test stay unloaded).
+    await waitFor(async () => JSON.stringify(await state()) === JSON.stringify(before), 10_000, 'the same handlers and loaded modules as before, no watcher, no probe');
+  });
+
+  it('MCP: telemetry lists read-only; telemetry_watch asks consent and counts; an unknown prefix is answered before any form', async () => {
+    const before = await state();
+    const mcp = await startMcp({ args: ['--node', node.node, '--cookie-file', node.cookieFile], elicit: () => ({ action: 'accept', content: { durationS: 1 } }), cwd: work });
+    try {
+      const listed = data<{ running: boolean; version: string; events: string[]; handlers: Array<{ id: string }> }>(await mcp.call('telemetry', {}));
+      assert.equal(listed.running, true);
+      assert.equal(listed.version, '1.4.1');
+      assert.deepEqual(listed.events, ['test_app.other.done', 'test_app.work.start', 'test_app.work.stop']);
+      assert.equal(mcp.forms.length, 0, 'listing asks nothing');
+      const unknown = await mcp.call('telemetry_watch', { events: 'nope.x' });
+      assert.equal(unknown.isError, true);
+      assert.match(text(unknown), /no telemetry event on \S+ starts with "nope\.x" \(events with handlers: test_app\.other\.done/);
+      assert.equal(mcp.forms.length, 0, 'refused before consent was asked');
+      const r = await mcp.call('telemetry_watch', { events: 'test_app.other', durationS: 5 });
+      const w = data<{ session: { uri: string }; durationMs: number; events: Array<{ event: string; count: number; measurements: Array<{ key: string; p50Us?: number; p99Us?: number }> }> }>(r);
+      assert.equal(mcp.forms.length, 1);
+      assert.match(String(mcp.forms[0]?.message), /attach a temporary telemetry handler to 1 event \(test_app\.other\.done\)/);
+      // The form lowered the window to 1 s.
+      assert.ok(w.durationMs < 3000, String(w.durationMs));
+      const done = w.events[0];
+      assert.equal(done?.event, 'test_app.other.done');
+      const d = done.measurements.find((m) => m.key === 'duration');
+      assert.ok(d?.p50Us !== undefined && Math.abs(d.p50Us - 5000) <= 100, JSON.stringify(done));
+      assert.match(text(r), /test_app\.other\.done: \d+ events, [\d.]+\/s\n  duration: p50 (4\.9|5\.0|5\.1) ms/);
+      assert.match(w.session.uri, /^beam-lens:\/\/sessions\//);
+    } finally {
+      await mcp.close();
+    }
+    await waitFor(async () => JSON.stringify(await state()) === JSON.stringify(before), 10_000, 'the node as before after MCP');
   });
 
   it('a node without telemetry: listing says so; watching is refused with the reason', async () => {

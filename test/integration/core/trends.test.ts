@@ -4,7 +4,7 @@
 // connection, and the node is exactly as it was afterwards (read-only: nothing loaded).
 import { strict as assert } from 'node:assert';
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom, type Term } from '../../../src/etf';
@@ -90,7 +90,7 @@ describe('leak trends on the demo node (DEMO_EVIDENCE=1)', function () {
     assert.match(r.stdout, /\[(critical|warning|info)\] Atoms grow by/);
   });
 
-  it('the MCP tool leak_trends gives the same findings, and refuses a window too short for a trend', async () => {
+  it('the MCP tools leak_trends and report {trends: true} give the same findings (the report charts them), and refuse a window too short for a trend', async () => {
     const mcp = await startMcp({ args: ['--node', demo.node, '--cookie-file', demo.cookieFile] });
     try {
       const r = await mcp.call('leak_trends', { durationS: 12, intervalS: 2 });
@@ -101,11 +101,51 @@ describe('leak trends on the demo node (DEMO_EVIDENCE=1)', function () {
       const short = await mcp.call('leak_trends', { durationS: 20, intervalS: 10 });
       assert.equal(short.isError, true);
       assert.match(text(short), /at least 5 samples: 20 s at one sample every 10 s gives 3/);
+      // The report tool with trends: the same watch over the report's window, charted in the resource.
+      const rep = await mcp.call('report', { durationS: 12, trends: true });
+      const rd = data<{ report: { uri: string }; findings: Array<{ id: string }> }>(rep);
+      assert.ok(rd.findings.some((f) => f.id === 'atom-leak:atoms'), text(rep));
+      const res = await mcp.client.readResource({ uri: rd.report.uri });
+      const md = res.contents[0] && 'text' in res.contents[0] ? res.contents[0].text : '';
+      assert.match(md, /## Leak trends\n\nWatched for 1[12](\.\d)? s/);
+      assert.match(md, /\| projection \| atom table full in [\d.]+ (h|days|min) \|/);
+      const tooShort = await mcp.call('report', { durationS: 5, trends: true });
+      assert.equal(tooShort.isError, true);
+      assert.match(text(tooShort), /a trend needs a window of at least 10 s/);
     } finally {
       await mcp.close();
     }
     await clean(demo, []);
     assert.deepEqual(await demo.eval(STATE), baseline, 'nothing left after the MCP watch');
+  });
+
+  it('report --trends charts the atom leak projected to the atom limit, and the growing process', async () => {
+    const r = await run(['report', '--node', demo.node, '--cookie-file', demo.cookieFile, '--out', 'trends.md', '--duration', '12', '--trends', '--json'], cwd);
+    assert.equal(r.code, 0, r.stderr);
+    const out = JSON.parse(r.stdout) as { file: string; charts: string[]; findings: Array<{ id: string; rule: string }> };
+    assert.ok(out.findings.some((f) => f.id === 'atom-leak:atoms'), out.findings.map((f) => f.id).join(', '));
+    const md = readFileSync(out.file, 'utf8');
+    assert.match(md, /## Leak trends\n\nWatched for 1[12](\.\d)? s \(\d+ samples every [\d.]+ s, read-only\)/);
+    assert.ok(md.includes('![Atom count, projected to the atom limit](trends.charts/trend-atoms.svg)'), md);
+    assert.match(md, /\| projection \| atom table full in [\d.]+ (h|days|min) \|/);
+    const atoms = out.charts.find((f) => f.endsWith('trend-atoms.svg'));
+    assert.ok(atoms, out.charts.join(', '));
+    const svg = readFileSync(atoms, 'utf8');
+    // The measured samples, the fitted line, the dashed limit and the crossing with its time.
+    assert.ok((svg.match(/<circle /g) ?? []).length >= 6, 'samples and the crossing');
+    assert.match(svg, /stroke-dasharray="6 4"/);
+    assert.match(svg, />atom table full in [\d.]+ (h|days|min)<\/text>/);
+    // Every trend finding gets its projection (the Grower's memory-growth one when the short window
+    // ranked it; on a busy machine 12 s may not: the trends test above ranks it over 24 s).
+    const TREND_RULES = ['atom-leak', 'process-count-growth', 'port-count-growth', 'memory-growth', 'binary-growth', 'ets-growth'];
+    const trendFindings = out.findings.filter((f) => TREND_RULES.includes(f.rule));
+    assert.equal(out.charts.filter((f) => /\/trend-[a-z0-9-]+\.svg$/.test(f)).length, trendFindings.length, `${out.charts.join(', ')} for ${trendFindings.map((f) => f.id).join(', ')}`);
+    if (trendFindings.some((f) => f.id === 'memory-growth:Demo.Evidence.Grower')) assert.ok(md.includes('Memory of Demo.Evidence.Grower, projected a day ahead'));
+    const short = await run(['report', '--node', demo.node, '--cookie-file', demo.cookieFile, '--out', 'short.md', '--duration', '5', '--trends'], cwd);
+    assert.equal(short.code, 2, short.stderr);
+    assert.match(short.stderr, /--trends: a trend needs a window of at least 10 s and 5 samples; got 5 s/);
+    await clean(demo, []);
+    assert.deepEqual(await demo.eval(STATE), baseline, 'read-only: nothing left');
   });
 
   it('a window too short for a trend is a usage error that says the minimum', async () => {

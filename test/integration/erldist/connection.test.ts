@@ -63,7 +63,8 @@ describe('distribution client against real nodes', function () {
     await assert.rejects(conn.rpc('erlang', 'no_such_function', []), (e: unknown) => e instanceof DistError && e.kind === 'rpc' && /undef/.test(e.message));
     const t0 = performance.now();
     await assert.rejects(conn.rpc('timer', 'sleep', [5000], { timeoutMs: 300 }), (e: unknown) => e instanceof DistError && e.kind === 'timeout');
-    assert.ok(performance.now() - t0 < 2000);
+    // Ended by our 300 ms timeout, not by the 5 s sleep (with room for a loaded machine).
+    assert.ok(performance.now() - t0 < 4500, `${Math.round(performance.now() - t0)} ms`);
     // The connection is still fine afterwards; the late reply is dropped.
     assert.equal(await conn.rpc('erlang', 'abs', [-7]), 7);
   });
@@ -227,7 +228,7 @@ describe('distribution client: errors a person can act on', function () {
     await c.close();
   }
 
-  it('wrong cookie: "rejected the cookie" within 2 s, and the cookie never shows', async () => {
+  it('wrong cookie: "rejected the cookie" (not a timeout), and the cookie never shows', async () => {
     const secret = 'not-the-right-cookie-' + uniqueName();
     const t0 = performance.now();
     const err = await connect({ node: target.node, cookie: new Cookie(secret) }).then(
@@ -238,7 +239,8 @@ describe('distribution client: errors a person can act on', function () {
     assert.ok(err instanceof DistError);
     assert.equal(err.kind, 'auth');
     assert.match(err.message, new RegExp(`node ${target.node} rejected the cookie`));
-    assert.ok(elapsed < 2000, `took ${elapsed} ms`);
+    // Rejected, not timed out (connect's own deadline is 5 s; room for a loaded machine).
+    assert.ok(elapsed < 4500, `took ${elapsed} ms`);
     assert.ok(!err.message.includes(secret) && !String(err.stack).includes(secret));
     assert.ok(!JSON.stringify(new Cookie(secret)).includes(secret));
     assert.ok(!(await import('node:util')).inspect({ c: new Cookie(secret) }).includes(secret));
@@ -261,7 +263,8 @@ describe('distribution client: errors a person can act on', function () {
     const err = await connect({ node: target.node, cookie: target.cookie, host: '127.0.0.1', port, timeoutMs: 1000 }).catch((e: unknown) => e);
     assert.ok(err instanceof DistError && err.kind === 'unreachable', String(err));
     assert.match((err as Error).message, /connection refused/);
-    assert.ok(performance.now() - t0 < 2000);
+    // Bounded (a refusal is immediate; room for a loaded machine).
+    assert.ok(performance.now() - t0 < 4500, `${Math.round(performance.now() - t0)} ms`);
   });
 
   it('no EPMD on the host: unreachable with a hint', async () => {
@@ -278,7 +281,8 @@ describe('distribution client: errors a person can act on', function () {
     const t0 = performance.now();
     const err = await connect({ node: target.node, cookie: target.cookie, host: '127.0.0.1', port, timeoutMs: 800 }).catch((e: unknown) => e);
     assert.ok(err instanceof DistError && err.kind === 'timeout', String(err));
-    assert.ok(performance.now() - t0 < 2500);
+    // Bounded by our 800 ms timeout (room for a loaded machine).
+    assert.ok(performance.now() - t0 < 4500, `${Math.round(performance.now() - t0)} ms`);
     for (const s of sockets) s.destroy();
     await new Promise<void>((r) => server.close(() => r()));
   });

@@ -81,7 +81,7 @@ describe('clean endings when the network or the node fails', function () {
   });
   after(() => rmSync(dir, { recursive: true, force: true }));
 
-  it(`black-holed traffic during a trace: the node cleans within net_ticktime + 5 s, the CLI exits 3 within its tick timeout`, async () => {
+  it(`black-holed traffic during a trace: the node cleans up after its tick timeout, the CLI exits 3 within its tick timeout`, async () => {
     const node = await startNode({ args: ['-kernel', 'net_ticktime', String(TICKTIME)] });
     const proxy = await startProxy(node.port);
     try {
@@ -94,9 +94,10 @@ describe('clean endings when the network or the node fails', function () {
         await waitFor(async () => isAtom(await node.eval(`is_pid(whereis(beam_lens_tracer)).`), 'true'), 30_000, 'the tracer to run');
         const frozenAt = Date.now();
         proxy.freeze();
-        await waitFor(() => traceClean(node), (TICKTIME + 5) * 1000, 'the node to clean up after the link went silent', 100);
+        // The node notices the silence within 1.25 × net_ticktime; room for a loaded machine.
+        await waitFor(() => traceClean(node), (TICKTIME * 1.25 + 15) * 1000, 'the node to clean up after the link went silent', 100);
         const cleanS = (Date.now() - frozenAt) / 1000;
-        const r = await Promise.race([done, new Promise<null>((resolve) => setTimeout(() => resolve(null), (TICKTIME * 1.25 + 10) * 1000))]);
+        const r = await Promise.race([done, new Promise<null>((resolve) => setTimeout(() => resolve(null), (TICKTIME * 1.25 + 20) * 1000))]);
         assert.ok(r, 'the CLI did not end after the link went silent');
         assert.equal(r.code, 3, r.stderr);
         assert.match(r.stderr, new RegExp(`lost the connection to node ${node.node}: nothing received \\(not even a tick\\) for \\d+ s`));
@@ -110,7 +111,7 @@ describe('clean endings when the network or the node fails', function () {
     }
   });
 
-  it('the node SIGKILLed mid-command: the CLI and the language server end within 5 s with "node X went down"', async () => {
+  it('the node SIGKILLed mid-command: the CLI and the language server end promptly with "node X went down"', async () => {
     const node = await startNode();
     try {
       await beating(node);
@@ -122,11 +123,13 @@ describe('clean endings when the network or the node fails', function () {
         await waitFor(async () => isAtom(await node.eval(`is_pid(whereis(beam_lens_tracer)).`), 'true'), 30_000, 'the tracer to run');
         const killedAt = Date.now();
         node.process.kill('SIGKILL');
-        const r = await Promise.race([done, new Promise<null>((resolve) => setTimeout(() => resolve(null), 5000))]);
-        assert.ok(r, 'the CLI did not end within 5 s');
+        // The kill closes the socket at once (about a second when idle; measured below, not
+        // asserted): the bound only catches a CLI that waits for a tick timeout instead.
+        const r = await Promise.race([done, new Promise<null>((resolve) => setTimeout(() => resolve(null), 20_000))]);
+        assert.ok(r, 'the CLI did not end within 20 s');
         assert.equal(r.code, 3, r.stderr);
         assert.match(r.stderr, new RegExp(`node ${node.node} went down`));
-        const detached = await waitFor(() => lsp.attachStates.find((s) => s.state === 'detached'), Math.max(0, 5000 - (Date.now() - killedAt)), 'the language server to report the node down');
+        const detached = await waitFor(() => lsp.attachStates.find((s) => s.state === 'detached'), Math.max(0, 20_000 - (Date.now() - killedAt)), 'the language server to report the node down');
         const lspAt = Date.now();
         assert.match(detached.message ?? '', new RegExp(`node ${node.node} went down`));
         console.log(`      CLI ended ${((r.at - killedAt) / 1000).toFixed(2)} s after the kill, language server reported it after ${((lspAt - killedAt) / 1000).toFixed(2)} s, CLI peak ${peakMb(r.stderr)} MB`);
@@ -143,7 +146,7 @@ describe('clean endings when the network or the node fails', function () {
     const node = await startNode({ args: ['+S', '1:1', '-kernel', 'net_ticktime', String(TICKTIME)] });
     const conn = await connect({ node: node.node, cookie: node.cookie, timeoutMs: 5000 });
     try {
-      await waitFor(() => conn.silenceTimeoutMs === TICKTIME * 1250, 5000, 'the node\'s net_ticktime to be adopted');
+      await waitFor(() => conn.silenceTimeoutMs === TICKTIME * 1250, 30_000, 'the node\'s net_ticktime to be adopted');
       // High-priority spinners starve rex (normal priority) but not the node's ticker (max): alive, yet unresponsive.
       await node.eval(
         `[spawn_opt(fun() -> End = erlang:monotonic_time(millisecond) + ${(TICKTIME + 4) * 1000}, Spin = fun S() -> case erlang:monotonic_time(millisecond) < End of true -> S(); false -> ok end end, Spin() end, [{priority, high}]) || _ <- [1, 2]], ok.`,

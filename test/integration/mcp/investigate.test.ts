@@ -110,7 +110,7 @@ describe('MCP server: a scripted investigate run on the demo node', function () 
     assert.equal(mixed.isError, true);
     assert.match(text(mixed), /cannot compare a mailboxes session with a report session/);
     data(await mcp.call('detach', { node: demo.node }));
-    await waitFor(async () => ((await demo.eval(`nodes(hidden).`)) as unknown[]).length <= 1, 5000, 'only the test admin connection left');
+    await waitFor(async () => ((await demo.eval(`nodes(hidden).`)) as unknown[]).length <= 1, 30_000, 'only the test admin connection left');
     const r = await mcp.call('overview', {});
     assert.equal(r.isError, true);
     assert.match(text(r), /no node is attached: call `attach`/);

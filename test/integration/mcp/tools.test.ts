@@ -2,7 +2,7 @@
 // tool, bad inputs answered as tool errors while the server keeps serving, and results bounded
 // to 32 KB on a node with 100,000 processes and a 100,000-child supervisor.
 import { strict as assert } from 'node:assert';
-import { Pid } from '../../../src/etf';
+import { Atom, Pid } from '../../../src/etf';
 import { startNode, waitFor, type TestNode } from '../harness';
 import { data, ensureBuilt, resultBytes, startMcp, text, type McpTestClient } from './client';
 
@@ -17,6 +17,10 @@ describe('MCP server: read-only tools on the demo node', function () {
     ensureBuilt();
     demo = await startNode({ command: demoCommand, startTimeoutMs: 240_000 });
     await waitFor(async () => (await demo.eval(`whereis('Elixir.Demo.EventSink').`)) instanceof Pid, 30_000, 'the demo application');
+    // The sink's queue and the cache's table grow after the application has started (the cache
+    // fills in handle_continue): wait until both are what the tests rank first.
+    const ready = `{message_queue_len, Q} = erlang:process_info(whereis('Elixir.Demo.EventSink'), message_queue_len), Q > 100 andalso ets:info(demo_cache, size) =:= 200000.`;
+    await waitFor(async () => (await demo.eval(ready)) === Atom.of('true'), 60_000, 'the sink queue growing and the cache filled', 200);
     mcp = await startMcp({ args: ['--node', demo.node, '--cookie-file', demo.cookieFile] });
   });
   after(async () => {

@@ -8,7 +8,8 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Term, Tuple } from '../../../src/etf';
 import { waitFor } from '../harness';
-import { ejabberdInstalled, runCli, startEjabberd, xmppLoad, type EjabberdServer, type Load } from './systems';
+import { factsCollector } from '../../../src/core/facts/runtime-facts';
+import { attachTo, ejabberdInstalled, runCli, startEjabberd, xmppLoad, xmppReconnects, type EjabberdServer, type Load } from './systems';
 
 const root = path.join(__dirname, '../../..');
 const CLIENTS = 15;
@@ -66,6 +67,15 @@ describe('real system: ejabberd with chatting XMPP clients', function () {
     assert.equal(expected, CLIENTS);
     assert.equal(facts.modules.find((m) => m.module === 'ejabberd_c2s')?.processes, expected, JSON.stringify(facts.modules.slice(0, 8)));
     assert.equal(facts.modules.find((m) => m.module === 'xmpp_stream_in'), undefined);
+    // The editor's facts (lenses, diagnostics) count them the same way.
+    const session = await attachTo(e);
+    try {
+      const live = await factsCollector(session).collect();
+      assert.equal(live.modules.find((m) => m.module === 'ejabberd_c2s')?.processes, await e.eval(C2S_COUNT), JSON.stringify(live.modules.slice(0, 8)));
+      assert.equal(live.modules.find((m) => m.module === 'xmpp_stream_in'), undefined);
+    } finally {
+      await session.detach();
+    }
     // Chatting clients are healthy load: nothing critical, nothing blocked, no share above 100%.
     const titles = json.findings.map((f) => `${f.severity} ${f.rule}: ${f.title}`).join('\n');
     assert.ok(!json.findings.some((f) => f.severity === 'critical' || f.rule === 'blocked-sender' || f.rule === 'mailbox-growth'), titles);
@@ -105,5 +115,36 @@ describe('real system: ejabberd with chatting XMPP clients', function () {
     const o = JSON.parse(res.stdout) as { runQueue: { perScheduler: number[] }; schedulers: { total: number } };
     assert.equal(o.runQueue.perScheduler.length, (await e.eval('erlang:system_info(schedulers).')) as Term);
     assert.equal(o.runQueue.perScheduler.length, o.schedulers.total);
+  });
+
+  it('connection churn: XMPP clients logging in and out in a loop are found under ejabberd_c2s, within what the clients did', async () => {
+    const e = ej as EjabberdServer;
+    const churn = await xmppReconnects(e.c2sPort, 3, 1500);
+    try {
+      await waitFor(() => (churn.stats().closed ?? 0) >= 3, 30_000, 'clients to log in and out', 100);
+      const before = churn.stats();
+      const c2sBefore = (await e.eval(C2S_COUNT)) as number;
+      const res = await runCli(['findings', ...conn, '--duration', '6', '--json'], cwd);
+      const after = churn.stats();
+      const c2sAfter = (await e.eval(C2S_COUNT)) as number;
+      assert.equal(res.code, 0, res.stderr);
+      const f = (JSON.parse(res.stdout) as { findings: Array<{ rule: string; title: string; evidence: string[]; recommendation: string }> }).findings;
+      const found = f.find((x) => x.rule === 'connection-churn');
+      assert.ok(found, f.map((x) => `${x.rule}: ${x.title}`).join('\n'));
+      const m = /^Connections of ejabberd_c2s churn: (\d+) opened and (\d+) closed in/.exec(found.title);
+      assert.ok(m, found.title);
+      const opened = Number(m[1]);
+      const closed = Number(m[2]);
+      console.log(`      sampled ${opened} opened / ${closed} closed; clients logged in ${(after.opened ?? 0) - (before.opened ?? 0)} / out ${(after.closed ?? 0) - (before.closed ?? 0)} during the run`);
+      // No more than the clients did during the run, and some of it.
+      assert.ok(opened >= 2 && opened <= (after.opened ?? 0) - (before.opened ?? 0) + 3, `${opened} vs clients ${JSON.stringify([before, after])}`);
+      assert.ok(closed >= 2 && closed <= (after.closed ?? 0) - (before.closed ?? 0) + 3, `${closed} vs clients ${JSON.stringify([before, after])}`);
+      // The sessions open at the first sample: the chatting clients plus at most the 3 looping ones, as the node counts them.
+      const atStart = Number(/: (\d+) open at the first sample/.exec(found.evidence.join('\n'))?.[1]);
+      for (const n of [c2sBefore, c2sAfter, atStart]) assert.ok(n >= CLIENTS && n <= CLIENTS + 3, `${n} sessions (node: ${c2sBefore}, ${c2sAfter})`);
+      assert.match(found.recommendation, /Closing c2s session/);
+    } finally {
+      await churn.stop();
+    }
   });
 });

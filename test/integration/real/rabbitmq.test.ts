@@ -8,7 +8,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom, Pid, Tuple, isAtom, type Term } from '../../../src/etf';
 import { waitFor } from '../harness';
-import { rabbitInstalled, rabbitLoad, runCli, startRabbit, type Load, type RabbitServer } from './systems';
+import { factsCollector } from '../../../src/core/facts/runtime-facts';
+import { ModuleSummarizer } from '../../../src/core/facts/module-summary';
+import { attachTo, rabbitInstalled, rabbitLoad, rabbitReconnects, runCli, startRabbit, type Load, type RabbitServer } from './systems';
 
 const root = path.join(__dirname, '../../..');
 
@@ -18,7 +20,7 @@ interface JsonFinding {
   severity: string;
   title: string;
   evidence: string[];
-  subject: { pid?: string };
+  subject: { pid?: string; module?: string | null };
   recommendation: string;
 }
 
@@ -29,6 +31,8 @@ const COUNT_BY_TYPE = `length([P || P <- erlang:processes(), {dictionary, D} <- 
                {process_name, {T, _}} <- [lists:keyfind(process_name, 1, D)], T =:= Type]).`;
 const SUSPENDED_WRITERS = `[P || P <- erlang:processes(), erlang:process_info(P, status) =:= {status, suspended},
                {dictionary, D} <- [erlang:process_info(P, dictionary)], {process_name, {rabbit_writer, _}} <- [lists:keyfind(process_name, 1, D)]].`;
+const STARTED_AS = `length([P || P <- erlang:processes(), {dictionary, D} <- [erlang:process_info(P, dictionary)],
+               {'$initial_call', {M, _, _}} <- [lists:keyfind('$initial_call', 1, D)], M =:= Mod]).`;
 const DEDUP_BINARY = `{binary, B} = erlang:process_info(P, binary), lists:sum([S || {_, S} <- lists:ukeysort(1, [{A, S} || {A, S, _} <- B])]).`;
 const SOCKET_RECV = `[{erlang:port_to_list(P), R} || P <- erlang:ports(), erlang:port_info(P, name) =:= {name, "tcp_inet"},
                {ok, [{recv_oct, R}]} <- [inet:getstat(P, [recv_oct])]].`;
@@ -223,5 +227,108 @@ describe('real system: RabbitMQ under load', function () {
     assert.doesNotMatch(ft.tracingNote ?? '', /hot functions not counted|modules given/);
     if (ft.tracingNote) assert.match(ft.tracingNote, /sysmon_handler|system monitor/);
     assert.ok(isAtom(await r.eval(`code:is_loaded(beam_lens_probe).`), 'false'));
+  });
+
+  it('editor facts (what lenses and diagnostics show) count 150 queues as rabbit_amqqueue_process, as the node does, naming only trampoline processes', async () => {
+    const r = rabbit as RabbitServer;
+    const amqp = await import('amqplib');
+    const c = await amqp.connect(`amqp://guest:guest@127.0.0.1:${r.amqpPort}`);
+    const queueCount = (): Promise<Term> => r.eval(COUNT_BY_TYPE, { Type: Atom.of('rabbit_amqqueue_process') });
+    const extra = Array.from({ length: 150 - ((await queueCount()) as number) }, (_, i) => `lens.q.${i}`);
+    const session = await attachTo(r);
+    try {
+      const ch = await c.createChannel();
+      for (const q of extra) await ch.assertQueue(q, { durable: false });
+      await waitFor(async () => (await queueCount()) === 150, 30_000, '150 queue processes', 250);
+      const facts = await factsCollector(session).collect();
+      const counts = Object.fromEntries(facts.modules.map((m) => [m.module, m.processes]));
+      assert.equal(counts.rabbit_amqqueue_process, await queueCount(), JSON.stringify(facts.modules.slice(0, 8)));
+      assert.equal(counts.rabbit_prequeue, undefined, 'no queue left under the module it starts in');
+      assert.equal(counts.rabbit_reader, await r.eval(COUNT_BY_TYPE, { Type: Atom.of('rabbit_reader') }));
+      // The naming rule ran for the processes that start in a trampoline only, once each.
+      const summarizer = new ModuleSummarizer(session.evaluator, session.node);
+      await summarizer.summarize();
+      const startedAsPrequeue = (await r.eval(STARTED_AS, { Mod: Atom.of('rabbit_prequeue') })) as number;
+      assert.equal(summarizer.lastPass.trampolines, startedAsPrequeue);
+      assert.ok(startedAsPrequeue * 3 < summarizer.lastPass.processes, `${startedAsPrequeue} of ${summarizer.lastPass.processes} processes`);
+      const firstPass = summarizer.lastPass;
+      await summarizer.summarize();
+      assert.equal(summarizer.lastPass.trampolines, 0, 'named once, never asked again');
+      console.log(`      ${firstPass.processes} processes, ${firstPass.trampolines} named by the rule: first pass one-off ${firstPass.newPidsNodeMs.toFixed(1)} ms on the node; next pass ${summarizer.lastPass.nodeMs.toFixed(1)} ms`);
+      for (const q of extra) await ch.deleteQueue(q);
+    } finally {
+      await session.detach();
+      await c.close().catch(() => undefined);
+    }
+  });
+
+  it('the circuit breaker stops `hot` when the node\'s run queue stays over its limit, and says so in words; the node is left clean', async () => {
+    const r = rabbit as RabbitServer;
+    const limit = 4 * ((await r.eval('erlang:system_info(schedulers_online).')) as number);
+    const spinners = limit + 8;
+    // Busy processes, each ending by itself within 60 s; killed by pid as soon as the run is over.
+    const pids = (await r.eval(
+      `End = erlang:monotonic_time(millisecond) + 60000,
+       Spin = fun S() -> case erlang:monotonic_time(millisecond) > End of true -> done; false -> S() end end,
+       [spawn(Spin) || _ <- lists:seq(1, N)].`,
+      { N: spinners },
+    )) as Pid[];
+    try {
+      await waitFor(async () => ((await r.eval('erlang:statistics(total_run_queue_lengths).')) as number) > limit, 30_000, 'the run queue over the limit', 250);
+      const res = await runCli(['hot', ...conn, '--module', 'rabbit_writer,rabbit_reader', '--duration', '60', '--allow-trace', '--allow-probe'], cwd);
+      assert.equal(res.code, 0, res.stderr + res.stdout);
+      const m = /\(stopped by the circuit breaker: run queue at (\d+), over the limit of (\d+) for 3 checks in a row\); saved (\S+)/.exec(res.stdout);
+      assert.ok(m, res.stdout);
+      assert.equal(Number(m[2]), limit, 'the limit is 4 x the schedulers online');
+      // What it read is the queue our busy processes make (the load's own processes add a few).
+      assert.ok(Number(m[1]) > limit && Number(m[1]) <= spinners + 32, m[0]);
+      const saved = JSON.parse(readFileSync(path.resolve(cwd, m[3] as string), 'utf8')) as { endReason: string; endDetail?: string };
+      assert.equal(saved.endReason, 'breaker');
+      assert.equal(saved.endDetail, `run queue at ${m[1]}, over the limit of ${limit} for 3 checks in a row`);
+    } finally {
+      await r.eval('[exit(P, kill) || P <- Ps], ok.', { Ps: pids });
+    }
+    assert.ok(isAtom(await r.eval(`code:is_loaded(beam_lens_probe).`), 'false'));
+    const patterns = await r.eval(`erlang:trace_info({rabbit_writer, mainloop1, 2}, call_count).`);
+    assert.ok(patterns instanceof Tuple && isAtom(patterns.at(1), 'false'), String(patterns));
+  });
+
+  it('connection churn without a crash: clients reconnecting in a loop are found by sampling sockets, counts within what RabbitMQ itself counted', async () => {
+    const r = rabbit as RabbitServer;
+    // RabbitMQ's own counters of connections created and closed on this node (rabbit_core_metrics).
+    const CHURN = `case ets:lookup(connection_churn_metrics, node()) of [T] -> {element(2, T), element(3, T)}; [] -> none end.`;
+    const churn = await rabbitReconnects(r.amqpPort, 3, 1500);
+    try {
+      await waitFor(() => (churn.stats().closed ?? 0) >= 3, 30_000, 'clients to reconnect', 100);
+      const before = (await r.eval(CHURN)) as Tuple;
+      const t0 = Date.now();
+      const res = await runCli(['findings', ...conn, '--duration', '6', '--json'], cwd);
+      const wallSecs = (Date.now() - t0) / 1000;
+      const after = (await r.eval(CHURN)) as Tuple;
+      assert.equal(res.code, 0, res.stderr);
+      const created = (after.at(0) as number) - (before.at(0) as number);
+      const ended = (after.at(1) as number) - (before.at(1) as number);
+      const f = (JSON.parse(res.stdout) as { findings: JsonFinding[] }).findings;
+      const found = f.find((x) => x.rule === 'connection-churn' && x.title.startsWith('Connections of rabbit_reader churn'));
+      assert.ok(found, f.map((x) => `${x.rule}: ${x.title}`).join('\n'));
+      const m = /: (\d+) opened and (\d+) closed in ([\d.]+) s \((\d+)\/min opened, (\d+)\/min closed\)/.exec(found.title);
+      assert.ok(m, found.title);
+      const [opened, closed, span, openedPerMin, closedPerMin] = m.slice(1).map(Number) as [number, number, number, number, number];
+      console.log(`      sampled ${opened} opened / ${closed} closed in ${span} s; RabbitMQ counted ${created} created / ${ended} closed over the whole run; clients ${JSON.stringify(churn.stats())}`);
+      // Sampling sees no more than happened, and most of what happened inside its window.
+      assert.ok(opened >= 2 && opened <= created, `${opened} opened, node created ${created}`);
+      assert.ok(closed >= 2 && closed <= ended, `${closed} closed, node closed ${ended}`);
+      // The clients' rate is steady: the sampled rate is not far below the node's over the whole run.
+      assert.ok(opened / span >= (0.4 * created) / wallSecs, `sampled ${opened} in ${span} s, node ${created} in ${wallSecs} s`);
+      assert.ok(Math.abs(openedPerMin - (opened * 60) / span) <= 60 / span + 1, found.title);
+      assert.ok(Math.abs(closedPerMin - (closed * 60) / span) <= 60 / span + 1, found.title);
+      assert.match(found.evidence.join('\n'), /new connections came from 127\.0\.0\.1 \(\d+\)/);
+      assert.match(found.evidence.join('\n'), /lower bound/);
+      assert.match(found.recommendation, /closing AMQP connection/);
+      assert.match(found.recommendation, /list_connections/);
+      assert.equal(found.subject.module, 'rabbit_reader');
+    } finally {
+      await churn.stop();
+    }
   });
 });

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { isAtom, type Term } from '../../../src/etf';
 import { Cookie, connect, listNodes, type NodeConnection } from '../../../src/erldist';
 import { RemoteEvaluator } from '../../../src/core/target/remote-eval';
+import { Attachment } from '../../../src/core/attach/attachment';
 import { ensureEpmd, waitFor } from '../harness';
 
 const RABBIT_BIN = '/usr/lib/rabbitmq/bin';
@@ -48,6 +49,8 @@ function run(file: string, args: string[], env: NodeJS.ProcessEnv, timeoutMs = 6
 export interface RealServer {
   node: string;
   cookieFile: string;
+  /** The cookie, for attaching in-process (never on a command line). */
+  cookie: string;
   dir: string;
   eval(source: string, bindings?: Record<string, Term>): Promise<Term>;
   stop(): Promise<void>;
@@ -120,6 +123,7 @@ export async function startRabbit(): Promise<RabbitServer> {
   return {
     node,
     cookieFile,
+    cookie,
     dir,
     amqpPort,
     eval: admin.eval,
@@ -208,6 +212,7 @@ export async function startEjabberd(): Promise<EjabberdServer> {
   return {
     node,
     cookieFile,
+    cookie,
     dir,
     c2sPort,
     eval: admin.eval,
@@ -218,6 +223,12 @@ export async function startEjabberd(): Promise<EjabberdServer> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** BEAM Lens attached in-process (what the editor's language server and extension use); detach when done. */
+export async function attachTo(server: RealServer): Promise<Attachment> {
+  const conn = await connect({ node: server.node, cookie: new Cookie(server.cookie), host: 'localhost', timeoutMs: 5000 });
+  return new Attachment(conn, { env: 'local', grants: {} });
 }
 
 export interface Load {
@@ -311,6 +322,42 @@ export async function rabbitLoad(amqpPort: number, options: { publishers?: numbe
   };
 }
 
+/**
+ * AMQP clients that reconnect in a loop without any error: each connects, opens a channel, stays
+ * `lifeMs`, closes cleanly and connects again. Counts what they opened and closed.
+ */
+export async function rabbitReconnects(amqpPort: number, clients: number, lifeMs: number): Promise<Load> {
+  const amqp = await import('amqplib');
+  const url = `amqp://guest:guest@127.0.0.1:${amqpPort}`;
+  let stopped = false;
+  let opened = 0;
+  let closed = 0;
+  const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  const loop = async (): Promise<void> => {
+    while (!stopped) {
+      try {
+        const c = await amqp.connect(url);
+        opened++;
+        c.on('error', () => undefined);
+        await c.createChannel();
+        await pause(lifeMs);
+        await c.close();
+        closed++;
+      } catch {
+        await pause(100);
+      }
+    }
+  };
+  const loops = Array.from({ length: clients }, () => loop());
+  return {
+    stats: () => ({ opened, closed }),
+    async stop() {
+      stopped = true;
+      await Promise.race([Promise.all(loops), pause(lifeMs + 5000)]);
+    },
+  };
+}
+
 /** XMPP clients chatting in a ring (anonymous logins), each sending a message every `everyMs`. */
 export async function xmppLoad(c2sPort: number, clients = 15, everyMs = 100): Promise<Load> {
   const { client, xml } = await import('@xmpp/client');
@@ -338,6 +385,40 @@ export async function xmppLoad(c2sPort: number, clients = 15, everyMs = 100): Pr
     async stop() {
       clearInterval(timer);
       await Promise.all(online.map((c) => c.x.stop().catch(() => undefined)));
+    },
+  };
+}
+
+/** XMPP clients that log in, stay `lifeMs` and log out, in a loop (anonymous logins). Counts what they did. */
+export async function xmppReconnects(c2sPort: number, clients: number, lifeMs: number): Promise<Load> {
+  const { client, xml } = await import('@xmpp/client');
+  let stopped = false;
+  let opened = 0;
+  let closed = 0;
+  const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+  const loop = async (): Promise<void> => {
+    while (!stopped) {
+      const x = client({ service: `xmpp://127.0.0.1:${c2sPort}`, domain: 'localhost' });
+      x.on('error', () => undefined);
+      try {
+        await x.start();
+        opened++;
+        await x.send(xml('presence', {}));
+        await pause(lifeMs);
+        await x.stop();
+        closed++;
+      } catch {
+        await x.stop().catch(() => undefined);
+        await pause(100);
+      }
+    }
+  };
+  const loops = Array.from({ length: clients }, () => loop());
+  return {
+    stats: () => ({ opened, closed }),
+    async stop() {
+      stopped = true;
+      await Promise.race([Promise.all(loops), pause(lifeMs + 5000)]);
     },
   };
 }

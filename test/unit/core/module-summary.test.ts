@@ -14,14 +14,16 @@ const a = Atom.of;
 interface Proc {
   pid: Pid;
   module: string;
+  /** What the naming rule says it runs (process_name's type or its child spec's module), when it differs. */
+  runs?: string;
   q: number;
   reds: number;
   mem: number;
 }
 
 /** Answers the summarizer's four evaluations the way a node would, and counts what it was asked. */
-function scriptedNode(procs: Proc[]): { evaluator: RemoteEvaluator; asked: { memoryOf: number[]; modulesOf: number[]; pidsShipped: number; passes: number } } {
-  const asked = { memoryOf: [] as number[], modulesOf: [] as number[], pidsShipped: 0, passes: 0 };
+function scriptedNode(procs: Proc[]): { evaluator: RemoteEvaluator; asked: { memoryOf: number[]; modulesOf: number[]; namedOf: number[]; pidsShipped: number; passes: number } } {
+  const asked = { memoryOf: [] as number[], modulesOf: [] as number[], namedOf: [] as number[], pidsShipped: 0, passes: 0 };
   let index = new Map<string, Proc>();
   const byKey = (p: Pid): Proc => {
     if (index.size !== procs.length) index = new Map(procs.map((x) => [x.pid.key, x]));
@@ -56,6 +58,10 @@ function scriptedNode(procs: Proc[]): { evaluator: RemoteEvaluator; asked: { mem
         asked.modulesOf.push(ps.length);
         for (const p of ps) byKey(p).reds++; // the dictionary read
         return Promise.resolve(t(t(ps.map(() => t(a('initial_call'), t(a('proc_lib'), a('init_p'), 5))), ps.map((p) => t(a(byKey(p).module), a('init'), 1))), 500));
+      }
+      if (source.includes('SpecModule(P, Cache)')) {
+        asked.namedOf.push(ps.length);
+        return Promise.resolve(t(ps.map((p) => a(byKey(p).runs ?? 'undefined')), 200));
       }
       if (source.includes('lists:duplicate(length(Ps), memory)')) {
         asked.memoryOf.push(ps.length);
@@ -112,6 +118,31 @@ describe('module summary (facts)', () => {
     assert.deepEqual(asked.modulesOf, [4, 1]);
     assert.deepEqual(asked.memoryOf, [4, 2, 1]);
     assert.equal(fourth.find((r) => r.module === 'Demo.Sink')?.processes, 2);
+  });
+
+  it('names trampoline processes by the naming rule (rabbit_prequeue -> rabbit_amqqueue_process), once each, asking again while not named yet', async () => {
+    const procs: Proc[] = [
+      ...[1, 2, 3].map((id) => ({ pid: pid(id), module: 'rabbit_prequeue', runs: 'rabbit_amqqueue_process', q: 0, reds: 100, mem: 1000 })),
+      { pid: pid(4), module: 'rabbit_prequeue', q: 0, reds: 100, mem: 1000 }, // not become yet
+      { pid: pid(5), module: 'xmpp_stream_in', runs: 'ejabberd_c2s', q: 0, reds: 100, mem: 1000 },
+      { pid: pid(6), module: 'rabbit_reader', q: 0, reds: 100, mem: 1000 },
+    ];
+    const { evaluator, asked } = scriptedNode(procs);
+    const s = new ModuleSummarizer(evaluator, 'n@h');
+    const first = await s.summarize();
+    assert.deepEqual(asked.namedOf, [5], 'only the trampolines are asked, not rabbit_reader');
+    assert.deepEqual(first.map((r) => [r.module, r.processes]), [['rabbit_amqqueue_process', 3], ['rabbit_prequeue', 1], ['ejabberd_c2s', 1], ['rabbit_reader', 1]]);
+    // The one not named yet is asked again (alone); once named it is never asked again.
+    (procs[3] as Proc).runs = 'rabbit_amqqueue_process';
+    const second = await s.summarize();
+    assert.deepEqual(asked.namedOf, [5, 1]);
+    assert.equal(second.find((r) => r.module === 'rabbit_amqqueue_process')?.processes, 4);
+    await s.summarize();
+    assert.deepEqual(asked.namedOf, [5, 1]);
+    // One that never gets a name is asked a bounded number of times.
+    procs.push({ pid: pid(7), module: 'rabbit_prequeue', q: 0, reds: 1, mem: 10 });
+    for (let i = 0; i < 8; i++) await s.summarize();
+    assert.deepEqual(asked.namedOf, [5, 1, 1, 1, 1, 1, 1]);
   });
 
   it('many processes (chunks of 2 here, at most 100 a reply, reads in slices of 100): replies are bounded, an idle pass ships nothing, one that ran ships one chunk', async () => {

@@ -230,6 +230,88 @@ describe('extension lifecycle: the node manager', () => {
   });
 });
 
+describe('extension lifecycle: cluster members reached through an entry node', () => {
+  it('a member opened from the entry is a node of its own, owned by the entry: detaching the entry detaches it first', async () => {
+    const a = new FakeConnection('a@h');
+    const nodes = new NodeManager({ attach: async () => new Attachment(a, { env: 'staging' }), info: () => undefined, warn: () => undefined, lost: () => undefined });
+    const entry = await nodes.attach(target('a@h'));
+    assert.throws(() => nodes.openMember(entry, 'b@h'), /not a member of a@h's cluster/, 'only a node the entry lists');
+    entry.members = ['b@h'];
+    const { node: member, opened } = nodes.openMember(entry, 'b@h');
+    assert.equal(opened, true);
+    assert.equal(member.node, 'b@h');
+    assert.equal(member.through, 'a@h');
+    assert.equal(member.env, 'staging', 'a member shares the entry\'s environment tag');
+    assert.equal(nodes.get('b@h'), member);
+    assert.equal(nodes.openMember(entry, 'b@h').node, member, 'opened once');
+    assert.throws(() => nodes.openMember(member, 'c@h'), /reached through a@h/);
+    const clock = new FakeClock();
+    member.own(new RepeatingTimer(async () => undefined, () => 100, clock));
+    const order: Array<[string, boolean]> = [];
+    nodes.onDidDetach((o) => order.push([o.node, a.isOpen]));
+    const outcome = await nodes.detach('a@h');
+    assert.deepEqual(order, [['b@h', true], ['a@h', false]], 'the member is detached while the entry\'s connection is still open, then the entry');
+    assert.deepEqual(outcome?.problems, []);
+    assert.equal(clock.pending, 0, 'the member\'s timers are gone');
+    assert.equal(nodes.list().length, 0);
+    assert.equal(a.closeCalls, 1, 'only the entry\'s own connection is closed');
+  });
+
+  it('detaching a member alone closes nothing and says so truthfully', async () => {
+    const a = new FakeConnection('a@h');
+    const nodes = new NodeManager({ attach: async () => new Attachment(a, { env: 'local' }), info: () => undefined, warn: () => undefined, lost: () => undefined });
+    const entry = await nodes.attach(target('a@h'));
+    entry.members = ['b@h'];
+    const listeners = a.listenerCount;
+    nodes.openMember(entry, 'b@h');
+    const o = await nodes.detach('b@h');
+    assert.equal(a.listenerCount, listeners, 'the member leaves no listener on the entry\'s connection');
+    assert.ok(o);
+    assert.deepEqual(o.problems, []);
+    assert.equal(o.through, 'a@h');
+    assert.equal(a.isOpen, true, 'the entry stays attached');
+    assert.match(describeDetach(o), /reached through a@h, so no connection of ours to close; nothing of ours is left on it/);
+    await nodes.shutdown();
+  });
+
+  it('a lost entry takes its members with it: they are not lost nodes of their own', async () => {
+    const a = new FakeConnection('a@h');
+    const nodes = new NodeManager({ attach: async () => new Attachment(a, { env: 'local' }), info: () => undefined, warn: () => undefined, lost: () => undefined });
+    const entry = await nodes.attach(target('a@h'));
+    entry.members = ['b@h'];
+    nodes.openMember(entry, 'b@h');
+    const gone: string[] = [];
+    const both = new Promise<void>((r) => nodes.onDidDetach((o) => gone.push(o.node) === 2 && r()));
+    a.drop('connection closed by the peer');
+    await both;
+    assert.deepEqual(gone.sort(), ['a@h', 'b@h']);
+    assert.deepEqual(nodes.lost().map((l) => l.node), ['a@h'], 'only the entry is offered for Reattach');
+    assert.equal(nodes.list().length, 0);
+    await nodes.shutdown();
+  });
+
+  it('attaching to a member by itself replaces the member opened through the entry', async () => {
+    const a = new FakeConnection('a@h');
+    const b = new FakeConnection('b@h');
+    const conns = new Map([['a@h', a], ['b@h', b]]);
+    const nodes = new NodeManager({ attach: async (t) => new Attachment(conns.get(t.node)!, { env: 'local' }), info: () => undefined, warn: () => undefined, lost: () => undefined });
+    const entry = await nodes.attach(target('a@h'));
+    entry.members = ['b@h'];
+    const viaEntry = nodes.openMember(entry, 'b@h').node;
+    const direct = await nodes.attach(target('b@h'));
+    assert.notEqual(direct, viaEntry);
+    assert.equal(direct.through, undefined);
+    assert.ok(viaEntry.isClosed);
+    assert.equal(nodes.get('b@h'), direct);
+    assert.equal(b.isOpen, true, 'the direct connection is kept');
+    await nodes.detach('a@h');
+    assert.equal(nodes.get('b@h'), direct, 'detaching the entry leaves the member attached by itself');
+    assert.equal(b.isOpen, true);
+    await nodes.shutdown();
+    assert.equal(b.isOpen, false);
+  });
+});
+
 describe('extension commands: one table', () => {
   it('registers exactly the commands package.json contributes', async () => {
     const pkg = JSON.parse(readFileSync(path.join(__dirname, '../../../package.json'), 'utf8')) as { contributes: { commands: Array<{ command: string }> } };

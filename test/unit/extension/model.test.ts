@@ -34,7 +34,7 @@ describe('attach: validation and the picker', () => {
   it('lists saved connections first, EPMD nodes not saved, then remote', () => {
     const saved: SavedConnection[] = [{ node: 'a@h', env: 'staging', cookie: { kind: 'file', path: '/tmp/c' } }];
     const items = attachItems([{ name: 'a', port: 1 }, { name: 'b', port: 2 }], 'h', saved, new Set(['b@h']));
-    assert.deepEqual(items.map((i) => i.label), ['a@h', 'b@h', 'Remote node…']);
+    assert.deepEqual(items.map((i) => i.label), ['a@h', 'b@h', 'Remote node…', 'Remote node with TLS…']);
     assert.match(items[0]!.description, /saved · staging/);
     assert.match(items[0]!.detail ?? '', /cookie from \/tmp\/c/);
     assert.match(items[1]!.description, /attached/);

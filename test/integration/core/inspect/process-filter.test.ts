@@ -5,6 +5,7 @@ import { strict as assert } from 'node:assert';
 import { filteredProcesses } from '../../../../src/core/inspect/process-filter';
 import { Attachment } from '../../../../src/core/attach/attachment';
 import { connect } from '../../../../src/erldist';
+import { isAtom } from '../../../../src/etf';
 import { startNode, waitFor, type TestNode } from '../../harness';
 
 describe('process table filter: probe and zero-install agree', function () {
@@ -22,6 +23,9 @@ describe('process table filter: probe and zero-install agree', function () {
         {ok, G} = gen_event:start(),
         receive stop -> [exit(P, kill) || P <- [G | Ps]] end end)),
       ok.`);
+    // The holder spawns its 3,000 processes after eval returns: both passes must see all of them.
+    const waiting = "element(2, erlang:process_info(whereis(bl_filter_holder), current_function)) =:= {prim_eval, 'receive', 2}.";
+    await waitFor(async () => isAtom(await node.eval(waiting), 'true'), 60_000, 'the holder waiting with its 3,000 processes and gen_event spawned', 100);
     codeServer = String(await node.eval('pid_to_list(whereis(code_server)).').then((t) => (Array.isArray(t) ? String.fromCharCode(...(t as number[])) : '')));
     probed = new Attachment(await connect({ node: node.node, cookie: node.cookie }), { env: 'local', grants: { allowProbe: true } });
     assert.equal((await probed.loadProbe()).state, 'loaded');

@@ -42,6 +42,7 @@ function fakeSource() {
       x.processes.set(sort, page(sort));
       changed.fire({ node: x, what: 'sorts' });
     },
+    refreshCluster: async () => undefined,
     onDidChange: changed.event,
   };
   return { n, source, calls };
@@ -159,6 +160,13 @@ describe('extension boundary: webview messages', () => {
     assert.ok(!g.dashboard({ type: 'pause', paused: 'yes' }));
     assert.ok(g.report({ type: 'openFinding', findingId: 'a' }));
     assert.ok(!g.report({ type: 'openFinding' }));
+    assert.ok(g.cluster({ type: 'openNode', node: 'b@h', view: 'tree' }));
+    assert.ok(!g.cluster({ type: 'openNode', node: 'b@h', view: 'shell' }));
+    assert.ok(g.cluster({ type: 'processes', sort: 'mailbox' }));
+    assert.ok(!g.cluster({ type: 'processes', sort: 'evil' }));
+    assert.ok(g.cluster({ type: 'openProcess', node: 'b@h', pid: '<0.9.0>' }));
+    assert.ok(!g.cluster({ type: 'openProcess', node: 'b@h' }));
+    assert.ok(!g.cluster({ type: 'openProcess', node: '', pid: '<0.9.0>' }));
     for (const bad of [null, 'ready', 42, [], { type: 1 }, { type: '__proto__' }]) for (const guard of Object.values(g)) assert.ok(!guard(bad));
   });
 });
@@ -216,8 +224,57 @@ describe('attach picker: one entry per node, no dead local nodes', () => {
       { node: 'tunnel@db1', host: 'localhost', port: 9100, env: 'production' as const, cookie: { kind: 'secret' as const } },
     ];
     const items = attachItems([{ name: 'rabbit', port: 25672 }, { name: 'demo', port: 4000 }], 'vm', saved, new Set());
-    assert.deepEqual(items.map((i) => i.label), ['rabbit@localhost', 'tunnel@db1', 'demo@vm', 'Remote node…']);
+    assert.deepEqual(items.map((i) => i.label), ['rabbit@localhost', 'tunnel@db1', 'demo@vm', 'Remote node…', 'Remote node with TLS…']);
     // EPMD did not answer: saved local nodes stay (we cannot tell they are gone).
     assert.ok(attachItems([], 'vm', saved, new Set(), false).some((i) => i.label === 'gone@vm'));
+  });
+});
+
+describe('sidebar: the Cluster section of an entry node', () => {
+  it('appears when the node lists other nodes, asks the members on first expand and lists each with its state', async () => {
+    const { n, source } = fakeSource();
+    n.lastError = 'x';
+    let asked = 0;
+    source.refreshCluster = async (x) => {
+      asked++;
+      x.cluster = {
+        overview: {
+          entry: x.node,
+          via: 'entry',
+          nodes: [
+            { node: 'z@h', status: 'timeout', error: 'z@h did not answer within 5000 ms', elapsedMs: 5000 },
+            { node: x.node, status: 'ok', memoryTotal: 2048, processCount: 1200, runQueue: 0, otpRelease: '25', connectedNodes: ['b@h'], findings: 0, elapsedMs: 3 },
+            { node: 'b@h', status: 'ok', memoryTotal: 1024, processCount: 80, runQueue: 2, otpRelease: '25', connectedNodes: [x.node], findings: 1, elapsedMs: 3 },
+          ],
+          topology: [],
+          findings: [{ id: 'config-drift:net_ticktime', rule: 'config-drift', severity: 'warning', nodes: ['b@h', x.node], title: 'Members differ in net_ticktime (60 vs 20)', evidence: ['b@h: 20'], subject: {}, recommendation: 'r', risk: 'k', validation: 'v' }],
+        },
+        overviewAt: 1,
+        lastCostMs: 1,
+        lastError: null,
+      } as unknown as NonNullable<typeof x.cluster>;
+    };
+    const data = new SidebarData(source, () => 5000, () => [], () => 2);
+    const [nodeItem] = await data.children();
+    const before = await data.children(nodeItem);
+    assert.ok(!before.some((s) => s.kind === 'section' && s.section === 'cluster'), 'no cluster section for a lone node');
+    n.members = ['b@h', 'z@h'];
+    const sections = await data.children(nodeItem);
+    const cluster = sections.find((s) => s.kind === 'section' && s.section === 'cluster');
+    assert.ok(cluster, 'the cluster section is shown for a node with members');
+    assert.equal(sections.indexOf(cluster), 1, 'right after the overview');
+    const members = await data.children(cluster);
+    assert.equal(asked, 1);
+    assert.deepEqual(
+      members.map((m) => (m.kind === 'member' ? [m.member, m.health, m.description] : m.kind)),
+      [
+        ['rabbit@localhost', 'ok', 'entry · 2.0 KiB · 1,200 procs · run queue 0'],
+        ['b@h', 'warning', 'ok · 1.0 KiB · 80 procs · run queue 2 · 1 findings'],
+        ['z@h', 'down', 'timeout · z@h did not answer within 5000 ms'],
+        'clusterFinding',
+      ],
+    );
+    await data.children(cluster);
+    assert.equal(asked, 1, 'cached while fresh');
   });
 });

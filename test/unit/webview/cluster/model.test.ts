@@ -1,6 +1,6 @@
 import { strict as assert } from 'node:assert';
 import type { ClusterOverview } from '../../../../src/protocol/webview';
-import { meshSummary, tiles } from '../../../../webview/cluster/model';
+import { meshSummary, processList, tiles } from '../../../../webview/cluster/model';
 
 const base: ClusterOverview = {
   entry: 'a@h',
@@ -41,5 +41,17 @@ describe('cluster overview model (webview)', () => {
     assert.equal(meshSummary(base), '3 nodes, 2 answered · reached through a@h · full mesh among the members that answered');
     const split = { ...base, topology: [{ a: 'a@h', b: 'b@h', aSeesB: true, bSeesA: false }, { a: 'a@h', b: 'c@h', aSeesB: false, bSeesA: false }] };
     assert.match(meshSummary(split), /1 one-way and 1 missing connections/);
+  });
+
+  it('lists the cluster-wide top processes with their node, as text, and names the members that did not answer', () => {
+    const row = (node: string, pid: string, memory: number, extra: Record<string, unknown> = {}) => ({ node, pid, name: null, memory, reductions: 10, messageQueueLen: 3, currentFunction: 'gen_server:loop/7', initialCall: 'proc_lib:init_p/5', ...extra });
+    const l = processList({
+      sort: 'memory',
+      total: 1234,
+      rows: [row('b@h', '<9.1.0>', 4096, { title: 'Demo.Cache' }), row('a@h', '<0.7.0>', 2048, { name: '<img src=x onerror=alert(1)>' })],
+      members: [{ node: 'a@h', status: 'ok', total: 600 }, { node: 'b@h', status: 'ok', total: 634 }, { node: 'c@h', status: 'timeout', error: 'late' }],
+    });
+    assert.deepEqual(l.lines.map((x) => [x.node, x.name, x.memory]), [['b@h', 'Demo.Cache', '4.0 KiB'], ['a@h', '<img src=x onerror=alert(1)>', '2.0 KiB']]);
+    assert.equal(l.caption, 'Top 2 of 1234 processes by memory across 2 nodes · c@h: timeout');
   });
 });

@@ -6,6 +6,7 @@ import { buildReport } from '../../../../src/core/report/build';
 import { chartPicture, type ReportDocument } from '../../../../src/protocol/webview';
 import { renderReportDocument, reportMeta, type DomBuilder, type ReportAttributes, type ReportTag, type SvgAttributes, type SvgTag } from '../../../../webview/report/render';
 import { HOSTILE, reportFindings, reportSamples } from '../../core/report/fixture';
+import { projectionChart } from '../../../../src/core/report/trend-charts';
 
 interface FakeText {
   kind: 'text';
@@ -21,7 +22,7 @@ interface FakeElement {
 }
 type FakeNode = FakeText | FakeElement;
 
-const SVG_ATTRIBUTES = ['class', 'role', 'aria-label', 'viewBox', 'width', 'height', 'x', 'y', 'x1', 'y1', 'x2', 'y2', 'd', 'fill', 'stroke', 'stroke-width', 'stroke-dasharray', 'text-anchor', 'font-size', 'font-weight'];
+const SVG_ATTRIBUTES = ['class', 'role', 'aria-label', 'viewBox', 'width', 'height', 'x', 'y', 'cx', 'cy', 'r', 'x1', 'y1', 'x2', 'y2', 'd', 'fill', 'stroke', 'stroke-width', 'stroke-dasharray', 'text-anchor', 'font-size', 'font-weight'];
 
 const fake: DomBuilder<FakeElement, FakeNode> = {
   element: (tag, attributes, children) => ({ kind: 'element', tag, attributes: { ...attributes }, children: [...children] }),
@@ -147,6 +148,24 @@ describe('report webview: DOM from the report document', () => {
     assert.ok(svgTexts.includes('messages queued') && svgTexts.includes('0 s'));
   });
 
+  it('draws a trend projection with the same marks: measured points as circles, the limit dashed, the crossing labelled', () => {
+    const chart = projectionChart({ id: 'trend-atoms', title: 'Atom count, projected to the atom limit', what: 'atoms', unit: 'count', points: [[0, 1000], [1000, 1020], [2000, 1041], [3000, 1060]], limit: { value: 1_048_576, label: `atom limit ${HOSTILE}`, reached: 'atom table full' } });
+    const d: ReportDocument = { ...doc(), sections: [{ id: 'trends', title: 'Leak trends', blocks: [{ kind: 'chart', chart }], sections: [] }] };
+    const { nodes } = render(JSON.parse(JSON.stringify(d)) as ReportDocument);
+    const svg = elements(nodes, 'svg')[0];
+    assert.ok(svg);
+    const picture = chartPicture(chart);
+    assert.equal(svg.children.length, picture.marks.length + 2);
+    const circles = elements([svg], 'circle');
+    assert.equal(circles.length, 4 + 1, 'four samples and the crossing');
+    assert.ok(circles.every((c) => c.attributes.cx !== undefined && c.attributes.r !== undefined && elements([c], 'title').length === 1));
+    assert.equal(elements([svg], 'line').filter((l) => l.attributes['stroke-dasharray'] === '6 4').length, 1);
+    const texts = all([svg]).filter((n): n is FakeText => n.kind === 'text').map((n) => n.text);
+    assert.ok(texts.some((t) => /^atom table full in [\d.]+ (h|days)$/.test(t)), texts.join(' | '));
+    assert.ok(texts.some((t) => t.startsWith('atom limit <img')), 'the hostile label as a text node');
+    for (const el of elements([svg])) for (const name of Object.keys(el.attributes)) assert.ok(SVG_ATTRIBUTES.includes(name), `${el.tag} ${name}`);
+  });
+
   it('renders an empty report and a document that went through JSON the same way', () => {
     const empty = buildReport({ samples: { ...reportSamples(), mailboxes: [] }, findings: [], env: 'local', probe: false });
     const { nodes, findings } = render(JSON.parse(JSON.stringify(empty)) as ReportDocument);
@@ -161,5 +180,7 @@ describe('report webview: DOM from the report document', () => {
     assert.equal(reportMeta(doc(), (iso) => iso.slice(11, 16)), 'demo@host · generated 10:00 · 2 findings');
     const one = { ...doc(), findingCounts: { critical: 0, warning: 0, info: 1, total: 1 } };
     assert.equal(reportMeta(one, () => 'now'), 'demo@host · generated now · 1 finding');
+    // The telemetry view's document has no findings section: no count.
+    assert.equal(reportMeta({ ...one, sections: one.sections.filter((x) => x.id !== 'findings') }, () => 'now'), 'demo@host · generated now');
   });
 });
