@@ -41,7 +41,12 @@ if [ -f test/e2e/run.sh ]; then
 fi
 
 # Nodes left in EPMD by the suite would be a leak.
-leftover=$(epmd -names 2>/dev/null | grep -E '^name (bl_|blrmq_|blej_|beam_lens)' || true)
+# A node that has just exited leaves EPMD a moment later: look again for up to 10 s.
+for _ in $(seq 1 20); do
+  leftover=$(epmd -names 2>/dev/null | grep -E '^name (bl_|blrmq_|blej_|beam_lens)' || true)
+  [ -z "$leftover" ] && break
+  sleep 0.5
+done
 if [ -n "$leftover" ]; then echo "test nodes left running:"; echo "$leftover"; status=1; failed=$((failed + 1)); fi
 
 [ "$failed" -gt 0 ] && status=1

@@ -158,13 +158,14 @@ describe('VS Code extension end to end against RabbitMQ (code-server + chromium)
     await view.locator('input[type="search"]').fill('rabbit_amqqueue_sup_sup');
     await view.locator('g.node.selected[data-label="rabbit_amqqueue_sup_sup"]').waitFor({ timeout: 30_000 });
     assert.ok((await treeScale(view)) >= 0.9, `zoom ${await treeScale(view)} is readable`);
-    assert.ok(await onScreen(frame, view, 'g.node.selected[data-label="rabbit_amqqueue_sup_sup"]'), 'the found node is on screen');
+    // Focusing pans and zooms with a transition: poll until it has settled on screen.
+    assert.ok(await until('the found node on screen', () => onScreen(frame, view, 'g.node.selected[data-label="rabbit_amqqueue_sup_sup"]'), 10_000).catch(() => false), 'the found node is on screen');
     await wb.screenshot('rmq-03-tree-readable');
     // One application's tree.
     await view.locator('select[aria-label="Application"]').selectOption('rabbit');
     await until('only the rabbit application', async () => (await view.locator('g.node[data-kind="app"]').count()) === 1 || (await view.locator('g.node[data-label="kernel"]').count()) === 0, 10_000);
     assert.equal(await view.locator('g.node[data-label="kernel"]').count(), 0);
-    assert.ok(await onScreen(frame, view, 'g.node[data-label="rabbit"]'), 'the rabbit application is on screen');
+    assert.ok(await until('the rabbit application on screen', () => onScreen(frame, view, 'g.node[data-label="rabbit"]'), 10_000).catch(() => false), 'the rabbit application is on screen');
     await wb.screenshot('rmq-04-tree-one-app');
   });
 
