@@ -55,6 +55,8 @@ export class SidebarData extends Disposable {
   /** Whether each node showed a Cluster section (its appearing changes the node's children). */
   private readonly clusterShown = new Map<string, boolean>();
   private readonly clusterInFlight = new Set<string>();
+  /** When each node's cluster was last asked (a failed read waits as long as a good one before the next). */
+  private readonly clusterAskedAt = new Map<string, number>();
 
   constructor(
     private readonly nodes: SidebarSource,
@@ -181,8 +183,9 @@ export class SidebarData extends Disposable {
 
   private isClusterStale(n: AttachedNode): boolean {
     const c = n.cluster;
-    if (!c || c.overviewAt === 0) return !this.clusterInFlight.has(n.node);
-    return !this.clusterInFlight.has(n.node) && this.now() - c.overviewAt >= Math.max(2 * this.staleMs(), 5 * c.lastCostMs);
+    if (!c || (c.overviewAt === 0 && !this.clusterAskedAt.has(n.node))) return !this.clusterInFlight.has(n.node);
+    const at = Math.max(c.overviewAt, this.clusterAskedAt.get(n.node) ?? 0);
+    return !this.clusterInFlight.has(n.node) && this.now() - at >= Math.max(2 * this.staleMs(), 5 * c.lastCostMs);
   }
 
   private async fetchCluster(n: AttachedNode, quiet = false): Promise<void> {
@@ -192,6 +195,7 @@ export class SidebarData extends Disposable {
     try {
       await this.nodes.refreshCluster(n);
     } finally {
+      this.clusterAskedAt.set(n.node, this.now());
       this.clusterInFlight.delete(n.node);
       this.quiet.delete(`cluster|${n.node}`);
     }
@@ -236,6 +240,7 @@ export class SidebarData extends Disposable {
         if (!live.has(node)) {
           this.expandedClusters.delete(node);
           this.expandedFindings.delete(node);
+          this.clusterAskedAt.delete(node);
           this.clusterShown.delete(node);
         }
       }
