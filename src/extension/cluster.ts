@@ -8,6 +8,8 @@ import { ClusterView, clusterOverview, clusterTopProcesses, type ClusterOverview
 import type { ProcessSort } from '../core/inspect/processes';
 import type { Attachment } from '../core/attach/attachment';
 import { asList } from '../core/target/terms';
+import { runClusterReport, type ClusterReportRequest, type ClusterReportSession } from '../core/cluster/report';
+import type { RunResult } from '../core/runs/run';
 
 /** Rows of the cluster-wide process list. */
 export const CLUSTER_PROCESS_LIMIT = 50;
@@ -98,6 +100,15 @@ export class NodeCluster {
   topProcesses(sort: ProcessSort, limit = CLUSTER_PROCESS_LIMIT): Promise<ClusterProcessPage> {
     if (this.closed) return Promise.reject(new Error(`the cluster view of ${this.entry.node} is closed`));
     return this.track((async () => clusterTopProcesses(await this.current(), sort, limit))());
+  }
+
+  /**
+   * The cluster report (core's, the one `beam-lens report --cluster` runs): every member sampled
+   * read-only over the same window through the entry, one section per member and the cluster findings.
+   */
+  report(req: ClusterReportRequest): Promise<RunResult<ClusterReportSession>> {
+    if (this.closed) return Promise.reject(new Error(`the cluster view of ${this.entry.node} is closed`));
+    return this.track((async () => runClusterReport(await this.current(), req))());
   }
 
   /** Waits for the questions in flight, then undoes what our evaluations loaded on the members. */

@@ -28,7 +28,7 @@ export interface CommandContext extends AttachDeps, SessionDeps {
     dashboard(n: AttachedNode): void;
     cluster(n: AttachedNode): void;
     member(entry: AttachedNode, member: string, view: ClusterNodeView): Promise<void>;
-    report(n: AttachedNode, options: { findingId?: string; regenerate?: boolean }): Promise<void>;
+    report(n: AttachedNode, options: { findingId?: string; regenerate?: boolean; cluster?: boolean }): Promise<void>;
     /** Telemetry handlers and events (read-only), then a watch of picked events with consent. */
     telemetry(n: AttachedNode): Promise<void>;
   };
@@ -149,6 +149,16 @@ export const COMMANDS = {
     await c.panels.member(n, member, clusterViewOf(arg) ?? 'overview');
   }),
   'beamLens.generateReport': onNode((c, n) => c.panels.report(n, { regenerate: true })),
+  // The cluster report of an entry node (or of the entry a member is reached through); with a
+  // finding (a cluster finding of the sidebar's Findings section), the report opens at it.
+  'beamLens.clusterReport': onNode(async (c, member, arg) => {
+    const n = member.through !== undefined ? (c.nodes.get(member.through) ?? member) : member;
+    if (n.through !== undefined || (await c.nodes.refreshMembers(n)).length === 0) {
+      return void vscode.window.showInformationMessage(`BEAM Lens: ${n.node} is not connected to other nodes (its nodes() is empty): there is no cluster to report on; "BEAM: Generate Report" reports on the node alone.`);
+    }
+    const findingId = findingOf(arg);
+    return c.panels.report(n, findingId ? { cluster: true, findingId } : { cluster: true, regenerate: true });
+  }),
   'beamLens.showFinding': onNode((c, n, arg) => {
     const findingId = findingOf(arg);
     return c.panels.report(n, findingId ? { findingId } : {});

@@ -38,6 +38,8 @@ export class BeamLens extends Disposable {
   readonly nodes: NodeManager;
   private readonly panels = new WeakMap<AttachedNode, NodePanels>();
   private readonly reports = new Map<AttachedNode, ReportView>();
+  /** Cluster reports, one per entry node (beside its own report). */
+  private readonly clusterReports = new Map<AttachedNode, ReportView>();
   /** Open views of lost nodes (they say the node is gone), to reopen on reattach. */
   private readonly stale = new Map<string, { at: number; views: Array<{ view: AnyView; spec: ViewSpec }> }>();
   private readonly views: ViewContext;
@@ -85,10 +87,12 @@ export class BeamLens extends Disposable {
     // A report outlives its node (it is evidence): marked, kept, still savable.
     this._register(
       this.nodes.onDidDetach((o) => {
-        for (const [n, report] of this.reports) {
-          if (n.node !== o.node || !n.isClosed) continue;
-          report.markNodeGone();
-          this.reports.delete(n);
+        for (const reports of [this.reports, this.clusterReports]) {
+          for (const [n, report] of reports) {
+            if (n.node !== o.node || !n.isClosed) continue;
+            report.markNodeGone();
+            reports.delete(n);
+          }
         }
       }),
     );
@@ -159,8 +163,9 @@ export class BeamLens extends Disposable {
     }
   }
 
-  private async report(n: AttachedNode, o: { findingId?: string; regenerate?: boolean }): Promise<void> {
-    const existing = this.reports.get(n);
+  private async report(n: AttachedNode, o: { findingId?: string; regenerate?: boolean; cluster?: boolean }): Promise<void> {
+    const reports = o.cluster === true ? this.clusterReports : this.reports;
+    const existing = reports.get(n);
     if (existing) {
       if (o.findingId) existing.showFinding(o.findingId);
       else existing.panel.reveal();
@@ -168,12 +173,13 @@ export class BeamLens extends Disposable {
       return;
     }
     const durationMs = config().get<number>('report.durationSeconds', 10) * 1000;
-    const view = new ReportView(this.views, n, { durationMs, trace: config().get<boolean>('report.allowTrace', false), trends: config().get<boolean>('report.trends', false) }, o.findingId);
-    this.reports.set(n, view);
+    const options = o.cluster === true ? { durationMs, trace: false, cluster: true } : { durationMs, trace: config().get<boolean>('report.allowTrace', false), trends: config().get<boolean>('report.trends', false) };
+    const view = new ReportView(this.views, n, options, o.findingId);
+    reports.set(n, view);
     // Owned by BeamLens, not by the node: it stays when the node goes.
     this._register(view.panel);
     view.panel.onDidDispose(() => {
-      if (this.reports.get(n) === view) this.reports.delete(n);
+      if (reports.get(n) === view) reports.delete(n);
     });
   }
 

@@ -1,5 +1,7 @@
 // The report webview's controller: runs the diagnosis (with consent when it traces), shows the
 // report document in the view, focuses a finding, and saves the report as Markdown where the user says.
+// With `cluster`, the same view shows core's cluster report of an entry node (one section per member
+// and the cluster findings), run through the entry's cluster (nodes.clusterOf), saved the same way.
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import * as vscode from 'vscode';
@@ -28,11 +30,15 @@ export class ReportView {
   constructor(
     private readonly ctx: ViewContext,
     private readonly n: AttachedNode,
-    private readonly options: { durationMs: number; trace: boolean; trends?: boolean },
+    private readonly options: { durationMs: number; trace: boolean; trends?: boolean; cluster?: boolean },
     focusFinding?: string,
   ) {
     this.focusFinding = focusFinding;
-    this.panel = new Panel('report', `Report · ${n.node}`, ctx.extensionUri, (m) => this.onMessage(m), vscode.ViewColumn.Active, (text) => ctx.log.warn(text));
+    this.panel = new Panel('report', `${this.kindTitle} · ${n.node}`, ctx.extensionUri, (m) => this.onMessage(m), vscode.ViewColumn.Active, (text) => ctx.log.warn(text));
+  }
+
+  private get kindTitle(): string {
+    return this.options.cluster === true ? 'Cluster Report' : 'Report';
   }
 
   get nodeGone(): boolean {
@@ -43,7 +49,7 @@ export class ReportView {
   markNodeGone(): void {
     if (this.goneAt) return;
     this.goneAt = new Date();
-    this.panel.panel.title = `Report · ${this.n.node} (not attached)`;
+    this.panel.panel.title = `${this.kindTitle} · ${this.n.node} (not attached)`;
     this.panel.postError(this.goneMessage());
   }
 
@@ -60,7 +66,10 @@ export class ReportView {
   private async onMessage(m: ReportToHost): Promise<void> {
     switch (m.type) {
       case 'ready':
-        if (this.n.diagnosis) this.render();
+        if (this.options.cluster === true) {
+          if (this.document) this.post();
+          else await this.generate();
+        } else if (this.n.diagnosis) this.render();
         else await this.generate();
         if (this.goneAt) this.panel.postError(this.goneMessage());
         return;
@@ -82,6 +91,7 @@ export class ReportView {
   async generate(): Promise<void> {
     const n = this.n;
     if (this.goneAt) return this.panel.postError(this.goneMessage());
+    if (this.options.cluster === true) return this.generateCluster();
     if (this.options.trace && !(await askConsent(n, ['probe', 'trace'], `count calls per function and telemetry events for ${this.options.durationMs / 1000} s while sampling`, this.ctx.log))) {
       this.options.trace = false;
     }
@@ -118,7 +128,33 @@ export class ReportView {
     );
   }
 
+  /**
+   * Core's cluster report through the entry's distribution: read-only sampling of every member
+   * (counting calls needs a direct connection to each: `beam-lens report --cluster --trace`).
+   */
+  private async generateCluster(): Promise<void> {
+    const n = this.n;
+    const cluster = this.ctx.nodes.clusterOf(n);
+    const seconds = this.options.durationMs / 1000;
+    await vscode.window.withProgress(
+      { location: vscode.ProgressLocation.Notification, title: `BEAM Lens: diagnosing ${n.node}'s cluster`, cancellable: true },
+      async (_progress, token) => {
+        await n.runTask('cluster report', (taskSignal) => withLinkedSignal([taskSignal, token], async (signal) => {
+          try {
+            this.panel.post({ type: 'progress', message: `Sampling every member of ${n.node}'s cluster for ${seconds} s…` });
+            const r = await cluster.report({ durationMs: this.options.durationMs, trace: false, audit: null, stop: signal, save: null });
+            this.document = r.value.report;
+            this.post();
+          } catch (err) {
+            this.panel.post({ type: 'error', message: signal.aborted ? 'Cluster report cancelled.' : `cluster report failed: ${errorText(err)}` });
+          }
+        }));
+      },
+    );
+  }
+
   private render(): void {
+    if (this.options.cluster === true) return this.post();
     const d = this.n.diagnosis;
     if (!d) return;
     this.document = reportDocumentOf(this.n.session, d, this.extras?.of === d ? this.extras.extras : {}).document;
@@ -137,7 +173,7 @@ export class ReportView {
     const folder = vscode.workspace.workspaceFolders?.[0]?.uri;
     const uri = await vscode.window.showSaveDialog({
       filters: { Markdown: ['md'] },
-      ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, `beam-lens-report-${this.n.node.replace(/[^\w.-]/g, '_')}.md`) } : {}),
+      ...(folder ? { defaultUri: vscode.Uri.joinPath(folder, `beam-lens-${this.options.cluster === true ? 'cluster-report' : 'report'}-${this.n.node.replace(/[^\w.-]/g, '_')}.md`) } : {}),
     });
     if (!uri) return;
     // The charts go next to the Markdown (X.charts/*.svg), as `beam-lens report --out` writes them.

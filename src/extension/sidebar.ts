@@ -182,11 +182,16 @@ export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Dis
       case 'clusterFinding': {
         const f = item.finding;
         const t = new vscode.TreeItem(f.title, none);
-        t.description = f.nodes.join(', ');
-        t.tooltip = `${f.evidence.join('\n')}\n\n${f.recommendation}`;
-        t.iconPath = new vscode.ThemeIcon(f.severity === 'info' ? 'info' : 'warning', f.severity === 'critical' ? new vscode.ThemeColor('errorForeground') : new vscode.ThemeColor('editorWarning.foreground'));
-        t.id = `${item.node}:clusterFinding:${f.id}`;
-        t.command = { command: 'beamLens.showCluster', title: 'Show Cluster', arguments: [{ node: item.node }] };
+        const inFindings = item.in === 'findings';
+        // In the Findings section it is marked as the cluster's (not this node's own) and opens the cluster report at it.
+        t.description = inFindings ? `cluster · ${f.nodes.join(', ')}` : f.nodes.join(', ');
+        t.tooltip = `${inFindings ? `A cluster finding (${f.rule}), seen across the members of ${item.node}'s cluster. Click for the cluster report.\n\n` : ''}${f.evidence.join('\n')}\n\n${f.recommendation}`;
+        t.iconPath = new vscode.ThemeIcon(inFindings ? 'server' : f.severity === 'info' ? 'info' : 'warning', f.severity === 'critical' ? new vscode.ThemeColor('errorForeground') : new vscode.ThemeColor('editorWarning.foreground'));
+        t.id = `${item.node}:${inFindings ? 'findings:' : ''}clusterFinding:${f.id}`;
+        t.contextValue = 'beamClusterFinding';
+        t.command = inFindings
+          ? { command: 'beamLens.clusterReport', title: 'Cluster Report', arguments: [{ node: item.node, findingId: f.id }] }
+          : { command: 'beamLens.showCluster', title: 'Show Cluster', arguments: [{ node: item.node }] };
         return t;
       }
       case 'session': {

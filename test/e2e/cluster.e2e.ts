@@ -2,11 +2,12 @@
 // Erlang nodes sharing one cookie: attach to one of them, the sidebar's Cluster section lists
 // every member with its state, Show Cluster opens the cluster webview with a tile per member and
 // the cluster-wide top processes (a node column), a member's tile opens that member's view
-// (reached through the entry), a row opens that process on its node, and detaching the entry
+// (reached through the entry), a row opens that process on its node, a cluster finding shows in the
+// entry's Findings section and opens the cluster report at it, and detaching the entry
 // leaves every member as it was (no module of ours or the compiler's, no hidden connection).
 import { strict as assert } from 'node:assert';
 import { randomBytes } from 'node:crypto';
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { copyFileSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom, type Term } from '../../src/etf';
@@ -58,7 +59,7 @@ describe('VS Code: the cluster view of a three-node cluster', function () {
     for (const n of nodes) await until(`${n.node} to see the two others`, async () => ((await n.eval('length(nodes()).')) as number) === 2, 30_000);
     for (const n of nodes) initial.set(n.node, await stateOf(n));
     folder = mkdtempSync(path.join(tmpdir(), 'beam-lens-e2e-ws-'));
-    wb = await Workbench.start({ vsix, folder, settings: { 'beamLens.refreshIntervalSeconds': 3, 'beamLens.languageServer.enabled': false, 'beamLens.hotFunctions.durationSeconds': 2 } });
+    wb = await Workbench.start({ vsix, folder, settings: { 'beamLens.refreshIntervalSeconds': 3, 'beamLens.languageServer.enabled': false, 'beamLens.hotFunctions.durationSeconds': 2, 'beamLens.report.durationSeconds': 2 } });
   });
 
   afterEach(async function () {
@@ -161,6 +162,34 @@ describe('VS Code: the cluster view of a three-node cluster', function () {
     }
     await view.locator('.toolbar button', { hasText: 'Refresh' }).click();
     await until(`${frozen.node}'s tile to answer again`, async () => /\b(ok|warning)\b/.test((await tile.getAttribute('class')) ?? ''), 60_000);
+  });
+
+  it("lists a cluster finding in the entry's Findings section; a click opens the cluster report at it, saved as Markdown", async () => {
+    // One member's order_queue far behind the same process on its peers: a cluster-only finding.
+    await member.eval('[order_queue ! {job, I} || I <- lists:seq(1, 10000)], ok.');
+    const findings = wb.page.locator('.sidebar .monaco-list-row[aria-level="2"]', { hasText: 'Findings' }).first();
+    if ((await findings.getAttribute('aria-expanded')) !== 'true') await findings.locator('.monaco-tl-twistie').click();
+    // (The Cluster section lists it too, unmarked: the Findings section's row says "cluster ·".)
+    const row = wb.page.locator('.sidebar .monaco-list-row[aria-level="3"]', { hasText: `order_queue on ${member.node}` }).filter({ hasText: 'cluster · ' }).first();
+    await row.waitFor({ timeout: 60_000 });
+    await row.locator('.label-name').click();
+    await wb.page.locator('.tabs-container .tab', { hasText: `Cluster Report · ${entry.node}` }).waitFor({ timeout: 30_000 });
+    const view = wb.webview();
+    await view.locator('h1', { hasText: 'cluster report' }).waitFor({ timeout: 90_000 });
+    // Opened at the finding, and one section per member.
+    await view.locator('section.finding.focused', { hasText: `node-outlier:mailbox:order_queue:${member.node}` }).waitFor({ timeout: 30_000 });
+    for (const n of nodes) await view.locator('h2', { hasText: `Node ${n.node}` }).first().waitFor({ timeout: 10_000 });
+    await view.locator('button', { hasText: 'Save as Markdown' }).click();
+    const input = wb.page.locator('.quick-input-widget input');
+    await until('the save dialog to propose the cluster report file', async () => /beam-lens-cluster-report-.*\.md$/.test(await input.inputValue({ timeout: 1000 })), 30_000);
+    await input.press('Enter');
+    const saved = await wb.notification(/Report saved to/, 30_000);
+    // (Markdown escapes may sit inside names: compared without them.)
+    const markdown = readFileSync(/Report saved to (\S+\.md)/.exec(saved)?.[1] ?? '', 'utf8').replace(/\\/g, '');
+    assert.match(markdown, /^# BEAM Lens cluster report/);
+    for (const n of nodes) assert.ok(markdown.includes(`Node ${n.node}`), `${n.node}'s section in the Markdown`);
+    assert.ok(markdown.includes(`order_queue on ${member.node}`), 'the cluster finding in the Markdown');
+    await wb.screenshot('31-cluster-report');
   });
 
   it('offers to attach a member directly for what needs our own connection (hot functions), and asks it there', async () => {

@@ -77,7 +77,7 @@ export function moduleOf(arg: unknown): string | undefined {
 
 export function findingOf(arg: unknown): string | undefined {
   if (!isRecord(arg)) return undefined;
-  if (arg.kind === 'finding' && isRecord(arg.finding)) return str(arg.finding, 'id');
+  if ((arg.kind === 'finding' || arg.kind === 'clusterFinding') && isRecord(arg.finding)) return str(arg.finding, 'id');
   return str(arg, 'findingId');
 }
 

@@ -7,7 +7,7 @@ import type { ProcessSort } from '../../core/inspect/processes';
 import { Disposable, Emitter, type Event } from '../lifecycle';
 import type { LostNode, NodeChange } from '../nodes';
 import type { AttachedNode } from '../node-scope';
-import { clusterFindingItems, findingItems, memberItems, overviewStats, treeChildren, treeModules, type SidebarItem } from './sidebar';
+import { clusterFindingItems, findingItems, findingsSectionItems, memberItems, overviewStats, treeChildren, treeModules, type SidebarItem } from './sidebar';
 
 export type Section = Extract<SidebarItem, { kind: 'section' }>['section'];
 export const SECTIONS: readonly Section[] = ['overview', 'cluster', 'applications', 'processes', 'findings', 'sessions'];
@@ -50,9 +50,13 @@ export class SidebarData extends Disposable {
   private readonly quiet = new Set<string>();
   /** Nodes whose Cluster section is expanded (kept fresh by the periodic refresh). */
   private readonly expandedClusters = new Set<string>();
+  /** Nodes whose Findings section is expanded (with members: the cluster findings are kept fresh too). */
+  private readonly expandedFindings = new Set<string>();
   /** Whether each node showed a Cluster section (its appearing changes the node's children). */
   private readonly clusterShown = new Map<string, boolean>();
   private readonly clusterInFlight = new Set<string>();
+  /** When each node's cluster was last asked (a failed read waits as long as a good one before the next). */
+  private readonly clusterAskedAt = new Map<string, number>();
 
   constructor(
     private readonly nodes: SidebarSource,
@@ -100,6 +104,11 @@ export class SidebarData extends Disposable {
     if (item.kind === 'section' && item.section === 'cluster') {
       if (expanded) this.expandedClusters.add(item.node);
       else this.expandedClusters.delete(item.node);
+      return;
+    }
+    if (item.kind === 'section' && item.section === 'findings') {
+      if (expanded) this.expandedFindings.add(item.node);
+      else this.expandedFindings.delete(item.node);
       return;
     }
     if (item.kind !== 'processSort') return;
@@ -160,7 +169,11 @@ export class SidebarData extends Disposable {
       case 'processes':
         return SIDEBAR_SORTS.map((sort) => this.sortItem(n.node, sort));
       case 'findings':
-        return findingItems(n.node, n.diagnosis?.findings ?? null, n.facts?.findings ?? null);
+        if (!hasCluster(n)) return findingItems(n.node, n.diagnosis?.findings ?? null, n.facts?.findings ?? null);
+        // The cluster's findings come from the same overview the Cluster section reads: asked here
+        // when stale (its answer fires this section), never waited for.
+        if (this.isClusterStale(n)) void this.fetchCluster(n);
+        return findingsSectionItems(n.node, n.diagnosis?.findings ?? null, n.facts?.findings ?? null, n.cluster?.overview ?? null);
       case 'sessions':
         return this.sessions(n.node);
       case 'cluster':
@@ -170,8 +183,9 @@ export class SidebarData extends Disposable {
 
   private isClusterStale(n: AttachedNode): boolean {
     const c = n.cluster;
-    if (!c || c.overviewAt === 0) return !this.clusterInFlight.has(n.node);
-    return !this.clusterInFlight.has(n.node) && this.now() - c.overviewAt >= Math.max(2 * this.staleMs(), 5 * c.lastCostMs);
+    if (!c || (c.overviewAt === 0 && !this.clusterAskedAt.has(n.node))) return !this.clusterInFlight.has(n.node);
+    const at = Math.max(c.overviewAt, this.clusterAskedAt.get(n.node) ?? 0);
+    return !this.clusterInFlight.has(n.node) && this.now() - at >= Math.max(2 * this.staleMs(), 5 * c.lastCostMs);
   }
 
   private async fetchCluster(n: AttachedNode, quiet = false): Promise<void> {
@@ -181,6 +195,7 @@ export class SidebarData extends Disposable {
     try {
       await this.nodes.refreshCluster(n);
     } finally {
+      this.clusterAskedAt.set(n.node, this.now());
       this.clusterInFlight.delete(n.node);
       this.quiet.delete(`cluster|${n.node}`);
     }
@@ -212,7 +227,8 @@ export class SidebarData extends Disposable {
   async refreshNode(n: AttachedNode): Promise<void> {
     await this.nodes.refresh(n);
     for (const sort of SIDEBAR_SORTS) if (this.expandedSorts.has(`${n.node}|${sort}`) && this.isStale(n.node, sort)) await this.fetchSort(n, sort);
-    if (this.expandedClusters.has(n.node) && hasCluster(n) && this.isClusterStale(n)) await this.fetchCluster(n);
+    const clusterShownOpen = this.expandedClusters.has(n.node) || this.expandedFindings.has(n.node);
+    if (clusterShownOpen && hasCluster(n) && this.isClusterStale(n)) await this.fetchCluster(n);
   }
 
   private onNodeChange(c: NodeChange): void {
@@ -220,9 +236,11 @@ export class SidebarData extends Disposable {
       // The list of nodes changed: forget items of nodes that are gone.
       const live = new Set(this.nodes.list().map((n) => n.node));
       for (const [key, it] of this.stable) if (!live.has(it.node)) this.stable.delete(key);
-      for (const node of [...this.expandedClusters, ...this.clusterShown.keys()]) {
+      for (const node of [...this.expandedClusters, ...this.expandedFindings, ...this.clusterShown.keys()]) {
         if (!live.has(node)) {
           this.expandedClusters.delete(node);
+          this.expandedFindings.delete(node);
+          this.clusterAskedAt.delete(node);
           this.clusterShown.delete(node);
         }
       }
@@ -260,6 +278,8 @@ export class SidebarData extends Disposable {
         return;
       case 'cluster':
         if (!this.quiet.has(`cluster|${node}`)) this.changed.fire(this.sectionItem(node, 'cluster'));
+        // The Findings section lists the cluster findings too (it never waits for them: always fired).
+        if (hasCluster(c.node)) this.changed.fire(this.sectionItem(node, 'findings'));
         return;
     }
   }

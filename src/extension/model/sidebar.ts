@@ -18,8 +18,11 @@ export type SidebarItem =
   | { kind: 'section'; node: string; section: 'overview' | 'cluster' | 'applications' | 'processes' | 'findings' | 'sessions' }
   /** A member of the node's cluster (`node` is the entry node; `member` the member's name). */
   | { kind: 'member'; node: string; member: string; isEntry: boolean; health: MemberHealth; description: string; tooltip: string }
-  /** A finding only the cluster shows (mesh, drift, outliers), under the entry's Cluster section. */
-  | { kind: 'clusterFinding'; node: string; finding: ClusterFinding }
+  /**
+   * A finding only the cluster shows (mesh, drift, outliers), under the entry's Cluster section, or
+   * (`in: 'findings'`) listed with the entry's own findings, marked as a cluster finding.
+   */
+  | { kind: 'clusterFinding'; node: string; finding: ClusterFinding; in?: 'findings' }
   | { kind: 'stat'; node: string; label: string; value: string; warn?: boolean }
   | { kind: 'app'; node: string; app: ApplicationTree }
   | { kind: 'tree'; node: string; app: string; tree: TreeNode }
@@ -132,6 +135,18 @@ export function findingItems(node: string, diagnosis: readonly Finding[] | null,
   const findings = diagnosis ?? facts ?? [];
   if (findings.length === 0) return [{ kind: 'message', node, label: diagnosis ? 'No findings' : 'Run "BEAM: Generate Report" to diagnose' }];
   return findings.map((finding) => ({ kind: 'finding', node, finding }));
+}
+
+/**
+ * The Findings section of an entry node with members: its own findings, then the cluster findings
+ * of the last cluster overview (the one the Cluster section reads), marked as cluster findings.
+ * The hint to generate a report goes when the cluster already has findings to show.
+ */
+export function findingsSectionItems(node: string, diagnosis: readonly Finding[] | null, facts: readonly Finding[] | null, cluster: ClusterOverview | null): SidebarItem[] {
+  const own = findingItems(node, diagnosis, facts);
+  const ofCluster: SidebarItem[] = (cluster?.findings ?? []).map((finding) => ({ kind: 'clusterFinding', node, finding, in: 'findings' }));
+  if (ofCluster.length === 0) return own;
+  return [...own.filter((i) => i.kind !== 'message'), ...ofCluster];
 }
 
 /**

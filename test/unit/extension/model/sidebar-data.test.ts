@@ -45,7 +45,7 @@ function fakeSource() {
     refreshCluster: async () => undefined,
     onDidChange: changed.event,
   };
-  return { n, source, calls };
+  return { n, source, calls, changed };
 }
 
 describe('sidebar refresh: expanding a section refreshes that section only', () => {
@@ -276,5 +276,79 @@ describe('sidebar: the Cluster section of an entry node', () => {
     );
     await data.children(cluster);
     assert.equal(asked, 1, 'cached while fresh');
+  });
+});
+
+describe('sidebar: the cluster findings in the Findings section of an entry node', () => {
+  const overviewOf = (entry: string) => ({
+    entry,
+    via: 'entry',
+    nodes: [
+      { node: entry, status: 'ok', connectedNodes: ['b@h'], findings: 0, elapsedMs: 3 },
+      { node: 'b@h', status: 'ok', connectedNodes: [entry], findings: 1, elapsedMs: 3 },
+    ],
+    topology: [],
+    findings: [{ id: 'node-outlier:mailbox:order_queue:b@h', rule: 'node-outlier', severity: 'warning', nodes: ['b@h'], title: "order_queue's mailbox on b@h", evidence: ['b@h: 5300 messages'], subject: {}, recommendation: 'r', risk: 'k', validation: 'v' }],
+  });
+
+  it('lists the node\'s own findings, then the cluster findings (marked), read once for both sections and refreshed with the Cluster section', async () => {
+    const { n, source, changed } = fakeSource();
+    n.lastError = 'x';
+    let now = 2;
+    let asked = 0;
+    source.refreshCluster = async (x) => {
+      asked++;
+      await new Promise((r) => setImmediate(r));
+      x.cluster = { overview: overviewOf(x.node), overviewAt: now, lastCostMs: 1, lastError: null } as unknown as NonNullable<typeof x.cluster>;
+      changed.fire({ node: x, what: 'cluster' });
+    };
+    const data = new SidebarData(source, () => 5000, () => [], () => now);
+    const fired: Array<SidebarItem | undefined> = [];
+    data.onDidChange((i) => fired.push(i));
+    const [nodeItem] = await data.children();
+    // A lone node: its findings only, nothing asked of a cluster.
+    const lone = (await data.children(nodeItem)).find((s) => s.kind === 'section' && s.section === 'findings')!;
+    assert.deepEqual((await data.children(lone)).map((i) => i.kind), ['message']);
+    assert.equal(asked, 0);
+
+    n.members = ['b@h'];
+    const sections = await data.children(nodeItem);
+    const findings = sections.find((s) => s.kind === 'section' && s.section === 'findings')!;
+    const cluster = sections.find((s) => s.kind === 'section' && s.section === 'cluster')!;
+    data.setExpanded(findings, true);
+    // First ask: the node's own hint at once (never waiting for the members), the cluster read started.
+    assert.deepEqual((await data.children(findings)).map((i) => i.kind), ['message']);
+    await new Promise((r) => setTimeout(r, 10));
+    assert.equal(asked, 1);
+    assert.ok(fired.includes(findings), 'the cluster answer fires the Findings section');
+    const items = await data.children(findings);
+    assert.deepEqual(
+      items.map((i) => (i.kind === 'clusterFinding' ? [i.kind, i.in, i.node, i.finding.id] : [i.kind])),
+      [['clusterFinding', 'findings', 'rabbit@localhost', 'node-outlier:mailbox:order_queue:b@h']],
+      'the hint gives way to the cluster finding, marked as listed in Findings',
+    );
+    assert.equal(findingOf(items[0]), 'node-outlier:mailbox:order_queue:b@h', 'a click names the finding');
+    // The Cluster section serves the same read: no second question.
+    const clusterItems = await data.children(cluster);
+    assert.equal(asked, 1);
+    assert.ok(clusterItems.some((i) => i.kind === 'clusterFinding' && i.in === undefined));
+
+    // The node's own findings come first.
+    n.diagnosis = { findings: [{ id: 'long-mailbox:<0.9.0>', rule: 'long-mailbox', severity: 'warning', title: 't', evidence: [], subject: {}, recommendation: 'r', risk: 'k', validation: 'v' }] } as unknown as NonNullable<typeof n.diagnosis>;
+    assert.deepEqual((await data.children(findings)).map((i) => i.kind), ['finding', 'clusterFinding']);
+
+    // The periodic refresh asks the cluster again while the Findings section is open, once when stale
+    // (both sections open: still one read), and not at all once both are closed.
+    data.setExpanded(cluster, true);
+    await data.refreshNode(n);
+    assert.equal(asked, 1, 'fresh: not asked again');
+    now = 20_000;
+    await data.refreshNode(n);
+    assert.equal(asked, 2, 'stale: one read for both sections');
+    data.setExpanded(findings, false);
+    data.setExpanded(cluster, false);
+    now = 40_000;
+    await data.refreshNode(n);
+    assert.equal(asked, 2, 'both closed: the cluster is not asked');
   });
 });
