@@ -155,8 +155,10 @@ export class TreeView extends View<'supervision-tree'> {
     switch (m.type) {
       case 'ready':
       case 'refresh':
-        await this.load();
+        // The application first, so the new page shapes its first tree by it: posted after the
+        // tree, it re-placed the view and undid what the user did meanwhile (a search, a focus).
         if (m.type === 'ready' && this.app !== null) this.panel.post({ type: 'showApp', app: this.app });
+        await this.load();
         if (this.pendingFocus) this.panel.post({ type: 'focus', focus: this.pendingFocus });
         this.pendingFocus = undefined;
         return;

@@ -273,7 +273,8 @@ vs.listen((m: Exclude<HostToTree, { type: 'error' }>) => {
       return;
     }
     case 'showApp':
-      showApp(m.app);
+      // The host repeating the application shown (after a reload): keep the view as the user left it.
+      if (m.app !== app || !root) showApp(m.app);
       return;
     case 'focus':
       // A focus outside the application shown: show them all.
