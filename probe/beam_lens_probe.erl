@@ -787,19 +787,14 @@ cache_pass(Cursor, Old, Caller, Watch, Extra, Request, Acc, Seq, New, Interned) 
         {P, Ps} when P =:= self() ->
             cache_pass(Ps, Old, Caller, Watch, Extra, Request, Acc, Seq + 1, New, Interned);
         {P, Ps} ->
-            case erlang:process_info(P, [reductions, message_queue_len | Extra]) of
-                [{_, R}, {_, Q} | XV] ->
-                    {Found, Old1} = cache_match(P, Old),
-                    case cache_entry(P, R, Q, Found, Interned) of
-                        {E0, Interned1} ->
-                            E = cache_tic(E0, XV),
-                            Acc1 = cache_add(Request, E, R, Q, XV, Seq, Acc),
-                            cache_pass(Ps, Old1, Caller, Watch, Extra, Request, Acc1, Seq + 1, [E | New], Interned1);
-                        undefined ->
-                            cache_pass(Ps, Old1, Caller, Watch, Extra, Request, Acc, Seq + 1, New, Interned)
-                    end;
+            {Found, Old1} = cache_match(P, Old),
+            case cache_read(P, Found, Extra, Interned) of
+                {E0, R, Q, XV, Interned1} ->
+                    E = cache_tic(E0, XV),
+                    Acc1 = cache_add(Request, E, R, Q, XV, Seq, Acc),
+                    cache_pass(Ps, Old1, Caller, Watch, Extra, Request, Acc1, Seq + 1, [E | New], Interned1);
                 undefined ->
-                    cache_pass(Ps, Old, Caller, Watch, Extra, Request, Acc, Seq + 1, New, Interned)
+                    cache_pass(Ps, Old1, Caller, Watch, Extra, Request, Acc, Seq + 1, New, Interned)
             end;
         none ->
             {done, lists:reverse(New), Interned, Acc}
@@ -840,16 +835,42 @@ cache_match(P, [{O, _, _, _, _, _} | Rest] = Old) ->
 cache_match(_P, []) ->
     {none, []}.
 
+%% A process the cache does not know yet is read in one call (the cheap items and the slow ones
+%% together: one signal round trip instead of a direct read and then the signal); a known one
+%% has its cheap items read first, and is asked only when they moved.
+cache_read(P, none, Extra, Interned) ->
+    case erlang:process_info(P, [reductions, message_queue_len, memory, current_function | Extra]) of
+        [{_, R}, {_, Q}, {_, Mem}, {_, CF0} | XV] ->
+            {CF, Interned1} = intern(CF0, Interned),
+            %% Answering us cost it one reduction.
+            {{P, R + 1, Q, Mem, CF, unknown}, R, Q, XV, Interned1};
+        undefined ->
+            undefined
+    end;
+cache_read(P, Found, Extra, Interned) ->
+    case erlang:process_info(P, [reductions, message_queue_len | Extra]) of
+        [{_, R}, {_, Q} | XV] ->
+            case cache_entry(P, R, Q, Found, Interned) of
+                {E0, Interned1} -> {E0, R, Q, XV, Interned1};
+                undefined -> undefined
+            end;
+        undefined ->
+            undefined
+    end.
+
+intern(CF, Interned) ->
+    case Interned of
+        #{CF := Shared} -> {Shared, Interned};
+        _ when map_size(Interned) < 10000 -> {CF, Interned#{CF => CF}};
+        _ -> {CF, Interned}
+    end.
+
 cache_entry(_P, R, Q, {_, R, Q, _, _, _} = E, Interned) ->
     {E, Interned};
 cache_entry(P, R, Q, Found, Interned) ->
     case erlang:process_info(P, [memory, current_function]) of
         [{_, Mem}, {_, CF0}] ->
-            {CF, Interned1} = case Interned of
-                                  #{CF0 := Shared} -> {Shared, Interned};
-                                  _ when map_size(Interned) < 10000 -> {CF0, Interned#{CF0 => CF0}};
-                                  _ -> {CF0, Interned}
-                              end,
+            {CF, Interned1} = intern(CF0, Interned),
             TIC = case Found of {_, _, _, _, _, I} -> I; none -> unknown end,
             %% Answering us cost it one reduction.
             {{P, R + 1, Q, Mem, CF, TIC}, Interned1};
