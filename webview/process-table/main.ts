@@ -130,6 +130,8 @@ function fetchNow(moveRefresh: boolean): void {
 // ---- Sort and filter -----------------------------------------------------------------------
 
 function restart(message: string): void {
+  // What the host said about the last query's work is not about the new one.
+  note = undefined;
   cache.reset(sort, filter);
   changes.clear();
   pendingRestore = null;
