@@ -146,6 +146,7 @@ describe('VS Code extension end to end against RabbitMQ (code-server + chromium)
       await item.waitFor({ timeout: 10_000 });
       await item.click();
       shown = await until('the detail of rabbit_sup', async () => /rabbit_sup/.test(await visibleHeadings(wb)), 15_000).catch(() => false);
+      if (!shown) process.stdout.write(`      (attempt ${attempt}: no detail of rabbit_sup yet; the context menu is opened again)\n`);
     }
     assert.ok(shown, `a detail view of rabbit_sup (visible headings: ${JSON.stringify(await visibleHeadings(wb))})`);
     assert.equal(await wb.page.locator('.quick-input-widget:visible').count(), 0, 'no pid was asked for');

@@ -57,6 +57,11 @@ export class SidebarData extends Disposable {
   private readonly clusterInFlight = new Set<string>();
   /** When each node's cluster was last asked (a failed read waits as long as a good one before the next). */
   private readonly clusterAskedAt = new Map<string, number>();
+  /**
+   * What the tree was last given for a node's Overview and Applications: a refresh whose data shows
+   * the same is not fired (re-rendering those items closes a context menu open on one of them).
+   */
+  private readonly served = new Map<string, string>();
 
   constructor(
     private readonly nodes: SidebarSource,
@@ -135,7 +140,7 @@ export class SidebarData extends Disposable {
           const overview = n.cluster?.overview ?? null;
           return [...memberItems(n.node, overview, n.members ?? [], n.cluster?.lastError ?? null), ...clusterFindingItems(n.node, overview)];
         }
-        return this.sectionChildren(n, item.section);
+        return this.serve(n, item.section);
       case 'app':
         return item.app.supervisor ? [{ kind: 'tree', node: n.node, app: item.app.name, tree: item.app.supervisor }] : [];
       case 'tree':
@@ -158,6 +163,19 @@ export class SidebarData extends Disposable {
       default:
         return [];
     }
+  }
+
+  private serve(n: AttachedNode, section: Section): SidebarItem[] {
+    const items = this.sectionChildren(n, section);
+    if (section === 'overview' || section === 'applications') this.served.set(`${n.node}|${section}`, JSON.stringify(items));
+    return items;
+  }
+
+  /** Fires a node's Overview or Applications unless the tree was given exactly what it would show now. */
+  private fireIfChanged(n: AttachedNode, section: 'overview' | 'applications'): void {
+    const shown = this.served.get(`${n.node}|${section}`);
+    if (shown !== undefined && shown === JSON.stringify(this.sectionChildren(n, section))) return;
+    this.changed.fire(this.sectionItem(n.node, section));
   }
 
   private sectionChildren(n: AttachedNode, section: Section): SidebarItem[] {
@@ -238,6 +256,8 @@ export class SidebarData extends Disposable {
       for (const [key, it] of this.stable) if (!live.has(it.node)) this.stable.delete(key);
       for (const node of [...this.expandedClusters, ...this.expandedFindings, ...this.clusterShown.keys()]) {
         if (!live.has(node)) {
+          this.served.delete(`${node}|overview`);
+          this.served.delete(`${node}|applications`);
           this.expandedClusters.delete(node);
           this.expandedFindings.delete(node);
           this.clusterAskedAt.delete(node);
@@ -263,8 +283,8 @@ export class SidebarData extends Disposable {
         const shown = this.clusterShown.get(node);
         // The Cluster section appears (or goes) with the node's members: the node's children change.
         if (`${it.env}|${it.error ?? ''}|${it.through ?? ''}` !== before || (shown !== undefined && shown !== hasCluster(c.node))) this.changed.fire(it);
-        this.changed.fire(this.sectionItem(node, 'overview'));
-        this.changed.fire(this.sectionItem(node, 'applications'));
+        this.fireIfChanged(c.node, 'overview');
+        this.fireIfChanged(c.node, 'applications');
         return;
       }
       case 'sorts':

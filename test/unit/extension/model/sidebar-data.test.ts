@@ -97,6 +97,33 @@ describe('sidebar refresh: expanding a section refreshes that section only', () 
   });
 });
 
+describe('sidebar refresh: unchanged data is not re-rendered', () => {
+  it('a refresh that brings the same Overview and Applications fires neither (an open context menu stays open); a change fires only its section', async () => {
+    const { n, source } = fakeSource();
+    n.lastError = 'x';
+    const data = new SidebarData(source, () => 5000, () => [], () => 0);
+    const fired: string[] = [];
+    data.onDidChange((f) => fired.push(f === undefined ? 'ALL' : f.kind === 'section' ? f.section : f.kind));
+    const [nodeItem] = await data.children();
+    const sections = await data.children(nodeItem);
+    const overview = sections.find((s) => s.kind === 'section' && s.section === 'overview')!;
+    const applications = sections.find((s) => s.kind === 'section' && s.section === 'applications')!;
+    // Shown once, as VS Code asks when the sections are expanded.
+    await data.children(overview);
+    await data.children(applications);
+    await data.refreshNode(n);
+    assert.deepEqual(fired.filter((f) => f !== 'node'), [], 'nothing changed: nothing re-rendered');
+    // The node's applications change: Applications alone is fired; once shown, the same data is quiet again.
+    n.trees = [{ name: 'rabbit', description: 'RabbitMQ', version: '3.10.8', supervisor: null }];
+    await data.refreshNode(n);
+    assert.deepEqual(fired.filter((f) => f !== 'node'), ['applications']);
+    await data.children(applications);
+    fired.length = 0;
+    await data.refreshNode(n);
+    assert.deepEqual(fired.filter((f) => f !== 'node'), []);
+  });
+});
+
 describe('sidebar refresh: a costly section backs off', () => {
   it('asks a sort again only after 5x what its last fetch cost (a million processes: seconds)', async () => {
     let now = 0;
