@@ -130,7 +130,7 @@ function show(p: FlameProfile, query?: string): void {
   const ended = p.endReason === 'completed' ? '' : ` · ended: ${p.endReason}${p.endDetail ? ` (${p.endDetail})` : ''}`;
   const busy = p.processes.reduce((a, x) => a + x.busy, 0);
   const idle = p.processes.reduce((a, x) => a + x.idle, 0);
-  summary.textContent = `${p.title} · ${p.samples} samples at ${p.hz} Hz over ${(p.durationMs / 1000).toFixed(1)} s (${p.mode === 'probe' ? 'in the probe' : 'zero-install'}) · ${busy} busy, ${idle} idle${ended}`;
+  summary.textContent = `${p.title} · ${p.samples} samples at ${p.hz} Hz over ${(p.durationMs / 1000).toFixed(1)} s (${p.mode === 'probe' ? 'in the probe' : p.mode === 'rpc' ? 'zero-install' : 'from a speedscope file'}) · ${busy} busy, ${idle} idle${ended}`;
   replaceChildren(
     processSelect,
     ...(p.processes.length > 1 ? [h('option', { attrs: { value: '' } }, `All ${p.processes.length} processes`)] : []),
