@@ -3,10 +3,10 @@
 // zoom), a click through to the source of Demo.Pricing.compute/2, the profile's lens on it, and
 // the target left clean. Screenshots land in test/e2e/artifacts/.
 import { strict as assert } from 'node:assert';
-import { cpSync, mkdtempSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Pid, Tuple, isAtom, type Term } from '../../src/etf';
+import { Atom, Pid, Tuple, formatTerm, isAtom, type Term } from '../../src/etf';
 import { startNode, type TestNode } from '../integration/harness';
 import { Workbench, until } from './driver';
 
@@ -84,6 +84,43 @@ describe('VS Code: profile a process into a flame graph and click through to the
     await wb.screenshot('22-profile-lens');
   });
 
+  const savedProfiles = (): string[] => {
+    try {
+      return readdirSync(path.join(folder, '.beam-lens', 'sessions')).filter((f) => /-profile-[0-9a-f]+\.json$/.test(f));
+    } catch {
+      return [];
+    }
+  };
+
+  it('the connection drops: the flame graph stays with its profile; after Reattach, Profile again works', async () => {
+    const admin = (await demo.admin()).localName;
+    const ours = ((await demo.eval('nodes(hidden).')) as Term[]).map((t) => (t instanceof Atom ? t.name : formatTerm(t))).filter((n) => n !== admin && n.startsWith('beam_lens_'));
+    assert.equal(ours.length, 1, `our hidden node on the demo: ${ours.join(', ')}`);
+    assert.equal(savedProfiles().length, 1);
+    await demo.eval('erlang:disconnect_node(N).', { N: Atom.of(ours[0] as string) });
+    const toast = wb.page.locator('.notifications-toasts .notification-toast', { hasText: `lost the connection to ${demo.node}` }).first();
+    await toast.waitFor({ timeout: 60_000 });
+    // The panel stays, still showing its profile, and says what profiling again needs.
+    await wb.page.locator('.tabs-container .tab', { hasText: 'Profile: Demo.PricingWorker' }).first().click();
+    const view = wb.webview();
+    await view.locator('.status', { hasText: `${demo.node} is gone` }).waitFor({ timeout: 30_000 });
+    await view.locator('.bar', { hasText: 'Demo.Pricing.compute/2' }).first().waitFor({ timeout: 10_000 });
+    await toast.locator('.monaco-button', { hasText: 'Reattach' }).first().click();
+    await until('the node attached again (no longer lost)', async () => {
+      const rows = wb.page.locator('.sidebar .monaco-list-row', { hasText: demo.node });
+      return (await rows.count()) > 0 && (await rows.filter({ hasText: 'lost' }).count()) === 0;
+    }, 60_000);
+    await wb.page.locator('.tabs-container .tab', { hasText: 'Profile: Demo.PricingWorker' }).first().click();
+    await until('the status line cleared', async () => !(await wb.webview().locator('.status', { hasText: 'is gone' }).isVisible()), 30_000);
+    await wb.webview().locator('button', { hasText: 'Profile again' }).click();
+    // The probe went with the connection (its guardian unloads it): consent again.
+    const dialog = wb.page.locator('.monaco-dialog-box', { hasText: 'Allow BEAM Lens to change' });
+    await dialog.waitFor({ timeout: 30_000 });
+    await dialog.locator('.monaco-button', { hasText: 'Allow' }).first().click();
+    await until('a second profile session saved', () => savedProfiles().length === 2, 90_000);
+    await wb.webview().locator('.bar', { hasText: 'Demo.Pricing.compute/2' }).first().waitFor({ timeout: 30_000 });
+  });
+
   it('leaves no trace flag on the target; detaching unloads the probe', async () => {
     const flagged = (await demo.eval(`length([P || P <- erlang:processes(), {flags, F} <- [erlang:trace_info(P, flags)], F =/= []]).`)) as number;
     assert.equal(flagged, 0);
@@ -93,5 +130,34 @@ describe('VS Code: profile a process into a flame graph and click through to the
       const [loaded, sampler] = t.elements as [Term, Term];
       return isAtom(loaded, 'false') && isAtom(sampler, 'undefined');
     }, 60_000);
+  });
+
+  it('with no node attached, "BEAM: Open Saved Profile…" reopens the saved session as a flame graph and clicks through to the source', async () => {
+    // The live panel closed with the detach; start from no editor at all.
+    await until('the live flame graph closed', async () => (await wb.page.locator('.tabs-container .tab', { hasText: 'Profile: Demo.PricingWorker' }).count()) === 0, 30_000);
+    await wb.runCommand('View: Close All Editors');
+    await until('no editor open', async () => (await wb.page.locator('.tabs-container .tab').count()) === 0, 30_000);
+    const newest = savedProfiles().sort().reverse()[0] ?? '';
+    await wb.runCommand('BEAM: Open Saved Profile…');
+    await wb.quickPick(newest);
+    await wb.page.locator('.tabs-container .tab', { hasText: new RegExp(`Saved profile: Demo\\.PricingWorker · ${demo.node.replace(/[.]/g, '\\.')} · \\d{4}-\\d\\d-\\d\\d \\d\\d:\\d\\d UTC`) }).first().waitFor({ timeout: 30_000 });
+    const view = wb.webview();
+    await view.locator('.summary', { hasText: new RegExp(`^Saved session ${newest.replace(/[.]/g, '\\.')} · ${demo.node.replace(/[.]/g, '\\.')} · .* UTC · Demo\\.PricingWorker · \\d+ samples at 97 Hz`) }).waitFor({ timeout: 30_000 });
+    // The top frame by total under the worker's own code is Demo.Pricing.compute/2, as live.
+    await view.locator('input.search').fill('Pricing.compute');
+    const info = await until('the search result', async () => {
+      const t = (await view.locator('.toolbar [role="status"]').textContent()) ?? '';
+      return /\d+ frames? · [\d.]+% of samples/.test(t) ? t : undefined;
+    });
+    assert.ok(Number(/([\d.]+)% of samples/.exec(info)?.[1]) > 30, info);
+    await wb.screenshot('23-saved-profile');
+    // Profile again needs the node: the panel says so instead of failing.
+    await view.locator('button', { hasText: 'Profile again' }).click();
+    await wb.notification(new RegExp(`profiling again needs ${demo.node.replace(/[.]/g, '\\.')} attached`), 30_000);
+    await wb.page.keyboard.press('Escape');
+    await view.locator('.bar', { hasText: 'Demo.Pricing.compute/2' }).first().click();
+    await view.locator('.bar.selected', { hasText: 'Demo.Pricing.compute/2' }).waitFor({ timeout: 10_000 });
+    await view.locator('button', { hasText: 'Go to source' }).click();
+    await wb.page.locator('.tabs-container .tab.active', { hasText: 'pricing.ex' }).waitFor({ timeout: 30_000 });
   });
 });
