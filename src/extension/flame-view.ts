@@ -44,6 +44,8 @@ export class FlameView {
   private ready = false;
   /** Why "profile again" cannot run now (saved panels whose node is not attached; a lost node). */
   private againNeeds: string | undefined;
+  /** The status line (the node is gone…), sent again when a hidden panel's page is reloaded. */
+  private status = '';
 
   constructor(
     private readonly deps: CommandDeps,
@@ -83,8 +85,8 @@ export class FlameView {
   setAgainNeeds(needs: string | undefined, status?: string): void {
     if (this.againNeeds === needs) return;
     this.againNeeds = needs;
+    if (status !== undefined) this.status = status;
     this.post();
-    if (status !== undefined) this.panel.post({ type: 'progress', message: status });
     // A reattached node's lenses come back (the language server dropped them with the node).
     if (needs === undefined) this.sendLenses();
   }
@@ -104,6 +106,7 @@ export class FlameView {
       ...(r.search !== undefined ? { search: r.search } : {}),
       ...(o.kind === 'saved' && r.file ? { saved: { source: o.source, file: r.file, at: o.at, ...(this.againNeeds !== undefined ? { againNeeds: this.againNeeds } : {}) } } : {}),
     });
+    if (this.status !== '') this.panel.post({ type: 'progress', message: this.status });
   }
 
   private async onMessage(m: FlameToHost): Promise<void> {

@@ -88,7 +88,7 @@ export function registerProfiler(deps: CommandDeps, lsp: () => ProfileLsp | null
     lastChoice.set(n.node, choice);
     const existing = views.get(n.node);
     if (existing) {
-      existing.setAgainNeeds(undefined);
+      existing.setAgainNeeds(undefined, '');
       existing.show(result);
     } else {
       const node = n.node;
