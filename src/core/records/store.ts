@@ -53,7 +53,7 @@ export class SessionFileError extends BeamLensError {
 
 /**
  * The largest session file read back. The largest run BEAM Lens records (a profile of 1,000,000
- * samples) saves about 60 MB; a bigger file is not one of ours or would exhaust the editor's memory.
+ * samples) saves about 85 MB; a bigger file is not one of ours or would exhaust the editor's memory.
  */
 export const SESSION_FILE_MAX_BYTES = 256 * 1024 * 1024;
 
