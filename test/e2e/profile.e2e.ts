@@ -3,10 +3,12 @@
 // zoom), a click through to the source of Demo.Pricing.compute/2, the profile's lens on it, and
 // the target left clean. Screenshots land in test/e2e/artifacts/.
 import { strict as assert } from 'node:assert';
-import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom, Pid, Tuple, formatTerm, isAtom, type Term } from '../../src/etf';
+import { toSpeedscope } from '../../src/core/profile/export';
+import { readSavedProfile } from '../../src/core/profile/saved';
 import { startNode, type TestNode } from '../integration/harness';
 import { Workbench, until } from './driver';
 
@@ -159,5 +161,37 @@ describe('VS Code: profile a process into a flame graph and click through to the
     await view.locator('.bar.selected', { hasText: 'Demo.Pricing.compute/2' }).waitFor({ timeout: 10_000 });
     await view.locator('button', { hasText: 'Go to source' }).click();
     await wb.page.locator('.tabs-container .tab.active', { hasText: 'pricing.ex' }).waitFor({ timeout: 30_000 });
+  });
+
+  it('"Open a file…" reopens a speedscope file as a flame graph (no node attached)', async () => {
+    const newest = savedProfiles().sort().reverse()[0] ?? '';
+    const saved = readSavedProfile(path.join(folder, '.beam-lens', 'sessions', newest));
+    const file = path.join(folder, 'worker.speedscope.json');
+    writeFileSync(file, JSON.stringify(toSpeedscope(saved.profile, `BEAM Lens profile of Demo.PricingWorker on ${demo.node}`)));
+    await wb.runCommand('BEAM: Open Saved Profile…');
+    await wb.quickPick('Open a file…');
+    // code-server's own open dialog: a quick input holding a path (it fills in the folder first).
+    const input = wb.page.locator('.quick-input-widget', { hasText: 'Open a saved profile' }).locator('input');
+    const typePath = async (p: string): Promise<void> => {
+      await wb.page.locator('.quick-input-widget .quick-input-list .monaco-list-row', { hasText: '..' }).first().waitFor({ timeout: 20_000 });
+      await until('the dialog to take the path', async () => {
+        await input.fill(p);
+        await new Promise((r) => setTimeout(r, 300));
+        return (await input.inputValue()) === p;
+      }, 15_000, 50);
+      await input.press('Enter');
+    };
+    await typePath(file);
+    await wb.page.locator('.tabs-container .tab', { hasText: `Saved profile: Demo.PricingWorker · ${demo.node}` }).first().waitFor({ timeout: 30_000 });
+    const view = await wb.webviewWith('.summary');
+    await view.view.locator('.summary', { hasText: /^Saved speedscope file worker\.speedscope\.json · .* · Demo\.PricingWorker · \d+ samples at \d+ Hz .*\(from a speedscope file\)/ }).waitFor({ timeout: 30_000 });
+    await view.view.locator('.bar', { hasText: 'Demo.Pricing.compute/2' }).first().waitFor({ timeout: 10_000 });
+    // A file that is not a profile: told what is wrong, no panel.
+    const bad = path.join(folder, 'notes.json');
+    writeFileSync(bad, 'not a profile');
+    await wb.runCommand('BEAM: Open Saved Profile…');
+    await wb.quickPick('Open a file…');
+    await typePath(bad);
+    await wb.notification(/notes\.json is not a BEAM Lens session file \(not JSON\)/, 30_000);
   });
 });
