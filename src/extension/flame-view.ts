@@ -39,6 +39,11 @@ export function shortTime(iso: string): string {
   return /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(iso) ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : iso;
 }
 
+/** The language server's key of a saved profile's lenses (their command names it as `node`). */
+export function savedLensKey(file: string): string {
+  return `saved:${file}`;
+}
+
 export class FlameView {
   readonly panel: Panel<'flame-graph'>;
   private ready = false;
@@ -57,7 +62,8 @@ export class FlameView {
     private readonly again: () => Promise<void>,
   ) {
     this.panel = new Panel('flame-graph', this.title(), deps.context.extensionUri, (m) => this.onMessage(m));
-    if (origin.kind === 'live' && node !== null) this.panel.onDidDispose(() => this.lsp()?.clearProfile(node));
+    const key = this.lensKey();
+    if (key !== null) this.panel.onDidDispose(() => this.lsp()?.clearProfile(key));
     this.sendLenses();
   }
 
@@ -91,9 +97,20 @@ export class FlameView {
     if (needs === undefined) this.sendLenses();
   }
 
+  /**
+   * Whose lenses these are for the language server: the node's (cleared with it), or a saved
+   * file's (`saved:FILE`, until its panel closes; its lenses lead back to this panel).
+   */
+  private lensKey(): string | null {
+    if (this.origin.kind === 'live') return this.node;
+    return this.result.file !== null ? savedLensKey(this.result.file) : null;
+  }
+
   private sendLenses(): void {
-    if (this.origin.kind !== 'live' || this.node === null) return;
-    this.lsp()?.setProfile(profileFacts(this.result.profile, this.node, Date.now(), this.result.file ?? undefined));
+    const key = this.lensKey();
+    if (key === null) return;
+    const facts = profileFacts(this.result.profile, key, Date.now(), this.result.file ?? undefined);
+    this.lsp()?.setProfile(this.origin.kind === 'live' ? facts : { ...facts, of: `the saved ${facts.of} profile` });
   }
 
   private post(): void {

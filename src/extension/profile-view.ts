@@ -10,7 +10,8 @@ import type { SavedProfile } from '../core/profile/saved';
 import { busiestProcesses, resolveTargets, type ProfileTarget } from '../core/profile/targets';
 import { pickNode, registerCommand, runAudited, type CommandDeps } from './commands';
 import { askConsent } from './consent';
-import { FlameView, type ProfileLsp } from './flame-view';
+import { FlameView, savedLensKey, type ProfileLsp } from './flame-view';
+import { nodeOf } from './model/args';
 import type { AttachedNode } from './nodes';
 
 interface Request {
@@ -149,6 +150,10 @@ export function registerProfiler(deps: CommandDeps, lsp: () => ProfileLsp | null
       if (choice) await profile(n, choice, req.search);
     }),
     registerCommand(deps.log, 'beamLens.showFlameGraph', async (arg) => {
+      // A saved profile's lens leads back to its panel.
+      const key = nodeOf(arg);
+      const fromSaved = [...saved.entries()].find(([file]) => savedLensKey(file) === key)?.[1];
+      if (fromSaved) return fromSaved.search(requestOf(arg).search);
       const n = await pickNode(deps.nodes, arg);
       if (!n) return;
       const view = views.get(n.node);

@@ -161,6 +161,15 @@ describe('VS Code: profile a process into a flame graph and click through to the
     await view.locator('.bar.selected', { hasText: 'Demo.Pricing.compute/2' }).waitFor({ timeout: 10_000 });
     await view.locator('button', { hasText: 'Go to source' }).click();
     await wb.page.locator('.tabs-container .tab.active', { hasText: 'pricing.ex' }).waitFor({ timeout: 30_000 });
+    // The saved profile's lens on compute/2's definition (the live one went with the detach).
+    const lens = wb.page.locator('.codelens-decoration', { hasText: /self \d+% · total \d+% of the saved Demo\.PricingWorker profile's samples/ }).first();
+    await lens.waitFor({ timeout: 60_000 });
+    assert.equal(await wb.page.locator('.codelens-decoration', { hasText: /of Demo\.PricingWorker's samples/ }).count(), 0, 'no live lens left');
+    await wb.screenshot('24-saved-profile-lens');
+    // The lens leads back to the saved flame graph, searching for its function.
+    await lens.locator('a').first().click();
+    await wb.page.locator('.tabs-container .tab.active', { hasText: 'Saved profile: Demo.PricingWorker' }).waitFor({ timeout: 30_000 });
+    await until('the search for compute/2', async () => (await wb.webview().locator('input.search').inputValue()) === 'Demo.Pricing.compute/2', 30_000);
   });
 
   it('"Open a file…" reopens a speedscope file as a flame graph (no node attached)', async () => {
@@ -168,6 +177,8 @@ describe('VS Code: profile a process into a flame graph and click through to the
     const saved = readSavedProfile(path.join(folder, '.beam-lens', 'sessions', newest));
     const file = path.join(folder, 'worker.speedscope.json');
     writeFileSync(file, JSON.stringify(toSpeedscope(saved.profile, `BEAM Lens profile of Demo.PricingWorker on ${demo.node}`)));
+    await wb.runCommand('View: Close All Editors');
+    await until('no editor open', async () => (await wb.page.locator('.tabs-container .tab').count()) === 0, 30_000);
     await wb.runCommand('BEAM: Open Saved Profile…');
     await wb.quickPick('Open a file…');
     // code-server's own open dialog: a quick input holding a path (it fills in the folder first).
