@@ -134,7 +134,7 @@ describe('VS Code: profile a process into a flame graph and click through to the
     }, 60_000);
   });
 
-  it('with no node attached, "BEAM: Open Saved Profile…" reopens the saved session as a flame graph and clicks through to the source', async () => {
+  it('with no node attached, "BEAM: Open Saved Profile…" reopens the saved session as a flame graph: source, lenses, save as speedscope', async () => {
     // The live panel closed with the detach; start from no editor at all.
     await until('the live flame graph closed', async () => (await wb.page.locator('.tabs-container .tab', { hasText: 'Profile: Demo.PricingWorker' }).count()) === 0, 30_000);
     await wb.runCommand('View: Close All Editors');
@@ -170,6 +170,22 @@ describe('VS Code: profile a process into a flame graph and click through to the
     await lens.locator('a').first().click();
     await wb.page.locator('.tabs-container .tab.active', { hasText: 'Saved profile: Demo.PricingWorker' }).waitFor({ timeout: 30_000 });
     await until('the search for compute/2', async () => (await wb.webview().locator('input.search').inputValue()) === 'Demo.Pricing.compute/2', 30_000);
+    // Save as speedscope works without the node: beside the session file, named for its node.
+    await wb.webview().locator('button', { hasText: 'Save as speedscope…' }).click();
+    const dialog = wb.page.locator('.quick-input-widget', { hasText: 'Save the profile for speedscope' });
+    await dialog.waitFor({ timeout: 20_000 });
+    const target = path.join(folder, '.beam-lens', 'sessions', newest.replace(/\.json$/, '.speedscope.json'));
+    await until('the dialog to offer the speedscope name', async () => (await dialog.locator('input').inputValue()).endsWith(path.basename(target)), 20_000);
+    await dialog.locator('input').press('Enter');
+    const written = await until('the speedscope file written', () => {
+      try {
+        return readSavedProfile(target);
+      } catch {
+        return undefined;
+      }
+    }, 30_000);
+    assert.equal(written.node, demo.node);
+    assert.ok(written.profile.frames.some((f) => f.module === 'Elixir.Demo.Pricing' && f.function === 'compute'));
   });
 
   it('"Open a file…" reopens a speedscope file as a flame graph (no node attached)', async () => {
