@@ -135,7 +135,8 @@ function speedscopeProfile(file: string, o: Obj): SavedProfile {
     pids.add(pid);
     processes.push({ ...who, pid, samples: out });
   });
-  const intervalUs = Math.max(1, Math.round(median(weightsUs)));
+  // The rate is not in the file: the median time between samples (none: the process only waited).
+  const intervalUs = weightsUs.length === 0 ? 0 : Math.max(1, Math.round(median(weightsUs)));
   const name = typeof o.name === 'string' ? o.name : '';
   const node = /\bon (\S+@\S+)$/.exec(name)?.[1] ?? null;
   const profile: Profile = {
@@ -143,7 +144,7 @@ function speedscopeProfile(file: string, o: Obj): SavedProfile {
     frames,
     stacks,
     processes,
-    stats: { hz: Math.round(1_000_000 / intervalUs), intervalUs, samples: total, ticks: Math.max(0, ...processes.map((p) => p.samples.length)), lateTicks: 0, backoffs: 0, costUsPerSample: 0, costUsMax: 0 },
+    stats: { hz: intervalUs === 0 ? 0 : Math.round(1_000_000 / intervalUs), intervalUs, samples: total, ticks: Math.max(0, ...processes.map((p) => p.samples.length)), lateTicks: 0, backoffs: 0, costUsPerSample: 0, costUsMax: 0 },
     durationMs: Math.round(durationUs / 1000),
   };
   return { source: 'speedscope', file, node, at: mtime(file), endReason: 'completed', profile };
