@@ -73,6 +73,8 @@ function asObj(x: unknown): Obj | undefined {
 const UNIT_US: Record<string, number> = { nanoseconds: 0.001, microseconds: 1, milliseconds: 1000, seconds: 1_000_000 };
 /** As many samples as the largest profile BEAM Lens records. */
 const MAX_SAMPLES = 1_000_000;
+/** Processes of one profile (BEAM Lens samples at most 100). */
+const MAX_PROFILES = 1000;
 
 function speedscopeProfile(file: string, o: Obj): SavedProfile {
   const bad = (what: string): never => {
@@ -91,6 +93,7 @@ function speedscopeProfile(file: string, o: Obj): SavedProfile {
     return { ...ref, line, ...(typeof f.file === 'string' && f.file !== '' ? { file: f.file } : {}) };
   });
   if (!Array.isArray(o.profiles) || o.profiles.length === 0) bad('no profiles');
+  if (Array.isArray(o.profiles) && o.profiles.length > MAX_PROFILES) bad(`${o.profiles.length} profiles, more than the ${MAX_PROFILES} (one per process) BEAM Lens shows`);
   const profilesIn: unknown[] = Array.isArray(o.profiles) ? o.profiles : [];
   const stacks: number[][] = [];
   const stackIndex = new Map<string, number>();

@@ -153,6 +153,7 @@ describe('saved profiles read back (core reader shared by session show and the e
     usage(() => readSavedProfile(write('idx.speedscope.json', { $schema: schema, shared: beamFrames, profiles: [{ ...sampled, samples: [[0], [5]] }] })), /sample 1 is not a list of frame indices/);
     usage(() => readSavedProfile(write('len.speedscope.json', { $schema: schema, shared: beamFrames, profiles: [{ ...sampled, weights: [1] }] })), /"samples" and "weights" of the same length/);
     usage(() => readSavedProfile(write('noschema.json', { shared: beamFrames, profiles: [sampled] })), /looks like a speedscope file but has no "\$schema"/);
+    usage(() => readSavedProfile(write('many.speedscope.json', { $schema: schema, shared: beamFrames, profiles: Array.from({ length: 1001 }, () => sampled) })), /1001 profiles, more than the 1000/);
     // A process that only waited: no busy samples, still a profile (the flame graph says so).
     const idle = readSavedProfile(write('idle.speedscope.json', { $schema: schema, shared: beamFrames, profiles: [{ ...sampled, samples: [], weights: [] }] }));
     assert.deepEqual([idle.profile.stats.samples, idle.profile.stats.hz, idle.profile.processes.length], [0, 0, 1]);
