@@ -1,6 +1,7 @@
 // Every command of the extension, in one table. Each handler gets its argument as `unknown`
 // (menus pass the sidebar item, code lenses pass {node, …}, the palette nothing) and reads it with
 // the guards of model/args.ts; its node is the argument's, the only attached one, or a pick.
+import path from 'node:path';
 import * as vscode from 'vscode';
 import type { IntrusiveAction } from '../core/attach/consent';
 import type { ProcessSort } from '../core/inspect/processes';
@@ -12,11 +13,12 @@ import { formatModule } from '../etf';
 import { attachFromList, attachRemote, chooseEnvironment, errorText, kindOf, reattach, type AttachDeps } from './attach-flow';
 import { askConsent } from './consent';
 import type { Log } from './log';
-import { appOf, clusterViewOf, findingOf, focusOf, memberOf, moduleOf, nodeOf, pidOf, sortOf } from './model/args';
+import { appOf, clusterViewOf, findingOf, focusOf, memberOf, moduleOf, nodeOf, pidOf, profileFileOf, sortOf } from './model/args';
 import { describeDetach } from './node-scope';
 import type { AttachedNode, NodeManager } from './nodes';
 import { runSession, traceMessages, withCancellableProgress, type SessionDeps } from './sessions';
-import type { EndReason, SessionKind } from '../core/records/store';
+import { sessionsDir, type EndReason, type SessionKind } from '../core/records/store';
+import { listSavedProfiles, readSavedProfile, type SavedProfile } from '../core/profile/saved';
 
 export interface CommandContext extends AttachDeps, SessionDeps {
   nodes: NodeManager;
@@ -31,6 +33,8 @@ export interface CommandContext extends AttachDeps, SessionDeps {
     report(n: AttachedNode, options: { findingId?: string; regenerate?: boolean; cluster?: boolean }): Promise<void>;
     /** Telemetry handlers and events (read-only), then a watch of picked events with consent. */
     telemetry(n: AttachedNode): Promise<void>;
+    /** A saved profile as a flame graph (no node needed). */
+    savedProfile(saved: SavedProfile): void;
   };
   refreshSidebar(): Promise<void>;
 }
@@ -85,6 +89,33 @@ async function directNode(c: CommandContext, n: AttachedNode, what: string): Pro
   const d = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BEAM Lens: attaching to ${n.node}…` }, () => c.nodes.attach({ node: n.node, env: n.env, cookie: n.target.cookie }));
   await c.attached(d);
   return d;
+}
+
+/** A saved profile session of the workspace (newest first), or any file through the open dialog. */
+async function pickSavedProfile(c: CommandContext): Promise<string | undefined> {
+  const dir = c.workspaceDir();
+  const items: Array<vscode.QuickPickItem & { file?: string }> = (dir ? listSavedProfiles(dir) : []).map((e) => ({
+    label: e.node ?? e.id,
+    description: `${e.startedAt ? `${e.startedAt.slice(0, 10)} ${e.startedAt.slice(11, 19)} UTC` : e.id}${e.env ? ` · ${e.env}` : ''}`,
+    detail: path.basename(e.file),
+    file: e.file,
+  }));
+  const other: vscode.QuickPickItem & { file?: string } = { label: '$(folder-opened) Open a file…', description: 'a profile session (.json) or a speedscope file (.speedscope.json)' };
+  const pick = await vscode.window.showQuickPick([...items, other], {
+    title: 'Open a saved profile as a flame graph',
+    placeHolder: items.length > 0 ? 'Profile sessions saved in this workspace, newest first' : 'No profile sessions saved in this workspace yet: open a file',
+    matchOnDescription: true,
+    matchOnDetail: true,
+  });
+  if (!pick) return undefined;
+  if (pick.file !== undefined) return pick.file;
+  const picked = await vscode.window.showOpenDialog({
+    title: 'Open a saved profile',
+    canSelectMany: false,
+    filters: { 'Profiles (session or speedscope)': ['json'] },
+    ...(dir ? { defaultUri: vscode.Uri.file(sessionsDir(dir)) } : {}),
+  });
+  return picked?.[0]?.fsPath;
 }
 
 export const COMMANDS = {
@@ -209,6 +240,12 @@ export const COMMANDS = {
       c.nodes.stopTask(pick.t.id);
       c.log.info(`stop requested: ${pick.t.label} on ${pick.t.node}`);
     }
+  },
+  // A saved profile session or speedscope file as a flame graph, with no node attached: picked
+  // among the workspace's saved profiles or as a file; read (and checked) by core's one reader.
+  'beamLens.openSavedProfile': async (c, arg) => {
+    const file = profileFileOf(arg) ?? (await pickSavedProfile(c));
+    if (file !== undefined) c.panels.savedProfile(readSavedProfile(file));
   },
   'beamLens.listLocalNodes': async () => {
     const found = await listNodes('localhost', { timeoutMs: 3000 });

@@ -12,7 +12,8 @@ import { registerCommands, type CommandContext } from './commands';
 import { Disposable } from './lifecycle';
 import { reopenPlan } from './model/attach-advice';
 import { registerLanguageModelTools } from './lm-tools';
-import { profileLspOf, registerProfiler } from './profile-view';
+import { profileLspOf } from './flame-view';
+import { registerProfiler } from './profile-view';
 import { createLog, type Log } from './log';
 import { NodePanels, type AnyView } from './node-panels';
 import { NodeManager, type AttachedNode } from './nodes';
@@ -105,6 +106,9 @@ export class BeamLens extends Disposable {
     updateContext();
     this._register(new StatusBar(this.nodes));
 
+    // The profiler's commands and flame-graph panels (profile-view.ts); saved profiles open there too.
+    const profiler = registerProfiler({ context, nodes: this.nodes, log: this.log, workspaceDir, config }, () => profileLspOf(this.client));
+    for (const d of profiler.disposables) this._register(d);
     const commands: CommandContext = {
       context,
       nodes: this.nodes,
@@ -122,11 +126,11 @@ export class BeamLens extends Disposable {
         member: (entry, member, view) => this.openMember(entry, member, view),
         report: (n, o) => this.report(n, o),
         telemetry: (n) => new TelemetryView(this.views, { log: this.log, config, workspaceDir }, n).show(),
+        savedProfile: (saved) => profiler.openSaved(saved),
       },
     };
     for (const d of registerCommands(commands)) this._register(d);
-    // The profiler's commands and flame-graph panel (profile-view.ts), and the MCP tools as language-model tools.
-    for (const d of registerProfiler({ context, nodes: this.nodes, log: this.log, workspaceDir, config }, () => profileLspOf(this.client))) this._register(d);
+    // The MCP tools as language-model tools.
     this._register(registerLanguageModelTools({ sessions: () => this.nodes.list().map((n) => n.session), cwd: () => workspaceDir() ?? context.globalStorageUri.fsPath }));
   }
 

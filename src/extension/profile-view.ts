@@ -1,30 +1,18 @@
 // Sampling profiles in the editor: the "Profile Process…" command (palette, sidebar, process
-// detail, a hot-functions finding), the flame-graph panel per node, its lenses in the source
-// (sent to the language server while the panel is open) and "save as speedscope". The run
-// itself is core's (runProfile), audited and saved through the commands' runAudited.
-import { writeFileSync } from 'node:fs';
-import path from 'node:path';
+// detail, a hot-functions finding), the flame-graph panel per node (flame-view.ts) with its lenses
+// in the source while it is open, and saved profiles reopened as flame graphs with no node
+// attached ("BEAM: Open Saved Profile…", read by core's one reader). The run itself is core's
+// (runProfile), audited and saved through the commands' runAudited.
 import * as vscode from 'vscode';
-import { toSpeedscope } from '../core/profile/export';
-import { profileFacts, profileSubject, toFlameProfile } from '../core/profile/flame';
-import { definingFunction, functionName } from '../core/profile/names';
 import { processLabel, type ProfileSession } from '../core/profile/profile';
 import { runProfile } from '../core/profile/run';
+import type { SavedProfile } from '../core/profile/saved';
 import { busiestProcesses, resolveTargets, type ProfileTarget } from '../core/profile/targets';
-import { LspMethods, type FindSourceParams, type ProfileFacts, type SourceLocationResult } from '../protocol/lsp';
-import { assertNever, type FlameToHost } from '../protocol/webview';
-import { formatModule } from '../etf';
 import { pickNode, registerCommand, runAudited, type CommandDeps } from './commands';
 import { askConsent } from './consent';
+import { FlameView, savedLensKey, type ProfileLsp } from './flame-view';
+import { nodeOf } from './model/args';
 import type { AttachedNode } from './nodes';
-import { Panel } from './panel';
-
-/** What the profiler needs from the language client (absent when the server is off). */
-export interface ProfileLsp {
-  findSource(params: FindSourceParams): Promise<SourceLocationResult | null>;
-  setProfile(facts: ProfileFacts): void;
-  clearProfile(node: string): void;
-}
 
 interface Request {
   pid?: string;
@@ -42,117 +30,19 @@ function requestOf(arg: unknown): Request {
   };
 }
 
-class FlameView {
-  readonly panel: Panel<'flame-graph'>;
-  private ready = false;
-
-  constructor(
-    private readonly deps: CommandDeps,
-    private readonly lsp: () => ProfileLsp | null,
-    readonly node: string,
-    private result: { session: ProfileSession; file: string | null; endReason: string; search?: string },
-    private readonly again: () => Promise<void>,
-  ) {
-    this.panel = new Panel('flame-graph', `Profile: ${profileSubject(result.session.profile)}`, deps.context.extensionUri, (m) => this.onMessage(m));
-    this.panel.onDidDispose(() => this.lsp()?.clearProfile(node));
-    this.sendLenses();
-  }
-
-  show(result: FlameView['result']): void {
-    this.result = result;
-    this.panel.panel.title = `Profile: ${profileSubject(result.session.profile)}`;
-    this.panel.reveal();
-    this.post();
-    this.sendLenses();
-  }
-
-  search(query: string | undefined): void {
-    this.panel.reveal();
-    if (query !== undefined) this.result = { ...this.result, search: query };
-    this.post();
-  }
-
-  private sendLenses(): void {
-    this.lsp()?.setProfile(profileFacts(this.result.session.profile, this.node, Date.now(), this.result.file ?? undefined));
-  }
-
-  private post(): void {
-    if (!this.ready) return;
-    const r = this.result;
-    this.panel.post({
-      type: 'profile',
-      profile: toFlameProfile(r.session.profile, { node: this.node, title: profileSubject(r.session.profile), endReason: r.endReason, ...(r.file ? { sessionFile: r.file } : {}) }),
-      ...(r.search !== undefined ? { search: r.search } : {}),
-    });
-  }
-
-  private async onMessage(m: FlameToHost): Promise<void> {
-    switch (m.type) {
-      case 'ready':
-        this.ready = true;
-        this.post();
-        return;
-      case 'openSource':
-        await this.openSource(m.frame);
-        return;
-      case 'saveSpeedscope':
-        await this.saveSpeedscope();
-        return;
-      case 'profileAgain':
-        await this.again();
-        return;
-      default:
-        assertNever(m);
-    }
-  }
-
-  private async openSource(index: number): Promise<void> {
-    const frame = Number.isInteger(index) ? this.result.session.profile.frames[index] : undefined;
-    if (!frame) return;
-    const def = definingFunction(frame);
-    const where = (await this.lsp()?.findSource({ module: formatModule(frame.module), function: def.function, arity: def.arity }).catch(() => null)) ?? null;
-    let uri: vscode.Uri | null = where ? vscode.Uri.parse(where.uri) : null;
-    let line = where?.line ?? 0;
-    // The sampled line when the file is the one the node compiled (lib/… relative to the project).
-    if (frame.file && frame.line > 0) {
-      if (uri && uri.fsPath.endsWith(frame.file)) line = frame.line - 1;
-      else if (!uri) {
-        const dir = this.deps.workspaceDir();
-        const candidates = path.isAbsolute(frame.file) ? [frame.file] : dir ? [path.join(dir, frame.file)] : [];
-        for (const c of candidates) {
-          try {
-            await vscode.workspace.fs.stat(vscode.Uri.file(c));
-            uri = vscode.Uri.file(c);
-            line = frame.line - 1;
-            break;
-          } catch {
-            // not there
-          }
-        }
-      }
-    }
-    if (!uri) {
-      void vscode.window.showInformationMessage(`BEAM Lens: the source of ${functionName(frame)} is not in this workspace${frame.file ? ` (compiled from ${frame.file})` : ''}.`);
-      return;
-    }
-    const doc = await vscode.workspace.openTextDocument(uri);
-    const pos = new vscode.Position(Math.max(0, line), where && line === where.line ? where.character : 0);
-    await vscode.window.showTextDocument(doc, { selection: new vscode.Range(pos, pos), viewColumn: vscode.ViewColumn.One, preserveFocus: false });
-  }
-
-  private async saveSpeedscope(): Promise<void> {
-    const r = this.result;
-    const base = r.file ? r.file.replace(/\.json$/, '.speedscope.json') : path.join(this.deps.workspaceDir() ?? process.cwd(), 'profile.speedscope.json');
-    const target = await vscode.window.showSaveDialog({ defaultUri: vscode.Uri.file(base), filters: { speedscope: ['json'] }, title: 'Save the profile for speedscope' });
-    if (!target) return;
-    writeFileSync(target.fsPath, JSON.stringify(toSpeedscope(r.session.profile, `BEAM Lens profile of ${profileSubject(r.session.profile)} on ${this.node}`)) + '\n');
-    this.deps.log.info(`speedscope profile saved: ${target.fsPath}`);
-    void vscode.window.showInformationMessage(`BEAM Lens: saved ${path.basename(target.fsPath)} (open it at speedscope.app or with \`npx speedscope\`).`);
-  }
+/** The profiler's commands and panels; `openSaved` shows a saved profile (BEAM: Open Saved Profile…). */
+export interface Profiler {
+  disposables: vscode.Disposable[];
+  openSaved(saved: SavedProfile): void;
 }
 
-export function registerProfiler(deps: CommandDeps, lsp: () => ProfileLsp | null): vscode.Disposable[] {
+export function registerProfiler(deps: CommandDeps, lsp: () => ProfileLsp | null): Profiler {
+  /** Live panels by node (kept while the node is lost, until reattached or forgotten). */
   const views = new Map<string, FlameView>();
+  /** Panels of saved profiles by file: they need no node and outlive every attachment. */
+  const saved = new Map<string, FlameView>();
+  /** What a node's live panel profiled last: "profile again" profiles the same. */
+  const lastChoice = new Map<string, { pid?: string; top?: number }>();
   const cfg = (): { seconds: number; hz: number } => ({
     seconds: Math.min(600, Math.max(1, deps.config().get<number>('profile.durationSeconds', 10))),
     hz: Math.min(1000, Math.max(1, deps.config().get<number>('profile.hz', 97))),
@@ -195,18 +85,63 @@ export function registerProfiler(deps: CommandDeps, lsp: () => ProfileLsp | null
       const session: ProfileSession = { profile: r.profile, selection: choice.pid !== undefined ? { process: choice.pid } : { top: choice.top ?? 1 } };
       return { value: { ...session, endReason: r.endReason }, endReason: r.endReason };
     });
-    const result = { session: { profile: value.profile, selection: value.selection }, file, endReason: value.endReason, ...(search !== undefined ? { search } : {}) };
+    const result = { profile: value.profile, file, endReason: value.endReason, ...(search !== undefined ? { search } : {}) };
+    lastChoice.set(n.node, choice);
     const existing = views.get(n.node);
-    if (existing) existing.show(result);
-    else {
-      const view: FlameView = new FlameView(deps, lsp, n.node, result, () => profile(n, choice));
-      views.set(n.node, view);
-      view.panel.onDidDispose(() => views.delete(n.node));
+    if (existing) {
+      existing.setAgainNeeds(undefined, '');
+      existing.show(result);
+    } else {
+      const node = n.node;
+      const view: FlameView = new FlameView(deps, lsp, node, result, { kind: 'live' }, () => again(node, lastChoice.get(node)));
+      views.set(node, view);
+      view.panel.onDidDispose(() => {
+        if (views.get(node) === view) views.delete(node);
+      });
     }
     if (value.endReason !== 'completed') void vscode.window.showWarningMessage(`BEAM Lens: the profile ended early (${value.endReason}); the samples gathered so far are shown.`);
   }
 
-  return [
+  /** Profile again on the node by its name: the attachment of now (after a Reattach, a new one). */
+  async function again(node: string | null, choice: { pid?: string; top?: number } | undefined, from?: string): Promise<void> {
+    const n = node !== null ? deps.nodes.get(node) : undefined;
+    if (!n) return explainAgain(node, from);
+    const c = choice ?? (await chooseTargets(n, {}));
+    if (c) await profile(n, c);
+  }
+
+  async function explainAgain(node: string | null, from?: string): Promise<void> {
+    const source = from ? `this profile was read from ${from}; ` : '';
+    if (node === null) {
+      void vscode.window.showInformationMessage(`BEAM Lens: ${source}the file does not name its node. Attach to the node and run "BEAM: Profile Process…".`);
+      return;
+    }
+    const lost = deps.nodes.getLost(node);
+    const action = lost ? 'Reattach' : 'Attach to Node…';
+    const pick = await vscode.window.showInformationMessage(`BEAM Lens: ${source}profiling again needs ${node} attached${lost ? ` (the connection was lost: ${lost.reason})` : ''}.`, action);
+    if (pick === 'Reattach') await vscode.commands.executeCommand('beamLens.reattach', { node });
+    else if (pick) await vscode.commands.executeCommand('beamLens.attach');
+  }
+
+  const needsOf = (node: string | null): string | undefined => (node === null ? 'the file does not name its node' : deps.nodes.get(node) ? undefined : `needs ${node} attached`);
+
+  function openSaved(s: SavedProfile): void {
+    const result = { profile: s.profile, file: s.file, endReason: s.endReason, ...(s.endDetail ? { endDetail: s.endDetail } : {}) };
+    const existing = saved.get(s.file);
+    if (existing) {
+      existing.show(result);
+      return;
+    }
+    const choice = s.selection ? ('process' in s.selection ? { pid: s.selection.process } : { top: s.selection.top }) : undefined;
+    const view: FlameView = new FlameView(deps, lsp, s.node, result, { kind: 'saved', source: s.source, at: s.at }, () => again(s.node, choice, s.file));
+    view.setAgainNeeds(needsOf(s.node));
+    saved.set(s.file, view);
+    view.panel.onDidDispose(() => {
+      if (saved.get(s.file) === view) saved.delete(s.file);
+    });
+  }
+
+  const disposables = [
     registerCommand(deps.log, 'beamLens.profileProcess', async (arg) => {
       const n = await pickNode(deps.nodes, arg);
       if (!n) return;
@@ -215,26 +150,30 @@ export function registerProfiler(deps: CommandDeps, lsp: () => ProfileLsp | null
       if (choice) await profile(n, choice, req.search);
     }),
     registerCommand(deps.log, 'beamLens.showFlameGraph', async (arg) => {
+      // A saved profile's lens leads back to its panel.
+      const key = nodeOf(arg);
+      const fromSaved = [...saved.entries()].find(([file]) => savedLensKey(file) === key)?.[1];
+      if (fromSaved) return fromSaved.search(requestOf(arg).search);
       const n = await pickNode(deps.nodes, arg);
       if (!n) return;
       const view = views.get(n.node);
       if (view) view.search(requestOf(arg).search);
       else await vscode.commands.executeCommand('beamLens.profileProcess', { node: n.node, ...requestOf(arg) });
     }),
-    // A detached node's flame graph closes (its lenses go with it).
-    deps.nodes.onDidChange(() => {
-      for (const [node, view] of views) if (!deps.nodes.get(node)) view.panel.dispose();
+    // A detached node's flame graph closes (its lenses go with it); a lost node's stays, showing
+    // its profile, and profiles again once the node is reattached. Saved panels follow whether
+    // their node is attached.
+    deps.nodes.onDidChange((change) => {
+      if (change !== undefined) return;
+      for (const [node, view] of views) {
+        const lost = deps.nodes.getLost(node);
+        if (deps.nodes.get(node)) view.setAgainNeeds(undefined, '');
+        else if (lost) view.setAgainNeeds(`needs ${node} attached`, `${node} is gone (${lost.reason}): this profile stays; Reattach from the BEAM sidebar to profile again.`);
+        else view.panel.dispose();
+      }
+      for (const view of saved.values()) view.setAgainNeeds(needsOf(view.node));
     }),
-    { dispose: () => views.forEach((v) => v.panel.dispose()) },
+    { dispose: () => [...views.values(), ...saved.values()].forEach((v) => v.panel.dispose()) },
   ];
-}
-
-/** The language client's side of ProfileLsp. */
-export function profileLspOf(client: { isRunning(): boolean; sendRequest<R>(method: string, params: unknown): Promise<R>; sendNotification(method: string, params: unknown): Promise<void> } | null): ProfileLsp | null {
-  if (!client || !client.isRunning()) return null;
-  return {
-    findSource: (params) => client.sendRequest<SourceLocationResult | null>(LspMethods.findSource, params),
-    setProfile: (facts) => void client.sendNotification(LspMethods.profile, facts).catch(() => undefined),
-    clearProfile: (node) => void client.sendNotification(LspMethods.clearProfile, { node }).catch(() => undefined),
-  };
+  return { disposables, openSaved };
 }

@@ -199,6 +199,8 @@ export class Sidebar implements vscode.TreeDataProvider<SidebarItem>, vscode.Dis
         t.description = item.description;
         t.iconPath = new vscode.ThemeIcon('file');
         t.command = { command: 'vscode.open', title: 'Open', arguments: [vscode.Uri.file(item.file)] };
+        // A profile session also opens as a flame graph (inline action, BEAM: Open Saved Profile…).
+        if (/-profile-[0-9a-f]+\.json$/.test(item.file)) t.contextValue = 'beamProfileSession';
         return t;
       }
     }

@@ -161,8 +161,18 @@ export type ReportToHost = ReadyMessage | { type: 'save' } | { type: 'regenerate
 // The profile as the flame graph takes it is core's model (src/core/profile/flame.ts).
 export type { FlameFrame, FlameProcess, FlameProfile, FlameTree } from '../core/profile/flame';
 
+/** A flame graph read from a file (no node attached to it): where from and when it was recorded. */
+export interface FlameSaved {
+  source: 'session' | 'speedscope';
+  file: string;
+  /** ISO time the profile was recorded (a speedscope file's modification time). */
+  at: string;
+  /** Why "Profile again" cannot run now (the node is not attached), or undefined when it can. */
+  againNeeds?: string;
+}
+
 export type HostToFlame =
-  | { type: 'profile'; profile: FlameProfile; search?: string }
+  | { type: 'profile'; profile: FlameProfile; search?: string; saved?: FlameSaved }
   | { type: 'progress'; message: string }
   | { type: 'error'; message: string };
 

@@ -3,7 +3,7 @@
 // "Go to source" opens its definition, the search box marks matching frames with their share.
 import '../common/base.css';
 import './style.css';
-import { assertNever, type FlameProfile, type HostToFlame } from '../../src/protocol/webview';
+import { assertNever, type FlameProfile, type FlameSaved, type HostToFlame } from '../../src/protocol/webview';
 import { h, replaceChildren, statusLine } from '../common/dom';
 import { channel } from '../common/vscode-api';
 import { bars, describe, find, layout, neighbour, percent, search, treeFor, type Bar, type Laid } from './model';
@@ -120,7 +120,12 @@ function onKey(id: string, e: KeyboardEvent): void {
   } else if (e.key === 'Escape') zoom('');
 }
 
-function show(p: FlameProfile, query?: string): void {
+/** "2026-12-01 16:05 UTC" */
+function shortTime(iso: string): string {
+  return /^\d{4}-\d\d-\d\dT\d\d:\d\d/.test(iso) ? `${iso.slice(0, 10)} ${iso.slice(11, 16)} UTC` : iso;
+}
+
+function show(p: FlameProfile, query?: string, saved?: FlameSaved): void {
   profile = p;
   if (query !== undefined) {
     state.query = query;
@@ -130,7 +135,10 @@ function show(p: FlameProfile, query?: string): void {
   const ended = p.endReason === 'completed' ? '' : ` · ended: ${p.endReason}${p.endDetail ? ` (${p.endDetail})` : ''}`;
   const busy = p.processes.reduce((a, x) => a + x.busy, 0);
   const idle = p.processes.reduce((a, x) => a + x.idle, 0);
-  summary.textContent = `${p.title} · ${p.samples} samples at ${p.hz} Hz over ${(p.durationMs / 1000).toFixed(1)} s (${p.mode === 'probe' ? 'in the probe' : 'zero-install'}) · ${busy} busy, ${idle} idle${ended}`;
+  const from = saved ? `Saved ${saved.source === 'speedscope' ? 'speedscope file' : 'session'} ${saved.file.split(/[\\/]/).pop() ?? ''} · ${p.node || 'node not named'} · ${shortTime(saved.at)} · ` : '';
+  againButton.title = saved?.againNeeds !== undefined ? `Profile again: ${saved.againNeeds}` : 'Profile the same processes again';
+  againButton.classList.toggle('secondary', saved?.againNeeds !== undefined);
+  summary.textContent = `${from}${p.title} · ${p.samples} samples at ${p.hz} Hz over ${(p.durationMs / 1000).toFixed(1)} s (${p.mode === 'probe' ? 'in the probe' : p.mode === 'rpc' ? 'zero-install' : 'from a speedscope file'}) · ${busy} busy, ${idle} idle${ended}`;
   replaceChildren(
     processSelect,
     ...(p.processes.length > 1 ? [h('option', { attrs: { value: '' } }, `All ${p.processes.length} processes`)] : []),
@@ -146,7 +154,7 @@ vs.listen(
     switch (m.type) {
       case 'profile':
         status.set('');
-        show(m.profile, m.search);
+        show(m.profile, m.search, m.saved);
         return;
       case 'progress':
         status.set(m.message);

@@ -3,9 +3,9 @@
 // `session show`.
 import { bySelf, byTotal, summarize, type FoldOptions, type FunctionStat } from '../../core/profile/fold';
 import type { ProfileComparison } from '../../core/profile/compare';
-import { isProfile, type Profile } from '../../core/profile/profile';
+import type { Profile } from '../../core/profile/profile';
+import { profileOfRecord } from '../../core/profile/saved';
 import type { SessionRecord } from '../../core/records/store';
-import { UsageError } from '../args';
 import { formatCount, renderTable } from '../output';
 
 const pct = (x: number): string => `${(x * 100).toFixed(1)}%`;
@@ -21,12 +21,12 @@ export function profileText(profile: Profile, options: FoldOptions & { top: numb
   const out: string[] = [];
   const st = profile.stats;
   const who = s.processes.map((p) => `${p.label}${p.exited ? ` (exited: ${p.exited})` : ''}`).join(', ');
-  out.push(`${formatCount(st.samples)} samples of ${who} at ${st.hz} Hz over ${(profile.durationMs / 1000).toFixed(1)} s (${profile.mode === 'probe' ? 'in the probe' : 'zero-install over rpc'})`);
+  out.push(`${formatCount(st.samples)} samples of ${who} at ${st.hz} Hz over ${(profile.durationMs / 1000).toFixed(1)} s (${profile.mode === 'probe' ? 'in the probe' : profile.mode === 'rpc' ? 'zero-install over rpc' : 'read from a speedscope file'})`);
   out.push(
     `${formatCount(s.busy)} busy, ${formatCount(s.idle)} idle (waiting in receive)${options.includeIdle ? '; idle samples included below' : '; shares below are of busy samples'}`,
   );
   out.push(
-    `cost per sample: ${st.costUsPerSample} µs mean, ${st.costUsMax} µs max (${profile.mode === 'probe' ? 'process_info in the probe' : 'rpc round trip'}); ` +
+    profile.mode === 'speedscope' ? 'sampling cost and back-off: not recorded in a speedscope file' : `cost per sample: ${st.costUsPerSample} µs mean, ${st.costUsMax} µs max (${profile.mode === 'probe' ? 'process_info in the probe' : 'rpc round trip'}); ` +
       `${st.backoffs > 0 ? `slowed down ${st.backoffs} times while the run queue was long (ended at ${Math.round(1e6 / st.intervalUs)} Hz)` : 'no back-off'}${st.lateTicks > 0 ? `, ${st.lateTicks} late ticks` : ''}`,
   );
   if (s.counted === 0) {
@@ -64,10 +64,9 @@ export function profileText(profile: Profile, options: FoldOptions & { top: numb
 }
 
 /** The profile inside a saved profile session (checked: the file is untrusted). */
+/** The profile of a saved profile session (core's reader, shared with the editor). */
 export function profileOf(r: SessionRecord, file: string): Profile {
-  const p = (r.result as { profile?: unknown } | null)?.profile;
-  if (!isProfile(p)) throw new UsageError(`${file} is a profile session without a readable profile (frames, stacks, processes)`);
-  return p;
+  return profileOfRecord(r, file);
 }
 
 const signed = (x: number): string => `${x >= 0 ? '+' : '−'}${Math.abs(x * 100).toFixed(1)}`;

@@ -59,7 +59,9 @@ export const profileCommand: Command = {
     const audit = fileAuditLog({ cwd: ctx.cwd, actor: { face: 'cli' }, ...(auditFile !== undefined ? { file: auditFile } : {}) });
     // Consent, audit, run and save go through core's run service; the probe needs consent
     // (withSession loads it with --allow-probe), zero-install sampling changes nothing.
+    let node = '';
     const record = await withAttachment(args.flags, output, ctx.signal, async (s) => {
+      node = s.node;
       const plan = profilePlan(s, options, top ?? 1);
       return runAudited<ProfileSession>({
         session: s,
@@ -90,7 +92,7 @@ export const profileCommand: Command = {
     let written: string | null = null;
     if (outFile !== undefined) {
       written = path.resolve(ctx.cwd, outFile);
-      writeFileSync(written, collapsed ? toCollapsed(profile, fold) : JSON.stringify(toSpeedscope(profile, `BEAM Lens profile ${path.basename(file, '.json')}`, fold)) + '\n');
+      writeFileSync(written, collapsed ? toCollapsed(profile, fold) : JSON.stringify(toSpeedscope(profile, `BEAM Lens profile ${file ? `${path.basename(file, '.json')} ` : ''}on ${node}`, fold)) + '\n');
     } else if (collapsed) {
       output.out(toCollapsed(profile, fold));
     }

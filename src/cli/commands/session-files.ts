@@ -11,6 +11,7 @@ import { formatBytes, printJson, renderTable } from '../output';
 import { renderMailboxes } from './mailboxes';
 import { profileCompareText, profileOf, profileText } from './profile-text';
 import { compareProfiles } from '../../core/profile/compare';
+import { readSavedProfile } from '../../core/profile/saved';
 
 export const sessionCommand: Command = {
   spec: {
@@ -24,6 +25,12 @@ export const sessionCommand: Command = {
     const [action, file, other] = args.positionals as [string, string, string | undefined];
     if (action === 'show') {
       if (other !== undefined) throw new UsageError('session show takes one file');
+      if (file.endsWith('.speedscope.json')) {
+        const saved = readSavedProfile(file);
+        if (booleanFlag(args.flags, 'json')) printJson(output, saved);
+        else output.out(`speedscope profile ${file}${saved.node ? ` of ${saved.node}` : ''}, ${saved.at}\n${profileText(saved.profile, { top: 15 })}`);
+        return ExitCode.ok;
+      }
       const r = loadSession(file);
       if (booleanFlag(args.flags, 'json')) {
         printJson(output, r);

@@ -3,7 +3,7 @@
 import { formatModule } from '../../etf/format';
 import { foldStacks, summarize, type CallTree } from './fold';
 import { definingFunction, functionName, generatedParent } from './names';
-import { processLabel, type Profile } from './profile';
+import { processLabel, type Profile, type ProfileMode } from './profile';
 
 /** A frame of the profile: a function (display name in Erlang or Elixir notation) at a line. */
 export interface FlameFrame {
@@ -31,7 +31,7 @@ export interface FlameProcess {
 export interface FlameProfile {
   node: string;
   title: string;
-  mode: 'probe' | 'rpc';
+  mode: ProfileMode;
   hz: number;
   durationMs: number;
   samples: number;

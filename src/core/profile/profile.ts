@@ -39,8 +39,11 @@ export interface ProfileStats {
   samplerReductions?: number;
 }
 
+/** How it was sampled: in the probe, over rpc, or elsewhere (read from a speedscope file). */
+export type ProfileMode = 'probe' | 'rpc' | 'speedscope';
+
 export interface Profile {
-  mode: 'probe' | 'rpc';
+  mode: ProfileMode;
   frames: ProfileFrame[];
   /** Frame indices, root (outermost) first. */
   stacks: number[][];
@@ -163,23 +166,34 @@ export class ProfileBuilder {
 
 /** Checks the shape of a profile read from a session file (untrusted JSON). */
 export function isProfile(x: unknown): x is Profile {
-  if (typeof x !== 'object' || x === null) return false;
-  const p = x as Partial<Profile>;
-  if (!Array.isArray(p.frames) || !Array.isArray(p.stacks) || !Array.isArray(p.processes)) return false;
+  const p = record(x);
+  if (!p || !Array.isArray(p.frames) || !Array.isArray(p.stacks) || !Array.isArray(p.processes)) return false;
+  if (p.mode !== 'probe' && p.mode !== 'rpc' && p.mode !== 'speedscope') return false;
+  if (!isCount(p.durationMs)) return false;
+  const st = record(p.stats);
+  if (!st || !['hz', 'intervalUs', 'samples', 'ticks', 'lateTicks', 'backoffs', 'costUsPerSample', 'costUsMax'].every((k) => isCount(st[k]))) return false;
   const nFrames = p.frames.length;
-  const okFrame = (f: unknown): boolean =>
-    typeof f === 'object' && f !== null && typeof (f as ProfileFrame).module === 'string' && typeof (f as ProfileFrame).function === 'string' && Number.isInteger((f as ProfileFrame).arity) && Number.isInteger((f as ProfileFrame).line);
+  const okFrame = (x: unknown): boolean => {
+    const f = record(x);
+    return !!f && typeof f.module === 'string' && typeof f.function === 'string' && Number.isInteger(f.arity) && Number.isInteger(f.line) && (f.file === undefined || typeof f.file === 'string');
+  };
   if (!p.frames.every(okFrame)) return false;
-  if (!p.stacks.every((s) => Array.isArray(s) && s.every((i) => Number.isInteger(i) && i >= 0 && i < nFrames))) return false;
+  if (!p.stacks.every((s: unknown) => Array.isArray(s) && s.every((i: unknown) => typeof i === 'number' && Number.isInteger(i) && i >= 0 && i < nFrames))) return false;
   const nStacks = p.stacks.length;
-  return p.processes.every(
-    (q: unknown) =>
-      typeof q === 'object' &&
-      q !== null &&
-      typeof (q as ProfiledProcess).pid === 'string' &&
-      Array.isArray((q as ProfiledProcess).samples) &&
-      (q as ProfiledProcess).samples.every((s) => Array.isArray(s) && s.length === 3 && Number.isFinite(s[0]) && Number.isInteger(s[1]) && s[1] >= 0 && s[1] < nStacks),
-  );
+  const okSample = (s: unknown): boolean => Array.isArray(s) && s.length === 3 && Number.isFinite(s[0]) && typeof s[1] === 'number' && Number.isInteger(s[1]) && s[1] >= 0 && s[1] < nStacks && (s[2] === 0 || s[2] === 1);
+  const nameOrNull = (v: unknown): boolean => v === undefined || v === null || typeof v === 'string';
+  return p.processes.every((x: unknown) => {
+    const q = record(x);
+    return !!q && typeof q.pid === 'string' && nameOrNull(q.name) && nameOrNull(q.initialCall) && (q.exited === undefined || typeof q.exited === 'string') && Array.isArray(q.samples) && q.samples.every(okSample);
+  });
+}
+
+function record(x: unknown): Record<string, unknown> | undefined {
+  return typeof x === 'object' && x !== null && !Array.isArray(x) ? (x as Record<string, unknown>) : undefined;
+}
+
+function isCount(x: unknown): boolean {
+  return typeof x === 'number' && Number.isFinite(x) && x >= 0;
 }
 
 /** What a profile session saves as its result. */

@@ -1,7 +1,7 @@
 // Saved session results: `.beam-lens/sessions/ID.json` in the working directory (or a path
 // given), so a session can be reopened offline and compared with a later one.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BeamLensError } from '../../errors';
 
@@ -51,20 +51,53 @@ export class SessionFileError extends BeamLensError {
   }
 }
 
-export function loadSession(file: string): SessionRecord {
-  let text: string;
+/**
+ * The largest session file read back. The largest run BEAM Lens records (a profile of 1,000,000
+ * samples) saves about 85 MB; a bigger file is not one of ours or would exhaust the editor's memory.
+ */
+export const SESSION_FILE_MAX_BYTES = 256 * 1024 * 1024;
+
+/** The text of a file named by the user, refused past `maxBytes` before it is read. */
+export function readBoundedFile(file: string, maxBytes: number, what = 'session file'): string {
+  let size: number;
   try {
-    text = readFileSync(file, 'utf8');
+    const st = statSync(file);
+    if (!st.isFile()) throw new SessionFileError(`${file} is not a file: give the path of a ${what}`);
+    size = st.size;
   } catch (err) {
-    throw new SessionFileError(`cannot read session file ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    if (err instanceof SessionFileError) throw err;
+    throw new SessionFileError(`cannot read ${what} ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
   }
-  let data: unknown;
+  if (size > maxBytes) {
+    throw new SessionFileError(`${file} is ${mb(size)}, more than the ${mb(maxBytes)} BEAM Lens reads as a ${what}: is it the right file? (record a shorter profile with a lower --hz or --duration)`);
+  }
   try {
-    data = JSON.parse(text);
+    return readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new SessionFileError(`cannot read ${what} ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+  }
+}
+
+function mb(bytes: number): string {
+  return `${(bytes / (1024 * 1024)).toFixed(bytes < 10 * 1024 * 1024 ? 1 : 0)} MB`;
+}
+
+export function loadSession(file: string, options: { maxBytes?: number } = {}): SessionRecord {
+  return sessionOf(file, parseJsonFile(file, readBoundedFile(file, options.maxBytes ?? SESSION_FILE_MAX_BYTES)));
+}
+
+/** JSON text of a file named by the user; not JSON is a usage error naming the file. */
+export function parseJsonFile(file: string, text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
   } catch {
     throw new SessionFileError(`${file} is not a BEAM Lens session file (not JSON)`);
   }
-  const r = data as Partial<SessionRecord>;
+}
+
+/** A parsed session file checked for the record's header fields. */
+export function sessionOf(file: string, data: unknown): SessionRecord {
+  const r = (typeof data === 'object' && data !== null && !Array.isArray(data) ? data : {}) as Partial<SessionRecord>;
   if (r.format !== 1 || typeof r.kind !== 'string' || typeof r.node !== 'string' || r.result === undefined) {
     throw new SessionFileError(`${file} is not a BEAM Lens session file (missing format/kind/node/result)`);
   }

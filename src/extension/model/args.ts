@@ -91,3 +91,13 @@ export function clusterViewOf(arg: unknown): ClusterNodeView | undefined {
   if (!isRecord(arg)) return undefined;
   return arg.view === 'overview' || arg.view === 'processes' || arg.view === 'tree' ? arg.view : undefined;
 }
+
+/**
+ * The saved profile an argument names: `{file}` (a sidebar session item, a test), a path, or a
+ * file URI from the explorer's context menu (`{scheme: 'file', fsPath}`).
+ */
+export function profileFileOf(arg: unknown): string | undefined {
+  if (!isRecord(arg)) return undefined;
+  if (arg.scheme === 'file') return str(arg, 'fsPath');
+  return arg.kind === undefined || arg.kind === 'session' ? str(arg, 'file') : undefined;
+}

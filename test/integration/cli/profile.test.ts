@@ -146,6 +146,13 @@ describe('profile on the demo node', function () {
     assert.equal(show.code, 0, show.stderr);
     assert.match(show.stdout, /profile session .* on /);
     assert.match(show.stdout, /TOP BY SELF[\s\S]*Demo\.Pricing\./);
+    // The speedscope file reopens too (core's one reader of saved profiles, as in the editor).
+    const showSpeedscope = await cli(['session', 'show', 'worker.speedscope.json'], dir);
+    assert.equal(showSpeedscope.code, 0, showSpeedscope.stderr);
+    assert.match(showSpeedscope.stdout, /^speedscope profile worker\.speedscope\.json of \S+@\S+, \d{4}-/);
+    assert.match(showSpeedscope.stdout, /read from a speedscope file[\s\S]*TOP BY TOTAL[\s\S]*Demo\.Pricing\.compute\/2/);
+    const notAProfile = await cli(['session', 'show', 'worker.speedscope.json'.replace('worker', 'missing')], dir);
+    assert.match(notAProfile.stderr, /cannot read profile file missing\.speedscope\.json \(ENOENT\)/);
     const again = await cli(['profile', 'Demo.PricingWorker', ...conn, '--duration', '1', '--allow-probe', '--json'], dir);
     assert.equal(again.code, 0, again.stderr);
     const cmp = await cli(['session', 'compare', j.session, (JSON.parse(again.stdout) as ProfileJson).session, '--json'], dir);

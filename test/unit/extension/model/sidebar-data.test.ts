@@ -5,7 +5,7 @@ import type { ProcessPage, ProcessSort } from '../../../../src/core/inspect/proc
 import { Attachment, type AttachmentConnection } from '../../../../src/core/attach/attachment';
 import type { LocalProcess } from '../../../../src/erldist';
 import { Emitter } from '../../../../src/extension/lifecycle';
-import { appOf, findingOf, focusOf, nodeOf, pidOf, sortOf } from '../../../../src/extension/model/args';
+import { appOf, findingOf, focusOf, nodeOf, pidOf, profileFileOf, sortOf } from '../../../../src/extension/model/args';
 import { MESSAGE_GUARDS } from '../../../../src/extension/model/messages';
 import { SidebarData, type SidebarSource } from '../../../../src/extension/model/sidebar-data';
 import type { SidebarItem } from '../../../../src/extension/model/sidebar';
@@ -167,6 +167,16 @@ describe('extension boundary: command arguments', () => {
     assert.equal(sortOf({ sort: 'mailbox' }), 'mailbox');
     assert.equal(focusOf({ kind: 'node', node: 'n@h' }), undefined);
     assert.equal(nodeOf('x'.repeat(5000)), undefined);
+  });
+
+  it('reads the saved profile of "Open Saved Profile…": a sidebar session item, {file}, or an explorer file URI', () => {
+    assert.equal(profileFileOf({ kind: 'session', node: 'n@h', file: '/w/.beam-lens/sessions/x-profile-abc.json' }), '/w/.beam-lens/sessions/x-profile-abc.json');
+    assert.equal(profileFileOf({ file: '/tmp/p.speedscope.json' }), '/tmp/p.speedscope.json');
+    assert.equal(profileFileOf({ scheme: 'file', fsPath: '/tmp/p.speedscope.json', path: '/tmp/p.speedscope.json' }), '/tmp/p.speedscope.json');
+    assert.equal(profileFileOf({ scheme: 'untitled', fsPath: 'Untitled-1' }), undefined);
+    assert.equal(profileFileOf({ kind: 'process', file: '/x' }), undefined);
+    assert.equal(profileFileOf({ file: 42 }), undefined);
+    assert.equal(profileFileOf(undefined), undefined);
   });
 });
 
