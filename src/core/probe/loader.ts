@@ -143,11 +143,41 @@ function probeFiles(probeDir?: string): { source: string | null; beam: string | 
 
 const chars = (s: string): number[] => [...s].map((c) => c.charCodeAt(0));
 
-export async function loadProbe(
-  channel: RpcChannel & { readonly localName: string },
-  evaluator: RemoteEvaluator,
-  options: ProbeLoadOptions = {},
-): Promise<{ status: ProbeStatus; handle: ProbeHandle | null }> {
+type Loaded = { status: ProbeStatus; handle: ProbeHandle | null };
+
+export async function loadProbe(channel: RpcChannel & { readonly localName: string }, evaluator: RemoteEvaluator, options: ProbeLoadOptions = {}): Promise<Loaded> {
+  // Met while its last owner was unloading it (the module went between our looks, or our
+  // start/1 was answered by a guardian on its way out): once it is gone, load again.
+  const first = await loadOnce(channel, evaluator, options, false);
+  if (first !== 'retry') return first;
+  const again = await loadOnce(channel, evaluator, options, true);
+  if (again === 'retry') throw new BeamLensError('internal', 'unreachable: the last try does not retry');
+  return again;
+}
+
+/** Whether the module is loaded, and whether old code of it is still there (being purged). */
+async function moduleState(channel: RpcChannel): Promise<{ loaded: boolean; oldCode: boolean }> {
+  const mod = Atom.of(PROBE_MODULE);
+  const [loaded, oldCode] = await Promise.all([channel.rpc('erlang', 'module_loaded', [mod]), channel.rpc('erlang', 'check_old_code', [mod])]);
+  return { loaded: isAtom(loaded, 'true'), oldCode: isAtom(oldCode, 'true') };
+}
+
+/** On its way out: deleted (no current code) or old code still being purged. */
+async function beingUnloaded(channel: RpcChannel): Promise<boolean> {
+  const m = await moduleState(channel);
+  return !m.loaded || m.oldCode;
+}
+
+/** Waits until the module and its old code are gone. */
+async function untilUnloaded(channel: RpcChannel): Promise<void> {
+  const deadline = Date.now() + 15_000;
+  for (let m = await moduleState(channel); m.loaded || m.oldCode; m = await moduleState(channel)) {
+    if (Date.now() > deadline) throw new BeamLensError('timeout', `the probe on ${channel.peer} was being unloaded by the BEAM Lens that used it last and is still there 15 s later; attach again shortly`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+async function loadOnce(channel: RpcChannel & { readonly localName: string }, evaluator: RemoteEvaluator, options: ProbeLoadOptions, lastTry: boolean): Promise<Loaded | 'retry'> {
   const t0 = performance.now();
   const files = probeFiles(options.probeDir);
   const mod = Atom.of(PROBE_MODULE);
@@ -156,8 +186,15 @@ export async function loadProbe(
   let compilerModules: { removed: string[]; kept: string[] } | undefined;
   let sharedWith: string[] | undefined;
   let replaced: string | undefined;
-  if (isAtom(await channel.rpc('erlang', 'module_loaded', [mod]), 'true')) {
+  const at = await moduleState(channel);
+  // Its last owner has just left: the old code goes within moments (load_binary would say not_purged).
+  if (!at.loaded && at.oldCode) await untilUnloaded(channel);
+  if (at.loaded) {
     const found = await loadedProbe(channel);
+    if (found.version !== PROBE_VERSION && !lastTry && (await beingUnloaded(channel))) {
+      await untilUnloaded(channel);
+      return 'retry';
+    }
     if (found.version === PROBE_VERSION) {
       how = 'already-loaded';
       if (found.owners.length > 0) sharedWith = found.owners;
@@ -208,8 +245,16 @@ export async function loadProbe(
       fallbackReason = refused;
     }
   }
-  const started = await channel.rpc(PROBE_MODULE, 'start', [Atom.of(channel.localName)], { timeoutMs: 10_000 });
-  const guardian = started instanceof Tuple && isAtom(started.elements[0], 'ok') ? formatTerm(started.elements[1] as Term, { localNode: Atom.of(channel.peer) }) : null;
+  const started = await channel.rpc(PROBE_MODULE, 'start', [Atom.of(channel.localName)], { timeoutMs: 10_000 }).catch((err: unknown) => err);
+  const ok = started instanceof Tuple && isAtom(started.elements[0], 'ok');
+  // Its last owner was unloading it as we came: our start/1 met a guardian on its way out (no
+  // answer; our rpc worker killed by the final purge) or made a new one that the purge kills.
+  if (!lastTry && (await beingUnloaded(channel))) {
+    await untilUnloaded(channel);
+    return 'retry';
+  }
+  if (started instanceof Error) throw started;
+  const guardian = ok ? formatTerm((started as Tuple).elements[1] as Term, { localNode: Atom.of(channel.peer) }) : null;
   const gone = async (u0: number, what: string): Promise<number> => {
     const deadline = Date.now() + 60_000;
     for (;;) {

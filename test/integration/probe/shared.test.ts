@@ -3,6 +3,8 @@
 // out unloads it; an instance that vanishes without detaching is released by the guardian's
 // nodedown; a probe of another version is never used blindly.
 import { strict as assert } from 'node:assert';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { Atom, ErlMap, Pid, Tuple, isAtom, type Term } from '../../../src/etf';
 import { connect } from '../../../src/erldist';
 import { Attachment } from '../../../src/core/attach/attachment';
@@ -150,6 +152,31 @@ describe('two BEAM Lens instances share the probe on one node', function () {
       await probeGone(demo);
     } finally {
       await s2.detach().catch(() => undefined);
+    }
+  });
+
+  it('met while its last user is unloading it (its guardian answers nothing meanwhile): loaded again once gone, and it works', async () => {
+    const node = await startNode();
+    try {
+      // Another user's probe whose last release runs a slow undo action (8 s): the module is still
+      // loaded and its guardian registered, but on its way out.
+      const beam = readFileSync(path.join(__dirname, '../../../dist/probe/beam_lens_probe.beam'));
+      await node.eval(
+        `{module, _} = code:load_binary(beam_lens_probe, "beam_lens_probe.beam", Bin), P = spawn(fun() -> receive stop -> ok end end), {ok, _} = beam_lens_probe:start(P), ok = beam_lens_probe:add_undo({timer, sleep, [8000]}), {ok, []} = beam_lens_probe:release(P), P ! stop, ok.`,
+        { Bin: beam },
+      );
+      const s = await attach(node);
+      try {
+        const st = await s.loadProbe();
+        assert.equal(st.state, 'loaded', JSON.stringify(st));
+        assert.deepEqual(await owners(node), [s.connection.localName]);
+        assert.equal((await s.processes({ sort: 'memory', limit: 3, offset: 0 })).rows.length, 3);
+      } finally {
+        assert.equal((await s.detach()).probe?.state, 'unloaded');
+      }
+      await probeGone(node);
+    } finally {
+      await node.stop();
     }
   });
 
