@@ -76,7 +76,7 @@ export function describeProbeRelease(node: string, r: ProbeRelease): string {
 /** The probe stays after our release because `others` (BEAM Lens nodes) still use it. */
 export function describeProbeStays(node: string, others: readonly string[]): string {
   const who = others.length === 1 ? `another BEAM Lens (${others[0]})` : `${others.length} other BEAM Lens instances (${others.join(', ')})`;
-  return `the probe stays loaded on ${node} because ${who} still uses it; what we set through it was undone, and it unloads itself when the last one leaves`;
+  return `the probe stays loaded on ${node} because ${who} still ${others.length === 1 ? 'uses' : 'use'} it; what we set through it was undone, and it unloads itself when the last one leaves`;
 }
 
 export interface ProbeLoadOptions {
