@@ -268,7 +268,8 @@ start(Owner) when is_atom(Owner); is_pid(Owner) ->
 %% undo groups and its undo actions run) before answering. Returns the owners left: when
 %% none is, the guardian cleans up and unloads the probe (after the caller has left this
 %% module's code); otherwise the probe stays loaded for them. This is what a client's
-%% detach calls. Not an owner (or no guardian): nothing changes.
+%% detach calls. Not an owner: nothing changes, unless no owner is left at all (then it
+%% unloads, as for the last owner). No guardian: {ok, []}.
 -spec release(owner()) -> {ok, Remaining :: [owner()]} | {error, term()}.
 release(Owner) when is_atom(Owner); is_pid(Owner) ->
     case whereis(beam_lens_guardian) of
@@ -1920,6 +1921,9 @@ handle_request({release, Owner}, #{owners := Owners} = State) ->
                 #{owners := []} -> {reply_and_shutdown, {ok, {released, []}}, State1};
                 #{owners := Rest} -> {reply, {ok, {released, [O || {O, _} <- Rest]}}, State1}
             end;
+        false when Owners =:= [] ->
+            %% Nobody uses it (a guardian started by a request without start/1): unload.
+            {reply_and_shutdown, {ok, {not_an_owner, []}}, State};
         false ->
             {reply, {ok, {not_an_owner, [O || {O, _} <- Owners]}}, State}
     end;

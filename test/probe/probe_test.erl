@@ -58,6 +58,7 @@ tests() ->
      {"owner processes: unload only when the last one goes", fun t_owner_pids/1},
      {"release by the last owner unloads", fun t_release/1},
      {"unload/0 from a long-lived caller unloads", fun t_unload/1},
+     {"release by a non-owner: nothing changes, unless nobody owns the probe", fun t_release_stranger/1},
      {"unreachable owner node unloads at once", fun t_unreachable_owner/1},
      {"two owners: release by one undoes its own settings only, the probe stays for the other", fun t_shared_release/1},
      {"two owners: one dies, its settings are undone, the probe stays for the other", fun t_shared_owner_down/1},
@@ -578,6 +579,25 @@ t_release(#{src := Src}) ->
     wait_for("probe unloaded after release", fun probe_gone/0, 10000),
     true = is_process_alive(Owner),
     exit(Owner, kill),
+    ok.
+
+t_release_stranger(#{src := Src}) ->
+    load_probe(Src),
+    Owner = spawn(fun idle/0),
+    Stranger = spawn(fun idle/0),
+    {ok, G} = ?PROBE:start(Owner),
+    {ok, [Owner]} = ?PROBE:release(Stranger),
+    true = is_process_alive(G),
+    {ok, []} = ?PROBE:release(Owner),
+    wait_for("probe unloaded after release", fun probe_gone/0, 10000),
+    %% A guardian nobody owns (started by a request without start/1) goes at the first release.
+    load_probe(Src),
+    ok = ?PROBE:add_undo({erlang, trace_pattern, [{lists, seq, 2}, false, [call_count]]}),
+    #{owners := [], guardian := G2} = ?PROBE:status(),
+    true = is_pid(G2),
+    {ok, []} = ?PROBE:release(Stranger),
+    wait_for("ownerless probe unloaded", fun probe_gone/0, 10000),
+    [exit(P, kill) || P <- [Owner, Stranger]],
     ok.
 
 t_unload(#{src := Src}) ->
