@@ -11,6 +11,17 @@
 %% away (nodedown or process exit), on release/1 by the last owner, or on unload/0 the
 %% guardian runs the registered undo actions, stops the probe's processes and purges and
 %% deletes this module.
+%%
+%% Several owners share one probe (two BEAM Lens instances on one node: the editor and an
+%% agent's `beam-lens mcp`, two engineers). What a probe process or an undo action was set
+%% up for belongs to one owner: the owner pid given to the call (the client's mailbox, whose
+%% node is the owner node), or for a plain rpc the caller's group leader (the rpc's caller,
+%% on the client's node). When an owner releases or goes while others remain, the guardian
+%% stops that owner's probe processes (tracer, system monitor, sampler, telemetry watcher, a
+%% running hot_call_time), runs their undo groups and the owner's undo actions (an action
+%% another remaining owner also registered is kept for it), and the probe stays loaded. The
+%% memory cache (beam_lens_cache) is shared: it holds what a pass read, no setting, serves
+%% whichever owner asks, and stops with the probe or after 5 minutes unused.
 -module(beam_lens_probe).
 
 -export([version/0,
@@ -53,9 +64,12 @@
 %% Ranked entries are {Value, -Seq, Pid}: ordered by value, ties by enumeration order (the
 %% earlier process wins), so the gb_set's smallest element is always the one to evict.
 
-%% @doc Version of this probe's API; the client reloads the probe when it differs.
+%% @doc Version of this probe's API. A client meeting another version shares nothing with it:
+%% with owners it stays in zero-install mode (reloading would break them), without owners (a
+%% leftover) it replaces it. 6: owners share the probe (release/1 returns the owners left,
+%% each owner's settings are undone when it releases or goes); 5: warm_cache/0.
 -spec version() -> pos_integer().
-version() -> 5.
+version() -> 6.
 
 %% @doc Page of processes ranked by SortKey, descending.
 %% One pass over erlang:processes() keeping only the best Offset + Limit entries, then
@@ -251,17 +265,28 @@ sup_info(SupRef, Timeout) ->
 start(Owner) when is_atom(Owner); is_pid(Owner) ->
     guardian_request({watch, Owner}).
 
-%% @doc Stops watching Owner; when no owner is left the guardian cleans up and unloads.
--spec release(owner()) -> ok | {error, term()}.
+%% @doc Stops watching Owner and undoes what belongs to it (its probe processes stopped, their
+%% undo groups and its undo actions run) before answering. Returns the owners left: when
+%% none is, the guardian cleans up and unloads the probe (after the caller has left this
+%% module's code); otherwise the probe stays loaded for them. This is what a client's
+%% detach calls. Not an owner: nothing changes, unless no owner is left at all (then it
+%% unloads, as for the last owner). No guardian: {ok, []}.
+-spec release(owner()) -> {ok, Remaining :: [owner()]} | {error, term()}.
 release(Owner) when is_atom(Owner); is_pid(Owner) ->
     case whereis(beam_lens_guardian) of
-        undefined -> ok;
-        _ -> result_ok(guardian_request({release, Owner}))
+        undefined -> {ok, []};
+        _ ->
+            case guardian_request({release, Owner}) of
+                {ok, {_, Remaining}} -> {ok, Remaining};
+                {error, _} = Error -> Error
+            end
     end.
 
-%% @doc Cleans up and unloads the probe now, whoever the owners are. Returns at once; the
-%% guardian waits for the caller to leave this module's code before the final purge, so
-%% the caller (an rpc worker, a shell) is not killed by it.
+%% @doc Cleans up and unloads the probe now, whoever the owners are (the other owners'
+%% settings are undone too, and their next probe call fails): for removing the probe on
+%% purpose, never a client's normal detach (release/1). Returns at once; the guardian waits
+%% for the caller to leave this module's code before the final purge, so the caller (an rpc
+%% worker, a shell) is not killed by it.
 -spec unload() -> ok.
 unload() ->
     case ensure_guardian(3) of
@@ -271,17 +296,22 @@ unload() ->
 
 %% @doc Registers an undo action, {M, F, A}, that the guardian applies (newest first, each
 %% under catch) when it cleans up: e.g. {erlang, trace_pattern, [MFA, false, [call_count]]}
-%% for a pattern the client set, so it is removed even if the client vanishes.
+%% for a pattern the client set, so it is removed even if the client vanishes. It belongs to
+%% the caller's owner (see the top of this file): run when that owner releases or goes.
 -spec add_undo(undo()) -> ok | {error, term()}.
 add_undo({M, F, A} = Undo) when is_atom(M), is_atom(F), is_list(A) ->
-    result_ok(guardian_request({add_undo, Undo})).
+    add_undo(caller_owner(), Undo).
 
-%% @doc Forgets an undo action the client has already carried out itself.
+add_undo(OwnerPid, Undo) ->
+    result_ok(guardian_request({add_undo, OwnerPid, Undo})).
+
+%% @doc Forgets an undo action the client has already carried out itself (the caller's
+%% owner's entry; another owner's entry of the same action stays).
 -spec remove_undo(undo()) -> ok | {error, term()}.
 remove_undo({M, F, A} = Undo) when is_atom(M), is_atom(F), is_list(A) ->
     case whereis(beam_lens_guardian) of
         undefined -> ok;
-        _ -> result_ok(guardian_request({remove_undo, Undo}))
+        _ -> result_ok(guardian_request({remove_undo, caller_owner(), Undo}))
     end.
 
 %% @doc The guardian's pid, owners, pending undo actions and the undo groups of live probe
@@ -311,13 +341,13 @@ status() ->
 %% reason and nothing set: [] , more than 200 modules, '_', this probe, and any module of
 %% erts (preloaded modules included), kernel, stdlib, compiler, elixir, logger,
 %% runtime_tools or sasl. Setting a module again restarts its counts at zero. Functions is
-%% the number of functions now counted. OwnerPid is informational: the guardian watches
-%% the client's node since start/1.
+%% the number of functions now counted. The undo actions belong to OwnerPid's owner (its
+%% node for a client): they run when that owner releases or goes.
 -spec hot_start([module()], pid()) ->
           {ok, Functions :: non_neg_integer()} | {error, {refused, binary()} | term()}.
 hot_start(Modules, OwnerPid) when is_list(Modules), is_pid(OwnerPid) ->
     case check_modules(Modules, 200) of
-        ok -> hot_start_modules(lists:usort(Modules), 0, []);
+        ok -> hot_start_modules(lists:usort(Modules), OwnerPid, 0, []);
         {error, _} = Error -> Error
     end.
 
@@ -1074,23 +1104,23 @@ core_dirs() ->
     [{App, Dir ++ "/"} || App <- refused_apps(),
                           Dir <- [code:lib_dir(App)], is_list(Dir)].
 
-hot_start_modules([], Functions, _Done) ->
+hot_start_modules([], _OwnerPid, Functions, _Done) ->
     {ok, Functions};
-hot_start_modules([M | Ms], Functions, Done) ->
+hot_start_modules([M | Ms], OwnerPid, Functions, Done) ->
     %% Only loaded modules: loading one would change the node (a module not loaded has run no call).
     case erlang:module_loaded(M) of
         true ->
             Pattern = {M, '_', '_'},
-            case add_undo({erlang, trace_pattern, [Pattern, false, [call_count]]}) of
+            case add_undo(OwnerPid, {erlang, trace_pattern, [Pattern, false, [call_count]]}) of
                 ok ->
                     N = erlang:trace_pattern(Pattern, true, [call_count]),
-                    hot_start_modules(Ms, Functions + N, [M | Done]);
+                    hot_start_modules(Ms, OwnerPid, Functions + N, [M | Done]);
                 {error, Reason} ->
                     hot_stop(Done),
                     {error, {guardian, Reason}}
             end;
         _ ->
-            hot_start_modules(Ms, Functions, Done)
+            hot_start_modules(Ms, OwnerPid, Functions, Done)
     end.
 
 %% erlang:get_module_info/2 is what M:module_info/1 calls; calling it directly keeps
@@ -1143,7 +1173,7 @@ call_time_window(MFAs, WindowMs) ->
 call_time_traced(MFAs, WindowMs, Sink) ->
     Undos = [{erlang, trace, [all, false, [call]]}
              | [{erlang, trace_pattern, [MFA, false, [call_time]]} || MFA <- MFAs]],
-    case group_add(self(), Undos) of
+    case group_add(self(), caller_owner(), Undos) of
         ok ->
             try
                 _ = erlang:trace(all, true, [call, {tracer, Sink}]),
@@ -1430,7 +1460,7 @@ worker_init(Name, Parent, Tag, Config) ->
 %% Undo actions are registered (grouped under this process) before anything is set.
 worker_setup(#{kind := system_monitor, owner := Owner, settings := Settings} = Config) ->
     ORef = erlang:monitor(process, Owner),
-    case group_add(self(), [{erlang, system_monitor, [undefined]}]) of
+    case group_add(self(), Owner, [{erlang, system_monitor, [undefined]}]) of
         ok ->
             %% system_monitor/2 swaps atomically: if someone took it since the caller
             %% looked, give it back.
@@ -1451,7 +1481,7 @@ worker_setup(#{kind := Kind, owner := Owner} = Config) ->
     case tracer_free(Config) of
         ok ->
             ORef = erlang:monitor(process, Owner),
-            case group_add(self(), trace_undo(Config)) of
+            case group_add(self(), Owner, trace_undo(Config)) of
                 ok ->
                     case catch set_trace(Config) of
                         ok ->
@@ -1923,10 +1953,11 @@ guardian_init(Parent, Tag) ->
             ok
     end.
 
-%% owners: [{Owner, node | MonitorRef}]; undo: newest first; groups: Holder =>
-%% {MonitorRef, [Undo], newest first}, the undo actions of one live probe process (tracer,
-%% system monitor, a caller inside hot_call_time), run when that process dies without
-%% removing them.
+%% owners: [{Owner, node | MonitorRef}]; undo: [{OwnerPid, Undo}], newest first; groups:
+%% Holder => {MonitorRef, OwnerPid, [Undo], newest first}, the undo actions of one live probe
+%% process (tracer, system monitor, sampler, telemetry watcher, a caller inside
+%% hot_call_time), run when that process dies without removing them or when its owner
+%% releases or goes. OwnerPid says whose it is (belongs/2).
 guardian_loop(State) ->
     receive
         {beam_lens_request, From, Ref, Request} ->
@@ -1945,7 +1976,7 @@ guardian_loop(State) ->
         {'DOWN', MRef, process, Pid, _Reason} ->
             #{groups := Groups} = State,
             case Groups of
-                #{Pid := {MRef, Undos}} ->
+                #{Pid := {MRef, _, Undos}} ->
                     run_group(Pid, Undos),
                     guardian_loop(State#{groups := maps:remove(Pid, Groups)});
                 _ ->
@@ -1966,36 +1997,44 @@ handle_request({release, Owner}, #{owners := Owners} = State) ->
     case lists:keyfind(Owner, 1, Owners) of
         {Owner, How} ->
             unwatch(Owner, How),
-            State1 = State#{owners := lists:keydelete(Owner, 1, Owners)},
+            State1 = drop_owner(Owner, State#{owners := lists:keydelete(Owner, 1, Owners)}),
             case State1 of
-                #{owners := []} -> {reply_and_shutdown, {ok, released}, State1};
-                _ -> {reply, {ok, released}, State1}
+                #{owners := []} -> {reply_and_shutdown, {ok, {released, []}}, State1};
+                #{owners := Rest} -> {reply, {ok, {released, [O || {O, _} <- Rest]}}, State1}
             end;
+        false when Owners =:= [] ->
+            %% Nobody uses it (a guardian started by a request without start/1): unload.
+            {reply_and_shutdown, {ok, {not_an_owner, []}}, State};
         false ->
-            {reply, {ok, not_an_owner}, State}
+            {reply, {ok, {not_an_owner, [O || {O, _} <- Owners]}}, State}
     end;
-handle_request({add_undo, Undo}, #{undo := Undos} = State) ->
-    {reply, {ok, added}, State#{undo := [Undo | lists:delete(Undo, Undos)]}};
-handle_request({remove_undo, Undo}, #{undo := Undos} = State) ->
-    {reply, {ok, removed}, State#{undo := lists:delete(Undo, Undos)}};
-handle_request({group_add, Holder, Undos}, State) ->
+handle_request({add_undo, OwnerPid, Undo}, #{undo := Undos} = State) ->
+    Entry = {OwnerPid, Undo},
+    {reply, {ok, added}, State#{undo := [Entry | lists:delete(Entry, Undos)]}};
+handle_request({remove_undo, OwnerPid, Undo}, #{undo := Undos} = State) ->
+    Mine = [E || {P, U} = E <- Undos, U =:= Undo, same_owner(P, OwnerPid)],
+    {reply, {ok, removed}, State#{undo := Undos -- lists:sublist(Mine, 1)}};
+handle_request({group_add, Holder, OwnerPid, Undos}, State) ->
     #{groups := Groups} = State1 = reap_groups(State),
     Entry = case Groups of
-                #{Holder := {MRef, Old}} -> {MRef, lists:reverse(Undos) ++ Old};
-                _ -> {erlang:monitor(process, Holder), lists:reverse(Undos)}
+                #{Holder := {MRef, P, Old}} -> {MRef, P, lists:reverse(Undos) ++ Old};
+                _ -> {erlang:monitor(process, Holder), OwnerPid, lists:reverse(Undos)}
             end,
     {reply, {ok, added}, State1#{groups := Groups#{Holder => Entry}}};
 handle_request({group_remove, Holder}, #{groups := Groups} = State) ->
     case Groups of
-        #{Holder := {MRef, _}} ->
+        #{Holder := {MRef, _, _}} ->
             erlang:demonitor(MRef, [flush]),
             {reply, {ok, removed}, State#{groups := maps:remove(Holder, Groups)}};
         _ ->
             {reply, {ok, removed}, State}
     end;
 handle_request(status, #{owners := Owners, undo := Undos, groups := Groups} = State) ->
-    {reply, {ok, #{guardian => self(), owners => [O || {O, _} <- Owners], undo => Undos,
-                   groups => [{H, U} || {H, {_, U}} <- maps:to_list(Groups)]}},
+    {reply, {ok, #{guardian => self(), owners => [O || {O, _} <- Owners],
+                   undo => [U || {_, U} <- Undos],
+                   groups => [{H, U} || {H, {_, _, U}} <- maps:to_list(Groups)],
+                   belongs => [{U, P} || {P, U} <- Undos]
+                       ++ [{H, P} || {H, {_, P, _}} <- maps:to_list(Groups)]}},
      State};
 handle_request(Other, State) ->
     {reply, {error, {unknown_request, Other}}, State}.
@@ -2017,10 +2056,50 @@ owner_gone(Owner, #{owners := Owners} = State) ->
         true ->
             case lists:keydelete(Owner, 1, Owners) of
                 [] -> shutdown(none, State#{owners := []});
-                Rest -> guardian_loop(State#{owners := Rest})
+                Rest -> guardian_loop(drop_owner(Owner, State#{owners := Rest}))
             end;
         false ->
             guardian_loop(State)
+    end.
+
+%% What belonged to an owner that released or went while others stay: its probe processes
+%% are killed (and their death awaited, so nothing is set again after the undo), then their
+%% groups and its undo actions run. An undo action a remaining owner also registered is
+%% kept for it. (When no owner is left, shutdown/2 undoes everything instead.)
+drop_owner(_Owner, #{owners := []} = State) ->
+    State;
+drop_owner(Owner, #{undo := Undos, groups := Groups} = State) ->
+    Theirs = [{H, MRef, U} || {H, {MRef, P, U}} <- maps:to_list(Groups), belongs(P, Owner)],
+    lists:foreach(fun({H, MRef, U}) ->
+                          exit(H, kill),
+                          receive {'DOWN', MRef, process, H, _} -> ok
+                          after 5000 -> erlang:demonitor(MRef, [flush])
+                          end,
+                          run_group(H, U)
+                  end, Theirs),
+    {Mine, Others} = lists:partition(fun({P, _}) -> belongs(P, Owner) end, Undos),
+    Kept = [U || {_, U} <- Others],
+    lists:foreach(fun({_, U}) -> apply_undo(U) end,
+                  [E || {_, U} = E <- Mine, not lists:member(U, Kept)]),
+    State#{undo := Others, groups := maps:without([H || {H, _, _} <- Theirs], Groups)}.
+
+%% Whose a process or an undo action is: OwnerPid's node for a node owner (a client's pids
+%% all live on its node), the pid itself for a pid owner.
+belongs(OwnerPid, Owner) when is_atom(Owner), is_pid(OwnerPid) -> node(OwnerPid) =:= Owner;
+belongs(OwnerPid, Owner) -> OwnerPid =:= Owner.
+
+same_owner(P, Q) when is_pid(P), is_pid(Q), node(P) =/= node(), node(Q) =/= node() ->
+    node(P) =:= node(Q);
+same_owner(P, Q) ->
+    P =:= Q.
+
+%% The owner pid of a plain call: an rpc from a client runs with the client's group leader
+%% (on the client's node); a local caller is its own owner.
+caller_owner() ->
+    GL = group_leader(),
+    case node(GL) =:= node() of
+        true -> self();
+        false -> GL
     end.
 
 %% Undo what was set up, stop the probe's other processes, then remove this module with one
@@ -2031,8 +2110,8 @@ owner_gone(Owner, #{owners := Owners} = State) ->
 %% not need to kill it; whatever else still runs probe code (e.g. a reduction_window for an
 %% owner that is gone) is killed by it. The guardian exits when the purge returns.
 shutdown(Requester, #{undo := Undos, groups := Groups}) ->
-    maps:fold(fun(Holder, {_, GroupUndos}, _) -> run_group(Holder, GroupUndos) end, ok, Groups),
-    lists:foreach(fun({M, F, A}) -> catch erlang:apply(M, F, A) end, Undos),
+    maps:fold(fun(Holder, {_, _, GroupUndos}, _) -> run_group(Holder, GroupUndos) end, ok, Groups),
+    lists:foreach(fun({_, {M, F, A}}) -> catch erlang:apply(M, F, A) end, Undos),
     stop_probe_processes(),
     catch unregister(beam_lens_guardian),
     Module = beam_lens_probe,
@@ -2057,7 +2136,7 @@ final_purge(Module) ->
 %% A group whose holder died before the guardian saw its DOWN is run before a new group
 %% is added, so the new holder's settings cannot be undone by an older holder's actions.
 reap_groups(#{groups := Groups} = State) ->
-    Dead = [{H, MRef, U} || {H, {MRef, U}} <- maps:to_list(Groups), not is_process_alive(H)],
+    Dead = [{H, MRef, U} || {H, {MRef, _, U}} <- maps:to_list(Groups), not is_process_alive(H)],
     lists:foreach(fun({H, MRef, U}) ->
                           erlang:demonitor(MRef, [flush]),
                           run_group(H, U)
@@ -2079,8 +2158,8 @@ run_group(Holder, Undos) ->
 apply_undo({M, F, A}) ->
     catch erlang:apply(M, F, A).
 
-group_add(Holder, Undos) ->
-    result_ok(guardian_request({group_add, Holder, Undos})).
+group_add(Holder, OwnerPid, Undos) ->
+    result_ok(guardian_request({group_add, Holder, OwnerPid, Undos})).
 
 group_remove(Holder) ->
     case whereis(beam_lens_guardian) of
@@ -2252,6 +2331,8 @@ sampler_init(Parent, Tag, Pids, Owner, Config) ->
     case catch register(beam_lens_sampler, self()) of
         true ->
             detach_group_leader(),
+            %% A group without undo actions: stopped when its owner releases or goes.
+            _ = group_add(self(), Owner, []),
             ORef = erlang:monitor(process, Owner),
             Watched = maps:from_list([{P, erlang:monitor(process, P)} || P <- Pids]),
             #{interval_us := Interval, duration_ms := DurationMs} = Config,
@@ -2510,7 +2591,7 @@ telemetry_init(Parent, Tag, EventNames, Owner, DurationMs, MaxEntries) ->
             Tab = ets:new(beam_lens_telemetry, [set, public, {write_concurrency, true}]),
             ets:insert(Tab, {dropped, 0}),
             HandlerId = {beam_lens_probe, make_ref()},
-            ok = group_add(self(), [{telemetry, detach, [HandlerId]}]),
+            ok = group_add(self(), Owner, [{telemetry, detach, [HandlerId]}]),
             Native = erlang:convert_time_unit(1, second, native),
             Config = {beam_lens_telemetry, Tab, MaxEntries, Native},
             case catch telemetry:attach_many(HandlerId, EventNames,

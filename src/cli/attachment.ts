@@ -1,13 +1,14 @@
 // Opens a core Attachment from the common flags, and always detaches (undoing what we set) when the
 // command ends, fails or is interrupted.
 import type { Attachment } from '../core/attach/attachment';
+import { describeProbeRelease } from '../core/probe/loader';
 import { booleanFlag, stringFlag, type FlagValues } from './args';
 import type { FlagSpec } from './args';
 import { attachFromFlags } from './connection';
 import type { Output } from './output';
 
 export const probeFlags: Record<string, FlagSpec> = {
-  'allow-probe': { type: 'boolean', description: 'load the beam_lens_probe module (faster on large nodes; purged on exit)' },
+  'allow-probe': { type: 'boolean', description: 'load the beam_lens_probe module (faster on large nodes; purged on exit, or left for another BEAM Lens still using it)' },
   'confirm-node': { type: 'string', value: 'NAME', description: 'on a production node: repeat its name to allow intrusive actions' },
 };
 
@@ -37,12 +38,13 @@ export async function withAttachment<T>(
     } else if (booleanFlag(flags, 'allow-probe')) {
       const status = await session.loadProbe();
       if (status.state === 'unavailable') output.err(`beam-lens: probe not loaded: ${status.reason}`);
-      else if (status.state === 'loaded') output.err(`beam-lens: probe ${status.how === 'already-loaded' ? 'already loaded' : `loaded (${status.how}, ${Math.round(status.loadMs)} ms)`} on ${session.node}`);
+      else if (status.state === 'loaded') output.err(`beam-lens: probe ${status.how === 'already-loaded' ? 'already loaded' : `loaded (${status.how}, ${Math.round(status.loadMs)} ms)`} on ${session.node}${status.sharedWith ? `, shared with ${status.sharedWith.join(', ')} (another BEAM Lens)` : ''}${status.replaced ? ` (replaced a leftover probe ${status.replaced} nobody used)` : ''}`);
     }
     signal.throwIfAborted();
     return await body(session);
   } finally {
-    await session.detach();
+    const { probe } = await session.detach();
+    if (probe?.state === 'shared') output.err(`beam-lens: ${describeProbeRelease(session.node, probe)}`);
   }
 }
 

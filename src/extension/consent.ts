@@ -9,7 +9,7 @@ import type { Log } from './log';
 const WHAT: Record<IntrusiveAction, string> = {
   probe:
     'load the beam_lens_probe module onto the node. It makes large process tables and trees cheap and runs tracing; ' +
-    'it is purged when you detach, and removes itself if VS Code disappears.',
+    'it is purged when you detach (kept, with your part undone, while another BEAM Lens on the node still uses it), and removes itself if VS Code disappears.',
   trace:
     'set trace patterns and flags on the node, bounded by a rate limit, a cap and a deadline, with a circuit breaker. ' +
     'Everything is removed when the session ends or if VS Code disappears.',

@@ -9,6 +9,7 @@ import type { Overview } from '../core/inspect/overview';
 import type { ProcessPage, ProcessSort } from '../core/inspect/processes';
 import { factsCollector, type FactsCollector } from '../core/facts/runtime-facts';
 import type { Attachment } from '../core/attach/attachment';
+import { describeProbeStays, type ProbeRelease } from '../core/probe/loader';
 import type { HotResult } from '../core/runs/hot';
 import type { ApplicationTree } from '../core/inspect/tree';
 import type { CookieInput } from '../core/attach';
@@ -42,8 +43,10 @@ export interface RunningTask {
 /** What close() found: every field is checked, not assumed. */
 export interface DetachOutcome {
   node: string;
-  /** The probe was loaded and is now unloaded (false when it was never loaded). */
+  /** The probe was loaded and is now unloaded (false when it was never loaded, or stays for another BEAM Lens). */
   probeUnloaded: boolean;
+  /** The probe stays loaded because other BEAM Lens instances (these nodes) still use it; ours was released. */
+  probeSharedWith?: string[];
   /** Sessions that were running and were stopped (their cleanup on the target awaited). */
   sessionsStopped: number;
   /** Sessions whose cleanup did not finish within the bound. */
@@ -211,8 +214,9 @@ export class AttachedNode extends Disposable {
       problems.push(`disposing the node's views failed: ${err instanceof Error ? err.message : String(err)}`);
     }
     const hadProbe = this.session.hasProbe;
+    let release: ProbeRelease | null = null;
     try {
-      await this.session.detach();
+      release = (await this.session.detach()).probe;
     } catch (err) {
       problems.push(`undoing our changes failed: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -221,7 +225,8 @@ export class AttachedNode extends Disposable {
     if (!connectionClosed && this.through === undefined) problems.push('the connection is still open');
     const outcome: DetachOutcome = {
       node: this.node,
-      probeUnloaded: hadProbe && !this.session.hasProbe && problems.every((p) => !p.startsWith('undoing')),
+      probeUnloaded: hadProbe && !this.session.hasProbe && release?.state !== 'shared' && problems.every((p) => !p.startsWith('undoing')),
+      ...(release?.state === 'shared' ? { probeSharedWith: release.others } : {}),
       sessionsStopped: running.length,
       sessionsUnfinished: unfinished,
       connectionClosed,
@@ -242,6 +247,7 @@ export function describeDetach(o: DetachOutcome): string {
   if (o.probeUnloaded) done.push('probe unloaded');
   if (o.connectionClosed) done.push('connection closed');
   else if (o.through !== undefined) done.push(`reached through ${o.through}, so no connection of ours to close`);
-  if (o.problems.length === 0) return `detached from ${o.node}: ${done.join(', ')}; nothing of ours is left on it.`;
+  if (o.probeSharedWith !== undefined) done.push(describeProbeStays(o.node, o.probeSharedWith));
+  if (o.problems.length === 0) return `detached from ${o.node}: ${done.join(', ')}; nothing ${o.probeSharedWith !== undefined ? 'else ' : ''}of ours is left on it.`;
   return `detached from ${o.node} with problems: ${o.problems.join('; ')}${done.length ? ` (done: ${done.join(', ')})` : ''}. Check the node; the probe removes itself when our connection is gone.`;
 }

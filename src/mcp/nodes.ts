@@ -4,6 +4,7 @@
 import type { AttachRequest } from '../core/attach';
 import { parseNodeName } from '../core/attach';
 import type { Attachment } from '../core/attach/attachment';
+import type { ProbeRelease } from '../core/probe/loader';
 import { BeamLensError } from '../errors';
 
 /** Opens a core Attachment for a request: the core attach service (a parameter so a face may wrap it). */
@@ -78,12 +79,12 @@ export class NodeRegistry {
     return undefined;
   }
 
-  async detach(node: string): Promise<string> {
+  async detach(node: string): Promise<{ node: string; probe: ProbeRelease | null }> {
     const s = this.resolve(node);
     if (!this.sessions.has(s.node)) throw new BeamLensError('usage', `${s.node} was attached by the editor: detach it there (the BEAM sidebar)`);
     this.sessions.delete(s.node);
-    await s.detach();
-    return s.node;
+    const { probe } = await s.detach();
+    return { node: s.node, probe };
   }
 
   /** Detaches every node (server shutdown). Never throws. */

@@ -1,8 +1,8 @@
 // How an MCP tool call runs a bounded session: ask consent (form or pre-approval), then the core
 // audited run (consent check, audit with face 'mcp' and the client, one intrusive session per
 // node, limits, deadline, cancellation, saved record) with MCP progress while it runs. The probe
-// is unloaded afterwards unless the server was started with --allow-probe, so the node is left
-// exactly as it was.
+// is released afterwards unless the server was started with --allow-probe, so the node is left
+// exactly as it was (unloaded, or left loaded with our part undone while another BEAM Lens uses it).
 import { ConsentRequiredError, requireConsent, type IntrusiveAction } from '../core/attach/consent';
 import type { Attachment } from '../core/attach/attachment';
 import { fileAuditLog } from '../core/records/audit';
@@ -85,6 +85,6 @@ export async function runForTool<T>(ctx: McpContext, extra: Extra, run: McpRun<T
     return { result, consent, values };
   } finally {
     clearInterval(tick);
-    if (intrusive && ctx.options.preapproved.allowProbe !== true) await session.unloadProbe().catch(() => undefined);
+    if (intrusive && ctx.options.preapproved.allowProbe !== true) await session.releaseProbe().catch(() => undefined);
   }
 }

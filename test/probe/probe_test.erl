@@ -60,7 +60,10 @@ tests() ->
      {"owner processes: unload only when the last one goes", fun t_owner_pids/1},
      {"release by the last owner unloads", fun t_release/1},
      {"unload/0 from a long-lived caller unloads", fun t_unload/1},
+     {"release by a non-owner: nothing changes, unless nobody owns the probe", fun t_release_stranger/1},
      {"unreachable owner node unloads at once", fun t_unreachable_owner/1},
+     {"two owners: release by one undoes its own settings only, the probe stays for the other", fun t_shared_release/1},
+     {"two owners: one dies, its settings are undone, the probe stays for the other", fun t_shared_owner_down/1},
      {"hot_start/hot_read/hot_stop count calls and leave no pattern", fun t_hot_counts/1},
      {"hot_start refuses [], '_', too many and OTP/Elixir core modules", fun t_hot_refusals/1},
      {"a module in the code path but not loaded stays unloaded: hot skips it, a call trace refuses it", fun t_never_loads/1},
@@ -137,7 +140,7 @@ probe_gone() ->
 
 t_load_from_source(#{src := Src}) ->
     load_probe(Src),
-    5 = ?PROBE:version(),
+    6 = ?PROBE:version(),
     %% Loaded from memory only: code:which/1 answers the name given to load_binary.
     "beam_lens_probe.erl" = code:which(?PROBE),
     %% And it compiles without warnings, so no OTP release should choke on it.
@@ -647,10 +650,29 @@ t_release(#{src := Src}) ->
     load_probe(Src),
     Owner = spawn(fun idle/0),
     {ok, _} = ?PROBE:start(Owner),
-    ok = ?PROBE:release(Owner),
+    {ok, []} = ?PROBE:release(Owner),
     wait_for("probe unloaded after release", fun probe_gone/0, 10000),
     true = is_process_alive(Owner),
     exit(Owner, kill),
+    ok.
+
+t_release_stranger(#{src := Src}) ->
+    load_probe(Src),
+    Owner = spawn(fun idle/0),
+    Stranger = spawn(fun idle/0),
+    {ok, G} = ?PROBE:start(Owner),
+    {ok, [Owner]} = ?PROBE:release(Stranger),
+    true = is_process_alive(G),
+    {ok, []} = ?PROBE:release(Owner),
+    wait_for("probe unloaded after release", fun probe_gone/0, 10000),
+    %% A guardian nobody owns (started by a request without start/1) goes at the first release.
+    load_probe(Src),
+    ok = ?PROBE:add_undo({erlang, trace_pattern, [{lists, seq, 2}, false, [call_count]]}),
+    #{owners := [], guardian := G2} = ?PROBE:status(),
+    true = is_pid(G2),
+    {ok, []} = ?PROBE:release(Stranger),
+    wait_for("ownerless probe unloaded", fun probe_gone/0, 10000),
+    [exit(P, kill) || P <- [Owner, Stranger]],
     ok.
 
 t_unload(#{src := Src}) ->
@@ -675,6 +697,88 @@ t_unreachable_owner(#{src := Src}) ->
     _ = ?PROBE:start(Nobody),
     wait_for("probe unloaded (owner never reachable)", fun probe_gone/0, 10000),
     ok.
+
+%% Owner A counts probe_hot and probe_hot2, traces probe_hot:step/1 and holds the system
+%% monitor; owner B counts probe_hot2 only.
+shared_setup(Src) ->
+    load_probe(Src),
+    load_hot(),
+    load_hot2(),
+    A = spawn(fun idle/0),
+    B = spawn(fun idle/0),
+    {ok, G} = ?PROBE:start(A),
+    {ok, G} = ?PROBE:start(B),
+    {ok, _} = ?PROBE:hot_start([probe_hot, probe_hot2], A),
+    {ok, _} = ?PROBE:hot_start([probe_hot2], B),
+    {ok, T} = ?PROBE:trace_start(#{owner => A, kind => call, mfa => {probe_hot, step, 1},
+                                   rate => {10, 1000}, cap => 1000000, deadline_ms => 600000}),
+    {ok, M} = ?PROBE:monitor_start(A, #{deadline_ms => 600000}),
+    {G, A, B, T, M}.
+
+%% Everything of A is gone, B's count and the probe stay.
+shared_after_a(G, B, T, M) ->
+    wait_dead(T),
+    wait_dead(M),
+    undefined = erlang:system_monitor(),
+    true = no_trace_flags(),
+    {traced, false} = erlang:trace_info({probe_hot, step, 1}, traced),
+    {call_count, false} = erlang:trace_info({probe_hot, step, 1}, call_count),
+    %% Both owners counted probe_hot2: A's leaving keeps it for B.
+    {call_count, N} = erlang:trace_info({probe_hot2, f, 0}, call_count),
+    true = is_integer(N),
+    {file, _} = code:is_loaded(?PROBE),
+    true = is_process_alive(G),
+    #{owners := [B], undo := [{erlang, trace_pattern, [{probe_hot2, '_', '_'}, false, [call_count]]}],
+      groups := []} = ?PROBE:status(),
+    %% B's probe still works: its own trace runs and ends.
+    {ok, T2} = ?PROBE:trace_start(#{owner => self(), kind => call, mfa => {probe_hot, step, 1}, cap => 3}),
+    {Events, #{reason := cap}} = collect(T2, 5000),
+    3 = length(Events),
+    ok.
+
+t_shared_release(#{src := Src}) ->
+    {G, A, B, T, M} = shared_setup(Src),
+    Ticker = spawn(probe_hot, ticker, [0]),
+    try
+        {ok, [B]} = ?PROBE:release(A),
+        shared_after_a(G, B, T, M),
+        %% Releasing again, or by a stranger, changes nothing.
+        {ok, [B]} = ?PROBE:release(A),
+        {ok, []} = ?PROBE:release(B),
+        wait_for("probe unloaded after the last owner", fun probe_gone/0, 10000),
+        {call_count, false} = erlang:trace_info({probe_hot2, f, 0}, call_count),
+        true = is_process_alive(A) andalso is_process_alive(B),
+        assert_clean([{probe_hot, step, 1}, {probe_hot2, f, 0}])
+    after
+        stop_proc(Ticker),
+        [exit(P, kill) || P <- [A, B]]
+    end.
+
+t_shared_owner_down(#{src := Src}) ->
+    {G, A, B, T, M} = shared_setup(Src),
+    Ticker = spawn(probe_hot, ticker, [0]),
+    try
+        exit(A, kill),
+        wait_for("A dropped", fun() -> maps:get(owners, ?PROBE:status()) =:= [B] end, 5000),
+        shared_after_a(G, B, T, M),
+        exit(B, kill),
+        wait_for("probe unloaded after the last owner", fun probe_gone/0, 10000),
+        {call_count, false} = erlang:trace_info({probe_hot2, f, 0}, call_count),
+        assert_clean([{probe_hot, step, 1}, {probe_hot2, f, 0}])
+    after
+        stop_proc(Ticker)
+    end.
+
+load_hot2() ->
+    case code:is_loaded(probe_hot2) of
+        {file, _} -> ok;
+        false ->
+            {ok, Tokens, _} = erl_scan:string("-module(probe_hot2).\n-export([f/0]).\nf() -> ok.\n"),
+            Forms = [element(2, erl_parse:parse_form(F)) || F <- split_forms(Tokens, [], [])],
+            {ok, probe_hot2, Bin} = compile:forms(Forms, [binary, return_errors]),
+            {module, probe_hot2} = code:load_binary(probe_hot2, "probe_hot2.erl", Bin),
+            ok
+    end.
 
 %%% Helpers ---------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ import { ConsentRequiredError, requireConsent } from './consent';
 import { getOverview, type Overview, type OverviewOptions } from '../inspect/overview';
 import { parsePid, resolveProcess } from '../target/pids';
 import { loadedModules, restoreLoadedModules, type ModulesRestored } from '../target/loaded-modules';
-import { PROBE_MODULE, ProbeHandle, loadProbe, type ProbeStatus } from '../probe/loader';
+import { PROBE_MODULE, ProbeHandle, loadProbe, type ProbeRelease, type ProbeStatus } from '../probe/loader';
 import { processDetail, type DetailOptions, type ProcessDetail } from '../inspect/process-detail';
 import { topProcessesViaRpc, type ProcessPage, type ProcessQuery } from '../inspect/processes';
 import { topProbeProcesses, warmProbeCache } from '../probe/calls';
@@ -48,6 +48,7 @@ export class Attachment {
   /** Modules loaded on the target when we attached (taken before our first evaluation). */
   private readonly modulesBefore: Promise<Set<string> | null>;
   private restored: ModulesRestored | null = null;
+  private released: ProbeRelease | null = null;
 
   constructor(
     readonly connection: AttachmentConnection,
@@ -60,6 +61,14 @@ export class Attachment {
   /** After detach: the OTP modules our work had loaded and that were removed again (or kept). */
   get modulesRestored(): ModulesRestored | null {
     return this.restored;
+  }
+
+  /**
+   * After detach (or releaseProbe): what releasing the probe did — unloaded, or left loaded for
+   * the other BEAM Lens instances that still use it (named). Null when we had no probe.
+   */
+  get probeRelease(): ProbeRelease | null {
+    return this.released;
   }
 
   get node(): string {
@@ -204,21 +213,29 @@ export class Attachment {
     return topEtsTables(this.evaluator, this.node, limit, sortBy);
   }
 
-  /** Unloads the probe (undoing whatever it set) and stays attached; nothing happens when it is not loaded. */
-  async unloadProbe(): Promise<void> {
+  /**
+   * Releases our hold on the probe (undoing whatever we set through it) and stays attached: it
+   * unloads when we were its last user, else stays for the other BEAM Lens instances using it.
+   * Null when it was not loaded.
+   */
+  async releaseProbe(): Promise<ProbeRelease | null> {
     const handle = this.probeHandle;
-    if (handle === null) return;
+    if (handle === null) return null;
     this.probeHandle = null;
     this.probeStatus = { state: 'absent' };
-    await handle.unload();
+    this.released = await handle.release();
+    return this.released;
   }
 
-  /** Undoes everything we set on the target, then closes the connection. Safe to call twice. */
-  async detach(): Promise<void> {
-    if (this.detached) return;
+  /**
+   * Undoes everything we set on the target, then closes the connection. Safe to call twice.
+   * The probe is released, not forced off: another BEAM Lens using it keeps it (see probeRelease).
+   */
+  async detach(): Promise<{ probe: ProbeRelease | null }> {
+    if (this.detached) return { probe: this.released };
     this.detached = true;
     try {
-      if (this.probeHandle !== null) await this.probeHandle.unload();
+      if (this.probeHandle !== null) this.released = await this.probeHandle.release();
       // What our zero-install work (or the fallback compile) loaded goes again: the node's set
       // of loaded modules is what it was when we attached.
       const before = await this.modulesBefore;
@@ -230,5 +247,6 @@ export class Attachment {
       this.probeStatus = { state: 'absent' };
       await this.connection.close();
     }
+    return { probe: this.released };
   }
 }

@@ -3,6 +3,7 @@
 import { z } from 'zod';
 import { parseEnvTag, type CookieInput } from '../../core/attach';
 import { envTags } from '../../core/attach/consent';
+import { describeProbeStays } from '../../core/probe/loader';
 import { toolResult } from '../bounds';
 import { guarded, type McpContext } from '../context';
 
@@ -37,15 +38,19 @@ export function registerAttachTools(ctx: McpContext): void {
     'detach',
     {
       title: 'Detach from a node',
-      description: 'Ends the connection to a node after undoing everything BEAM Lens set there (stops a running trace, removes trace patterns and flags, unloads the probe).',
+      description: 'Ends the connection to a node after undoing everything BEAM Lens set there (stops a running trace, removes trace patterns and flags, unloads the probe — or leaves it loaded, with our part undone, while another BEAM Lens on the node still uses it).',
       inputSchema: { node: z.string().min(1).max(255).optional().describe('attached node (may be omitted when exactly one is attached)') },
-      outputSchema: { detached: z.string(), attached: z.array(z.string()) },
+      outputSchema: { detached: z.string(), attached: z.array(z.string()), probeStaysFor: z.array(z.string()).optional() },
       annotations: { title: 'Detach from a node', readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: true },
     },
     ({ node }) =>
       guarded(async () => {
-        const name = await nodes.detach(node ?? '');
-        return toolResult({ detached: name, attached: nodes.names() }, `detached from ${name}; everything BEAM Lens set there was undone`);
+        const { node: name, probe } = await nodes.detach(node ?? '');
+        const stays = probe?.state === 'shared' ? probe.others : undefined;
+        return toolResult(
+          { detached: name, attached: nodes.names(), ...(stays ? { probeStaysFor: stays } : {}) },
+          `detached from ${name}; everything BEAM Lens set there was undone${stays ? `; ${describeProbeStays(name, stays)}` : ''}`,
+        );
       }),
   );
 }

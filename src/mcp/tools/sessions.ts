@@ -138,7 +138,7 @@ export function registerSessionTools(ctx: McpContext): void {
         const { result } = await runForTool<HotResult>(ctx, extra, {
           tool: 'hot_functions', session: s, kind: 'hot', actions: ['probe', 'trace'],
           sets: `load the beam_lens_probe module and set call_count trace patterns on the modules of the node's own applications for ${durationS} s`,
-          undo: 'the patterns are removed when the count ends; the probe is unloaded afterwards.',
+          undo: 'the patterns are removed when the count ends; the probe is released afterwards (unloaded, unless another BEAM Lens on the node still uses it).',
           fields: [limitFields.durationS(durationS)],
           limits: (v) => ({ durationMs: (v.durationS ?? durationS) * 1000, listed: limit }),
           durationMs: (v) => (v.durationS ?? durationS) * 1000,
@@ -228,7 +228,7 @@ export function registerSessionTools(ctx: McpContext): void {
         const { result } = await runForTool<TraceResult>(ctx, extra, {
           tool: 'system_monitor', session: s, kind: 'monitor', actions: ['probe', 'trace'],
           sets: `load the beam_lens_probe module and take erlang:system_monitor (long_gc 50 ms, long_schedule 100 ms, large_heap, busy_port, busy_dist_port) for ${durationS} s`,
-          undo: 'the system monitor is restored to what it was (none) when the window ends; the probe is unloaded afterwards.',
+          undo: 'the system monitor is restored to what it was (none) when the window ends; the probe is released afterwards (unloaded, unless another BEAM Lens on the node still uses it).',
           fields: [limitFields.durationS(durationS)],
           limits: (v) => ({ deadlineMs: (v.durationS ?? durationS) * 1000, rate: { count: 20, perMs: 1000 }, cap: 200, longGcMs: 50 }),
           durationMs: (v) => (v.durationS ?? durationS) * 1000,
@@ -263,7 +263,7 @@ export function registerSessionTools(ctx: McpContext): void {
         const { result } = await runForTool(ctx, extra, {
           tool: 'report', session: s, kind: 'report', actions: allowTrace ? ['probe', 'trace'] : [],
           sets: `load the beam_lens_probe module, set call_count patterns on the node's own modules, take the system monitor and attach a temporary telemetry handler for ${durationS} s`,
-          undo: 'patterns, the monitor and the telemetry handler are removed when the window ends; the probe is unloaded afterwards.',
+          undo: 'patterns, the monitor and the telemetry handler are removed when the window ends; the probe is released afterwards (unloaded, unless another BEAM Lens on the node still uses it).',
           fields: allowTrace ? [limitFields.durationS(durationS)] : [],
           limits: (v) => ({ durationMs: (v.durationS ?? durationS) * 1000, trace: allowTrace }),
           durationMs: (v) => (v.durationS ?? durationS) * 1000,
@@ -351,7 +351,7 @@ async function traceTool(
   const { result } = await runForTool<TraceResult>(ctx, extra, {
     tool, session: s, kind, actions: ['probe', 'trace'],
     sets: `load the beam_lens_probe module, ${sets}`,
-    undo: 'the tracer removes every pattern and flag when the cap, the deadline or a cancellation ends it; the probe is unloaded afterwards.',
+    undo: 'the tracer removes every pattern and flag when the cap, the deadline or a cancellation ends it; the probe is released afterwards (unloaded, unless another BEAM Lens on the node still uses it).',
     fields: [limitFields.rate(asked.rate), limitFields.limit(asked.limit), limitFields.durationS(asked.durationS)],
     limits: (v) => ({ ...limitsOf(v), ...what }),
     durationMs: (v) => limitsOf(v).deadlineMs,

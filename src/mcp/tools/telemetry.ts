@@ -56,7 +56,7 @@ export function registerTelemetryTools(ctx: McpContext): void {
     {
       title: 'Watch telemetry events',
       description:
-        `Attaches a temporary telemetry handler (telemetry:attach_many/4, inside the beam_lens_probe module) to the events under the given prefixes for durationS seconds (1-${TELEMETRY_CAP_S}, default 10) and returns per event the count, the rate and p50/p95/p99/max of duration-like measurements in microseconds (converted from native units). A prefix expands to the events handlers listen to (see the telemetry tool); exact: true takes full event names as given. INTRUSIVE: asks consent; the handler is detached when the window ends and the probe unloaded. Saved as a session resource; cancellable.`,
+        `Attaches a temporary telemetry handler (telemetry:attach_many/4, inside the beam_lens_probe module) to the events under the given prefixes for durationS seconds (1-${TELEMETRY_CAP_S}, default 10) and returns per event the count, the rate and p50/p95/p99/max of duration-like measurements in microseconds (converted from native units). A prefix expands to the events handlers listen to (see the telemetry tool); exact: true takes full event names as given. INTRUSIVE: asks consent; the handler is detached when the window ends and the probe released (unloaded unless another BEAM Lens on the node uses it). Saved as a session resource; cancellable.`,
       inputSchema: {
         ...nodeArg,
         events: z.string().min(1).max(2000).describe('event prefixes, dotted and comma-separated, e.g. "phoenix.router_dispatch,my_app.repo"'),
@@ -81,7 +81,7 @@ export function registerTelemetryTools(ctx: McpContext): void {
         const { result } = await runForTool<TelemetryWatchResult>(ctx, extra, {
           tool: 'telemetry_watch', session: s, kind: 'telemetry', actions: ['probe', 'trace'],
           sets: `load the beam_lens_probe module and attach a temporary telemetry handler to ${names.length} event${names.length === 1 ? '' : 's'} (${names.slice(0, 5).join(', ')}${names.length > 5 ? ', …' : ''}) for ${durationS} s`,
-          undo: 'the handler is detached when the window ends (and by the probe\'s guardian if BEAM Lens disappears); the probe is unloaded afterwards.',
+          undo: 'the handler is detached when the window ends (and by the probe\'s guardian if BEAM Lens disappears); the probe is released afterwards (unloaded, unless another BEAM Lens on the node still uses it).',
           fields: [{ key: 'durationS', title: 'Duration', requested: durationS, min: 1, unit: 's' }],
           limits: (v) => ({ durationMs: (v.durationS ?? durationS) * 1000, events: names }),
           durationMs: (v) => (v.durationS ?? durationS) * 1000,
