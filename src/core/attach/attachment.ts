@@ -7,7 +7,7 @@ import type { ConsentGrants, EnvTag } from './consent';
 import { ConsentRequiredError, requireConsent } from './consent';
 import { getOverview, type Overview, type OverviewOptions } from '../inspect/overview';
 import { parsePid, resolveProcess } from '../target/pids';
-import { loadedModules, restoreLoadedModules, type ModulesRestored } from '../target/loaded-modules';
+import { SharedModuleBaselines, loadedModules, restoreLoadedModules, type ModulesRestored } from '../target/loaded-modules';
 import { PROBE_MODULE, ProbeHandle, loadProbe, type ProbeStatus } from '../probe/loader';
 import { processDetail, type DetailOptions, type ProcessDetail } from '../inspect/process-detail';
 import { topProcessesViaRpc, type ProcessPage, type ProcessQuery } from '../inspect/processes';
@@ -37,6 +37,12 @@ export interface AttachmentOptions {
   grants?: ConsentGrants;
   /** Where the probe's Erlang source and precompiled fallback live (default: found next to the bundle). */
   probeDir?: string;
+  /**
+   * For a node reached through another attachment (a cluster member through its entry): the
+   * entry's record of such nodes' loaded modules, shared by every scope reaching this node that
+   * way (taken at the first, restored when the last ends).
+   */
+  sharedModules?: SharedModuleBaselines;
 }
 
 export class Attachment {
@@ -48,18 +54,26 @@ export class Attachment {
   /** Modules loaded on the target when we attached (taken before our first evaluation). */
   private readonly modulesBefore: Promise<Set<string> | null>;
   private restored: ModulesRestored | null = null;
+  /** The loaded modules of the nodes reached through this one (cluster members through this entry). */
+  readonly relayedModules = new SharedModuleBaselines();
+  private relayedRestored: Array<{ node: string; restored: ModulesRestored | null }> = [];
 
   constructor(
     readonly connection: AttachmentConnection,
     readonly options: AttachmentOptions,
   ) {
-    this.modulesBefore = loadedModules(connection).catch(() => null);
+    this.modulesBefore = options.sharedModules ? options.sharedModules.acquire(connection) : loadedModules(connection).catch(() => null);
     this.evaluator = new RemoteEvaluator(connection, this.modulesBefore);
   }
 
   /** After detach: the OTP modules our work had loaded and that were removed again (or kept). */
   get modulesRestored(): ModulesRestored | null {
     return this.restored;
+  }
+
+  /** After detach: nodes reached through this one that were still held then, restored with it. */
+  get relayedModulesRestored(): ReadonlyArray<{ node: string; restored: ModulesRestored | null }> {
+    return this.relayedRestored;
   }
 
   get node(): string {
@@ -210,11 +224,21 @@ export class Attachment {
     this.detached = true;
     try {
       if (this.probeHandle !== null) await this.probeHandle.unload();
+      const keep = new Set([PROBE_MODULE]);
+      // Members reached through this node that a view left held (never closed) are restored
+      // through it first, while its connection is there.
+      if (this.connection.isOpen !== false) this.relayedRestored = await this.relayedModules.releaseAll(keep);
       // What our zero-install work (or the fallback compile) loaded goes again: the node's set
-      // of loaded modules is what it was when we attached.
-      const before = await this.modulesBefore;
-      if (before !== null && this.connection.isOpen !== false) {
-        this.restored = await restoreLoadedModules(this.connection, before, new Set([PROBE_MODULE])).catch(() => null);
+      // of loaded modules is what it was when we attached (for a member reached through another
+      // node: when the first scope reaching it that way began, restored by the last to end).
+      const shared = this.options.sharedModules;
+      if (shared) {
+        this.restored = await shared.release(this.node, keep).catch(() => null);
+      } else {
+        const before = await this.modulesBefore;
+        if (before !== null && this.connection.isOpen !== false) {
+          this.restored = await restoreLoadedModules(this.connection, before, keep).catch(() => null);
+        }
       }
     } finally {
       this.probeHandle = null;

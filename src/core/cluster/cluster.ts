@@ -149,10 +149,12 @@ function memberGrants(entry: Attachment, node: string) {
  * A member as an attachment of its own, reached through the entry node's distribution (nothing
  * opened to the member); it shares the entry's environment tag and consent. Its detach() undoes
  * what our evaluations loaded on the member and closes nothing (the connection is the entry's).
+ * The member's loaded modules are recorded once per entry (at the first view or attachment that
+ * reaches it through the entry) and restored when the last of them is detached, or with the entry.
  */
 export function memberThroughEntry(entry: Attachment, node: string, timeoutMs = DEFAULT_MEMBER_TIMEOUT_MS): Attachment {
   const { target: _entryTarget, ...options } = entry.options;
-  return new Attachment(connectionViaEntry(entry.connection, node, timeoutMs), { ...options, grants: memberGrants(entry, node) });
+  return new Attachment(connectionViaEntry(entry.connection, node, timeoutMs), { ...options, grants: memberGrants(entry, node), sharedModules: entry.relayedModules });
 }
 
 /** Why a member could not be attached directly, and what to do about it. */

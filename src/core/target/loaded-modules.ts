@@ -70,3 +70,50 @@ function charlist(t: Term): string | null {
   if (Buffer.isBuffer(t)) return t.toString('utf8');
   return null;
 }
+
+/**
+ * The loaded modules of the nodes one scope reaches through another node (the cluster members an
+ * entry attachment relays to): each member's set is taken once, when the first view or attachment
+ * touches it, and restored when the last of them ends. Views opened again (the editor's cluster
+ * view when the membership changes) and a member opened by itself while the cluster view reads it
+ * share that first set, so what any of them loaded goes again and nothing of ours counts as the
+ * node's own. The scope that owns this (the entry) restores what is still held when it ends.
+ */
+export class SharedModuleBaselines {
+  private readonly nodes = new Map<string, { channel: RpcChannel; before: Promise<Set<string> | null>; holders: number }>();
+
+  /** One more holder of `channel.peer`'s baseline (taken now if none holds it). */
+  acquire(channel: RpcChannel): Promise<Set<string> | null> {
+    const held = this.nodes.get(channel.peer);
+    if (held) {
+      held.holders += 1;
+      return held.before;
+    }
+    const before = loadedModules(channel).catch(() => null);
+    this.nodes.set(channel.peer, { channel, before, holders: 1 });
+    return before;
+  }
+
+  /** One holder less; the last one restores the node (null while others still hold it, or when no baseline was taken). */
+  async release(node: string, keep: ReadonlySet<string> = new Set()): Promise<ModulesRestored | null> {
+    const held = this.nodes.get(node);
+    if (!held) return null;
+    held.holders -= 1;
+    if (held.holders > 0) return null;
+    this.nodes.delete(node);
+    const before = await held.before;
+    return before === null ? null : restoreLoadedModules(held.channel, before, keep);
+  }
+
+  /** Restores every node still held (the owning scope ends), each on its own; a node that does not answer is skipped. */
+  async releaseAll(keep: ReadonlySet<string> = new Set()): Promise<Array<{ node: string; restored: ModulesRestored | null }>> {
+    const held = [...this.nodes.keys()];
+    return Promise.all(
+      held.map(async (node) => {
+        const entry = this.nodes.get(node);
+        if (entry) entry.holders = 1;
+        return { node, restored: await this.release(node, keep).catch(() => null) };
+      }),
+    );
+  }
+}

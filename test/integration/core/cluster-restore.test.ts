@@ -1,0 +1,140 @@
+// Members reached through the entry node are left exactly as they were: a real cluster of three
+// plain Erlang nodes where the members have neither `sys` nor erl_eval's helpers (erl_scan, ...)
+// loaded; after cluster commands through the entry (the CLI) and after the editor's cluster view
+// (members opened again when the membership changes, a member opened by itself while the view
+// reads it), each member's erlang:loaded() is the set it had before, and no process of ours is
+// left there. The test reads the members with plain rpc only (erlang:loaded/0, BIFs: nothing
+// of the test is loaded there), and the cluster is joined by rpc on the entry (no -eval, no
+// erl_eval on the members), so the comparison is exact.
+import { strict as assert } from 'node:assert';
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Atom, type Term } from '../../../src/etf';
+import { connect } from '../../../src/erldist';
+import { Attachment } from '../../../src/core/attach/attachment';
+import { memberThroughEntry } from '../../../src/core/cluster/cluster';
+import { NodeCluster } from '../../../src/extension/cluster';
+import { shortHost, startNode, waitFor, type TestNode } from '../harness';
+import { root, runCli } from '../cli-runner';
+
+/** The node's loaded modules, read by one rpc of a BIF (loads nothing). */
+async function loaded(n: TestNode): Promise<Set<string>> {
+  const list = (await (await n.admin()).rpc('erlang', 'loaded', [], { timeoutMs: 10_000 })) as Term[];
+  return new Set(list.map((t) => (t instanceof Atom ? t.name : String(t))));
+}
+
+async function processCount(n: TestNode): Promise<number> {
+  return (await (await n.admin()).rpc('erlang', 'system_info', [Atom.of('process_count')], { timeoutMs: 10_000 })) as number;
+}
+
+async function visible(n: TestNode): Promise<string[]> {
+  return ((await (await n.admin()).rpc('erlang', 'nodes', [], { timeoutMs: 10_000 })) as Term[]).map((t) => (t instanceof Atom ? t.name : String(t))).sort();
+}
+
+function diff(before: Set<string>, now: Set<string>): string {
+  const appeared = [...now].filter((m) => !before.has(m)).sort();
+  const gone = [...before].filter((m) => !now.has(m)).sort();
+  return `appeared [${appeared.join(', ')}], gone [${gone.join(', ')}]`;
+}
+
+describe('cluster members reached through the entry are left as they were (three real nodes)', function () {
+  this.timeout(180_000);
+  const cookieText = randomBytes(16).toString('hex');
+  let a: TestNode;
+  let b: TestNode;
+  let c: TestNode;
+  let work: string;
+  const members = (): TestNode[] => [b, c];
+  const baseline = new Map<TestNode, { modules: Set<string>; processes: number }>();
+
+  /** Each member's modules are exactly the baseline and its process count is back to it. */
+  async function membersAsBefore(what: string): Promise<void> {
+    for (const m of members()) {
+      const before = baseline.get(m);
+      assert.ok(before);
+      let last = '';
+      await waitFor(
+        async () => {
+          const [mods, procs] = await Promise.all([loaded(m), processCount(m)]);
+          last = `${diff(before.modules, mods)}; processes ${procs} (before ${before.processes})`;
+          return mods.size === before.modules.size && [...mods].every((x) => before.modules.has(x)) && procs === before.processes;
+        },
+        10_000,
+        `${m.node} as it was`,
+        200,
+      ).catch(() => assert.fail(`${what}: ${m.node} is not as it was: ${last}`));
+    }
+  }
+
+  before(async () => {
+    if (!existsSync(path.join(root, 'dist/cli.js'))) execFileSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' });
+    [a, b, c] = await Promise.all([startNode({ cookieText }), startNode({ cookieText }), startNode({ cookieText })]);
+    const admin = await a.admin();
+    for (const o of [b, c]) assert.ok(((await admin.rpc('net_kernel', 'connect_node', [Atom.of(o.node)])) as Atom).name === 'true');
+    await waitFor(async () => (await visible(b)).includes(c.node) && (await visible(c)).includes(b.node), 20_000, 'a full mesh of three nodes');
+    for (const m of members()) {
+      const modules = await loaded(m);
+      // The premise: what our zero-install work loads is not loaded on a plain member yet.
+      for (const x of ['sys', 'erl_scan', 'erl_anno', 'erl_internal', 'ordsets']) assert.ok(!modules.has(x), `${x} not loaded on ${m.node} before`);
+      baseline.set(m, { modules, processes: await processCount(m) });
+    }
+    work = mkdtempSync(path.join(tmpdir(), 'beam-lens-cluster-restore-'));
+  });
+
+  after(async () => {
+    await Promise.all([a, b, c].map((n) => n?.stop()));
+    if (work) rmSync(work, { recursive: true, force: true });
+  });
+
+  it('CLI tree, processes and report --cluster through the entry leave every member as it was', async () => {
+    const conn = ['--node', a.node, '--cookie-file', a.cookieFile, '--cluster', '--via', 'entry'];
+    const tree = await runCli(['tree', ...conn, '--json'], { cwd: work });
+    assert.equal(tree.code, 0, tree.stderr);
+    // The trees were read (supervisor state through sys:get_state on every member).
+    assert.ok(JSON.parse(tree.stdout) !== null);
+    await membersAsBefore('tree --cluster');
+    const procs = await runCli(['processes', ...conn, '--sort', 'memory', '--limit', '5', '--json'], { cwd: work });
+    assert.equal(procs.code, 0, procs.stderr);
+    await membersAsBefore('processes --cluster');
+    const report = await runCli(['report', ...conn, '--duration', '1', '--out', path.join(work, 'r.md'), '--json'], { cwd: work });
+    assert.equal(report.code, 0, report.stderr);
+    assert.ok((JSON.parse(report.stdout) as { nodes: Array<{ status: string }> }).nodes.every((n) => n.status === 'ok'), report.stdout);
+    await membersAsBefore('report --cluster');
+  });
+
+  it('the editor cluster view (opened again when a node joins, a member opened by itself meanwhile) leaves every member as it was', async () => {
+    const entry = new Attachment(await connect({ node: a.node, cookie: a.cookie, host: shortHost(), timeoutMs: 5000 }), { env: 'local' });
+    let d: TestNode | undefined;
+    try {
+      const cluster = new NodeCluster(entry);
+      const first = await cluster.refreshOverview();
+      assert.equal(first.nodes.filter((n) => n.status === 'ok').length, 3, JSON.stringify(first.nodes));
+      // A member opened by itself through the entry (a tile clicked) reads its tree: sys on it.
+      const member = memberThroughEntry(entry, c.node);
+      const trees = await member.tree();
+      assert.ok(trees.length > 0);
+      assert.ok((await loaded(c)).has('sys'), 'reading the tree loaded sys on the member (the premise of the check below)');
+      // A node joins: the view is opened again for the new membership while the old one goes.
+      d = await startNode({ cookieText });
+      assert.equal(((await (await a.admin()).rpc('net_kernel', 'connect_node', [Atom.of(d.node)])) as Atom).name, 'true');
+      const joined = d.node;
+      await waitFor(async () => (await cluster.refreshOverview()).nodes.some((n) => n.node === joined && n.status === 'ok'), 20_000, `${joined} in the cluster view`);
+      await member.detach();
+      await cluster.refreshOverview();
+      await cluster.close();
+      // The joined node leaves again (its connections were processes on the members).
+      await d.stop();
+      d = undefined;
+      await waitFor(async () => (await visible(b)).length === 2 && (await visible(c)).length === 2, 20_000, `${joined} gone from the members`);
+      await membersAsBefore('the editor cluster view closed');
+      // The member detached while the cluster view still read it took nothing away under it; the view's close did.
+      assert.equal(member.modulesRestored, null);
+    } finally {
+      await entry.detach();
+      await d?.stop();
+    }
+  });
+});
