@@ -13,7 +13,7 @@ import { processDetail, type DetailOptions, type ProcessDetail } from '../inspec
 import { topProcessesViaRpc, type ProcessPage, type ProcessQuery } from '../inspect/processes';
 import { topProbeProcesses } from '../probe/calls';
 import { topEtsTables, topPorts, type EtsRow, type PortRow } from '../inspect/ports-ets';
-import { RemoteEvaluator } from '../target/remote-eval';
+import { RemoteEvaluator, type RelayedEval } from '../target/remote-eval';
 import type { RpcChannel } from '../target/rpc';
 import { applicationTrees, walkSupervisor, type ApplicationTree, type TreeNode, type TreeOptions } from '../inspect/tree';
 
@@ -28,6 +28,8 @@ export interface AttachmentConnection extends RpcChannel {
   close(): Promise<void>;
   /** False once the connection has ended (NodeConnection has it). */
   readonly isOpen?: boolean;
+  /** For a node reached through another one: evaluations are relayed (and linked) by that node's evaluator. */
+  readonly relay?: RelayedEval;
 }
 
 export interface AttachmentOptions {

@@ -154,7 +154,9 @@ function memberGrants(entry: Attachment, node: string) {
  */
 export function memberThroughEntry(entry: Attachment, node: string, timeoutMs = DEFAULT_MEMBER_TIMEOUT_MS): Attachment {
   const { target: _entryTarget, ...options } = entry.options;
-  return new Attachment(connectionViaEntry(entry.connection, node, timeoutMs), { ...options, grants: memberGrants(entry, node), sharedModules: entry.relayedModules });
+  // Evaluations on the member are relayed by the entry's evaluator (linked: they stop when we stop waiting).
+  const connection = { ...connectionViaEntry(entry.connection, node, timeoutMs), relay: { via: entry.evaluator } };
+  return new Attachment(connection, { ...options, grants: memberGrants(entry, node), sharedModules: entry.relayedModules });
 }
 
 /** Why a member could not be attached directly, and what to do about it. */
