@@ -1,6 +1,7 @@
 // Opens a core Attachment from the common flags, and always detaches (undoing what we set) when the
 // command ends, fails or is interrupted.
 import type { Attachment } from '../core/attach/attachment';
+import type { ModulesRestored } from '../core/target/loaded-modules';
 import { booleanFlag, stringFlag, type FlagValues } from './args';
 import type { FlagSpec } from './args';
 import { attachFromFlags } from './connection';
@@ -43,7 +44,19 @@ export async function withAttachment<T>(
     return await body(session);
   } finally {
     await session.detach();
+    reportModulesKept(output, session.node, session.modulesRestored);
+    for (const m of session.relayedModulesRestored) reportModulesKept(output, m.node, m.restored);
   }
+}
+
+/**
+ * Says on stderr when modules our work loaded on a node were left loaded by policy (a node with
+ * more processes than removing them is worth: see core/target/loaded-modules.ts), naming them.
+ */
+export function reportModulesKept(output: Output, node: string, restored: ModulesRestored | null): void {
+  if (restored?.note === undefined || restored.kept.length === 0) return;
+  const names = restored.kept.slice(0, 10).join(', ') + (restored.kept.length > 10 ? `, … (${restored.kept.length} in all)` : '');
+  output.err(`beam-lens: on ${node}, modules loaded while we were attached were ${restored.note}: ${names}`);
 }
 
 /** A progress line on stderr (only on a terminal), cleared when done. */

@@ -58,7 +58,6 @@ export class Attachment {
   private restored: ModulesRestored | null = null;
   /** The loaded modules of the nodes reached through this one (cluster members through this entry). */
   readonly relayedModules = new SharedModuleBaselines();
-  private relayedRestored: Array<{ node: string; restored: ModulesRestored | null }> = [];
 
   constructor(
     readonly connection: AttachmentConnection,
@@ -73,9 +72,9 @@ export class Attachment {
     return this.restored;
   }
 
-  /** After detach: nodes reached through this one that were still held then, restored with it. */
-  get relayedModulesRestored(): ReadonlyArray<{ node: string; restored: ModulesRestored | null }> {
-    return this.relayedRestored;
+  /** The nodes reached through this one (cluster members) restored so far: each when the last view or attachment reaching it ended, or with this one. */
+  get relayedModulesRestored(): ReadonlyArray<{ node: string; restored: ModulesRestored }> {
+    return this.relayedModules.restored;
   }
 
   get node(): string {
@@ -229,7 +228,7 @@ export class Attachment {
       const keep = new Set([PROBE_MODULE]);
       // Members reached through this node that a view left held (never closed) are restored
       // through it first, while its connection is there.
-      if (this.connection.isOpen !== false) this.relayedRestored = await this.relayedModules.releaseAll(keep);
+      if (this.connection.isOpen !== false) await this.relayedModules.releaseAll(keep);
       // What our zero-install work (or the fallback compile) loaded goes again: the node's set
       // of loaded modules is what it was when we attached (for a member reached through another
       // node: when the first scope reaching it that way began, restored by the last to end).

@@ -9,6 +9,7 @@ import type { Finding } from '../findings/rules';
 import type { Overview } from '../inspect/overview';
 import type { ProcessRow, ProcessSort } from '../inspect/processes';
 import { Attachment, type AttachmentConnection } from '../attach/attachment';
+import type { ModulesRestored } from '../target/loaded-modules';
 import { asList } from '../target/terms';
 import type { ProbeStatus } from '../probe/loader';
 import { memberFacts, type MemberFacts } from './facts';
@@ -127,11 +128,15 @@ export class ClusterView {
 
   /**
    * Detaches from every member this view attached (undoing what was set there, e.g. the probe) and
-   * closes their connections; the entry attachment belongs to its owner and stays.
+   * closes their connections; the entry attachment belongs to its owner and stays. Says per member
+   * what became of the modules our work loaded there.
    */
-  async close(): Promise<void> {
+  async close(): Promise<Array<{ node: string; restored: ModulesRestored | null }>> {
     const mine = this.members.filter((m) => m.session !== this.members[0]?.session && !m.failure);
     await Promise.allSettled(mine.map((m) => m.session.detach()));
+    // Per member: the OTP modules our work had loaded there, removed again or kept (null: another
+    // view or attachment through the entry still reads it and restores it when it ends).
+    return mine.map((m) => ({ node: m.node, restored: m.session.modulesRestored }));
   }
 }
 

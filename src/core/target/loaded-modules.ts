@@ -81,6 +81,12 @@ function charlist(t: Term): string | null {
  */
 export class SharedModuleBaselines {
   private readonly nodes = new Map<string, { channel: RpcChannel; before: Promise<Set<string> | null>; holders: number }>();
+  private readonly log: Array<{ node: string; restored: ModulesRestored }> = [];
+
+  /** Every node restored so far (each when its last holder ended), with what was removed and kept. */
+  get restored(): ReadonlyArray<{ node: string; restored: ModulesRestored }> {
+    return this.log;
+  }
 
   /** One more holder of `channel.peer`'s baseline (taken now if none holds it). */
   acquire(channel: RpcChannel): Promise<Set<string> | null> {
@@ -102,7 +108,10 @@ export class SharedModuleBaselines {
     if (held.holders > 0) return null;
     this.nodes.delete(node);
     const before = await held.before;
-    return before === null ? null : restoreLoadedModules(held.channel, before, keep);
+    if (before === null) return null;
+    const restored = await restoreLoadedModules(held.channel, before, keep);
+    this.log.push({ node, restored });
+    return restored;
   }
 
   /** Restores every node still held (the owning scope ends), each on its own; a node that does not answer is skipped. */

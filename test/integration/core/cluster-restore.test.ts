@@ -160,6 +160,10 @@ describe('cluster members reached through the entry are left as they were (three
       await membersAsBefore('the editor cluster view closed', withJoined);
       // The member detached while the cluster view still read it took nothing away under it; the view's close did.
       assert.equal(member.modulesRestored, null);
+      const restored = new Map(entry.relayedModulesRestored.map((r) => [r.node, r.restored]));
+      for (const m of members()) assert.ok(restored.get(m.node)?.removed.includes('erl_scan'), `${m.node}: ${JSON.stringify(restored.get(m.node))}`);
+      assert.ok(restored.get(c.node)?.removed.includes('sys'), JSON.stringify(restored.get(c.node)));
+      assert.equal(entry.relayedModulesRestored.filter((r) => r.node === c.node).length, 1, 'each member restored once');
     } finally {
       await entry.detach();
       await d?.stop();
