@@ -12,7 +12,7 @@ import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Atom, type Term } from '../../../src/etf';
+import { Atom, ErlMap, type Term } from '../../../src/etf';
 import { connect } from '../../../src/erldist';
 import { Attachment } from '../../../src/core/attach/attachment';
 import { memberThroughEntry } from '../../../src/core/cluster/cluster';
@@ -32,6 +32,28 @@ async function processCount(n: TestNode): Promise<number> {
 
 async function visible(n: TestNode): Promise<string[]> {
   return ((await (await n.admin()).rpc('erlang', 'nodes', [], { timeoutMs: 10_000 })) as Term[]).map((t) => (t instanceof Atom ? t.name : String(t))).sort();
+}
+
+/** The sum of every microstate accounting counter (they move only while accounting is on). */
+async function msaccTotal(n: TestNode): Promise<number> {
+  const threads = (await (await n.admin()).rpc('erlang', 'statistics', [Atom.of('microstate_accounting')], { timeoutMs: 10_000 })) as Term[];
+  let total = 0;
+  for (const t of threads) {
+    const counters = t instanceof ErlMap ? t.getAtom('counters') : undefined;
+    if (counters instanceof ErlMap) for (const [, v] of counters.entries) total += typeof v === 'number' ? v : Number(v);
+  }
+  return total;
+}
+
+/** Microstate accounting is off: its counters stand still between two reads. */
+async function msaccOff(n: TestNode, withinMs: number): Promise<void> {
+  let last = await msaccTotal(n);
+  await waitFor(async () => {
+    const now = await msaccTotal(n);
+    const still = now === last;
+    last = now;
+    return still;
+  }, withinMs, `microstate accounting off again on ${n.node}`, 300);
 }
 
 function diff(before: Set<string>, now: Set<string>): string {
@@ -121,11 +143,18 @@ describe('cluster members reached through the entry are left as they were (three
         for (const m of members()) if ((await processCount(m)) <= (baseline.get(m)?.processes ?? 0)) return false;
         return true;
       }, 30_000, 'sampling running on every member', 100);
+      // The premise: microstate accounting is on for the window (its counters move).
+      for (const n of [a, b, c]) {
+        const t0 = await msaccTotal(n);
+        await waitFor(async () => (await msaccTotal(n)) !== t0, 10_000, `microstate accounting on during the window on ${n.node}`, 100);
+      }
       child.kill('SIGINT');
       const code = await exited;
       assert.ok(code === 0 || code === 130, `exit ${code}: ${stderr}`);
       // Well before the 40 s window would have ended on the members.
       await membersAsBefore('report --cluster stopped');
+      // Microstate accounting, on for the window only, is off again everywhere (the entry too).
+      for (const n of [a, b, c]) await msaccOff(n, 10_000);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
