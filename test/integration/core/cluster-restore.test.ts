@@ -73,8 +73,8 @@ describe('cluster members reached through the entry are left as they were (three
   const baseline = new Map<TestNode, { modules: Set<string>; processes: number }>();
 
   /** Each member's modules are exactly the baseline and its process count is back to it. */
-  async function membersAsBefore(what: string, processesNow?: Map<TestNode, number>): Promise<void> {
-    for (const m of members()) {
+  async function membersAsBefore(what: string, processesNow?: Map<TestNode, number>, which: TestNode[] = members()): Promise<void> {
+    for (const m of which) {
       const first = baseline.get(m);
       assert.ok(first);
       const before = { modules: first.modules, processes: processesNow?.get(m) ?? first.processes };
@@ -98,6 +98,8 @@ describe('cluster members reached through the entry are left as they were (three
     const admin = await a.admin();
     for (const o of [b, c]) assert.ok(((await admin.rpc('net_kernel', 'connect_node', [Atom.of(o.node)])) as Atom).name === 'true');
     await waitFor(async () => (await visible(b)).includes(c.node) && (await visible(c)).includes(b.node), 20_000, 'a full mesh of three nodes');
+    // The entry too: the CLI's own connection to it is gone after each command.
+    baseline.set(a, { modules: await loaded(a), processes: await processCount(a) });
     for (const m of members()) {
       const modules = await loaded(m);
       // The premise: what our zero-install work loads is not loaded on a plain member yet.
@@ -118,14 +120,14 @@ describe('cluster members reached through the entry are left as they were (three
     assert.equal(tree.code, 0, tree.stderr);
     // The trees were read (supervisor state through sys:get_state on every member).
     assert.ok(JSON.parse(tree.stdout) !== null);
-    await membersAsBefore('tree --cluster');
+    await membersAsBefore('tree --cluster', undefined, [a, b, c]);
     const procs = await runCli(['processes', ...conn, '--sort', 'memory', '--limit', '5', '--json'], { cwd: work });
     assert.equal(procs.code, 0, procs.stderr);
-    await membersAsBefore('processes --cluster');
+    await membersAsBefore('processes --cluster', undefined, [a, b, c]);
     const report = await runCli(['report', ...conn, '--duration', '1', '--out', path.join(work, 'r.md'), '--json'], { cwd: work });
     assert.equal(report.code, 0, report.stderr);
     assert.ok((JSON.parse(report.stdout) as { nodes: Array<{ status: string }> }).nodes.every((n) => n.status === 'ok'), report.stdout);
-    await membersAsBefore('report --cluster');
+    await membersAsBefore('report --cluster', undefined, [a, b, c]);
   });
 
   it('Ctrl-C of report --cluster mid-window: the work relayed to the members stops with it (no worker left running there)', async () => {
@@ -152,7 +154,7 @@ describe('cluster members reached through the entry are left as they were (three
       const code = await exited;
       assert.ok(code === 0 || code === 130, `exit ${code}: ${stderr}`);
       // Well before the 40 s window would have ended on the members.
-      await membersAsBefore('report --cluster stopped');
+      await membersAsBefore('report --cluster stopped', undefined, [a, b, c]);
       // Microstate accounting, on for the window only, is off again everywhere (the entry too).
       for (const n of [a, b, c]) await msaccOff(n, 10_000);
     } finally {
