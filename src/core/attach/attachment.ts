@@ -67,6 +67,11 @@ export class Attachment {
     this.evaluator = new RemoteEvaluator(connection, this.modulesBefore);
   }
 
+  /** Settles once the target's loaded modules are recorded (null: they could not be read). */
+  get modulesBaseline(): Promise<Set<string> | null> {
+    return this.modulesBefore;
+  }
+
   /** After detach: the OTP modules our work had loaded and that were removed again (or kept). */
   get modulesRestored(): ModulesRestored | null {
     return this.restored;

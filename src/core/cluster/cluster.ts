@@ -159,9 +159,21 @@ function memberGrants(entry: Attachment, node: string) {
  */
 export function memberThroughEntry(entry: Attachment, node: string, timeoutMs = DEFAULT_MEMBER_TIMEOUT_MS): Attachment {
   const { target: _entryTarget, ...options } = entry.options;
-  // Evaluations on the member are relayed by the entry's evaluator (linked: they stop when we stop waiting).
-  const connection = { ...connectionViaEntry(entry.connection, node, timeoutMs), relay: { via: entry.evaluator } };
-  return new Attachment(connection, { ...options, grants: memberGrants(entry, node), sharedModules: entry.relayedModules });
+  const relayed = connectionViaEntry(entry.connection, node, timeoutMs);
+  let baseline: Promise<unknown> | null = null;
+  const connection: AttachmentConnection = {
+    ...relayed,
+    // Every call waits for the record of the member's loaded modules (the first call takes it).
+    rpc: async (m, f, a, o) => {
+      if (baseline !== null) await baseline;
+      return relayed.rpc(m, f, a, o);
+    },
+    // Evaluations on the member are relayed by the entry's evaluator (linked: they stop when we stop waiting).
+    relay: { via: entry.evaluator },
+  };
+  const member = new Attachment(connection, { ...options, grants: memberGrants(entry, node), sharedModules: entry.relayedModules });
+  baseline = member.modulesBaseline;
+  return member;
 }
 
 /** Why a member could not be attached directly, and what to do about it. */

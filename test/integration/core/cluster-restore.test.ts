@@ -19,6 +19,7 @@ import { memberThroughEntry } from '../../../src/core/cluster/cluster';
 import { NodeCluster } from '../../../src/extension/cluster';
 import { shortHost, startNode, waitFor, type TestNode } from '../harness';
 import { bin, root, runCli } from '../cli-runner';
+import { clean } from '../target-state';
 
 /** The node's loaded modules, read by one rpc of a BIF (loads nothing). */
 async function loaded(n: TestNode): Promise<Set<string>> {
@@ -199,5 +200,10 @@ describe('cluster members reached through the entry are left as they were (three
       await entry.detach();
       await d?.stop();
     }
+  });
+
+  // Last: read with the harness's own evaluations (which load erl_eval's helpers, so not before the exact checks above).
+  it('no trace flags, patterns, tracer or system monitor on any node afterwards', async () => {
+    for (const n of [a, b, c]) await clean(n, [['erlang', 'send', 2], ['sys', 'get_state', 2]]);
   });
 });
