@@ -15,6 +15,7 @@
 
 -export([version/0,
          top_processes/4,
+         warm_cache/0,
          filter_processes/5,
          reduction_window/4,
          children_page/4,
@@ -54,7 +55,7 @@
 
 %% @doc Version of this probe's API; the client reloads the probe when it differs.
 -spec version() -> pos_integer().
-version() -> 4.
+version() -> 5.
 
 %% @doc Page of processes ranked by SortKey, descending.
 %% One pass over erlang:processes() keeping only the best Offset + Limit entries, then
@@ -635,6 +636,31 @@ item_supported(Item) ->
         error:badarg -> false
     end.
 
+%% @doc Starts reading the slow items (memory, current function) of every process into the
+%% session's cache in the background, so that the first memory sort or filter of a table finds
+%% the cache warm instead of asking every process while the user waits. Returns at once:
+%% started, or already (the cache holds a pass, or one is running). The pass runs at low
+%% priority (the node's own work goes first); a request arriving meanwhile stops it where it is
+%% and keeps what it read (the request's pass then asks only the processes not read yet), so
+%% the node never pays for more than one full pass. Nothing is read if nobody asks within the
+%% cache's idle timeout.
+-spec warm_cache() -> started | already.
+warm_cache() ->
+    case cache_process() of
+        undefined ->
+            already;
+        Pid ->
+            MRef = erlang:monitor(process, Pid),
+            Pid ! {beam_lens_cache_warm, self(), MRef},
+            receive
+                {MRef, Reply} ->
+                    erlang:demonitor(MRef, [flush]),
+                    Reply;
+                {'DOWN', MRef, process, Pid, _} ->
+                    already
+            end
+    end.
+
 %%% The session's cache of slow items --------------------------------------------------
 
 %% The VM answers reductions, message_queue_len, registered_name and initial_call without the
@@ -649,7 +675,8 @@ item_supported(Item) ->
 %% the one reduction our own read cost it); dead processes fall out. Ranking and paging happen
 %% there too: only the page is copied to the caller. The pass stops when its caller goes
 %% (an rpc timeout or a cancel). The process is stopped with the probe's other processes, and
-%% exits after 5 minutes without a request. Memory: ~9 words a process (~70 MB at a million),
+%% exits after 5 minutes without a request. Memory: ~9 words a process (~100-170 MB at a million
+%% with the heap's growth steps),
 %% only while the table is in use.
 
 %% {ok, {Total, PageEntries}} from the cache process, or error (then the caller does the pass).
@@ -714,6 +741,22 @@ cache_loop(Entries, Interned) ->
                 caller_gone ->
                     cache_loop(Entries, Interned)
             end;
+        {beam_lens_cache_warm, From, MRef} when Entries =/= [] ->
+            From ! {MRef, already},
+            cache_loop(Entries, Interned);
+        {beam_lens_cache_warm, From, MRef} ->
+            From ! {MRef, started},
+            %% No caller to watch: the pass yields to any request that arrives (see warm_cache/0).
+            Old = process_flag(priority, low),
+            Result = (catch cache_pass(all_processes(), [], none, warm, [], {top, 0}, cache_acc({top, 0}), 1, [], Interned)),
+            _ = process_flag(priority, Old),
+            {Entries1, Interned1} = case Result of
+                                        {done, E1, I1, _} -> {E1, I1};
+                                        {interrupted, E1, I1} -> {E1, I1};
+                                        _ -> {[], Interned}
+                                    end,
+            garbage_collect(),
+            cache_loop(Entries1, Interned1);
         _Stray ->
             cache_loop(Entries, Interned)
     after 300000 ->
@@ -736,37 +779,49 @@ cache_reply({filter, _, _, _, _}, {T, M, _, _, All}, Offset, Limit) ->
 %% The caller (an rpc worker) is left out of the ranking, as in the passes above, and so is the
 %% cache process itself (what it holds is said in its comment above, not ranked among yours).
 cache_pass(Cursor, Old, Caller, Watch, Extra, Request, Acc, Seq, New, Interned) ->
-    _ = Seq band 4095 =:= 0 andalso caller_check(Watch),
+    _ = Seq band 4095 =:= 0 andalso caller_check(Watch, New, Interned),
     case next_process(Cursor) of
         {Caller, Ps} ->
-            cache_pass(Ps, Old, Caller, Watch, Extra, Request, Acc, Seq + 1, New, Interned);
+            %% A pass without a caller (a warm-up) may have read this one: step over its entry.
+            cache_pass(Ps, skip_entry(Caller, Old), Caller, Watch, Extra, Request, Acc, Seq + 1, New, Interned);
         {P, Ps} when P =:= self() ->
             cache_pass(Ps, Old, Caller, Watch, Extra, Request, Acc, Seq + 1, New, Interned);
         {P, Ps} ->
-            case erlang:process_info(P, [reductions, message_queue_len | Extra]) of
-                [{_, R}, {_, Q} | XV] ->
-                    {Found, Old1} = cache_match(P, Old),
-                    case cache_entry(P, R, Q, Found, Interned) of
-                        {E0, Interned1} ->
-                            E = cache_tic(E0, XV),
-                            Acc1 = cache_add(Request, E, R, Q, XV, Seq, Acc),
-                            cache_pass(Ps, Old1, Caller, Watch, Extra, Request, Acc1, Seq + 1, [E | New], Interned1);
-                        undefined ->
-                            cache_pass(Ps, Old1, Caller, Watch, Extra, Request, Acc, Seq + 1, New, Interned)
-                    end;
+            {Found, Old1} = cache_match(P, Old),
+            case cache_read(P, Found, Extra, Interned) of
+                {E0, R, Q, XV, Interned1} ->
+                    E = cache_tic(E0, XV),
+                    Acc1 = cache_add(Request, E, R, Q, XV, Seq, Acc),
+                    cache_pass(Ps, Old1, Caller, Watch, Extra, Request, Acc1, Seq + 1, [E | New], Interned1);
                 undefined ->
-                    cache_pass(Ps, Old, Caller, Watch, Extra, Request, Acc, Seq + 1, New, Interned)
+                    cache_pass(Ps, Old1, Caller, Watch, Extra, Request, Acc, Seq + 1, New, Interned)
             end;
         none ->
             {done, lists:reverse(New), Interned, Acc}
     end.
 
-caller_check(Watch) ->
+%% A background warm pass (Watch = warm) stops at the first request waiting in the mailbox and
+%% keeps the prefix it read, in process order: the request's pass walks it like a full list.
+caller_check(warm, New, Interned) ->
+    receive
+        {beam_lens_cache_warm, From, MRef} ->
+            From ! {MRef, already},
+            caller_check(warm, New, Interned)
+    after 0 ->
+            case erlang:process_info(self(), message_queue_len) of
+                {message_queue_len, 0} -> ok;
+                _ -> throw({interrupted, lists:reverse(New), Interned})
+            end
+    end;
+caller_check(Watch, _New, _Interned) ->
     receive
         {'DOWN', Watch, process, _, _} -> throw(caller_gone)
     after 0 ->
             ok
     end.
+
+skip_entry(P, [{P, _, _, _, _, _} | Old]) -> Old;
+skip_entry(_P, Old) -> Old.
 
 %% The old entry of P: the head of Old, after dropping the heads of processes that died. A
 %% live head that is not P means P is new (survivors keep their order).
@@ -780,16 +835,42 @@ cache_match(P, [{O, _, _, _, _, _} | Rest] = Old) ->
 cache_match(_P, []) ->
     {none, []}.
 
+%% A process the cache does not know yet is read in one call (the cheap items and the slow ones
+%% together: one signal round trip instead of a direct read and then the signal); a known one
+%% has its cheap items read first, and is asked only when they moved.
+cache_read(P, none, Extra, Interned) ->
+    case erlang:process_info(P, [reductions, message_queue_len, memory, current_function | Extra]) of
+        [{_, R}, {_, Q}, {_, Mem}, {_, CF0} | XV] ->
+            {CF, Interned1} = intern(CF0, Interned),
+            %% Answering us cost it one reduction.
+            {{P, R + 1, Q, Mem, CF, unknown}, R, Q, XV, Interned1};
+        undefined ->
+            undefined
+    end;
+cache_read(P, Found, Extra, Interned) ->
+    case erlang:process_info(P, [reductions, message_queue_len | Extra]) of
+        [{_, R}, {_, Q} | XV] ->
+            case cache_entry(P, R, Q, Found, Interned) of
+                {E0, Interned1} -> {E0, R, Q, XV, Interned1};
+                undefined -> undefined
+            end;
+        undefined ->
+            undefined
+    end.
+
+intern(CF, Interned) ->
+    case Interned of
+        #{CF := Shared} -> {Shared, Interned};
+        _ when map_size(Interned) < 10000 -> {CF, Interned#{CF => CF}};
+        _ -> {CF, Interned}
+    end.
+
 cache_entry(_P, R, Q, {_, R, Q, _, _, _} = E, Interned) ->
     {E, Interned};
 cache_entry(P, R, Q, Found, Interned) ->
     case erlang:process_info(P, [memory, current_function]) of
         [{_, Mem}, {_, CF0}] ->
-            {CF, Interned1} = case Interned of
-                                  #{CF0 := Shared} -> {Shared, Interned};
-                                  _ when map_size(Interned) < 10000 -> {CF0, Interned#{CF0 => CF0}};
-                                  _ -> {CF0, Interned}
-                              end,
+            {CF, Interned1} = intern(CF0, Interned),
             TIC = case Found of {_, _, _, _, _, I} -> I; none -> unknown end,
             %% Answering us cost it one reduction.
             {{P, R + 1, Q, Mem, CF, TIC}, Interned1};

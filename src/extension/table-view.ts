@@ -3,7 +3,7 @@
 // progress toast that can cancel it; the live refresh backs off to 5x the last query's cost so
 // an open table never keeps a million-process node busy.
 import * as vscode from 'vscode';
-import { SLOW_FILTER_PROCESSES, filteredProcesses } from '../core/inspect/process-filter';
+import { SLOW_FILTER_PROCESSES, WARM_CACHE_PROCESSES, filteredProcesses } from '../core/inspect/process-filter';
 import { slowQuery } from './model/table';
 import { assertNever, type TableQuery, type TableToHost } from '../protocol/webview';
 import { askConsent } from './consent';
@@ -15,6 +15,9 @@ export class TableView extends View<'process-table'> {
   private query: TableQuery = { sort: 'mailbox', offset: 0, limit: 200, filter: '' };
   private lastCostMs = 0;
   private shown: { sort: string; filter: string } | null = null;
+  /** Whether this table asked the probe to warm its cache, and what the pages say about it. */
+  private warmAsked = false;
+  private note: string | undefined;
 
   constructor(ctx: ViewContext, n: AttachedNode, initial?: Partial<TableQuery>) {
     super(ctx, n, 'process-table', `Processes · ${n.node}`);
@@ -81,6 +84,22 @@ export class TableView extends View<'process-table'> {
     return Promise.race([work, new Promise<never>((_, reject) => signal.addEventListener('abort', () => reject(new Error('cancelled')), { once: true }))]);
   }
 
+  /**
+   * On a large node with the probe, the first page (by mailbox) is quick, but the first memory
+   * sort or filter would read every process while the user waits: the probe starts that read in
+   * the background now (once per table, low priority), and the page says so.
+   */
+  private async warmCache(q: TableQuery): Promise<void> {
+    const count = this.processCount();
+    if (this.warmAsked || count <= WARM_CACHE_PROCESSES || !this.n.session.hasProbe || q.sort === 'memory' || q.filter.trim() !== '') return;
+    this.warmAsked = true;
+    const r = await this.n.session.warmProcessCache().catch((err: unknown) => {
+      this.ctx.log.warn(`warming the probe's process cache on ${this.n.node} failed: ${errorText(err)}`);
+      return 'failed' as const;
+    });
+    if (r === 'started') this.note = `reading the memory of ${count.toLocaleString('en-US')} processes in the background (one low-priority pass on the node) so that sorting by memory and filtering are quick`;
+  }
+
   private async run(q: TableQuery, asked: boolean): Promise<void> {
     this.query = q;
     const isNew = asked && (this.shown === null || this.shown.sort !== q.sort || this.shown.filter !== q.filter.trim());
@@ -100,10 +119,12 @@ export class TableView extends View<'process-table'> {
       this.lastCostMs = Date.now() - started;
       if (this.query !== q) return; // a newer query was asked meanwhile
       this.shown = { sort: q.sort, filter: q.filter.trim() };
+      if (isNew) this.note = undefined;
+      await this.warmCache(q);
       this.panel.post({
         type: 'page',
         node: this.n.node,
-        page: { query: q, total: page.total, matched: page.matched, rows: page.rows, via: page.via, refreshedAt: Date.now() },
+        page: { query: q, total: page.total, matched: page.matched, rows: page.rows, via: page.via, refreshedAt: Date.now(), ...(this.note !== undefined ? { note: this.note } : {}) },
       });
     } catch (err) {
       const cancelled = err instanceof Error && err.message === 'cancelled';

@@ -75,6 +75,8 @@ export interface TablePage {
   rows: ProcessRow[];
   via: 'probe' | 'rpc';
   refreshedAt: number;
+  /** Work the host started on the node for this table (e.g. a background read), said in the summary. */
+  note?: string;
 }
 
 export type HostToTable =

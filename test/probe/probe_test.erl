@@ -48,6 +48,8 @@ tests() ->
      {"memory cache: a pass on unchanged processes asks none of them, and matches a full sort", fun t_cache_hits/1},
      {"memory cache: growth, new messages and a new current function are seen", fun t_cache_follows/1},
      {"memory cache: a pass stops when its caller dies", fun t_cache_caller_dies/1},
+     {"memory cache: a background warm-up makes the first memory pass ask nobody", fun t_cache_warm/1},
+     {"memory cache: a request during the warm-up takes over where it stopped", fun t_cache_warm_interrupted/1},
      {"children_page on a supervisor with 10,000 children", fun t_children_page/1},
      {"children_page on an Elixir DynamicSupervisor", fun t_children_dynamic/1},
      {"children_page and sup_info refuse non-supervisors", fun t_not_a_supervisor/1},
@@ -135,7 +137,7 @@ probe_gone() ->
 
 t_load_from_source(#{src := Src}) ->
     load_probe(Src),
-    4 = ?PROBE:version(),
+    5 = ?PROBE:version(),
     %% Loaded from memory only: code:which/1 answers the name given to load_binary.
     "beam_lens_probe.erl" = code:which(?PROBE),
     %% And it compiles without warnings, so no OTP release should choke on it.
@@ -281,6 +283,79 @@ t_cache_caller_dies(_) ->
     %% And it still answers.
     {_, [_ | _]} = ?PROBE:top_processes(memory, 0, 5, []),
     ok.
+
+%% warm_cache/0 starts a background pass (once: a second call says already, and does not stop
+%% the first), at low priority; once it is done, a memory pass asks none of 2,000 idle processes
+%% and equals a full sort, and the cache process is back at normal priority.
+t_cache_warm(_) ->
+    Reds = fun(P) -> {reductions, R} = erlang:process_info(P, reductions), R end,
+    drop_cache(),
+    started = ?PROBE:warm_cache(),
+    already = ?PROBE:warm_cache(),
+    Cache = whereis(beam_lens_cache),
+    {priority, low} = erlang:process_info(Cache, priority),
+    wait_for("warm-up done", fun() -> R1 = Reds(Cache), receive after 50 -> ok end,
+                                     R1 =:= Reds(Cache) andalso erlang:process_info(Cache, priority) =:= {priority, normal} end, 120000),
+    %% Not cut short by the second call: the first memory pass finds every idle process in the
+    %% cache (not one of 2,000 sampled is asked) and equals a full sort.
+    Idle = [P || P <- erlang:processes(), erlang:process_info(P, initial_call) =:= {initial_call, {erlang, apply, 2}}],
+    Sample = lists:nthtail(length(Idle) - 2000, Idle),
+    SReds = fun() -> [R || P <- Sample, {reductions, R} <- [erlang:process_info(P, reductions)]] end,
+    {W, {Rows, Before, After, Naive}} =
+        timer:tc(fun() -> in_fresh(fun() ->
+                                           B = SReds(),
+                                           {_, Rs} = ?PROBE:top_processes(memory, 0, 50, []),
+                                           A = SReds(),
+                                           {[{P, V} || {P, V, []} <- Rs], B, A, naive_top(memory, 0, 50, self())}
+                                   end) end),
+    {_, Rows} = Naive,
+    {asked_after_warm_up, false} = {asked_after_warm_up, Before =/= After},
+    already = ?PROBE:warm_cache(),
+    Cache = whereis(beam_lens_cache),
+    io:format("    (first memory pass after the warm-up: ~b ms)~n", [W div 1000]),
+    ok.
+
+%% A request that arrives during the warm-up stops it where it is and finishes the pass: its
+%% answer equals a full sort, the processes the warm-up had read are not asked again (their
+%% reductions do not move: each read costs the process one), and those it had not reached are.
+t_cache_warm_interrupted(_) ->
+    Idle = [P || P <- erlang:processes(), erlang:process_info(P, initial_call) =:= {initial_call, {erlang, apply, 2}}],
+    Head = lists:sublist(Idle, 1000, 2000),
+    Tail = lists:nthtail(length(Idle) - 2000, Idle),
+    Reds = fun(Ps) -> [R || P <- Ps, {reductions, R} <- [erlang:process_info(P, reductions)]] end,
+    drop_cache(),
+    H0 = Reds(Head),
+    T0 = Reds(Tail),
+    started = ?PROBE:warm_cache(),
+    Read = fun(Before, Ps) -> lists:all(fun({A, B}) -> B > A end, lists:zip(Before, Reds(Ps))) end,
+    wait_for("the warm-up past the head sample", fun() -> Read(H0, Head) end, 60000),
+    case Reds(Tail) =:= T0 of
+        true ->
+            {Rows, HeadAfter, Naive} =
+                in_fresh(fun() ->
+                                 {_, Rs} = ?PROBE:top_processes(memory, 0, 50, []),
+                                 HA = Reds(Head),
+                                 {[{P, V} || {P, V, []} <- Rs], HA, naive_top(memory, 0, 50, self())}
+                         end),
+            {_, Rows} = Naive,
+            %% Read by the warm-up, not again by the request; the tail read by the request.
+            {head_asked_again, false} = {head_asked_again, HeadAfter =/= [R + 1 || R <- H0]},
+            true = Read(T0, Tail),
+            {priority, normal} = erlang:process_info(whereis(beam_lens_cache), priority),
+            ok;
+        false ->
+            %% The warm-up reached the end before we could ask (a fast machine): nothing to show.
+            io:format("    (warm-up finished before the request could interrupt it)~n"),
+            ok
+    end.
+
+drop_cache() ->
+    case whereis(beam_lens_cache) of
+        undefined -> ok;
+        Old ->
+            exit(Old, kill),
+            wait_for("cache process gone", fun() -> whereis(beam_lens_cache) =/= Old end, 5000)
+    end.
 
 %% @doc A process whose size and current function the cache tests change.
 cache_holder(Data) ->

@@ -57,6 +57,7 @@ let pendingRestore: { top: number; selected: number } | null = saved && typeof s
 let total = 0;
 let matched = 0;
 let via: TablePage['via'] | null = null;
+let note: string | undefined;
 let selected = 0;
 /** The block of the last query posted: the one the host keeps refreshing. */
 let hostBlock: number | null = null;
@@ -129,6 +130,8 @@ function fetchNow(moveRefresh: boolean): void {
 // ---- Sort and filter -----------------------------------------------------------------------
 
 function restart(message: string): void {
+  // What the host said about the last query's work is not about the new one.
+  note = undefined;
   cache.reset(sort, filter);
   changes.clear();
   pendingRestore = null;
@@ -173,7 +176,7 @@ function render(): void {
   frame = 0;
   const now = Date.now();
   dom.renderRows({ visible: visibleRows(dom.grid.scrollTop, matched, dom.viewport()), total: matched, sort, selected, cache, changes, now });
-  dom.summary.textContent = via === null && total === 0 ? '' : summaryText({ total, matched, filter, sort, via });
+  dom.summary.textContent = via === null && total === 0 ? '' : summaryText({ total, matched, filter, sort, via, ...(note !== undefined ? { note } : {}) });
   // Drop highlights once faded.
   window.clearTimeout(fadeTimer);
   if (changes.prune(now) > 0) fadeTimer = window.setTimeout(() => render(), CHANGE_FADE_MS / 4);
@@ -244,6 +247,7 @@ function onPage(page: TablePage): void {
   adopted = true;
   if (hostBlock === null) hostBlock = blockOf(q.offset);
   via = page.via;
+  note = typeof page.note === 'string' ? page.note : undefined;
   total = page.total;
   matched = page.matched;
   const now = Date.now();

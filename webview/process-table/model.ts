@@ -310,8 +310,8 @@ export class ChangeTracker {
 
 // ---- Header --------------------------------------------------------------------------------
 
-export function summaryText(p: { total: number; matched: number; filter: string; sort: ProcessSort; via: 'probe' | 'rpc' | null }): string {
+export function summaryText(p: { total: number; matched: number; filter: string; sort: ProcessSort; via: 'probe' | 'rpc' | null; note?: string }): string {
   const n = (x: number): string => x.toLocaleString('en-US');
   const count = p.filter !== '' ? `${n(p.matched)} of ${n(p.total)} processes match “${p.filter}”` : `${n(p.total)} ${p.total === 1 ? 'process' : 'processes'}`;
-  return `${count} · sorted by ${SORT_LABELS[p.sort]} on the target${p.via ? ` (${p.via})` : ''}`;
+  return `${count} · sorted by ${SORT_LABELS[p.sort]} on the target${p.via ? ` (${p.via})` : ''}${p.note ? ` · ${p.note}` : ''}`;
 }

@@ -11,7 +11,7 @@ import { SharedModuleBaselines, loadedModules, restoreLoadedModules, type Module
 import { PROBE_MODULE, ProbeHandle, loadProbe, type ProbeStatus } from '../probe/loader';
 import { processDetail, type DetailOptions, type ProcessDetail } from '../inspect/process-detail';
 import { topProcessesViaRpc, type ProcessPage, type ProcessQuery } from '../inspect/processes';
-import { topProbeProcesses } from '../probe/calls';
+import { topProbeProcesses, warmProbeCache } from '../probe/calls';
 import { topEtsTables, topPorts, type EtsRow, type PortRow } from '../inspect/ports-ets';
 import { RemoteEvaluator, type RelayedEval } from '../target/remote-eval';
 import type { RpcChannel } from '../target/rpc';
@@ -187,6 +187,15 @@ export class Attachment {
   async processes(query: ProcessQuery): Promise<ProcessPage> {
     if (this.probeHandle !== null) return topProbeProcesses(this.connection, this.evaluator, query);
     return topProcessesViaRpc(this.connection, this.evaluator, query);
+  }
+
+  /**
+   * With the probe: starts its background read of every process's memory (see warmProbeCache),
+   * for a face about to show a process table of a large node. Without the probe: 'no-probe'.
+   */
+  async warmProcessCache(): Promise<'started' | 'already' | 'unsupported' | 'no-probe'> {
+    if (this.probeHandle === null) return 'no-probe';
+    return warmProbeCache(this.connection);
   }
 
   /** One process by pid (`<0.123.0>`) or registered name. */

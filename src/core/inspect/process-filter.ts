@@ -13,6 +13,12 @@ import { asList, asNumber, asTuple } from '../target/terms';
 /** Above this many processes a filter without the probe takes long (interpreted pass): offer the probe. */
 export const SLOW_FILTER_PROCESSES = 100_000;
 
+/**
+ * Above this many processes the first memory sort or filter with the probe reads every process
+ * (~2 µs each: seconds at a million), so a table warms the probe's cache when it opens.
+ */
+export const WARM_CACHE_PROCESSES = 100_000;
+
 async function probeFiltered(session: Attachment, query: ProcessQuery, filter: string): Promise<(ProcessPage & { matched: number }) | null> {
   const sort = query.sort === 'reduction-rate' ? 'reductions' : query.sort;
   let reply: Term;

@@ -1,4 +1,5 @@
 // Calls into the loaded probe. The probe ranks on the target and returns only a page.
+import { RpcError } from '../../erldist';
 import { Atom, Pid } from '../../etf';
 import { processRows, sortKeyItem, type ProcessPage, type ProcessQuery, type ProcessRow } from '../inspect/processes';
 import { PROBE_MODULE } from './loader';
@@ -38,3 +39,20 @@ export async function topProbeProcesses(channel: RpcChannel, evaluator: RemoteEv
   };
 }
 
+
+/**
+ * Asks the probe to read memory and current function of every process into its cache in the
+ * background (one low-priority pass; a query arriving meanwhile takes over where it stopped), so
+ * that the first memory sort or filter of a process table on a large node finds the cache warm.
+ * Returns at once: 'started', or 'already' (warm, or a pass is running). A probe of an older
+ * BEAM Lens has no warm-up: 'unsupported'.
+ */
+export async function warmProbeCache(channel: RpcChannel): Promise<'started' | 'already' | 'unsupported'> {
+  try {
+    const reply = await channel.rpc(PROBE_MODULE, 'warm_cache', [], { timeoutMs: 10_000 });
+    return reply instanceof Atom && reply.name === 'started' ? 'started' : 'already';
+  } catch (err) {
+    if (err instanceof RpcError && /undef/.test(err.reason)) return 'unsupported';
+    throw err;
+  }
+}

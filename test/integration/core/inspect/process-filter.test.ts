@@ -105,4 +105,21 @@ describe('probe ranking of 220,000 processes, deep pages (one sort of every valu
       assert.deepEqual(page.rows.map((r) => r.memory), direct, `memory values at offset ${offset}`);
     }
   });
+
+  it('warms the probe\'s cache in the background for a table about to open (once), and without the probe says so', async () => {
+    await node.eval(`case whereis(beam_lens_cache) of undefined -> ok; P -> exit(P, kill) end, ok.`);
+    await waitFor(async () => isAtom(await node.eval('whereis(beam_lens_cache).'), 'undefined'), 10_000, 'the cache process gone');
+    assert.equal(await probed.warmProcessCache(), 'started');
+    assert.equal(await probed.warmProcessCache(), 'already');
+    const plain = new Attachment(await connect({ node: node.node, cookie: node.cookie }), { env: 'local' });
+    assert.equal(await plain.warmProcessCache(), 'no-probe');
+    await plain.detach();
+    // The pass runs at low priority and ends back at normal, waiting, holding every process.
+    const idle = `case erlang:process_info(whereis(beam_lens_cache), [priority, status]) of [{_, normal}, {_, waiting}] -> true; _ -> false end.`;
+    await waitFor(async () => isAtom(await node.eval(idle), 'true'), 60_000, 'the warm-up done');
+    assert.equal(await probed.warmProcessCache(), 'already');
+    const page = await probed.processes({ sort: 'memory', offset: 0, limit: 20 });
+    assert.equal(page.via, 'probe');
+    assert.equal(page.rows.length, 20);
+  });
 });

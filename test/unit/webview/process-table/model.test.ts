@@ -297,5 +297,10 @@ describe('process table model: pages, columns and header', () => {
   it('says how many processes, how they are sorted, where, and how', () => {
     assert.equal(summaryText({ total: 1_000_000, matched: 1_000_000, filter: '', sort: 'mailbox', via: 'probe' }), '1,000,000 processes · sorted by mailbox on the target (probe)');
     assert.equal(summaryText({ total: 387, matched: 2, filter: 'Demo', sort: 'reduction-rate', via: 'rpc' }), '2 of 387 processes match “Demo” · sorted by reduction rate on the target (rpc)');
+    // What the host started on the node for this table is said after it.
+    assert.equal(
+      summaryText({ total: 10, matched: 10, filter: '', sort: 'mailbox', via: 'probe', note: 'reading memory in the background' }),
+      '10 processes · sorted by mailbox on the target (probe) · reading memory in the background',
+    );
   });
 });
