@@ -239,13 +239,13 @@ export class Attachment {
     this.detached = true;
     try {
       if (this.probeHandle !== null) await this.probeHandle.unload();
+      // What our zero-install work (or the fallback compile) loaded goes again: the node's set
+      // of loaded modules is what it was when we attached.
       const keep = new Set([PROBE_MODULE]);
       // Members reached through this node that a view left held (never closed) are restored
-      // through it first, while its connection is there.
+      // through it first, while its connection is there. A member reached through another node
+      // is restored to its set when the first scope reaching it that way began, by the last to end.
       if (this.connection.isOpen !== false) await this.relayedModules.releaseAll(keep);
-      // What our zero-install work (or the fallback compile) loaded goes again: the node's set
-      // of loaded modules is what it was when we attached (for a member reached through another
-      // node: when the first scope reaching it that way began, restored by the last to end).
       const shared = this.options.sharedModules;
       if (shared) {
         this.restored = await shared.release(this.node, keep).catch(() => null);
