@@ -7,7 +7,7 @@ import type { ConsentGrants, EnvTag } from './consent';
 import { ConsentRequiredError, requireConsent } from './consent';
 import { getOverview, type Overview, type OverviewOptions } from '../inspect/overview';
 import { parsePid, resolveProcess } from '../target/pids';
-import { SharedModuleBaselines, loadedModules, restoreLoadedModules, type ModulesRestored } from '../target/loaded-modules';
+import { SharedModuleBaselines, nodeModuleBaselines, type ModulesRestored } from '../target/loaded-modules';
 import { PROBE_MODULE, ProbeHandle, loadProbe, type ProbeStatus } from '../probe/loader';
 import { processDetail, type DetailOptions, type ProcessDetail } from '../inspect/process-detail';
 import { topProcessesViaRpc, type ProcessPage, type ProcessQuery } from '../inspect/processes';
@@ -41,8 +41,8 @@ export interface AttachmentOptions {
   probeDir?: string;
   /**
    * For a node reached through another attachment (a cluster member through its entry): the
-   * entry's record of such nodes' loaded modules, shared by every scope reaching this node that
-   * way (taken at the first, restored when the last ends).
+   * entry's holds on such nodes in the process's record of loaded modules (taken when the first
+   * scope reaching the node begins, restored when the last ends).
    */
   sharedModules?: SharedModuleBaselines;
 }
@@ -63,7 +63,8 @@ export class Attachment {
     readonly connection: AttachmentConnection,
     readonly options: AttachmentOptions,
   ) {
-    this.modulesBefore = options.sharedModules ? options.sharedModules.acquire(connection) : loadedModules(connection).catch(() => null);
+    // One record per node for this process: restored when the last scope reaching the node ends.
+    this.modulesBefore = (options.sharedModules ?? nodeModuleBaselines).acquire(connection);
     this.evaluator = new RemoteEvaluator(connection, this.modulesBefore);
   }
 
@@ -247,14 +248,10 @@ export class Attachment {
       // is restored to its set when the first scope reaching it that way began, by the last to end.
       if (this.connection.isOpen !== false) await this.relayedModules.releaseAll(keep);
       const shared = this.options.sharedModules;
-      if (shared) {
-        this.restored = await shared.release(this.node, keep).catch(() => null);
-      } else {
-        const before = await this.modulesBefore;
-        if (before !== null && this.connection.isOpen !== false) {
-          this.restored = await restoreLoadedModules(this.connection, before, keep).catch(() => null);
-        }
-      }
+      this.restored = await (shared
+        ? shared.release(this.node, keep)
+        : nodeModuleBaselines.release(this.node, this.connection.isOpen !== false ? this.connection : null, keep)
+      ).catch(() => null);
     } finally {
       this.probeHandle = null;
       this.probeStatus = { state: 'absent' };

@@ -163,6 +163,29 @@ describe('cluster members reached through the entry are left as they were (three
     }
   });
 
+  it('a member attached directly while the cluster view reads it through the entry, the view ending first: the member ends as it was', async () => {
+    const entry = new Attachment(await connect({ node: a.node, cookie: a.cookie, host: shortHost(), timeoutMs: 5000 }), { env: 'local' });
+    let direct: Attachment | undefined;
+    try {
+      const cluster = new NodeCluster(entry);
+      await cluster.refreshOverview();
+      assert.ok((await loaded(c)).has('erl_scan'), 'the view\'s work loaded erl_eval\'s helpers on the member');
+      // "Attach Directly" from the cluster view: the member's record is the one from before the view.
+      direct = new Attachment(await connect({ node: c.node, cookie: c.cookie, host: shortHost(), timeoutMs: 5000 }), { env: 'local' });
+      assert.ok((await direct.tree()).length > 0);
+      await cluster.close();
+      assert.ok((await loaded(c)).has('erl_scan'), 'the view ended first: nothing taken away under the direct attachment');
+      await direct.overview();
+      await direct.detach();
+      const removed = direct.modulesRestored?.removed ?? [];
+      assert.ok(removed.includes('erl_scan') && removed.includes('sys'), JSON.stringify(direct.modulesRestored));
+      await membersAsBefore('the cluster view closed, then the direct attachment detached');
+    } finally {
+      await direct?.detach();
+      await entry.detach();
+    }
+  });
+
   it('the editor cluster view (opened again when a node joins, a member opened by itself meanwhile) leaves every member as it was', async () => {
     const entry = new Attachment(await connect({ node: a.node, cookie: a.cookie, host: shortHost(), timeoutMs: 5000 }), { env: 'local' });
     let d: TestNode | undefined;

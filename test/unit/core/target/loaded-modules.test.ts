@@ -4,7 +4,7 @@
 // large node keeps the modules and says why (the CLI names them on stderr).
 import { strict as assert } from 'node:assert';
 import { Atom, Tuple, type Term } from '../../../../src/etf';
-import { SharedModuleBaselines } from '../../../../src/core/target/loaded-modules';
+import { ModuleBaselines, SharedModuleBaselines } from '../../../../src/core/target/loaded-modules';
 import type { RpcChannel } from '../../../../src/core/target/rpc';
 import { reportModulesKept } from '../../../../src/cli/attachment';
 import type { Output } from '../../../../src/cli/output';
@@ -57,7 +57,7 @@ function fakeNode(peer: string, loaded: string[], processes = 50): RpcChannel & 
 describe('shared record of loaded modules (members through the entry)', () => {
   it('restores to the first holder\'s record, once, when the last holder ends', async () => {
     const node = fakeNode('m@h', ['kernel', 'erl_eval']);
-    const shared = new SharedModuleBaselines();
+    const shared = new SharedModuleBaselines(new ModuleBaselines());
     assert.deepEqual([...((await shared.acquire(node)) ?? [])].sort(), ['erl_eval', 'kernel']);
     node.loaded.add('erl_scan');
     // A second view opened while the first one's work is loaded shares the first record.
@@ -75,7 +75,7 @@ describe('shared record of loaded modules (members through the entry)', () => {
   it('releaseAll restores what holders left held; the probe module is kept', async () => {
     const a = fakeNode('a@h', ['kernel']);
     const b = fakeNode('b@h', ['kernel']);
-    const shared = new SharedModuleBaselines();
+    const shared = new SharedModuleBaselines(new ModuleBaselines());
     await Promise.all([shared.acquire(a), shared.acquire(b), shared.acquire(b)]);
     a.loaded.add('erl_scan');
     b.loaded.add('beam_lens_probe');
@@ -87,9 +87,31 @@ describe('shared record of loaded modules (members through the entry)', () => {
     assert.ok(b.loaded.has('beam_lens_probe'));
   });
 
+  it('one record per node for the process: a direct attachment and a cluster view through the entry share it, whichever ends first', async () => {
+    const record = new ModuleBaselines();
+    const viaEntry = fakeNode('m@h', ['kernel']);
+    // Another channel to the same node (a direct connection beside the relayed one).
+    const direct: RpcChannel = { peer: 'm@h', rpc: (m, f, a) => viaEntry.rpc(m, f, a) };
+    const view = new SharedModuleBaselines(record);
+    await view.acquire(viaEntry);
+    viaEntry.loaded.add('erl_scan');
+    // Attached directly while the view reads it: the record of before the view is the one kept.
+    assert.deepEqual([...((await record.acquire(direct)) ?? [])], ['kernel']);
+    assert.equal(await view.release('m@h'), null, 'the view ends first: the direct attachment still uses the node');
+    assert.ok(viaEntry.loaded.has('erl_scan'));
+    viaEntry.loaded.add('sys');
+    assert.deepEqual(await record.release('m@h', direct), { removed: ['erl_scan', 'sys'], kept: [] });
+    assert.deepEqual([...viaEntry.loaded], ['kernel']);
+    // A holder whose connection is gone only lets go.
+    await record.acquire(viaEntry);
+    viaEntry.loaded.add('erl_scan');
+    assert.equal(await record.release('m@h', null), null);
+    assert.ok(viaEntry.loaded.has('erl_scan'));
+  });
+
   it('a node above the process limit keeps them and says why; the CLI names them', async () => {
     const big = fakeNode('big@h', ['kernel'], 250_000);
-    const shared = new SharedModuleBaselines();
+    const shared = new SharedModuleBaselines(new ModuleBaselines());
     await shared.acquire(big);
     big.loaded.add('erl_scan');
     const restored = await shared.release('big@h');
