@@ -2,6 +2,7 @@
 // command ends, fails or is interrupted.
 import type { Attachment } from '../core/attach/attachment';
 import { describeProbeRelease } from '../core/probe/loader';
+import type { ModulesRestored } from '../core/target/loaded-modules';
 import { booleanFlag, stringFlag, type FlagValues } from './args';
 import type { FlagSpec } from './args';
 import { attachFromFlags } from './connection';
@@ -45,7 +46,19 @@ export async function withAttachment<T>(
   } finally {
     const { probe } = await session.detach();
     if (probe?.state === 'shared') output.err(`beam-lens: ${describeProbeRelease(session.node, probe)}`);
+    reportModulesKept(output, session.node, session.modulesRestored);
+    for (const m of session.relayedModulesRestored) reportModulesKept(output, m.node, m.restored);
   }
+}
+
+/**
+ * Says on stderr when modules our work loaded on a node were left loaded by policy (a node with
+ * more processes than removing them is worth: see core/target/loaded-modules.ts), naming them.
+ */
+export function reportModulesKept(output: Output, node: string, restored: ModulesRestored | null): void {
+  if (restored?.note === undefined || restored.kept.length === 0) return;
+  const names = restored.kept.slice(0, 10).join(', ') + (restored.kept.length > 10 ? `, … (${restored.kept.length} in all)` : '');
+  output.err(`beam-lens: on ${node}, modules loaded while we were attached were ${restored.note}: ${names}`);
 }
 
 /** A progress line on stderr (only on a terminal), cleared when done. */

@@ -45,9 +45,8 @@ async function audited<T>(
   body: (s: Attachment, signal: AbortSignal) => Promise<RunOutcome<T>>,
   traceLog?: (value: T) => { target: string; limits: Record<string, string | number>; result: TraceResult },
 ): Promise<RunResult<T>> {
-  const auditFile = stringFlag(ctx.args.flags, 'audit');
   const saveFile = stringFlag(ctx.args.flags, 'save');
-  const audit = fileAuditLog({ cwd: ctx.cwd, actor: { face: 'cli' }, ...(auditFile !== undefined ? { file: auditFile } : {}) });
+  const audit = auditLogOf(ctx);
   return withAttachment(ctx.args.flags, ctx.output, ctx.signal, (s) =>
     runAudited<T>({
       session: s,
@@ -61,6 +60,12 @@ async function audited<T>(
       body: (signal) => body(s, signal),
     }),
   );
+}
+
+/** The audit log of --audit (default .beam-lens/audit.log). */
+function auditLogOf(ctx: CommandContext): ReturnType<typeof fileAuditLog> {
+  const auditFile = stringFlag(ctx.args.flags, 'audit');
+  return fileAuditLog({ cwd: ctx.cwd, actor: { face: 'cli' }, ...(auditFile !== undefined ? { file: auditFile } : {}) });
 }
 
 function seconds(flags: FlagValues, name: string, fallback: number): number {
@@ -97,7 +102,8 @@ export const hotCommand: Command = {
       if (callTimeTop > 0) throw new UsageError('--call-time is not available with --cluster');
       const options = { durationMs: duration * 1000, limit, ...(app ? { apps: [app] } : {}), ...(modules ? { modules } : {}) };
       const run = await audited<ClusterHotResult>(ctx, 'hot', { ...limits, cluster: true }, async (s, signal) => {
-        const value = await withCluster(s, args.flags, (view) => clusterHot(view, { ...options, signal }));
+        // Each member's count is audited on that member's line too; the entry's is this run.
+        const value = await withCluster(s, args.flags, (view) => clusterHot(view, { ...options, signal }, { log: auditLogOf(ctx), limits }));
         return { value, endReason: value.endReason, durationMs: value.durationMs };
       });
       const r = run.value;

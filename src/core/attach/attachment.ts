@@ -7,13 +7,13 @@ import type { ConsentGrants, EnvTag } from './consent';
 import { ConsentRequiredError, requireConsent } from './consent';
 import { getOverview, type Overview, type OverviewOptions } from '../inspect/overview';
 import { parsePid, resolveProcess } from '../target/pids';
-import { loadedModules, restoreLoadedModules, type ModulesRestored } from '../target/loaded-modules';
+import { SharedModuleBaselines, nodeModuleBaselines, type ModulesRestored } from '../target/loaded-modules';
 import { PROBE_MODULE, ProbeHandle, loadProbe, type ProbeRelease, type ProbeStatus } from '../probe/loader';
 import { processDetail, type DetailOptions, type ProcessDetail } from '../inspect/process-detail';
 import { topProcessesViaRpc, type ProcessPage, type ProcessQuery } from '../inspect/processes';
 import { topProbeProcesses, warmProbeCache } from '../probe/calls';
 import { topEtsTables, topPorts, type EtsRow, type PortRow } from '../inspect/ports-ets';
-import { RemoteEvaluator } from '../target/remote-eval';
+import { RemoteEvaluator, type RelayedEval } from '../target/remote-eval';
 import type { RpcChannel } from '../target/rpc';
 import { applicationTrees, walkSupervisor, type ApplicationTree, type TreeNode, type TreeOptions } from '../inspect/tree';
 
@@ -28,6 +28,8 @@ export interface AttachmentConnection extends RpcChannel {
   close(): Promise<void>;
   /** False once the connection has ended (NodeConnection has it). */
   readonly isOpen?: boolean;
+  /** For a node reached through another one: evaluations are relayed (and linked) by that node's evaluator. */
+  readonly relay?: RelayedEval;
 }
 
 export interface AttachmentOptions {
@@ -37,6 +39,12 @@ export interface AttachmentOptions {
   grants?: ConsentGrants;
   /** Where the probe's Erlang source and precompiled fallback live (default: found next to the bundle). */
   probeDir?: string;
+  /**
+   * For a node reached through another attachment (a cluster member through its entry): the
+   * entry's holds on such nodes in the process's record of loaded modules (taken when the first
+   * scope reaching the node begins, restored when the last ends).
+   */
+  sharedModules?: SharedModuleBaselines;
 }
 
 export class Attachment {
@@ -49,13 +57,21 @@ export class Attachment {
   private readonly modulesBefore: Promise<Set<string> | null>;
   private restored: ModulesRestored | null = null;
   private released: ProbeRelease | null = null;
+  /** The loaded modules of the nodes reached through this one (cluster members through this entry). */
+  readonly relayedModules = new SharedModuleBaselines();
 
   constructor(
     readonly connection: AttachmentConnection,
     readonly options: AttachmentOptions,
   ) {
-    this.modulesBefore = loadedModules(connection).catch(() => null);
+    // One record per node for this process: restored when the last scope reaching the node ends.
+    this.modulesBefore = (options.sharedModules ?? nodeModuleBaselines).acquire(connection);
     this.evaluator = new RemoteEvaluator(connection, this.modulesBefore);
+  }
+
+  /** Settles once the target's loaded modules are recorded (null: they could not be read). */
+  get modulesBaseline(): Promise<Set<string> | null> {
+    return this.modulesBefore;
   }
 
   /** After detach: the OTP modules our work had loaded and that were removed again (or kept). */
@@ -69,6 +85,11 @@ export class Attachment {
    */
   get probeRelease(): ProbeRelease | null {
     return this.released;
+  }
+
+  /** The nodes reached through this one (cluster members) restored so far: each when the last view or attachment reaching it ended, or with this one. */
+  get relayedModulesRestored(): ReadonlyArray<{ node: string; restored: ModulesRestored }> {
+    return this.relayedModules.restored;
   }
 
   get node(): string {
@@ -238,10 +259,16 @@ export class Attachment {
       if (this.probeHandle !== null) this.released = await this.probeHandle.release();
       // What our zero-install work (or the fallback compile) loaded goes again: the node's set
       // of loaded modules is what it was when we attached.
-      const before = await this.modulesBefore;
-      if (before !== null && this.connection.isOpen !== false) {
-        this.restored = await restoreLoadedModules(this.connection, before, new Set([PROBE_MODULE])).catch(() => null);
-      }
+      const keep = new Set([PROBE_MODULE]);
+      // Members reached through this node that a view left held (never closed) are restored
+      // through it first, while its connection is there. A member reached through another node
+      // is restored to its set when the first scope reaching it that way began, by the last to end.
+      if (this.connection.isOpen !== false) await this.relayedModules.releaseAll(keep);
+      const shared = this.options.sharedModules;
+      this.restored = await (shared
+        ? shared.release(this.node, keep)
+        : nodeModuleBaselines.release(this.node, this.connection.isOpen !== false ? this.connection : null, keep)
+      ).catch(() => null);
     } finally {
       this.probeHandle = null;
       this.probeStatus = { state: 'absent' };

@@ -9,6 +9,7 @@ import type { Finding } from '../findings/rules';
 import type { Overview } from '../inspect/overview';
 import type { ProcessRow, ProcessSort } from '../inspect/processes';
 import { Attachment, type AttachmentConnection } from '../attach/attachment';
+import type { ModulesRestored } from '../target/loaded-modules';
 import { asList } from '../target/terms';
 import type { ProbeStatus } from '../probe/loader';
 import { memberFacts, type MemberFacts } from './facts';
@@ -127,11 +128,15 @@ export class ClusterView {
 
   /**
    * Detaches from every member this view attached (undoing what was set there, e.g. the probe) and
-   * closes their connections; the entry attachment belongs to its owner and stays.
+   * closes their connections; the entry attachment belongs to its owner and stays. Says per member
+   * what became of the modules our work loaded there.
    */
-  async close(): Promise<void> {
+  async close(): Promise<Array<{ node: string; restored: ModulesRestored | null }>> {
     const mine = this.members.filter((m) => m.session !== this.members[0]?.session && !m.failure);
     await Promise.allSettled(mine.map((m) => m.session.detach()));
+    // Per member: the OTP modules our work had loaded there, removed again or kept (null: another
+    // view or attachment through the entry still reads it and restores it when it ends).
+    return mine.map((m) => ({ node: m.node, restored: m.session.modulesRestored }));
   }
 }
 
@@ -149,10 +154,26 @@ function memberGrants(entry: Attachment, node: string) {
  * A member as an attachment of its own, reached through the entry node's distribution (nothing
  * opened to the member); it shares the entry's environment tag and consent. Its detach() undoes
  * what our evaluations loaded on the member and closes nothing (the connection is the entry's).
+ * The member's loaded modules are recorded once per entry (at the first view or attachment that
+ * reaches it through the entry) and restored when the last of them is detached, or with the entry.
  */
 export function memberThroughEntry(entry: Attachment, node: string, timeoutMs = DEFAULT_MEMBER_TIMEOUT_MS): Attachment {
   const { target: _entryTarget, ...options } = entry.options;
-  return new Attachment(connectionViaEntry(entry.connection, node, timeoutMs), { ...options, grants: memberGrants(entry, node) });
+  const relayed = connectionViaEntry(entry.connection, node, timeoutMs);
+  let baseline: Promise<unknown> | null = null;
+  const connection: AttachmentConnection = {
+    ...relayed,
+    // Every call waits for the record of the member's loaded modules (the first call takes it).
+    rpc: async (m, f, a, o) => {
+      if (baseline !== null) await baseline;
+      return relayed.rpc(m, f, a, o);
+    },
+    // Evaluations on the member are relayed by the entry's evaluator (linked: they stop when we stop waiting).
+    relay: { via: entry.evaluator },
+  };
+  const member = new Attachment(connection, { ...options, grants: memberGrants(entry, node), sharedModules: entry.relayedModules });
+  baseline = member.modulesBaseline;
+  return member;
 }
 
 /** Why a member could not be attached directly, and what to do about it. */

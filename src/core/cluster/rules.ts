@@ -80,7 +80,8 @@ function versionFindings(facts: MemberFacts[]): ClusterFinding[] {
     }
     return by;
   };
-  const describe = (by: Map<string, string[]>): string[] => [...by].map(([v, nodes]) => `${v}: ${nodes.join(', ')}`);
+  // Versions in order (1.9.0 before 1.10.0), whichever member answered first.
+  const describe = (by: Map<string, string[]>): string[] => [...by].sort(([x], [y]) => x.localeCompare(y, 'en', { numeric: true })).map(([v, nodes]) => `${v}: ${nodes.join(', ')}`);
   for (const [what, key] of [
     ['OTP release', (f: MemberFacts) => f.otpRelease],
     ['ERTS version', (f: MemberFacts) => f.ertsVersion],

@@ -4,8 +4,9 @@
 import { BeamLensError, errorMessage } from '../../errors';
 import { requireConsent } from '../attach/consent';
 import type { AuditLog } from '../records/audit';
-import { runHotFunctions, type HotFunction, type HotOptions } from '../runs/hot';
+import { runHotFunctions, type HotFunction, type HotOptions, type HotResult } from '../runs/hot';
 import type { StopSource } from '../runs/cancel';
+import type { BreakerTrip } from '../runs/breaker';
 import { printableLimits, runAudited } from '../runs/run';
 import { runMonitor, type MonitorOptions, type TraceEvent, type TraceResult } from '../runs/trace';
 import type { EndReason, SessionKind } from '../records/store';
@@ -21,12 +22,33 @@ export interface ClusterHotResult {
   functions: Array<HotFunction & { node: string }>;
 }
 
-/** Counts calls on every member over one window (consent is checked on each member's attachment). */
-export async function clusterHot(view: ClusterView, options: HotOptions & { limit: number }): Promise<ClusterHotResult> {
+/**
+ * Counts calls on every member over one window (consent is checked on each member's attachment).
+ * With `audit`, each member's count is a core audited run of its own (start and end on that
+ * member's line in the audit log); the entry's is the caller's run, which holds the entry.
+ */
+export async function clusterHot(view: ClusterView, options: HotOptions & { limit: number }, audit?: { log: AuditLog | null; limits: Record<string, unknown> }): Promise<ClusterHotResult> {
   const started = Date.now();
-  const answers = await view.ask(async (session) => {
-    await session.prepareTracing();
-    return runHotFunctions(session, options);
+  const answers = await view.ask(async (session, node) => {
+    const count = async (signal: AbortSignal | undefined): Promise<HotResult> => {
+      await session.prepareTracing();
+      return runHotFunctions(session, { ...options, ...(signal ? { signal } : {}) });
+    };
+    if (audit === undefined || audit.log === null || node === view.entry) return count(options.signal);
+    const run = await runAudited<HotResult>({
+      session,
+      kind: 'hot',
+      limits: { ...audit.limits, cluster: view.entry },
+      consent: ['trace', 'probe'],
+      audit: audit.log,
+      ...(options.signal ? { stop: options.signal } : {}),
+      save: null,
+      body: async (signal) => {
+        const r = await count(signal);
+        return { value: r, endReason: r.endReason, durationMs: r.durationMs, ...(r.breaker ? { endDetail: tripText(r.breaker) } : {}) };
+      },
+    });
+    return run.value;
   }, options.durationMs + 30_000);
   const functions = answers
     .flatMap((a) => (a.status === 'ok' && a.value ? a.value.functions.map((f) => ({ ...f, node: a.node })) : []))
@@ -44,12 +66,16 @@ export async function clusterHot(view: ClusterView, options: HotOptions & { limi
         ? {
             endReason: a.value.endReason,
             totalCalls: a.value.totalCalls,
-            ...(a.value.breaker ? { endDetail: `${a.value.breaker.what} ${a.value.breaker.value} over limit ${a.value.breaker.limit}` } : {}),
+            ...(a.value.breaker ? { endDetail: tripText(a.value.breaker) } : {}),
           }
         : {}),
     })),
     functions,
   };
+}
+
+function tripText(b: BreakerTrip): string {
+  return `${b.what} ${b.value} over limit ${b.limit}`;
 }
 
 // ---- the system monitor on every member ---------------------------------------------------------

@@ -56,8 +56,13 @@ export async function diagnose(
         note('system monitor not used'),
       )
     : Promise.resolve(undefined);
-  // Scheduler states and GC work over the same window (msacc on only for it, then as it was).
-  const scheduling = sampleScheduling(session.evaluator, session.node, Math.min(Math.max(options.durationMs, 200), 60_000)).catch((err: unknown) => {
+  // Scheduler states and GC work over the same window (msacc on only for it, then as it was);
+  // stopped with the run, or when the sampling fails (so no window outlives the diagnosis).
+  const schedulingStop = new AbortController();
+  const stopScheduling = (): void => schedulingStop.abort(options.signal?.reason);
+  if (options.signal?.aborted) stopScheduling();
+  options.signal?.addEventListener('abort', stopScheduling, { once: true });
+  const scheduling = sampleScheduling(session.evaluator, session.node, Math.min(Math.max(options.durationMs, 200), 60_000), schedulingStop.signal).finally(() => options.signal?.removeEventListener('abort', stopScheduling)).catch((err: unknown) => {
     notes.push(`scheduling not sampled: ${err instanceof Error ? err.message : String(err)}`);
     return undefined;
   });
@@ -71,8 +76,9 @@ export async function diagnose(
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...signal,
   }).catch(async (err: unknown) => {
-    // Stopped or failed: the watch's monitors go now, not at detach.
-    await (await exitWatch)?.stop();
+    // Stopped or failed: the watch's monitors and the scheduling window go now, not at detach.
+    schedulingStop.abort();
+    await Promise.all([(async () => (await exitWatch)?.stop())(), scheduling]);
     throw err;
   });
   const [hotResult, monitorResult, sched] = await Promise.all([hot, monitor, scheduling]);

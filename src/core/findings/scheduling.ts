@@ -1,6 +1,7 @@
 // Scheduling and GC over a window, read-only but for one system flag: microstate accounting is
 // switched on only for the window and back to what it was, inside the same evaluation on the
-// target (nothing stays on if we vanish mid-window; counters are diffed, never reset, so another
+// target (nothing stays on if we vanish mid-window: a watcher there switches it back if the
+// evaluation is killed; counters are diffed, never reset, so another
 // tool using msacc keeps its numbers). Also the processes that garbage-collected most in the
 // window (minor GC count deltas) with their heap settings. Findings: GC share of scheduler
 // time, saturated dirty schedulers, busy-waiting schedulers, GC-heavy processes.
@@ -25,8 +26,21 @@ export const SCHEDULING_THRESHOLDS = {
   maxProcessesForGcRanking: 250_000,
 } as const;
 
+// The flag is switched on by a watcher that also switches it back if this evaluation is killed
+// mid-window (we stopped waiting, our connection dropped, the rpc timed out: an exit signal runs
+// no 'after'); when the window ends normally the evaluation switches it back and tells the watcher.
 const WINDOW = `
-Old = erlang:system_flag(microstate_accounting, true),
+Self = self(),
+Watch = spawn(fun() ->
+  Mon = erlang:monitor(process, Self),
+  Was = erlang:system_flag(microstate_accounting, true),
+  Self ! {self(), msacc_was, Was},
+  receive
+    {'DOWN', Mon, process, _, _} -> case Was of false -> erlang:system_flag(microstate_accounting, false); _ -> ok end;
+    {Self, msacc_done} -> ok
+  end
+end),
+Old = receive {Watch, msacc_was, W} -> W after 10000 -> exit(Watch, kill), error(msacc_watcher_silent) end,
 SnapGc = fun() -> case erlang:system_info(process_count) > MaxProcs of
   true -> skipped;
   false -> maps:from_list([{P, M} || P <- erlang:processes(), {garbage_collection, G} <- [erlang:process_info(P, garbage_collection)],
@@ -51,7 +65,8 @@ try
   end,
   {Old, M1, M2, T2 - T1, Top}
 after
-  case Old of false -> erlang:system_flag(microstate_accounting, false); _ -> ok end
+  case Old of false -> erlang:system_flag(microstate_accounting, false); _ -> ok end,
+  Watch ! {Self, msacc_done}
 end.`;
 
 /** Time per state over the window, for one thread type (all threads of that type summed). */
@@ -83,9 +98,10 @@ export interface SchedulingSample {
   gcTop: GcProcess[] | null;
 }
 
-export async function sampleScheduling(evaluator: RemoteEvaluator, node: string, windowMs: number): Promise<SchedulingSample> {
+/** `signal` ends the window early (the evaluation is stopped on the node and the flag switched back there). */
+export async function sampleScheduling(evaluator: RemoteEvaluator, node: string, windowMs: number, signal?: AbortSignal): Promise<SchedulingSample> {
   if (!Number.isInteger(windowMs) || windowMs < 200 || windowMs > 600_000) throw new BeamLensError('usage', `the scheduling window must be from 200 ms to 10 minutes, got ${windowMs} ms`);
-  const reply = await evaluator.eval(WINDOW, { Window: windowMs, MaxProcs: SCHEDULING_THRESHOLDS.maxProcessesForGcRanking }, windowMs + 60_000);
+  const reply = await evaluator.eval(WINDOW, { Window: windowMs, MaxProcs: SCHEDULING_THRESHOLDS.maxProcessesForGcRanking }, { timeoutMs: windowMs + 60_000, ...(signal ? { signal } : {}) });
   if (!(reply instanceof Tuple) || reply.size !== 5) throw new BeamLensError('protocol', 'unexpected reply to the scheduling window');
   const [old, m1, m2, elapsed, top] = reply.elements;
   const wMs = asNumber(elapsed);

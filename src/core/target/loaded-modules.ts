@@ -70,3 +70,93 @@ function charlist(t: Term): string | null {
   if (Buffer.isBuffer(t)) return t.toString('utf8');
   return null;
 }
+
+/**
+ * One record of each node's loaded modules for this process: every scope in it that reaches a node
+ * — attached directly, or through another node as a cluster member — shares it. The set is taken
+ * when the first scope begins and restored when the last ends, through that one's channel. So a
+ * node attached directly while a cluster view reads it through its entry (or the reverse), views
+ * opened again when a cluster's membership changes, and a member opened by itself while the view
+ * reads it all restore to the set the node had before any of them, and none takes away what
+ * another still uses.
+ */
+export class ModuleBaselines {
+  private readonly nodes = new Map<string, { before: Promise<Set<string> | null>; holders: number }>();
+
+  /** One more holder of `channel.peer`'s record (taken now, through `channel`, if none holds it). */
+  acquire(channel: RpcChannel): Promise<Set<string> | null> {
+    const held = this.nodes.get(channel.peer);
+    if (held) {
+      held.holders += 1;
+      return held.before;
+    }
+    const before = loadedModules(channel).catch(() => null);
+    this.nodes.set(channel.peer, { before, holders: 1 });
+    return before;
+  }
+
+  /**
+   * One holder less; the last restores the node through `channel` (null when its connection is
+   * gone: the record is only dropped). Null while others still hold it, or when nothing was restored.
+   */
+  async release(node: string, channel: RpcChannel | null, keep: ReadonlySet<string> = new Set()): Promise<ModulesRestored | null> {
+    const held = this.nodes.get(node);
+    if (!held) return null;
+    held.holders -= 1;
+    if (held.holders > 0) return null;
+    this.nodes.delete(node);
+    const before = await held.before;
+    if (before === null || channel === null) return null;
+    return restoreLoadedModules(channel, before, keep);
+  }
+}
+
+/** This process's record of every node's loaded modules (see ModuleBaselines). */
+export const nodeModuleBaselines = new ModuleBaselines();
+
+/**
+ * The holds one scope took, in the process's record, on the nodes it reaches through another node
+ * (an entry attachment's cluster members), so it can say which it restored and, when it ends,
+ * let go of what a view left held (never closed).
+ */
+export class SharedModuleBaselines {
+  private readonly held = new Map<string, { channel: RpcChannel; holders: number }>();
+  private readonly log: Array<{ node: string; restored: ModulesRestored }> = [];
+
+  constructor(private readonly record: ModuleBaselines = nodeModuleBaselines) {}
+
+  /** Every node restored so far through this scope (each when the last holder anywhere ended), with what was removed and kept. */
+  get restored(): ReadonlyArray<{ node: string; restored: ModulesRestored }> {
+    return this.log;
+  }
+
+  /** One more holder of `channel.peer`'s record. */
+  acquire(channel: RpcChannel): Promise<Set<string> | null> {
+    const held = this.held.get(channel.peer);
+    if (held) held.holders += 1;
+    else this.held.set(channel.peer, { channel, holders: 1 });
+    return this.record.acquire(channel);
+  }
+
+  /** One holder less; restores the node when it was the last anywhere in this process. */
+  async release(node: string, keep: ReadonlySet<string> = new Set()): Promise<ModulesRestored | null> {
+    const held = this.held.get(node);
+    if (!held) return null;
+    held.holders -= 1;
+    if (held.holders === 0) this.held.delete(node);
+    const restored = await this.record.release(node, held.channel, keep);
+    if (restored) this.log.push({ node, restored });
+    return restored;
+  }
+
+  /** Lets go of every hold this scope still has (it ends), restoring each node it was the last to hold; a node that does not answer is skipped. */
+  async releaseAll(keep: ReadonlySet<string> = new Set()): Promise<Array<{ node: string; restored: ModulesRestored | null }>> {
+    return Promise.all(
+      [...this.held.entries()].map(async ([node, held]) => {
+        let restored: ModulesRestored | null = null;
+        for (let n = held.holders; n > 0; n--) restored = await this.release(node, keep).catch(() => null);
+        return { node, restored };
+      }),
+    );
+  }
+}

@@ -7,14 +7,34 @@
 // ours. When the call times out or is cancelled the guard exits with a reason, so the linked
 // worker dies with it; when the connection drops the link breaks (noconnection) and the worker
 // dies too. No interpreted pass is left running on the node after we gave up on it.
+// A node reached through another (a cluster member through its entry) is not connected to us: its
+// evaluation is relayed by an evaluation on the entry, linked to our guard there, and the member's
+// worker links to that relaying process, so the chain ends as one when we stop waiting.
 import { BeamLensError } from '../../errors';
-import type { LocalProcess } from '../../erldist';
-import { Atom, ErlMap, Term, Tuple, isAtom } from '../../etf';
+import { RpcError, type LocalProcess } from '../../erldist';
+import { Atom, ErlMap, Term, Tuple, formatTerm, isAtom } from '../../etf';
 import type { RpcChannel } from './rpc';
 import { UnexpectedReplyError } from './terms';
 
 const VALUE_TAG = '$beam_lens_value';
 const GUARD = 'BeamLensGuard__';
+/** On a relayed node: the sentinel on the node in between that the worker links to. */
+const UP = 'BeamLensUp__';
+
+// Runs on the node in between. The target's worker links to a sentinel here that ends as this
+// process ends: with its reason when we stop waiting (our guard's link, our connection dropping),
+// which takes the worker with it; normally when the answer came. Not to this process itself: the
+// worker always ends with a non-normal reason (erpc's result), which must not end this one.
+const RELAY = `
+Caller = self(),
+Up = spawn(fun() -> Mon = erlang:monitor(process, Caller), receive {'DOWN', Mon, process, _, Why} -> exit(Why) end end),
+B2 = case B of #{} -> maps:put('${UP}', Up, B); _ -> lists:keystore('${UP}', 1, B, {'${UP}', Up}) end,
+rpc:call(Target, erl_eval, exprs, [Exprs, B2], T).`;
+
+/** How to evaluate on a node reached through another one: the evaluator of the node in between. */
+export interface RelayedEval {
+  via: RemoteEvaluator;
+}
 
 export interface EvalOptions {
   timeoutMs?: number;
@@ -23,7 +43,7 @@ export interface EvalOptions {
 }
 
 /** A channel that can also spawn local processes (NodeConnection); plain RpcChannels evaluate unlinked. */
-export type EvalChannel = RpcChannel & { spawn?: () => LocalProcess };
+export type EvalChannel = RpcChannel & { spawn?: () => LocalProcess; relay?: RelayedEval };
 
 export class RemoteEvaluator {
   private readonly parsed = new Map<string, Term>();
@@ -48,6 +68,8 @@ export class RemoteEvaluator {
     // (a list of 100,000 children, say). Throwing the value instead makes rex answer with it
     // alone (rpc returns thrown values as results), so only the answer crosses the wire.
     const body = source.trim().replace(/\.$/, '');
+    const relay = this.channel.relay;
+    if (relay !== undefined) return this.evalRelayed(relay, body, bindings, timeoutMs, options.signal);
     const guard = this.guardProcess();
     const exprs = await this.parse(guard ? `link(${GUARD}), throw({'${VALUE_TAG}', begin ${body} end}).` : `throw({'${VALUE_TAG}', begin ${body} end}).`, timeoutMs);
     const all = guard ? { ...bindings, [GUARD]: guard.pid } : bindings;
@@ -71,6 +93,20 @@ export class RemoteEvaluator {
         guard.exit(outcome);
         call.catch(() => undefined);
       }
+    }
+    if (reply instanceof Tuple && reply.size === 2 && isAtom(reply.at(0), VALUE_TAG)) return reply.at(1) as Term;
+    throw new UnexpectedReplyError(`{'${VALUE_TAG}', Value} from the evaluated expression`, reply);
+  }
+
+  /** Through the node in between: linked there to our guard, and the target's worker to the relaying process. */
+  private async evalRelayed(relay: RelayedEval, body: string, bindings: Record<string, Term>, timeoutMs: number, signal: AbortSignal | undefined): Promise<Term> {
+    const exprs = await this.parse(`link(${UP}), throw({'${VALUE_TAG}', begin ${body} end}).`, timeoutMs);
+    const b = await this.bindings({ ...bindings, [UP]: atom('undefined') }, timeoutMs);
+    const reply = await relay.via.eval(RELAY, { Target: Atom.of(this.channel.peer), Exprs: exprs, B: b, T: timeoutMs }, { timeoutMs: timeoutMs + 2000, ...(signal ? { signal } : {}) });
+    if (reply instanceof Tuple && reply.size === 2 && isAtom(reply.at(0), 'badrpc')) {
+      // As a relayed rpc fails ({badrpc, timeout} / nodedown): the member's status follows from it.
+      const reason = formatTerm(reply.at(1) as Term, { localNode: Atom.of(this.channel.peer), maxLength: 500 });
+      throw new RpcError(`rpc erl_eval:exprs/2 failed on ${this.channel.peer}: ${reason}`, reason);
     }
     if (reply instanceof Tuple && reply.size === 2 && isAtom(reply.at(0), VALUE_TAG)) return reply.at(1) as Term;
     throw new UnexpectedReplyError(`{'${VALUE_TAG}', Value} from the evaluated expression`, reply);

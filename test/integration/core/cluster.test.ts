@@ -4,7 +4,7 @@
 import { strict as assert } from 'node:assert';
 import { execFileSync, spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom } from '../../../src/etf';
@@ -241,6 +241,16 @@ describe('clusters from one entry node (four real nodes)', function () {
     assert.match(hot.nodes.find((n) => n.node === plain1.node)?.error ?? '', /no application of its own/);
     const pricing = hot.functions.filter((f) => f.module === 'Elixir.Demo.Pricing').map((f) => f.node);
     assert.ok(pricing.includes(demo1.node) && pricing.includes(demo2.node), JSON.stringify(hot.functions.slice(0, 5)));
+    // Audited per member: a start and an end on every member's own line (the entry's is the run itself).
+    const audit = readFileSync(path.join(dir, 'audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as { node: string; action: string; outcome: string; limits?: { cluster?: unknown } });
+    for (const n of [demo1, demo2, plain1, plain2]) {
+      const lines = audit.filter((e) => e.node === n.node && e.outcome !== 'refused');
+      assert.deepEqual(lines.map((e) => e.action), ['hot start', 'hot end'], `${n.node}: ${JSON.stringify(lines)}`);
+    }
+    for (const n of [demo2, plain1, plain2]) {
+      assert.ok(audit.some((e) => e.node === n.node && e.action === 'hot end' && e.limits?.cluster === demo1.node), `${n.node}'s run names the cluster's entry`);
+    }
+    assert.equal(audit.find((e) => e.node === plain1.node && e.action === 'hot end')?.outcome, 'error', 'a member that counted nothing ends as an error, said');
     for (const n of [demo1, demo2, plain1, plain2]) await clean(n, [COMPUTE]);
   });
 
