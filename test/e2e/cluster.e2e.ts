@@ -74,12 +74,7 @@ describe('VS Code: the cluster view of a three-node cluster', function () {
 
   it('attaches to one node and lists every member of its cluster with its state in the sidebar', async () => {
     await wb.openViewContainer('BEAM');
-    await wb.runCommand('BEAM: Attach to Node…');
-    await wb.quickPick(entry.node);
-    await wb.quickPick('local');
-    await wb.quickPick('Cookie file…');
-    await wb.answer('Path of the file holding the cookie', entry.cookieFile);
-    await wb.treeItem(entry.node).waitFor({ timeout: 60_000 });
+    await wb.attachWithCookieFile(entry.node, entry.cookieFile);
     const section = wb.page.locator('.sidebar .monaco-list-row[aria-level="2"]', { hasText: 'Cluster' }).first();
     await section.waitFor({ timeout: 60_000 });
     await until('the Cluster section to say 3 nodes', async () => /3 nodes/.test((await section.textContent()) ?? ''), 30_000);

@@ -183,6 +183,20 @@ export class Workbench {
     if ((await row.getAttribute('aria-expanded')) !== 'true') await row.locator('.monaco-tl-twistie').click();
   }
 
+  /**
+   * "BEAM: Attach to Node…" as a user does it with a cookie file: picks `listed` from the EPMD list,
+   * the env tag, "Cookie file…", types the path, and waits for the node (`node`, as it calls itself)
+   * in the sidebar.
+   */
+  async attachWithCookieFile(listed: string, cookieFile: string, node = listed, timeoutMs = 60_000): Promise<void> {
+    await this.runCommand('BEAM: Attach to Node…');
+    await this.quickPick(listed);
+    await this.quickPick('local');
+    await this.quickPick('Cookie file…');
+    await this.answer('Path of the file holding the cookie', cookieFile);
+    await this.treeItem(node).waitFor({ timeout: timeoutMs });
+  }
+
   treeItem(label: string): Locator {
     return this.page.locator('.sidebar .monaco-list-row', { hasText: label }).first();
   }

@@ -59,12 +59,7 @@ describe('VS Code extension end to end (code-server + chromium, demo node)', fun
   });
 
   it('attaches from the command palette (EPMD list, environment, cookie file)', async () => {
-    await wb.runCommand('BEAM: Attach to Node…');
-    await wb.quickPick(demo.node);
-    await wb.quickPick('local');
-    await wb.quickPick('Cookie file…');
-    await wb.answer('Path of the file holding the cookie', demo.cookieFile);
-    await wb.treeItem(demo.node).waitFor({ timeout: 60_000 });
+    await wb.attachWithCookieFile(demo.node, demo.cookieFile);
     await wb.page.locator('.statusbar', { hasText: `${demo.node} · local` }).waitFor({ timeout: 30_000 });
     await wb.screenshot('02-attached');
   });

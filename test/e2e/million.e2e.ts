@@ -44,12 +44,7 @@ describe(`VS Code extension end to end: the process table on a live node with ${
 
   it('attaches', async () => {
     await wb.openViewContainer('BEAM');
-    await wb.runCommand('BEAM: Attach to Node…');
-    await wb.quickPick(node.node);
-    await wb.quickPick('local');
-    await wb.quickPick('Cookie file…');
-    await wb.answer('Path of the file holding the cookie', node.cookieFile);
-    await wb.treeItem(node.node).waitFor({ timeout: 120_000 });
+    await wb.attachWithCookieFile(node.node, node.cookieFile, node.node, 120_000);
     await wb.page.locator('.sidebar .monaco-list-row', { hasText: /Processes.*1,0\d\d,\d{3} of/ }).first().waitFor({ timeout: 120_000 });
   });
 

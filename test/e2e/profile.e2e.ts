@@ -43,12 +43,7 @@ describe('VS Code: profile a process into a flame graph and click through to the
 
   it('attaches, profiles Demo.PricingWorker after consent and shows its flame graph', async () => {
     await wb.openViewContainer('BEAM');
-    await wb.runCommand('BEAM: Attach to Node…');
-    await wb.quickPick(demo.node);
-    await wb.quickPick('local');
-    await wb.quickPick('Cookie file…');
-    await wb.answer('Path of the file holding the cookie', demo.cookieFile);
-    await wb.treeItem(demo.node).waitFor({ timeout: 60_000 });
+    await wb.attachWithCookieFile(demo.node, demo.cookieFile);
     await wb.runCommand('BEAM: Profile Process…');
     await wb.quickPick('A process…');
     await wb.answer('Profile a process on', 'Demo.PricingWorker');

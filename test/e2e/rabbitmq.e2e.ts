@@ -90,12 +90,7 @@ describe('VS Code extension end to end against RabbitMQ (code-server + chromium)
   it('attaches from the EPMD list: the node is filed under the name it gives (…@localhost), not EPMD\'s …@host', async () => {
     const listed = `${rabbit.name}@${hostname().split('.')[0]}`;
     await wb.openViewContainer('BEAM');
-    await wb.runCommand('BEAM: Attach to Node…');
-    await wb.quickPick(listed);
-    await wb.quickPick('local');
-    await wb.quickPick('Cookie file…');
-    await wb.answer('Path of the file holding the cookie', rabbit.cookieFile);
-    await wb.treeItem(rabbit.node).waitFor({ timeout: 60_000 });
+    await wb.attachWithCookieFile(listed, rabbit.cookieFile, rabbit.node);
     await wb.page.locator('.statusbar', { hasText: `${rabbit.node} · local` }).waitFor({ timeout: 30_000 });
     const admin = await rabbit.adminName();
     ours = await until('our hidden node on the broker', async () => (await hiddenNodes(rabbit)).find((n) => n !== admin && n.startsWith('beam_lens_')), 30_000);

@@ -50,12 +50,7 @@ describe('VS Code and beam-lens mcp share the probe on one node (code-server + c
     const [agent] = (await state()).owners;
     assert.ok(agent, 'the agent owns the probe');
 
-    await wb.runCommand('BEAM: Attach to Node…');
-    await wb.quickPick(demo.node);
-    await wb.quickPick('local');
-    await wb.quickPick('Cookie file…');
-    await wb.answer('Path of the file holding the cookie', demo.cookieFile);
-    await wb.treeItem(demo.node).waitFor({ timeout: 60_000 });
+    await wb.attachWithCookieFile(demo.node, demo.cookieFile);
     await wb.runCommand('BEAM: Start Hot-Functions Session');
     const dialog = wb.page.locator('.monaco-dialog-box', { hasText: 'Allow BEAM Lens to change' });
     await dialog.waitFor({ timeout: 30_000 });

@@ -47,12 +47,7 @@ describe('VS Code: telemetry handlers and a watch of picked events', function ()
 
   it('lists the handlers, counts the picked event after consent, and leaves the handlers as they were', async () => {
     await wb.openViewContainer('BEAM');
-    await wb.runCommand('BEAM: Attach to Node…');
-    await wb.quickPick(node.node);
-    await wb.quickPick('local');
-    await wb.quickPick('Cookie file…');
-    await wb.answer('Path of the file holding the cookie', node.cookieFile);
-    await wb.treeItem(node.node).waitFor({ timeout: 60_000 });
+    await wb.attachWithCookieFile(node.node, node.cookieFile);
     await wb.runCommand('BEAM: Telemetry Handlers & Events…');
     const view = wb.webview();
     await view.locator('td', { hasText: 'fixture_handler' }).first().waitFor({ timeout: 60_000 });
