@@ -5,7 +5,7 @@
 import * as vscode from 'vscode';
 import { SLOW_FILTER_PROCESSES, WARM_CACHE_PROCESSES, filteredProcesses } from '../core/inspect/process-filter';
 import { slowQuery } from './model/table';
-import { assertNever, type TableQuery, type TableToHost } from '../protocol/webview';
+import { assertNever, type TablePage, type TableQuery, type TableToHost } from '../protocol/webview';
 import { askConsent } from './consent';
 import { sanitizeQuery } from './model/messages';
 import type { AttachedNode } from './nodes';
@@ -89,15 +89,17 @@ export class TableView extends View<'process-table'> {
    * sort or filter would read every process while the user waits: the probe starts that read in
    * the background now (once per table, low priority), and the page says so.
    */
-  private async warmCache(q: TableQuery): Promise<void> {
+  private async warmCache(q: TableQuery): Promise<boolean> {
     const count = this.processCount();
-    if (this.warmAsked || count <= WARM_CACHE_PROCESSES || !this.n.session.hasProbe || q.sort === 'memory' || q.filter.trim() !== '') return;
+    if (this.warmAsked || count <= WARM_CACHE_PROCESSES || !this.n.session.hasProbe || q.sort === 'memory' || q.filter.trim() !== '') return false;
     this.warmAsked = true;
     const r = await this.n.session.warmProcessCache().catch((err: unknown) => {
       this.ctx.log.warn(`warming the probe's process cache on ${this.n.node} failed: ${errorText(err)}`);
       return 'failed' as const;
     });
-    if (r === 'started') this.note = `reading the memory of ${count.toLocaleString('en-US')} processes in the background (one low-priority pass on the node) so that sorting by memory and filtering are quick`;
+    if (r !== 'started') return false;
+    this.note = `reading the memory of ${count.toLocaleString('en-US')} processes in the background (one low-priority pass on the node) so that sorting by memory and filtering are quick`;
+    return true;
   }
 
   private async run(q: TableQuery, asked: boolean): Promise<void> {
@@ -120,11 +122,12 @@ export class TableView extends View<'process-table'> {
       if (this.query !== q) return; // a newer query was asked meanwhile
       this.shown = { sort: q.sort, filter: q.filter.trim() };
       if (isNew) this.note = undefined;
-      await this.warmCache(q);
-      this.panel.post({
-        type: 'page',
-        node: this.n.node,
-        page: { query: q, total: page.total, matched: page.matched, rows: page.rows, via: page.via, refreshedAt: Date.now(), ...(this.note !== undefined ? { note: this.note } : {}) },
+      const shown: TablePage = { query: q, total: page.total, matched: page.matched, rows: page.rows, via: page.via, refreshedAt: Date.now() };
+      this.panel.post({ type: 'page', node: this.n.node, page: this.note !== undefined ? { ...shown, note: this.note } : shown });
+      // Not awaited before the page: the probe's cache process answers between passes, and one
+      // may be running for another table. Once it says it started, the page says so.
+      void this.warmCache(q).then((started) => {
+        if (started && this.note !== undefined && this.query === q) this.panel.post({ type: 'page', node: this.n.node, page: { ...shown, note: this.note } });
       });
     } catch (err) {
       const cancelled = err instanceof Error && err.message === 'cancelled';

@@ -29,6 +29,9 @@ export const SCHEDULING_THRESHOLDS = {
 // The flag is switched on by a watcher that also switches it back if this evaluation is killed
 // mid-window (we stopped waiting, our connection dropped, the rpc timed out: an exit signal runs
 // no 'after'); when the window ends normally the evaluation switches it back and tells the watcher.
+// The watcher is never killed: it may hold the flag (switched on, not yet reported); the wait for
+// its answer is bounded by our call's own deadline, which kills this evaluation and so makes the
+// watcher switch the flag back.
 const WINDOW = `
 Self = self(),
 Watch = spawn(fun() ->
@@ -40,7 +43,11 @@ Watch = spawn(fun() ->
     {Self, msacc_done} -> ok
   end
 end),
-Old = receive {Watch, msacc_was, W} -> W after 10000 -> exit(Watch, kill), error(msacc_watcher_silent) end,
+WMon = erlang:monitor(process, Watch),
+Old = receive
+  {Watch, msacc_was, W} -> erlang:demonitor(WMon, [flush]), W;
+  {'DOWN', WMon, process, _, WhyDown} -> error({msacc_watcher_died, WhyDown})
+end,
 SnapGc = fun() -> case erlang:system_info(process_count) > MaxProcs of
   true -> skipped;
   false -> maps:from_list([{P, M} || P <- erlang:processes(), {garbage_collection, G} <- [erlang:process_info(P, garbage_collection)],
