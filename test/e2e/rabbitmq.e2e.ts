@@ -136,6 +136,11 @@ describe('VS Code extension end to end against RabbitMQ (code-server + chromium)
     // lands: open it again (at most three times) until a detail view shows rabbit_sup.
     let shown = false;
     for (let attempt = 1; attempt <= 3 && !shown; attempt++) {
+      // A click that did not land leaves the menu open, and an open menu takes the next right-click: close it first.
+      if (attempt > 1 && (await wb.page.locator('.context-view .monaco-menu').count()) > 0) {
+        await wb.page.keyboard.press('Escape');
+        await until('the context menu closed', async () => (await wb.page.locator('.context-view .monaco-menu').count()) === 0, 5_000);
+      }
       await sup.click({ button: 'right' });
       const item = wb.page.locator('.context-view .action-label', { hasText: 'Show Process…' }).first();
       await item.waitFor({ timeout: 10_000 });
