@@ -15,6 +15,7 @@ import { topProbeProcesses, warmProbeCache } from '../probe/calls';
 import { topEtsTables, topPorts, type EtsRow, type PortRow } from '../inspect/ports-ets';
 import { RemoteEvaluator, type RelayedEval } from '../target/remote-eval';
 import type { RpcChannel } from '../target/rpc';
+import { claimNode, type RunClaim } from './run-claim';
 import { applicationTrees, walkSupervisor, type ApplicationTree, type TreeNode, type TreeOptions } from '../inspect/tree';
 
 /** What an Attachment needs from a connection (src/erldist's NodeConnection satisfies it). */
@@ -150,6 +151,15 @@ export class Attachment {
     } finally {
       this.intrusive = null;
     }
+  }
+
+  /**
+   * Claims the node for one intrusive run across every BEAM Lens instance attached to it (see
+   * run-claim.ts): throws 'targetBusy' naming the instance whose run holds it. The audited run
+   * (runAudited) takes it after consent and releases it when the run ends, whatever the ending.
+   */
+  claimNode(kind: string, deadlineMs: number | undefined): Promise<RunClaim> {
+    return claimNode(this.connection, this.evaluator, kind, deadlineMs, this.connection.relay !== undefined);
   }
 
   get hasProbe(): boolean {

@@ -18,7 +18,7 @@ import { BeamLensError } from '../../errors';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { Atom, ErlMap, Term, Tuple, formatTerm, isAtom } from '../../etf';
+import { Atom, ErlMap, Pid, Term, Tuple, formatTerm, isAtom } from '../../etf';
 import type { RemoteEvaluator } from '../target/remote-eval';
 import type { RpcChannel } from '../target/rpc';
 import { asList } from '../target/terms';
@@ -255,29 +255,43 @@ async function loadOnce(channel: RpcChannel & { readonly localName: string }, ev
   }
   if (started instanceof Error) throw started;
   const guardian = ok ? formatTerm((started as Tuple).elements[1] as Term, { localNode: Atom.of(channel.peer) }) : null;
-  const gone = async (u0: number, what: string): Promise<number> => {
+  const guardianNow = (): Promise<Term> => channel.rpc('erlang', 'whereis', [Atom.of('beam_lens_guardian')], { timeoutMs: 30_000 });
+  /**
+   * Waits until the probe we released (its guardian `ours`) is gone: 'unloaded', or — another
+   * BEAM Lens loaded it again in the gap (a new guardian, no old code: ours was purged) — the
+   * owners of the new one, for whom it stays.
+   */
+  const gone = async (u0: number, what: string, ours: Term): Promise<{ ms: number; reloadedBy?: string[] }> => {
     const deadline = Date.now() + 60_000;
     for (;;) {
-      // Both BIFs read the module table: nothing waits on code_server meanwhile.
-      const [loaded, oldCode] = await Promise.all([
+      // These BIFs read the module and name tables: nothing waits on code_server meanwhile.
+      const [loaded, oldCode, guardianPid] = await Promise.all([
         channel.rpc('erlang', 'module_loaded', [mod], { timeoutMs: 30_000 }),
         channel.rpc('erlang', 'check_old_code', [mod], { timeoutMs: 30_000 }),
+        guardianNow(),
       ]);
-      if (isAtom(loaded, 'false') && isAtom(oldCode, 'false')) return performance.now() - u0;
+      if (isAtom(loaded, 'false') && isAtom(oldCode, 'false')) return { ms: performance.now() - u0 };
+      if (ours instanceof Pid && isAtom(loaded, 'true') && isAtom(oldCode, 'false') && guardianPid instanceof Pid && guardianPid.key !== ours.key) {
+        const found = await loadedProbe(channel);
+        return { ms: performance.now() - u0, reloadedBy: found.owners };
+      }
       if (Date.now() > deadline) throw new BeamLensError('timeout', `the probe is still loaded on ${channel.peer} 60 s after ${what}; it unloads itself when we disconnect`);
       await new Promise((resolve) => setTimeout(resolve, 20));
     }
   };
+  const ended = (r: { ms: number; reloadedBy?: string[] }): ProbeRelease =>
+    r.reloadedBy !== undefined && r.reloadedBy.length > 0 ? { state: 'shared', others: r.reloadedBy, ms: r.ms } : { state: 'unloaded', ms: r.ms };
   const handle: ProbeHandle = {
     async release() {
       const r0 = performance.now();
       const me = channel.localName;
+      const ours = await guardianNow();
       let reply: Term;
       try {
         reply = await channel.rpc(PROBE_MODULE, 'release', [Atom.of(me)], { timeoutMs: 30_000 });
       } catch (err) {
         // Someone removed the probe meanwhile (undef): nothing of ours is left in it.
-        if (isAtom(await channel.rpc('erlang', 'module_loaded', [mod]), 'false')) return { state: 'unloaded', ms: await gone(r0, 'release') };
+        if (isAtom(await channel.rpc('erlang', 'module_loaded', [mod]), 'false')) return ended(await gone(r0, 'release', ours));
         throw err;
       }
       if (!(reply instanceof Tuple) || !isAtom(reply.elements[0], 'ok') || !Array.isArray(reply.elements[1])) {
@@ -286,15 +300,17 @@ async function loadOnce(channel: RpcChannel & { readonly localName: string }, ev
       const others = ownerNames(reply.elements[1] as Term, channel.peer).filter((o) => o !== me);
       if (others.length > 0) return { state: 'shared', others, ms: performance.now() - r0 };
       // The guardian undoes, deletes the module and, once our rpc worker has left it, purges it
-      // with one pass over the processes (erts_code_purger, not code_server).
-      return { state: 'unloaded', ms: await gone(r0, 'release') };
+      // with one pass over the processes (erts_code_purger, not code_server). Another BEAM Lens
+      // may load it again meanwhile: then ours is gone once that one's guardian is not ours.
+      return ended(await gone(r0, 'release', ours));
     },
     async unload() {
       const u0 = performance.now();
       // unload/0 returns at once; the guardian undoes, deletes the module and, once our rpc worker
       // has left it, purges it with one pass over the processes (erts_code_purger, not code_server).
+      const ours = await guardianNow();
       await channel.rpc(PROBE_MODULE, 'unload', [], { timeoutMs: 10_000 });
-      return { unloadMs: await gone(u0, 'unload') };
+      return { unloadMs: (await gone(u0, 'unload', ours)).ms };
     },
   };
   return {

@@ -8,6 +8,7 @@ import { PROBE_MODULE } from '../probe/loader';
 import { delay } from '../inspect/processes';
 import type { Attachment } from '../attach/attachment';
 import { asList, asNumber } from '../target/terms';
+import { assertTraceFree } from './holders';
 import { watchBreaker, type BreakerLimits, type BreakerTrip } from './breaker';
 
 export interface HotFunction {
@@ -110,12 +111,14 @@ async function requireLoaded(session: Attachment, modules: string[]): Promise<vo
 }
 
 export async function runHotFunctions(session: Attachment, options: HotOptions): Promise<HotResult> {
-  await session.prepareTracing();
   const modules = options.modules ?? [...(await ownModules(session, options.apps)).values()].flat();
   if (modules.length === 0) {
     throw new BeamLensError('usage', 'the target runs no application of its own to count calls in; name modules with --module');
   }
   if (options.modules) await requireLoaded(session, options.modules);
+  // Before anything is set (the probe included): patterns another tool keeps on these modules.
+  await assertTraceFree(session, { countModules: modules }, 'counting calls');
+  await session.prepareTracing();
   const mods = modules.map((m) => Atom.of(m));
   const owner = session.connection.spawn();
   // The probe takes at most HOT_MODULES_PER_CALL modules per call; a node's own applications can
@@ -184,6 +187,7 @@ export async function runHotFunctions(session: Attachment, options: HotOptions):
 /** Second stage: call_time for a few functions (needs the call flag on processes, briefly). */
 export async function measureCallTime(session: Attachment, functions: HotFunction[], windowMs: number): Promise<void> {
   if (functions.length === 0) return;
+  await assertTraceFree(session, { patterns: functions.slice(0, 10).map((f) => ({ module: f.module, function: f.function, arity: f.arity })), allProcesses: true }, 'measuring call times');
   const mfas = functions.slice(0, 10).map((f) => new Tuple([Atom.of(f.module), Atom.of(f.function), f.arity]));
   const reply = asList(await session.connection.rpc(PROBE_MODULE, 'hot_call_time', [mfas, windowMs], { timeoutMs: windowMs + 60_000 }));
   for (const t of reply) {

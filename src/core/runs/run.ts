@@ -14,6 +14,7 @@ import { BeamLensError, errorMessage } from '../../errors';
 import { linkSignals, type StopSource } from './cancel';
 import { requireConsent, type ConsentGrants, type IntrusiveAction } from '../attach/consent';
 import type { Attachment } from '../attach/attachment';
+import type { RunClaim } from '../attach/run-claim';
 import type { AuditLog } from '../records/audit';
 import { newSessionId, saveSession, type EndReason, type SessionKind, type SessionRecord } from '../records/store';
 import { renderTraceLog } from '../records/trace-log';
@@ -113,6 +114,27 @@ async function runChecked<T>(req: RunRequest<T>): Promise<RunResult<T>> {
     audit?.append({ node, env, action: `${kind} start`, limits, outcome: 'refused', detail: errorMessage(err) });
     throw err;
   }
+  // Across BEAM Lens instances too: the node's claim (refused, naming the holder, before anything is set).
+  let claim: RunClaim | null = null;
+  if (req.consent.length > 0) {
+    try {
+      claim = await session.claimNode(kind, req.deadlineMs);
+    } catch (err) {
+      audit?.append({ node, env, action: `${kind} start`, limits, outcome: 'refused', detail: errorMessage(err) });
+      throw err;
+    }
+  }
+  try {
+    return await runClaimed(req);
+  } finally {
+    await claim?.release();
+  }
+}
+
+async function runClaimed<T>(req: RunRequest<T>): Promise<RunResult<T>> {
+  const { session, kind, limits, audit } = req;
+  const node = session.node;
+  const env = session.env;
   const started = new Date();
   const id = newSessionId(kind, started);
   audit?.append({ node, env, action: `${kind} start`, limits, outcome: 'requested' });

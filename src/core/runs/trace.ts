@@ -9,6 +9,7 @@ import { PROBE_MODULE } from '../probe/loader';
 import type { Attachment } from '../attach/attachment';
 import { asNumber } from '../target/terms';
 import { describePid } from '../inspect/identity';
+import { assertTraceFree } from './holders';
 
 export type TraceTarget =
   | {
@@ -104,6 +105,16 @@ export async function runTrace(
   onEvent: (e: TraceEvent) => void,
   signal?: AbortSignal,
 ): Promise<TraceResult> {
+  // Before anything is set (the probe included): another tracer, or patterns on the function.
+  const { parsePid } = await import('../target/pids');
+  const tracedPid = target.kind === 'messages' ? await parsePid(session.connection, target.pid) : null;
+  await assertTraceFree(
+    session,
+    target.kind === 'call'
+      ? { patterns: [{ module: target.module, function: target.function, arity: target.arity }], allProcesses: true }
+      : { messagesOf: tracedPid as Pid },
+    target.kind === 'call' ? 'a call trace' : 'a message trace',
+  );
   await session.prepareTracing();
   const owner = session.connection.spawn();
   const spec: Array<[Term, Term]> = [
@@ -137,9 +148,8 @@ export async function runTrace(
       spec.push([Atom.of('match'), ms.at(1) as Term]);
     }
   } else {
-    const { parsePid } = await import('../target/pids');
     spec.push([Atom.of('kind'), Atom.of('messages')]);
-    spec.push([Atom.of('pid'), await parsePid(session.connection, target.pid)]);
+    spec.push([Atom.of('pid'), tracedPid as Pid]);
   }
   const t0 = Date.now();
   const started = await session.connection.rpc(PROBE_MODULE, 'trace_start', [new ErlMap(spec)], { timeoutMs: 30_000 });
@@ -246,6 +256,7 @@ export interface MonitorOptions {
  * only if no one else holds erlang:system_monitor: otherwise says who does and changes nothing.
  */
 export async function runMonitor(session: Attachment, options: MonitorOptions, onEvent: (e: TraceEvent) => void, signal?: AbortSignal): Promise<TraceResult> {
+  await assertTraceFree(session, { systemMonitor: true }, 'the system monitor');
   await session.prepareTracing();
   const owner = session.connection.spawn();
   const opts = new ErlMap([

@@ -180,6 +180,39 @@ describe('two BEAM Lens instances share the probe on one node', function () {
     }
   });
 
+  it('a last owner\'s detach that meets another BEAM Lens loading the probe again in the gap does not wait for it: ours is gone, and it stays for the other', async () => {
+    const node = await startNode();
+    try {
+      const s = await attach(node);
+      assert.equal((await s.loadProbe()).state, 'loaded');
+      // Another instance loads the probe again the moment ours is gone (our guardian ends after
+      // the final purge), before our detach looks again: a process on the node holds rex (which
+      // serves our rpcs) from our guardian's end until the new probe runs.
+      const beam = readFileSync(path.join(__dirname, '../../../dist/probe/beam_lens_probe.beam'));
+      await node.eval(
+        `Owner = spawn(fun() -> receive stop -> ok end end), register(bl_other_owner, Owner), G = whereis(beam_lens_guardian),
+         spawn(fun() -> R = erlang:monitor(process, G),
+                        receive {'DOWN', R, _, _, _} -> ok end,
+                        erlang:suspend_process(whereis(rex)),
+                        try
+                          {module, _} = code:load_binary(beam_lens_probe, "beam_lens_probe.beam", Bin),
+                          {ok, _} = beam_lens_probe:start(Owner)
+                        after erlang:resume_process(whereis(rex))
+                        end end), ok.`,
+        { Bin: beam },
+      );
+      const other = String.fromCodePoint(...((await node.eval(`pid_to_list(whereis(bl_other_owner)).`)) as number[]));
+      const r = await s.detach();
+      assert.deepEqual(r.probe?.state === 'shared' ? r.probe.others : r.probe, [other]);
+      assert.ok(isAtom(await node.eval(`maps:get(owners, beam_lens_probe:status()) =:= [whereis(bl_other_owner)].`), 'true'), 'the other owner\'s probe');
+      await node.eval(`{ok, []} = beam_lens_probe:release(whereis(bl_other_owner)), ok.`);
+      await waitFor(async () => isAtom(await node.eval(`erlang:module_loaded(beam_lens_probe) orelse erlang:check_old_code(beam_lens_probe).`), 'false'), 15_000, 'the other probe to unload');
+      await probeGone(node);
+    } finally {
+      await node.stop();
+    }
+  });
+
   describe('a probe of another version on the node', () => {
     let node: TestNode;
     before(async () => (node = await startNode()));

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { attach, parseEnvTag, parseHostPort, parseNodeName, parseTarget, resolveAttachCookie } from '../../../src/core/attach';
 import { linkSignals } from '../../../src/core/runs/cancel';
 import { Attachment, type AttachmentConnection } from '../../../src/core/attach/attachment';
+import { describeClaim } from '../../../src/core/attach/run-claim';
 import { fileAuditLog, type AuditEntry } from '../../../src/core/records/audit';
 import { printableLimits, runAudited, type RunOutcome } from '../../../src/core/runs/run';
 import type { TraceResult } from '../../../src/core/runs/trace';
@@ -114,8 +115,18 @@ describe('cancellation bridge', () => {
 describe('audited run', () => {
   let dir: string;
   // A real Attachment (consent, the one-intrusive-run lock) over a connection that is never used.
-  const session = (grants: Record<string, unknown> = { allowProbe: true, allowTrace: true }): Attachment =>
-    new Attachment({ peer: 'demo@h' } as unknown as AttachmentConnection, { env: 'local', grants });
+  // The node's claim across instances (run-claim.ts, tested on real nodes) is one shared holder here.
+  let nodeClaim: string | null = null;
+  const session = (grants: Record<string, unknown> = { allowProbe: true, allowTrace: true }, instance = 'beam_lens_a@h'): Attachment => {
+    const s = new Attachment({ peer: 'demo@h' } as unknown as AttachmentConnection, { env: 'local', grants });
+    s.claimNode = async (kind) => {
+      if (nodeClaim !== null) throw new BeamLensError('targetBusy', describeClaim('demo@h', { node: nodeClaim, kind: 'trace', startedAt: new Date(0) }, '<0.1.0>'));
+      nodeClaim = instance;
+      void kind;
+      return { release: async () => void (nodeClaim = null) };
+    };
+    return s;
+  };
   const audit = (): AuditEntry[] => readFileSync(path.join(dir, '.beam-lens/audit.log'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as AuditEntry);
   beforeEach(() => (dir = mkdtempSync(path.join(tmpdir(), 'bl-run-'))));
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
@@ -167,6 +178,29 @@ describe('audited run', () => {
     assert.equal((await first).endReason, 'completed');
     assert.equal(s.running, null);
     assert.deepEqual(s.options.grants, {}, 'the run\'s consent did not stay on the attachment');
+    assert.deepEqual(audit().map((l) => [l.action, l.outcome]), [['trace start', 'requested'], ['hot start', 'refused'], ['trace end', 'completed']]);
+  });
+
+  it('refuses a run while another BEAM Lens instance holds the node\'s claim, naming it (audited; the body never runs); the claim ends with the run', async () => {
+    const log = fileAuditLog({ cwd: dir, actor: { face: 'cli' } });
+    const a = session({ allowProbe: true, allowTrace: true }, 'beam_lens_a@h');
+    const b = session({ allowProbe: true, allowTrace: true }, 'beam_lens_b@h');
+    let release!: () => void;
+    const first = runAudited({ session: a, kind: 'trace', limits: {}, consent: ['trace', 'probe'], audit: log, save: null, body: () => new Promise<RunOutcome<number>>((r) => (release = () => r({ value: 1, endReason: 'completed' }))) });
+    await new Promise((r) => setImmediate(r));
+    let ran = false;
+    await assert.rejects(
+      runAudited({ session: b, kind: 'hot', limits: {}, consent: ['trace', 'probe'], audit: log, save: null, body: async () => ((ran = true), { value: 2, endReason: 'completed' }) }),
+      (err: unknown) => errorKindOf(err) === 'targetBusy' && /another BEAM Lens \(beam_lens_a@h\) is running a trace session on demo@h .*nothing was set/.test(String(err)),
+    );
+    assert.equal(ran, false);
+    release();
+    await first;
+    assert.equal(nodeClaim, null);
+    // A run that needs no consent (read-only) takes no claim.
+    nodeClaim = 'beam_lens_c@h';
+    assert.equal((await runAudited({ session: b, kind: 'profile', limits: {}, consent: [], audit: null, save: null, body: async () => ({ value: 3, endReason: 'completed' }) })).value, 3);
+    nodeClaim = null;
     assert.deepEqual(audit().map((l) => [l.action, l.outcome]), [['trace start', 'requested'], ['hot start', 'refused'], ['trace end', 'completed']]);
   });
 
