@@ -303,8 +303,10 @@ export async function runAudited<T>(
   limits: Record<string, unknown>,
   label: string,
   body: (signal: AbortSignal) => Promise<{ value: T; endReason: EndReason }>,
+  /** The consent the run stands on (asked before): an intrusive run also takes the node's one-run claim. */
+  consent: readonly IntrusiveAction[] = [],
 ): Promise<{ value: T; file: string | null }> {
-  const r = await runSession<T>(deps, n, kind, [], limits, label, body);
+  const r = await runSession<T>(deps, n, kind, consent, limits, label, body);
   return { value: r.value, file: r.file };
 }
 

@@ -84,7 +84,7 @@ export function registerProfiler(deps: CommandDeps, lsp: () => ProfileLsp | null
       const r = await runProfile(n.session, targets, { durationMs: seconds * 1000, hz, mode, signal });
       const session: ProfileSession = { profile: r.profile, selection: choice.pid !== undefined ? { process: choice.pid } : { top: choice.top ?? 1 } };
       return { value: { ...session, endReason: r.endReason }, endReason: r.endReason };
-    });
+    }, mode === 'probe' ? ['probe'] : []);
     const result = { profile: value.profile, file, endReason: value.endReason, ...(search !== undefined ? { search } : {}) };
     lastChoice.set(n.node, choice);
     const existing = views.get(n.node);

@@ -30,17 +30,17 @@ export interface ClusterHotResult {
 export async function clusterHot(view: ClusterView, options: HotOptions & { limit: number }, audit?: { log: AuditLog | null; limits: Record<string, unknown> }): Promise<ClusterHotResult> {
   const started = Date.now();
   const answers = await view.ask(async (session, node) => {
-    const count = async (signal: AbortSignal | undefined): Promise<HotResult> => {
-      await session.prepareTracing();
-      return runHotFunctions(session, { ...options, ...(signal ? { signal } : {}) });
-    };
-    if (audit === undefined || audit.log === null || node === view.entry) return count(options.signal);
+    // (runHotFunctions loads the probe, after checking who holds the patterns it would set.)
+    const count = (signal: AbortSignal | undefined): Promise<HotResult> => runHotFunctions(session, { ...options, ...(signal ? { signal } : {}) });
+    // Each member's count is a core run (audited when there is a log): it claims its member
+    // against other BEAM Lens instances as any intrusive run does.
+    if (node === view.entry) return count(options.signal);
     const run = await runAudited<HotResult>({
       session,
       kind: 'hot',
-      limits: { ...audit.limits, cluster: view.entry },
+      limits: { ...(audit?.limits ?? {}), cluster: view.entry },
       consent: ['trace', 'probe'],
-      audit: audit.log,
+      audit: audit?.log ?? null,
       ...(options.signal ? { stop: options.signal } : {}),
       save: null,
       body: async (signal) => {
