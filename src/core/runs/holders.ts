@@ -75,7 +75,25 @@ SysMonHolder = case SysMon andalso erlang:system_monitor() of
   {SH, _} -> SH;
   _ -> undefined
 end,
-{length(Set), lists:sublist(Set, 5), lists:sublist(lists:reverse(lists:keysort(2, Tracers)), 5), NewFlags, NewTracer, PidTracer, SysMonHolder}.`;
+%% What the probe's guardian knows (another BEAM Lens of a release without the node's claim):
+%% whose undo action or probe process each pattern and tracer is, as [{Undo | Holder, OwnerPid}].
+Belongs = case whereis(beam_lens_guardian) of
+  undefined -> [];
+  _ -> case catch beam_lens_probe:status() of #{belongs := B} when is_list(B) -> B; _ -> [] end
+end,
+Owner = fun(Key) -> case lists:keyfind(Key, 1, Belongs) of {_, OP} when is_pid(OP) -> node(OP); _ -> undefined end end,
+PatternOwner = case Set of
+  [{SM, _, _, _} | _] -> Owner({erlang, trace_pattern, [{SM, '_', '_'}, false, [call_count]]});
+  [] -> undefined
+end,
+Top = lists:sublist(lists:reverse(lists:keysort(2, Tracers)), 5),
+TracerOwner = case {Top, PidTracer, SysMonHolder} of
+  {[{TP, _} | _], _, _} when is_pid(TP) -> Owner(TP);
+  {_, PT2, _} when is_pid(PT2) -> Owner(PT2);
+  {_, _, SH2} when is_pid(SH2) -> Owner(SH2);
+  _ -> undefined
+end,
+{length(Set), lists:sublist(Set, 5), Top, NewFlags, NewTracer, PidTracer, SysMonHolder, PatternOwner, TracerOwner}.`;
 
 /**
  * Throws 'targetBusy' naming who holds what `needs` would set on the node (and what to do), or
@@ -93,10 +111,15 @@ export async function assertTraceFree(session: Attachment, needs: TraceNeeds, wh
     },
     60_000,
   );
-  if (!(reply instanceof Tuple) || reply.size !== 7) return;
-  const [count, set, tracers, newFlags, newTracer, pidTracer, sysMon] = reply.elements as Term[];
+  if (!(reply instanceof Tuple) || reply.size !== 9) return;
+  const [count, set, tracers, newFlags, newTracer, pidTracer, sysMon, patternOwner, tracerOwner] = reply.elements as Term[];
   const node = session.node;
-  const who = (t: Term | undefined): Promise<string> => (t instanceof Pid ? describeTracer(session, t) : Promise.resolve(formatTerm(t ?? [], { localNode: Atom.of(node), maxLength: 120 })));
+  const lens = (owner: Term | undefined): string | null => (owner instanceof Atom && owner.name !== 'undefined' ? `another BEAM Lens (${owner.name}, a release that does not claim the node: detach it or wait for its session to end)` : null);
+  const tracerLens = lens(tracerOwner);
+  const who = async (t: Term | undefined): Promise<string> => {
+    const text = t instanceof Pid ? await describeTracer(session, t) : formatTerm(t ?? [], { localNode: Atom.of(node), maxLength: 120 });
+    return tracerLens !== null && t instanceof Pid ? `${text}, the probe process of ${tracerLens}` : text;
+  };
   const problems: string[] = [];
   const patterns = asList(set);
   if (patterns.length > 0) {
@@ -107,7 +130,7 @@ export async function assertTraceFree(session: Attachment, needs: TraceNeeds, wh
     const counts = names.some((k) => k !== 'traced' && k !== 'meta');
     const n = asNumber(count);
     problems.push(
-      `${m.name}:${f.name}/${asNumber(a)} already has a ${kinds} pattern${n > 1 ? ` (and ${n - 1} more of the functions it would set)` : ''}, set by another tool (cprof, eprof, dbg, recon_trace or a profiler); ${what} would replace it${counts ? ' and reset its counts' : ''}, and ending would remove it`,
+      `${m.name}:${f.name}/${asNumber(a)} already has a ${kinds} pattern${n > 1 ? ` (and ${n - 1} more of the functions it would set)` : ''}, set by ${lens(patternOwner) ?? 'another tool (cprof, eprof, dbg, recon_trace or a profiler)'}; ${what} would replace it${counts ? ' and reset its counts' : ''}, and ending would remove it`,
     );
   }
   const traced = asList(tracers);

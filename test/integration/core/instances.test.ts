@@ -118,6 +118,26 @@ describe('one intrusive run per node across BEAM Lens instances, and against a f
     assert.ok(isAtom(await claimHolder(), 'undefined'));
   });
 
+  it('an older BEAM Lens (a release without the node\'s claim) counting the module through the shared probe: refused naming its node, its counts kept', async () => {
+    const old = await attach();
+    const s = await attach();
+    try {
+      assert.equal((await old.loadProbe()).state, 'loaded');
+      // What that release does: hot_start straight away, no claim.
+      const owner = old.connection.spawn();
+      const started = await old.connection.rpc('beam_lens_probe', 'hot_start', [[Atom.of('bl_busy')], owner.pid]);
+      assert.ok(started instanceof Tuple && isAtom(started.at(0), 'ok'));
+      await waitFor(async () => ((await count()) as number) > 5, 10_000, 'its counts');
+      const before = (await count()) as number;
+      await assert.rejects(hot(s, 1000), (err: unknown) => errorKindOf(err) === 'targetBusy' && new RegExp(`already has a call_count pattern .*set by another BEAM Lens \\(${old.connection.localName}, a release that does not claim the node`).test(String(err)));
+      assert.ok(((await count()) as number) >= before, 'its counts were reset');
+    } finally {
+      await s.detach();
+      await old.detach();
+    }
+    await clean(node, [WORK]);
+  });
+
   it('call_count patterns of another tool (cprof) on the module: hot functions is refused naming them, nothing set, their counts kept', async () => {
     await node.eval(`erlang:trace_pattern({bl_busy, '_', '_'}, true, [call_count]).`);
     const s = await attach();
