@@ -1,12 +1,13 @@
 // The audited run: the one path every face (CLI, extension, language server, MCP) takes to run a
 // bounded session on an attached node:
 //
-//   consent -> audit "KIND start" -> body(signal) with limits, deadline, cancellation
+//   consent -> the node's claim (intrusive runs: one per node across BEAM Lens instances)
+//           -> audit "KIND start" -> body(signal) with limits, deadline, cancellation
 //           -> save the JSON record (and the `.beamtrace` log of trace sessions)
 //           -> audit "KIND end" with how it ended, whatever the ending
 //
-// Outcomes in the audit log: 'refused' (consent missing: one "KIND start" line, the body never
-// runs), the session's end reason ('completed', 'deadline', 'cap', 'breaker', 'stopped',
+// Outcomes in the audit log: 'refused' (consent missing, or another instance's run holds the
+// node: one "KIND start" line, the body never runs), the session's end reason ('completed', 'deadline', 'cap', 'breaker', 'stopped',
 // 'owner_down', 'process_down', 'taken_over'), or 'error' (with the message as detail).
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -120,7 +121,8 @@ async function runChecked<T>(req: RunRequest<T>): Promise<RunResult<T>> {
     try {
       claim = await session.claimNode(kind, req.deadlineMs);
     } catch (err) {
-      audit?.append({ node, env, action: `${kind} start`, limits, outcome: 'refused', detail: errorMessage(err) });
+      const busy = err instanceof BeamLensError && err.kind === 'targetBusy';
+      audit?.append({ node, env, action: `${kind} start`, limits, outcome: busy ? 'refused' : 'error', detail: errorMessage(err) });
       throw err;
     }
   }
