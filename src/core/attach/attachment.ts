@@ -16,6 +16,7 @@ import { topEtsTables, topPorts, type EtsRow, type PortRow } from '../inspect/po
 import { RemoteEvaluator, type RelayedEval } from '../target/remote-eval';
 import type { RpcChannel } from '../target/rpc';
 import { claimNode, type RunClaim } from './run-claim';
+import { answerRecordRequests } from '../target/peer-records';
 import { applicationTrees, walkSupervisor, type ApplicationTree, type TreeNode, type TreeOptions } from '../inspect/tree';
 
 /** What an Attachment needs from a connection (src/erldist's NodeConnection satisfies it). */
@@ -68,7 +69,11 @@ export class Attachment {
     // One record per node for this process: restored when the last scope reaching the node ends.
     this.modulesBefore = (options.sharedModules ?? nodeModuleBaselines).acquire(connection);
     this.evaluator = new RemoteEvaluator(connection, this.modulesBefore);
+    // Other BEAM Lens instances attaching later ask for that record (the earliest one counts).
+    this.stopAnswering = answerRecordRequests(connection, this.modulesBefore);
   }
+
+  private readonly stopAnswering: () => void;
 
   /** Settles once the target's loaded modules are recorded (null: they could not be read). */
   get modulesBaseline(): Promise<Set<string> | null> {
@@ -280,6 +285,7 @@ export class Attachment {
         : nodeModuleBaselines.release(this.node, this.connection.isOpen !== false ? this.connection : null, keep)
       ).catch(() => null);
     } finally {
+      this.stopAnswering();
       this.probeHandle = null;
       this.probeStatus = { state: 'absent' };
       await this.connection.close();

@@ -12,6 +12,7 @@
 // have them loaded before we come.
 import { Atom, Term, isAtom } from '../../etf';
 import type { RpcChannel } from './rpc';
+import { earliestRecord } from './peer-records';
 import { asList } from './terms';
 
 export interface ModulesRestored {
@@ -90,7 +91,8 @@ export class ModuleBaselines {
       held.holders += 1;
       return held.before;
     }
-    const before = loadedModules(channel).catch(() => null);
+    // Without what another attached BEAM Lens instance's record lacks (see peer-records.ts).
+    const before = loadedModules(channel).then((own) => earliestRecord(channel, own)).catch(() => null);
     this.nodes.set(channel.peer, { before, holders: 1 });
     return before;
   }

@@ -3,7 +3,7 @@
 // with nothing set; the first's counts stay right; the node's claim leaves nothing behind.
 import { strict as assert } from 'node:assert';
 import { Atom, Pid, Tuple, isAtom, type Term } from '../../../src/etf';
-import { connect } from '../../../src/erldist';
+import { connect, type NodeConnection } from '../../../src/erldist';
 import { Attachment } from '../../../src/core/attach/attachment';
 import { RUN_CLAIM_NAME } from '../../../src/core/attach/run-claim';
 import { runAudited, type RunOutcome, type RunResult } from '../../../src/core/runs/run';
@@ -176,5 +176,55 @@ describe('one intrusive run per node across BEAM Lens instances, and against a f
       await node.eval(`dbg:stop(), ok.`);
     }
     await clean(node, [WORK]);
+  });
+});
+
+describe('the OTP modules zero-install work loads, with two BEAM Lens instances on a fresh node', function () {
+  this.timeout(120_000);
+
+  /** code:all_loaded() through rex alone (the admin connection loads nothing itself). */
+  async function allLoaded(conn: NodeConnection): Promise<string[]> {
+    return ((await conn.rpc('code', 'all_loaded', [])) as Term[]).map((t) => `${((t as Tuple).at(0) as Atom).name}`).sort();
+  }
+
+  it('the second instance restores to the earliest record (the first\'s, asked through the node), so nothing stays after both detach', async () => {
+    ensureBuilt();
+    const node = await startNode();
+    const admin = await connect({ node: node.node, cookie: node.cookie });
+    try {
+      let last = '';
+      let since = Date.now();
+      await waitFor(async () => {
+        const now = (await allLoaded(admin)).join();
+        if (now !== last) [last, since] = [now, Date.now()];
+        return Date.now() - since >= 500;
+      }, 20_000, 'the node to finish booting');
+      const before = await allLoaded(admin);
+      assert.ok(!before.includes('erl_scan'), 'a fresh node without erl_scan loaded');
+
+      const a = new Attachment(await connect({ node: node.node, cookie: node.cookie }), { env: 'local' });
+      let aDetached = false;
+      try {
+        await a.processes({ sort: 'memory', limit: 3, offset: 0 });
+        assert.ok((await allLoaded(admin)).includes('erl_scan'), 'zero-install work loaded erl_scan');
+        // The second instance, another OS process, attaches while the first is there.
+        const mcp = await startMcp({ args: ['--node', node.node, '--cookie-file', node.cookieFile] });
+        try {
+          assert.notEqual((await mcp.call('processes', { sort: 'memory', limit: 3 })).isError, true);
+          aDetached = true;
+          await a.detach();
+          assert.notEqual((await mcp.call('processes', { sort: 'memory', limit: 3 })).isError, true);
+          assert.notEqual((await mcp.call('detach', {})).isError, true);
+        } finally {
+          await mcp.close();
+        }
+      } finally {
+        if (!aDetached) await a.detach();
+      }
+      assert.deepEqual(await allLoaded(admin), before);
+    } finally {
+      await admin.close();
+      await node.stop();
+    }
   });
 });
