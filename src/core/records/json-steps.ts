@@ -9,6 +9,11 @@ import type { Steps } from './steps';
 
 /** Bytes of members handed to one JSON.parse call. */
 const SLICE = 64 * 1024;
+/**
+ * Containers larger than a slice nested in one another (a profile has 6). Each costs a look of up
+ * to a slice ahead: a hostile file of nothing but brackets is refused instead of scanned for long.
+ */
+const MAX_LARGE_DEPTH = 1000;
 
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
@@ -84,6 +89,7 @@ export function* parseJsonSteps(text: Uint8Array, slice = SLICE): Steps<unknown>
     }
     const cv = at(text, v);
     if (cv === LBRACKET || cv === LBRACE) {
+      if (stack.length >= MAX_LARGE_DEPTH) throw new SyntaxError(`more than ${MAX_LARGE_DEPTH} large containers nested at position ${v}`);
       stack.push(frameOf(cv));
       i = skipWs(text, v + 1);
       member = true;

@@ -82,6 +82,11 @@ describe('JSON parsed in slices (the saved-profile reader)', () => {
     }
   });
 
+  it('refuses a text of nothing but nested brackets instead of scanning it for long', () => {
+    const deep = `${'['.repeat(2000)}1${']'.repeat(2000)}`;
+    assert.throws(() => runSteps(parseJsonSteps(bytes(deep), 16)), /more than 1000 large containers nested/);
+  });
+
   it('pauses between slices of a large text', () => {
     const text = JSON.stringify({ samples: Array.from({ length: 50_000 }, (_, i) => [i * 1000, i % 300, 1]), frames: [{ name: 'x' }] });
     const steps = parseJsonSteps(bytes(text));
