@@ -673,7 +673,10 @@ item_supported(Item) ->
 %% priority (the node's own work goes first); a request arriving meanwhile stops it where it is
 %% and keeps what it read (the request's pass then asks only the processes not read yet), so
 %% the node never pays for more than one full pass. Nothing is read if nobody asks within the
-%% cache's idle timeout.
+%% cache's idle timeout. The pass is for whoever asked (the caller's owner: its group leader for
+%% an rpc, i.e. the client's connection): it stops when every BEAM Lens that asked for it is gone
+%% (its connection closed, its process down, or it released the probe), keeping what it read;
+%% the cache stays for the others, and a later warm_cache/0 reads on from there.
 -spec warm_cache() -> started | already.
 warm_cache() ->
     case cache_process() of
@@ -681,7 +684,7 @@ warm_cache() ->
             already;
         Pid ->
             MRef = erlang:monitor(process, Pid),
-            Pid ! {beam_lens_cache_warm, self(), MRef},
+            Pid ! {beam_lens_cache_warm, self(), MRef, caller_owner()},
             receive
                 {MRef, Reply} ->
                     erlang:demonitor(MRef, [flush]),
@@ -749,48 +752,63 @@ cache_init(Parent, Tag) ->
                 User -> group_leader(User, self())
             end,
             Parent ! {Tag, ready},
-            cache_loop([], #{});
+            cache_loop([], #{}, false);
         {'EXIT', {badarg, _}} ->
             Parent ! {Tag, ready}
     end.
 
-%% Entries: the last pass's list; Interned: current functions shared between entries.
-cache_loop(Entries, Interned) ->
+%% Entries: the last pass's list; Interned: current functions shared between entries; Whole:
+%% whether Entries covers every process (false after a warm-up whose requesters all left).
+cache_loop(Entries, Interned, Whole) ->
     receive
         {beam_lens_cache, From, MRef, Request, Offset, Limit} ->
             Watch = erlang:monitor(process, From),
             Extra = case Request of {filter, _, _, _, _} -> [registered_name, initial_call]; _ -> [] end,
             Init = cache_acc(Request),
             case catch cache_pass(all_processes(), Entries, From, Watch, Extra, Request, Init, 1, [], Interned) of
-                {done, Entries1, Interned1, Acc} ->
+                {done, Entries1, Interned1, Acc, _} ->
                     erlang:demonitor(Watch, [flush]),
                     From ! {MRef, cache_reply(Request, Acc, Offset, Limit)},
                     %% The last pass's list is garbage now: give its memory back at once.
                     garbage_collect(),
-                    cache_loop(Entries1, Interned1);
+                    cache_loop(Entries1, Interned1, true);
                 caller_gone ->
-                    cache_loop(Entries, Interned)
+                    cache_loop(Entries, Interned, Whole)
             end;
-        {beam_lens_cache_warm, From, MRef} when Entries =/= [] ->
+        {beam_lens_cache_warm, From, MRef, _Requester} when Whole ->
             From ! {MRef, already},
-            cache_loop(Entries, Interned);
-        {beam_lens_cache_warm, From, MRef} ->
+            cache_loop(Entries, Interned, Whole);
+        {beam_lens_cache_warm, From, MRef, Requester} ->
             From ! {MRef, started},
-            %% No caller to watch: the pass yields to any request that arrives (see warm_cache/0).
+            %% No caller waits: the pass yields to any request that arrives (see warm_cache/0), and
+            %% it reads on from a prefix an abandoned warm-up left.
+            Requesters = add_requester(Requester, []),
             Old = process_flag(priority, low),
-            Result = (catch cache_pass(all_processes(), [], none, warm, [], {top, 0}, cache_acc({top, 0}), 1, [], Interned)),
+            Result = (catch cache_pass(all_processes(), Entries, none, {warm, Requesters}, [], {top, 0}, cache_acc({top, 0}), 1, [], Interned)),
             _ = process_flag(priority, Old),
-            {Entries1, Interned1} = case Result of
-                                        {done, E1, I1, _} -> {E1, I1};
-                                        {interrupted, E1, I1} -> {E1, I1};
-                                        _ -> {[], Interned}
-                                    end,
+            {Entries1, Interned1, Whole1, Left} =
+                case Result of
+                    {done, E1, I1, _, {warm, R1}} -> {E1, I1, true, R1};
+                    {interrupted, E1, I1, R1} -> {E1, I1, false, R1};
+                    {abandoned, E1, I1} -> {E1, I1, false, []};
+                    _ -> {[], Interned, false, Requesters}
+                end,
+            %% Whoever asked during the pass was added to the list it threw or returned; what is
+            %% left of the monitors (and their DOWN messages) goes now.
+            lists:foreach(fun({_, Ref}) -> erlang:demonitor(Ref, [flush]) end, Left ++ Requesters),
             garbage_collect(),
-            cache_loop(Entries1, Interned1);
+            cache_loop(Entries1, Interned1, Whole1);
         _Stray ->
-            cache_loop(Entries, Interned)
+            cache_loop(Entries, Interned, Whole)
     after 300000 ->
             ok
+    end.
+
+%% The requesters of a warm-up, [{OwnerPid, MonitorRef}]: one entry per owner.
+add_requester(Requester, Requesters) ->
+    case lists:keymember(Requester, 1, Requesters) of
+        true -> Requesters;
+        false -> [{Requester, erlang:monitor(process, Requester)} | Requesters]
     end.
 
 cache_acc({top, Keep}) when Keep > 20000 -> {0, []};
@@ -808,8 +826,11 @@ cache_reply({filter, _, _, _, _}, {T, M, _, _, All}, Offset, Limit) ->
 
 %% The caller (an rpc worker) is left out of the ranking, as in the passes above, and so is the
 %% cache process itself (what it holds is said in its comment above, not ranked among yours).
-cache_pass(Cursor, Old, Caller, Watch, Extra, Request, Acc, Seq, New, Interned) ->
-    _ = Seq band 4095 =:= 0 andalso caller_check(Watch, New, Interned),
+cache_pass(Cursor, Old, Caller, Watch0, Extra, Request, Acc, Seq, New, Interned) ->
+    Watch = case Seq band 4095 of
+                0 -> caller_check(Watch0, New, Interned);
+                _ -> Watch0
+            end,
     case next_process(Cursor) of
         {Caller, Ps} ->
             %% A pass without a caller (a warm-up) may have read this one: step over its entry.
@@ -827,28 +848,39 @@ cache_pass(Cursor, Old, Caller, Watch, Extra, Request, Acc, Seq, New, Interned) 
                     cache_pass(Ps, Old1, Caller, Watch, Extra, Request, Acc, Seq + 1, New, Interned)
             end;
         none ->
-            {done, lists:reverse(New), Interned, Acc}
+            {done, lists:reverse(New), Interned, Acc, Watch}
     end.
 
-%% A background warm pass (Watch = warm) stops at the first request waiting in the mailbox and
-%% keeps the prefix it read, in process order: the request's pass walks it like a full list.
-caller_check(warm, New, Interned) ->
+%% A background warm pass (Watch = {warm, Requesters}) stops at the first request waiting in
+%% the mailbox and keeps the prefix it read, in process order: the request's pass walks it like
+%% a full list. It also stops, keeping the prefix, once every BEAM Lens that asked for it is gone
+%% (a requester's DOWN, or the guardian's word that an owner released). Returns the Watch to go on with.
+caller_check({warm, Requesters}, New, Interned) ->
     receive
-        {beam_lens_cache_warm, From, MRef} ->
+        {beam_lens_cache_warm, From, MRef, Requester} ->
             From ! {MRef, already},
-            caller_check(warm, New, Interned)
+            caller_check({warm, add_requester(Requester, Requesters)}, New, Interned);
+        {'DOWN', Ref, process, _, _} ->
+            requesters_left(lists:keydelete(Ref, 2, Requesters), New, Interned);
+        {beam_lens_cache_owner_gone, Owner} ->
+            {Theirs, Others} = lists:partition(fun({P, _}) -> belongs(P, Owner) end, Requesters),
+            lists:foreach(fun({_, Ref}) -> erlang:demonitor(Ref, [flush]) end, Theirs),
+            requesters_left(Others, New, Interned)
     after 0 ->
             case erlang:process_info(self(), message_queue_len) of
-                {message_queue_len, 0} -> ok;
-                _ -> throw({interrupted, lists:reverse(New), Interned})
+                {message_queue_len, 0} -> {warm, Requesters};
+                _ -> throw({interrupted, lists:reverse(New), Interned, Requesters})
             end
     end;
 caller_check(Watch, _New, _Interned) ->
     receive
         {'DOWN', Watch, process, _, _} -> throw(caller_gone)
     after 0 ->
-            ok
+            Watch
     end.
+
+requesters_left([], New, Interned) -> throw({abandoned, lists:reverse(New), Interned});
+requesters_left(Requesters, New, Interned) -> caller_check({warm, Requesters}, New, Interned).
 
 skip_entry(P, [{P, _, _, _, _, _} | Old]) -> Old;
 skip_entry(_P, Old) -> Old.
@@ -2069,6 +2101,7 @@ owner_gone(Owner, #{owners := Owners} = State) ->
 drop_owner(_Owner, #{owners := []} = State) ->
     State;
 drop_owner(Owner, #{undo := Undos, groups := Groups} = State) ->
+    _ = [Cache ! {beam_lens_cache_owner_gone, Owner} || Cache <- [whereis(beam_lens_cache)], is_pid(Cache)],
     Theirs = [{H, MRef, U} || {H, {MRef, P, U}} <- maps:to_list(Groups), belongs(P, Owner)],
     lists:foreach(fun({H, MRef, U}) ->
                           exit(H, kill),

@@ -245,7 +245,10 @@ export const COMMANDS = {
   // among the workspace's saved profiles or as a file; read (and checked) by core's one reader.
   'beamLens.openSavedProfile': async (c, arg) => {
     const file = profileFileOf(arg) ?? (await pickSavedProfile(c));
-    if (file !== undefined) c.panels.savedProfile(readSavedProfile(file));
+    if (file === undefined) return;
+    // Read off the extension host's critical path: a maximum-size file (~85 MB) takes a second or two, in slices.
+    const saved = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `BEAM Lens: reading ${path.basename(file)}` }, () => readSavedProfile(file));
+    c.panels.savedProfile(saved);
   },
   'beamLens.listLocalNodes': async () => {
     const found = await listNodes('localhost', { timeoutMs: 3000 });

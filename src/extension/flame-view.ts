@@ -6,7 +6,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import * as vscode from 'vscode';
 import { toSpeedscope } from '../core/profile/export';
-import { profileFacts, profileSubject, toFlameProfile } from '../core/profile/flame';
+import { profileFactsSteps, profileSubject, toFlameProfileSteps, type FlameProfile } from '../core/profile/flame';
+import { runStepsYielding } from '../core/records/steps';
 import { definingFunction, functionName } from '../core/profile/names';
 import type { Profile } from '../core/profile/profile';
 import { LspMethods, type FindSourceParams, type ProfileFacts, type SourceLocationResult } from '../protocol/lsp';
@@ -51,6 +52,12 @@ export class FlameView {
   private againNeeds: string | undefined;
   /** The status line (the node is gone…), sent again when a hidden panel's page is reloaded. */
   private status = '';
+  private disposed = false;
+  /**
+   * The flame model of the profile shown, once per profile and meta: folded in slices (a saved
+   * profile of a million samples takes ~0.1 s to fold; the extension host keeps answering).
+   */
+  private model: { profile: Profile; key: string; flame: Promise<FlameProfile> } | undefined;
 
   constructor(
     private readonly deps: CommandDeps,
@@ -62,6 +69,7 @@ export class FlameView {
     private readonly again: () => Promise<void>,
   ) {
     this.panel = new Panel('flame-graph', this.title(), deps.context.extensionUri, (m) => this.onMessage(m));
+    this.panel.onDidDispose(() => (this.disposed = true));
     const key = this.lensKey();
     if (key !== null) this.panel.onDidDispose(() => this.lsp()?.clearProfile(key));
     this.sendLenses();
@@ -109,21 +117,42 @@ export class FlameView {
   private sendLenses(): void {
     const key = this.lensKey();
     if (key === null) return;
-    const facts = profileFacts(this.result.profile, key, Date.now(), this.result.file ?? undefined);
-    this.lsp()?.setProfile(this.origin.kind === 'live' ? facts : { ...facts, of: `the saved ${facts.of} profile` });
+    const r = this.result;
+    runStepsYielding(profileFactsSteps(r.profile, key, Date.now(), r.file ?? undefined)).then(
+      (facts) => {
+        // A closed panel's lenses were cleared; a newer profile sends its own.
+        if (this.disposed || this.result.profile !== r.profile) return;
+        this.lsp()?.setProfile(this.origin.kind === 'live' ? facts : { ...facts, of: `the saved ${facts.of} profile` });
+      },
+      (err: unknown) => this.deps.log.error(`profile lenses: ${String(err)}`),
+    );
+  }
+
+  private flameOf(r: FlameResult): Promise<FlameProfile> {
+    const meta = { node: this.node ?? '', title: profileSubject(r.profile), endReason: r.endReason, ...(r.endDetail ? { endDetail: r.endDetail } : {}), ...(r.file ? { sessionFile: r.file } : {}) };
+    const key = JSON.stringify(meta);
+    if (this.model?.profile !== r.profile || this.model.key !== key) this.model = { profile: r.profile, key, flame: runStepsYielding(toFlameProfileSteps(r.profile, meta)) };
+    return this.model.flame;
   }
 
   private post(): void {
     if (!this.ready) return;
     const r = this.result;
-    const o = this.origin;
-    this.panel.post({
-      type: 'profile',
-      profile: toFlameProfile(r.profile, { node: this.node ?? '', title: profileSubject(r.profile), endReason: r.endReason, ...(r.endDetail ? { endDetail: r.endDetail } : {}), ...(r.file ? { sessionFile: r.file } : {}) }),
-      ...(r.search !== undefined ? { search: r.search } : {}),
-      ...(o.kind === 'saved' && r.file ? { saved: { source: o.source, file: r.file, at: o.at, ...(this.againNeeds !== undefined ? { againNeeds: this.againNeeds } : {}) } } : {}),
-    });
-    if (this.status !== '') this.panel.post({ type: 'progress', message: this.status });
+    this.flameOf(r).then(
+      (flame) => {
+        // A newer result (show, search) posts its own; what "profile again" needs is read now.
+        if (this.disposed || this.result !== r) return;
+        const o = this.origin;
+        this.panel.post({
+          type: 'profile',
+          profile: flame,
+          ...(r.search !== undefined ? { search: r.search } : {}),
+          ...(o.kind === 'saved' && r.file ? { saved: { source: o.source, file: r.file, at: o.at, ...(this.againNeeds !== undefined ? { againNeeds: this.againNeeds } : {}) } } : {}),
+        });
+        if (this.status !== '') this.panel.post({ type: 'progress', message: this.status });
+      },
+      (err: unknown) => this.panel.postError(`the flame graph could not be built: ${String(err)}`),
+    );
   }
 
   private async onMessage(m: FlameToHost): Promise<void> {

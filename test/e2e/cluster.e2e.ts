@@ -191,9 +191,7 @@ describe('VS Code: the cluster view of a three-node cluster', function () {
     const third = nodes[2] as TestNode;
     await wb.runCommand('BEAM: Start Hot-Functions Session');
     await wb.quickPick(third.node);
-    const offer = wb.page.locator('.notifications-toasts .notification-toast', { hasText: `${third.node} is reached through ${entry.node}` }).first();
-    await offer.waitFor({ timeout: 30_000 });
-    await offer.locator('.monaco-button', { hasText: 'Attach Directly' }).click();
+    await wb.clickNotification(new RegExp(`${third.node.replace(/[.]/g, '\\.')} is reached through ${entry.node.replace(/[.]/g, '\\.')}`), 'Attach Directly', 30_000);
     const dialog = wb.page.locator('.monaco-dialog-box', { hasText: 'Allow BEAM Lens to change' });
     await dialog.waitFor({ timeout: 60_000 });
     await dialog.locator('.monaco-button', { hasText: 'Allow' }).first().click();

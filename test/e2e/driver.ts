@@ -3,7 +3,7 @@
 // palette commands, quick picks, sidebar items, webviews (two nested iframes), screenshots.
 // Every wait has a deadline and names what it waited for; code-server is stopped by its PID.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -232,10 +232,57 @@ export class Workbench {
     );
   }
 
+  /** The text of the notification that matches (a toast, or in the notification center: see clickNotification). */
   async notification(text: RegExp, timeoutMs = 60_000): Promise<string> {
+    const found = await this.findNotification(text, timeoutMs);
+    const content = (await found.item.textContent()) ?? '';
+    await found.done();
+    return content;
+  }
+
+  /**
+   * Clicks `button` on the notification whose text matches; returns its text. Looks at the toasts
+   * first, then in the notification center: VS Code shows at most 3 new toasts per 800 ms and files
+   * the others in the center only (its spam protection), which a test answering dialogs at machine
+   * speed meets — an attach's progress notification and its error are two. On failure the error
+   * carries the extension's log, which says whether the extension showed anything.
+   */
+  async clickNotification(text: RegExp, button: string, timeoutMs = 60_000): Promise<string> {
+    const found = await this.findNotification(text, timeoutMs);
+    const content = (await found.item.textContent()) ?? '';
+    await found.item.locator('.monaco-button', { hasText: button }).first().click();
+    await found.done();
+    return content;
+  }
+
+  private async findNotification(text: RegExp, timeoutMs: number, toastMs = 15_000): Promise<{ item: Locator; done: () => Promise<void> }> {
     const toast = this.page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
-    await toast.waitFor({ timeout: timeoutMs });
-    return (await toast.textContent()) ?? '';
+    const inCenter = this.page.locator('.notifications-center .notification-list-item', { hasText: text }).first();
+    const centerHeader = this.page.locator('.notifications-center .notifications-center-header');
+    // The status bar's bell toggles the center: a mouse click, which leaves an open input box alone.
+    const bell = this.page.locator('[id="status.notifications"]').first();
+    const start = Date.now();
+    let centerOpened = false;
+    let centerLooked = false;
+    for (;;) {
+      for (const item of [toast, inCenter]) {
+        if (await item.isVisible().catch(() => false)) {
+          if (item === inCenter) console.log(`      (the notification ${String(text)} was in the notification center, not a toast)`);
+          // An open center keeps later notifications from showing as toasts: close it again.
+          return { item, done: async () => (centerOpened ? bell.click().catch(() => undefined) : undefined) };
+        }
+      }
+      if (Date.now() - start > timeoutMs) {
+        if (centerOpened) await bell.click().catch(() => undefined);
+        throw new Error(`no notification matching ${String(text)} within ${timeoutMs} ms; the extension's log ends:\n${this.extensionLog(25)}`);
+      }
+      if (!centerLooked && Date.now() - start > Math.min(toastMs, timeoutMs / 2)) {
+        centerLooked = true;
+        centerOpened = !(await centerHeader.isVisible().catch(() => false));
+        if (centerOpened) await bell.click().catch(() => undefined);
+      }
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
 
   async screenshot(name: string): Promise<string> {
@@ -243,6 +290,26 @@ export class Workbench {
     const file = path.join(ARTIFACTS, `${name}.png`);
     await this.page.screenshot({ path: file });
     return file;
+  }
+
+  /** The last lines of the extension's own log ("BEAM Lens" output channel), for a failed step's report. */
+  extensionLog(lines = 40): string {
+    const found: string[] = [];
+    const walk = (dir: string): void => {
+      for (const e of readdirSync(dir, { withFileTypes: true })) {
+        const p = path.join(dir, e.name);
+        if (e.isDirectory()) walk(p);
+        else if (e.name === 'BEAM Lens.log' || e.name.endsWith('-BEAM Lens.log')) found.push(p);
+      }
+    };
+    for (const d of this.dirs) {
+      try {
+        walk(path.join(d, 'user', 'logs'));
+      } catch {
+        // no logs yet
+      }
+    }
+    return found.map((f) => readFileSync(f, 'utf8').split('\n').slice(-lines).join('\n')).join('\n');
   }
 
   async close(): Promise<void> {

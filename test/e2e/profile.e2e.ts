@@ -172,9 +172,9 @@ describe('VS Code: profile a process into a flame graph and click through to the
     const target = path.join(folder, '.beam-lens', 'sessions', newest.replace(/\.json$/, '.speedscope.json'));
     await until('the dialog to offer the speedscope name', async () => (await dialog.locator('input').inputValue()).endsWith(path.basename(target)), 20_000);
     await dialog.locator('input').press('Enter');
-    const written = await until('the speedscope file written', () => {
+    const written = await until('the speedscope file written', async () => {
       try {
-        return readSavedProfile(target);
+        return await readSavedProfile(target);
       } catch {
         return undefined;
       }
@@ -185,7 +185,7 @@ describe('VS Code: profile a process into a flame graph and click through to the
 
   it('"Open a file…" reopens a speedscope file as a flame graph (no node attached)', async () => {
     const newest = savedProfiles().sort().reverse()[0] ?? '';
-    const saved = readSavedProfile(path.join(folder, '.beam-lens', 'sessions', newest));
+    const saved = await readSavedProfile(path.join(folder, '.beam-lens', 'sessions', newest));
     const file = path.join(folder, 'worker.speedscope.json');
     writeFileSync(file, JSON.stringify(toSpeedscope(saved.profile, `BEAM Lens profile of Demo.PricingWorker on ${demo.node}`)));
     await wb.runCommand('View: Close All Editors');

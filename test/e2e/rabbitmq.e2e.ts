@@ -242,9 +242,7 @@ describe('VS Code extension end to end against RabbitMQ (code-server + chromium)
     await wb.quickPick('Cookie file…');
     await wb.answer('Path of the file holding the cookie', wrong);
     await wb.quickPick('local');
-    const toast = wb.page.locator('.notifications-toasts .notification-toast', { hasText: /cannot attach to .*cookie/ }).first();
-    await toast.waitFor({ timeout: 60_000 });
-    await toast.locator('.monaco-button', { hasText: 'Enter the Cookie Again' }).click();
+    await wb.clickNotification(/cannot attach to .*cookie/, 'Enter the Cookie Again');
     await wb.answer(`Cookie for ${rabbit.node}`, rabbit.cookieText);
     await wb.treeItem(rabbit.node).waitFor({ timeout: 60_000 });
     await wb.runCommand('BEAM: Detach');

@@ -28,12 +28,8 @@ async function ourNodes(node: TestNode): Promise<string[]> {
 }
 
 /** Clicks a button of the notification whose text matches. */
-async function clickInToast(wb: Workbench, text: RegExp, button: string): Promise<string> {
-  const toast = wb.page.locator('.notifications-toasts .notification-toast', { hasText: text }).first();
-  await toast.waitFor({ timeout: 60_000 });
-  const content = (await toast.textContent()) ?? '';
-  await toast.locator('.monaco-button', { hasText: button }).first().click();
-  return content;
+function clickInToast(wb: Workbench, text: RegExp, button: string): Promise<string> {
+  return wb.clickNotification(text, button);
 }
 
 /** The three file steps of "TLS with certificate files…". */
@@ -66,7 +62,10 @@ describe('VS Code: TLS distribution in the attach dialog, and Reattach of a lost
   });
 
   afterEach(async function () {
-    if (this.currentTest?.state === 'failed' && wb) await wb.screenshot(`tls-failed-${(this.currentTest.title ?? 'test').replace(/[^\w]+/g, '-').slice(0, 60)}`).catch(() => undefined);
+    if (this.currentTest?.state === 'failed' && wb) {
+      await wb.screenshot(`tls-failed-${(this.currentTest.title ?? 'test').replace(/[^\w]+/g, '-').slice(0, 60)}`).catch(() => undefined);
+      console.log(`      the extension's log:\n${wb.extensionLog()}`);
+    }
   });
 
   after(async () => {

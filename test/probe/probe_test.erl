@@ -64,6 +64,7 @@ tests() ->
      {"unreachable owner node unloads at once", fun t_unreachable_owner/1},
      {"two owners: release by one undoes its own settings only, the probe stays for the other", fun t_shared_release/1},
      {"two owners: one dies, its settings are undone, the probe stays for the other", fun t_shared_owner_down/1},
+     {"memory cache: a warm-up stops when the BEAM Lens that asked goes or releases; the cache stays for the other", fun t_cache_warm_requester_gone/1},
      {"hot_start/hot_read/hot_stop count calls and leave no pattern", fun t_hot_counts/1},
      {"hot_start refuses [], '_', too many and OTP/Elixir core modules", fun t_hot_refusals/1},
      {"a module in the code path but not loaded stays unloaded: hot skips it, a call trace refuses it", fun t_never_loads/1},
@@ -781,6 +782,87 @@ t_shared_owner_down(#{src := Src}) ->
     after
         stop_proc(Ticker)
     end.
+
+%% A warm-up is for whoever asked: it stops, keeping what it read, once every requester is gone
+%% (its process, for a client its connection, goes down; or the guardian drops it as an owner);
+%% the cache then answers exactly and a later warm-up reads on (started, not already). Asked by
+%% two, it runs to its end when one goes. The last release takes the cache process with the probe.
+t_cache_warm_requester_gone(#{src := Src}) ->
+    load_probe(Src),
+    Reds = fun(P) -> {reductions, R} = erlang:process_info(P, reductions), R end,
+    Idle = fun(P) -> wait_for("cache process idle", fun() -> R1 = Reds(P), receive after 50 -> ok end,
+                                                        R1 =:= Reds(P) andalso erlang:process_info(P, priority) =:= {priority, normal} end, 120000) end,
+    %% A requester asks from its own process (a local caller is its own owner) and then waits.
+    Asker = fun() ->
+                    Self = self(),
+                    P = spawn(fun() -> Self ! {asked, self(), ?PROBE:warm_cache()}, idle() end),
+                    receive {asked, P, Reply} -> {P, Reply} end
+            end,
+    UnderWay = fun(C) -> wait_for("the warm-up under way", fun() -> Reds(C) > 5000 end, 10000) end,
+    Exact = fun() -> in_fresh(fun() ->
+                                      {_, Rs} = ?PROBE:top_processes(memory, 0, 50, []),
+                                      {[{P, V} || {P, V, []} <- Rs], naive_top(memory, 0, 50, self())}
+                              end) end,
+    %% What a whole warm-up costs the cache process.
+    drop_cache(),
+    {A0, started} = Asker(),
+    C0 = whereis(beam_lens_cache),
+    Idle(C0),
+    Full = Reds(C0),
+    exit(A0, kill),
+    %% 1. The requester dies once the pass is under way: the pass stops there.
+    drop_cache(),
+    {A1, started} = Asker(),
+    C1 = whereis(beam_lens_cache),
+    UnderWay(C1),
+    exit(A1, kill),
+    Idle(C1),
+    Spent1 = Reds(C1),
+    {stopped_when_requester_died, true, Spent1, Full} = {stopped_when_requester_died, Spent1 < Full div 2, Spent1, Full},
+    %% Usable: a new warm-up reads on from the prefix (its requester stays this time), then a
+    %% memory pass equals a full sort.
+    {A2, started} = Asker(),
+    Idle(C1),
+    {A3, already} = Asker(),
+    {Rows1, {_, Rows1}} = Exact(),
+    C1 = whereis(beam_lens_cache),
+    [exit(P, kill) || P <- [A2, A3]],
+    %% 2. Asked by two: one going does not stop it (the second was told already).
+    drop_cache(),
+    {B1, started} = Asker(),
+    {B2, already} = Asker(),
+    C2 = whereis(beam_lens_cache),
+    UnderWay(C2),
+    exit(B1, kill),
+    Idle(C2),
+    Spent2 = Reds(C2),
+    {ran_on_for_the_other, true, Spent2, Full} = {ran_on_for_the_other, Spent2 > Full div 2, Spent2, Full},
+    {B3, already} = Asker(),
+    [exit(P, kill) || P <- [B2, B3]],
+    %% 3. Two owners share the probe; the one that asked releases it (its process lives on): the
+    %% guardian's word stops the pass, the cache stays for the other owner.
+    drop_cache(),
+    Other = spawn(fun idle/0),
+    {ok, G} = ?PROBE:start(Other),
+    Self = self(),
+    Owner = spawn(fun() -> {ok, G} = ?PROBE:start(self()), Self ! {asked, self(), ?PROBE:warm_cache()}, idle() end),
+    receive {asked, Owner, started} -> ok after 10000 -> error(no_warm_up) end,
+    C3 = whereis(beam_lens_cache),
+    UnderWay(C3),
+    {ok, [Other]} = ?PROBE:release(Owner),
+    Idle(C3),
+    Spent3 = Reds(C3),
+    {stopped_at_release, true, Spent3, Full} = {stopped_at_release, Spent3 < Full div 2, Spent3, Full},
+    true = is_process_alive(Owner),
+    {Rows3, {_, Rows3}} = Exact(),
+    C3 = whereis(beam_lens_cache),
+    io:format("    (cache process reductions: whole warm-up ~b, requester died ~b, one of two died ~b, released ~b)~n", [Full, Spent1, Spent2, Spent3]),
+    %% The last release: the cache process (and what it holds) goes with the probe.
+    {ok, []} = ?PROBE:release(Other),
+    wait_for("probe unloaded after the last owner", fun probe_gone/0, 10000),
+    false = is_process_alive(C3),
+    [exit(P, kill) || P <- [Owner, Other]],
+    ok.
 
 load_hot2() ->
     case code:is_loaded(probe_hot2) of

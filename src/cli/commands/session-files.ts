@@ -26,7 +26,7 @@ export const sessionCommand: Command = {
     if (action === 'show') {
       if (other !== undefined) throw new UsageError('session show takes one file');
       if (file.endsWith('.speedscope.json')) {
-        const saved = readSavedProfile(file);
+        const saved = await readSavedProfile(file);
         if (booleanFlag(args.flags, 'json')) printJson(output, saved);
         else output.out(`speedscope profile ${file}${saved.node ? ` of ${saved.node}` : ''}, ${saved.at}\n${profileText(saved.profile, { top: 15 })}`);
         return ExitCode.ok;

@@ -45,7 +45,9 @@ export async function topProbeProcesses(channel: RpcChannel, evaluator: RemoteEv
  * background (one low-priority pass; a query arriving meanwhile takes over where it stopped), so
  * that the first memory sort or filter of a process table on a large node finds the cache warm.
  * Returns at once: 'started', or 'already' (warm, or a pass is running). A probe of an older
- * BEAM Lens has no warm-up: 'unsupported'.
+ * BEAM Lens has no warm-up: 'unsupported'. The pass is ours (the rpc's group leader, i.e. this
+ * connection, is its requester): it stops on the node, keeping what it read, when we detach or
+ * our connection dies and no other BEAM Lens asked for it too.
  */
 export async function warmProbeCache(channel: RpcChannel): Promise<'started' | 'already' | 'unsupported'> {
   try {

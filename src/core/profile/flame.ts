@@ -1,7 +1,8 @@
 // A profile as the flame-graph webview takes it (src/protocol/webview.ts): display names, one
 // folded tree per process and one for all, busy samples only. Also the lens facts of a profile.
 import { formatModule } from '../../etf/format';
-import { foldStacks, summarize, type CallTree } from './fold';
+import { foldStacksSteps, summarizeSteps, type CallTree } from './fold';
+import { runSteps, type Steps } from '../records/steps';
 import { definingFunction, functionName, generatedParent } from './names';
 import { processLabel, type Profile, type ProfileMode } from './profile';
 
@@ -78,7 +79,19 @@ export interface FlameMeta {
 }
 
 export function toFlameProfile(profile: Profile, meta: FlameMeta): FlameProfile {
-  const s = summarize(profile);
+  return runSteps(toFlameProfileSteps(profile, meta));
+}
+
+/** toFlameProfile in steps (a saved profile of a million samples folds in slices in the editor). */
+export function* toFlameProfileSteps(profile: Profile, meta: FlameMeta): Steps<FlameProfile> {
+  const s = yield* summarizeSteps(profile);
+  const processes: FlameProcess[] = [];
+  for (const p of profile.processes) {
+    const sp = s.processes.find((x) => x.pid === p.pid);
+    const tree = yield* foldStacksSteps(profile, { pids: [p.pid] });
+    processes.push({ pid: p.pid, label: processLabel(p), busy: sp?.busy ?? 0, idle: sp?.idle ?? 0, ...(p.exited !== undefined ? { exited: p.exited } : {}), tree });
+  }
+  const all = yield* foldStacksSteps(profile);
   return {
     node: meta.node,
     title: meta.title,
@@ -90,11 +103,8 @@ export function toFlameProfile(profile: Profile, meta: FlameMeta): FlameProfile 
     ...(meta.endDetail ? { endDetail: meta.endDetail } : {}),
     ...(meta.sessionFile ? { sessionFile: meta.sessionFile } : {}),
     frames: profile.frames.map((f) => ({ name: functionName(f), module: f.module, function: f.function, arity: f.arity, line: f.line, ...(f.file ? { file: f.file } : {}) })),
-    processes: profile.processes.map((p) => {
-      const sp = s.processes.find((x) => x.pid === p.pid);
-      return { pid: p.pid, label: processLabel(p), busy: sp?.busy ?? 0, idle: sp?.idle ?? 0, ...(p.exited !== undefined ? { exited: p.exited } : {}), tree: foldStacks(profile, { pids: [p.pid] }) };
-    }),
-    all: foldStacks(profile),
+    processes,
+    all,
   };
 }
 
@@ -107,7 +117,11 @@ export function profileSubject(profile: Profile): string {
 
 /** The functions of a profile with at least `minShare` of total samples, for lenses. */
 export function profileFacts(profile: Profile, node: string, capturedAt: number, sessionFile?: string, minShare = 0.01): ProfileFacts {
-  const s = summarize(profile);
+  return runSteps(profileFactsSteps(profile, node, capturedAt, sessionFile, minShare));
+}
+
+export function* profileFactsSteps(profile: Profile, node: string, capturedAt: number, sessionFile?: string, minShare = 0.01): Steps<ProfileFacts> {
+  const s = yield* summarizeSteps(profile);
   return {
     node,
     of: profileSubject(profile),

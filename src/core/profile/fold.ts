@@ -4,6 +4,7 @@
 // receive) are counted but left out of both unless asked for.
 import { functionName } from './names';
 import { processLabel, type Profile } from './profile';
+import { runSteps, type Steps } from '../records/steps';
 
 export interface CallTree {
   /** Index into profile.frames; -1 for the root. */
@@ -20,14 +21,23 @@ export interface FoldOptions {
   includeIdle?: boolean;
 }
 
+type StackCounts = { counts: Map<number, number>; busy: number; idle: number };
+
 /** Samples per stack index of the chosen processes. */
-export function stackCounts(profile: Profile, options: FoldOptions = {}): { counts: Map<number, number>; busy: number; idle: number } {
+export function stackCounts(profile: Profile, options: FoldOptions = {}): StackCounts {
+  return runSteps(stackCountsSteps(profile, options));
+}
+
+/** stackCounts, pausing every 65,536 samples (the folds below run in steps too: see records/steps.ts). */
+function* stackCountsSteps(profile: Profile, options: FoldOptions): Steps<StackCounts> {
   const counts = new Map<number, number>();
   let busy = 0;
   let idle = 0;
+  let n = 0;
   for (const p of profile.processes) {
     if (options.pids && !options.pids.includes(p.pid)) continue;
     for (const [, stack, isBusy] of p.samples) {
+      if ((++n & 65535) === 0) yield;
       if (isBusy === 1) busy++;
       else {
         idle++;
@@ -40,9 +50,15 @@ export function stackCounts(profile: Profile, options: FoldOptions = {}): { coun
 }
 
 export function foldStacks(profile: Profile, options: FoldOptions = {}): CallTree {
-  const { counts } = stackCounts(profile, options);
+  return runSteps(foldStacksSteps(profile, options));
+}
+
+export function* foldStacksSteps(profile: Profile, options: FoldOptions = {}): Steps<CallTree> {
+  const { counts } = yield* stackCountsSteps(profile, options);
   const root: CallTree = { frame: -1, self: 0, total: 0, children: [] };
+  let done = 0;
   for (const [s, n] of counts) {
+    if ((++done & 1023) === 0) yield;
     const stack = profile.stacks[s] ?? [];
     let node = root;
     node.total += n;
@@ -116,7 +132,11 @@ export interface ProfileSummary {
 
 /** Self and total samples per function; a sample counts once per function even under recursion. */
 export function summarize(profile: Profile, options: FoldOptions = {}): ProfileSummary {
-  const { counts, busy, idle } = stackCounts(profile, options);
+  return runSteps(summarizeSteps(profile, options));
+}
+
+export function* summarizeSteps(profile: Profile, options: FoldOptions = {}): Steps<ProfileSummary> {
+  const { counts, busy, idle } = yield* stackCountsSteps(profile, options);
   let counted = 0;
   for (const n of counts.values()) counted += n;
   // Function index per frame (frames are function + line), built once over the frames.
@@ -145,7 +165,7 @@ export function summarize(profile: Profile, options: FoldOptions = {}): ProfileS
   let stamp = 0;
   for (const [s, n] of counts) {
     const stack = profile.stacks[s] ?? [];
-    stamp++;
+    if ((++stamp & 1023) === 0) yield;
     for (let i = 0; i < stack.length; i++) {
       const frame = stack[i] as number;
       const fi = fnOfFrame[frame] as number;
@@ -203,12 +223,16 @@ export function summarize(profile: Profile, options: FoldOptions = {}): ProfileS
     const name = f ? functionName(f) : '';
     if (everywhere.has(name) && !trunk.includes(name)) trunk.push(name);
   }
-  const processes = profile.processes
-    .filter((p) => !options.pids || options.pids.includes(p.pid))
-    .map((p) => {
-      const b = p.samples.reduce((acc, s) => acc + s[2], 0);
-      return { pid: p.pid, label: processLabel(p), busy: b, idle: p.samples.length - b, ...(p.exited !== undefined ? { exited: p.exited } : {}) };
-    });
+  const processes: ProcessSummary[] = [];
+  for (const p of profile.processes) {
+    if (options.pids && !options.pids.includes(p.pid)) continue;
+    let b = 0;
+    for (let i = 0; i < p.samples.length; i++) {
+      b += p.samples[i]?.[2] ?? 0;
+      if ((i & 65535) === 65535) yield;
+    }
+    processes.push({ pid: p.pid, label: processLabel(p), busy: b, idle: p.samples.length - b, ...(p.exited !== undefined ? { exited: p.exited } : {}) });
+  }
   return { counted, busy, idle, functions, trunk, processes };
 }
 

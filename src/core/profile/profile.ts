@@ -2,6 +2,7 @@
 // process the samples in time order. This is what a profile session saves and what folding,
 // the speedscope and folded-stacks writers and comparisons read.
 import { functionName, type FunctionRef } from './names';
+import { runSteps, type Steps } from '../records/steps';
 
 /** One frame: a function at a line (the call site for callers, the current line for the top). */
 export interface ProfileFrame extends FunctionRef {
@@ -166,26 +167,46 @@ export class ProfileBuilder {
 
 /** Checks the shape of a profile read from a session file (untrusted JSON). */
 export function isProfile(x: unknown): x is Profile {
+  return runSteps(profileCheckSteps(x)) !== null;
+}
+
+/** isProfile's check, pausing every few thousand frames, stacks or samples (a saved file's million samples): the profile, or null. */
+export function* profileCheckSteps(x: unknown): Steps<Profile | null> {
   const p = record(x);
-  if (!p || !Array.isArray(p.frames) || !Array.isArray(p.stacks) || !Array.isArray(p.processes)) return false;
-  if (p.mode !== 'probe' && p.mode !== 'rpc' && p.mode !== 'speedscope') return false;
-  if (!isCount(p.durationMs)) return false;
+  if (!p || !Array.isArray(p.frames) || !Array.isArray(p.stacks) || !Array.isArray(p.processes)) return null;
+  if (p.mode !== 'probe' && p.mode !== 'rpc' && p.mode !== 'speedscope') return null;
+  if (!isCount(p.durationMs)) return null;
   const st = record(p.stats);
-  if (!st || !['hz', 'intervalUs', 'samples', 'ticks', 'lateTicks', 'backoffs', 'costUsPerSample', 'costUsMax'].every((k) => isCount(st[k]))) return false;
+  if (!st || !['hz', 'intervalUs', 'samples', 'ticks', 'lateTicks', 'backoffs', 'costUsPerSample', 'costUsMax'].every((k) => isCount(st[k]))) return null;
   const nFrames = p.frames.length;
   const okFrame = (x: unknown): boolean => {
     const f = record(x);
     return !!f && typeof f.module === 'string' && typeof f.function === 'string' && Number.isInteger(f.arity) && Number.isInteger(f.line) && (f.file === undefined || typeof f.file === 'string');
   };
-  if (!p.frames.every(okFrame)) return false;
-  if (!p.stacks.every((s: unknown) => Array.isArray(s) && s.every((i: unknown) => typeof i === 'number' && Number.isInteger(i) && i >= 0 && i < nFrames))) return false;
-  const nStacks = p.stacks.length;
+  const frames: unknown[] = p.frames;
+  for (let i = 0; i < frames.length; i++) {
+    if (!okFrame(frames[i])) return null;
+    if ((i & 4095) === 4095) yield;
+  }
+  const stacks: unknown[] = p.stacks;
+  for (let i = 0; i < stacks.length; i++) {
+    const s = stacks[i];
+    if (!Array.isArray(s) || !s.every((f: unknown) => typeof f === 'number' && Number.isInteger(f) && f >= 0 && f < nFrames)) return null;
+    if ((i & 1023) === 1023) yield;
+  }
+  const nStacks = stacks.length;
   const okSample = (s: unknown): boolean => Array.isArray(s) && s.length === 3 && Number.isFinite(s[0]) && typeof s[1] === 'number' && Number.isInteger(s[1]) && s[1] >= 0 && s[1] < nStacks && (s[2] === 0 || s[2] === 1);
   const nameOrNull = (v: unknown): boolean => v === undefined || v === null || typeof v === 'string';
-  return p.processes.every((x: unknown) => {
+  for (const x of p.processes as unknown[]) {
     const q = record(x);
-    return !!q && typeof q.pid === 'string' && nameOrNull(q.name) && nameOrNull(q.initialCall) && (q.exited === undefined || typeof q.exited === 'string') && Array.isArray(q.samples) && q.samples.every(okSample);
-  });
+    if (!q || typeof q.pid !== 'string' || !nameOrNull(q.name) || !nameOrNull(q.initialCall) || !(q.exited === undefined || typeof q.exited === 'string') || !Array.isArray(q.samples)) return null;
+    const samples: unknown[] = q.samples;
+    for (let i = 0; i < samples.length; i++) {
+      if (!okSample(samples[i])) return null;
+      if ((i & 8191) === 8191) yield;
+    }
+  }
+  return x as Profile;
 }
 
 function record(x: unknown): Record<string, unknown> | undefined {

@@ -4,9 +4,11 @@
 // editor's "Open Saved Profile…": everything in the file is checked before it becomes a Profile.
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { SessionFileError, SESSION_FILE_MAX_BYTES, parseJsonFile, readBoundedFile, sessionOf, sessionsDir, type SessionRecord } from '../records/store';
+import { parseJsonSteps } from '../records/json-steps';
+import { runSteps, runStepsYielding, type Steps } from '../records/steps';
+import { SessionFileError, SESSION_FILE_MAX_BYTES, parseJsonFile, readBoundedBytes, readBoundedFile, sessionOf, sessionsDir, type SessionRecord } from '../records/store';
 import { SPEEDSCOPE_SCHEMA } from './export';
-import { isProfile, type Profile, type ProfiledProcess, type ProfileFrame, type ProfileSession, type ProfileSample } from './profile';
+import { profileCheckSteps, type Profile, type ProfiledProcess, type ProfileFrame, type ProfileSession, type ProfileSample } from './profile';
 import type { FunctionRef } from './names';
 
 export interface SavedProfile {
@@ -24,37 +26,74 @@ export interface SavedProfile {
   profile: Profile;
 }
 
-/** Reads a saved profile session or a speedscope file; a usage error says what is wrong with it. */
-export function readSavedProfile(file: string, options: { maxBytes?: number } = {}): SavedProfile {
-  const data = parseJsonFile(file, readBoundedFile(file, options.maxBytes ?? SESSION_FILE_MAX_BYTES, 'profile file'));
+export interface ReadProfileOptions {
+  maxBytes?: number;
+  /**
+   * The longest the reader runs before the event loop gets a turn (default 8 ms): the file is read
+   * by the thread pool, decoded, parsed and checked in slices, so an extension host reading a
+   * maximum-size file keeps answering. Infinity reads it the blocking way (readFileSync, then
+   * one go), for comparison in bench/.
+   */
+  sliceMs?: number;
+}
+
+/**
+ * Reads a saved profile session or a speedscope file without blocking the event loop for long
+ * (see ReadProfileOptions.sliceMs); a usage error says what is wrong with the file.
+ */
+export async function readSavedProfile(file: string, options: ReadProfileOptions = {}): Promise<SavedProfile> {
+  const maxBytes = options.maxBytes ?? SESSION_FILE_MAX_BYTES;
+  if (options.sliceMs === Infinity) {
+    const data = parseJsonFile(file, readBoundedFile(file, maxBytes, 'profile file'));
+    return runSteps(savedProfileSteps(file, { data }, () => mtime(file)));
+  }
+  const { bytes, mtime: at } = await readBoundedBytes(file, maxBytes, 'profile file');
+  return runStepsYielding(savedProfileSteps(file, { bytes }, () => at.toISOString()), options.sliceMs);
+}
+
+/** The reader's work once the file is in memory (its bytes, or the blocking way its parsed JSON), in steps. */
+export function* savedProfileSteps(file: string, content: { bytes: Uint8Array } | { data: unknown }, at: () => string): Steps<SavedProfile> {
+  let data: unknown;
+  if ('data' in content) data = content.data;
+  else {
+    try {
+      data = yield* parseJsonSteps(content.bytes);
+    } catch {
+      throw new SessionFileError(`${file} is not a BEAM Lens session file (not JSON)`);
+    }
+  }
   const o = asObj(data);
-  if (o && typeof o.$schema === 'string' && o.$schema === SPEEDSCOPE_SCHEMA) return speedscopeProfile(file, o);
+  if (o && typeof o.$schema === 'string' && o.$schema === SPEEDSCOPE_SCHEMA) return yield* speedscopeProfile(file, o, at);
   if (o && o.format === undefined && (o.shared !== undefined || o.profiles !== undefined)) {
     throw new SessionFileError(`${file} looks like a speedscope file but has no "$schema": "${SPEEDSCOPE_SCHEMA}": re-export it from speedscope, or record it with \`beam-lens profile --out FILE.speedscope.json\``);
   }
   const r = sessionOf(file, data);
-  return sessionProfile(file, r);
+  return yield* sessionProfile(file, r, at);
 }
 
 /** The profile of a profile session record (checked: a saved file is untrusted). */
 export function profileOfRecord(r: SessionRecord, file: string): Profile {
+  return runSteps(profileOfRecordSteps(r, file));
+}
+
+function* profileOfRecordSteps(r: SessionRecord, file: string): Steps<Profile> {
   if (r.kind !== 'profile') {
     throw new SessionFileError(`${file} is a ${r.kind} session, not a profile: open a profile session (${sessionsDir('.')}/*-profile-*.json) or a .speedscope.json file`);
   }
-  const p = asObj(r.result)?.profile;
-  if (!isProfile(p)) throw new SessionFileError(`${file} is a profile session without a readable profile (frames, stacks, processes, stats): the file is damaged or from another version`);
+  const p = yield* profileCheckSteps(asObj(r.result)?.profile);
+  if (!p) throw new SessionFileError(`${file} is a profile session without a readable profile (frames, stacks, processes, stats): the file is damaged or from another version`);
   return p;
 }
 
-function sessionProfile(file: string, r: SessionRecord): SavedProfile {
-  const profile = profileOfRecord(r, file);
+function* sessionProfile(file: string, r: SessionRecord, at: () => string): Steps<SavedProfile> {
+  const profile = yield* profileOfRecordSteps(r, file);
   const sel = asObj(asObj(r.result)?.selection);
   const selection = sel && typeof sel.process === 'string' ? { process: sel.process } : sel && Number.isInteger(sel.top) && typeof sel.top === 'number' ? { top: sel.top } : undefined;
   return {
     source: 'session',
     file,
     node: r.node,
-    at: typeof r.startedAt === 'string' ? r.startedAt : mtime(file),
+    at: typeof r.startedAt === 'string' ? r.startedAt : at(),
     endReason: typeof r.endReason === 'string' ? r.endReason : 'completed',
     ...(typeof r.endDetail === 'string' ? { endDetail: r.endDetail } : {}),
     ...(selection ? { selection } : {}),
@@ -76,25 +115,27 @@ const MAX_SAMPLES = 1_000_000;
 /** Processes of one profile (BEAM Lens samples at most 100). */
 const MAX_PROFILES = 1000;
 
-function speedscopeProfile(file: string, o: Obj): SavedProfile {
+function* speedscopeProfile(file: string, o: Obj, at: () => string): Steps<SavedProfile> {
   const bad = (what: string): never => {
     throw new SessionFileError(`${file} is a speedscope file BEAM Lens cannot read: ${what}`);
   };
   const exporter = typeof o.exporter === 'string' ? o.exporter : 'another tool';
   const rawFrames = asObj(o.shared)?.frames;
-  if (!Array.isArray(rawFrames)) bad('no shared frames ("shared": {"frames": [...]})');
-  const framesIn: unknown[] = Array.isArray(rawFrames) ? rawFrames : [];
-  const frames: ProfileFrame[] = framesIn.map((x, i) => {
-    const f = asObj(x);
+  if (!Array.isArray(rawFrames)) return bad('no shared frames ("shared": {"frames": [...]})');
+  const framesIn: unknown[] = rawFrames;
+  const frames: ProfileFrame[] = [];
+  for (let i = 0; i < framesIn.length; i++) {
+    const f = asObj(framesIn[i]);
     if (!f || typeof f.name !== 'string') return bad(`frame ${i} has no name`);
     const ref = parseFunctionName(f.name);
     if (!ref) return bad(`frame ${i} "${f.name.slice(0, 80)}" is not an Erlang or Elixir function (written by ${exporter}); BEAM Lens opens profiles of BEAM processes, e.g. from \`beam-lens profile --out\` — open this one at https://www.speedscope.app`);
     const line = typeof f.line === 'number' && Number.isInteger(f.line) && f.line > 0 ? f.line : 0;
-    return { ...ref, line, ...(typeof f.file === 'string' && f.file !== '' ? { file: f.file } : {}) };
-  });
-  if (!Array.isArray(o.profiles) || o.profiles.length === 0) bad('no profiles');
-  if (Array.isArray(o.profiles) && o.profiles.length > MAX_PROFILES) bad(`${o.profiles.length} profiles, more than the ${MAX_PROFILES} (one per process) BEAM Lens shows`);
-  const profilesIn: unknown[] = Array.isArray(o.profiles) ? o.profiles : [];
+    frames.push({ ...ref, line, ...(typeof f.file === 'string' && f.file !== '' ? { file: f.file } : {}) });
+    if ((i & 1023) === 1023) yield;
+  }
+  if (!Array.isArray(o.profiles) || o.profiles.length === 0) return bad('no profiles');
+  if (o.profiles.length > MAX_PROFILES) return bad(`${o.profiles.length} profiles, more than the ${MAX_PROFILES} (one per process) BEAM Lens shows`);
+  const profilesIn: unknown[] = o.profiles;
   const stacks: number[][] = [];
   const stackIndex = new Map<string, number>();
   const processes: ProfiledProcess[] = [];
@@ -102,20 +143,21 @@ function speedscopeProfile(file: string, o: Obj): SavedProfile {
   let total = 0;
   let durationUs = 0;
   const weightsUs: number[] = [];
-  profilesIn.forEach((x, i) => {
-    const p = asObj(x);
+  for (let i = 0; i < profilesIn.length; i++) {
+    const p = asObj(profilesIn[i]);
     if (!p) return bad(`profile ${i} is not an object`);
     if (p.type !== 'sampled') return bad(`profile ${i} is ${typeof p.type === 'string' ? `an "${p.type}"` : 'not a sampled'} profile; BEAM Lens reads sampled profiles (samples and weights), as \`beam-lens profile --out\` writes`);
     const unit = typeof p.unit === 'string' ? UNIT_US[p.unit] : undefined;
     if (unit === undefined) return bad(`profile ${i} is measured in ${JSON.stringify(p.unit)}, not in time (nanoseconds … seconds)`);
-    const samples = p.samples;
-    const weights = p.weights;
+    const samples: unknown = p.samples;
+    const weights: unknown = p.weights;
     if (!Array.isArray(samples) || !Array.isArray(weights) || samples.length !== weights.length) return bad(`profile ${i} needs "samples" and "weights" of the same length`);
     total += samples.length;
     if (total > MAX_SAMPLES) return bad(`more than ${MAX_SAMPLES} samples`);
     const out: ProfileSample[] = [];
     let t = 0;
-    samples.forEach((s: unknown, k) => {
+    for (let k = 0; k < samples.length; k++) {
+      const s: unknown = samples[k];
       const w: unknown = weights[k];
       if (typeof w !== 'number' || !Number.isFinite(w) || w < 0) return bad(`profile ${i} sample ${k} has no valid weight`);
       if (!Array.isArray(s) || !s.every((f: unknown) => typeof f === 'number' && Number.isInteger(f) && f >= 0 && f < frames.length)) return bad(`profile ${i} sample ${k} is not a list of frame indices`);
@@ -130,16 +172,17 @@ function speedscopeProfile(file: string, o: Obj): SavedProfile {
       t += us;
       weightsUs.push(us);
       out.push([Math.round(t), si, 1]);
-    });
+      if ((k & 4095) === 4095) yield;
+    }
     durationUs = Math.max(durationUs, t);
     const who = processOf(typeof p.name === 'string' ? p.name : `profile ${i + 1}`);
     let pid = who.pid;
     for (let n = 2; pids.has(pid); n++) pid = `${who.pid} #${n}`;
     pids.add(pid);
     processes.push({ ...who, pid, samples: out });
-  });
+  }
   // The rate is not in the file: the median time between samples (none: the process only waited).
-  const intervalUs = weightsUs.length === 0 ? 0 : Math.max(1, Math.round(median(weightsUs)));
+  const intervalUs = weightsUs.length === 0 ? 0 : Math.max(1, Math.round(yield* medianSteps(weightsUs)));
   const name = typeof o.name === 'string' ? o.name : '';
   const node = /\bon (\S+@\S+)$/.exec(name)?.[1] ?? null;
   const profile: Profile = {
@@ -150,13 +193,41 @@ function speedscopeProfile(file: string, o: Obj): SavedProfile {
     stats: { hz: intervalUs === 0 ? 0 : Math.round(1_000_000 / intervalUs), intervalUs, samples: total, ticks: Math.max(0, ...processes.map((p) => p.samples.length)), lateTicks: 0, backoffs: 0, costUsPerSample: 0, costUsMax: 0 },
     durationMs: Math.round(durationUs / 1000),
   };
-  return { source: 'speedscope', file, node, at: mtime(file), endReason: 'completed', profile };
+  return { source: 'speedscope', file, node, at: at(), endReason: 'completed', profile };
 }
 
-function median(xs: number[]): number {
+/** The median (the upper one of an even count) by selection, in slices: no sort of a million numbers in one go. */
+function* medianSteps(xs: number[]): Steps<number> {
   if (xs.length === 0) return 0;
-  const s = [...xs].sort((a, b) => a - b);
-  return s[Math.floor(s.length / 2)] ?? 0;
+  const a = Float64Array.from(xs);
+  const k = a.length >> 1;
+  const v = (i: number): number => a[i] ?? 0;
+  let lo = 0;
+  let hi = a.length - 1;
+  let work = 0;
+  while (lo < hi) {
+    const pivot = v((lo + hi) >> 1);
+    let i = lo;
+    let j = hi;
+    while (i <= j) {
+      while (v(i) < pivot) i++;
+      while (v(j) > pivot) j--;
+      if (i <= j) {
+        const t = v(i);
+        a[i++] = v(j);
+        a[j--] = t;
+      }
+      if (++work === 65_536) {
+        work = 0;
+        yield;
+      }
+    }
+    // [lo..j] ≤ pivot ≤ [i..hi]; between them, the pivot's value.
+    if (k <= j) hi = j;
+    else if (k >= i) lo = i;
+    else break;
+  }
+  return v(k);
 }
 
 function mtime(file: string): string {

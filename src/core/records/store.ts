@@ -1,7 +1,8 @@
 // Saved session results: `.beam-lens/sessions/ID.json` in the working directory (or a path
 // given), so a session can be reopened offline and compared with a later one.
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, statSync, writeFileSync, type Stats } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { BeamLensError } from '../../errors';
 
@@ -62,19 +63,51 @@ export function readBoundedFile(file: string, maxBytes: number, what = 'session 
   let size: number;
   try {
     const st = statSync(file);
-    if (!st.isFile()) throw new SessionFileError(`${file} is not a file: give the path of a ${what}`);
+    if (!st.isFile()) throw notAFile(file, what);
     size = st.size;
   } catch (err) {
-    if (err instanceof SessionFileError) throw err;
-    throw new SessionFileError(`cannot read ${what} ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw readError(err, file, what);
   }
-  if (size > maxBytes) {
-    throw new SessionFileError(`${file} is ${mb(size)}, more than the ${mb(maxBytes)} BEAM Lens reads as a ${what}: is it the right file? (record a shorter profile with a lower --hz or --duration)`);
-  }
+  checkSize(file, size, maxBytes, what);
   try {
     return readFileSync(file, 'utf8');
   } catch (err) {
-    throw new SessionFileError(`cannot read ${what} ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+    throw readError(err, file, what);
+  }
+}
+
+/**
+ * readBoundedFile's checks without blocking: the bytes of the file (read by the thread pool; the
+ * caller decodes them as it parses, see json-steps.ts) and its modification time.
+ */
+export async function readBoundedBytes(file: string, maxBytes: number, what = 'session file'): Promise<{ bytes: Buffer; mtime: Date }> {
+  let st: Stats;
+  try {
+    st = await stat(file);
+    if (!st.isFile()) throw notAFile(file, what);
+  } catch (err) {
+    throw readError(err, file, what);
+  }
+  checkSize(file, st.size, maxBytes, what);
+  try {
+    return { bytes: await readFile(file), mtime: st.mtime };
+  } catch (err) {
+    throw readError(err, file, what);
+  }
+}
+
+function notAFile(file: string, what: string): SessionFileError {
+  return new SessionFileError(`${file} is not a file: give the path of a ${what}`);
+}
+
+function readError(err: unknown, file: string, what: string): SessionFileError {
+  if (err instanceof SessionFileError) return err;
+  return new SessionFileError(`cannot read ${what} ${file} (${(err as NodeJS.ErrnoException).code ?? String(err)})`);
+}
+
+function checkSize(file: string, size: number, maxBytes: number, what: string): void {
+  if (size > maxBytes) {
+    throw new SessionFileError(`${file} is ${mb(size)}, more than the ${mb(maxBytes)} BEAM Lens reads as a ${what}: is it the right file? (record a shorter profile with a lower --hz or --duration)`);
   }
 }
 

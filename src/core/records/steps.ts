@@ -1,0 +1,32 @@
+// Long CPU work written once as a generator that yields between slices of work, run either to
+// completion at once (a CLI, a test) or cooperatively: the event loop turns between slices, so
+// an extension host reading a 100 MB saved profile keeps answering (timers, messages, the UI).
+import { performance } from 'node:perf_hooks';
+
+/** Work that yields (undefined) at points where it may pause, and returns T. */
+export type Steps<T> = Generator<void, T, void>;
+
+/** Runs the work to its end without pausing. */
+export function runSteps<T>(steps: Steps<T>): T {
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+  }
+}
+
+/**
+ * Runs the work, giving the event loop a turn (setImmediate: timers and I/O run) whenever it has
+ * run for `sliceMs` since the last turn. `sliceMs: Infinity` never pauses (the blocking way, for
+ * comparison).
+ */
+export async function runStepsYielding<T>(steps: Steps<T>, sliceMs = 8): Promise<T> {
+  let since = performance.now();
+  for (;;) {
+    const r = steps.next();
+    if (r.done) return r.value;
+    if (performance.now() - since >= sliceMs) {
+      await new Promise<void>((resolve) => setImmediate(resolve));
+      since = performance.now();
+    }
+  }
+}
