@@ -7,8 +7,9 @@
 //           -> audit "KIND end" with how it ended, whatever the ending
 //
 // Outcomes in the audit log: 'refused' (consent missing, or another instance's run holds the
-// node: one "KIND start" line, the body never runs), the session's end reason ('completed', 'deadline', 'cap', 'breaker', 'stopped',
-// 'owner_down', 'process_down', 'taken_over'), or 'error' (with the message as detail).
+// node: one "KIND start" line, the body never runs), the session's end reason ('completed',
+// 'deadline', 'cap', 'breaker', 'stopped', 'owner_down', 'process_down', 'taken_over'), or
+// 'error' (with the message as detail).
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { BeamLensError, errorMessage } from '../../errors';

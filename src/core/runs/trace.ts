@@ -112,7 +112,7 @@ export async function runTrace(
     session,
     target.kind === 'call'
       ? { patterns: [{ module: target.module, function: target.function, arity: target.arity }], allProcesses: true }
-      : { messagesOf: tracedPid as Pid },
+      : tracedPid !== null ? { messagesOf: tracedPid } : {},
     target.kind === 'call' ? 'a call trace' : 'a message trace',
   );
   await session.prepareTracing();
@@ -149,7 +149,7 @@ export async function runTrace(
     }
   } else {
     spec.push([Atom.of('kind'), Atom.of('messages')]);
-    spec.push([Atom.of('pid'), tracedPid as Pid]);
+    if (tracedPid !== null) spec.push([Atom.of('pid'), tracedPid]);
   }
   const t0 = Date.now();
   const started = await session.connection.rpc(PROBE_MODULE, 'trace_start', [new ErlMap(spec)], { timeoutMs: 30_000 });
