@@ -66,10 +66,11 @@
 
 %% @doc Version of this probe's API. A client meeting another version shares nothing with it:
 %% with owners it stays in zero-install mode (reloading would break them), without owners (a
-%% leftover) it replaces it. 6: owners share the probe (release/1 returns the owners left,
+%% leftover) it replaces it. 7: a warm-up stops once every BEAM Lens that asked for it is gone;
+%% 6: owners share the probe (release/1 returns the owners left,
 %% each owner's settings are undone when it releases or goes); 5: warm_cache/0.
 -spec version() -> pos_integer().
-version() -> 6.
+version() -> 7.
 
 %% @doc Page of processes ranked by SortKey, descending.
 %% One pass over erlang:processes() keeping only the best Offset + Limit entries, then

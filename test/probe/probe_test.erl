@@ -141,7 +141,7 @@ probe_gone() ->
 
 t_load_from_source(#{src := Src}) ->
     load_probe(Src),
-    6 = ?PROBE:version(),
+    7 = ?PROBE:version(),
     %% Loaded from memory only: code:which/1 answers the name given to load_binary.
     "beam_lens_probe.erl" = code:which(?PROBE),
     %% And it compiles without warnings, so no OTP release should choke on it.

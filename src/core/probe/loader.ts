@@ -25,7 +25,7 @@ import { asList } from '../target/terms';
 
 export const PROBE_MODULE = 'beam_lens_probe';
 /** The probe API this client speaks: beam_lens_probe:version/0 of probe/beam_lens_probe.erl. */
-export const PROBE_VERSION = 6;
+export const PROBE_VERSION = 7;
 
 export type ProbeLoadWay = 'compiled-on-target' | 'precompiled' | 'already-loaded';
 
