@@ -80,7 +80,7 @@ export function* parseJsonSteps(text: Uint8Array, slice = SLICE): Steps<unknown>
     // A member larger than a slice: its key, then the value walked into (a container) or parsed whole.
     let v = i;
     if (top.kind === 'object') {
-      const ke = at(text, i) === QUOTE ? stringEnd(text, i) : -1;
+      const ke = at(text, i) === QUOTE ? stringEnd(text, i, Infinity) : -1;
       if (ke < 0) throw syntaxError(text, i);
       top.key = JSON.parse(utf8(text, i, ke)) as string;
       const colon = skipWs(text, ke);
@@ -147,7 +147,7 @@ function objectRun(text: Uint8Array, i: number, into: Obj, slice: number): numbe
   let j = i;
   for (;;) {
     if (at(text, j) !== QUOTE) break;
-    const ke = stringEnd(text, j);
+    const ke = stringEnd(text, j, j + slice);
     if (ke < 0) break;
     const colon = skipWs(text, ke);
     if (at(text, colon) !== COLON) break;
@@ -172,11 +172,16 @@ function skipWs(text: Uint8Array, i: number): number {
   }
 }
 
-/** The end (after the closing quote) of the string starting at `i`, or -1 if it does not end. */
-function stringEnd(text: Uint8Array, i: number): number {
+/**
+ * The end (after the closing quote) of the string starting at `i` when its closing quote is before
+ * `stop`, else -1 (also if it does not end): a look-ahead bounded by `stop` scans no further, so
+ * containers nested around one long string are not each scanned to its end.
+ */
+function stringEnd(text: Uint8Array, i: number, stop: number): number {
+  const view = stop < text.length ? text.subarray(0, Math.max(stop, 0)) : text;
   let j = i + 1;
   for (;;) {
-    const q = text.indexOf(QUOTE, j);
+    const q = view.indexOf(QUOTE, j);
     if (q < 0) return -1;
     let b = 0;
     while (at(text, q - 1 - b) === BACKSLASH) b++;
@@ -191,17 +196,14 @@ function stringEnd(text: Uint8Array, i: number): number {
  */
 function valueEnd(text: Uint8Array, i: number, limit: number): number {
   const c = at(text, i);
-  if (c === QUOTE) {
-    const e = stringEnd(text, i);
-    return e >= 0 && e - i <= limit ? e : -1;
-  }
+  if (c === QUOTE) return stringEnd(text, i, i + limit);
   if (c === LBRACKET || c === LBRACE) {
     let depth = 0;
     const stop = Math.min(text.length, i + limit);
     for (let j = i; j < stop; j++) {
       const ch = at(text, j);
       if (ch === QUOTE) {
-        const e = stringEnd(text, j);
+        const e = stringEnd(text, j, stop);
         if (e < 0) return -1;
         j = e - 1;
       } else if (ch === LBRACKET || ch === LBRACE) depth++;

@@ -96,4 +96,28 @@ describe('JSON parsed in slices (the saved-profile reader)', () => {
     assert.ok(pauses >= text.length / (64 * 1024) - 1, `${pauses} pauses for ${text.length} bytes`);
     assert.deepStrictEqual(r.value, JSON.parse(text));
   });
+
+  it('looks no further ahead than a slice: containers nested around one long string cost the text once, not once per container', () => {
+    // Bytes searched for quotes, counted through the text's indexOf (the parser's only search).
+    let scanned = 0;
+    class Counted extends Uint8Array {
+      override indexOf(value: number, from = 0): number {
+        const r = super.indexOf(value, from);
+        scanned += (r < 0 ? this.length : r + 1) - from;
+        return r;
+      }
+    }
+    const depth = 999;
+    const slice = 4096;
+    for (const [open, close] of [['[', ']'], ['{"k":', '}']] as const) {
+      const text = open.repeat(depth) + '"' + '\\"'.repeat(200_000) + '"' + close.repeat(depth);
+      const b = Buffer.from(text);
+      const counted = new Counted(b.buffer, b.byteOffset, b.length);
+      scanned = 0;
+      assert.deepStrictEqual(runSteps(parseJsonSteps(counted, slice)), JSON.parse(text));
+      // Each large container looks a slice ahead; the string itself is searched once or twice.
+      // (A search to the string's end from each container: ~depth × 400 KB = 400 MB.)
+      assert.ok(scanned <= 2 * text.length + depth * slice, `${scanned} bytes searched for a ${text.length}-byte text`);
+    }
+  });
 });
