@@ -49,6 +49,9 @@ function* stackCountsSteps(profile: Profile, options: FoldOptions): Steps<StackC
   return { counts, busy, idle };
 }
 
+/** Children searched in order up to this many (few in practice: faster than a map per node). */
+const WIDE = 8;
+
 export function foldStacks(profile: Profile, options: FoldOptions = {}): CallTree {
   return runSteps(foldStacksSteps(profile, options));
 }
@@ -56,6 +59,9 @@ export function foldStacks(profile: Profile, options: FoldOptions = {}): CallTre
 export function* foldStacksSteps(profile: Profile, options: FoldOptions = {}): Steps<CallTree> {
   const { counts } = yield* stackCountsSteps(profile, options);
   const root: CallTree = { frame: -1, self: 0, total: 0, children: [] };
+  // A node's children are searched in order while they are few; past WIDE, through a map (a file
+  // of many frames under one caller would make the search quadratic).
+  const wide = new Map<CallTree, Map<number, CallTree>>();
   let done = 0;
   for (const [s, n] of counts) {
     if ((++done & 1023) === 0) yield;
@@ -63,17 +69,22 @@ export function* foldStacksSteps(profile: Profile, options: FoldOptions = {}): S
     let node = root;
     node.total += n;
     for (const f of stack) {
-      // Few children per node in practice: a linear search beats a Map per node.
       let next: CallTree | undefined;
-      for (const k of node.children) {
-        if (k.frame === f) {
-          next = k;
-          break;
+      const byFrame = node.children.length > WIDE ? wide.get(node) : undefined;
+      if (byFrame) next = byFrame.get(f);
+      else {
+        for (const k of node.children) {
+          if (k.frame === f) {
+            next = k;
+            break;
+          }
         }
       }
       if (!next) {
         next = { frame: f, self: 0, total: 0, children: [] };
         node.children.push(next);
+        if (byFrame) byFrame.set(f, next);
+        else if (node.children.length > WIDE) wide.set(node, new Map(node.children.map((c) => [c.frame, c])));
       }
       next.total += n;
       node = next;

@@ -35,6 +35,8 @@ export interface ReadProfileOptions {
    * one go), for comparison in bench/.
    */
   sliceMs?: number;
+  /** Stops the read at its next pause (a 'cancelled' error); the sliced way only. */
+  signal?: AbortSignal;
 }
 
 /**
@@ -48,7 +50,7 @@ export async function readSavedProfile(file: string, options: ReadProfileOptions
     return runSteps(savedProfileSteps(file, { data }, () => mtime(file)));
   }
   const { bytes, mtime: at } = await readBoundedBytes(file, maxBytes, 'profile file');
-  return runStepsYielding(savedProfileSteps(file, { bytes }, () => at.toISOString()), options.sliceMs);
+  return runStepsYielding(savedProfileSteps(file, { bytes }, () => at.toISOString()), options.sliceMs, options.signal);
 }
 
 /** The reader's work once the file is in memory (its bytes, or the blocking way its parsed JSON), in steps. */

@@ -3,6 +3,7 @@
 // their size, and the work is sliced by how much there is, not by how many items hold it.
 import { strict as assert } from 'node:assert';
 import { SPEEDSCOPE_SCHEMA } from '../../../../src/core/profile/export';
+import { foldStacks } from '../../../../src/core/profile/fold';
 import { savedProfileSteps } from '../../../../src/core/profile/saved';
 import { runSteps } from '../../../../src/core/records/steps';
 
@@ -40,5 +41,19 @@ describe('saved profiles shaped against the reader', () => {
     const saved = runSteps(savedProfileSteps('x.speedscope.json', { data: speedscope(1, w.map(() => [0]), w) }, () => ''));
     const sorted = [...w].sort((a, b) => a - b);
     assert.equal(saved.profile.stats.intervalUs, Math.round(sorted[n >> 1] ?? 0));
+  });
+
+  it('the call tree of a file of 150,000 frames under one caller, one sample each, is folded in linear work (a search of the children per frame took minutes)', () => {
+    const n = 150_000;
+    const samples = Array.from({ length: n }, (_, k) => [0, 1 + (k % (n - 1))]);
+    const saved = runSteps(savedProfileSteps('x.speedscope.json', { data: speedscope(n, samples, samples.map(() => 1)) }, () => ''));
+    const tree = foldStacks(saved.profile);
+    const caller = tree.children[0];
+    assert.equal(tree.children.length, 1);
+    assert.ok(caller);
+    assert.equal(caller.children.length, n - 1);
+    // Children in the order they were first seen (all totals tie), the second sample of frame 1 counted.
+    assert.deepEqual(caller.children.slice(0, 3).map((c) => [c.frame, c.total]), [[1, 2], [2, 1], [3, 1]]);
+    assert.deepEqual(caller.children.at(-1)?.frame, n - 1);
   });
 });
