@@ -4,7 +4,7 @@
 // receive) are counted but left out of both unless asked for.
 import { functionName } from './names';
 import { processLabel, type Profile } from './profile';
-import { runSteps, type Steps } from '../records/steps';
+import { runSteps, WorkBudget, type Steps } from '../records/steps';
 
 export interface CallTree {
   /** Index into profile.frames; -1 for the root. */
@@ -62,10 +62,11 @@ export function* foldStacksSteps(profile: Profile, options: FoldOptions = {}): S
   // A node's children are searched in order while they are few; past WIDE, through a map (a file
   // of many frames under one caller would make the search quadratic).
   const wide = new Map<CallTree, Map<number, CallTree>>();
-  let done = 0;
+  // Pauses by frames walked, not by stacks: stacks may be deep.
+  const budget = new WorkBudget();
   for (const [s, n] of counts) {
-    if ((++done & 1023) === 0) yield;
     const stack = profile.stacks[s] ?? [];
+    if (budget.spend(4 + stack.length)) yield;
     let node = root;
     node.total += n;
     for (const f of stack) {
@@ -91,11 +92,13 @@ export function* foldStacksSteps(profile: Profile, options: FoldOptions = {}): S
     }
     node.self += n;
   }
-  const order = (t: CallTree): void => {
+  // Largest total first, node by node: without recursion (a tree is as deep as its deepest stack).
+  const todo: CallTree[] = [root];
+  for (let t = todo.pop(); t; t = todo.pop()) {
     if (t.children.length > 1) t.children.sort((x, y) => y.total - x.total);
-    for (const c of t.children) order(c);
-  };
-  order(root);
+    for (const c of t.children) todo.push(c);
+    if (budget.spend(4 + t.children.length)) yield;
+  }
   return root;
 }
 
@@ -154,7 +157,11 @@ export function* summarizeSteps(profile: Profile, options: FoldOptions = {}): St
   const fnIndex = new Map<string, number>();
   const fnOfFrame = new Int32Array(profile.frames.length);
   const fnFirstFrame: number[] = [];
-  profile.frames.forEach((f, i) => {
+  // Pauses by work done (frames walked), not by items: stacks may be deep, frames many.
+  const budget = new WorkBudget();
+  for (let i = 0; i < profile.frames.length; i++) {
+    const f = profile.frames[i] as Profile['frames'][number];
+    if (budget.spend(16)) yield;
     const key = `${f.module}\u0000${f.function}\u0000${f.arity}`;
     let fi = fnIndex.get(key);
     if (fi === undefined) {
@@ -163,7 +170,7 @@ export function* summarizeSteps(profile: Profile, options: FoldOptions = {}): St
       fnFirstFrame.push(i);
     }
     fnOfFrame[i] = fi;
-  });
+  }
   const nFns = fnFirstFrame.length;
   const fnSelf = new Float64Array(nFns);
   const fnTotal = new Float64Array(nFns);
@@ -176,7 +183,8 @@ export function* summarizeSteps(profile: Profile, options: FoldOptions = {}): St
   let stamp = 0;
   for (const [s, n] of counts) {
     const stack = profile.stacks[s] ?? [];
-    if ((++stamp & 1023) === 0) yield;
+    stamp++;
+    if (budget.spend(4 + stack.length)) yield;
     for (let i = 0; i < stack.length; i++) {
       const frame = stack[i] as number;
       const fi = fnOfFrame[frame] as number;
@@ -198,14 +206,17 @@ export function* summarizeSteps(profile: Profile, options: FoldOptions = {}): St
     }
   }
   const lines: LineStat[][] = Array.from({ length: nFns }, () => []);
-  profile.frames.forEach((f, i) => {
+  for (let i = 0; i < profile.frames.length; i++) {
+    const f = profile.frames[i] as Profile['frames'][number];
     if ((frameTotal[i] as number) > 0) lines[fnOfFrame[i] as number]?.push({ line: f.line, self: frameSelf[i] as number, total: frameTotal[i] as number });
-  });
+    if (budget.spend(4)) yield;
+  }
   const depth = new Map<string, number>();
   const functions: FunctionStat[] = [];
   for (let fi = 0; fi < nFns; fi++) {
     const total = fnTotal[fi] as number;
     if (total === 0) continue;
+    if (budget.spend(16)) yield;
     const f = profile.frames[fnFirstFrame[fi] as number] as Profile['frames'][number];
     const self = fnSelf[fi] as number;
     const name = functionName(f);

@@ -5,7 +5,7 @@
 import { closeSync, openSync, readdirSync, readSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { parseJsonSteps } from '../records/json-steps';
-import { runSteps, runStepsYielding, type Steps } from '../records/steps';
+import { runSteps, runStepsYielding, WorkBudget, type Steps } from '../records/steps';
 import { SessionFileError, SESSION_FILE_MAX_BYTES, parseJsonFile, readBoundedBytes, readBoundedFile, sessionOf, sessionsDir, type SessionRecord } from '../records/store';
 import { SPEEDSCOPE_SCHEMA } from './export';
 import { profileCheckSteps, type Profile, type ProfiledProcess, type ProfileFrame, type ProfileSession, type ProfileSample } from './profile';
@@ -126,6 +126,8 @@ function* speedscopeProfile(file: string, o: Obj, at: () => string): Steps<Saved
   if (!Array.isArray(rawFrames)) return bad('no shared frames ("shared": {"frames": [...]})');
   const framesIn: unknown[] = rawFrames;
   const frames: ProfileFrame[] = [];
+  // Pauses by work done (a sample's frames, a name's length), not by items: samples may be deep.
+  const budget = new WorkBudget();
   for (let i = 0; i < framesIn.length; i++) {
     const f = asObj(framesIn[i]);
     if (!f || typeof f.name !== 'string') return bad(`frame ${i} has no name`);
@@ -133,7 +135,7 @@ function* speedscopeProfile(file: string, o: Obj, at: () => string): Steps<Saved
     if (!ref) return bad(`frame ${i} "${f.name.slice(0, 80)}" is not an Erlang or Elixir function (written by ${exporter}); BEAM Lens opens profiles of BEAM processes, e.g. from \`beam-lens profile --out\` — open this one at https://www.speedscope.app`);
     const line = typeof f.line === 'number' && Number.isInteger(f.line) && f.line > 0 ? f.line : 0;
     frames.push({ ...ref, line, ...(typeof f.file === 'string' && f.file !== '' ? { file: f.file } : {}) });
-    if ((i & 1023) === 1023) yield;
+    if (budget.spend(16 + (f.name.length >> 4))) yield;
   }
   if (!Array.isArray(o.profiles) || o.profiles.length === 0) return bad('no profiles');
   if (o.profiles.length > MAX_PROFILES) return bad(`${o.profiles.length} profiles, more than the ${MAX_PROFILES} (one per process) BEAM Lens shows`);
@@ -174,7 +176,7 @@ function* speedscopeProfile(file: string, o: Obj, at: () => string): Steps<Saved
       t += us;
       weightsUs.push(us);
       out.push([Math.round(t), si, 1]);
-      if ((k & 4095) === 4095) yield;
+      if (budget.spend(4 + s.length)) yield;
     }
     durationUs = Math.max(durationUs, t);
     const who = processOf(typeof p.name === 'string' ? p.name : `profile ${i + 1}`);

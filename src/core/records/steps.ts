@@ -7,6 +7,25 @@ import { BeamLensError } from '../../errors';
 /** Work that yields (undefined) at points where it may pause, and returns T. */
 export type Steps<T> = Generator<void, T, void>;
 
+/**
+ * Units of work between pauses: a unit is one small thing looked at (a frame of a stack, a sample,
+ * a function), so a step costs about the same whatever the items' sizes (a few ms).
+ */
+export const STEP_WORK = 65_536;
+
+/** Counts work done since the last pause: `if (budget.spend(stack.length + 1)) yield;`. */
+export class WorkBudget {
+  private left = STEP_WORK;
+
+  /** Counts `units`; true when a pause is due (the count starts again). */
+  spend(units: number): boolean {
+    this.left -= units;
+    if (this.left > 0) return false;
+    this.left = STEP_WORK;
+    return true;
+  }
+}
+
 /** Runs the work to its end without pausing. */
 export function runSteps<T>(steps: Steps<T>): T {
   for (;;) {
