@@ -19,6 +19,7 @@ import type { AttachedNode, NodeManager } from './nodes';
 import { runSession, traceMessages, withCancellableProgress, type SessionDeps } from './sessions';
 import { sessionsDir, type EndReason, type SessionKind } from '../core/records/store';
 import { listSavedProfiles, readSavedProfile, type SavedProfile } from '../core/profile/saved';
+import { withLinkedSignal } from '../core/runs/cancel';
 
 export interface CommandContext extends AttachDeps, SessionDeps {
   nodes: NodeManager;
@@ -247,7 +248,14 @@ export const COMMANDS = {
     const file = profileFileOf(arg) ?? (await pickSavedProfile(c));
     if (file === undefined) return;
     // Read off the extension host's critical path: a maximum-size file (~85 MB) takes a second or two, in slices.
-    const saved = await vscode.window.withProgress({ location: vscode.ProgressLocation.Window, title: `BEAM Lens: reading ${path.basename(file)}` }, () => readSavedProfile(file));
+    // Cancellable: the read stops at its next slice and nothing is opened.
+    const saved = await vscode.window.withProgress({ location: vscode.ProgressLocation.Notification, title: `BEAM Lens: reading ${path.basename(file)}`, cancellable: true }, (_p, token) =>
+      withLinkedSignal([token], (signal) => readSavedProfile(file, { signal })).catch((err: unknown) => {
+        if (kindOf(err) === 'cancelled') return undefined;
+        throw err;
+      }),
+    );
+    if (!saved) return void vscode.window.showInformationMessage(`BEAM Lens: reading ${path.basename(file)} was cancelled; nothing was opened.`);
     c.panels.savedProfile(saved);
   },
   'beamLens.listLocalNodes': async () => {

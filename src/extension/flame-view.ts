@@ -53,6 +53,13 @@ export class FlameView {
   /** The status line (the node is gone…), sent again when a hidden panel's page is reloaded. */
   private status = '';
   private disposed = false;
+  /** Stops the folds still running for this panel when it closes (they are dropped at their next slice). */
+  private readonly work = new AbortController();
+  /**
+   * Bumped by each lenses request and when a live panel's node is lost (the language server dropped
+   * its lenses): facts computed for an older generation are not sent.
+   */
+  private lensGeneration = 0;
   /**
    * The flame model of the profile shown, once per profile and meta: folded in slices (a saved
    * profile of a million samples takes ~0.1 s to fold; the extension host keeps answering).
@@ -69,7 +76,10 @@ export class FlameView {
     private readonly again: () => Promise<void>,
   ) {
     this.panel = new Panel('flame-graph', this.title(), deps.context.extensionUri, (m) => this.onMessage(m));
-    this.panel.onDidDispose(() => (this.disposed = true));
+    this.panel.onDidDispose(() => {
+      this.disposed = true;
+      this.work.abort();
+    });
     const key = this.lensKey();
     if (key !== null) this.panel.onDidDispose(() => this.lsp()?.clearProfile(key));
     this.sendLenses();
@@ -100,6 +110,7 @@ export class FlameView {
     if (this.againNeeds === needs) return;
     this.againNeeds = needs;
     if (status !== undefined) this.status = status;
+    if (needs !== undefined && this.origin.kind === 'live') this.lensGeneration++;
     this.post();
     // A reattached node's lenses come back (the language server dropped them with the node).
     if (needs === undefined) this.sendLenses();
@@ -118,20 +129,24 @@ export class FlameView {
     const key = this.lensKey();
     if (key === null) return;
     const r = this.result;
-    runStepsYielding(profileFactsSteps(r.profile, key, Date.now(), r.file ?? undefined)).then(
+    const generation = ++this.lensGeneration;
+    runStepsYielding(profileFactsSteps(r.profile, key, Date.now(), r.file ?? undefined), undefined, this.work.signal).then(
       (facts) => {
-        // A closed panel's lenses were cleared; a newer profile sends its own.
-        if (this.disposed || this.result.profile !== r.profile) return;
+        // A closed panel's lenses were cleared; a newer request sends its own; a lost node's lenses
+        // were dropped with it (they come back when it is reattached).
+        if (this.disposed || generation !== this.lensGeneration || this.result.profile !== r.profile) return;
         this.lsp()?.setProfile(this.origin.kind === 'live' ? facts : { ...facts, of: `the saved ${facts.of} profile` });
       },
-      (err: unknown) => this.deps.log.error(`profile lenses: ${String(err)}`),
+      (err: unknown) => {
+        if (!this.disposed) this.deps.log.error(`profile lenses: ${String(err)}`);
+      },
     );
   }
 
   private flameOf(r: FlameResult): Promise<FlameProfile> {
     const meta = { node: this.node ?? '', title: profileSubject(r.profile), endReason: r.endReason, ...(r.endDetail ? { endDetail: r.endDetail } : {}), ...(r.file ? { sessionFile: r.file } : {}) };
     const key = JSON.stringify(meta);
-    if (this.model?.profile !== r.profile || this.model.key !== key) this.model = { profile: r.profile, key, flame: runStepsYielding(toFlameProfileSteps(r.profile, meta)) };
+    if (this.model?.profile !== r.profile || this.model.key !== key) this.model = { profile: r.profile, key, flame: runStepsYielding(toFlameProfileSteps(r.profile, meta), undefined, this.work.signal) };
     return this.model.flame;
   }
 
@@ -151,7 +166,9 @@ export class FlameView {
         });
         if (this.status !== '') this.panel.post({ type: 'progress', message: this.status });
       },
-      (err: unknown) => this.panel.postError(`the flame graph could not be built: ${String(err)}`),
+      (err: unknown) => {
+        if (!this.disposed) this.panel.postError(`the flame graph could not be built: ${String(err)}`);
+      },
     );
   }
 

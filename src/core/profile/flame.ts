@@ -2,7 +2,7 @@
 // folded tree per process and one for all, busy samples only. Also the lens facts of a profile.
 import { formatModule } from '../../etf/format';
 import { foldStacksSteps, summarizeSteps, type CallTree } from './fold';
-import { runSteps, type Steps } from '../records/steps';
+import { runSteps, WorkBudget, type Steps } from '../records/steps';
 import { definingFunction, functionName, generatedParent } from './names';
 import { processLabel, type Profile, type ProfileMode } from './profile';
 
@@ -92,6 +92,12 @@ export function* toFlameProfileSteps(profile: Profile, meta: FlameMeta): Steps<F
     processes.push({ pid: p.pid, label: processLabel(p), busy: sp?.busy ?? 0, idle: sp?.idle ?? 0, ...(p.exited !== undefined ? { exited: p.exited } : {}), tree });
   }
   const all = yield* foldStacksSteps(profile);
+  const frames: FlameProfile['frames'] = [];
+  const budget = new WorkBudget();
+  for (const f of profile.frames) {
+    frames.push({ name: functionName(f), module: f.module, function: f.function, arity: f.arity, line: f.line, ...(f.file ? { file: f.file } : {}) });
+    if (budget.spend(32)) yield;
+  }
   return {
     node: meta.node,
     title: meta.title,
@@ -102,7 +108,7 @@ export function* toFlameProfileSteps(profile: Profile, meta: FlameMeta): Steps<F
     endReason: meta.endReason,
     ...(meta.endDetail ? { endDetail: meta.endDetail } : {}),
     ...(meta.sessionFile ? { sessionFile: meta.sessionFile } : {}),
-    frames: profile.frames.map((f) => ({ name: functionName(f), module: f.module, function: f.function, arity: f.arity, line: f.line, ...(f.file ? { file: f.file } : {}) })),
+    frames,
     processes,
     all,
   };

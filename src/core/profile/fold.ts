@@ -4,7 +4,7 @@
 // receive) are counted but left out of both unless asked for.
 import { functionName } from './names';
 import { processLabel, type Profile } from './profile';
-import { runSteps, type Steps } from '../records/steps';
+import { runSteps, WorkBudget, type Steps } from '../records/steps';
 
 export interface CallTree {
   /** Index into profile.frames; -1 for the root. */
@@ -49,6 +49,9 @@ function* stackCountsSteps(profile: Profile, options: FoldOptions): Steps<StackC
   return { counts, busy, idle };
 }
 
+/** Children searched in order up to this many (few in practice: faster than a map per node). */
+const WIDE = 8;
+
 export function foldStacks(profile: Profile, options: FoldOptions = {}): CallTree {
   return runSteps(foldStacksSteps(profile, options));
 }
@@ -56,35 +59,46 @@ export function foldStacks(profile: Profile, options: FoldOptions = {}): CallTre
 export function* foldStacksSteps(profile: Profile, options: FoldOptions = {}): Steps<CallTree> {
   const { counts } = yield* stackCountsSteps(profile, options);
   const root: CallTree = { frame: -1, self: 0, total: 0, children: [] };
-  let done = 0;
+  // A node's children are searched in order while they are few; past WIDE, through a map (a file
+  // of many frames under one caller would make the search quadratic).
+  const wide = new Map<CallTree, Map<number, CallTree>>();
+  // Pauses by frames walked, not by stacks: stacks may be deep.
+  const budget = new WorkBudget();
   for (const [s, n] of counts) {
-    if ((++done & 1023) === 0) yield;
     const stack = profile.stacks[s] ?? [];
+    if (budget.spend(4 + stack.length)) yield;
     let node = root;
     node.total += n;
     for (const f of stack) {
-      // Few children per node in practice: a linear search beats a Map per node.
       let next: CallTree | undefined;
-      for (const k of node.children) {
-        if (k.frame === f) {
-          next = k;
-          break;
+      const byFrame = node.children.length > WIDE ? wide.get(node) : undefined;
+      if (byFrame) next = byFrame.get(f);
+      else {
+        for (const k of node.children) {
+          if (k.frame === f) {
+            next = k;
+            break;
+          }
         }
       }
       if (!next) {
         next = { frame: f, self: 0, total: 0, children: [] };
         node.children.push(next);
+        if (byFrame) byFrame.set(f, next);
+        else if (node.children.length > WIDE) wide.set(node, new Map(node.children.map((c) => [c.frame, c])));
       }
       next.total += n;
       node = next;
     }
     node.self += n;
   }
-  const order = (t: CallTree): void => {
+  // Largest total first, node by node: without recursion (a tree is as deep as its deepest stack).
+  const todo: CallTree[] = [root];
+  for (let t = todo.pop(); t; t = todo.pop()) {
     if (t.children.length > 1) t.children.sort((x, y) => y.total - x.total);
-    for (const c of t.children) order(c);
-  };
-  order(root);
+    for (const c of t.children) todo.push(c);
+    if (budget.spend(4 + t.children.length)) yield;
+  }
   return root;
 }
 
@@ -143,7 +157,11 @@ export function* summarizeSteps(profile: Profile, options: FoldOptions = {}): St
   const fnIndex = new Map<string, number>();
   const fnOfFrame = new Int32Array(profile.frames.length);
   const fnFirstFrame: number[] = [];
-  profile.frames.forEach((f, i) => {
+  // Pauses by work done (frames walked), not by items: stacks may be deep, frames many.
+  const budget = new WorkBudget();
+  for (let i = 0; i < profile.frames.length; i++) {
+    const f = profile.frames[i] as Profile['frames'][number];
+    if (budget.spend(16)) yield;
     const key = `${f.module}\u0000${f.function}\u0000${f.arity}`;
     let fi = fnIndex.get(key);
     if (fi === undefined) {
@@ -152,7 +170,7 @@ export function* summarizeSteps(profile: Profile, options: FoldOptions = {}): St
       fnFirstFrame.push(i);
     }
     fnOfFrame[i] = fi;
-  });
+  }
   const nFns = fnFirstFrame.length;
   const fnSelf = new Float64Array(nFns);
   const fnTotal = new Float64Array(nFns);
@@ -165,7 +183,8 @@ export function* summarizeSteps(profile: Profile, options: FoldOptions = {}): St
   let stamp = 0;
   for (const [s, n] of counts) {
     const stack = profile.stacks[s] ?? [];
-    if ((++stamp & 1023) === 0) yield;
+    stamp++;
+    if (budget.spend(4 + stack.length)) yield;
     for (let i = 0; i < stack.length; i++) {
       const frame = stack[i] as number;
       const fi = fnOfFrame[frame] as number;
@@ -187,14 +206,17 @@ export function* summarizeSteps(profile: Profile, options: FoldOptions = {}): St
     }
   }
   const lines: LineStat[][] = Array.from({ length: nFns }, () => []);
-  profile.frames.forEach((f, i) => {
+  for (let i = 0; i < profile.frames.length; i++) {
+    const f = profile.frames[i] as Profile['frames'][number];
     if ((frameTotal[i] as number) > 0) lines[fnOfFrame[i] as number]?.push({ line: f.line, self: frameSelf[i] as number, total: frameTotal[i] as number });
-  });
+    if (budget.spend(4)) yield;
+  }
   const depth = new Map<string, number>();
   const functions: FunctionStat[] = [];
   for (let fi = 0; fi < nFns; fi++) {
     const total = fnTotal[fi] as number;
     if (total === 0) continue;
+    if (budget.spend(16)) yield;
     const f = profile.frames[fnFirstFrame[fi] as number] as Profile['frames'][number];
     const self = fnSelf[fi] as number;
     const name = functionName(f);

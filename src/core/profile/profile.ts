@@ -2,7 +2,7 @@
 // process the samples in time order. This is what a profile session saves and what folding,
 // the speedscope and folded-stacks writers and comparisons read.
 import { functionName, type FunctionRef } from './names';
-import { runSteps, type Steps } from '../records/steps';
+import { runSteps, WorkBudget, type Steps } from '../records/steps';
 
 /** One frame: a function at a line (the call site for callers, the current line for the top). */
 export interface ProfileFrame extends FunctionRef {
@@ -184,15 +184,17 @@ export function* profileCheckSteps(x: unknown): Steps<Profile | null> {
     return !!f && typeof f.module === 'string' && typeof f.function === 'string' && Number.isInteger(f.arity) && Number.isInteger(f.line) && (f.file === undefined || typeof f.file === 'string');
   };
   const frames: unknown[] = p.frames;
+  // Pauses by work done (a stack's frames), not by items: stacks may be deep.
+  const budget = new WorkBudget();
   for (let i = 0; i < frames.length; i++) {
     if (!okFrame(frames[i])) return null;
-    if ((i & 4095) === 4095) yield;
+    if (budget.spend(16)) yield;
   }
   const stacks: unknown[] = p.stacks;
   for (let i = 0; i < stacks.length; i++) {
     const s = stacks[i];
     if (!Array.isArray(s) || !s.every((f: unknown) => typeof f === 'number' && Number.isInteger(f) && f >= 0 && f < nFrames)) return null;
-    if ((i & 1023) === 1023) yield;
+    if (budget.spend(4 + s.length)) yield;
   }
   const nStacks = stacks.length;
   const okSample = (s: unknown): boolean => Array.isArray(s) && s.length === 3 && Number.isFinite(s[0]) && typeof s[1] === 'number' && Number.isInteger(s[1]) && s[1] >= 0 && s[1] < nStacks && (s[2] === 0 || s[2] === 1);
@@ -203,7 +205,7 @@ export function* profileCheckSteps(x: unknown): Steps<Profile | null> {
     const samples: unknown[] = q.samples;
     for (let i = 0; i < samples.length; i++) {
       if (!okSample(samples[i])) return null;
-      if ((i & 8191) === 8191) yield;
+      if (budget.spend(8)) yield;
     }
   }
   return x as Profile;

@@ -10,8 +10,8 @@ import type { Steps } from './steps';
 /** Bytes of members handed to one JSON.parse call. */
 const SLICE = 64 * 1024;
 /**
- * Containers larger than a slice nested in one another (a profile has 6). Each costs a look of up
- * to a slice ahead: a hostile file of nothing but brackets is refused instead of scanned for long.
+ * Containers larger than a slice nested in one another (a profile has 6): more is refused (each
+ * is a frame of the walk; their look-aheads go on from one another's, see Ahead).
  */
 const MAX_LARGE_DEPTH = 1000;
 
@@ -34,7 +34,8 @@ type Frame = { kind: 'array'; value: unknown[] } | { kind: 'object'; value: Obj;
 export function* parseJsonSteps(text: Uint8Array, slice = SLICE): Steps<unknown> {
   let i = skipWs(text, 0);
   const c0 = at(text, i);
-  if ((c0 !== LBRACKET && c0 !== LBRACE) || valueEnd(text, i, slice) >= 0) return JSON.parse(utf8(text, 0, text.length)) as unknown;
+  const ahead = newAhead();
+  if ((c0 !== LBRACKET && c0 !== LBRACE) || valueEnd(text, i, slice, ahead) >= 0) return JSON.parse(utf8(text, 0, text.length)) as unknown;
   const stack: Frame[] = [frameOf(c0)];
   i = skipWs(text, i + 1);
   /** Expecting a member (else: a comma or the container's end). */
@@ -70,7 +71,7 @@ export function* parseJsonSteps(text: Uint8Array, slice = SLICE): Steps<unknown>
       member = false;
       continue;
     }
-    const end = top.kind === 'array' ? arrayRun(text, i, top.value, slice) : objectRun(text, i, top.value, slice);
+    const end = top.kind === 'array' ? arrayRun(text, i, top.value, slice, ahead) : objectRun(text, i, top.value, slice, ahead);
     member = false;
     if (end >= 0) {
       i = end;
@@ -80,7 +81,7 @@ export function* parseJsonSteps(text: Uint8Array, slice = SLICE): Steps<unknown>
     // A member larger than a slice: its key, then the value walked into (a container) or parsed whole.
     let v = i;
     if (top.kind === 'object') {
-      const ke = at(text, i) === QUOTE ? stringEnd(text, i) : -1;
+      const ke = at(text, i) === QUOTE ? stringEnd(text, i, Infinity) : -1;
       if (ke < 0) throw syntaxError(text, i);
       top.key = JSON.parse(utf8(text, i, ke)) as string;
       const colon = skipWs(text, ke);
@@ -95,7 +96,7 @@ export function* parseJsonSteps(text: Uint8Array, slice = SLICE): Steps<unknown>
       member = true;
       mayClose = true;
     } else {
-      const e = valueEnd(text, v, Infinity);
+      const e = valueEnd(text, v, Infinity, ahead);
       if (e <= v) throw syntaxError(text, v);
       attach(top, JSON.parse(utf8(text, v, e)) as unknown);
       i = e;
@@ -124,11 +125,11 @@ function put(o: Obj, key: string, v: unknown): void {
  * Small elements of an array from `i` on, parsed together and pushed: the end of the last one,
  * or -1 when the element at `i` is larger than a slice (or not well formed: found out later).
  */
-function arrayRun(text: Uint8Array, i: number, into: unknown[], slice: number): number {
+function arrayRun(text: Uint8Array, i: number, into: unknown[], slice: number, ahead: Ahead): number {
   let end = -1;
   let j = i;
   for (;;) {
-    const e = valueEnd(text, j, slice);
+    const e = valueEnd(text, j, slice, ahead);
     if (e < 0) break;
     end = e;
     const k = skipWs(text, e);
@@ -142,16 +143,16 @@ function arrayRun(text: Uint8Array, i: number, into: unknown[], slice: number): 
 }
 
 /** Small members ("key": value) of an object from `i` on, as arrayRun. */
-function objectRun(text: Uint8Array, i: number, into: Obj, slice: number): number {
+function objectRun(text: Uint8Array, i: number, into: Obj, slice: number, ahead: Ahead): number {
   let end = -1;
   let j = i;
   for (;;) {
     if (at(text, j) !== QUOTE) break;
-    const ke = stringEnd(text, j);
+    const ke = stringEnd(text, j, j + slice);
     if (ke < 0) break;
     const colon = skipWs(text, ke);
     if (at(text, colon) !== COLON) break;
-    const e = valueEnd(text, skipWs(text, colon + 1), slice);
+    const e = valueEnd(text, skipWs(text, colon + 1), slice, ahead);
     if (e < 0) break;
     end = e;
     const k = skipWs(text, e);
@@ -172,11 +173,17 @@ function skipWs(text: Uint8Array, i: number): number {
   }
 }
 
-/** The end (after the closing quote) of the string starting at `i`, or -1 if it does not end. */
-function stringEnd(text: Uint8Array, i: number): number {
-  let j = i + 1;
+/**
+ * The end (after the closing quote) of the string starting at `i` when its closing quote is before
+ * `stop`, else -1 (also if it does not end): a look-ahead bounded by `stop` scans no further, so
+ * containers nested around one long string are not each scanned to its end. `from`: where to
+ * search on (the quotes before it are escaped ones).
+ */
+function stringEnd(text: Uint8Array, i: number, stop: number, from = i + 1): number {
+  const view = stop < text.length ? text.subarray(0, Math.max(stop, 0)) : text;
+  let j = from;
   for (;;) {
-    const q = text.indexOf(QUOTE, j);
+    const q = view.indexOf(QUOTE, j);
     if (q < 0) return -1;
     let b = 0;
     while (at(text, q - 1 - b) === BACKSLASH) b++;
@@ -186,32 +193,31 @@ function stringEnd(text: Uint8Array, i: number): number {
 }
 
 /**
+ * Where the last look-ahead into a container stopped without finding its end: the containers still
+ * open there (their starts, outermost first, from `base` on) and the string it stopped in (-1:
+ * none). The parser then enters those containers one by one; each one's look-ahead goes on from
+ * `stop` instead of scanning again what the outer ones scanned (a slice each: containers nested
+ * a thousand deep cost a thousand slices, again and again in a file of many such).
+ */
+interface Ahead {
+  stop: number;
+  open: number[];
+  base: number;
+  inString: number;
+}
+
+function newAhead(): Ahead {
+  return { stop: -1, open: [], base: 0, inString: -1 };
+}
+
+/**
  * The end of the value starting at `i` when it ends within `limit` characters, else -1 (also
  * when it does not end at all). Only the structure is followed; JSON.parse checks the content.
  */
-function valueEnd(text: Uint8Array, i: number, limit: number): number {
+function valueEnd(text: Uint8Array, i: number, limit: number, ahead: Ahead): number {
   const c = at(text, i);
-  if (c === QUOTE) {
-    const e = stringEnd(text, i);
-    return e >= 0 && e - i <= limit ? e : -1;
-  }
-  if (c === LBRACKET || c === LBRACE) {
-    let depth = 0;
-    const stop = Math.min(text.length, i + limit);
-    for (let j = i; j < stop; j++) {
-      const ch = at(text, j);
-      if (ch === QUOTE) {
-        const e = stringEnd(text, j);
-        if (e < 0) return -1;
-        j = e - 1;
-      } else if (ch === LBRACKET || ch === LBRACE) depth++;
-      else if (ch === RBRACKET || ch === RBRACE) {
-        depth--;
-        if (depth === 0) return j + 1;
-      }
-    }
-    return -1;
-  }
+  if (c === QUOTE) return stringEnd(text, i, i + limit);
+  if (c === LBRACKET || c === LBRACE) return containerEnd(text, i, limit, ahead);
   // A number, true, false or null: up to the next delimiter.
   let j = i;
   const stop = Math.min(text.length, i + limit);
@@ -222,6 +228,72 @@ function valueEnd(text: Uint8Array, i: number, limit: number): number {
   }
   if (j === i) return -1;
   return j < stop || j === text.length ? j : -1;
+}
+
+/** valueEnd of a container, going on from where an earlier look-ahead stopped inside it (see Ahead). */
+function containerEnd(text: Uint8Array, i: number, limit: number, ahead: Ahead): number {
+  const stop = Math.min(text.length, i + limit);
+  const k = i < ahead.stop && stop >= ahead.stop ? openIndex(ahead, i) : -1;
+  let open: number[];
+  let from: number;
+  let j: number;
+  if (k >= 0) {
+    // Open at ahead.stop (so not closed before it): go on from there.
+    open = ahead.open;
+    from = k;
+    j = ahead.stop;
+    if (ahead.inString >= 0) {
+      const e = stringEnd(text, ahead.inString, stop, ahead.stop);
+      if (e < 0) return stopped(ahead, stop, open, from, ahead.inString);
+      j = e;
+    }
+  } else {
+    open = [];
+    from = 0;
+    j = i;
+  }
+  for (; j < stop; j++) {
+    const ch = at(text, j);
+    if (ch === QUOTE) {
+      const e = stringEnd(text, j, stop);
+      if (e < 0) return stopped(ahead, stop, open, from, j);
+      j = e - 1;
+    } else if (ch === LBRACKET || ch === LBRACE) open.push(j);
+    else if (ch === RBRACKET || ch === RBRACE) {
+      open.pop();
+      if (open.length <= from) {
+        // Gone on from an earlier look-ahead: the containers around this one are still open here.
+        if (k >= 0) {
+          ahead.stop = j + 1;
+          ahead.inString = -1;
+        }
+        return j + 1;
+      }
+    }
+  }
+  return stopped(ahead, stop, open, from, -1);
+}
+
+function stopped(ahead: Ahead, stop: number, open: number[], from: number, inString: number): number {
+  ahead.stop = stop;
+  ahead.open = open;
+  ahead.base = from;
+  ahead.inString = inString;
+  return -1;
+}
+
+/** The index in ahead.open (from its base on, ascending) of the container starting at `i`, or -1. */
+function openIndex(ahead: Ahead, i: number): number {
+  let lo = ahead.base;
+  let hi = ahead.open.length - 1;
+  while (lo <= hi) {
+    const mid = (lo + hi) >> 1;
+    const p = ahead.open[mid] ?? -1;
+    if (p === i) return mid;
+    if (p < i) lo = mid + 1;
+    else hi = mid - 1;
+  }
+  return -1;
 }
 
 function at(text: Uint8Array, i: number): number {

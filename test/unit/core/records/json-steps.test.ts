@@ -96,4 +96,35 @@ describe('JSON parsed in slices (the saved-profile reader)', () => {
     assert.ok(pauses >= text.length / (64 * 1024) - 1, `${pauses} pauses for ${text.length} bytes`);
     assert.deepStrictEqual(r.value, JSON.parse(text));
   });
+
+  it('looks no further ahead than a slice, and once: containers nested around long strings cost the text about once, not once per container', () => {
+    // Bytes searched for quotes, counted through the text's indexOf (the parser's only search).
+    let scanned = 0;
+    class Counted extends Uint8Array {
+      override indexOf(value: number, from = 0): number {
+        const r = super.indexOf(value, from);
+        scanned += (r < 0 ? this.length : r + 1) - from;
+        return r;
+      }
+    }
+    const depth = 999;
+    const slice = 4096;
+    const nested = (open: string, close: string, quotes: number): string => open.repeat(depth) + '"' + '\\"'.repeat(quotes) + '"' + close.repeat(depth);
+    const texts = [
+      nested('[', ']', 200_000),
+      nested('{"k":', '}', 200_000),
+      // Many such, each a little larger than a slice: each container's look-ahead goes on from
+      // where the one around it stopped (looking a slice ahead from each: depth × slice per group).
+      `[${Array.from({ length: 20 }, () => nested('[', ']', slice)).join(',')}]`,
+    ];
+    for (const text of texts) {
+      const b = Buffer.from(text);
+      const counted = new Counted(b.buffer, b.byteOffset, b.length);
+      scanned = 0;
+      assert.deepStrictEqual(runSteps(parseJsonSteps(counted, slice)), JSON.parse(text));
+      // Each string is searched about once or twice. (A search to the string's end from each
+      // container: ~depth × 400 KB = 400 MB; a slice ahead from each: depth × slice per group.)
+      assert.ok(scanned <= 3 * text.length + 2 * slice, `${scanned} bytes searched for a ${text.length}-byte text`);
+    }
+  });
 });
