@@ -93,6 +93,14 @@ export function describeClaim(node: string, info: RunClaimInfo | null, holder: s
  */
 export async function claimNode(channel: ClaimChannel, evaluator: RemoteEvaluator, kind: string, deadlineMs: number | undefined, relayed: boolean): Promise<RunClaim> {
   if (relayed) return { release: async () => undefined };
+  // A holder that ended between our register and our whereis left the name free: try once more.
+  for (let tries = 1; ; tries++) {
+    const claim = await claimOnce(channel, evaluator, kind, deadlineMs, tries >= 3);
+    if (claim !== 'retry') return claim;
+  }
+}
+
+async function claimOnce(channel: ClaimChannel, evaluator: RemoteEvaluator, kind: string, deadlineMs: number | undefined, lastTry: boolean): Promise<RunClaim | 'retry'> {
   const owner = channel.spawn();
   const startedAt = Date.now();
   const info = new ErlMap([
@@ -124,6 +132,7 @@ export async function claimNode(channel: ClaimChannel, evaluator: RemoteEvaluato
   owner.exit();
   if (reply instanceof Tuple && isAtom(reply.at(0), 'held')) {
     const holder = reply.at(1);
+    if (!(holder instanceof Pid) && !lastTry) return 'retry';
     const holderText = holder instanceof Pid ? formatPid(holder, Atom.of(channel.peer)) : 'that just ended';
     throw new BeamLensError('targetBusy', describeClaim(channel.peer, claimInfo(reply.at(2)), holderText));
   }

@@ -77,9 +77,19 @@ SysMonHolder = case SysMon andalso erlang:system_monitor() of
 end,
 %% What the probe's guardian knows (another BEAM Lens of a release without the node's claim):
 %% whose undo action or probe process each pattern and tracer is, as [{Undo | Holder, OwnerPid}].
+%% Asked of the guardian process itself, not through probe code: a read must neither start a
+%% guardian (ensure_guardian does when another instance's last release just unregistered it) nor
+%% have a frame of the probe on the stack while that release purges it.
 Belongs = case whereis(beam_lens_guardian) of
   undefined -> [];
-  _ -> case catch beam_lens_probe:status() of #{belongs := B} when is_list(B) -> B; _ -> [] end
+  G -> GRef = erlang:monitor(process, G),
+       G ! {beam_lens_request, self(), GRef, status},
+       receive
+         {GRef, {ok, #{belongs := B}}} when is_list(B) -> erlang:demonitor(GRef, [flush]), B;
+         {GRef, _} -> erlang:demonitor(GRef, [flush]), [];
+         {'DOWN', GRef, process, _, _} -> []
+       after 2000 -> erlang:demonitor(GRef, [flush]), []
+       end
 end,
 Owner = fun(Key) -> case lists:keyfind(Key, 1, Belongs) of {_, OP} when is_pid(OP) -> node(OP); _ -> undefined end end,
 PatternOwner = case Set of

@@ -38,9 +38,12 @@ export async function earliestRecord(channel: RpcChannel, own: Set<string>, wait
     if (peers.length === 0) return own;
     const me = channel.spawn();
     try {
-      for (const peer of peers) {
-        await channel.rpc('erlang', 'send', [new Tuple([Atom.of(RECORDS_NAME), peer]), new Tuple([Atom.of(REQUEST), me.pid, Atom.of(channel.peer)])], { timeoutMs: 5000 });
-      }
+      // noconnect: a peer that left since nodes(hidden) answered must not make the node dial it.
+      await Promise.all(
+        peers.map((peer) =>
+          channel.rpc('erlang', 'send', [new Tuple([Atom.of(RECORDS_NAME), peer]), new Tuple([Atom.of(REQUEST), me.pid, Atom.of(channel.peer)]), [Atom.of('noconnect')]], { timeoutMs: 5000 }),
+        ),
+      );
       const out = new Set(own);
       const deadline = Date.now() + waitMs;
       for (let answered = 0; answered < peers.length; answered++) {
@@ -89,7 +92,7 @@ export function answerRecordRequests(channel: RpcChannel, record: Promise<Set<st
       const mine = await record.catch(() => null);
       if (mine === null) continue;
       await channel
-        .rpc('erlang', 'send', [req.at(1) as Pid, new Tuple([Atom.of(ANSWER), [...mine].map((m) => Atom.of(m))])], { timeoutMs: 5000 })
+        .rpc('erlang', 'send', [req.at(1) as Pid, new Tuple([Atom.of(ANSWER), [...mine].map((m) => Atom.of(m))]), [Atom.of('noconnect')]], { timeoutMs: 5000 })
         .catch(() => undefined);
     }
   })();
