@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import { Atom, type Term } from '../../src/etf';
-import { Cookie, connect, listNodes, type NodeConnection, type TlsOptions } from '../../src/erldist';
+import { Cookie, LocalNode, connect, listNodes, type NodeConnection, type TlsOptions } from '../../src/erldist';
 
 let counter = 0;
 
@@ -152,7 +152,10 @@ export async function startNode(options: StartOptions = {}): Promise<TestNode> {
     port,
     output: () => out,
     async admin() {
-      if (!adminConn || !adminConn.isOpen) adminConn = await connect({ node, cookie, host: epmdHost === 'localhost' ? shortHost() : host, timeoutMs: 5000, ...(options.tls ? { tls: options.tls } : {}) });
+      // Named bl_admin_*, not beam_lens_*: the test's own connection is not a BEAM Lens instance (an
+      // attaching instance asks every beam_lens_* node for its record of loaded modules).
+      const localNode = new LocalNode({ name: `bl_admin_${randomBytes(4).toString('hex')}@${host}` });
+      if (!adminConn || !adminConn.isOpen) adminConn = await connect({ node, cookie, localNode, host: epmdHost === 'localhost' ? shortHost() : host, timeoutMs: 5000, ...(options.tls ? { tls: options.tls } : {}) });
       return adminConn;
     },
     async eval(source: string, bindings: Record<string, Term> = {}) {
