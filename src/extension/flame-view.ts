@@ -52,8 +52,7 @@ export class FlameView {
   private againNeeds: string | undefined;
   /** The status line (the node is gone…), sent again when a hidden panel's page is reloaded. */
   private status = '';
-  private disposed = false;
-  /** Stops the folds still running for this panel when it closes (they are dropped at their next slice). */
+  /** Stops the folds still running for this panel when it closes (they are dropped at their next slice); aborted = disposed. */
   private readonly work = new AbortController();
   /**
    * Bumped by each lenses request and when a live panel's node is lost (the language server dropped
@@ -76,10 +75,7 @@ export class FlameView {
     private readonly again: () => Promise<void>,
   ) {
     this.panel = new Panel('flame-graph', this.title(), deps.context.extensionUri, (m) => this.onMessage(m));
-    this.panel.onDidDispose(() => {
-      this.disposed = true;
-      this.work.abort();
-    });
+    this.panel.onDidDispose(() => this.work.abort());
     const key = this.lensKey();
     if (key !== null) this.panel.onDidDispose(() => this.lsp()?.clearProfile(key));
     this.sendLenses();
@@ -134,11 +130,11 @@ export class FlameView {
       (facts) => {
         // A closed panel's lenses were cleared; a newer request sends its own; a lost node's lenses
         // were dropped with it (they come back when it is reattached).
-        if (this.disposed || generation !== this.lensGeneration || this.result.profile !== r.profile) return;
+        if (this.work.signal.aborted || generation !== this.lensGeneration || this.result.profile !== r.profile) return;
         this.lsp()?.setProfile(this.origin.kind === 'live' ? facts : { ...facts, of: `the saved ${facts.of} profile` });
       },
       (err: unknown) => {
-        if (!this.disposed) this.deps.log.error(`profile lenses: ${String(err)}`);
+        if (!this.work.signal.aborted) this.deps.log.error(`profile lenses: ${String(err)}`);
       },
     );
   }
@@ -156,7 +152,7 @@ export class FlameView {
     this.flameOf(r).then(
       (flame) => {
         // A newer result (show, search) posts its own; what "profile again" needs is read now.
-        if (this.disposed || this.result !== r) return;
+        if (this.work.signal.aborted || this.result !== r) return;
         const o = this.origin;
         this.panel.post({
           type: 'profile',
@@ -167,7 +163,7 @@ export class FlameView {
         if (this.status !== '') this.panel.post({ type: 'progress', message: this.status });
       },
       (err: unknown) => {
-        if (!this.disposed) this.panel.postError(`the flame graph could not be built: ${String(err)}`);
+        if (!this.work.signal.aborted) this.panel.postError(`the flame graph could not be built: ${String(err)}`);
       },
     );
   }

@@ -28,16 +28,16 @@ export function stackCounts(profile: Profile, options: FoldOptions = {}): StackC
   return runSteps(stackCountsSteps(profile, options));
 }
 
-/** stackCounts, pausing every 65,536 samples (the folds below run in steps too: see records/steps.ts). */
+/** stackCounts, pausing every STEP_WORK samples (the folds below run in steps too: see records/steps.ts). */
 function* stackCountsSteps(profile: Profile, options: FoldOptions): Steps<StackCounts> {
   const counts = new Map<number, number>();
   let busy = 0;
   let idle = 0;
-  let n = 0;
+  const budget = new WorkBudget();
   for (const p of profile.processes) {
     if (options.pids && !options.pids.includes(p.pid)) continue;
     for (const [, stack, isBusy] of p.samples) {
-      if ((++n & 65535) === 0) yield;
+      if (budget.spend(1)) yield;
       if (isBusy === 1) busy++;
       else {
         idle++;
@@ -251,7 +251,7 @@ export function* summarizeSteps(profile: Profile, options: FoldOptions = {}): St
     let b = 0;
     for (let i = 0; i < p.samples.length; i++) {
       b += p.samples[i]?.[2] ?? 0;
-      if ((i & 65535) === 65535) yield;
+      if (budget.spend(1)) yield;
     }
     processes.push({ pid: p.pid, label: processLabel(p), busy: b, idle: p.samples.length - b, ...(p.exited !== undefined ? { exited: p.exited } : {}) });
   }

@@ -132,20 +132,23 @@ export async function assertTraceFree(session: Attachment, needs: TraceNeeds, wh
   };
   const problems: string[] = [];
   const patterns = asList(set);
-  if (patterns.length > 0) {
-    const first = patterns[0] as Tuple;
-    const [m, f, a, ks] = first.elements as [Atom, Atom, number, Term[]];
-    const names = ks.map((k) => (k as Atom).name);
+  const first = patterns[0];
+  if (first !== undefined) {
+    // The node's answer is read, not trusted: a term of another shape names what it can.
+    const [m, f, a, ks] = first instanceof Tuple ? first.elements : [];
+    const names = asList(ks ?? []).map((k) => (k instanceof Atom ? k.name : formatTerm(k)));
+    const fn = `${m instanceof Atom ? m.name : formatTerm(m ?? [])}:${f instanceof Atom ? f.name : formatTerm(f ?? [])}/${formatTerm(a ?? [])}`;
     const kinds = names.map((k) => (k === 'traced' ? 'trace' : k)).join(' and ');
     const counts = names.some((k) => k !== 'traced' && k !== 'meta');
     const n = asNumber(count);
     problems.push(
-      `${m.name}:${f.name}/${asNumber(a)} already has a ${kinds} pattern${n > 1 ? ` (and ${n - 1} more of the functions it would set)` : ''}, set by ${lens(patternOwner) ?? 'another tool (cprof, eprof, dbg, recon_trace or a profiler)'}; ${what} would replace it${counts ? ' and reset its counts' : ''}, and ending would remove it`,
+      `${fn} already has a ${kinds} pattern${n > 1 ? ` (and ${n - 1} more of the functions it would set)` : ''}, set by ${lens(patternOwner) ?? 'another tool (cprof, eprof, dbg, recon_trace or a profiler)'}; ${what} would replace it${counts ? ' and reset its counts' : ''}, and ending would remove it`,
     );
   }
   const traced = asList(tracers);
-  if (traced.length > 0) {
-    const [t, c] = (traced[0] as Tuple).elements;
+  const top = traced[0];
+  if (top !== undefined) {
+    const [t, c] = top instanceof Tuple ? top.elements : [];
     problems.push(`a tracer process ${await who(t)} is tracing ${asNumber(c)} process${asNumber(c) === 1 ? '' : 'es'}${traced.length > 1 ? ` (and ${traced.length - 1} more tracer${traced.length > 2 ? 's' : ''})` : ''}; a process has one tracer, and ${what} would set the call flag on every process and clear it at the end`);
   }
   if (Array.isArray(newFlags) && newFlags.length > 0) {

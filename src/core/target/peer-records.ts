@@ -88,7 +88,8 @@ export function answerRecordRequests(channel: RpcChannel, record: Promise<Set<st
         .receive((m) => (m instanceof Tuple && m.size === 3 && isAtom(m.at(0), REQUEST) && m.at(1) instanceof Pid && m.at(2) instanceof Atom ? m : undefined))
         .catch(() => null);
       if (req === null) return;
-      if ((req.at(2) as Atom).name !== channel.peer) continue;
+      const about = req.at(2);
+      if (!(about instanceof Atom) || about.name !== channel.peer) continue;
       const mine = await record.catch(() => null);
       if (mine === null) continue;
       await channel
