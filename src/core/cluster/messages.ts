@@ -176,7 +176,9 @@ async function traceAcross(view: ClusterView, entry: Attachment, req: ClusterMes
 
   try {
     const r = await runTrace(entry, { kind: 'messages', pid: req.pid }, req.limits, onLocal, signal);
-    return { ...r, events: [...r.events, ...remoteEvents].sort((x, y) => x.timestampUs - y.timestampUs), receivers: [...receivers.values()].map((s) => s.info) };
+    // Events and counts are taken at one moment: a receive matched while the receiving sides stop
+    // (below) is in neither, so a receiver's count is the events listed for it.
+    return { ...r, events: [...r.events, ...remoteEvents].sort((x, y) => x.timestampUs - y.timestampUs), receivers: [...receivers.values()].map((s) => ({ ...s.info })) };
   } finally {
     // The receiving sides end with the traced process's session (each removes its flags).
     stopRemote.abort();
